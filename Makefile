@@ -1,0 +1,33 @@
+# The two commands: `make test` (lint, unit and integration tests) and, with the reconciler,
+# `make demo`. Everything else is a step of those.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STAMP := node_modules/.install-stamp
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(STAMP) ## Install the Node.js dependencies (npm ci)
+
+envtest: ## Build (once) or locate the test control plane binaries
+	@bash hack/envtest.sh >/dev/null
+
+generate: $(STAMP) ## Regenerate the CRD and every other generated file from src/api
+	npm run generate
+
+lint: $(STAMP) ## Type-check, lint and check formatting
+	npm run typecheck
+	npm run lint
+
+test: $(STAMP) envtest ## Lint, then run the unit and integration tests against a real control plane
+	npm test
+
+clean: ## Remove build output (not the control plane cache)
+	rm -rf dist coverage
+
+.PHONY: help install envtest generate lint test clean

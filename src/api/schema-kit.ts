@@ -1,0 +1,150 @@
+/**
+ * Building blocks for the API schemas. Every schema in src/api is written with these helpers so
+ * that one definition yields the TypeScript types (TypeBox's Static), the ajv validator and the
+ * CRD's structural openAPIV3Schema (see crd.ts).
+ */
+import { Type, type TSchema, type TObject, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+
+/** A CEL rule the API server evaluates itself (x-kubernetes-validations). */
+export interface CelRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+/** Go duration subset the API server's CEL duration() also parses: 30s, 5m, 4h, 1h30m, 250ms. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+/** Decimal US dollars, at most six places (micro-dollars): "10.00", "0.000125". */
+export const MONEY_PATTERN = '^[0-9]{1,9}(\\.[0-9]{1,6})?$';
+/** Semantic Versioning 2.0.0, as given by semver.org. */
+export const SEMVER_PATTERN =
+  '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$';
+/** Stage, agent, gate and step names end up in Job names and label values. */
+export const NAME_PATTERN = '^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$';
+export const NAME_MAX_LENGTH = 63;
+
+/** A strict object: unknown fields are refused, by ajv here and by the API server's pruning/strict decoding. */
+export function Obj<T extends TProperties>(
+  description: string,
+  properties: T,
+  options: ObjectOptions & { celRules?: CelRule[] } = {},
+): TObject<T> {
+  const { celRules, ...rest } = options;
+  return Type.Object(properties, {
+    description,
+    additionalProperties: false,
+    ...rest,
+    ...(celRules ? { 'x-kubernetes-validations': celRules } : {}),
+  });
+}
+
+export function Str(
+  description: string,
+  options: { maxLength?: number; pattern?: string; minLength?: number } = {},
+) {
+  return Type.String({ description, maxLength: 4096, ...options });
+}
+
+export function Name(description: string) {
+  return Type.String({ description, pattern: NAME_PATTERN, maxLength: NAME_MAX_LENGTH });
+}
+
+export function Duration(description: string) {
+  return Type.String({
+    description: `${description} A duration such as 30s, 5m, 4h or 1h30m.`,
+    pattern: DURATION_PATTERN,
+    maxLength: 32,
+  });
+}
+
+export function Money(description: string) {
+  return Type.String({
+    description: `${description} US dollars as a decimal string, e.g. "10.00".`,
+    pattern: MONEY_PATTERN,
+    maxLength: 16,
+  });
+}
+
+export function SemVer(description: string) {
+  return Type.String({
+    description: `${description} A semantic version such as 1.2.0.`,
+    pattern: SEMVER_PATTERN,
+    maxLength: 64,
+  });
+}
+
+export function Timestamp(description: string) {
+  return Type.String({ description, format: 'date-time', maxLength: 64 });
+}
+
+export function Int(
+  description: string,
+  options: { minimum?: number; maximum?: number; default?: number } = {},
+) {
+  return Type.Integer({ description, format: 'int64', ...options });
+}
+
+export function Num(description: string, options: { minimum?: number; maximum?: number } = {}) {
+  return Type.Number({ description, ...options });
+}
+
+export function Bool(description: string) {
+  return Type.Boolean({ description });
+}
+
+/** A closed set of strings, written as enum (CRDs have no const/anyOf-of-literals). */
+export function StringEnum<const V extends readonly string[]>(
+  description: string,
+  values: V,
+  def?: V[number],
+) {
+  return Type.Unsafe<V[number]>({
+    type: 'string',
+    description: `${description} One of: ${values.join(', ')}.`,
+    enum: [...values],
+    ...(def === undefined ? {} : { default: def }),
+  });
+}
+
+/** A list of strings with a bound, so the API server can estimate the cost of CEL rules over it. */
+export function StrList(
+  description: string,
+  item: TSchema = Str('An entry.', { maxLength: 253 }),
+  maxItems = 64,
+) {
+  return Type.Array(item, { description, maxItems });
+}
+
+/** A list whose entries are keyed by their `name`: the API server refuses duplicate names. */
+export function NamedList<T extends TSchema>(description: string, item: T, maxItems = 64) {
+  return Type.Array(item, {
+    description,
+    maxItems,
+    'x-kubernetes-list-type': 'map',
+    'x-kubernetes-list-map-keys': ['name'],
+  });
+}
+
+/** A map from names to values (JSON object with free keys). */
+export function NamedMap<T extends TSchema>(description: string, value: T, maxProperties = 64) {
+  return Type.Record(Type.String({ pattern: NAME_PATTERN, maxLength: NAME_MAX_LENGTH }), value, {
+    description,
+    maxProperties,
+  });
+}
+
+/** Free-form JSON object whose content the API server keeps as given (agent configuration, inputs). */
+export function FreeObject(description: string) {
+  return Type.Unsafe<Record<string, unknown>>({
+    type: 'object',
+    description,
+    'x-kubernetes-preserve-unknown-fields': true,
+  });
+}
+
+/** Any JSON value (an output, an input value). */
+export function AnyValue(description: string) {
+  return Type.Unknown({ description, 'x-kubernetes-preserve-unknown-fields': true });
+}

@@ -1,0 +1,49 @@
+/**
+ * Turns a TypeBox/JSON Schema into a Kubernetes structural schema (openAPIV3Schema): no
+ * patternProperties, no additionalProperties beside properties, nothing TypeBox-specific.
+ */
+export type JsonSchema = Record<string, unknown>;
+
+const DROPPED_KEYS = new Set(['$id', '$schema']);
+
+function isSchema(value: unknown): value is JsonSchema {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function toStructural(schema: unknown): JsonSchema {
+  // A JSON round trip drops TypeBox's symbol-keyed bookkeeping.
+  const plain = JSON.parse(JSON.stringify(schema)) as unknown;
+  return convert(plain);
+}
+
+function convert(node: unknown): JsonSchema {
+  if (!isSchema(node)) throw new Error(`expected a schema object, got ${JSON.stringify(node)}`);
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (DROPPED_KEYS.has(key)) continue;
+    switch (key) {
+      case 'properties':
+        out.properties = Object.fromEntries(
+          Object.entries(value as JsonSchema).map(([name, sub]) => [name, convert(sub)]),
+        );
+        break;
+      case 'items':
+        out.items = convert(value);
+        break;
+      case 'patternProperties': {
+        const values = Object.values(value as JsonSchema);
+        if (values.length !== 1) throw new Error('a map schema must have exactly one value schema');
+        out.additionalProperties = convert(values[0]);
+        break;
+      }
+      case 'additionalProperties':
+        // Structural schemas refuse additionalProperties beside properties; the API server prunes
+        // (and with strict field validation refuses) unknown fields anyway.
+        if (isSchema(value)) out.additionalProperties = convert(value);
+        break;
+      default:
+        out[key] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,146 @@
+import { Type } from '@sinclair/typebox';
+import {
+  Obj,
+  Str,
+  StringEnum,
+  Int,
+  Bool,
+  Duration,
+  Name,
+  NamedList,
+  NamedMap,
+  SemVer,
+  StrList,
+  FreeObject,
+} from '../schema-kit.js';
+
+export const FAILURE_POLICIES = ['abort', 'continue'] as const;
+export const OUTPUT_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
+
+const Image = Str('Container image that runs the agent, overriding the agent catalog.', { maxLength: 512 });
+const Command = StrList(
+  'Command of the agent container, overriding the agent catalog.',
+  Str('An argument.'),
+  32,
+);
+
+export const InputValidation = Obj('Checks the resolved inputs must pass before the stage starts.', {
+  required: Type.Optional(
+    StrList('Inputs that must be present and non-empty.', Str('An input name.', { maxLength: 253 })),
+  ),
+  minLength: Type.Optional(Int('Shortest length of each string input.', { minimum: 0 })),
+  maxLength: Type.Optional(Int('Longest length of each string input.', { minimum: 0 })),
+  schema: Type.Optional(
+    FreeObject('JSON Schema the resolved inputs and parameters must satisfy (types, ranges).'),
+  ),
+});
+
+export const StageConfig = Obj(
+  "A stage's settings.",
+  {
+    timeout: Type.Optional(Duration('Deadline of one attempt of this stage.')),
+    retries: Type.Optional(
+      Int('Retries of this stage, overriding execution.retries.', { minimum: 0, maximum: 100 }),
+    ),
+    retryStrategy: Type.Optional(Name('Entry of spec.retryStrategies this stage follows.')),
+    failurePolicy: Type.Optional(
+      StringEnum(
+        'What a failure of this stage does: abort ends the run, continue skips its dependents and goes on.',
+        FAILURE_POLICIES,
+      ),
+    ),
+    inputs: Type.Optional(
+      FreeObject(
+        'Inputs handed to the agent; strings may use ${context.x}, ${<stage>.outputs.<key>}, $timestamp.',
+      ),
+    ),
+    parameters: Type.Optional(FreeObject('Agent-specific parameters, handed to the agent as given.')),
+    validation: Type.Optional(InputValidation),
+    outputs: Type.Optional(
+      NamedMap(
+        'Outputs the agent must report, by name, with their JSON type.',
+        StringEnum('JSON type.', OUTPUT_TYPES),
+      ),
+    ),
+  },
+  {
+    celRules: [
+      {
+        rule: '!has(self.validation) || !has(self.validation.minLength) || !has(self.validation.maxLength) || self.validation.minLength <= self.validation.maxLength',
+        message: 'validation.minLength must not exceed validation.maxLength',
+        fieldPath: '.validation.minLength',
+      },
+    ],
+  },
+);
+
+export const Stage = Obj(
+  'A pipeline stage: one agent run, as a Kubernetes Job.',
+  {
+    name: Name('Name of the stage, unique in the pipeline; other stages refer to its outputs by it.'),
+    agent: Type.Optional(Name('Agent of the catalog that runs this stage; defaults to the stage name.')),
+    version: Type.Optional(SemVer('Agent version the stage needs, matched against the agent catalog.')),
+    dependsOn: Type.Optional(
+      StrList('Stages that must succeed before this one starts.', Name('A stage name.'), 64),
+    ),
+    image: Type.Optional(Image),
+    command: Type.Optional(Command),
+    config: Type.Optional(StageConfig),
+  },
+  {
+    celRules: [
+      {
+        rule: '!has(self.dependsOn) || !(self.name in self.dependsOn)',
+        messageExpression: "'stage ' + self.name + ' depends on itself'",
+        fieldPath: '.dependsOn',
+      },
+    ],
+  },
+);
+
+export const Conductor = Obj('The orchestrating agent.', {
+  role: Type.Optional(Str('Role of the agent, e.g. orchestrator.', { maxLength: 128 })),
+  config: Type.Optional(FreeObject('Settings such as maxConcurrentPipelines, budgetTracking, qualityGates.')),
+});
+
+export const CoreAgent = Obj(
+  'A support agent that workflow steps can call (librarian, market_analyst, ...).',
+  {
+    role: Type.Optional(Str('Role of the agent, e.g. knowledge_manager.', { maxLength: 128 })),
+    version: Type.Optional(SemVer('Agent version, matched against the agent catalog.')),
+    image: Type.Optional(Image),
+    command: Type.Optional(Command),
+    config: Type.Optional(FreeObject('Agent-specific settings.')),
+  },
+);
+
+export const DeploymentAgent = Obj('A validation agent that checks the result after the main workflow.', {
+  enabled: Type.Optional(Bool('Run this validation.')),
+  version: Type.Optional(SemVer('Agent version, matched against the agent catalog.')),
+  image: Type.Optional(Image),
+  command: Type.Optional(Command),
+  config: Type.Optional(
+    FreeObject('Agent-specific settings, e.g. scanners, compliance, failOnCritical, thresholds.'),
+  ),
+});
+
+export const Agents = Obj(
+  'The agents of the runbook.',
+  {
+    conductor: Type.Optional(Conductor),
+    pipeline: Type.Optional(NamedList('Pipeline stages, each with a unique name.', Stage, 64)),
+    core: Type.Optional(NamedMap('Support agents by name.', CoreAgent, 32)),
+    deployment: Type.Optional(
+      NamedMap('Deployment validation agents by name (security, performance, ...).', DeploymentAgent, 16),
+    ),
+  },
+  {
+    celRules: [
+      {
+        rule: '!has(self.pipeline) || self.pipeline.all(s, !has(s.dependsOn) || s.dependsOn.all(d, self.pipeline.exists(t, t.name == d)))',
+        message: 'every dependsOn entry must name a stage of spec.agents.pipeline',
+        fieldPath: '.pipeline',
+      },
+    ],
+  },
+);

@@ -1,0 +1,97 @@
+import { Type } from '@sinclair/typebox';
+import {
+  Obj,
+  Str,
+  StringEnum,
+  Int,
+  Money,
+  Name,
+  NamedList,
+  Timestamp,
+  AnyValue,
+  FreeObject,
+} from '../schema-kit.js';
+import { ErrorClass } from './error-class.js';
+
+export const RUNBOOK_PHASES = [
+  'Pending',
+  'Running',
+  'WaitingForApproval',
+  'Succeeded',
+  'Failed',
+  'TimedOut',
+  'BudgetExceeded',
+  'Cancelled',
+] as const;
+
+export const STAGE_PHASES = [
+  'Pending',
+  'Waiting',
+  'Running',
+  'Retrying',
+  'Succeeded',
+  'Failed',
+  'Skipped',
+] as const;
+export const GATE_PHASES = ['Pending', 'Approved', 'Rejected', 'TimedOut', 'NotApplicable'] as const;
+
+export const Usage = Obj('Resources used, as reported by the agents.', {
+  tokens: Type.Optional(Int('Tokens used.', { minimum: 0 })),
+  costUSD: Type.Optional(Money('Cost accrued.')),
+});
+
+export const StageStatus = Obj('Where one stage stands.', {
+  name: Name('Name of the stage.'),
+  phase: StringEnum('Phase of the stage.', STAGE_PHASES),
+  attempt: Type.Optional(Int('Current attempt, from 1.', { minimum: 0 })),
+  job: Type.Optional(Str('Name of the Job of the current attempt.', { maxLength: 63 })),
+  startTime: Type.Optional(Timestamp('When the first attempt started.')),
+  completionTime: Type.Optional(Timestamp('When the stage finished.')),
+  nextAttemptTime: Type.Optional(Timestamp('When the next retry may start.')),
+  reason: Type.Optional(Str('CamelCase reason of the last transition.', { maxLength: 128 })),
+  message: Type.Optional(Str('Human-readable detail of the last transition.', { maxLength: 4096 })),
+  lastError: Type.Optional(ErrorClass),
+  outputs: Type.Optional(
+    Type.Record(Type.String(), AnyValue('An output value.'), { description: 'Outputs the agent reported.' }),
+  ),
+  usage: Type.Optional(Usage),
+});
+
+export const GateStatus = Obj('Where one quality gate stands.', {
+  name: Name('Name of the gate.'),
+  phase: StringEnum('Phase of the gate.', GATE_PHASES),
+  since: Type.Optional(Timestamp('When the gate started waiting.')),
+  decidedAt: Type.Optional(Timestamp('When the gate was decided.')),
+  message: Type.Optional(Str('Detail of the decision.', { maxLength: 1024 })),
+});
+
+export const Condition = Obj('A condition in the shape of metav1.Condition.', {
+  type: Str('Type of the condition in CamelCase, e.g. Ready.', { maxLength: 316 }),
+  status: StringEnum('Status of the condition.', ['True', 'False', 'Unknown'] as const),
+  observedGeneration: Type.Optional(Int('Generation the condition was set for.', { minimum: 0 })),
+  lastTransitionTime: Timestamp('When the status last changed.'),
+  reason: Str('CamelCase reason of the last transition.', { maxLength: 1024, minLength: 1 }),
+  message: Str('Human-readable detail.', { maxLength: 32768 }),
+});
+
+export const Status = Obj('Where the runbook stands, written by the operator.', {
+  observedGeneration: Type.Optional(Int('Generation of the spec this status describes.', { minimum: 0 })),
+  phase: Type.Optional(StringEnum('Phase of the run.', RUNBOOK_PHASES)),
+  progress: Type.Optional(Str('Finished stages out of all stages, e.g. 2/5.', { maxLength: 32 })),
+  startTime: Type.Optional(Timestamp('When the run started.')),
+  completionTime: Type.Optional(Timestamp('When the run finished.')),
+  usage: Type.Optional(Usage),
+  stages: Type.Optional(NamedList('One entry per stage.', StageStatus, 256)),
+  gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
+  effective: Type.Optional(
+    FreeObject('Effective execution and budget settings the run used, after environment overlays.'),
+  ),
+  conditions: Type.Optional(
+    Type.Array(Condition, {
+      description: 'Conditions: Ready, Progressing, and the reasons a run stopped.',
+      maxItems: 32,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    }),
+  ),
+});

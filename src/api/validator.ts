@@ -1,0 +1,66 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { AgentRunbook, type AgentRunbookV2 } from './v2/runbook.js';
+
+export interface FieldError {
+  /** Field path in kubectl's notation, e.g. spec.agents.pipeline[1].name. */
+  field: string;
+  message: string;
+}
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+function newAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
+  addFormats(ajv);
+  for (const keyword of [
+    'x-kubernetes-validations',
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys',
+  ]) {
+    ajv.addKeyword(keyword);
+  }
+  return ajv;
+}
+
+let compiled: ValidateFunction | undefined;
+
+/** Converts ajv's JSON pointer (/spec/agents/pipeline/1/name) to spec.agents.pipeline[1].name. */
+export function fieldPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+function toFieldError(error: ErrorObject): FieldError {
+  let field = fieldPath(error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') {
+    const extra = String(params.additionalProperty);
+    return { field: field ? `${field}.${extra}` : extra, message: 'unknown field' };
+  }
+  if (error.keyword === 'required') {
+    const missing = String(params.missingProperty);
+    field = field ? `${field}.${missing}` : missing;
+    return { field, message: 'required field is missing' };
+  }
+  return { field: field || '(root)', message: error.message ?? error.keyword };
+}
+
+/**
+ * Checks an object against the v2 schema (structure, types, patterns, ranges). The CEL rules the
+ * API server evaluates are not checked here.
+ */
+export function validateAgentRunbook(object: unknown): FieldError[] {
+  compiled ??= newAjv().compile(AgentRunbook);
+  if (compiled(object)) return [];
+  return (compiled.errors ?? []).map(toFieldError);
+}
+
+export function isAgentRunbook(object: unknown): object is AgentRunbookV2 {
+  return validateAgentRunbook(object).length === 0;
+}

@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ControlPlane } from '../support/control-plane.js';
+import { sharedControlPlane } from '../support/shared-control-plane.js';
+import { kubectl } from '../support/tools.js';
+import { repoRoot } from '../support/paths.js';
+import { examplesDir, exampleFiles } from '../support/runbooks.js';
+import { INVALID_CASES, buildInvalid } from '../support/invalid-runbooks.js';
+
+const CRD_FILE = join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml');
+
+describe('the AgentRunbook CRD on a real API server', function () {
+  this.timeout(120_000);
+  let plane: ControlPlane;
+  let namespace: string;
+  const k = (...args: string[]) => kubectl(plane.adminKubeconfigPath, args);
+
+  before(async () => {
+    plane = await sharedControlPlane();
+    const applied = await k('apply', '--server-side', '-f', CRD_FILE);
+    expect(applied.code, applied.stderr).to.equal(0);
+    namespace = `crd-${Date.now().toString(36)}`;
+    expect((await k('create', 'namespace', namespace)).code).to.equal(0);
+  });
+
+  it('installs and becomes Established', async () => {
+    const waited = await k(
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/agentrunbooks.i2s.studio',
+    );
+    expect(waited.code, waited.stderr).to.equal(0);
+  });
+
+  it('explains its fields with kubectl explain', async () => {
+    const explained = await k('explain', 'agentrunbook.spec.budgets.tokens');
+    expect(explained.code, explained.stderr).to.equal(0);
+    expect(explained.stdout).to.contain('perAgent');
+    expect(explained.stdout).to.contain('Most tokens one stage may use');
+  });
+
+  for (const file of exampleFiles()) {
+    it(`accepts examples/${file} in a server dry run, then for real`, async () => {
+      const path = join(examplesDir, file);
+      const dryRun = await k('apply', '--dry-run=server', '-n', namespace, '-f', path);
+      expect(dryRun.code, dryRun.stderr).to.equal(0);
+      expect(dryRun.stdout).to.contain('(server dry run)');
+      const applied = await k('apply', '-n', namespace, '-f', path);
+      expect(applied.code, applied.stderr).to.equal(0);
+      expect(applied.stdout).to.match(/created|configured|unchanged/);
+    });
+  }
+
+  it('applies the defaults the schema declares', async () => {
+    const got = await k(
+      'get',
+      'arb',
+      'normalize-research',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.spec.execution.parallelism}',
+    );
+    expect(got.code, got.stderr).to.equal(0);
+    expect(got.stdout).to.equal('5');
+  });
+
+  for (const resource of ['agentrunbooks', 'arb']) {
+    it(`kubectl get ${resource} prints the printer columns`, async () => {
+      const listed = await k('get', resource, '-n', namespace);
+      expect(listed.code, listed.stderr).to.equal(0);
+      const [header, ...rows] = listed.stdout.trim().split('\n');
+      expect(header?.split(/\s+/)).to.deep.equal(['NAME', 'PHASE', 'PROGRESS', 'TOKENS', 'COST', 'AGE']);
+      expect(rows.map((row) => row.split(/\s+/)[0]).sort()).to.deep.equal(
+        ['ai-task-manager-base', 'ai-task-manager-runbook', 'market-scan', 'normalize-research'].sort(),
+      );
+    });
+  }
+
+  it('shows status figures in the printer columns once the status subresource is written', async () => {
+    const patched = await k(
+      'patch',
+      'arb',
+      'market-scan',
+      '-n',
+      namespace,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        status: { phase: 'Running', progress: '1/3', usage: { tokens: 41200, costUSD: '1.84' } },
+      }),
+    );
+    expect(patched.code, patched.stderr).to.equal(0);
+    const listed = await k('get', 'arb', 'market-scan', '-n', namespace, '--no-headers');
+    expect(listed.stdout.split(/\s+/).slice(0, 5)).to.deep.equal([
+      'market-scan',
+      'Running',
+      '1/3',
+      '41200',
+      '1.84',
+    ]);
+  });
+
+  describe('refuses invalid runbooks, naming the field', () => {
+    expect(INVALID_CASES.length).to.be.at.least(15);
+    for (const testCase of INVALID_CASES) {
+      it(`${testCase.title} (${testCase.field})`, async () => {
+        const manifest = stringify(buildInvalid(testCase));
+        const applied = await kubectl(
+          plane.adminKubeconfigPath,
+          ['apply', '-n', namespace, '-f', '-'],
+          manifest,
+        );
+        expect(applied.code, `accepted:\n${manifest}`).to.not.equal(0);
+        expect(applied.stderr).to.contain(testCase.field);
+      });
+    }
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * A real Kubernetes control plane for integration tests, in the manner of controller-runtime's
+ * envtest: etcd, kube-apiserver (TLS, RBAC, service-account signing) and kube-controller-manager
+ * (Job, garbage-collector, namespace and service-account controllers) on free loopback ports.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { CertificateAuthority, signingKeyPairPem, type KeyPairPem } from './pki.js';
+import { freePort } from './ports.js';
+import { ManagedProcess } from './managed-process.js';
+import { repoRoot } from './paths.js';
+
+const READY_TIMEOUT_MS = 90_000;
+const POLL_INTERVAL_MS = 100;
+
+export const CONTROLLERS = [
+  'job-controller',
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'root-ca-certificate-publisher-controller',
+  'ttl-after-finished-controller',
+];
+
+export interface ControlPlaneOptions {
+  /** Use this port for kube-apiserver instead of a free one. */
+  apiServerPort?: number;
+  /** Directory with the binaries; by default hack/envtest.sh provides them. */
+  binaryDir?: string;
+}
+
+/** Directory with etcd, kube-apiserver and kube-controller-manager (builds them on first use). */
+export function controlPlaneBinaries(): string {
+  return execFileSync('bash', [join(repoRoot, 'hack', 'envtest.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+function kubeconfigYaml(
+  server: string,
+  caPem: string,
+  user: string,
+  credentials: Record<string, string>,
+): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'envtest', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
+    users: [{ name: user, user: credentials }],
+    contexts: [{ name: 'envtest', context: { cluster: 'envtest', user, namespace: 'default' } }],
+    'current-context': 'envtest',
+  });
+}
+
+type Probe = () => Promise<boolean>;
+
+function certificateCredentials(client: KeyPairPem): Record<string, string> {
+  return { 'client-certificate-data': b64(client.certificate), 'client-key-data': b64(client.privateKey) };
+}
+
+function httpOk(get: typeof request | typeof httpRequest, url: string, tls: object = {}): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get(url, { ...tls, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => {
+      resolve(false);
+    });
+    req.on('timeout', () => {
+      req.destroy();
+    });
+    req.end();
+  });
+}
+
+async function waitReady(process: ManagedProcess, what: string, probe: Probe): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (process.hasExited) throw process.failure(`exited before ${what}`);
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  throw process.failure(`did not become ${what} within ${READY_TIMEOUT_MS / 1000}s`);
+}
+
+export class ControlPlane {
+  private readonly processes: ManagedProcess[] = [];
+  private caPem = '';
+  private constructor(
+    readonly dir: string,
+    readonly server: string,
+    readonly adminKubeconfigPath: string,
+  ) {}
+
+  /** Starts etcd, kube-apiserver and kube-controller-manager, and waits until each is healthy. */
+  static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    const binaries = options.binaryDir ?? controlPlaneBinaries();
+    const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-envtest-'));
+    const apiPort = options.apiServerPort ?? (await freePort());
+    const server = `https://127.0.0.1:${apiPort}`;
+    const plane = new ControlPlane(dir, server, join(dir, 'admin.kubeconfig'));
+    try {
+      await plane.boot(binaries, apiPort);
+      return plane;
+    } catch (error) {
+      await plane.stop();
+      throw error;
+    }
+  }
+
+  private async boot(binaries: string, apiPort: number): Promise<void> {
+    const file = (name: string, content: string) => {
+      const path = join(this.dir, name);
+      writeFileSync(path, content, { mode: 0o600 });
+      return path;
+    };
+    const ca = await CertificateAuthority.create('agentrunbook-envtest-ca');
+    const serving = await ca.issue({
+      commonName: 'kube-apiserver',
+      usage: 'server',
+      dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
+      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+    });
+    const admin = await ca.issue({
+      commonName: 'envtest-admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
+    const kcm = await ca.issue({ commonName: 'system:kube-controller-manager', usage: 'client' });
+    const caFile = file('ca.crt', ca.certificatePem);
+    this.caPem = ca.certificatePem;
+    const saKeys = await signingKeyPairPem();
+    const saKey = file('service-account.key', saKeys.privateKey);
+    const saPub = file('service-account.pub', saKeys.publicKey);
+    writeFileSync(
+      this.adminKubeconfigPath,
+      kubeconfigYaml(this.server, ca.certificatePem, 'envtest-admin', certificateCredentials(admin)),
+      {
+        mode: 0o600,
+      },
+    );
+    const kcmKubeconfig = file(
+      'kcm.kubeconfig',
+      kubeconfigYaml(this.server, ca.certificatePem, 'kcm', certificateCredentials(kcm)),
+    );
+
+    const etcdPort = await freePort();
+    const peerPort = await freePort();
+    const etcd = this.spawn('etcd', join(binaries, 'etcd'), etcdPort, [
+      '--name=envtest',
+      `--data-dir=${join(this.dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+      `--initial-cluster=envtest=http://127.0.0.1:${peerPort}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    await waitReady(etcd, 'healthy', () => httpOk(httpRequest, `http://127.0.0.1:${etcdPort}/health`));
+
+    const apiserver = this.spawn('kube-apiserver', join(binaries, 'kube-apiserver'), apiPort, [
+      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--tls-cert-file=${file('apiserver.crt', serving.certificate)}`,
+      `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
+      `--client-ca-file=${caFile}`,
+      '--authorization-mode=RBAC',
+      `--service-account-issuer=${this.server}`,
+      `--service-account-key-file=${saPub}`,
+      `--service-account-signing-key-file=${saKey}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--allow-privileged=true',
+      `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
+      '--profiling=false',
+      '--v=1',
+    ]);
+    const tls = { ca: ca.certificatePem, cert: admin.certificate, key: admin.privateKey };
+    await waitReady(apiserver, 'ready', () => httpOk(request, `${this.server}/readyz`, tls));
+
+    const kcmPort = await freePort();
+    const controllerManager = this.spawn(
+      'kube-controller-manager',
+      join(binaries, 'kube-controller-manager'),
+      kcmPort,
+      [
+        `--kubeconfig=${kcmKubeconfig}`,
+        `--controllers=${CONTROLLERS.join(',')}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${kcmPort}`,
+        `--cert-dir=${join(this.dir, 'kcm-certs')}`,
+        `--root-ca-file=${caFile}`,
+        `--service-account-private-key-file=${saKey}`,
+        '--use-service-account-credentials=true',
+        '--v=1',
+      ],
+    );
+    await waitReady(controllerManager, 'healthy', () =>
+      httpOk(request, `https://127.0.0.1:${kcmPort}/healthz`, { rejectUnauthorized: false }),
+    );
+  }
+
+  private spawn(name: string, binary: string, port: number, args: string[]): ManagedProcess {
+    const managed = new ManagedProcess(name, binary, args, port, join(this.dir, `${name}.log`));
+    this.processes.push(managed);
+    return managed;
+  }
+
+  /** A client configuration with cluster-admin rights. */
+  adminConfig(): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.adminKubeconfigPath);
+    return kc;
+  }
+
+  /** Writes a kubeconfig that authenticates with a bearer token (a ServiceAccount's, say) and returns its path. */
+  kubeconfigForToken(name: string, token: string): string {
+    const path = join(this.dir, `${name}.kubeconfig`);
+    writeFileSync(path, kubeconfigYaml(this.server, this.caPem, name, { token }), { mode: 0o600 });
+    return path;
+  }
+
+  /** Whether all of its processes are still running. */
+  get running(): boolean {
+    return this.processes.length > 0 && this.processes.every((managed) => !managed.hasExited);
+  }
+
+  /** Stops every process it started (newest first) and removes its temporary directory. */
+  async stop(): Promise<void> {
+    for (const managed of [...this.processes].reverse()) await managed.stop();
+    this.processes.length = 0;
+    if (!process.env.AGENTRUNBOOK_ENVTEST_KEEP) rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Plays the kubelet for integration tests: there is no real node, so this helper binds pending
+ * Pods to a fake Node, marks them Running, then ends them Succeeded or Failed with the
+ * termination message the test's scenario chooses. The real Job controller does the rest.
+ */
+import { CoreV1Api, Watch, ApiException, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+
+export type PodOutcome =
+  | { phase: 'Succeeded'; message?: string }
+  | { phase: 'Failed'; message?: string; exitCode?: number; reason?: string }
+  /** Keep the Pod Running until the test calls finish(). */
+  | 'hold';
+
+export type Scenario = (pod: V1Pod) => PodOutcome;
+
+export interface FakeNodeOptions {
+  nodeName?: string;
+  /** Only Pods of this namespace; all namespaces when absent. */
+  namespace?: string;
+  scenario: Scenario;
+}
+
+const RESTART_DELAY_MS = 200;
+
+function key(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+}
+
+function isConflictOrGone(error: unknown): boolean {
+  return error instanceof ApiException && (error.code === 409 || error.code === 404);
+}
+
+export class FakeNode {
+  readonly nodeName: string;
+  private readonly core: CoreV1Api;
+  private readonly watch: Watch;
+  private abort: AbortController | undefined;
+  private stopped = false;
+  /** One chain of work per Pod, so the steps of one Pod never interleave. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly held = new Map<string, V1Pod>();
+  private readonly listeners = new Set<() => void>();
+  readonly errors: unknown[] = [];
+  /** Most Pods that were Running at the same time. */
+  maxRunning = 0;
+  private runningNow = new Set<string>();
+
+  constructor(
+    kc: KubeConfig,
+    private readonly options: FakeNodeOptions,
+  ) {
+    this.nodeName = options.nodeName ?? 'envtest-node';
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.watch = new Watch(kc);
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.core.createNode({
+        body: { metadata: { name: this.nodeName, labels: { 'i2s.studio/fake-node': 'true' } } },
+      });
+    } catch (error) {
+      if (!(error instanceof ApiException && error.code === 409)) throw error;
+    }
+    await this.listAndWatch();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    await Promise.all([...this.chains.values()]);
+  }
+
+  /** Pods held Running by a 'hold' outcome, by namespace/name. */
+  heldPods(): string[] {
+    return [...this.held.keys()];
+  }
+
+  /** Ends a held Pod with the given outcome. */
+  async finish(podKey: string, outcome: Exclude<PodOutcome, 'hold'>): Promise<void> {
+    const pod = this.held.get(podKey);
+    if (!pod) throw new Error(`pod ${podKey} is not held by the fake node`);
+    this.held.delete(podKey);
+    await this.enqueue(pod, () => this.terminate(pod, outcome));
+  }
+
+  /** Resolves once `predicate` holds, re-checking after every Pod transition; rejects at the deadline. */
+  async waitFor(predicate: () => boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+    if (predicate()) return;
+    await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (predicate()) {
+          clearTimeout(timer);
+          this.listeners.delete(check);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        reject(new Error(`fake node: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      this.listeners.add(check);
+    });
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private async listAndWatch(): Promise<void> {
+    const ns = this.options.namespace;
+    const list = ns
+      ? await this.core.listNamespacedPod({ namespace: ns })
+      : await this.core.listPodForAllNamespaces();
+    for (const pod of list.items) this.observe(pod);
+    const path = ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods';
+    this.abort = await this.watch.watch(
+      path,
+      { resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      (type, pod: V1Pod) => {
+        if (type === 'ADDED' || type === 'MODIFIED') this.observe(pod);
+      },
+      () => {
+        if (this.stopped) return;
+        // The watch ended (timeout, error, 410 Gone): list again and resume.
+        setTimeout(() => {
+          if (!this.stopped) this.listAndWatch().catch((error: unknown) => this.errors.push(error));
+        }, RESTART_DELAY_MS);
+      },
+    );
+  }
+
+  private observe(pod: V1Pod): void {
+    if (this.stopped) return;
+    void this.enqueue(pod, () => this.advance(pod));
+  }
+
+  private enqueue(pod: V1Pod, step: () => Promise<void>): Promise<void> {
+    const podKey = key(pod);
+    const next = (this.chains.get(podKey) ?? Promise.resolve())
+      .then(step)
+      .catch((error: unknown) => {
+        if (!isConflictOrGone(error)) this.errors.push(error);
+      })
+      .finally(() => {
+        this.notify();
+      });
+    this.chains.set(podKey, next);
+    return next;
+  }
+
+  private async advance(observed: V1Pod): Promise<void> {
+    const name = observed.metadata?.name ?? '';
+    const namespace = observed.metadata?.namespace ?? '';
+    const pod = await this.core.readNamespacedPod({ name, namespace });
+    if (pod.spec?.nodeName && pod.spec.nodeName !== this.nodeName) return;
+    if (pod.metadata?.deletionTimestamp) {
+      // The kubelet would stop the containers and confirm the deletion.
+      this.runningNow.delete(key(pod));
+      this.held.delete(key(pod));
+      await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
+      return;
+    }
+    const phase = pod.status?.phase ?? 'Pending';
+    if (phase === 'Succeeded' || phase === 'Failed' || this.held.has(key(pod))) return;
+    if (!pod.spec?.nodeName) {
+      await this.core.createNamespacedPodBinding({
+        name,
+        namespace,
+        body: {
+          metadata: { name, namespace },
+          target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },
+        },
+      });
+      return; // the binding's own event brings the Pod back here
+    }
+    if (phase === 'Pending') {
+      await this.markRunning(pod);
+      return;
+    }
+    const outcome = this.options.scenario(pod);
+    if (outcome === 'hold') {
+      this.held.set(key(pod), pod);
+      return;
+    }
+    await this.terminate(pod, outcome);
+  }
+
+  private async markRunning(pod: V1Pod): Promise<void> {
+    const now = new Date();
+    pod.status = Object.assign(pod.status ?? {}, {
+      phase: 'Running',
+      startTime: now,
+      conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }],
+      containerStatuses: (pod.spec?.containers ?? []).map((container) => ({
+        name: container.name,
+        image: container.image ?? '',
+        imageID: '',
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: now } },
+      })),
+    });
+    await this.core.replaceNamespacedPodStatus({
+      name: pod.metadata?.name ?? '',
+      namespace: pod.metadata?.namespace ?? '',
+      body: pod,
+    });
+    this.runningNow.add(key(pod));
+    this.maxRunning = Math.max(this.maxRunning, this.runningNow.size);
+  }
+
+  private async terminate(observed: V1Pod, outcome: Exclude<PodOutcome, 'hold'>): Promise<void> {
+    const name = observed.metadata?.name ?? '';
+    const namespace = observed.metadata?.namespace ?? '';
+    const pod = await this.core.readNamespacedPod({ name, namespace });
+    const now = new Date();
+    const failed = outcome.phase === 'Failed';
+    const exitCode = failed ? (outcome.exitCode ?? 1) : 0;
+    pod.status = Object.assign(pod.status ?? {}, {
+      phase: outcome.phase,
+      conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: now, reason: 'PodCompleted' }],
+      containerStatuses: (pod.spec?.containers ?? []).map((container, index) => {
+        const startedAt = pod.status?.containerStatuses?.[index]?.state?.running?.startedAt ?? now;
+        return {
+          name: container.name,
+          image: container.image ?? '',
+          imageID: '',
+          ready: false,
+          started: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              exitCode,
+              reason: failed ? (outcome.reason ?? 'Error') : 'Completed',
+              ...(outcome.message === undefined ? {} : { message: outcome.message }),
+              startedAt,
+              finishedAt: now,
+            },
+          },
+        };
+      }),
+    });
+    await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+    this.runningNow.delete(key(pod));
+  }
+}

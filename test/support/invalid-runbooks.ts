@@ -1,0 +1,182 @@
+/**
+ * Invalid variants of examples/pipeline-normalize-research.yaml, each with the field the
+ * refusal must name. `serverOnly` marks the rules only the API server checks: CEL rules
+ * (x-kubernetes-validations) and the uniqueness of list-map keys.
+ */
+import { loadExample } from './runbooks.js';
+
+type Json = Record<string, unknown>;
+
+export interface InvalidCase {
+  title: string;
+  /** Dotted path with list indexes as numbers: spec.agents.pipeline.1.name */
+  set?: [path: string, value: unknown][];
+  remove?: string[];
+  /** The field the refusal must name, as the API server writes it. */
+  field: string;
+  serverOnly?: 'cel' | 'list-map-key';
+}
+
+function walk(root: Json, path: string): [Json, string] {
+  const parts = path.split('.');
+  const last = parts.pop() ?? '';
+  let node: Json = root;
+  for (const part of parts) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null) throw new Error(`no ${part} in ${path}`);
+    node = next as Json;
+  }
+  return [node, last];
+}
+
+export function buildInvalid(testCase: InvalidCase): Json {
+  const runbook = loadExample('pipeline-normalize-research.yaml');
+  runbook.metadata = {
+    name: `invalid-${testCase.title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/-$/, '')}`,
+  };
+  for (const [path, value] of testCase.set ?? []) {
+    const [parent, key] = walk(runbook, path);
+    parent[key] = value;
+  }
+  for (const path of testCase.remove ?? []) {
+    const [parent, key] = walk(runbook, path);
+    if (Array.isArray(parent)) parent.splice(Number(key), 1);
+    else parent[key] = undefined;
+  }
+  return JSON.parse(JSON.stringify(runbook)) as Json;
+}
+
+export const INVALID_CASES: InvalidCase[] = [
+  { title: 'unknown execution mode', set: [['spec.execution.mode', 'serial']], field: 'spec.execution.mode' },
+  {
+    title: 'negative token budget',
+    set: [['spec.budgets', { tokens: { total: -1 } }]],
+    field: 'spec.budgets.tokens.total',
+  },
+  {
+    title: 'perAgent above total',
+    set: [['spec.budgets', { tokens: { total: 1000, perAgent: 2000 } }]],
+    field: 'spec.budgets.tokens.perAgent',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'duration in words',
+    set: [['spec.execution.timeout', '15 minutes']],
+    field: 'spec.execution.timeout',
+  },
+  {
+    title: 'stage timeout without unit',
+    set: [['spec.agents.pipeline.0.config.timeout', '30']],
+    field: 'spec.agents.pipeline[0].config.timeout',
+  },
+  { title: 'version not semver', set: [['spec.version', '1.0']], field: 'spec.version' },
+  { title: 'version missing', remove: ['spec.version'], field: 'spec.version' },
+  {
+    title: 'stage without name',
+    remove: ['spec.agents.pipeline.1.name'],
+    field: 'spec.agents.pipeline[1].name',
+  },
+  {
+    title: 'stage name with spaces',
+    set: [['spec.agents.pipeline.0.name', 'Normalize It']],
+    field: 'spec.agents.pipeline[0].name',
+  },
+  {
+    title: 'duplicate stage names',
+    set: [
+      ['spec.agents.pipeline.1.name', 'normalize'],
+      ['spec.agents.pipeline.1.dependsOn', []],
+    ],
+    field: 'spec.agents.pipeline[1]',
+    serverOnly: 'list-map-key',
+  },
+  {
+    title: 'dependsOn an unknown stage',
+    set: [['spec.agents.pipeline.1.dependsOn', ['normalise']]],
+    field: 'spec.agents.pipeline',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'stage depends on itself',
+    set: [['spec.agents.pipeline.1.dependsOn', ['research']]],
+    field: 'spec.agents.pipeline[1].dependsOn',
+    serverOnly: 'cel',
+  },
+  { title: 'unknown field', set: [['spec.priority', 'high']], field: 'spec.priority' },
+  { title: 'retries as a word', set: [['spec.execution.retries', 'three']], field: 'spec.execution.retries' },
+  { title: 'riskLevel 11', set: [['spec.context.riskLevel', 11]], field: 'spec.context.riskLevel' },
+  {
+    title: 'unknown complexity',
+    set: [['spec.context.complexity', 'extreme']],
+    field: 'spec.context.complexity',
+  },
+  {
+    title: 'parallelism zero',
+    set: [['spec.execution.parallelism', 0]],
+    field: 'spec.execution.parallelism',
+  },
+  {
+    title: 'money as a number',
+    set: [['spec.budgets', { cost: { maxUSD: 10 } }]],
+    field: 'spec.budgets.cost.maxUSD',
+  },
+  {
+    title: 'money in words',
+    set: [['spec.budgets', { cost: { maxUSD: 'ten dollars' } }]],
+    field: 'spec.budgets.cost.maxUSD',
+  },
+  {
+    title: 'alertThreshold above maxUSD',
+    set: [['spec.budgets', { cost: { maxUSD: '5.00', alertThreshold: '8.00' } }]],
+    field: 'spec.budgets.cost.alertThreshold',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'perStage longer than total time',
+    set: [['spec.budgets', { time: { total: '5m', perStage: '1h' } }]],
+    field: 'spec.budgets.time.perStage',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'unknown environment',
+    set: [['spec.environment', 'staging']],
+    field: 'spec.environment',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'unknown retry strategy',
+    set: [['spec.execution.retryStrategy', 'fibonacci']],
+    field: 'spec.execution.retryStrategy',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'unknown output type',
+    set: [['spec.agents.pipeline.0.config.outputs.normalized_idea', 'map']],
+    field: 'spec.agents.pipeline[0].config.outputs.normalized_idea',
+  },
+  {
+    title: 'unknown error class in fallback trigger',
+    set: [
+      [
+        'spec.workflows',
+        { fallback: { trigger: { conditions: ['OOPS'] }, steps: [{ name: 'cached', agent: 'librarian' }] } },
+      ],
+    ],
+    field: 'spec.workflows.fallback.trigger.conditions[0]',
+  },
+  {
+    title: 'exponential strategy without baseDelay',
+    set: [['spec.retryStrategies.exponential_backoff', { type: 'exponential', maxDelay: '30s' }]],
+    field: 'spec.retryStrategies[exponential_backoff].baseDelay',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'gate before an unknown stage',
+    set: [['spec.quality', { gates: [{ name: 'review', required: true, before: 'publish' }] }]],
+    field: 'spec.quality.gates',
+    serverOnly: 'cel',
+  },
+];

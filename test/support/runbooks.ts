@@ -1,0 +1,16 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { repoRoot } from './paths.js';
+
+export const examplesDir = join(repoRoot, 'examples');
+
+export function exampleFiles(): string[] {
+  return readdirSync(examplesDir)
+    .filter((file) => file.endsWith('.yaml'))
+    .sort();
+}
+
+export function loadExample(file: string): Record<string, unknown> {
+  return parse(readFileSync(join(examplesDir, file), 'utf8')) as Record<string, unknown>;
+}

@@ -1,0 +1,15 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { generatedFiles } from '../../../hack/generated-files.js';
+import { repoRoot } from '../../support/paths.js';
+
+describe('generated files', () => {
+  for (const [path, content] of generatedFiles()) {
+    it(`${path} is up to date (run make generate if this fails)`, () => {
+      const file = join(repoRoot, path);
+      expect(existsSync(file), `${path} is missing`).to.equal(true);
+      expect(readFileSync(file, 'utf8') === content, `${path} is stale`).to.equal(true);
+    });
+  }
+});

@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { validateAgentRunbook, fieldPath } from '../../../src/api/validator.js';
+import { exampleFiles, loadExample } from '../../support/runbooks.js';
+import { INVALID_CASES, buildInvalid } from '../../support/invalid-runbooks.js';
+
+describe('the ajv validator generated from the API schema', () => {
+  for (const file of exampleFiles()) {
+    it(`accepts examples/${file}`, () => {
+      expect(validateAgentRunbook(loadExample(file))).to.deep.equal([]);
+    });
+  }
+
+  // CEL rules and list-map keys are the API server's to check; everything else ajv must refuse too.
+  for (const testCase of INVALID_CASES.filter((c) => !c.serverOnly)) {
+    it(`refuses ${testCase.title}, naming ${testCase.field}`, () => {
+      const errors = validateAgentRunbook(buildInvalid(testCase));
+      expect(errors.map((error) => error.field)).to.include(testCase.field);
+    });
+  }
+
+  it('writes JSON pointers as kubectl field paths', () => {
+    expect(fieldPath('/spec/agents/pipeline/1/name')).to.equal('spec.agents.pipeline[1].name');
+    expect(fieldPath('/spec/retryStrategies/a~1b')).to.equal('spec.retryStrategies.a/b');
+    expect(fieldPath('')).to.equal('');
+  });
+
+  it('names an unknown field by its full path', () => {
+    const errors = validateAgentRunbook(
+      buildInvalid({ title: 'x', set: [['spec.budgets', { tokens: { totl: 1 } }]], field: '' }),
+    );
+    expect(errors).to.deep.include({ field: 'spec.budgets.tokens.totl', message: 'unknown field' });
+  });
+});
