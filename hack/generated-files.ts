@@ -18,6 +18,8 @@ export function generatedFiles(): Map<string, string> {
   return new Map([
     ['crds/agentrunbooks.i2s.studio.yaml', crd],
     ['config/crd/bases/agentrunbooks.i2s.studio.yaml', crd],
+    ['helm/agentrunbook-operator/crds/agentrunbooks.i2s.studio.yaml', crd],
+    ['manifests/install.yaml', crd],
     [
       'config/crd/kustomization.yaml',
       yamlFile({

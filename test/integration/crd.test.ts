@@ -7,6 +7,7 @@ import { kubectl } from '../support/tools.js';
 import { repoRoot } from '../support/paths.js';
 import { examplesDir, exampleFiles } from '../support/runbooks.js';
 import { INVALID_CASES, buildInvalid } from '../support/invalid-runbooks.js';
+import { eventually } from '../support/eventually.js';
 
 const CRD_FILE = join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml');
 
@@ -34,9 +35,35 @@ describe('the AgentRunbook CRD on a real API server', function () {
     expect(waited.code, waited.stderr).to.equal(0);
   });
 
+  const installSources = [
+    ['-k', 'config/crd'],
+    ['-f', 'manifests/install.yaml'],
+  ] as const;
+  for (const [flag, path] of installSources) {
+    it(`installs the same CRD from ${flag} ${path}`, async () => {
+      const applied = await k(
+        'apply',
+        '--server-side',
+        '--dry-run=server',
+        '-o',
+        'name',
+        flag,
+        join(repoRoot, path),
+      );
+      expect(applied.code, applied.stderr).to.equal(0);
+      expect(applied.stdout.trim()).to.equal(
+        'customresourcedefinition.apiextensions.k8s.io/agentrunbooks.i2s.studio',
+      );
+    });
+  }
+
   it('explains its fields with kubectl explain', async () => {
-    const explained = await k('explain', 'agentrunbook.spec.budgets.tokens');
-    expect(explained.code, explained.stderr).to.equal(0);
+    // The API server publishes a new CRD's OpenAPI document a little after it is Established.
+    const explained = await eventually(async () => {
+      const result = await k('explain', 'agentrunbook.spec.budgets.tokens');
+      expect(result.code, result.stderr).to.equal(0);
+      return result;
+    });
     expect(explained.stdout).to.contain('perAgent');
     expect(explained.stdout).to.contain('Most tokens one stage may use');
   });
