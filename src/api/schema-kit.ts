@@ -3,7 +3,14 @@
  * that one definition yields the TypeScript types (TypeBox's Static), the ajv validator and the
  * CRD's structural openAPIV3Schema (see crd.ts).
  */
-import { Type, type TSchema, type TObject, type TProperties, type ObjectOptions } from '@sinclair/typebox';
+import {
+  Type,
+  type TSchema,
+  type TString,
+  type TObject,
+  type TProperties,
+  type ObjectOptions,
+} from '@sinclair/typebox';
 
 /** A CEL rule the API server evaluates itself (x-kubernetes-validations). */
 export interface CelRule {
@@ -109,12 +116,8 @@ export function StringEnum<const V extends readonly string[]>(
 }
 
 /** A list of strings with a bound, so the API server can estimate the cost of CEL rules over it. */
-export function StrList(
-  description: string,
-  item: TSchema = Str('An entry.', { maxLength: 253 }),
-  maxItems = 64,
-) {
-  return Type.Array(item, { description, maxItems });
+export function StrList<T extends TSchema = TString>(description: string, item?: T, maxItems = 64) {
+  return Type.Array((item ?? Str('An entry.', { maxLength: 253 })) as T, { description, maxItems });
 }
 
 /** A list whose entries are keyed by their `name`: the API server refuses duplicate names. */

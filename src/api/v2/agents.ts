@@ -28,10 +28,12 @@ export const InputValidation = Obj('Checks the resolved inputs must pass before 
   required: Type.Optional(
     StrList('Inputs that must be present and non-empty.', Str('An input name.', { maxLength: 253 })),
   ),
-  minLength: Type.Optional(Int('Shortest length of each string input.', { minimum: 0 })),
-  maxLength: Type.Optional(Int('Longest length of each string input.', { minimum: 0 })),
+  minLength: Type.Optional(Int('Shortest length of each input named in required.', { minimum: 0 })),
+  maxLength: Type.Optional(Int('Longest length of each input named in required.', { minimum: 0 })),
   schema: Type.Optional(
-    FreeObject('JSON Schema the resolved inputs and parameters must satisfy (types, ranges).'),
+    FreeObject(
+      'JSON Schema that the object {inputs, parameters} must satisfy, with the inputs resolved (types, ranges).',
+    ),
   ),
 });
 
@@ -85,6 +87,12 @@ export const Stage = Obj(
     ),
     image: Type.Optional(Image),
     command: Type.Optional(Command),
+    serviceAccountName: Type.Optional(
+      Str('ServiceAccount the agent Pod runs as; the namespace default when absent.', { maxLength: 253 }),
+    ),
+    automountServiceAccountToken: Type.Optional(
+      Bool('Mount the ServiceAccount token into the agent Pod; off unless set to true.'),
+    ),
     config: Type.Optional(StageConfig),
   },
   {

@@ -75,3 +75,7 @@ export const AgentRunbook = Type.Object(
 export type AgentRunbookV2 = Static<typeof AgentRunbook>;
 export type SpecV2 = Static<typeof Spec>;
 export type StatusV2 = Static<typeof Status>;
+export type StageV2 = NonNullable<SpecV2['agents']['pipeline']>[number];
+export type StageStatusV2 = NonNullable<StatusV2['stages']>[number];
+export type ConditionV2 = NonNullable<StatusV2['conditions']>[number];
+export type UsageV2 = NonNullable<StatusV2['usage']>;

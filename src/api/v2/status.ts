@@ -76,6 +76,14 @@ export const Condition = Obj('A condition in the shape of metav1.Condition.', {
 
 export const Status = Obj('Where the runbook stands, written by the operator.', {
   observedGeneration: Type.Optional(Int('Generation of the spec this status describes.', { minimum: 0 })),
+  execution: Type.Optional(
+    Str(
+      'Identifier of the current run: the generation, and a hash of the i2s.studio/rerun annotation when set.',
+      {
+        maxLength: 63,
+      },
+    ),
+  ),
   phase: Type.Optional(StringEnum('Phase of the run.', RUNBOOK_PHASES)),
   progress: Type.Optional(Str('Finished stages out of all stages, e.g. 2/5.', { maxLength: 32 })),
   startTime: Type.Optional(Timestamp('When the run started.')),

@@ -1,0 +1,11 @@
+/** Labels and annotations the operator puts on, and reads from, the objects it manages. */
+export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'agentrunbook-operator';
+export const LABEL_RUNBOOK = 'i2s.studio/runbook';
+export const LABEL_STAGE = 'i2s.studio/stage';
+export const LABEL_GENERATION = 'i2s.studio/generation';
+export const LABEL_EXECUTION = 'i2s.studio/execution';
+export const LABEL_ATTEMPT = 'i2s.studio/attempt';
+
+/** A new value re-runs the runbook without a spec change. */
+export const ANNOTATION_RERUN = 'i2s.studio/rerun';

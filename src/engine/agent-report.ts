@@ -1,0 +1,126 @@
+/** Reading an agent's report (its termination message) and checking it against the stage. */
+import { Ajv } from 'ajv';
+import { AgentReport, TERMINATION_MESSAGE_LIMIT } from '../api/agent-contract.js';
+import { ERROR_CLASSES } from '../api/v2/error-class.js';
+import type { OUTPUT_TYPES } from '../api/v2/agents.js';
+import { microsFromReport } from './money.js';
+
+export type ErrorClass = (typeof ERROR_CLASSES)[number];
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+
+export interface Report {
+  outputs: Record<string, unknown>;
+  tokens: number;
+  costMicros: number;
+  error?: { class: ErrorClass; message?: string };
+}
+
+export interface Problem {
+  reason: string;
+  message: string;
+}
+
+const validateReport = new Ajv({ strict: true }).compile<AgentReport>(AgentReport);
+
+export function parseReport(message: string | undefined): { report: Report } | { problem: Problem } {
+  if (message === undefined || message.trim() === '') {
+    return {
+      problem: {
+        reason: 'TerminationMessageMissing',
+        message: 'the agent wrote no report to its termination message',
+      },
+    };
+  }
+  const bytes = Buffer.byteLength(message);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch (error) {
+    // Kubernetes cuts termination messages at 4 KiB, so a cut report no longer parses.
+    if (bytes >= TERMINATION_MESSAGE_LIMIT) {
+      return {
+        problem: {
+          reason: 'TerminationMessageTooLarge',
+          message: `the agent's report is ${bytes} bytes, over the ${TERMINATION_MESSAGE_LIMIT}-byte termination message limit`,
+        },
+      };
+    }
+    return {
+      problem: {
+        reason: 'TerminationMessageMalformed',
+        message: `the agent's report is not JSON: ${(error as Error).message}`,
+      },
+    };
+  }
+  if (bytes > TERMINATION_MESSAGE_LIMIT) {
+    return {
+      problem: {
+        reason: 'TerminationMessageTooLarge',
+        message: `the agent's report is ${bytes} bytes, over the ${TERMINATION_MESSAGE_LIMIT}-byte termination message limit`,
+      },
+    };
+  }
+  if (!validateReport(parsed)) {
+    const detail = (validateReport.errors ?? [])
+      .map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`)
+      .join('; ');
+    return {
+      problem: {
+        reason: 'TerminationMessageMalformed',
+        message: `the agent's report does not follow the contract: ${detail}`,
+      },
+    };
+  }
+  const costMicros = parsed.usage?.costUSD === undefined ? 0 : microsFromReport(parsed.usage.costUSD);
+  if (costMicros === undefined) {
+    return {
+      problem: {
+        reason: 'TerminationMessageMalformed',
+        message: `the agent's report has an invalid usage.costUSD: ${JSON.stringify(parsed.usage?.costUSD)}`,
+      },
+    };
+  }
+  const report: Report = { outputs: parsed.outputs ?? {}, tokens: parsed.usage?.tokens ?? 0, costMicros };
+  if (parsed.error) {
+    const known = (ERROR_CLASSES as readonly string[]).includes(parsed.error.class);
+    report.error = {
+      class: known ? (parsed.error.class as ErrorClass) : 'UNKNOWN',
+      ...(parsed.error.message === undefined ? {} : { message: parsed.error.message }),
+    };
+  }
+  return { report };
+}
+
+function jsonType(value: unknown): OutputType | 'null' {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value as OutputType;
+}
+
+function matches(value: unknown, declared: OutputType): boolean {
+  const actual = jsonType(value);
+  return actual === declared || (declared === 'number' && actual === 'integer');
+}
+
+/** The first declared output that is missing or of the wrong JSON type. */
+export function checkOutputs(
+  declared: Record<string, OutputType>,
+  outputs: Record<string, unknown>,
+): Problem | undefined {
+  for (const [name, type] of Object.entries(declared)) {
+    if (!(name in outputs)) {
+      return {
+        reason: 'OutputMissing',
+        message: `the agent did not report the declared output ${name} (${type})`,
+      };
+    }
+    if (!matches(outputs[name], type)) {
+      return {
+        reason: 'OutputTypeMismatch',
+        message: `output ${name} is declared ${type} but the agent reported ${jsonType(outputs[name])}`,
+      };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,9 @@
+import { createHash } from 'node:crypto';
+
+/** A short, stable hex digest of the parts (joined unambiguously). */
+export function shortHash(parts: readonly (string | number)[], length = 10): string {
+  return createHash('sha256')
+    .update(parts.map((part) => `${String(part).length}:${String(part)}`).join('|'))
+    .digest('hex')
+    .slice(0, length);
+}

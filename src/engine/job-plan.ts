@@ -1,0 +1,84 @@
+/** Turns a ready stage into a JobPlan: its agent's container, resolved inputs, budget and deadline. */
+import { ENV } from '../api/agent-contract.js';
+import type { AgentCatalog } from '../api/catalog.js';
+import type { StageV2 } from '../api/v2/runbook.js';
+import type { Problem } from './agent-report.js';
+import { resolveAgent, describeCatalogMiss } from './catalog.js';
+import { parseDurationMs } from './durations.js';
+import { resolveInputs } from './inputs.js';
+import { jobName } from './naming.js';
+import type { SubstitutionScope } from './substitution.js';
+import type { JobPlan, RunbookObject } from './types.js';
+
+export interface PlanContext {
+  runbook: RunbookObject;
+  execution: string;
+  catalog: AgentCatalog;
+  scope: SubstitutionScope;
+}
+
+function stageDeadlineSeconds(runbook: RunbookObject, stage: StageV2): number | undefined {
+  const limits = [stage.config?.timeout, runbook.spec.budgets?.time?.perStage]
+    .filter((value): value is string => value !== undefined)
+    .map(parseDurationMs);
+  if (limits.length === 0) return undefined;
+  return Math.max(1, Math.ceil(Math.min(...limits) / 1000));
+}
+
+export function planStageJob(
+  context: PlanContext,
+  stage: StageV2,
+  attempt: number,
+): { plan: JobPlan } | { problem: Problem } {
+  const { runbook, execution, catalog, scope } = context;
+  const agent = stage.agent ?? stage.name;
+  const entry = resolveAgent(catalog, agent, stage.version);
+  if (!entry && !stage.image) {
+    return {
+      problem: { reason: 'AgentNotFound', message: describeCatalogMiss(catalog, agent, stage.version) },
+    };
+  }
+  const resolved = resolveInputs(stage, scope);
+  if ('problem' in resolved) return resolved;
+
+  const budgets = runbook.spec.budgets;
+  const deadline = stageDeadlineSeconds(runbook, stage);
+  const budget = {
+    ...(budgets?.tokens?.perAgent !== undefined || budgets?.tokens?.total !== undefined
+      ? { tokens: budgets.tokens.perAgent ?? budgets.tokens.total }
+      : {}),
+    ...(budgets?.cost?.maxUSD !== undefined ? { costUSD: budgets.cost.maxUSD } : {}),
+    ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}),
+  };
+  const { name, namespace, uid, generation } = runbook.metadata;
+  const command = stage.command ?? entry?.command;
+  const plan: JobPlan = {
+    name: jobName(name, stage.name, execution, attempt, uid),
+    stage: stage.name,
+    agent,
+    attempt,
+    execution,
+    generation,
+    image: stage.image ?? entry?.image ?? '',
+    ...(command ? { command } : {}),
+    ...(entry?.args && !stage.command ? { args: entry.args } : {}),
+    ...(entry?.resources ? { resources: entry.resources } : {}),
+    env: {
+      ...(entry?.env ?? {}),
+      [ENV.runbook]: name,
+      [ENV.namespace]: namespace,
+      [ENV.stage]: stage.name,
+      [ENV.agent]: agent,
+      ...(stage.version ? { [ENV.version]: stage.version } : {}),
+      [ENV.attempt]: String(attempt),
+      [ENV.inputs]: JSON.stringify(resolved.inputs),
+      [ENV.parameters]: JSON.stringify(stage.config?.parameters ?? {}),
+      [ENV.outputs]: JSON.stringify(stage.config?.outputs ?? {}),
+      [ENV.budget]: JSON.stringify(budget),
+    },
+    ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}),
+    ...(stage.serviceAccountName ? { serviceAccountName: stage.serviceAccountName } : {}),
+    automountServiceAccountToken: stage.automountServiceAccountToken === true,
+  };
+  return { plan };
+}

@@ -1,0 +1,41 @@
+/**
+ * Deterministic names and labels: the same runbook, stage, execution and attempt always give the
+ * same Job name, so a restarted operator finds its Jobs instead of creating them again.
+ */
+import { shortHash } from './hash.js';
+
+const MAX_NAME = 63;
+
+/** The id of one run of a runbook: its generation, plus a hash of the rerun annotation when set. */
+export function executionId(generation: number, rerun: string | undefined): string {
+  return rerun ? `g${generation}-r${shortHash([rerun], 8)}` : `g${generation}`;
+}
+
+function dnsLabelPart(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** A valid DNS-1123 label of at most 63 characters, readable where it can be, unique by hash. */
+export function jobName(
+  runbook: string,
+  stage: string,
+  execution: string,
+  attempt: number,
+  uid: string,
+): string {
+  const hash = shortHash([uid, runbook, stage, execution, attempt]);
+  const readable = `${dnsLabelPart(runbook)}-${dnsLabelPart(stage)}`;
+  const room = MAX_NAME - hash.length - 1;
+  const prefix = readable.slice(0, room).replace(/-+$/, '');
+  return prefix ? `${prefix}-${hash}` : `arb-${hash}`;
+}
+
+/** A label value (at most 63 characters); long values keep a readable prefix and a hash. */
+export function labelValue(value: string): string {
+  if (value.length <= MAX_NAME) return value;
+  const hash = shortHash([value]);
+  return `${value.slice(0, MAX_NAME - hash.length - 1).replace(/[^a-zA-Z0-9]+$/, '')}-${hash}`;
+}

@@ -1,0 +1,144 @@
+/**
+ * ${...} substitution in stage inputs. A reference is a dotted path, optionally followed by
+ * transforms: ${context.title|slug}, ${normalize.outputs.normalized_idea.summary|truncate:100},
+ * ${$timestamp}, ${$runbook.name}. A string that is exactly one reference keeps the value's JSON
+ * type; a reference inside a longer string is written into it (objects as JSON).
+ */
+
+import { graphemes } from './text.js';
+
+export interface SubstitutionScope {
+  context: Record<string, unknown>;
+  /** Outputs of finished stages, by stage name. */
+  outputs: Record<string, Record<string, unknown>>;
+  timestamp: string;
+  runbook: { name: string; namespace: string; version: string };
+}
+
+export class UnresolvedReference extends Error {
+  constructor(
+    readonly reference: string,
+    detail: string,
+  ) {
+    super(`\${${reference}}: ${detail}`);
+  }
+}
+
+const REFERENCE = /\$\{([^{}]+)\}/g;
+const WHOLE_REFERENCE = /^\$\{([^{}]+)\}$/;
+
+function lookup(scope: SubstitutionScope, path: string, reference: string): unknown {
+  const [head = '', ...rest] = path.split('.');
+  let value: unknown;
+  let walked: string[];
+  if (head === 'context') {
+    value = scope.context;
+    walked = rest;
+  } else if (head === '$timestamp' && rest.length === 0) {
+    return scope.timestamp;
+  } else if (head === '$runbook') {
+    value = scope.runbook;
+    walked = rest;
+  } else if (rest[0] === 'outputs') {
+    if (!(head in scope.outputs)) {
+      throw new UnresolvedReference(
+        reference,
+        `stage ${head} has no outputs (it has not succeeded, or does not exist)`,
+      );
+    }
+    value = scope.outputs[head];
+    walked = rest.slice(1);
+  } else {
+    throw new UnresolvedReference(
+      reference,
+      'a reference starts with context., <stage>.outputs., $runbook. or is $timestamp',
+    );
+  }
+  for (const [index, part] of walked.entries()) {
+    if (typeof value !== 'object' || value === null || !(part in value)) {
+      const at = [
+        head,
+        ...(head === 'context' || head === '$runbook' ? [] : ['outputs']),
+        ...walked.slice(0, index + 1),
+      ];
+      throw new UnresolvedReference(reference, `${at.join('.')} is not defined`);
+    }
+    value = (value as Record<string, unknown>)[part];
+  }
+  if (value === undefined) throw new UnresolvedReference(reference, 'is not defined');
+  return value;
+}
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function transform(value: unknown, name: string, reference: string): unknown {
+  const [op = '', arg] = name.split(':').map((part) => part.trim());
+  switch (op) {
+    case 'slug':
+      return slug(asText(value));
+    case 'upper':
+      return asText(value).toUpperCase();
+    case 'lower':
+      return asText(value).toLowerCase();
+    case 'truncate': {
+      const length = Number(arg);
+      if (!Number.isInteger(length) || length < 0) {
+        throw new UnresolvedReference(reference, `truncate needs a whole number, as in truncate:100`);
+      }
+      return graphemes(asText(value)).slice(0, length).join('');
+    }
+    default:
+      throw new UnresolvedReference(
+        reference,
+        `unknown transform ${JSON.stringify(op)} (slug, upper, lower, truncate:N)`,
+      );
+  }
+}
+
+function resolve(scope: SubstitutionScope, reference: string): unknown {
+  const [path = '', ...transforms] = reference.split('|').map((part) => part.trim());
+  let value = lookup(scope, path, reference);
+  for (const name of transforms) value = transform(value, name, reference);
+  return value;
+}
+
+/** Substitutes every reference in a value (strings, and strings nested in arrays and objects). */
+export function substitute(value: unknown, scope: SubstitutionScope): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE_REFERENCE.exec(value);
+    if (whole) return resolve(scope, whole[1] ?? '');
+    return value.replace(REFERENCE, (_, reference: string) => asText(resolve(scope, reference)));
+  }
+  if (Array.isArray(value)) return value.map((item) => substitute(item, scope));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substitute(item, scope)]));
+  }
+  return value;
+}
+
+/** Stage names a value refers to through ${<stage>.outputs...}. */
+export function referencedStages(value: unknown): Set<string> {
+  const stages = new Set<string>();
+  const visit = (node: unknown) => {
+    if (typeof node === 'string') {
+      for (const match of node.matchAll(REFERENCE)) {
+        const [head, second] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
+        if (head && second === 'outputs') stages.add(head);
+      }
+    } else if (Array.isArray(node)) node.forEach(visit);
+    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
+  };
+  visit(value);
+  return stages;
+}

@@ -1,0 +1,77 @@
+import type { AgentCatalog } from '../api/catalog.js';
+import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+
+/** What the engine needs of an AgentRunbook object. */
+export interface RunbookObject {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation: number;
+    annotations?: Record<string, string>;
+  };
+  spec: SpecV2;
+  status?: StatusV2;
+}
+
+export type JobState = 'active' | 'succeeded' | 'failed';
+
+/** A Job of the runbook as the controller observed it, with what its Pod reported. */
+export interface JobObservation {
+  name: string;
+  stage: string;
+  execution: string;
+  generation: number;
+  attempt: number;
+  state: JobState;
+  /** Reason of the Job's Failed condition, e.g. DeadlineExceeded. */
+  failureReason?: string;
+  startTime?: string;
+  completionTime?: string;
+  /** Whether the Pod's terminated agent container has been observed. */
+  podTerminated: boolean;
+  terminationMessage?: string;
+  exitCode?: number;
+  /** The container's terminated reason, e.g. OOMKilled or Error. */
+  terminatedReason?: string;
+}
+
+export interface EngineInput {
+  runbook: RunbookObject;
+  jobs: JobObservation[];
+  now: Date;
+  catalog: AgentCatalog;
+}
+
+/** A Job the controller should create; the Job builder turns it into a batch/v1 Job. */
+export interface JobPlan {
+  name: string;
+  stage: string;
+  agent: string;
+  attempt: number;
+  execution: string;
+  generation: number;
+  image: string;
+  command?: string[];
+  args?: string[];
+  resources?: Record<string, unknown>;
+  env: Record<string, string>;
+  activeDeadlineSeconds?: number;
+  serviceAccountName?: string;
+  automountServiceAccountToken: boolean;
+}
+
+export interface EngineEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  status: StatusV2;
+  create: JobPlan[];
+  delete: { name: string; reason: string }[];
+  events: EngineEvent[];
+  /** Look again after this long even if nothing changes. */
+  requeueAfterMs?: number;
+}

@@ -1,0 +1,134 @@
+/**
+ * Drives the pure engine without a cluster: keeps a runbook and its Jobs as plain observations,
+ * applies each decision the way the controller would (status first, then Jobs), and lets a test
+ * finish Jobs as it likes.
+ */
+import type { AgentCatalog } from '../../src/api/catalog.js';
+import type { SpecV2 } from '../../src/api/v2/runbook.js';
+import { decide } from '../../src/engine/decide.js';
+import type { Decision, JobObservation, JobPlan, RunbookObject } from '../../src/engine/types.js';
+
+export const TEST_CATALOG: AgentCatalog = {
+  agents: [{ name: '*', image: 'unused' }],
+};
+
+/** A catalog that knows every agent the given spec names. */
+export function catalogFor(spec: SpecV2): AgentCatalog {
+  const names = new Set((spec.agents.pipeline ?? []).map((stage) => stage.agent ?? stage.name));
+  return { agents: [...names].map((name) => ({ name, image: `example.com/agents/${name}:1` })) };
+}
+
+export function runbookOf(spec: SpecV2, generation = 1): RunbookObject {
+  return { metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation }, spec };
+}
+
+export class EngineHarness {
+  jobs: JobObservation[] = [];
+  plans = new Map<string, JobPlan>();
+  now = new Date('2026-01-01T00:00:00Z');
+  last: Decision | undefined;
+
+  constructor(
+    public runbook: RunbookObject,
+    public catalog: AgentCatalog = catalogFor(runbook.spec),
+  ) {}
+
+  decideOnly(): Decision {
+    return decide({ runbook: this.runbook, jobs: this.jobs, now: this.now, catalog: this.catalog });
+  }
+
+  /** One reconcile: decide, write the status, delete and create Jobs. */
+  step(): Decision {
+    const decision = this.decideOnly();
+    this.runbook = { ...this.runbook, status: decision.status };
+    const deleted = new Set(decision.delete.map((d) => d.name));
+    this.jobs = this.jobs.filter((job) => !deleted.has(job.name));
+    for (const plan of decision.create) {
+      if (this.jobs.some((job) => job.name === plan.name)) continue;
+      this.plans.set(plan.name, plan);
+      this.jobs.push({
+        name: plan.name,
+        stage: plan.stage,
+        execution: plan.execution,
+        generation: plan.generation,
+        attempt: plan.attempt,
+        state: 'active',
+        startTime: this.now.toISOString(),
+        podTerminated: false,
+      });
+    }
+    this.last = decision;
+    this.now = new Date(this.now.getTime() + 1000);
+    return decision;
+  }
+
+  active(): JobObservation[] {
+    return this.jobs.filter((job) => job.state === 'active');
+  }
+
+  activeFor(stage: string): JobObservation {
+    const job = this.active().find((j) => j.stage === stage);
+    if (!job)
+      throw new Error(
+        `no active Job for stage ${stage}; active: ${this.active()
+          .map((j) => j.stage)
+          .join(', ')}`,
+      );
+    return job;
+  }
+
+  succeed(
+    stage: string,
+    outputs: Record<string, unknown> = {},
+    usage = { tokens: 10, costUSD: '0.01' },
+  ): void {
+    this.finish(stage, 'succeeded', JSON.stringify({ outputs, usage }));
+  }
+
+  fail(stage: string, report?: Record<string, unknown>, extra: Partial<JobObservation> = {}): void {
+    this.finish(stage, 'failed', report === undefined ? undefined : JSON.stringify(report), extra);
+  }
+
+  finish(
+    stage: string,
+    state: 'succeeded' | 'failed',
+    terminationMessage: string | undefined,
+    extra: Partial<JobObservation> = {},
+  ): void {
+    const job = this.activeFor(stage);
+    Object.assign(job, {
+      state,
+      podTerminated: true,
+      completionTime: this.now.toISOString(),
+      exitCode: state === 'succeeded' ? 0 : 1,
+      ...(terminationMessage === undefined ? {} : { terminationMessage }),
+      ...extra,
+    });
+  }
+
+  stage(name: string) {
+    const stage = this.runbook.status?.stages?.find((s) => s.name === name);
+    if (!stage) throw new Error(`no status for stage ${name}`);
+    return stage;
+  }
+
+  get phase(): string | undefined {
+    return this.runbook.status?.phase;
+  }
+
+  condition(type: string) {
+    return this.runbook.status?.conditions?.find((c) => c.type === type);
+  }
+}
+
+export function spec(
+  partial: Partial<SpecV2> & { stages: NonNullable<SpecV2['agents']['pipeline']> },
+): SpecV2 {
+  const { stages, ...rest } = partial;
+  return {
+    version: '1.0.0',
+    execution: { mode: 'hybrid', parallelism: 5 },
+    ...rest,
+    agents: { pipeline: stages },
+  };
+}
