@@ -1,0 +1,264 @@
+/**
+ * A list-and-watch cache of one kind of object, in the manner of client-go's reflector:
+ * - lists, then watches from the list's resourceVersion with bookmarks and a server-side timeout;
+ * - a watch that ends cleanly resumes from the last resourceVersion;
+ * - 410 Gone (the resourceVersion is too old) relists at once;
+ * - any other error, including an API server that is down, relists after an exponential backoff;
+ * - a connection that goes silent (no event, no bookmark) for too long is dropped and relisted.
+ * client-node's own informer stops on non-410 errors until restarted, so it is not used.
+ */
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface ListResult<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+export interface WatchHandle {
+  abort(): void;
+}
+
+export interface InformerSource<T> {
+  list(): Promise<ListResult<T>>;
+  /** Starts a watch; `onDone` is called once when it ends, with the error if it failed. */
+  watch(
+    resourceVersion: string,
+    timeoutSeconds: number,
+    onEvent: (type: WatchEventType, object: T) => void,
+    onDone: (error?: unknown) => void,
+  ): Promise<WatchHandle>;
+}
+
+export interface InformerHandlers<T> {
+  add?(object: T): void;
+  update?(object: T, old: T): void;
+  delete?(object: T): void;
+}
+
+export interface InformerOptions {
+  /** The server ends each watch after this long (plus jitter it adds itself). */
+  watchTimeoutSeconds?: number;
+  /** A watch with no traffic for this long is presumed dead. */
+  silenceMs?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  log?: (message: string) => void;
+}
+
+export function objectKey(object: KubernetesObject): string {
+  const { namespace, name } = object.metadata ?? {};
+  return namespace ? `${namespace}/${name ?? ''}` : (name ?? '');
+}
+
+function isGone(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
+  return (
+    record.code === 410 ||
+    record.statusCode === 410 ||
+    (typeof record.message === 'string' && /\b410\b|too old resource version/i.test(record.message))
+  );
+}
+
+export class Informer<T extends KubernetesObject> {
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private resourceVersion = '';
+  private handle: WatchHandle | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private stopped = true;
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  /** Bumped on every (re)start, so callbacks of an abandoned watch are ignored. */
+  private generation = 0;
+  private readonly options: Required<InformerOptions>;
+
+  constructor(
+    readonly name: string,
+    private readonly source: InformerSource<T>,
+    options: InformerOptions = {},
+  ) {
+    this.options = {
+      watchTimeoutSeconds: 300,
+      silenceMs: 360_000,
+      minBackoffMs: 100,
+      maxBackoffMs: 10_000,
+      log: () => undefined,
+      ...options,
+    };
+    this.backoffMs = this.options.minBackoffMs;
+  }
+
+  on(handlers: InformerHandlers<T>): void {
+    this.handlers.push(handlers);
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Starts listing and watching; resolves after the first successful list. */
+  start(): Promise<void> {
+    this.stopped = false;
+    void this.relist();
+    return this.waitForSync();
+  }
+
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.generation += 1;
+    clearTimeout(this.silenceTimer);
+    clearTimeout(this.retryTimer);
+    this.handle?.abort();
+    this.handle = undefined;
+  }
+
+  private async relist(): Promise<void> {
+    const generation = ++this.generation;
+    this.handle?.abort();
+    this.handle = undefined;
+    let listed: ListResult<T>;
+    try {
+      listed = await this.source.list();
+    } catch (error) {
+      if (generation === this.generation) this.retryLater(`list failed: ${describe(error)}`);
+      return;
+    }
+    if (generation !== this.generation || this.stopped) return;
+    this.replace(listed.items);
+    this.resourceVersion = listed.resourceVersion;
+    if (!this.synced) {
+      this.synced = true;
+      for (const resolve of this.syncWaiters.splice(0)) resolve();
+    }
+    await this.watch(generation);
+  }
+
+  private async watch(generation: number): Promise<void> {
+    this.armSilenceTimer(generation);
+    let handle: WatchHandle;
+    try {
+      handle = await this.source.watch(
+        this.resourceVersion,
+        this.options.watchTimeoutSeconds,
+        (type, object) => {
+          if (generation === this.generation) this.onEvent(generation, type, object);
+        },
+        (error) => {
+          if (generation === this.generation) this.onWatchEnd(error);
+        },
+      );
+    } catch (error) {
+      if (generation === this.generation) this.retryLater(`watch failed to start: ${describe(error)}`);
+      return;
+    }
+    if (generation !== this.generation) handle.abort();
+    else this.handle = handle;
+  }
+
+  private onEvent(generation: number, type: WatchEventType, object: T): void {
+    this.armSilenceTimer(generation);
+    if (type === 'ERROR') {
+      this.options.log(`${this.name}: watch error event ${JSON.stringify(object)}; relisting`);
+      this.generation += 1; // ignore the rest of this watch
+      if (isGone(object)) void this.relist();
+      else this.retryLater('watch error event');
+      return;
+    }
+    const version = object.metadata?.resourceVersion;
+    if (version) this.resourceVersion = version;
+    this.backoffMs = this.options.minBackoffMs;
+    if (type === 'BOOKMARK') return;
+    const key = objectKey(object);
+    const old = this.cache.get(key);
+    if (type === 'DELETED') {
+      this.cache.delete(key);
+      this.emit((h) => h.delete?.(object));
+    } else {
+      this.cache.set(key, object);
+      if (old) this.emit((h) => h.update?.(object, old));
+      else this.emit((h) => h.add?.(object));
+    }
+  }
+
+  private onWatchEnd(error: unknown): void {
+    this.handle = undefined;
+    if (this.stopped) return;
+    if (error === undefined || error === null) {
+      // The server closed the watch at its timeout: resume where it left off.
+      const generation = ++this.generation;
+      void this.watch(generation);
+    } else if (isGone(error)) {
+      void this.relist();
+    } else {
+      this.retryLater(`watch ended: ${describe(error)}`);
+    }
+  }
+
+  private retryLater(why: string): void {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    this.handle?.abort();
+    this.handle = undefined;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs);
+    this.options.log(`${this.name}: ${why}; relisting in ${delay} ms`);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (generation === this.generation && !this.stopped) void this.relist();
+    }, delay);
+  }
+
+  private armSilenceTimer(generation: number): void {
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => {
+      if (generation === this.generation && !this.stopped) {
+        this.retryLater(`no watch traffic for ${this.options.silenceMs} ms`);
+      }
+    }, this.options.silenceMs);
+  }
+
+  /** Replaces the cache with a fresh list, telling handlers what changed. */
+  private replace(items: T[]): void {
+    const fresh = new Map(items.map((item) => [objectKey(item), item]));
+    for (const [key, old] of this.cache) {
+      if (!fresh.has(key)) {
+        this.cache.delete(key);
+        this.emit((h) => h.delete?.(old));
+      }
+    }
+    for (const [key, item] of fresh) {
+      const old = this.cache.get(key);
+      this.cache.set(key, item);
+      if (!old) this.emit((h) => h.add?.(item));
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
+        this.emit((h) => h.update?.(item, old));
+    }
+  }
+
+  private emit(call: (handlers: InformerHandlers<T>) => void): void {
+    for (const handlers of this.handlers) call(handlers);
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return JSON.stringify(error);
+}

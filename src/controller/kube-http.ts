@@ -1,0 +1,92 @@
+/**
+ * JSON requests to the API server with client-node's credentials. The operator works on plain
+ * JSON objects throughout (the watch stream delivers JSON too), so that the cache, the engine and
+ * the writes all see the same shapes.
+ */
+import { request } from 'node:https';
+import { request as plainRequest, type RequestOptions } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isStatus(error: unknown, ...codes: number[]): boolean {
+  return error instanceof KubeApiError && codes.includes(error.statusCode);
+}
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  timeoutMs?: number;
+}
+
+export class KubeHttp {
+  constructor(readonly kc: KubeConfig) {}
+
+  async request<T = unknown>(req: KubeRequest): Promise<T> {
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
+    for (const [key, value] of Object.entries(req.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const options: RequestOptions = {
+      method: req.method,
+      headers: {
+        Accept: 'application/json',
+        ...(body === undefined
+          ? {}
+          : {
+              'Content-Type': req.contentType ?? 'application/json',
+              'Content-Length': Buffer.byteLength(body),
+            }),
+      },
+      timeout: req.timeoutMs ?? 30_000,
+    };
+    await this.kc.applyToHTTPSOptions(options);
+    const send = url.protocol === 'https:' ? request : plainRequest;
+    return new Promise<T>((resolve, reject) => {
+      const call = send(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          let parsed: unknown = undefined;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          if (status >= 200 && status < 300) {
+            resolve(parsed as T);
+            return;
+          }
+          const statusBody = (parsed ?? {}) as { reason?: string; message?: string };
+          reject(
+            new KubeApiError(
+              status,
+              statusBody.reason ?? 'Unknown',
+              `${req.method} ${req.path}: ${status} ${statusBody.message ?? text.slice(0, 500)}`,
+            ),
+          );
+        });
+      });
+      call.on('timeout', () => call.destroy(new Error(`${req.method} ${req.path}: timed out`)));
+      call.on('error', reject);
+      call.end(body);
+    });
+  }
+}

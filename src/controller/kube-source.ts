@@ -1,0 +1,53 @@
+/** Informer sources backed by the API server: a list request and client-node's Watch. */
+import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { InformerSource, ListResult, WatchEventType } from './informer.js';
+import type { KubeHttp } from './kube-http.js';
+
+export interface ResourcePath {
+  /** e.g. /apis/batch/v1 or /api/v1 */
+  prefix: string;
+  plural: string;
+  namespace?: string;
+  labelSelector?: string;
+}
+
+export function collectionPath({ prefix, plural, namespace }: ResourcePath): string {
+  return namespace ? `${prefix}/namespaces/${namespace}/${plural}` : `${prefix}/${plural}`;
+}
+
+export function kubeSource<T extends KubernetesObject>(
+  http: KubeHttp,
+  kc: KubeConfig,
+  resource: ResourcePath,
+): InformerSource<T> {
+  const path = collectionPath(resource);
+  const watcher = new Watch(kc);
+  return {
+    async list(): Promise<ListResult<T>> {
+      const list = await http.request<{ items?: T[]; metadata?: { resourceVersion?: string } }>({
+        method: 'GET',
+        path,
+        query: { labelSelector: resource.labelSelector },
+      });
+      return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
+    },
+    async watch(resourceVersion, timeoutSeconds, onEvent, onDone) {
+      const controller = await watcher.watch(
+        path,
+        {
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+          labelSelector: resource.labelSelector,
+        },
+        (type: string, object: T) => {
+          onEvent(type as WatchEventType, object);
+        },
+        (error: unknown) => {
+          onDone(error ?? undefined);
+        },
+      );
+      return { abort: () => controller.abort() };
+    },
+  };
+}

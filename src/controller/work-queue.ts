@@ -1,0 +1,100 @@
+/**
+ * A work queue with client-go's semantics: a key waiting in the queue is held once however often
+ * it is added; a key being processed is never handed to a second worker, and if it is added
+ * meanwhile it is queued again when the first worker is done; failed keys come back after a
+ * rate-limited delay; deadlines come back with addAfter.
+ */
+import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly waiters: ((key: string | undefined) => void)[] = [];
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private shuttingDown = false;
+
+  constructor(readonly rateLimiter: RateLimiter = defaultControllerRateLimiter()) {}
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      waiter(key);
+    } else {
+      this.queue.push(key);
+    }
+  }
+
+  /** Adds the key after a delay; an earlier pending delay for the same key wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const at = Date.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.timers.set(key, { at, timer });
+  }
+
+  addRateLimited(key: string): void {
+    this.addAfter(key, this.rateLimiter.when(key));
+  }
+
+  /** Stops rate limiting the key (after it was handled successfully). */
+  forget(key: string): void {
+    this.rateLimiter.forget(key);
+  }
+
+  /** The next key to process, or undefined once the queue is shut down. */
+  get(): Promise<string | undefined> {
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Marks the key processed; if it was added meanwhile it goes back in the queue. */
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.dirty.delete(key);
+      this.add(key);
+    }
+    if (this.processing.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** Stops handing out keys; waiting workers get undefined. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    for (const resolve of this.waiters.splice(0)) resolve(undefined);
+  }
+
+  /** Resolves when no key is being processed. */
+  drained(): Promise<void> {
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { WorkQueue } from '../../../src/controller/work-queue.js';
+import {
+  ItemExponentialRateLimiter,
+  TokenBucketRateLimiter,
+  MaxOfRateLimiter,
+} from '../../../src/controller/rate-limiter.js';
+
+describe('work queue', () => {
+  it('holds a waiting key once however often it is added', async () => {
+    const queue = new WorkQueue();
+    queue.add('a');
+    queue.add('b');
+    queue.add('a');
+    expect(queue.length).to.equal(2);
+    expect(await queue.get()).to.equal('a');
+    expect(await queue.get()).to.equal('b');
+  });
+
+  it('never hands a key being processed to a second worker, and requeues it when done if it was added meanwhile', async () => {
+    const queue = new WorkQueue();
+    queue.add('a');
+    const first = await queue.get();
+    queue.add('a');
+    expect(queue.length).to.equal(0);
+    let second: string | undefined;
+    const waiting = queue.get().then((key) => (second = key));
+    await Promise.resolve();
+    expect(second).to.equal(undefined);
+    queue.done(first ?? '');
+    await waiting;
+    expect(second).to.equal('a');
+  });
+
+  it('hands a key to a worker that is already waiting', async () => {
+    const queue = new WorkQueue();
+    const waiting = queue.get();
+    queue.add('x');
+    expect(await waiting).to.equal('x');
+  });
+
+  it('delivers addAfter keys after their delay, the earliest delay winning', async () => {
+    const queue = new WorkQueue();
+    const started = Date.now();
+    queue.addAfter('late', 40);
+    queue.addAfter('late', 10_000);
+    expect(queue.length).to.equal(0);
+    expect(await queue.get()).to.equal('late');
+    expect(Date.now() - started).to.be.at.least(35);
+    queue.shutDown();
+  });
+
+  it('gives waiting workers undefined on shut down, and drains', async () => {
+    const queue = new WorkQueue();
+    queue.add('a');
+    const key = await queue.get();
+    const waiting = queue.get();
+    queue.shutDown();
+    expect(await waiting).to.equal(undefined);
+    let drained = false;
+    const draining = queue.drained().then(() => (drained = true));
+    await Promise.resolve();
+    expect(drained).to.equal(false);
+    queue.done(key ?? '');
+    await draining;
+    expect(drained).to.equal(true);
+  });
+});
+
+describe('rate limiters', () => {
+  it('per item: 5 ms doubling to a cap, forgotten on success', () => {
+    const limiter = new ItemExponentialRateLimiter(5, 40);
+    expect([1, 2, 3, 4, 5].map(() => limiter.when('a'))).to.deep.equal([5, 10, 20, 40, 40]);
+    expect(limiter.when('b')).to.equal(5);
+    expect(limiter.retries('a')).to.equal(5);
+    limiter.forget('a');
+    expect(limiter.when('a')).to.equal(5);
+  });
+
+  it('overall: a token bucket lets a burst through, then spaces items out', () => {
+    let now = 0;
+    const bucket = new TokenBucketRateLimiter(10, 3, { now: () => now });
+    expect([bucket.when(), bucket.when(), bucket.when()]).to.deep.equal([0, 0, 0]);
+    expect(bucket.when()).to.equal(100);
+    now += 1000;
+    expect(bucket.when()).to.equal(0);
+  });
+
+  it('combined: the larger delay wins', () => {
+    let now = 0;
+    const limiter = new MaxOfRateLimiter([
+      new ItemExponentialRateLimiter(5, 1000),
+      new TokenBucketRateLimiter(10, 1, { now: () => now }),
+    ]);
+    expect(limiter.when('a')).to.equal(5);
+    expect(limiter.when('a')).to.equal(100);
+  });
+});
