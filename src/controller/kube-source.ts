@@ -47,7 +47,11 @@ export function kubeSource<T extends KubernetesObject>(
           onDone(error ?? undefined);
         },
       );
-      return { abort: () => controller.abort() };
+      return {
+        abort: () => {
+          controller.abort();
+        },
+      };
     },
   };
 }

@@ -87,7 +87,7 @@ describe('rate limiters', () => {
   });
 
   it('combined: the larger delay wins', () => {
-    let now = 0;
+    const now = 0;
     const limiter = new MaxOfRateLimiter([
       new ItemExponentialRateLimiter(5, 1000),
       new TokenBucketRateLimiter(10, 1, { now: () => now }),
