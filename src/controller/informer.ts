@@ -7,7 +7,11 @@
  * - a connection that goes silent (no event, no bookmark) for too long is dropped and relisted.
  * client-node's own informer stops on non-410 errors until restarted, so it is not used.
  */
-import type { KubernetesObject } from '@kubernetes/client-node';
+
+/** What the informer needs of an object: its identity and version. */
+export interface KubeObject {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -47,7 +51,7 @@ export interface InformerOptions {
   log?: (message: string) => void;
 }
 
-export function objectKey(object: KubernetesObject): string {
+export function objectKey(object: KubeObject): string {
   const { namespace, name } = object.metadata ?? {};
   return namespace ? `${namespace}/${name ?? ''}` : (name ?? '');
 }
@@ -62,7 +66,7 @@ function isGone(value: unknown): boolean {
   );
 }
 
-export class Informer<T extends KubernetesObject> {
+export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private resourceVersion = '';

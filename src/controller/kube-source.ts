@@ -1,6 +1,6 @@
 /** Informer sources backed by the API server: a list request and client-node's Watch. */
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import type { InformerSource, ListResult, WatchEventType } from './informer.js';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { InformerSource, KubeObject, ListResult, WatchEventType } from './informer.js';
 import type { KubeHttp } from './kube-http.js';
 
 export interface ResourcePath {
@@ -15,7 +15,7 @@ export function collectionPath({ prefix, plural, namespace }: ResourcePath): str
   return namespace ? `${prefix}/namespaces/${namespace}/${plural}` : `${prefix}/${plural}`;
 }
 
-export function kubeSource<T extends KubernetesObject>(
+export function kubeSource<T extends KubeObject>(
   http: KubeHttp,
   kc: KubeConfig,
   resource: ResourcePath,

@@ -1,8 +1,12 @@
 import { expect } from 'chai';
-import type { KubernetesObject } from '@kubernetes/client-node';
-import { Informer, type InformerSource, type WatchEventType } from '../../../src/controller/informer.js';
+import {
+  Informer,
+  type InformerSource,
+  type KubeObject,
+  type WatchEventType,
+} from '../../../src/controller/informer.js';
 
-interface Obj extends KubernetesObject {
+interface Obj extends KubeObject {
   data?: string;
 }
 

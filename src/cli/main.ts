@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerOperatorCommand } from './operator-command.js';
+
+const program = new Command()
+  .name('agentrunbook')
+  .description('Runs AI-agent runbooks (i2s.studio AgentRunbook) on Kubernetes')
+  .showHelpAfterError();
+
+registerOperatorCommand(program);
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(`agentrunbook: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,91 @@
+/** Turns the engine's JobPlan into a batch/v1 Job owned by its runbook. */
+import { TERMINATION_MESSAGE_PATH } from '../api/agent-contract.js';
+import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
+import {
+  LABEL_ATTEMPT,
+  LABEL_EXECUTION,
+  LABEL_GENERATION,
+  LABEL_MANAGED_BY,
+  LABEL_RUNBOOK,
+  LABEL_STAGE,
+  MANAGED_BY,
+} from '../api/labels.js';
+import { labelValue } from '../engine/naming.js';
+import type { JobPlan } from '../engine/types.js';
+import type { AgentRunbookJson, JobJson } from './k8s-types.js';
+
+export const AGENT_CONTAINER = 'agent';
+/** The "nonroot" user of distroless images. */
+const NON_ROOT_UID = 65532;
+
+export function jobLabels(runbook: AgentRunbookJson, plan: JobPlan): Record<string, string> {
+  return {
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_RUNBOOK]: labelValue(runbook.metadata.name ?? ''),
+    [LABEL_STAGE]: labelValue(plan.stage),
+    [LABEL_GENERATION]: String(plan.generation),
+    [LABEL_EXECUTION]: plan.execution,
+    [LABEL_ATTEMPT]: String(plan.attempt),
+  };
+}
+
+export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
+  const labels = jobLabels(runbook, plan);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: plan.name,
+      namespace: runbook.metadata.namespace ?? '',
+      labels,
+      ownerReferences: [
+        {
+          apiVersion: `${GROUP}/${STORAGE_VERSION}`,
+          kind: KIND,
+          name: runbook.metadata.name ?? '',
+          uid: runbook.metadata.uid ?? '',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: {
+      // The operator owns retries: one Pod per Job, a new Job per attempt.
+      backoffLimit: 0,
+      ...(plan.activeDeadlineSeconds === undefined
+        ? {}
+        : { activeDeadlineSeconds: plan.activeDeadlineSeconds }),
+      template: {
+        metadata: { labels },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: plan.automountServiceAccountToken,
+          ...(plan.serviceAccountName ? { serviceAccountName: plan.serviceAccountName } : {}),
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: NON_ROOT_UID,
+            runAsGroup: NON_ROOT_UID,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: AGENT_CONTAINER,
+              image: plan.image,
+              ...(plan.command ? { command: plan.command } : {}),
+              ...(plan.args ? { args: plan.args } : {}),
+              ...(plan.resources ? { resources: plan.resources } : {}),
+              env: Object.entries(plan.env).map(([name, value]) => ({ name, value })),
+              terminationMessagePath: TERMINATION_MESSAGE_PATH,
+              terminationMessagePolicy: 'File',
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}

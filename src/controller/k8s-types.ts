@@ -1,0 +1,76 @@
+/**
+ * The JSON shapes the operator reads and writes, as they travel on the wire (timestamps are
+ * strings). Only the fields the operator uses are spelled out.
+ */
+import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+export interface AgentRunbookJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: SpecV2;
+  status?: StatusV2;
+}
+
+export interface JobCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface JobJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: {
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    startTime?: string;
+    completionTime?: string;
+    conditions?: JobCondition[];
+  };
+}
+
+export interface ContainerStatusJson {
+  name: string;
+  state?: {
+    running?: { startedAt?: string };
+    terminated?: { exitCode?: number; reason?: string; message?: string; finishedAt?: string };
+  };
+}
+
+export interface PodJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  status?: {
+    phase?: string;
+    containerStatuses?: ContainerStatusJson[];
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Wires informers, the work queue and the reconciler together, and runs the workers. Stopping
+ * stops taking work, lets in-flight reconciles finish, then stops the informers.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AgentCatalog } from '../api/catalog.js';
+import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
+import type { Logger } from '../observability/logger.js';
+import { EventRecorder } from './event-recorder.js';
+import { Informer, objectKey, type InformerOptions } from './informer.js';
+import { KubeHttp, isStatus } from './kube-http.js';
+import { kubeSource } from './kube-source.js';
+import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from './k8s-types.js';
+import { Reconciler } from './reconciler.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  catalog: AgentCatalog;
+  log: Logger;
+  /** Watch one namespace only; all namespaces when absent. */
+  namespace?: string;
+  workers?: number;
+  informer?: InformerOptions;
+}
+
+function controllerOwner(metadata: ObjectMeta, kind: string) {
+  return (metadata.ownerReferences ?? []).find((ref) => ref.kind === kind && ref.controller === true);
+}
+
+export class Operator {
+  readonly queue = new WorkQueue();
+  readonly runbooks: Informer<AgentRunbookJson>;
+  readonly jobs: Informer<JobJson>;
+  readonly pods: Informer<PodJson>;
+  readonly reconciler: Reconciler;
+  private workers: Promise<void>[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly options: OperatorOptions) {
+    const { kubeConfig, namespace, log } = options;
+    this.log = log;
+    const http = new KubeHttp(kubeConfig);
+    const informerOptions: InformerOptions = { log: (message) => log.info(message), ...options.informer };
+    const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+    const scope = namespace ? { namespace } : {};
+    this.runbooks = new Informer(
+      'agentrunbooks',
+      kubeSource(http, kubeConfig, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL, ...scope }),
+      informerOptions,
+    );
+    this.jobs = new Informer(
+      'jobs',
+      kubeSource(http, kubeConfig, {
+        prefix: '/apis/batch/v1',
+        plural: 'jobs',
+        labelSelector: managed,
+        ...scope,
+      }),
+      informerOptions,
+    );
+    this.pods = new Informer(
+      'pods',
+      kubeSource(http, kubeConfig, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
+      informerOptions,
+    );
+    this.reconciler = new Reconciler({
+      http,
+      runbooks: this.runbooks,
+      jobs: this.jobs,
+      pods: this.pods,
+      catalog: () => this.options.catalog,
+      recorder: new EventRecorder(http, log),
+      log,
+    });
+    const enqueueRunbook = (object: AgentRunbookJson) => this.queue.add(objectKey(object));
+    this.runbooks.on({ add: enqueueRunbook, update: enqueueRunbook, delete: enqueueRunbook });
+    const enqueueOwner = (job: JobJson) => {
+      const owner = controllerOwner(job.metadata, 'AgentRunbook');
+      if (owner) this.queue.add(`${job.metadata.namespace ?? ''}/${owner.name}`);
+    };
+    this.jobs.on({ add: enqueueOwner, update: enqueueOwner, delete: enqueueOwner });
+    const enqueueJobOwner = (pod: PodJson) => {
+      const owner = controllerOwner(pod.metadata, 'Job');
+      const job = owner && this.jobs.get(`${pod.metadata.namespace ?? ''}/${owner.name}`);
+      if (job) enqueueOwner(job);
+    };
+    this.pods.on({ add: enqueueJobOwner, update: enqueueJobOwner, delete: enqueueJobOwner });
+  }
+
+  /** Starts the informers, waits until their caches are filled, then starts the workers. */
+  async start(): Promise<void> {
+    await Promise.all([this.runbooks.start(), this.jobs.start(), this.pods.start()]);
+    const count = this.options.workers ?? 4;
+    this.workers = Array.from({ length: count }, () => this.work());
+    this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        const result = await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      } catch (error) {
+        const conflict = isStatus(error, 409);
+        this.log[conflict ? 'debug' : 'error']('reconcile failed; retrying', {
+          runbook: key,
+          error: (error as Error).message,
+        });
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** Stops taking work, waits for in-flight reconciles, then stops watching. */
+  async stop(): Promise<void> {
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+    this.runbooks.stop();
+    this.jobs.stop();
+    this.pods.stop();
+    this.log.info('operator stopped');
+  }
+}

@@ -1,0 +1,53 @@
+/** Turns the Jobs and Pods in the caches into the engine's JobObservations. */
+import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
+import type { JobObservation, JobState } from '../engine/types.js';
+import { AGENT_CONTAINER } from './job-builder.js';
+import type { JobJson, PodJson } from './k8s-types.js';
+
+function jobState(job: JobJson): { state: JobState; failureReason?: string } {
+  const conditions = job.status?.conditions ?? [];
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { state: 'succeeded' };
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (failed) return { state: 'failed', ...(failed.reason ? { failureReason: failed.reason } : {}) };
+  return { state: 'active' };
+}
+
+/** The Pod that reported last: a terminated one if any. */
+function reportingPod(pods: PodJson[]): PodJson | undefined {
+  return pods.find((pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') ?? pods[0];
+}
+
+export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | undefined {
+  const labels = job.metadata.labels ?? {};
+  const stage = labels[LABEL_STAGE];
+  const execution = labels[LABEL_EXECUTION];
+  const attempt = Number(labels[LABEL_ATTEMPT]);
+  const generation = Number(labels[LABEL_GENERATION]);
+  if (
+    !stage ||
+    !execution ||
+    !Number.isInteger(attempt) ||
+    !Number.isInteger(generation) ||
+    !job.metadata.name
+  ) {
+    return undefined;
+  }
+  const pod = reportingPod(pods);
+  const terminated = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state
+    ?.terminated;
+  const podTerminated = pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
+  return {
+    name: job.metadata.name,
+    stage,
+    execution,
+    generation,
+    attempt,
+    ...jobState(job),
+    ...(job.status?.startTime ? { startTime: job.status.startTime } : {}),
+    ...(job.status?.completionTime ? { completionTime: job.status.completionTime } : {}),
+    podTerminated: podTerminated && terminated !== undefined,
+    ...(terminated?.message !== undefined ? { terminationMessage: terminated.message } : {}),
+    ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),
+    ...(terminated?.reason !== undefined ? { terminatedReason: terminated.reason } : {}),
+  };
+}

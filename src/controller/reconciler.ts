@@ -1,0 +1,148 @@
+/**
+ * One reconcile of one runbook: observe (from the informer caches only), ask the engine, act.
+ * Writes, in order: Job deletions, one status update (only when it changed, with the cached
+ * resourceVersion so a stale view fails with a conflict instead of overwriting), Job creations,
+ * then Events. The status goes first so that an attempt is recorded before its Job exists.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { AgentCatalog } from '../api/catalog.js';
+import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { decide } from '../engine/decide.js';
+import type { Decision, JobObservation, RunbookObject } from '../engine/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { EventRecorder } from './event-recorder.js';
+import type { Informer } from './informer.js';
+import { buildJob } from './job-builder.js';
+import { isStatus, type KubeHttp } from './kube-http.js';
+import type { AgentRunbookJson, JobJson, PodJson } from './k8s-types.js';
+import { observeJob } from './observe.js';
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export interface ReconcilerDeps {
+  http: KubeHttp;
+  runbooks: Informer<AgentRunbookJson>;
+  jobs: Informer<JobJson>;
+  pods: Informer<PodJson>;
+  catalog: () => AgentCatalog;
+  recorder: EventRecorder;
+  log: Logger;
+  now?: () => Date;
+}
+
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value ?? null)) as T;
+}
+
+function ownedBy(
+  object: { metadata: { ownerReferences?: { uid: string; controller?: boolean }[] } },
+  uid: string,
+) {
+  return (object.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid && ref.controller === true);
+}
+
+export class Reconciler {
+  /** Jobs created but not yet seen by the Job informer (client-go's "expectations"). */
+  private readonly pendingCreates = new Set<string>();
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    deps.jobs.on({
+      add: (job) => this.pendingCreates.delete(`${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`),
+    });
+  }
+
+  observe(runbook: AgentRunbookJson): JobObservation[] {
+    const uid = runbook.metadata.uid ?? '';
+    const namespace = runbook.metadata.namespace;
+    const jobs = this.deps.jobs
+      .list()
+      .filter((job) => job.metadata.namespace === namespace && ownedBy(job, uid));
+    const podsByJob = new Map<string, PodJson[]>();
+    for (const pod of this.deps.pods.list()) {
+      if (pod.metadata.namespace !== namespace) continue;
+      for (const ref of pod.metadata.ownerReferences ?? []) {
+        if (ref.kind === 'Job') podsByJob.set(ref.uid, [...(podsByJob.get(ref.uid) ?? []), pod]);
+      }
+    }
+    return jobs
+      .map((job) => observeJob(job, podsByJob.get(job.metadata.uid ?? '') ?? []))
+      .filter((job): job is JobObservation => job !== undefined);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const cached = this.deps.runbooks.get(key);
+    if (!cached || cached.metadata.deletionTimestamp) return {};
+    const runbook = plain(cached);
+    const now = this.deps.now?.() ?? new Date();
+    const input: RunbookObject = {
+      metadata: {
+        name: runbook.metadata.name ?? '',
+        namespace: runbook.metadata.namespace ?? '',
+        uid: runbook.metadata.uid ?? '',
+        generation: runbook.metadata.generation ?? 1,
+        ...(runbook.metadata.annotations ? { annotations: runbook.metadata.annotations } : {}),
+      },
+      spec: runbook.spec,
+      ...(runbook.status ? { status: runbook.status } : {}),
+    };
+    const decision = decide({
+      runbook: input,
+      jobs: this.observe(runbook),
+      now,
+      catalog: this.deps.catalog(),
+    });
+    await this.act(runbook, decision, now);
+    return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
+  }
+
+  private async act(runbook: AgentRunbookJson, decision: Decision, now: Date): Promise<void> {
+    const { http, log, recorder } = this.deps;
+    const namespace = runbook.metadata.namespace ?? '';
+    const deletionEvents = [];
+    for (const { name, reason } of decision.delete) {
+      try {
+        await http.request({
+          method: 'DELETE',
+          path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
+          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+        });
+        deletionEvents.push({ type: 'Normal' as const, reason, message: `deleted Job ${name} (${reason})` });
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    }
+
+    if (!isDeepStrictEqual(plain(decision.status), plain(runbook.status ?? null))) {
+      await http.request({
+        method: 'PUT',
+        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
+        body: { ...runbook, status: decision.status },
+      });
+    }
+
+    for (const plan of decision.create) {
+      const key = `${namespace}/${plan.name}`;
+      if (this.deps.jobs.get(key) || this.pendingCreates.has(key)) continue;
+      try {
+        await http.request({
+          method: 'POST',
+          path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+          body: buildJob(runbook, plan),
+        });
+        this.pendingCreates.add(key);
+      } catch (error) {
+        // The Job exists already: a previous reconcile created it and the cache has not caught up.
+        if (!isStatus(error, 409)) throw error;
+      }
+    }
+    log.debug('reconciled', {
+      runbook: `${namespace}/${runbook.metadata.name ?? ''}`,
+      phase: decision.status.phase,
+      created: decision.create.length,
+      deleted: decision.delete.length,
+    });
+    await recorder.record(runbook, [...deletionEvents, ...decision.events], now);
+  }
+}
