@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { Watch } from '@kubernetes/client-node';
+import { executionId } from '../../src/engine/naming.js';
 import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { Operator } from '../../src/controller/manager.js';
@@ -149,5 +151,203 @@ describe('the reconciler on a real control plane', function () {
       '2000',
       '0.20',
     ]);
+  });
+
+  it('parallel mode: never runs more Jobs of one runbook at a time than execution.parallelism', async () => {
+    script = () => 'hold';
+    node.maxRunning = 0;
+    const stages = ['a', 'b', 'c', 'd'].map((name) => ({ name }));
+    await apply(runbook('capped', 'parallel', stages, { execution: { mode: 'parallel', parallelism: 2 } }));
+    const held = () => node.heldPods().filter((pod) => pod.startsWith(`${namespace}/capped-`));
+    for (let remaining = 4; remaining > 0; remaining -= 1) {
+      await node.waitFor(
+        () => held().length === Math.min(2, remaining),
+        30_000,
+        `${Math.min(2, remaining)} held pods`,
+      );
+      await node.finish(held()[0] ?? '', succeed());
+    }
+    await waitPhase('capped', 'Succeeded');
+    expect(node.maxRunning).to.equal(2);
+    expect(await jobsOf('capped')).to.have.length(4);
+  });
+
+  it('hybrid mode: fans out after the root stage and fans in at the end', async () => {
+    const order: string[] = [];
+    script = (call) => {
+      order.push(call.stage);
+      return succeed({ value: call.stage });
+    };
+    await apply(
+      runbook('fan', 'hybrid', [
+        { name: 'normalize' },
+        { name: 'research', dependsOn: ['normalize'] },
+        { name: 'market', dependsOn: ['normalize'] },
+        {
+          name: 'synthesis',
+          dependsOn: ['research', 'market'],
+          config: { inputs: { r: '${research.outputs.value}', m: '${market.outputs.value}' } },
+        },
+      ]),
+    );
+    await waitPhase('fan', 'Succeeded');
+    const fan = order.filter((stage) => ['normalize', 'research', 'market', 'synthesis'].includes(stage));
+    expect(fan[0]).to.equal('normalize');
+    expect(fan.slice(1, 3).sort()).to.deep.equal(['market', 'research']);
+    expect(fan[3]).to.equal('synthesis');
+    const synthesis = calls
+      .filter((call) => call.namespace === namespace && call.stage === 'synthesis')
+      .at(-1);
+    expect(synthesis?.inputs).to.deep.equal({ r: 'research', m: 'market' });
+  });
+
+  it('survives an operator restart mid-run with exactly one Job per stage attempt', async () => {
+    script = (call) => (call.stage === 'b' ? 'hold' : succeed());
+    await apply(runbook('restart', 'pipeline', [{ name: 'a' }, { name: 'b' }, { name: 'c' }]));
+    const held = () => node.heldPods().filter((pod) => pod.startsWith(`${namespace}/restart-`));
+    await node.waitFor(() => held().length === 1, 30_000, 'stage b running');
+    await operator?.stop();
+    operator = undefined;
+    await node.finish(held()[0] ?? '', succeed());
+    operator = await startOperator(operatorKubeconfig, CATALOG, namespace);
+    await waitPhase('restart', 'Succeeded');
+    const jobs = await jobsOf('restart');
+    expect(jobs.map((job) => job.metadata.labels['i2s.studio/stage']).sort()).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('a spec change mid-run deletes the old run’s Jobs (SpecChanged) and runs the new generation', async () => {
+    script = () => 'hold';
+    await apply(runbook('change', 'pipeline', [{ name: 'a' }]));
+    const held = () => node.heldPods().filter((pod) => pod.startsWith(`${namespace}/change-`));
+    await node.waitFor(() => held().length === 1, 30_000, 'generation 1 running');
+    const [oldJob] = await jobsOf('change');
+    script = () => succeed();
+    const patched = await k(
+      'patch',
+      'arb',
+      'change',
+      '--type=merge',
+      '-p',
+      '{"spec":{"description":"second take"}}',
+    );
+    expect(patched.code, patched.stderr).to.equal(0);
+    await waitPhase('change', 'Succeeded');
+    const gone = await k('wait', '--for=delete', '--timeout=30s', `job/${oldJob?.metadata.name ?? ''}`);
+    expect(gone.code, gone.stderr).to.equal(0);
+    const jobs = await jobsOf('change');
+    expect(jobs.map((job) => job.metadata.labels['i2s.studio/generation'])).to.deep.equal(['2']);
+    expect(await status('change')).to.include({ observedGeneration: 2 });
+    const events = await k(
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=change',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    );
+    expect(events.stdout.split(' ')).to.include('SpecChanged');
+  });
+
+  it('a new i2s.studio/rerun annotation runs a finished runbook again', async () => {
+    await apply(runbook('again', 'pipeline', [{ name: 'a' }]));
+    await waitPhase('again', 'Succeeded');
+    expect((await k('annotate', 'arb', 'again', 'i2s.studio/rerun=1')).code).to.equal(0);
+    const rerun = executionId(1, '1');
+    const started = await k(
+      'wait',
+      `--for=jsonpath={.status.execution}=${rerun}`,
+      '--timeout=30s',
+      'arb/again',
+    );
+    expect(started.code, started.stderr).to.equal(0);
+    await waitPhase('again', 'Succeeded');
+    const jobs = await jobsOf('again');
+    expect(jobs.map((job) => job.metadata.labels['i2s.studio/execution']).sort()).to.deep.equal(
+      ['g1', rerun].sort(),
+    );
+  });
+
+  it('writes the status once per stage transition: two writes for a one-stage run', async () => {
+    const modified: string[] = [];
+    const watch = new Watch(plane.adminConfig());
+    const aborter = await watch.watch(
+      `/apis/i2s.studio/v2/namespaces/${namespace}/agentrunbooks`,
+      { fieldSelector: 'metadata.name=writes' },
+      (type: string, object: { status?: { phase?: string } }) => {
+        if (type === 'MODIFIED') modified.push(object.status?.phase ?? '');
+      },
+      () => undefined,
+    );
+    try {
+      await apply(runbook('writes', 'pipeline', [{ name: 'a' }]));
+      await waitPhase('writes', 'Succeeded');
+      await node.waitFor(() => modified.includes('Succeeded'), 10_000, 'the watch to see Succeeded');
+      expect(modified).to.deep.equal(['Running', 'Succeeded']);
+    } finally {
+      aborter.abort();
+    }
+  });
+
+  it('deleting a runbook deletes its Jobs through their owner references', async () => {
+    script = () => 'hold';
+    await apply(runbook('doomed', 'pipeline', [{ name: 'a' }]));
+    await node.waitFor(
+      () => node.heldPods().some((pod) => pod.startsWith(`${namespace}/doomed-`)),
+      30_000,
+      'doomed running',
+    );
+    expect(await jobsOf('doomed')).to.have.length(1);
+    expect((await k('delete', 'arb', 'doomed')).code).to.equal(0);
+    const gone = await k('wait', '--for=delete', '--timeout=60s', 'jobs', '-l', 'i2s.studio/runbook=doomed');
+    expect(gone.code, gone.stderr).to.equal(0);
+  });
+
+  it('spec.suspend starts no stage until it is cleared', async () => {
+    await apply(runbook('paused', 'pipeline', [{ name: 'a' }], { suspend: true }));
+    const suspended = await k('wait', '--for=condition=Suspended', '--timeout=30s', 'arb/paused');
+    expect(suspended.code, suspended.stderr).to.equal(0);
+    expect(await jobsOf('paused')).to.have.length(0);
+    expect(
+      (await k('patch', 'arb', 'paused', '--type=merge', '-p', '{"spec":{"suspend":false}}')).code,
+    ).to.equal(0);
+    await waitPhase('paused', 'Succeeded');
+  });
+
+  it('bad run-time input ends each runbook with its own reason while the others keep going', async () => {
+    script = (call) => {
+      if (call.stage === 'a' && call.pod.metadata?.name?.startsWith('malformed-'))
+        return { phase: 'Succeeded', message: 'not json {' };
+      if (call.stage === 'a' && call.pod.metadata?.name?.startsWith('wrongtype-'))
+        return succeed({ count: 'three' });
+      return succeed({ count: 3 });
+    };
+    const outputs = { outputs: { count: 'integer' } };
+    await apply(runbook('malformed', 'pipeline', [{ name: 'a', config: outputs }]));
+    await apply(runbook('wrongtype', 'pipeline', [{ name: 'a', config: outputs }]));
+    await apply(
+      runbook('unresolved', 'pipeline', [{ name: 'a', config: { inputs: { x: '${context.nothing}' } } }]),
+    );
+    await apply(runbook('unknown-agent', 'pipeline', [{ name: 'a', agent: 'no-such-agent' }]));
+    await apply(runbook('healthy', 'pipeline', [{ name: 'a', config: outputs }, { name: 'b' }]));
+    const expectations = {
+      malformed: 'TerminationMessageMalformed',
+      wrongtype: 'OutputTypeMismatch',
+      unresolved: 'UnresolvedReference',
+      'unknown-agent': 'AgentNotFound',
+    };
+    for (const [name, reason] of Object.entries(expectations)) {
+      await waitPhase(name, 'Failed');
+      const failed = await status(name);
+      expect(failed.stages[0], name).to.include({ phase: 'Failed', reason });
+    }
+    await waitPhase('healthy', 'Succeeded');
+  });
+
+  it('tells the story of a run in Events (kubectl describe)', async () => {
+    const described = await k('describe', 'arb', 'pipeline');
+    expect(described.code, described.stderr).to.equal(0);
+    for (const reason of ['RunStarted', 'StageStarted', 'StageSucceeded', 'RunSucceeded']) {
+      expect(described.stdout).to.contain(reason);
+    }
   });
 });
