@@ -24,10 +24,13 @@ lint: $(STAMP) ## Type-check, lint and check formatting
 	npm run typecheck
 	npm run lint
 
+demo: $(STAMP) envtest ## Run the example runbooks on a local control plane (Ctrl-C stops it)
+	npx tsx hack/demo.ts $(DEMO_ARGS)
+
 test: $(STAMP) envtest ## Lint, then run the unit and integration tests against a real control plane
 	npm test
 
 clean: ## Remove build output (not the control plane cache)
 	rm -rf dist coverage
 
-.PHONY: help install envtest generate lint test clean
+.PHONY: help install envtest generate lint demo test clean

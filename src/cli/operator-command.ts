@@ -13,6 +13,19 @@ interface OperatorFlags {
   logFormat: 'json' | 'text';
 }
 
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  try {
+    if (path) kubeConfig.loadFromFile(path);
+    else kubeConfig.loadFromDefault();
+  } catch (error) {
+    throw new Error(`could not load the kubeconfig ${path ?? '(default)'}: ${(error as Error).message}`);
+  }
+  if (!kubeConfig.getCurrentCluster())
+    throw new Error(`the kubeconfig ${path ?? '(default)'} has no current cluster`);
+  return kubeConfig;
+}
+
 export function registerOperatorCommand(program: Command): void {
   program
     .command('operator')
@@ -28,15 +41,15 @@ export function registerOperatorCommand(program: Command): void {
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (flags: OperatorFlags) => {
       const log = createLogger(flags.logLevel, flags.logFormat);
-      const kubeConfig = new KubeConfig();
-      if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
-      else kubeConfig.loadFromDefault();
       const workers = Number(flags.workers);
-      if (!Number.isInteger(workers) || workers < 1)
+      if (!Number.isInteger(workers) || workers < 1) {
         throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
+      }
+      const catalog = loadCatalog(flags.agentCatalog);
+      const kubeConfig = loadKubeConfig(flags.kubeconfig);
       const operator = new Operator({
         kubeConfig,
-        catalog: loadCatalog(flags.agentCatalog),
+        catalog,
         log,
         workers,
         ...(flags.namespace ? { namespace: flags.namespace } : {}),

@@ -74,7 +74,9 @@ export class Operator {
       recorder: new EventRecorder(http, log),
       log,
     });
-    const enqueueRunbook = (object: AgentRunbookJson) => { this.queue.add(objectKey(object)); };
+    const enqueueRunbook = (object: AgentRunbookJson) => {
+      this.queue.add(objectKey(object));
+    };
     this.runbooks.on({ add: enqueueRunbook, update: enqueueRunbook, delete: enqueueRunbook });
     const enqueueOwner = (job: JobJson) => {
       const owner = controllerOwner(job.metadata, 'AgentRunbook');

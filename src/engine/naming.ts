@@ -27,7 +27,7 @@ export function jobName(
   uid: string,
 ): string {
   const hash = shortHash([uid, runbook, stage, execution, attempt]);
-  const readable = `${dnsLabelPart(runbook)}-${dnsLabelPart(stage)}`;
+  const readable = [dnsLabelPart(runbook), dnsLabelPart(stage)].filter(Boolean).join('-');
   const room = MAX_NAME - hash.length - 1;
   const prefix = readable.slice(0, room).replace(/-+$/, '');
   return prefix ? `${prefix}-${hash}` : `arb-${hash}`;

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { ControlPlane } from '../support/control-plane.js';
+import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
-import { kubectl } from '../support/tools.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
 
 function envtestDirs(): string[] {
   return readdirSync(tmpdir()).filter((name) => name.startsWith('agentrunbook-envtest-'));

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ControlPlane } from '../support/control-plane.js';
+import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
-import { kubectl } from '../support/tools.js';
-import { repoRoot } from '../support/paths.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { examplesDir, exampleFiles } from '../support/runbooks.js';
 import { INVALID_CASES, buildInvalid } from '../support/invalid-runbooks.js';
 import { eventually } from '../support/eventually.js';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { BatchV1Api, CoreV1Api, type V1Job } from '@kubernetes/client-node';
-import type { ControlPlane } from '../support/control-plane.js';
+import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
-import { FakeNode, type PodOutcome } from '../support/fake-node.js';
-import { kubectl } from '../support/tools.js';
+import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
 
 function job(name: string): V1Job {
   return {

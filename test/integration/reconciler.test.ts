@@ -4,12 +4,12 @@ import { executionId } from '../../src/engine/naming.js';
 import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { Operator } from '../../src/controller/manager.js';
-import type { ControlPlane } from '../support/control-plane.js';
-import { FakeNode, type PodOutcome } from '../support/fake-node.js';
+import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
 import { installOperator, startOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed, type AgentCall } from '../support/scripted-agents.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
-import { kubectl } from '../support/tools.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
 
 const CATALOG: AgentCatalog = {
   agents: ['normalize', 'research', 'market', 'synthesis', 'a', 'b', 'c', 'd', 'slow', 'ok'].map((name) => ({

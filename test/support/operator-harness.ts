@@ -9,9 +9,9 @@ import type { AgentCatalog } from '../../src/api/catalog.js';
 import { Operator } from '../../src/controller/manager.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
-import type { ControlPlane } from './control-plane.js';
-import { repoRoot } from './paths.js';
-import { kubectl } from './tools.js';
+import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
 
 let installed: Promise<string> | undefined;
 

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { repoRoot } from './paths.js';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
 
 export const examplesDir = join(repoRoot, 'examples');
 

@@ -1,7 +1,7 @@
 /** Agents for integration tests: the fake node answers each agent Pod as the test's script says. */
 import type { V1Pod } from '@kubernetes/client-node';
 import { ENV } from '../../src/api/agent-contract.js';
-import type { PodOutcome, Scenario } from './fake-node.js';
+import type { PodOutcome, PodResult, Scenario } from '../../hack/local-cluster/fake-node.js';
 
 export interface AgentCall {
   namespace: string;
@@ -35,6 +35,6 @@ export function scenarioFrom(script: AgentScript): Scenario {
 export function succeed(
   outputs: Record<string, unknown> = {},
   usage = { tokens: 100, costUSD: '0.01' },
-): PodOutcome {
+): PodResult {
   return { phase: 'Succeeded', message: JSON.stringify({ outputs, usage }) };
 }

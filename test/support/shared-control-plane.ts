@@ -2,7 +2,7 @@
  * One control plane for the whole mocha run: started by the first integration suite that asks
  * for it, stopped by the root afterAll hook (mocha-hooks.ts) even when tests fail.
  */
-import { ControlPlane } from './control-plane.js';
+import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 
 let shared: Promise<ControlPlane> | undefined;
 

@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { generatedFiles } from '../../../hack/generated-files.js';
-import { repoRoot } from '../../support/paths.js';
+import { repoRoot } from '../../../hack/local-cluster/paths.js';
 
 describe('generated files', () => {
   for (const [path, content] of generatedFiles()) {

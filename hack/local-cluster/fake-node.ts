@@ -5,13 +5,16 @@
  */
 import { CoreV1Api, Watch, ApiException, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
-export type PodOutcome =
+/** How a Pod ends. */
+export type PodResult =
   | { phase: 'Succeeded'; message?: string }
-  | { phase: 'Failed'; message?: string; exitCode?: number; reason?: string }
-  /** Keep the Pod Running until the test calls finish(). */
-  | 'hold';
+  | { phase: 'Failed'; message?: string; exitCode?: number; reason?: string };
 
-export type Scenario = (pod: V1Pod) => PodOutcome;
+/** A result, or 'hold': keep the Pod Running until finish() is called. */
+export type PodOutcome = PodResult | 'hold';
+
+/** Decides how each Pod ends; may take its time (the demo's node runs the agent process here). */
+export type Scenario = (pod: V1Pod) => PodOutcome | Promise<PodOutcome>;
 
 export interface FakeNodeOptions {
   nodeName?: string;
@@ -77,7 +80,7 @@ export class FakeNode {
   }
 
   /** Ends a held Pod with the given outcome. */
-  async finish(podKey: string, outcome: Exclude<PodOutcome, 'hold'>): Promise<void> {
+  async finish(podKey: string, outcome: PodResult): Promise<void> {
     const pod = this.held.get(podKey);
     if (!pod) throw new Error(`pod ${podKey} is not held by the fake node`);
     this.held.delete(podKey);
@@ -178,7 +181,7 @@ export class FakeNode {
       await this.markRunning(pod);
       return;
     }
-    const outcome = this.options.scenario(pod);
+    const outcome = await this.options.scenario(pod);
     if (outcome === 'hold') {
       this.held.set(key(pod), pod);
       return;
@@ -211,7 +214,7 @@ export class FakeNode {
     this.maxRunning = Math.max(this.maxRunning, this.runningNow.size);
   }
 
-  private async terminate(observed: V1Pod, outcome: Exclude<PodOutcome, 'hold'>): Promise<void> {
+  private async terminate(observed: V1Pod, outcome: PodResult): Promise<void> {
     const name = observed.metadata?.name ?? '';
     const namespace = observed.metadata?.namespace ?? '';
     const pod = await this.core.readNamespacedPod({ name, namespace });

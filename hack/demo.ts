@@ -1,0 +1,219 @@
+/**
+ * `make demo`: a local control plane, the operator running under its own ServiceAccount, a node
+ * that runs every agent Pod as the reference agent, and the example runbooks, shown as they
+ * progress. Then it stays up for you to look around, until Ctrl-C (or exits at once with
+ * --exit-when-done).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Watch } from '@kubernetes/client-node';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/controller/rbac.js';
+import { runAgentPod } from './local-cluster/agent-runner.js';
+import { ControlPlane } from './local-cluster/control-plane.js';
+import { FakeNode } from './local-cluster/fake-node.js';
+import { repoRoot } from './local-cluster/paths.js';
+import { kubectl, layerBinary } from './local-cluster/tools.js';
+
+const DEMO_NAMESPACE = 'demo';
+const TERMINAL = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
+const exitWhenDone = process.argv.includes('--exit-when-done');
+const say = (text: string) => {
+  console.log(`\x1b[1m==> ${text}\x1b[0m`);
+};
+
+interface RunbookRow {
+  metadata: { name: string };
+  status?: { phase?: string; progress?: string; usage?: { tokens?: number; costUSD?: string } };
+}
+
+async function run(kubeconfig: string, args: string[]): Promise<string> {
+  const result = await kubectl(kubeconfig, args);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function table(rows: Map<string, RunbookRow>): string {
+  const lines = [['NAME', 'PHASE', 'PROGRESS', 'TOKENS', 'COST']];
+  for (const row of [...rows.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
+    const s = row.status ?? {};
+    lines.push([
+      row.metadata.name,
+      s.phase ?? '',
+      s.progress ?? '',
+      String(s.usage?.tokens ?? ''),
+      s.usage?.costUSD ?? '',
+    ]);
+  }
+  const widths =
+    lines[0]?.map((_, column) => Math.max(...lines.map((line) => (line[column] ?? '').length))) ?? [];
+  return lines
+    .map((line) =>
+      line
+        .map((cell, column) => cell.padEnd((widths[column] ?? 0) + 3))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+async function main(): Promise<void> {
+  say('starting a local control plane (etcd, kube-apiserver, kube-controller-manager)');
+  const plane = await ControlPlane.start();
+  const admin = plane.adminKubeconfigPath;
+  const cleanups: (() => Promise<void> | void)[] = [() => plane.stop()];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    say('installing the CRD and the operator’s RBAC');
+    await run(admin, [
+      'apply',
+      '--server-side',
+      '-f',
+      join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml'),
+    ]);
+    await run(admin, [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/agentrunbooks.i2s.studio',
+    ]);
+    await run(admin, ['create', 'namespace', OPERATOR_NAMESPACE]);
+    await run(admin, ['apply', '-k', join(repoRoot, 'config', 'rbac')]);
+    const token = await run(admin, [
+      'create',
+      'token',
+      OPERATOR_NAME,
+      '-n',
+      OPERATOR_NAMESPACE,
+      '--duration=24h',
+    ]);
+    const operatorKubeconfig = plane.kubeconfigForToken(OPERATOR_NAME, token.trim());
+
+    say(`starting the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_NAME}`);
+    const operatorLog = join(plane.dir, 'operator.log');
+    const operator = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(repoRoot, 'src', 'cli', 'main.ts'),
+        'operator',
+        `--kubeconfig=${operatorKubeconfig}`,
+        `--agent-catalog=${join(repoRoot, 'config', 'samples', 'agent-catalog.yaml')}`,
+        '--log-format=text',
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const logStream = createWriteStream(operatorLog);
+    operator.stdout.pipe(logStream);
+    operator.stderr.pipe(logStream);
+    const operatorExited = new Promise<number | null>((resolve) => operator.on('exit', resolve));
+    cleanups.push(async () => {
+      operator.kill('SIGTERM');
+      await operatorExited;
+    });
+
+    await run(admin, ['create', 'namespace', DEMO_NAMESPACE]);
+    await run(admin, [
+      'wait',
+      '--for=create',
+      '--timeout=30s',
+      '-n',
+      DEMO_NAMESPACE,
+      'serviceaccount/default',
+    ]);
+    say('starting the demo node: it runs each agent Pod as the reference agent (src/agent/)');
+    const node = new FakeNode(plane.adminConfig(), {
+      namespace: DEMO_NAMESPACE,
+      scenario: (pod) => runAgentPod(pod, { env: { REFERENCE_AGENT_DELAY_MS: '1500' } }),
+    });
+    await node.start();
+    cleanups.push(() => node.stop());
+
+    say(`applying examples/ to namespace ${DEMO_NAMESPACE}`);
+    process.stdout.write(await run(admin, ['apply', '-n', DEMO_NAMESPACE, '-f', join(repoRoot, 'examples')]));
+
+    const rows = new Map<string, RunbookRow>();
+    let lastTable = '';
+    const allDone = new Promise<void>((resolve, reject) => {
+      void new Watch(plane.adminConfig())
+        .watch(
+          `/apis/i2s.studio/v2/namespaces/${DEMO_NAMESPACE}/agentrunbooks`,
+          {},
+          (type: string, object: RunbookRow) => {
+            if (type === 'DELETED') rows.delete(object.metadata.name);
+            else rows.set(object.metadata.name, object);
+            const shown = table(rows);
+            if (shown !== lastTable) {
+              lastTable = shown;
+              console.log(
+                `\n${new Date().toLocaleTimeString()}  kubectl get agentrunbooks -n ${DEMO_NAMESPACE}\n${shown}`,
+              );
+            }
+            if (rows.size > 0 && [...rows.values()].every((row) => TERMINAL.has(row.status?.phase ?? '')))
+              resolve();
+          },
+          (error: unknown) => {
+            if (error) reject(error instanceof Error ? error : new Error(String(error)));
+          },
+        )
+        .then((controller) =>
+          cleanups.push(() => {
+            controller.abort();
+          }),
+        );
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`the runbooks did not finish within 5 minutes; the operator's log: ${operatorLog}`));
+      }, 300_000);
+    });
+    await Promise.race([allDone, deadline]).finally(() => {
+      clearTimeout(timer);
+    });
+
+    say('all runbooks finished; outputs passed from normalize to research in normalize-research:');
+    console.log(
+      await run(admin, [
+        'get',
+        'agentrunbook',
+        'normalize-research',
+        '-n',
+        DEMO_NAMESPACE,
+        '-o',
+        'jsonpath={range .status.stages[*]}{.name}{" "}{.phase}{": "}{.outputs}{"\\n"}{end}',
+      ]),
+    );
+    const failed = [...rows.values()].filter((row) => row.status?.phase !== 'Succeeded');
+    if (failed.length > 0) {
+      process.exitCode = 1;
+      console.log(`not succeeded: ${failed.map((row) => row.metadata.name).join(', ')}`);
+    }
+    const kubectlPath = layerBinary('kubectl');
+    console.log(`Look around (in another terminal):
+  export KUBECONFIG=${admin}
+  alias kubectl=${kubectlPath}
+  kubectl get agentrunbooks -n ${DEMO_NAMESPACE}
+  kubectl describe agentrunbook ai-task-manager-runbook -n ${DEMO_NAMESPACE}
+  kubectl get jobs,pods -n ${DEMO_NAMESPACE}
+  kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again
+The operator's log: ${operatorLog}`);
+    if (exitWhenDone) return;
+    say('the demo keeps running; press Ctrl-C to stop it and remove everything it started');
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  } finally {
+    say('stopping');
+    await cleanUp();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

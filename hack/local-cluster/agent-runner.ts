@@ -1,0 +1,51 @@
+/**
+ * The demo's node runs agent Pods as local processes: the container's environment is handed to
+ * the reference agent (src/agent/main.ts), and what it writes as its report becomes the Pod's
+ * termination message, exactly as a kubelet would pass it on.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ENV } from '../../src/api/agent-contract.js';
+import type { PodResult } from './fake-node.js';
+import { repoRoot } from './paths.js';
+
+export interface AgentRunnerOptions {
+  /** Extra environment for every agent, e.g. REFERENCE_AGENT_DELAY_MS. */
+  env?: Record<string, string>;
+}
+
+export function runAgentPod(pod: V1Pod, options: AgentRunnerOptions = {}): Promise<PodResult> {
+  const container = pod.spec?.containers[0];
+  const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-agent-'));
+  const reportPath = join(dir, 'termination-log');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    ...options.env,
+    ...Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value ?? ''])),
+    [ENV.reportPath]: reportPath,
+  };
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'agent', 'main.ts')], {
+      cwd: repoRoot,
+      env,
+      stdio: 'ignore',
+    });
+    child.on('close', (code) => {
+      let message: string | undefined;
+      try {
+        message = readFileSync(reportPath, 'utf8');
+      } catch {
+        message = undefined; // the agent wrote no report: the operator says TerminationMessageMissing
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve(
+        code === 0
+          ? { phase: 'Succeeded', ...(message === undefined ? {} : { message }) }
+          : { phase: 'Failed', exitCode: code ?? 1, ...(message === undefined ? {} : { message }) },
+      );
+    });
+  });
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+import { runReferenceAgent } from './reference-agent.js';
+
+runReferenceAgent().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(`reference agent: ${(error as Error).message}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,62 @@
+/**
+ * The reference agent: a stand-in for a real AI agent that follows the contract exactly. It makes
+ * each declared output from its inputs (so the demo shows outputs flowing between stages),
+ * reports token usage and a cost derived from its inputs, and can be told to fail.
+ *
+ * Parameters it understands: fail (an error class to fail with), delayMs (time to "think").
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readAssignment, writeReport, type Assignment, type OutputType } from './sdk.js';
+
+/** Dollars per token, in micro-dollars: $10 per million tokens. */
+const MICROS_PER_TOKEN = 10;
+
+function summarize(inputs: Record<string, unknown>): string {
+  const text = Object.values(inputs)
+    .map((value) => (typeof value === 'string' ? value : JSON.stringify(value)))
+    .join(' ');
+  const words = text.split(/\s+/).filter(Boolean);
+  return words.slice(0, 12).join(' ') + (words.length > 12 ? ' ...' : '');
+}
+
+function output(type: OutputType, name: string, work: Assignment): unknown {
+  const summary = summarize(work.inputs);
+  switch (type) {
+    case 'object':
+      return { summary: `${work.stage}: ${summary}`, basedOn: Object.keys(work.inputs) };
+    case 'array':
+      return Object.keys(work.inputs).map((key) => `${name} from ${key}`);
+    case 'string':
+      return `${name} by ${work.stage}: ${summary}`;
+    case 'number':
+      return Math.round((summary.length / 7) * 100) / 100;
+    case 'integer':
+      return summary.length;
+    case 'boolean':
+      return summary.length > 0;
+  }
+}
+
+function formatMicros(micros: number): string {
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}
+
+export async function runReferenceAgent(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const work = readAssignment(env);
+  const delayMs = Number(work.parameters.delayMs ?? env.REFERENCE_AGENT_DELAY_MS ?? 0);
+  if (delayMs > 0) await sleep(delayMs);
+  const tokens = 800 + 3 * JSON.stringify(work.inputs).length;
+  const usage = { tokens, costUSD: formatMicros(tokens * MICROS_PER_TOKEN) };
+  if (typeof work.parameters.fail === 'string') {
+    writeReport(
+      { usage, error: { class: work.parameters.fail, message: 'failing as the parameters asked' } },
+      env,
+    );
+    return 1;
+  }
+  const outputs = Object.fromEntries(
+    Object.entries(work.outputs).map(([name, type]) => [name, output(type, name, work)]),
+  );
+  writeReport({ outputs, usage }, env);
+  return 0;
+}

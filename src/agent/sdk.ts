@@ -1,0 +1,66 @@
+/**
+ * The agent side of the contract (src/api/agent-contract.ts): read the assignment the operator
+ * put in the environment, do the work, write one report to the termination message.
+ */
+import { writeFileSync } from 'node:fs';
+import {
+  ENV,
+  TERMINATION_MESSAGE_LIMIT,
+  TERMINATION_MESSAGE_PATH,
+  type AgentBudget,
+  type AgentReport,
+} from '../api/agent-contract.js';
+
+export type OutputType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array';
+
+export interface Assignment {
+  runbook: string;
+  namespace: string;
+  stage: string;
+  agent: string;
+  version?: string;
+  attempt: number;
+  inputs: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+  outputs: Record<string, OutputType>;
+  budget: AgentBudget;
+}
+
+function json<T>(env: NodeJS.ProcessEnv, name: string, fallback: T): T {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${name} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+export function readAssignment(env: NodeJS.ProcessEnv = process.env): Assignment {
+  const stage = env[ENV.stage];
+  if (!stage) throw new Error(`${ENV.stage} is not set: this program runs as an AgentRunbook stage`);
+  return {
+    runbook: env[ENV.runbook] ?? '',
+    namespace: env[ENV.namespace] ?? '',
+    stage,
+    agent: env[ENV.agent] ?? stage,
+    ...(env[ENV.version] ? { version: env[ENV.version] } : {}),
+    attempt: Number(env[ENV.attempt] ?? '1'),
+    inputs: json(env, ENV.inputs, {}),
+    parameters: json(env, ENV.parameters, {}),
+    outputs: json(env, ENV.outputs, {}),
+    budget: json(env, ENV.budget, {}),
+  };
+}
+
+/** Writes the report where the operator reads it; refuses one over the 4 KiB limit. */
+export function writeReport(report: AgentReport, env: NodeJS.ProcessEnv = process.env): void {
+  const text = JSON.stringify(report);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > TERMINATION_MESSAGE_LIMIT) {
+    throw new Error(
+      `the report is ${bytes} bytes; the termination message holds at most ${TERMINATION_MESSAGE_LIMIT}`,
+    );
+  }
+  writeFileSync(env[ENV.reportPath] ?? TERMINATION_MESSAGE_PATH, text);
+}

@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
+
+function runDemo(): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'hack', 'demo.ts'), '--exit-when-done'],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (code) => {
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('make demo', function () {
+  this.timeout(300_000);
+
+  it('runs every example runbook to Succeeded with the reference agent, passing outputs between stages', async () => {
+    const { code, output } = await runDemo();
+    expect(code, output).to.equal(0);
+    const finalTable = output.slice(output.lastIndexOf('\nNAME '));
+    for (const name of [
+      'ai-task-manager-base',
+      'ai-task-manager-runbook',
+      'market-scan',
+      'normalize-research',
+    ]) {
+      expect(finalTable).to.match(new RegExp(`${name}\\s+Succeeded`));
+    }
+    // research's report quotes the normalized idea it was handed.
+    expect(output).to.match(/research Succeeded: .*research: \{\\?"summary\\?":\\?"normalize: /);
+  });
+});

@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { buildJob, AGENT_CONTAINER } from '../../../src/controller/job-builder.js';
+import { observeJob } from '../../../src/controller/observe.js';
+import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/controller/k8s-types.js';
+import type { JobPlan } from '../../../src/engine/types.js';
+
+const runbook: AgentRunbookJson = {
+  metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 2 },
+  spec: { version: '1.0.0', agents: {} },
+};
+
+const plan: JobPlan = {
+  name: 'rb-normalize-0123456789',
+  stage: 'normalize',
+  agent: 'normalize',
+  attempt: 1,
+  execution: 'g2',
+  generation: 2,
+  image: 'example.com/agent:1',
+  command: ['run'],
+  env: { AGENT_STAGE: 'normalize' },
+  activeDeadlineSeconds: 30,
+  automountServiceAccountToken: false,
+};
+
+describe('job builder', () => {
+  const job = buildJob(runbook, plan);
+  const template = (job.spec?.template ?? {}) as {
+    metadata: { labels: Record<string, string> };
+    spec: {
+      automountServiceAccountToken: boolean;
+      securityContext: Record<string, unknown>;
+      containers: {
+        name: string;
+        securityContext: Record<string, unknown>;
+        terminationMessagePolicy: string;
+      }[];
+    };
+  };
+
+  it('makes the runbook the Job’s controlling owner, so deleting the runbook deletes the Job', () => {
+    expect(job.metadata.ownerReferences).to.deep.equal([
+      {
+        apiVersion: 'i2s.studio/v2',
+        kind: 'AgentRunbook',
+        name: 'rb',
+        uid: 'uid-1',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+  });
+
+  it('labels the Job and its Pod with runbook, stage, generation, execution and attempt', () => {
+    const expected = {
+      'app.kubernetes.io/managed-by': 'agentrunbook-operator',
+      'i2s.studio/runbook': 'rb',
+      'i2s.studio/stage': 'normalize',
+      'i2s.studio/generation': '2',
+      'i2s.studio/execution': 'g2',
+      'i2s.studio/attempt': '1',
+    };
+    expect(job.metadata.labels).to.deep.equal(expected);
+    expect(template.metadata.labels).to.deep.equal(expected);
+  });
+
+  it('leaves retries to the operator and passes the deadline on', () => {
+    expect(job.spec).to.include({ backoffLimit: 0, activeDeadlineSeconds: 30 });
+  });
+
+  it('runs the agent as non-root, without privileges and without a ServiceAccount token', () => {
+    expect(template.spec.automountServiceAccountToken).to.equal(false);
+    expect(template.spec.securityContext).to.include({ runAsNonRoot: true });
+    const container = template.spec.containers[0];
+    expect(container?.name).to.equal(AGENT_CONTAINER);
+    expect(container?.securityContext).to.deep.include({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(container?.terminationMessagePolicy).to.equal('File');
+  });
+});
+
+describe('observing Jobs and Pods', () => {
+  const job: JobJson = {
+    metadata: { ...buildJob(runbook, plan).metadata, uid: 'job-uid' },
+    status: { conditions: [{ type: 'Complete', status: 'True' }], completionTime: '2026-01-01T00:00:10Z' },
+  };
+  const pod = (phase: string, message?: string): PodJson => ({
+    metadata: { name: 'p', namespace: 'ns' },
+    status: {
+      phase,
+      containerStatuses: [
+        { name: AGENT_CONTAINER, state: { terminated: { exitCode: 0, ...(message ? { message } : {}) } } },
+      ],
+    },
+  });
+
+  it('reads the stage, attempt and the agent’s termination message', () => {
+    expect(observeJob(job, [pod('Succeeded', '{"outputs":{}}')])).to.deep.include({
+      name: plan.name,
+      stage: 'normalize',
+      attempt: 1,
+      execution: 'g2',
+      state: 'succeeded',
+      podTerminated: true,
+      terminationMessage: '{"outputs":{}}',
+    });
+  });
+
+  it('says when the Pod’s end has not been observed yet', () => {
+    expect(observeJob(job, [])).to.deep.include({ state: 'succeeded', podTerminated: false });
+  });
+
+  it('carries the reason of a failed Job', () => {
+    const failed = {
+      ...job,
+      status: { conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] },
+    };
+    expect(observeJob(failed, [])).to.deep.include({ state: 'failed', failureReason: 'DeadlineExceeded' });
+  });
+
+  it('ignores a Job without the operator’s labels', () => {
+    expect(observeJob({ metadata: { name: 'x' } }, [])).to.equal(undefined);
+  });
+});
