@@ -156,7 +156,7 @@ async function main(): Promise<void> {
               resolve();
           },
           (error: unknown) => {
-            if (error) reject(error instanceof Error ? error : new Error(String(error)));
+            if (error) reject(error instanceof Error ? error : new Error(JSON.stringify(error)));
           },
         )
         .then((controller) =>
