@@ -96,6 +96,7 @@ async function waitReady(process: ManagedProcess, what: string, probe: Probe): P
 export class ControlPlane {
   private readonly processes: ManagedProcess[] = [];
   private caPem = '';
+  private apiServerReady: Probe = () => Promise.resolve(false);
   private constructor(
     readonly dir: string,
     readonly server: string,
@@ -188,7 +189,8 @@ export class ControlPlane {
       '--v=1',
     ]);
     const tls = { ca: ca.certificatePem, cert: admin.certificate, key: admin.privateKey };
-    await waitReady(apiserver, 'ready', () => httpOk(request, `${this.server}/readyz`, tls));
+    this.apiServerReady = () => httpOk(request, `${this.server}/readyz`, tls);
+    await waitReady(apiserver, 'ready', this.apiServerReady);
 
     const kcmPort = await freePort();
     const controllerManager = this.spawn(
@@ -224,6 +226,17 @@ export class ControlPlane {
     const kc = new KubeConfig();
     kc.loadFromFile(this.adminKubeconfigPath);
     return kc;
+  }
+
+  /** Stops kube-apiserver and starts it again on the same port and storage, as an upgrade or a crash would. */
+  async restartApiServer(): Promise<void> {
+    const index = this.processes.findIndex((managed) => managed.name === 'kube-apiserver');
+    const old = this.processes[index];
+    if (!old) throw new Error('kube-apiserver is not running');
+    await old.stop();
+    const restarted = new ManagedProcess(old.name, old.binary, old.args, old.port, old.logPath);
+    this.processes[index] = restarted;
+    await waitReady(restarted, 'ready again', this.apiServerReady);
   }
 
   /** Writes a kubeconfig that authenticates with a bearer token (a ServiceAccount's, say) and returns its path. */

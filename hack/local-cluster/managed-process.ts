@@ -24,11 +24,11 @@ export class ManagedProcess {
   constructor(
     readonly name: string,
     readonly binary: string,
-    args: string[],
+    readonly args: string[],
     readonly port: number,
-    logPath: string,
+    readonly logPath: string,
   ) {
-    this.log = createWriteStream(logPath);
+    this.log = createWriteStream(logPath, { flags: 'a' });
     this.child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(this.child);
     this.child.stdout?.on('data', (chunk: Buffer) => {

@@ -13,7 +13,7 @@ import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 
-let installed: Promise<string> | undefined;
+const installed = new WeakMap<ControlPlane, Promise<string>>();
 
 async function mustRun(kubeconfig: string, args: string[], input?: string): Promise<string> {
   const result = await kubectl(kubeconfig, args, input);
@@ -23,7 +23,9 @@ async function mustRun(kubeconfig: string, args: string[], input?: string): Prom
 
 /** Installs the CRD and the operator's RBAC once per control plane; returns the operator's kubeconfig. */
 export function installOperator(plane: ControlPlane): Promise<string> {
-  installed ??= (async () => {
+  const done = installed.get(plane);
+  if (done) return done;
+  const installing = (async () => {
     const admin = plane.adminKubeconfigPath;
     await mustRun(admin, [
       'apply',
@@ -49,7 +51,8 @@ export function installOperator(plane: ControlPlane): Promise<string> {
     ]);
     return plane.kubeconfigForToken(OPERATOR_NAME, token.trim());
   })();
-  return installed;
+  installed.set(plane, installing);
+  return installing;
 }
 
 export async function startOperator(

@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import type { Operator } from '../../src/controller/manager.js';
+import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { FakeNode } from '../../hack/local-cluster/fake-node.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
+import { installOperator, startOperator, testNamespace } from '../support/operator-harness.js';
+import { scenarioFrom, succeed } from '../support/scripted-agents.js';
+
+function runbook(name: string) {
+  return {
+    apiVersion: 'i2s.studio/v2',
+    kind: 'AgentRunbook',
+    metadata: { name },
+    spec: {
+      version: '1.0.0',
+      execution: { mode: 'pipeline' },
+      agents: { pipeline: [{ name: 'a' }, { name: 'b' }] },
+    },
+  };
+}
+
+describe('the operator across an API server restart', function () {
+  this.timeout(180_000);
+  let plane: ControlPlane;
+  let operator: Operator | undefined;
+  let node: FakeNode | undefined;
+  let namespace: string;
+
+  const runToSuccess = async (name: string) => {
+    const applied = await kubectl(
+      plane.adminKubeconfigPath,
+      ['-n', namespace, 'apply', '-f', '-'],
+      stringify(runbook(name)),
+    );
+    expect(applied.code, applied.stderr).to.equal(0);
+    const waited = await kubectl(plane.adminKubeconfigPath, [
+      '-n',
+      namespace,
+      'wait',
+      '--for=jsonpath={.status.phase}=Succeeded',
+      '--timeout=90s',
+      `arb/${name}`,
+    ]);
+    expect(waited.code, waited.stderr).to.equal(0);
+  };
+
+  before(async () => {
+    plane = await ControlPlane.start();
+    const kubeconfig = await installOperator(plane);
+    namespace = await testNamespace(plane, 'restart');
+    node = new FakeNode(plane.adminConfig(), { namespace, scenario: scenarioFrom(() => succeed()) });
+    await node.start();
+    operator = await startOperator(
+      kubeconfig,
+      {
+        agents: [
+          { name: 'a', image: 'x' },
+          { name: 'b', image: 'x' },
+        ],
+      },
+      namespace,
+    );
+  });
+
+  after(async () => {
+    await operator?.stop();
+    await node?.stop();
+    await plane.stop();
+  });
+
+  it('keeps watching and reconciling after kube-apiserver stops and starts again', async () => {
+    await runToSuccess('before-restart');
+    await plane.restartApiServer();
+    await runToSuccess('after-restart');
+    const jobs = await kubectl(plane.adminKubeconfigPath, ['-n', namespace, 'get', 'jobs', '-o', 'name']);
+    expect(jobs.stdout.trim().split('\n')).to.have.length(4);
+  });
+});
