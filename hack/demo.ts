@@ -4,14 +4,13 @@
  * progress. Then it stays up for you to look around, until Ctrl-C (or exits at once with
  * --exit-when-done).
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Watch } from '@kubernetes/client-node';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/controller/rbac.js';
 import { runAgentPod } from './local-cluster/agent-runner.js';
 import { ControlPlane } from './local-cluster/control-plane.js';
 import { FakeNode } from './local-cluster/fake-node.js';
+import { ManagedProcess } from './local-cluster/managed-process.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { kubectl, layerBinary } from './local-cluster/tools.js';
 
@@ -93,7 +92,9 @@ async function main(): Promise<void> {
 
     say(`starting the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_NAME}`);
     const operatorLog = join(plane.dir, 'operator.log');
-    const operator = spawn(
+    // A ManagedProcess is killed with the demo whatever ends it, and logs to a file.
+    const operator = new ManagedProcess(
+      'operator',
       process.execPath,
       [
         '--import',
@@ -104,16 +105,10 @@ async function main(): Promise<void> {
         `--agent-catalog=${join(repoRoot, 'config', 'samples', 'agent-catalog.yaml')}`,
         '--log-format=text',
       ],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+      0,
+      operatorLog,
     );
-    const logStream = createWriteStream(operatorLog);
-    operator.stdout.pipe(logStream);
-    operator.stderr.pipe(logStream);
-    const operatorExited = new Promise<number | null>((resolve) => operator.on('exit', resolve));
-    cleanups.push(async () => {
-      operator.kill('SIGTERM');
-      await operatorExited;
-    });
+    cleanups.push(() => operator.stop());
 
     await run(admin, ['create', 'namespace', DEMO_NAMESPACE]);
     await run(admin, [
