@@ -10,6 +10,7 @@ import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/controller/rbac.js';
 import { runAgentPod } from './local-cluster/agent-runner.js';
 import { ControlPlane } from './local-cluster/control-plane.js';
 import { FakeNode } from './local-cluster/fake-node.js';
+import { installOperator } from './local-cluster/install-operator.js';
 import { ManagedProcess } from './local-cluster/managed-process.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { kubectl, layerBinary } from './local-cluster/tools.js';
@@ -66,29 +67,7 @@ async function main(): Promise<void> {
   };
   try {
     say('installing the CRD and the operator’s RBAC');
-    await run(admin, [
-      'apply',
-      '--server-side',
-      '-f',
-      join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml'),
-    ]);
-    await run(admin, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/agentrunbooks.i2s.studio',
-    ]);
-    await run(admin, ['create', 'namespace', OPERATOR_NAMESPACE]);
-    await run(admin, ['apply', '-k', join(repoRoot, 'config', 'rbac')]);
-    const token = await run(admin, [
-      'create',
-      'token',
-      OPERATOR_NAME,
-      '-n',
-      OPERATOR_NAMESPACE,
-      '--duration=24h',
-    ]);
-    const operatorKubeconfig = plane.kubeconfigForToken(OPERATOR_NAME, token.trim());
+    const operatorKubeconfig = await installOperator(plane);
 
     say(`starting the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_NAME}`);
     const operatorLog = join(plane.dir, 'operator.log');

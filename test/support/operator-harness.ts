@@ -2,55 +2,20 @@
  * Runs the operator in the test process against the real control plane, under the operator's own
  * ServiceAccount and the RBAC rules of config/rbac, so a missing permission fails the tests.
  */
-import { join } from 'node:path';
-import { expect } from 'chai';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { Operator } from '../../src/controller/manager.js';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
-import { repoRoot } from '../../hack/local-cluster/paths.js';
-import { kubectl } from '../../hack/local-cluster/tools.js';
+import { installOperator as installOperatorOn, mustRun } from '../../hack/local-cluster/install-operator.js';
 
 const installed = new WeakMap<ControlPlane, Promise<string>>();
 
-async function mustRun(kubeconfig: string, args: string[], input?: string): Promise<string> {
-  const result = await kubectl(kubeconfig, args, input);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
-
-/** Installs the CRD and the operator's RBAC once per control plane; returns the operator's kubeconfig. */
+/** Installs the operator once per control plane; returns the kubeconfig of its ServiceAccount. */
 export function installOperator(plane: ControlPlane): Promise<string> {
   const done = installed.get(plane);
   if (done) return done;
-  const installing = (async () => {
-    const admin = plane.adminKubeconfigPath;
-    await mustRun(admin, [
-      'apply',
-      '--server-side',
-      '-f',
-      join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml'),
-    ]);
-    await mustRun(admin, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/agentrunbooks.i2s.studio',
-    ]);
-    await mustRun(admin, ['create', 'namespace', OPERATOR_NAMESPACE]);
-    await mustRun(admin, ['apply', '-k', join(repoRoot, 'config', 'rbac')]);
-    const token = await mustRun(admin, [
-      'create',
-      'token',
-      OPERATOR_NAME,
-      '-n',
-      OPERATOR_NAMESPACE,
-      '--duration=24h',
-    ]);
-    return plane.kubeconfigForToken(OPERATOR_NAME, token.trim());
-  })();
+  const installing = installOperatorOn(plane);
   installed.set(plane, installing);
   return installing;
 }
@@ -89,10 +54,4 @@ export async function testNamespace(plane: ControlPlane, prefix: string): Promis
     'serviceaccount/default',
   ]);
   return name;
-}
-
-export { mustRun };
-
-export function expectOk(result: { code: number; stderr: string }): void {
-  expect(result.code, result.stderr).to.equal(0);
 }

@@ -1,0 +1,43 @@
+/**
+ * Installs what the operator needs on a local control plane: the CRD (waiting until it is
+ * Established), the operator's namespace, ServiceAccount and RBAC from config/rbac. Returns a
+ * kubeconfig that acts as that ServiceAccount, so the operator runs with exactly its own rules.
+ */
+import { join } from 'node:path';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import type { ControlPlane } from './control-plane.js';
+import { repoRoot } from './paths.js';
+import { kubectl } from './tools.js';
+
+export async function mustRun(kubeconfig: string, args: string[], input?: string): Promise<string> {
+  const result = await kubectl(kubeconfig, args, input);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+export async function installOperator(plane: ControlPlane): Promise<string> {
+  const admin = plane.adminKubeconfigPath;
+  await mustRun(admin, [
+    'apply',
+    '--server-side',
+    '-f',
+    join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml'),
+  ]);
+  await mustRun(admin, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/agentrunbooks.i2s.studio',
+  ]);
+  await mustRun(admin, ['create', 'namespace', OPERATOR_NAMESPACE]);
+  await mustRun(admin, ['apply', '-k', join(repoRoot, 'config', 'rbac')]);
+  const token = await mustRun(admin, [
+    'create',
+    'token',
+    OPERATOR_NAME,
+    '-n',
+    OPERATOR_NAMESPACE,
+    '--duration=24h',
+  ]);
+  return plane.kubeconfigForToken(OPERATOR_NAME, token.trim());
+}
