@@ -24,7 +24,35 @@ const say = (text: string) => {
 
 interface RunbookRow {
   metadata: { name: string };
-  status?: { phase?: string; progress?: string; usage?: { tokens?: number; costUSD?: string } };
+  status?: {
+    phase?: string;
+    progress?: string;
+    usage?: { tokens?: number; costUSD?: string };
+    gates?: { name: string; phase: string; since?: string }[];
+  };
+}
+
+const approved = new Set<string>();
+
+/** Plays the approver: a gate that waits gets approved, the way a person would do it. */
+function approvePendingGates(kubeconfig: string, row: RunbookRow): void {
+  for (const gate of row.status?.gates ?? []) {
+    const key = `${row.metadata.name}/${gate.name}`;
+    if (gate.phase !== 'Pending' || !gate.since || approved.has(key)) continue;
+    approved.add(key);
+    const args = [
+      'annotate',
+      'agentrunbook',
+      row.metadata.name,
+      '-n',
+      DEMO_NAMESPACE,
+      `gates.i2s.studio/${gate.name}=approved`,
+    ];
+    say(
+      `${row.metadata.name} waits for approval of gate ${gate.name}; approving it: kubectl ${args.join(' ')}`,
+    );
+    void kubectl(kubeconfig, args);
+  }
 }
 
 async function run(kubeconfig: string, args: string[]): Promise<string> {
@@ -119,6 +147,7 @@ async function main(): Promise<void> {
           (type: string, object: RunbookRow) => {
             if (type === 'DELETED') rows.delete(object.metadata.name);
             else rows.set(object.metadata.name, object);
+            approvePendingGates(admin, object);
             const shown = table(rows);
             if (shown !== lastTable) {
               lastTable = shown;

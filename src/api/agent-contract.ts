@@ -24,7 +24,7 @@ export const ENV = {
   parameters: 'AGENT_PARAMETERS',
   /** JSON object: declared outputs, name -> JSON type. */
   outputs: 'AGENT_OUTPUTS',
-  /** JSON object: {tokens?, costUSD?, deadline?} the agent must stay within. */
+  /** JSON object: {tokens?, costUSD?, deadlineSeconds?} the agent must stay within. */
   budget: 'AGENT_BUDGET',
   /** Where to write the report; the termination message path unless a local runner moves it. */
   reportPath: 'AGENT_REPORT_PATH',
@@ -54,6 +54,6 @@ export type AgentReport = Static<typeof AgentReport>;
 export interface AgentBudget {
   tokens?: number;
   costUSD?: string;
-  /** RFC 3339 time by which the agent must have finished. */
-  deadline?: string;
+  /** Seconds the agent's Job may run before Kubernetes stops it. */
+  deadlineSeconds?: number;
 }

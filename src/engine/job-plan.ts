@@ -4,7 +4,7 @@ import type { AgentCatalog } from '../api/catalog.js';
 import type { StageV2 } from '../api/v2/runbook.js';
 import type { Problem } from './agent-report.js';
 import { resolveAgent, describeCatalogMiss } from './catalog.js';
-import { parseDurationMs } from './durations.js';
+import { stageDeadlineSeconds } from './deadlines.js';
 import { resolveInputs } from './inputs.js';
 import { jobName } from './naming.js';
 import type { SubstitutionScope } from './substitution.js';
@@ -15,14 +15,10 @@ export interface PlanContext {
   execution: string;
   catalog: AgentCatalog;
   scope: SubstitutionScope;
-}
-
-function stageDeadlineSeconds(runbook: RunbookObject, stage: StageV2): number | undefined {
-  const limits = [stage.config?.timeout, runbook.spec.budgets?.time?.perStage]
-    .filter((value): value is string => value !== undefined)
-    .map(parseDurationMs);
-  if (limits.length === 0) return undefined;
-  return Math.max(1, Math.ceil(Math.min(...limits) / 1000));
+  /** What is left of the run's time limit, if it has one. */
+  runRemainingMs?: number;
+  /** Tokens and dollars the Job may spend. */
+  grant: { tokens?: number; costUSD?: string };
 }
 
 export function planStageJob(
@@ -41,15 +37,8 @@ export function planStageJob(
   const resolved = resolveInputs(stage, scope);
   if ('problem' in resolved) return resolved;
 
-  const budgets = runbook.spec.budgets;
-  const deadline = stageDeadlineSeconds(runbook, stage);
-  const budget = {
-    ...(budgets?.tokens?.perAgent !== undefined || budgets?.tokens?.total !== undefined
-      ? { tokens: budgets.tokens.perAgent ?? budgets.tokens.total }
-      : {}),
-    ...(budgets?.cost?.maxUSD !== undefined ? { costUSD: budgets.cost.maxUSD } : {}),
-    ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}),
-  };
+  const deadline = stageDeadlineSeconds(runbook.spec, stage, context.runRemainingMs);
+  const budget = { ...context.grant, ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}) };
   const { name, namespace, uid, generation } = runbook.metadata;
   const command = stage.command ?? entry?.command;
   const plan: JobPlan = {

@@ -121,7 +121,7 @@ describe('engine: failures', () => {
     h.fail('a', { error: { class: 'API_ERROR', message: 'upstream 500' } });
     const decision = h.step();
     expect(h.phase).to.equal('Failed');
-    expect(decision.delete.map((d) => d.reason)).to.deep.equal(['RunFailed']);
+    expect(decision.delete.map((d) => d.reason)).to.deep.equal(['RunStopped']);
     expect(h.stage('a')).to.include({ phase: 'Failed', reason: 'AgentFailed', lastError: 'API_ERROR' });
     expect(h.stage('b')).to.include({ phase: 'Failed', reason: 'Aborted' });
     expect(h.stage('c')).to.include({ phase: 'Skipped' });

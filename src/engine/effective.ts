@@ -1,0 +1,51 @@
+/**
+ * Environment overlays: spec.environment picks spec.environments.<name>, which is deep-merged over
+ * execution, budgets and agent configuration before anything runs.
+ */
+import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; anything else in the overlay replaces the base value. */
+export function deepMerge<T>(base: T, overlay: unknown): T {
+  if (overlay === undefined) return base;
+  if (!isObject(base) || !isObject(overlay)) return overlay as T;
+  const merged: Json = { ...base };
+  for (const [key, value] of Object.entries(overlay)) merged[key] = deepMerge(merged[key], value);
+  return merged as T;
+}
+
+export function effectiveSpec(spec: SpecV2): SpecV2 {
+  const overlay = spec.environment ? spec.environments?.[spec.environment] : undefined;
+  if (!overlay) return spec;
+  const agentConfig = (name: string) => overlay.agents?.[name]?.config;
+  const stage = (s: StageV2): StageV2 => {
+    const config = agentConfig(s.name) ?? (s.agent ? agentConfig(s.agent) : undefined);
+    if (!config) return s;
+    return { ...s, config: { ...s.config, parameters: deepMerge(s.config?.parameters ?? {}, config) } };
+  };
+  const mapConfigs = <A extends { config?: Json }>(agents: Record<string, A> | undefined) =>
+    agents &&
+    Object.fromEntries(
+      Object.entries(agents).map(([name, agent]) => {
+        const config = agentConfig(name);
+        return [name, config ? { ...agent, config: deepMerge(agent.config ?? {}, config) } : agent];
+      }),
+    );
+  const { core, deployment, pipeline, ...agents } = spec.agents;
+  return {
+    ...spec,
+    ...(overlay.execution ? { execution: deepMerge(spec.execution ?? {}, overlay.execution) } : {}),
+    ...(overlay.budgets ? { budgets: deepMerge(spec.budgets ?? {}, overlay.budgets) } : {}),
+    agents: {
+      ...agents,
+      ...(pipeline ? { pipeline: pipeline.map(stage) } : {}),
+      ...(core ? { core: mapConfigs(core) } : {}),
+      ...(deployment ? { deployment: mapConfigs(deployment) } : {}),
+    },
+  };
+}

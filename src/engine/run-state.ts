@@ -1,0 +1,299 @@
+/**
+ * The stages of one run and how they move: Jobs observed are folded into their stage's status,
+ * ready stages start (within the parallelism, the budgets and the gates), failed ones wait for
+ * their retry time, and a run that ends stops what still runs.
+ */
+import type { StageStatusV2, StageV2, StatusV2 } from '../api/v2/runbook.js';
+import { grant, totalUsage, type Usage } from './budget.js';
+import { timestamp } from './conditions.js';
+import { dependencies, stagesOf } from './graph.js';
+import { planStageJob, type PlanContext } from './job-plan.js';
+import { formatMicros, parseMicros } from './money.js';
+import { retryPolicy } from './retry.js';
+import { stageOutcome } from './stage-outcome.js';
+import type { EngineEvent, EngineInput, JobObservation, JobPlan } from './types.js';
+
+/** How long a finished Job may wait for its Pod's termination message to reach the cache. */
+export const POD_REPORT_GRACE_MS = 30_000;
+
+const TERMINAL_STAGE = new Set(['Succeeded', 'Failed', 'Skipped']);
+
+export function isTerminalStage(stage: StageStatusV2): boolean {
+  return TERMINAL_STAGE.has(stage.phase);
+}
+
+function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): void {
+  const before = stage.usage ?? {};
+  stage.usage = {
+    tokens: (before.tokens ?? 0) + tokens,
+    costUSD: formatMicros(parseMicros(before.costUSD ?? '0') + costMicros),
+  };
+}
+
+export class Run {
+  readonly events: EngineEvent[] = [];
+  readonly create: JobPlan[] = [];
+  readonly deletes: { name: string; reason: string }[] = [];
+  requeueAfterMs: number | undefined;
+  readonly stages: Map<string, StageStatusV2>;
+  readonly specStages: Map<string, StageV2>;
+  /** Stages that may not start yet, and why (gates). */
+  readonly held = new Map<string, string>();
+  /** Why no stage may start at all (a gate on the run, an exhausted budget), if anything stops them. */
+  startBlocked: string | undefined;
+  /** What is left of the run's time limit. */
+  runRemainingMs: number | undefined;
+
+  constructor(
+    readonly input: EngineInput,
+    readonly execution: string,
+    readonly status: StatusV2,
+  ) {
+    const stages = stagesOf(input.runbook.spec);
+    this.specStages = new Map(stages.map((stage) => [stage.name, stage]));
+    const known = new Map((status.stages ?? []).map((stage) => [stage.name, stage]));
+    this.stages = new Map(
+      stages.map((stage) => [stage.name, known.get(stage.name) ?? { name: stage.name, phase: 'Pending' }]),
+    );
+  }
+
+  get now(): Date {
+    return this.input.now;
+  }
+
+  get spec() {
+    return this.input.runbook.spec;
+  }
+
+  usage(): Usage {
+    return totalUsage([...this.stages.values()]);
+  }
+
+  requeueAfter(ms: number): void {
+    const wait = Math.max(1, Math.ceil(ms));
+    this.requeueAfterMs = Math.min(this.requeueAfterMs ?? wait, wait);
+  }
+
+  event(type: EngineEvent['type'], reason: string, message: string): void {
+    this.events.push({ type, reason, message });
+  }
+
+  finishStage(
+    stage: StageStatusV2,
+    phase: 'Succeeded' | 'Failed' | 'Skipped',
+    reason: string,
+    message: string,
+  ): void {
+    stage.phase = phase;
+    stage.reason = reason;
+    stage.message = message;
+    stage.completionTime = timestamp(this.now);
+    delete stage.nextAttemptTime;
+  }
+
+  /** Folds the Jobs of this execution into the stages' statuses. */
+  observeJobs(): void {
+    const latest = new Map<string, JobObservation>();
+    for (const job of this.input.jobs) {
+      if (job.execution !== this.execution) continue;
+      const seen = latest.get(job.stage);
+      if (!seen || job.attempt > seen.attempt) latest.set(job.stage, job);
+    }
+    for (const [name, stage] of this.stages) {
+      const spec = this.specStages.get(name);
+      const job = latest.get(name);
+      if (!spec || !job || isTerminalStage(stage)) continue;
+      const attempt = stage.attempt ?? 0;
+      if (job.attempt < attempt) continue;
+      if (job.attempt > attempt) {
+        // The status lags behind the Jobs (it was written by an older reconcile): adopt the Job.
+        Object.assign(stage, { phase: 'Running', attempt: job.attempt, job: job.name });
+        delete stage.nextAttemptTime;
+        stage.startTime ??= job.startTime ?? timestamp(this.now);
+      } else if (stage.phase !== 'Running') {
+        continue; // this attempt's result is already folded in
+      }
+      if (job.state === 'active') continue;
+      if (!job.podTerminated && job.failureReason !== 'DeadlineExceeded') {
+        const finishedAt = Date.parse(job.completionTime ?? '') || this.now.getTime();
+        const waited = this.now.getTime() - finishedAt;
+        if (waited < POD_REPORT_GRACE_MS) {
+          this.requeueAfter(POD_REPORT_GRACE_MS - waited);
+          continue;
+        }
+      }
+      this.fold(stage, spec, job);
+    }
+  }
+
+  private fold(stage: StageStatusV2, spec: StageV2, job: JobObservation): void {
+    const outcome = stageOutcome(job, spec);
+    addUsage(stage, outcome.tokens, outcome.costMicros);
+    if (outcome.kind === 'succeeded') {
+      stage.outputs = outcome.outputs;
+      delete stage.lastError;
+      this.finishStage(stage, 'Succeeded', 'Succeeded', `attempt ${job.attempt} succeeded`);
+      this.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded on attempt ${job.attempt}`);
+      return;
+    }
+    stage.lastError = outcome.errorClass;
+    const policy = retryPolicy(this.spec, spec);
+    if (outcome.retryable && policy.retries(outcome.errorClass) && job.attempt <= policy.maxRetries) {
+      const failedAt = Date.parse(job.completionTime ?? '') || this.now.getTime();
+      const next = new Date(failedAt + policy.delayMs(job.attempt, job.name));
+      stage.phase = 'Retrying';
+      stage.reason = outcome.reason;
+      stage.nextAttemptTime = next.toISOString();
+      stage.message = `${outcome.message}; retry ${job.attempt} of ${policy.maxRetries} at ${stage.nextAttemptTime}`;
+      this.event('Warning', 'StageRetrying', `stage ${stage.name}: ${stage.message}`);
+      return;
+    }
+    this.finishStage(stage, 'Failed', outcome.reason, outcome.message);
+    this.event(
+      'Warning',
+      'StageFailed',
+      `stage ${stage.name} failed (${outcome.reason}): ${outcome.message}`,
+    );
+  }
+
+  /** The stage that ends the run: failed with failurePolicy abort (the default). */
+  abortingStage(): StageStatusV2 | undefined {
+    return [...this.stages.values()].find(
+      (stage) =>
+        stage.phase === 'Failed' &&
+        stage.reason !== 'Aborted' &&
+        (this.specStages.get(stage.name)?.config?.failurePolicy ?? 'abort') === 'abort',
+    );
+  }
+
+  /** Marks stages whose dependencies failed or were skipped as Skipped; returns whether any changed. */
+  skipBlocked(): boolean {
+    let changed = false;
+    const deps = dependencies(this.spec);
+    for (const [name, stage] of this.stages) {
+      if (stage.phase !== 'Pending') continue;
+      const blocker = (deps.get(name)?.required ?? []).find((dep) => {
+        const phase = this.stages.get(dep)?.phase;
+        return phase === 'Failed' || phase === 'Skipped';
+      });
+      if (blocker) {
+        this.finishStage(stage, 'Skipped', 'DependencyFailed', `dependency ${blocker} did not succeed`);
+        this.event('Normal', 'StageSkipped', `stage ${name} skipped: dependency ${blocker} did not succeed`);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Whether the stage's dependencies let it start (ignoring time, gates, budgets and the cap). */
+  dependenciesMet(name: string, stage: StageStatusV2): boolean {
+    if (stage.phase === 'Retrying') return true;
+    if (stage.phase !== 'Pending') return false;
+    const deps = dependencies(this.spec).get(name);
+    const required = (deps?.required ?? []).every((dep) => this.stages.get(dep)?.phase === 'Succeeded');
+    const after =
+      deps?.after === undefined ||
+      isTerminalStage(this.stages.get(deps.after) ?? { name: '', phase: 'Pending' });
+    return required && after;
+  }
+
+  private retryDue(stage: StageStatusV2): boolean {
+    if (stage.phase !== 'Retrying' || !stage.nextAttemptTime) return true;
+    const wait = Date.parse(stage.nextAttemptTime) - this.now.getTime();
+    if (wait <= 0) return true;
+    this.requeueAfter(wait);
+    return false;
+  }
+
+  private planContext(): PlanContext {
+    const { runbook, catalog } = this.input;
+    const outputs: Record<string, Record<string, unknown>> = {};
+    for (const stage of this.stages.values()) {
+      if (stage.phase === 'Succeeded') outputs[stage.name] = stage.outputs ?? {};
+    }
+    return {
+      runbook,
+      execution: this.execution,
+      catalog,
+      grant: grant(this.spec, this.usage()),
+      ...(this.runRemainingMs === undefined ? {} : { runRemainingMs: this.runRemainingMs }),
+      scope: {
+        context: runbook.spec.context ?? {},
+        outputs,
+        timestamp: this.status.startTime ?? timestamp(this.now),
+        runbook: {
+          name: runbook.metadata.name,
+          namespace: runbook.metadata.namespace,
+          version: runbook.spec.version,
+        },
+      },
+    };
+  }
+
+  /** Jobs recorded in the status whose Job has not been observed: create them (again; the name is the same). */
+  recreateUnobserved(): void {
+    const observed = new Set(this.input.jobs.map((job) => job.name));
+    for (const [name, stage] of this.stages) {
+      const spec = this.specStages.get(name);
+      if (stage.phase !== 'Running' || !stage.job || observed.has(stage.job) || !spec) continue;
+      const planned = planStageJob(this.planContext(), spec, stage.attempt ?? 1);
+      if ('plan' in planned && planned.plan.name === stage.job) this.create.push(planned.plan);
+    }
+  }
+
+  /** Starts ready stages, in spec order, as far as the parallelism allows; returns whether any changed. */
+  startReady(): boolean {
+    if (this.spec.suspend || this.startBlocked) return false;
+    const parallelism = this.spec.execution?.parallelism ?? 5;
+    let running = [...this.stages.values()].filter((stage) => stage.phase === 'Running').length;
+    let changed = false;
+    for (const [name, stage] of this.stages) {
+      const spec = this.specStages.get(name);
+      if (!spec || this.held.has(name) || !this.dependenciesMet(name, stage) || !this.retryDue(stage))
+        continue;
+      if (running >= parallelism) break;
+      const attempt = (stage.attempt ?? 0) + 1;
+      const planned = planStageJob(this.planContext(), spec, attempt);
+      changed = true;
+      if ('problem' in planned) {
+        stage.lastError = 'VALIDATION_ERROR';
+        this.finishStage(stage, 'Failed', planned.problem.reason, planned.problem.message);
+        this.event(
+          'Warning',
+          'StageFailed',
+          `stage ${name} failed (${planned.problem.reason}): ${planned.problem.message}`,
+        );
+        continue;
+      }
+      Object.assign(stage, { phase: 'Running', attempt, job: planned.plan.name, reason: 'Started' });
+      delete stage.nextAttemptTime;
+      stage.message = `attempt ${attempt} running as Job ${planned.plan.name}`;
+      stage.startTime ??= timestamp(this.now);
+      this.create.push(planned.plan);
+      running += 1;
+      this.event(
+        'Normal',
+        'StageStarted',
+        `stage ${name} attempt ${attempt} started as Job ${planned.plan.name}`,
+      );
+    }
+    return changed;
+  }
+
+  /** Ends the run: stops running stages (their Jobs are deleted) and skips the rest. */
+  stopAll(cause: string): void {
+    const active = new Set(
+      this.input.jobs
+        .filter((job) => job.execution === this.execution && job.state === 'active')
+        .map((job) => job.name),
+    );
+    for (const stage of this.stages.values()) {
+      if (stage.phase === 'Running') {
+        if (stage.job && active.has(stage.job)) this.deletes.push({ name: stage.job, reason: 'RunStopped' });
+        this.finishStage(stage, 'Failed', 'Aborted', `stopped because ${cause}`);
+      } else if (stage.phase === 'Pending' || stage.phase === 'Retrying') {
+        this.finishStage(stage, 'Skipped', 'RunStopped', `not run because ${cause}`);
+      }
+    }
+  }
+}

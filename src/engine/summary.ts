@@ -1,0 +1,92 @@
+/** The run-level status: phase, progress, usage, conditions, and the run's own Events. */
+import type { ConditionV2, StatusV2 } from '../api/v2/runbook.js';
+import { crossedAlert } from './budget.js';
+import { removeCondition, setCondition, timestamp } from './conditions.js';
+import { formatMicros } from './money.js';
+import { isTerminalStage, type Run } from './run-state.js';
+
+export const TERMINAL_RUN = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
+
+/** How a run ended before all its stages could finish. */
+export interface Ending {
+  phase: 'Failed' | 'TimedOut' | 'BudgetExceeded';
+  /** The condition that says why: Failed, TimedOut or BudgetExceeded. */
+  condition: string;
+  reason: string;
+  message: string;
+}
+
+export function summarize(run: Run, ending: Ending | undefined, waiting: string[]): StatusV2 {
+  const { runbook, now } = run.input;
+  const generation = runbook.metadata.generation;
+  const status = run.status;
+  const stages = [...run.stages.values()];
+  status.stages = stages;
+  const done = stages.filter(isTerminalStage).length;
+  status.progress = `${done}/${stages.length}`;
+  const usage = run.usage();
+  status.usage = { tokens: usage.tokens, costUSD: formatMicros(usage.costMicros) };
+  let conditions: ConditionV2[] = status.conditions ?? [];
+  const set = (type: string, state: 'True' | 'False', reason: string, message: string) => {
+    conditions = setCondition(conditions, { type, status: state, reason, message }, now, generation);
+  };
+  const previousPhase = status.phase;
+  const running = stages.filter((stage) => stage.phase === 'Running').map((stage) => stage.name);
+
+  if (ending) {
+    status.phase = ending.phase;
+    set(ending.condition, 'True', ending.reason, ending.message);
+    set('Ready', 'False', ending.reason, ending.message);
+    set('Progressing', 'False', ending.reason, ending.message);
+  } else if (done === stages.length) {
+    status.phase = 'Succeeded';
+    const failed = stages
+      .filter((stage) => stage.phase !== 'Succeeded')
+      .map((stage) => `${stage.name} (${stage.phase})`);
+    const [reason, message] = failed.length
+      ? ['CompletedWithFailures', `finished; not succeeded: ${failed.join(', ')}`]
+      : ['Succeeded', `all ${stages.length} stages succeeded`];
+    set('Ready', 'True', reason, message);
+    set('Progressing', 'False', reason, message);
+  } else {
+    const started = stages.some((stage) => stage.phase !== 'Pending');
+    status.phase =
+      waiting.length && running.length === 0 ? 'WaitingForApproval' : started ? 'Running' : 'Pending';
+    set('Ready', 'False', 'Running', `${done}/${stages.length} stages finished`);
+    if (runbook.spec.suspend)
+      set('Progressing', 'False', 'Suspended', 'spec.suspend is true: no new stage starts');
+    else if (running.length) set('Progressing', 'True', 'StagesRunning', `running: ${running.join(', ')}`);
+    else if (waiting.length)
+      set('Progressing', 'False', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
+    else set('Progressing', 'True', 'Waiting', 'waiting for stages to become ready');
+  }
+
+  if (waiting.length && !TERMINAL_RUN.has(status.phase)) {
+    set('ApprovalPending', 'True', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
+  } else {
+    conditions = removeCondition(conditions, 'ApprovalPending');
+  }
+  if (runbook.spec.suspend) set('Suspended', 'True', 'Suspended', 'spec.suspend is true');
+  else conditions = removeCondition(conditions, 'Suspended');
+
+  const alertBefore = conditions.find((c) => c.type === 'BudgetAlert')?.status === 'True';
+  if (crossedAlert(run.spec, usage)) {
+    const message = `spent $${formatMicros(usage.costMicros)}, at or above the alert threshold of $${run.spec.budgets?.cost?.alertThreshold ?? ''}`;
+    set('BudgetAlert', 'True', 'CostAlertThresholdReached', message);
+    if (!alertBefore) run.event('Warning', 'BudgetAlert', message);
+  }
+  status.conditions = conditions;
+
+  if (TERMINAL_RUN.has(status.phase) && previousPhase !== status.phase) {
+    status.completionTime = timestamp(now);
+    const succeeded = status.phase === 'Succeeded';
+    run.event(
+      succeeded ? 'Normal' : 'Warning',
+      succeeded ? 'RunSucceeded' : `Run${status.phase === 'Failed' ? 'Failed' : status.phase}`,
+      succeeded
+        ? `runbook finished: ${status.progress} stages`
+        : `runbook ${status.phase}: ${ending?.message ?? ''}`,
+    );
+  }
+  return status;
+}
