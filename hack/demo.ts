@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         join(repoRoot, 'src', 'cli', 'main.ts'),
         'operator',
         `--kubeconfig=${operatorKubeconfig}`,
-        `--agent-catalog=${join(repoRoot, 'config', 'samples', 'agent-catalog.yaml')}`,
+        `--config=${join(repoRoot, 'config', 'samples', 'operator-config.yaml')}`,
         '--log-format=text',
       ],
       0,

@@ -3,6 +3,7 @@ export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'agentrunbook-operator';
 export const LABEL_RUNBOOK = 'i2s.studio/runbook';
 export const LABEL_STAGE = 'i2s.studio/stage';
+export const LABEL_AGENT = 'i2s.studio/agent';
 export const LABEL_GENERATION = 'i2s.studio/generation';
 export const LABEL_EXECUTION = 'i2s.studio/execution';
 export const LABEL_ATTEMPT = 'i2s.studio/attempt';

@@ -8,7 +8,7 @@ interface OperatorFlags {
   kubeconfig?: string;
   namespace?: string;
   workers: string;
-  agentCatalog: string;
+  config: string;
   logLevel: string;
   logFormat: 'json' | 'text';
 }
@@ -34,8 +34,8 @@ export function registerOperatorCommand(program: Command): void {
     .option('--namespace <name>', 'watch one namespace only (default: all)')
     .option('--workers <n>', 'runbooks reconciled at the same time', '4')
     .requiredOption(
-      '--agent-catalog <path>',
-      'YAML file of the agent catalog (agent name + versions -> image)',
+      '--config <path>',
+      'operator configuration (YAML): the agent catalog, circuit breakers, notification targets',
     )
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
@@ -45,7 +45,7 @@ export function registerOperatorCommand(program: Command): void {
       if (!Number.isInteger(workers) || workers < 1) {
         throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
       }
-      const catalog = loadCatalog(flags.agentCatalog);
+      const catalog = loadCatalog(flags.config);
       const kubeConfig = loadKubeConfig(flags.kubeconfig);
       const operator = new Operator({
         kubeConfig,

@@ -2,6 +2,7 @@
 import { TERMINATION_MESSAGE_PATH } from '../api/agent-contract.js';
 import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
 import {
+  LABEL_AGENT,
   LABEL_ATTEMPT,
   LABEL_EXECUTION,
   LABEL_GENERATION,
@@ -23,6 +24,7 @@ export function jobLabels(runbook: AgentRunbookJson, plan: JobPlan): Record<stri
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_RUNBOOK]: labelValue(runbook.metadata.name ?? ''),
     [LABEL_STAGE]: labelValue(plan.stage),
+    [LABEL_AGENT]: labelValue(plan.agent),
     [LABEL_GENERATION]: String(plan.generation),
     [LABEL_EXECUTION]: plan.execution,
     [LABEL_ATTEMPT]: String(plan.attempt),

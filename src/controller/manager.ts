@@ -12,6 +12,7 @@ import { Informer, objectKey, type InformerOptions } from './informer.js';
 import { KubeHttp, isStatus } from './kube-http.js';
 import { kubeSource } from './kube-source.js';
 import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from './k8s-types.js';
+import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -35,6 +36,7 @@ export class Operator {
   readonly jobs: Informer<JobJson>;
   readonly pods: Informer<PodJson>;
   readonly reconciler: Reconciler;
+  readonly notifier: Notifier;
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
 
@@ -65,6 +67,7 @@ export class Operator {
       kubeSource(http, kubeConfig, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
       informerOptions,
     );
+    this.notifier = new Notifier(() => this.options.catalog, log);
     this.reconciler = new Reconciler({
       http,
       runbooks: this.runbooks,
@@ -72,6 +75,7 @@ export class Operator {
       pods: this.pods,
       catalog: () => this.options.catalog,
       recorder: new EventRecorder(http, log),
+      notifier: this.notifier,
       log,
     });
     const enqueueRunbook = (object: AgentRunbookJson) => {
@@ -124,6 +128,11 @@ export class Operator {
   async stop(): Promise<void> {
     this.queue.shutDown();
     await Promise.all(this.workers);
+    // Give notifications under way a little time; they never hold the stop for long.
+    await Promise.race([
+      this.notifier.settled(),
+      new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+    ]);
     this.runbooks.stop();
     this.jobs.stop();
     this.pods.stop();

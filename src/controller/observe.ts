@@ -1,5 +1,5 @@
 /** Turns the Jobs and Pods in the caches into the engine's JobObservations. */
-import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
+import { LABEL_AGENT, LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
 import type { JobObservation, JobState } from '../engine/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 import type { JobJson, PodJson } from './k8s-types.js';
@@ -39,6 +39,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
   return {
     name: job.metadata.name,
     stage,
+    ...(labels[LABEL_AGENT] ? { agent: labels[LABEL_AGENT] } : {}),
     execution,
     generation,
     attempt,

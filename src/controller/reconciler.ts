@@ -15,6 +15,7 @@ import type { Informer } from './informer.js';
 import { buildJob } from './job-builder.js';
 import { isStatus, type KubeHttp } from './kube-http.js';
 import type { AgentRunbookJson, JobJson, PodJson } from './k8s-types.js';
+import type { Notifier } from './notifier.js';
 import { observeJob } from './observe.js';
 
 export interface ReconcileResult {
@@ -28,6 +29,7 @@ export interface ReconcilerDeps {
   pods: Informer<PodJson>;
   catalog: () => AgentCatalog;
   recorder: EventRecorder;
+  notifier: Notifier;
   log: Logger;
   now?: () => Date;
 }
@@ -53,22 +55,27 @@ export class Reconciler {
     });
   }
 
-  observe(runbook: AgentRunbookJson): JobObservation[] {
+  /**
+   * Every Job in the cache, observed with its Pod: those of this runbook, and all of them by agent
+   * (an agent's circuit breaker counts the failures of every runbook's Jobs).
+   */
+  observe(runbook: AgentRunbookJson): { own: JobObservation[]; byAgent: Map<string, JobObservation[]> } {
     const uid = runbook.metadata.uid ?? '';
-    const namespace = runbook.metadata.namespace;
-    const jobs = this.deps.jobs
-      .list()
-      .filter((job) => job.metadata.namespace === namespace && ownedBy(job, uid));
     const podsByJob = new Map<string, PodJson[]>();
     for (const pod of this.deps.pods.list()) {
-      if (pod.metadata.namespace !== namespace) continue;
       for (const ref of pod.metadata.ownerReferences ?? []) {
         if (ref.kind === 'Job') podsByJob.set(ref.uid, [...(podsByJob.get(ref.uid) ?? []), pod]);
       }
     }
-    return jobs
-      .map((job) => observeJob(job, podsByJob.get(job.metadata.uid ?? '') ?? []))
-      .filter((job): job is JobObservation => job !== undefined);
+    const own: JobObservation[] = [];
+    const byAgent = new Map<string, JobObservation[]>();
+    for (const job of this.deps.jobs.list()) {
+      const observed = observeJob(job, podsByJob.get(job.metadata.uid ?? '') ?? []);
+      if (!observed) continue;
+      if (job.metadata.namespace === runbook.metadata.namespace && ownedBy(job, uid)) own.push(observed);
+      if (observed.agent) byAgent.set(observed.agent, [...(byAgent.get(observed.agent) ?? []), observed]);
+    }
+    return { own, byAgent };
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -87,9 +94,11 @@ export class Reconciler {
       spec: runbook.spec,
       ...(runbook.status ? { status: runbook.status } : {}),
     };
+    const observed = this.observe(runbook);
     const decision = decide({
       runbook: input,
-      jobs: this.observe(runbook),
+      jobs: observed.own,
+      agentJobs: observed.byAgent,
       now,
       catalog: this.deps.catalog(),
     });
@@ -144,5 +153,6 @@ export class Reconciler {
       deleted: decision.delete.length,
     });
     await recorder.record(runbook, [...deletionEvents, ...decision.events], now);
+    this.deps.notifier.notify(runbook, decision.notifications);
   }
 }

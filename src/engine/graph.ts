@@ -1,46 +1,48 @@
-/** The stage graph: which stages wait for which, by execution mode. */
-import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
+/** The stage graph: which stages wait for which, within each workflow. */
 import { referencedStages } from './substitution.js';
+import type { RunStage } from './workflow-stages.js';
 
 export interface StageDependencies {
   /**
    * Stages that must succeed first: dependsOn, and (as in Tekton, where using a task's result
-   * orders the tasks) every stage whose outputs the stage's inputs refer to.
+   * orders the tasks) every stage of the same workflow whose outputs the stage's inputs use.
    */
   required: string[];
-  /** In pipeline mode, the previous stage, which must have finished (in any way) first. */
+  /** In a sequential workflow (pipeline mode, workflow steps), the previous stage, which must have finished first. */
   after?: string;
 }
 
-export function stagesOf(spec: SpecV2): StageV2[] {
-  return spec.agents.pipeline ?? [];
-}
-
-export function dependencies(spec: SpecV2): Map<string, StageDependencies> {
-  const pipeline = spec.execution?.mode === 'pipeline' || spec.execution?.mode === undefined;
-  const stages = stagesOf(spec);
-  const names = new Set(stages.map((stage) => stage.name));
-  return new Map(
-    stages.map((stage, index) => {
-      const previous = pipeline && index > 0 ? stages[index - 1]?.name : undefined;
-      const referenced = [...referencedStages(stage.config?.inputs ?? {})].filter(
-        (name) => names.has(name) && name !== stage.name,
-      );
+export function dependencies(stages: RunStage[]): Map<string, StageDependencies> {
+  const result = new Map<string, StageDependencies>();
+  const workflows = new Set(stages.map((stage) => stage.workflow));
+  for (const workflow of workflows) {
+    const group = stages.filter((stage) => stage.workflow === workflow);
+    const byName = new Map<string, string>();
+    for (const stage of group) {
+      byName.set(stage.name, stage.name);
+      if (stage.alias) byName.set(stage.alias, stage.name);
+    }
+    group.forEach((stage, index) => {
+      const previous = stage.sequential && index > 0 ? group[index - 1]?.name : undefined;
+      const referenced = [...referencedStages(stage.config?.inputs ?? {})]
+        .map((name) => byName.get(name))
+        .filter((name): name is string => name !== undefined && name !== stage.name);
       const required = [...new Set([...(stage.dependsOn ?? []), ...referenced])];
-      return [stage.name, { required, ...(previous ? { after: previous } : {}) }];
-    }),
-  );
+      result.set(stage.name, { required, ...(previous ? { after: previous } : {}) });
+    });
+  }
+  return result;
 }
 
 /** A problem with the graph that no run can get past: an unknown stage or a cycle. */
-export function graphProblem(spec: SpecV2): string | undefined {
-  const names = new Set(stagesOf(spec).map((stage) => stage.name));
-  for (const stage of stagesOf(spec)) {
+export function graphProblem(stages: RunStage[]): string | undefined {
+  const names = new Set(stages.map((stage) => stage.name));
+  for (const stage of stages) {
     const unknown = (stage.dependsOn ?? []).find((name) => !names.has(name));
     if (unknown) return `stage ${stage.name} depends on ${unknown}, which is not a stage of this runbook`;
   }
+  const deps = new Map([...dependencies(stages)].map(([name, { required }]) => [name, required]));
   const state = new Map<string, 'visiting' | 'done'>();
-  const deps = new Map([...dependencies(spec)].map(([name, { required }]) => [name, required]));
   const visit = (name: string, path: string[]): string[] | undefined => {
     if (state.get(name) === 'done') return undefined;
     if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name];

@@ -3,15 +3,18 @@
  * ready stages start (within the parallelism, the budgets and the gates), failed ones wait for
  * their retry time, and a run that ends stops what still runs.
  */
-import type { StageStatusV2, StageV2, StatusV2 } from '../api/v2/runbook.js';
+import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
+import type { ErrorClass } from './agent-report.js';
 import { grant, totalUsage, type Usage } from './budget.js';
+import { breakerConfig, breakerState } from './circuit-breaker.js';
 import { timestamp } from './conditions.js';
-import { dependencies, stagesOf } from './graph.js';
+import { dependencies, type StageDependencies } from './graph.js';
 import { planStageJob, type PlanContext } from './job-plan.js';
 import { formatMicros, parseMicros } from './money.js';
 import { retryPolicy } from './retry.js';
 import { stageOutcome } from './stage-outcome.js';
 import type { EngineEvent, EngineInput, JobObservation, JobPlan } from './types.js';
+import { allStages, mainStages, validationStages, type RunStage, type Workflow } from './workflow-stages.js';
 
 /** How long a finished Job may wait for its Pod's termination message to reach the cache. */
 export const POD_REPORT_GRACE_MS = 30_000;
@@ -30,13 +33,32 @@ function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): voi
   };
 }
 
+/** Whether a validation agent's report holds a critical finding. */
+export function hasCriticalFinding(outputs: Record<string, unknown>): boolean {
+  const findings = Array.isArray(outputs.findings) ? (outputs.findings as unknown[]) : [];
+  const critical = findings.some(
+    (finding) =>
+      typeof finding === 'object' &&
+      finding !== null &&
+      String((finding as { severity?: unknown }).severity).toLowerCase() === 'critical',
+  );
+  return critical || (typeof outputs.critical === 'number' && outputs.critical > 0);
+}
+
 export class Run {
   readonly events: EngineEvent[] = [];
   readonly create: JobPlan[] = [];
   readonly deletes: { name: string; reason: string }[] = [];
   requeueAfterMs: number | undefined;
   readonly stages: Map<string, StageStatusV2>;
-  readonly specStages: Map<string, StageV2>;
+  readonly specStages: Map<string, RunStage>;
+  readonly deps: Map<string, StageDependencies>;
+  /** An error class of an emergency trigger, reported by this reconcile's Jobs. */
+  emergency: { stage: string; errorClass: ErrorClass } | undefined;
+  /** Main-workflow failures of fallback trigger classes folded in this reconcile. */
+  newFallbackTriggers = 0;
+  /** Agents whose breaker is open, with the time it may half-open. */
+  readonly openBreakers = new Map<string, number>();
   /** Stages that may not start yet, and why (gates). */
   readonly held = new Map<string, string>();
   /** Why no stage may start at all (a gate on the run, an exhausted budget), if anything stops them. */
@@ -49,12 +71,39 @@ export class Run {
     readonly execution: string,
     readonly status: StatusV2,
   ) {
-    const stages = stagesOf(input.runbook.spec);
-    this.specStages = new Map(stages.map((stage) => [stage.name, stage]));
+    const spec = input.runbook.spec;
+    const every = allStages(spec);
+    this.specStages = new Map(every.map((stage) => [stage.name, stage]));
+    this.deps = dependencies(every);
     const known = new Map((status.stages ?? []).map((stage) => [stage.name, stage]));
+    // Main and validation stages are planned from the start; fallback and emergency ones join when they take over.
+    const planned = [...mainStages(spec), ...validationStages(spec)].map((stage) => stage.name);
+    const joined = (status.stages ?? []).map((stage) => stage.name).filter((name) => !planned.includes(name));
     this.stages = new Map(
-      stages.map((stage) => [stage.name, known.get(stage.name) ?? { name: stage.name, phase: 'Pending' }]),
+      [...planned, ...joined]
+        .filter((name) => this.specStages.has(name))
+        .map((name) => {
+          const workflow = this.specStages.get(name)?.workflow ?? 'main';
+          return [name, known.get(name) ?? { name, workflow, phase: 'Pending' as const }];
+        }),
     );
+  }
+
+  get activeWorkflow(): Workflow {
+    return this.status.workflow?.active ?? 'main';
+  }
+
+  /** Adds the stages of a workflow that takes over, and makes it the active one. */
+  activate(workflow: Workflow, stages: RunStage[] = []): void {
+    for (const stage of stages) {
+      if (!this.stages.has(stage.name))
+        this.stages.set(stage.name, { name: stage.name, workflow, phase: 'Pending' });
+    }
+    this.status.workflow = { ...this.status.workflow, active: workflow };
+  }
+
+  stagesOf(workflow: Workflow): StageStatusV2[] {
+    return [...this.stages.values()].filter((stage) => (stage.workflow ?? 'main') === workflow);
   }
 
   get now(): Date {
@@ -126,9 +175,30 @@ export class Run {
     }
   }
 
-  private fold(stage: StageStatusV2, spec: StageV2, job: JobObservation): void {
+  private fold(stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
     const outcome = stageOutcome(job, spec);
     addUsage(stage, outcome.tokens, outcome.costMicros);
+    if (
+      outcome.kind === 'succeeded' &&
+      spec.workflow === 'validation' &&
+      spec.config?.parameters?.failOnCritical === true
+    ) {
+      if (hasCriticalFinding(outcome.outputs)) {
+        stage.outputs = outcome.outputs;
+        this.finishStage(
+          stage,
+          'Failed',
+          'ValidationFailed',
+          `${spec.agent ?? spec.name} reported a critical finding`,
+        );
+        this.event(
+          'Warning',
+          'ValidationFailed',
+          `stage ${stage.name}: ${spec.agent ?? spec.name} reported a critical finding`,
+        );
+        return;
+      }
+    }
     if (outcome.kind === 'succeeded') {
       stage.outputs = outcome.outputs;
       delete stage.lastError;
@@ -137,6 +207,18 @@ export class Run {
       return;
     }
     stage.lastError = outcome.errorClass;
+    if (
+      this.spec.workflows?.emergency?.trigger.conditions.includes(outcome.errorClass) &&
+      spec.workflow !== 'emergency'
+    ) {
+      this.emergency ??= { stage: stage.name, errorClass: outcome.errorClass };
+    }
+    if (
+      spec.workflow === 'main' &&
+      this.spec.workflows?.fallback?.trigger.conditions.includes(outcome.errorClass)
+    ) {
+      this.newFallbackTriggers += 1;
+    }
     const policy = retryPolicy(this.spec, spec);
     if (outcome.retryable && policy.retries(outcome.errorClass) && job.attempt <= policy.maxRetries) {
       const failedAt = Date.parse(job.completionTime ?? '') || this.now.getTime();
@@ -160,6 +242,7 @@ export class Run {
   abortingStage(): StageStatusV2 | undefined {
     return [...this.stages.values()].find(
       (stage) =>
+        (stage.workflow ?? 'main') === this.activeWorkflow &&
         stage.phase === 'Failed' &&
         stage.reason !== 'Aborted' &&
         (this.specStages.get(stage.name)?.config?.failurePolicy ?? 'abort') === 'abort',
@@ -169,10 +252,9 @@ export class Run {
   /** Marks stages whose dependencies failed or were skipped as Skipped; returns whether any changed. */
   skipBlocked(): boolean {
     let changed = false;
-    const deps = dependencies(this.spec);
     for (const [name, stage] of this.stages) {
       if (stage.phase !== 'Pending') continue;
-      const blocker = (deps.get(name)?.required ?? []).find((dep) => {
+      const blocker = (this.deps.get(name)?.required ?? []).find((dep) => {
         const phase = this.stages.get(dep)?.phase;
         return phase === 'Failed' || phase === 'Skipped';
       });
@@ -189,7 +271,7 @@ export class Run {
   dependenciesMet(name: string, stage: StageStatusV2): boolean {
     if (stage.phase === 'Retrying') return true;
     if (stage.phase !== 'Pending') return false;
-    const deps = dependencies(this.spec).get(name);
+    const deps = this.deps.get(name);
     const required = (deps?.required ?? []).every((dep) => this.stages.get(dep)?.phase === 'Succeeded');
     const after =
       deps?.after === undefined ||
@@ -209,13 +291,16 @@ export class Run {
     const { runbook, catalog } = this.input;
     const outputs: Record<string, Record<string, unknown>> = {};
     for (const stage of this.stages.values()) {
-      if (stage.phase === 'Succeeded') outputs[stage.name] = stage.outputs ?? {};
+      if (stage.phase !== 'Succeeded') continue;
+      outputs[stage.name] = stage.outputs ?? {};
+      const alias = this.specStages.get(stage.name)?.alias;
+      if (alias) outputs[alias] = stage.outputs ?? {};
     }
     return {
       runbook,
       execution: this.execution,
       catalog,
-      grant: grant(this.spec, this.usage()),
+      grant: grant(this.spec, this.usage(), this.usesReserve),
       ...(this.runRemainingMs === undefined ? {} : { runRemainingMs: this.runRemainingMs }),
       scope: {
         context: runbook.spec.context ?? {},
@@ -241,7 +326,7 @@ export class Run {
     }
   }
 
-  /** Starts ready stages, in spec order, as far as the parallelism allows; returns whether any changed. */
+  /** Starts ready stages of the active workflow, in order, as far as the parallelism allows; returns whether any changed. */
   startReady(): boolean {
     if (this.spec.suspend || this.startBlocked) return false;
     const parallelism = this.spec.execution?.parallelism ?? 5;
@@ -249,7 +334,8 @@ export class Run {
     let changed = false;
     for (const [name, stage] of this.stages) {
       const spec = this.specStages.get(name);
-      if (!spec || this.held.has(name) || !this.dependenciesMet(name, stage) || !this.retryDue(stage))
+      if (!spec || spec.workflow !== this.activeWorkflow || this.held.has(name)) continue;
+      if (!this.dependenciesMet(name, stage) || !this.retryDue(stage) || !this.breakerAllows(spec, stage))
         continue;
       if (running >= parallelism) break;
       const attempt = (stage.attempt ?? 0) + 1;
@@ -280,20 +366,54 @@ export class Run {
     return changed;
   }
 
-  /** Ends the run: stops running stages (their Jobs are deleted) and skips the rest. */
-  stopAll(cause: string): void {
+  /** Fallback and emergency steps may also spend the emergency token reserve. */
+  get usesReserve(): boolean {
+    return this.activeWorkflow === 'fallback' || this.activeWorkflow === 'emergency';
+  }
+
+  private readonly probing = new Set<string>();
+
+  /** Whether the agent's circuit breaker lets this stage start now; holds it (CircuitOpen) if not. */
+  private breakerAllows(spec: RunStage, stage: StageStatusV2): boolean {
+    const agent = spec.agent ?? spec.name;
+    const jobs = this.input.agentJobs?.get(agent) ?? [];
+    const breaker = breakerState(jobs, breakerConfig(this.input.catalog, agent), this.now.getTime());
+    if (breaker.state === 'closed') return true;
+    if (breaker.state === 'half-open' && !breaker.probeRunning && !this.probing.has(agent)) {
+      this.probing.add(agent); // one probe at a time
+      return true;
+    }
+    const until = breaker.state === 'open' ? breaker.until : this.now.getTime() + 1000;
+    this.openBreakers.set(agent, until);
+    stage.reason = 'CircuitOpen';
+    stage.message =
+      breaker.state === 'open'
+        ? `agent ${agent} failed ${breaker.failures} times in a row; its circuit breaker is open until ${new Date(until).toISOString()}`
+        : `agent ${agent}'s circuit breaker lets one probe through at a time; waiting for it`;
+    this.requeueAfter(until - this.now.getTime());
+    return false;
+  }
+
+  /** Stops the running stages of the given workflows (their Jobs are deleted) and skips their other stages. */
+  stop(cause: string, workflows: Workflow[], stopped = 'Aborted', skipped = 'RunStopped'): void {
     const active = new Set(
       this.input.jobs
         .filter((job) => job.execution === this.execution && job.state === 'active')
         .map((job) => job.name),
     );
     for (const stage of this.stages.values()) {
+      if (!workflows.includes(stage.workflow ?? 'main')) continue;
       if (stage.phase === 'Running') {
         if (stage.job && active.has(stage.job)) this.deletes.push({ name: stage.job, reason: 'RunStopped' });
-        this.finishStage(stage, 'Failed', 'Aborted', `stopped because ${cause}`);
+        this.finishStage(stage, 'Failed', stopped, `stopped because ${cause}`);
       } else if (stage.phase === 'Pending' || stage.phase === 'Retrying') {
-        this.finishStage(stage, 'Skipped', 'RunStopped', `not run because ${cause}`);
+        this.finishStage(stage, 'Skipped', skipped, `not run because ${cause}`);
       }
     }
+  }
+
+  /** Ends the run: stops everything. */
+  stopAll(cause: string): void {
+    this.stop(cause, ['main', 'fallback', 'emergency', 'validation']);
   }
 }

@@ -31,6 +31,7 @@ export function summarize(run: Run, ending: Ending | undefined, waiting: string[
     conditions = setCondition(conditions, { type, status: state, reason, message }, now, generation);
   };
   const previousPhase = status.phase;
+  const viaFallback = stages.some((stage) => stage.workflow === 'fallback');
   const running = stages.filter((stage) => stage.phase === 'Running').map((stage) => stage.name);
 
   if (ending) {
@@ -43,9 +44,11 @@ export function summarize(run: Run, ending: Ending | undefined, waiting: string[
     const failed = stages
       .filter((stage) => stage.phase !== 'Succeeded')
       .map((stage) => `${stage.name} (${stage.phase})`);
-    const [reason, message] = failed.length
-      ? ['CompletedWithFailures', `finished; not succeeded: ${failed.join(', ')}`]
-      : ['Succeeded', `all ${stages.length} stages succeeded`];
+    const [reason, message] = viaFallback
+      ? ['CompletedViaFallback', 'finished through the fallback workflow']
+      : failed.length
+        ? ['CompletedWithFailures', `finished; not succeeded: ${failed.join(', ')}`]
+        : ['Succeeded', `all ${stages.length} stages succeeded`];
     set('Ready', 'True', reason, message);
     set('Progressing', 'False', reason, message);
   } else {
@@ -65,6 +68,31 @@ export function summarize(run: Run, ending: Ending | undefined, waiting: string[
     set('ApprovalPending', 'True', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
   } else {
     conditions = removeCondition(conditions, 'ApprovalPending');
+  }
+  const terminal = TERMINAL_RUN.has(status.phase);
+  if (viaFallback) {
+    const active = !terminal && run.activeWorkflow === 'fallback';
+    set(
+      'FallbackActive',
+      active ? 'True' : 'False',
+      active ? 'FallbackTriggered' : 'FallbackFinished',
+      active
+        ? 'the fallback workflow runs instead of the main workflow'
+        : 'the fallback workflow has finished',
+    );
+  }
+  const breakers = [...run.openBreakers.keys()];
+  if (viaFallback && status.phase === 'Succeeded') {
+    set('Degraded', 'True', 'CompletedViaFallback', 'the run finished through its fallback workflow');
+  } else if (breakers.length && !terminal) {
+    set(
+      'Degraded',
+      'True',
+      'CircuitOpen',
+      `circuit breaker open for agent ${breakers.join(', ')}; their stages wait`,
+    );
+  } else {
+    conditions = removeCondition(conditions, 'Degraded');
   }
   if (runbook.spec.suspend) set('Suspended', 'True', 'Suspended', 'spec.suspend is true');
   else conditions = removeCondition(conditions, 'Suspended');

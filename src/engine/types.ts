@@ -20,6 +20,8 @@ export type JobState = 'active' | 'succeeded' | 'failed';
 export interface JobObservation {
   name: string;
   stage: string;
+  /** The agent the Job ran (for circuit breakers across runbooks). */
+  agent?: string;
   execution: string;
   generation: number;
   attempt: number;
@@ -41,6 +43,15 @@ export interface EngineInput {
   jobs: JobObservation[];
   now: Date;
   catalog: AgentCatalog;
+  /** Jobs of every runbook, by agent, for the agents' circuit breakers. */
+  agentJobs?: Map<string, JobObservation[]>;
+}
+
+/** A notify target of an emergency workflow, to be told by the controller. */
+export interface Notification {
+  target: string;
+  reason: string;
+  message: string;
 }
 
 /** A Job the controller should create; the Job builder turns it into a batch/v1 Job. */
@@ -72,6 +83,7 @@ export interface Decision {
   create: JobPlan[];
   delete: { name: string; reason: string }[];
   events: EngineEvent[];
+  notifications: Notification[];
   /** Look again after this long even if nothing changes. */
   requeueAfterMs?: number;
 }

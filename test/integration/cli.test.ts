@@ -7,7 +7,7 @@ import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 
-const CATALOG = join(repoRoot, 'config', 'samples', 'agent-catalog.yaml');
+const CATALOG = join(repoRoot, 'config', 'samples', 'operator-config.yaml');
 
 function startCli(args: string[]) {
   const child = spawn(
@@ -54,7 +54,7 @@ describe('agentrunbook operator (the CLI entry point)', function () {
     const cli = startCli([
       'operator',
       `--kubeconfig=${kubeconfig}`,
-      `--agent-catalog=${CATALOG}`,
+      `--config=${CATALOG}`,
       `--namespace=${namespace}`,
     ]);
     await cli.waitForOutput('operator started');
@@ -67,7 +67,7 @@ describe('agentrunbook operator (the CLI entry point)', function () {
     const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
     const bad = join(dir, 'catalog.yaml');
     writeFileSync(bad, 'agents:\n  - name: research\n    versions: "not a range !!"\n    image: x\n');
-    const cli = startCli(['operator', '--kubeconfig=/dev/null', `--agent-catalog=${bad}`]);
+    const cli = startCli(['operator', '--kubeconfig=/dev/null', `--config=${bad}`]);
     expect(await cli.exited).to.equal(1);
     expect(cli.output()).to.contain('agents[0].versions is not a semver range');
   });

@@ -27,6 +27,8 @@ export class EngineHarness {
   plans = new Map<string, JobPlan>();
   now = new Date('2026-01-01T00:00:00Z');
   last: Decision | undefined;
+  /** Jobs of other runbooks, by agent (circuit breakers). */
+  agentJobs = new Map<string, JobObservation[]>();
 
   constructor(
     public runbook: RunbookObject,
@@ -34,7 +36,13 @@ export class EngineHarness {
   ) {}
 
   decideOnly(): Decision {
-    return decide({ runbook: this.runbook, jobs: this.jobs, now: this.now, catalog: this.catalog });
+    return decide({
+      runbook: this.runbook,
+      jobs: this.jobs,
+      now: this.now,
+      catalog: this.catalog,
+      agentJobs: this.agentJobs,
+    });
   }
 
   /** One reconcile: decide, write the status, delete and create Jobs. */
@@ -129,6 +137,6 @@ export function spec(
     version: '1.0.0',
     execution: { mode: 'hybrid', parallelism: 5 },
     ...rest,
-    agents: { pipeline: stages },
+    agents: { ...rest.agents, pipeline: stages },
   };
 }

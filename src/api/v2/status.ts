@@ -40,8 +40,13 @@ export const Usage = Obj('Resources used, as reported by the agents.', {
   costUSD: Type.Optional(Money('Cost accrued.')),
 });
 
+export const WORKFLOWS = ['main', 'fallback', 'emergency', 'validation'] as const;
+
 export const StageStatus = Obj('Where one stage stands.', {
   name: Name('Name of the stage.'),
+  workflow: Type.Optional(
+    StringEnum('The workflow the stage belongs to: main, fallback, emergency or validation.', WORKFLOWS),
+  ),
   phase: StringEnum('Phase of the stage.', STAGE_PHASES),
   attempt: Type.Optional(Int('Current attempt, from 1.', { minimum: 0 })),
   job: Type.Optional(Str('Name of the Job of the current attempt.', { maxLength: 63 })),
@@ -91,6 +96,17 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
   usage: Type.Optional(Usage),
   stages: Type.Optional(NamedList('One entry per stage.', StageStatus, 256)),
   gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
+  workflow: Type.Optional(
+    Obj('Which workflow is running, and what counts towards the fallback trigger.', {
+      active: StringEnum('The workflow whose stages run now.', WORKFLOWS),
+      fallbackTriggers: Type.Optional(
+        Int('Failures of the main workflow whose error class is a fallback trigger condition.', {
+          minimum: 0,
+        }),
+      ),
+      emergencyCause: Type.Optional(Str('What set off the emergency workflow.', { maxLength: 1024 })),
+    }),
+  ),
   effective: Type.Optional(
     FreeObject('Effective execution and budget settings the run used, after environment overlays.'),
   ),

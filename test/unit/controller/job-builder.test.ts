@@ -51,11 +51,12 @@ describe('job builder', () => {
     ]);
   });
 
-  it('labels the Job and its Pod with runbook, stage, generation, execution and attempt', () => {
+  it('labels the Job and its Pod with runbook, stage, agent, generation, execution and attempt', () => {
     const expected = {
       'app.kubernetes.io/managed-by': 'agentrunbook-operator',
       'i2s.studio/runbook': 'rb',
       'i2s.studio/stage': 'normalize',
+      'i2s.studio/agent': 'normalize',
       'i2s.studio/generation': '2',
       'i2s.studio/execution': 'g2',
       'i2s.studio/attempt': '1',

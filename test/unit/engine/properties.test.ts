@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
 import { dependencies } from '../../../src/engine/graph.js';
+import { mainStages } from '../../../src/engine/workflow-stages.js';
 import { EXECUTION_MODES } from '../../../src/api/v2/execution.js';
 
 const TERMINAL = ['Succeeded', 'Failed'];
@@ -41,7 +42,7 @@ describe('engine properties (fast-check)', () => {
           }),
         );
         const h = new EngineHarness(runbook);
-        const deps = dependencies(runbook.spec);
+        const deps = dependencies(mainStages(runbook.spec));
         for (const choice of s.choices) {
           expect(h.decideOnly()).to.deep.equal(h.decideOnly());
           const decision = h.step();

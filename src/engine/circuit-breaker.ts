@@ -1,0 +1,68 @@
+/**
+ * Circuit breakers per agent, across runbooks (the specification's CircuitBreaker: threshold,
+ * reset timeout, half-open probe). The state is not kept anywhere: it is derived each time from
+ * the agent's finished Jobs, so every reconcile of every runbook, and a restarted operator, see
+ * the same breaker.
+ */
+import type { AgentCatalog } from '../api/catalog.js';
+import type { ErrorClass } from './agent-report.js';
+import { parseReport } from './agent-report.js';
+import { parseDurationMs } from './durations.js';
+import type { JobObservation } from './types.js';
+
+/** Failures that say the agent's infrastructure is in trouble, rather than the work itself. */
+export const INFRASTRUCTURE_ERRORS: readonly ErrorClass[] = [
+  'TIMEOUT',
+  'RATE_LIMIT',
+  'API_ERROR',
+  'QUOTA_EXCEEDED',
+];
+
+export type BreakerState =
+  | { state: 'closed' }
+  | { state: 'open'; until: number; failures: number }
+  | { state: 'half-open'; probeRunning: boolean };
+
+export interface BreakerConfig {
+  threshold: number;
+  resetTimeoutMs: number;
+}
+
+export function breakerConfig(catalog: AgentCatalog, agent: string): BreakerConfig {
+  const own = catalog.agents.find((entry) => entry.name === agent)?.circuitBreaker;
+  const shared = catalog.circuitBreaker;
+  return {
+    threshold: own?.threshold ?? shared?.threshold ?? 5,
+    resetTimeoutMs: parseDurationMs(own?.resetTimeout ?? shared?.resetTimeout ?? '60s'),
+  };
+}
+
+function failureClass(job: JobObservation): ErrorClass | undefined {
+  if (job.state !== 'failed') return undefined;
+  if (job.failureReason === 'DeadlineExceeded') return 'TIMEOUT';
+  const parsed = parseReport(job.terminationMessage);
+  return 'report' in parsed ? (parsed.report.error?.class ?? 'UNKNOWN') : 'UNKNOWN';
+}
+
+/** The breaker of one agent, from all the Jobs of that agent the operator can see. */
+export function breakerState(jobs: JobObservation[], config: BreakerConfig, now: number): BreakerState {
+  const finished = jobs
+    .filter((job) => job.state !== 'active' && job.completionTime)
+    .sort((a, b) => Date.parse(a.completionTime ?? '') - Date.parse(b.completionTime ?? ''));
+  let failures = 0;
+  let lastFailure = 0;
+  for (let index = finished.length - 1; index >= 0; index -= 1) {
+    const job = finished[index];
+    if (!job) break;
+    if (job.state === 'succeeded') break;
+    const errorClass = failureClass(job);
+    if (errorClass && INFRASTRUCTURE_ERRORS.includes(errorClass)) {
+      failures += 1;
+      lastFailure = Math.max(lastFailure, Date.parse(job.completionTime ?? ''));
+    }
+  }
+  if (failures < config.threshold) return { state: 'closed' };
+  const until = lastFailure + config.resetTimeoutMs;
+  if (now < until) return { state: 'open', until, failures };
+  return { state: 'half-open', probeRunning: jobs.some((job) => job.state === 'active') };
+}

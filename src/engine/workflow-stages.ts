@@ -1,0 +1,98 @@
+/**
+ * The stages of every workflow of a runbook, in one shape:
+ * - main: workflows.main.steps when given, else agents.pipeline. A step that names a pipeline
+ *   stage runs that stage's definition (the step's timeout and config override it) and answers
+ *   to the stage's name in ${<stage>.outputs...}; a step may also name a core agent.
+ * - fallback and emergency: their steps with action run, in order.
+ * - validation: the enabled agents.deployment entries, after the main (or fallback) workflow.
+ */
+import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
+import type { WORKFLOWS } from '../api/v2/status.js';
+import { deepMerge } from './effective.js';
+
+export type Workflow = (typeof WORKFLOWS)[number];
+
+export interface RunStage extends StageV2 {
+  workflow: Workflow;
+  /** The pipeline stage a main step runs; its outputs answer to this name too. */
+  alias?: string;
+  /** Stages of this workflow run one after another in list order. */
+  sequential: boolean;
+}
+
+type Step = NonNullable<NonNullable<NonNullable<SpecV2['workflows']>['main']>['steps']>[number];
+
+function stepStage(spec: SpecV2, step: Step, workflow: Workflow): RunStage {
+  const agent = step.agent ?? step.name;
+  const stage = spec.agents.pipeline?.find((s) => s.name === agent);
+  const core = spec.agents.core?.[agent];
+  const base: StageV2 = stage ?? {
+    name: step.name,
+    agent,
+    ...(core?.version ? { version: core.version } : {}),
+    ...(core?.image ? { image: core.image } : {}),
+    ...(core?.command ? { command: core.command } : {}),
+    config: { parameters: core?.config ?? {} },
+  };
+  const config = {
+    ...base.config,
+    ...(step.timeout ? { timeout: step.timeout } : {}),
+    ...(step.config ? { parameters: deepMerge(base.config?.parameters ?? {}, step.config) } : {}),
+  };
+  return {
+    ...base,
+    name: step.name,
+    agent: base.agent ?? base.name,
+    dependsOn: [],
+    config,
+    workflow,
+    sequential: true,
+    ...(stage ? { alias: stage.name } : {}),
+  };
+}
+
+function runSteps(spec: SpecV2, steps: Step[] | undefined, workflow: Workflow): RunStage[] {
+  return (steps ?? [])
+    .filter((step) => (step.action ?? 'run') === 'run')
+    .map((step) => stepStage(spec, step, workflow));
+}
+
+export function mainStages(spec: SpecV2): RunStage[] {
+  const steps = spec.workflows?.main?.steps;
+  if (steps?.length) return runSteps(spec, steps, 'main');
+  const sequential = (spec.execution?.mode ?? 'pipeline') === 'pipeline';
+  return (spec.agents.pipeline ?? []).map((stage) => ({ ...stage, workflow: 'main' as const, sequential }));
+}
+
+export function fallbackStages(spec: SpecV2): RunStage[] {
+  return runSteps(spec, spec.workflows?.fallback?.steps, 'fallback');
+}
+
+export function emergencyStages(spec: SpecV2): RunStage[] {
+  return runSteps(spec, spec.workflows?.emergency?.steps, 'emergency');
+}
+
+export function validationStages(spec: SpecV2): RunStage[] {
+  return Object.entries(spec.agents.deployment ?? {})
+    .filter(([, agent]) => agent.enabled !== false)
+    .map(([name, agent]) => ({
+      name: `validate-${name}`.replace(/_/g, '-'),
+      agent: name,
+      ...(agent.version ? { version: agent.version } : {}),
+      ...(agent.image ? { image: agent.image } : {}),
+      ...(agent.command ? { command: agent.command } : {}),
+      config: { parameters: agent.config ?? {} },
+      workflow: 'validation' as const,
+      sequential: false,
+    }));
+}
+
+/** Every stage a run may have, by name. */
+export function allStages(spec: SpecV2): RunStage[] {
+  return [...mainStages(spec), ...validationStages(spec), ...fallbackStages(spec), ...emergencyStages(spec)];
+}
+
+/** Notify targets of the emergency workflow. */
+export function emergencyTargets(spec: SpecV2): string[] {
+  return [...new Set((spec.workflows?.emergency?.steps ?? []).flatMap((step) => step.notify ?? []))];
+}

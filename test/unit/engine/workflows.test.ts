@@ -1,0 +1,249 @@
+import { expect } from 'chai';
+import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
+import { ENV } from '../../../src/api/agent-contract.js';
+import type { SpecV2 } from '../../../src/api/v2/runbook.js';
+import type { JobObservation } from '../../../src/engine/types.js';
+import { breakerState } from '../../../src/engine/circuit-breaker.js';
+
+const stage = (name: string, extra: Record<string, unknown> = {}) => ({ name, ...extra });
+const catalog = (...names: string[]) => ({ agents: names.map((name) => ({ name, image: `x/${name}` })) });
+
+describe('workflows: main steps', () => {
+  it('runs workflows.main.steps in order, each step running the pipeline stage it names', () => {
+    const h = new EngineHarness(
+      runbookOf(
+        spec({
+          execution: { mode: 'parallel' },
+          workflows: {
+            main: {
+              steps: [
+                { name: 'first', agent: 'normalize', timeout: '45s' },
+                { name: 'second', agent: 'research' },
+              ],
+            },
+          },
+          stages: [
+            stage('normalize', { config: { outputs: { idea: 'object' } } }),
+            stage('research', { config: { inputs: { idea: '${normalize.outputs.idea}' } } }),
+          ],
+        }),
+      ),
+      catalog('normalize', 'research'),
+    );
+    h.step();
+    expect(h.last?.create.map((plan) => [plan.stage, plan.agent, plan.activeDeadlineSeconds])).to.deep.equal([
+      ['first', 'normalize', 45],
+    ]);
+    h.succeed('first', { idea: { summary: 's' } });
+    h.step();
+    expect(h.last?.create.map((plan) => plan.stage)).to.deep.equal(['second']);
+    expect(JSON.parse(h.last?.create[0]?.env[ENV.inputs] ?? '')).to.deep.equal({ idea: { summary: 's' } });
+    h.succeed('second');
+    h.step();
+    expect(h.phase).to.equal('Succeeded');
+  });
+});
+
+describe('workflows: fallback and emergency', () => {
+  const workflows = (threshold = 2): SpecV2['workflows'] => ({
+    fallback: {
+      trigger: { conditions: ['TIMEOUT', 'API_ERROR'], threshold },
+      steps: [{ name: 'cached_research', agent: 'librarian', config: { useCache: true } }],
+    },
+    emergency: {
+      trigger: { conditions: ['SECURITY_INCIDENT'] },
+      steps: [{ name: 'safe_shutdown', action: 'terminate', notify: ['security_team', 'ops_manager'] }],
+    },
+  });
+  const harness = (extra: Partial<SpecV2> = {}) =>
+    new EngineHarness(
+      runbookOf(
+        spec({
+          execution: { mode: 'hybrid', retries: 3 },
+          budgets: { tokens: { total: 1000, emergency: 500 } },
+          agents: {
+            pipeline: [],
+            core: { librarian: { role: 'knowledge_manager', config: { cacheTTL: '1h' } } },
+          },
+          workflows: workflows(),
+          stages: [stage('research'), stage('other')],
+          ...extra,
+        } as never),
+      ),
+      catalog('research', 'other', 'librarian'),
+    );
+
+  it('counts trigger failures and, at the threshold, stops the main workflow and runs the fallback steps', () => {
+    const h = harness();
+    h.step();
+    h.fail('research', { error: { class: 'API_ERROR' } });
+    h.step();
+    expect(h.runbook.status?.workflow).to.include({ active: 'main', fallbackTriggers: 1 });
+    h.now = new Date(h.now.getTime() + 1000);
+    h.step();
+    h.fail('research', { error: { class: 'TIMEOUT' } });
+    const decision = h.step();
+    expect(h.runbook.status?.workflow).to.include({ active: 'fallback', fallbackTriggers: 2 });
+    expect(decision.delete).to.have.length(1);
+    expect(h.stage('other')).to.include({ phase: 'Failed', reason: 'StoppedForFallback' });
+    expect(decision.create.map((plan) => [plan.stage, plan.agent])).to.deep.equal([
+      ['cached_research', 'librarian'],
+    ]);
+    expect(JSON.parse(decision.create[0]?.env[ENV.parameters] ?? '')).to.deep.equal({
+      cacheTTL: '1h',
+      useCache: true,
+    });
+    expect(h.condition('FallbackActive')).to.include({ status: 'True' });
+    h.succeed('cached_research');
+    h.step();
+    expect(h.phase).to.equal('Succeeded');
+    expect(h.condition('Degraded')).to.include({ status: 'True', reason: 'CompletedViaFallback' });
+    expect(h.condition('Ready')).to.include({ reason: 'CompletedViaFallback' });
+  });
+
+  it('lets only fallback steps spend the emergency token reserve', () => {
+    const h = harness({ workflows: workflows(1) });
+    h.step();
+    h.fail('research', { error: { class: 'API_ERROR' }, usage: { tokens: 1000, costUSD: '0' } });
+    const decision = h.step();
+    expect(h.phase).to.equal('Running');
+    expect((JSON.parse(decision.create[0]?.env[ENV.budget] ?? '{}') as { tokens?: number }).tokens).to.equal(
+      500,
+    );
+  });
+
+  it('stops at once on an emergency error class, tells each notify target, and fails with EmergencyStop', () => {
+    const h = harness();
+    h.step();
+    h.fail('research', { error: { class: 'SECURITY_INCIDENT', message: 'leaked key' } });
+    const decision = h.step();
+    expect(h.phase).to.equal('Failed');
+    expect(h.condition('Failed')).to.include({ reason: 'EmergencyStop' });
+    expect(decision.delete).to.have.length(1);
+    expect(decision.notifications.map((n) => n.target)).to.deep.equal(['security_team', 'ops_manager']);
+    expect(decision.events.filter((e) => e.reason === 'EmergencyNotification')).to.have.length(2);
+    expect(h.step().notifications).to.deep.equal([]);
+  });
+});
+
+describe('workflows: deployment validation', () => {
+  const validated = (failOnCritical: boolean) =>
+    new EngineHarness(
+      runbookOf(
+        spec({
+          agents: {
+            pipeline: [],
+            deployment: {
+              security: { enabled: true, config: { failOnCritical } },
+              performance: { enabled: false },
+            },
+          },
+          stages: [stage('build')],
+        }),
+      ),
+      catalog('build', 'security'),
+    );
+
+  it('runs enabled validation agents after the main workflow', () => {
+    const h = validated(true);
+    h.step();
+    expect(h.runbook.status?.stages?.map((s) => [s.name, s.workflow])).to.deep.equal([
+      ['build', 'main'],
+      ['validate-security', 'validation'],
+    ]);
+    expect(h.last?.create.map((plan) => plan.stage)).to.deep.equal(['build']);
+    h.succeed('build');
+    h.step();
+    expect(h.last?.create.map((plan) => plan.agent)).to.deep.equal(['security']);
+    h.succeed('validate-security', { findings: [{ severity: 'low' }] });
+    h.step();
+    expect(h.phase).to.equal('Succeeded');
+  });
+
+  it('fails the run with ValidationFailed on a critical finding when failOnCritical is set', () => {
+    const h = validated(true);
+    h.step();
+    h.succeed('build');
+    h.step();
+    h.succeed('validate-security', { findings: [{ severity: 'critical', message: 'SQL injection' }] });
+    h.step();
+    expect(h.phase).to.equal('Failed');
+    expect(h.condition('Failed')).to.include({ reason: 'ValidationFailed' });
+  });
+
+  it('records a critical finding without failing when failOnCritical is not set', () => {
+    const h = validated(false);
+    h.step();
+    h.succeed('build');
+    h.step();
+    h.succeed('validate-security', { findings: [{ severity: 'critical' }] });
+    h.step();
+    expect(h.phase).to.equal('Succeeded');
+  });
+});
+
+describe('circuit breakers', () => {
+  const failed = (minute: number, errorClass = 'API_ERROR'): JobObservation => ({
+    name: `j${minute}`,
+    stage: 's',
+    agent: 'research',
+    execution: 'g1',
+    generation: 1,
+    attempt: 1,
+    state: 'failed',
+    podTerminated: true,
+    completionTime: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+    terminationMessage: JSON.stringify({ error: { class: errorClass } }),
+  });
+  const config = { threshold: 3, resetTimeoutMs: 60_000 };
+  const at = (minute: number) => Date.UTC(2026, 0, 1, 0, minute);
+
+  it('opens after threshold infrastructure failures, half-opens after the reset timeout, closes on success', () => {
+    expect(breakerState([failed(0), failed(1)], config, at(2)).state).to.equal('closed');
+    expect(breakerState([failed(0), failed(1), failed(2)], config, at(2)).state).to.equal('open');
+    expect(breakerState([failed(0), failed(1), failed(2)], config, at(4))).to.deep.equal({
+      state: 'half-open',
+      probeRunning: false,
+    });
+    const success = { ...failed(5), state: 'succeeded' as const, terminationMessage: '{}' };
+    expect(breakerState([failed(0), failed(1), failed(2), success], config, at(6)).state).to.equal('closed');
+  });
+
+  it('does not count failures that are not infrastructure errors', () => {
+    expect(
+      breakerState(
+        [failed(0, 'VALIDATION_ERROR'), failed(1, 'CRITICAL_ERROR'), failed(2, 'UNKNOWN')],
+        config,
+        at(2),
+      ).state,
+    ).to.equal('closed');
+  });
+
+  it('holds new stages of an agent whose breaker is open (CircuitOpen, Degraded) and lets one probe through later', () => {
+    const h = new EngineHarness(
+      runbookOf(spec({ stages: [stage('a', { agent: 'research' }), stage('b', { agent: 'research' })] })),
+      {
+        agents: [{ name: 'research', image: 'x', circuitBreaker: { threshold: 3, resetTimeout: '1m' } }],
+      },
+    );
+    h.agentJobs.set('research', [failed(1), failed(2), failed(3)]);
+    h.now = new Date(at(3) + 10_000);
+    const held = h.step();
+    expect(held.create).to.deep.equal([]);
+    expect(h.stage('a')).to.include({ phase: 'Pending', reason: 'CircuitOpen' });
+    expect(h.condition('Degraded')).to.include({ status: 'True', reason: 'CircuitOpen' });
+    expect(held.requeueAfterMs).to.equal(50_000);
+    h.now = new Date(at(4) + 1000);
+    const probe = h.step();
+    expect(probe.create.map((plan) => plan.stage)).to.deep.equal(['a']);
+    h.agentJobs.set('research', [
+      failed(1),
+      failed(2),
+      failed(3),
+      { ...failed(5), state: 'succeeded', terminationMessage: '{}' },
+    ]);
+    h.succeed('a');
+    expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['b']);
+    expect(h.condition('Degraded')).to.equal(undefined);
+  });
+});
