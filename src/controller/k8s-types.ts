@@ -40,6 +40,7 @@ export interface JobCondition {
   status: string;
   reason?: string;
   message?: string;
+  lastTransitionTime?: string;
 }
 
 export interface JobJson {

@@ -12,6 +12,12 @@ function jobState(job: JobJson): { state: JobState; failureReason?: string } {
   return { state: 'active' };
 }
 
+/** When the Job finished: its completionTime, or (a failed Job has none) when it became Failed. */
+function finishedAt(job: JobJson): string | undefined {
+  const ended = job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  return job.status?.completionTime ?? ended?.lastTransitionTime;
+}
+
 /** The Pod that reported last: a terminated one if any. */
 function reportingPod(pods: PodJson[]): PodJson | undefined {
   return pods.find((pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') ?? pods[0];
@@ -45,7 +51,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     attempt,
     ...jobState(job),
     ...(job.status?.startTime ? { startTime: job.status.startTime } : {}),
-    ...(job.status?.completionTime ? { completionTime: job.status.completionTime } : {}),
+    ...(finishedAt(job) ? { completionTime: finishedAt(job) } : {}),
     podTerminated: podTerminated && terminated !== undefined,
     ...(terminated?.message !== undefined ? { terminationMessage: terminated.message } : {}),
     ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),

@@ -1,118 +1,35 @@
 import { expect } from 'chai';
 import { Watch } from '@kubernetes/client-node';
-import { executionId } from '../../src/engine/naming.js';
-import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
-import type { Operator } from '../../src/controller/manager.js';
-import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
-import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
-import { installOperator, startOperator, testNamespace } from '../support/operator-harness.js';
-import { scenarioFrom, succeed, type AgentCall } from '../support/scripted-agents.js';
-import { sharedControlPlane } from '../support/shared-control-plane.js';
-import { kubectl } from '../../hack/local-cluster/tools.js';
+import { executionId } from '../../src/engine/naming.js';
+import { RunbookEnv, runbook } from '../support/runbook-env.js';
+import { succeed } from '../support/scripted-agents.js';
 
 const CATALOG: AgentCatalog = {
-  agents: ['normalize', 'research', 'market', 'synthesis', 'a', 'b', 'c', 'd', 'slow', 'ok'].map((name) => ({
+  agents: ['normalize', 'research', 'market', 'synthesis', 'a', 'b', 'c', 'd'].map((name) => ({
     name,
     image: `registry.example/agents/${name}:1.0.0`,
   })),
 };
 
-interface Stage {
-  name: string;
-  dependsOn?: string[];
-  config?: Record<string, unknown>;
-  agent?: string;
-}
-
-function runbook(name: string, mode: string, stages: Stage[], extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'i2s.studio/v2',
-    kind: 'AgentRunbook',
-    metadata: { name },
-    spec: {
-      version: '1.0.0',
-      context: {
-        title: 'AI Task Manager',
-        ideaText: 'An assistant that plans the day from calendar and inbox.',
-      },
-      execution: { mode, parallelism: 5 },
-      agents: { pipeline: stages },
-      ...extra,
-    },
-  };
-}
-
 describe('the reconciler on a real control plane', function () {
   this.timeout(120_000);
-  let plane: ControlPlane;
-  let operatorKubeconfig: string;
-  let operator: Operator | undefined;
-  let node: FakeNode;
-  let namespace: string;
-  const calls: AgentCall[] = [];
-  let script: (call: AgentCall) => PodOutcome = () => succeed();
+  const env = new RunbookEnv('reconcile', CATALOG);
+  const k = (...args: string[]) => env.k(...args);
+  const apply = (object: unknown) => env.apply(object);
+  const waitPhase = (name: string, phase: string) => env.waitPhase(name, phase);
+  const status = (name: string) => env.status(name);
+  const jobsOf = (name: string) => env.jobsOf(name);
 
-  const k = (...args: string[]) => kubectl(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
-  const apply = async (object: unknown) => {
-    const result = await kubectl(
-      plane.adminKubeconfigPath,
-      ['-n', namespace, 'apply', '-f', '-'],
-      stringify(object),
-    );
-    expect(result.code, result.stderr).to.equal(0);
-  };
-  const waitPhase = async (name: string, phase: string, timeout = 60) => {
-    const result = await k(
-      'wait',
-      `--for=jsonpath={.status.phase}=${phase}`,
-      `--timeout=${timeout}s`,
-      `arb/${name}`,
-    );
-    if (result.code !== 0) {
-      const status = await k('get', 'arb', name, '-o', 'jsonpath={.status}');
-      throw new Error(`${name} did not reach ${phase}: ${result.stderr}\nstatus: ${status.stdout}`);
-    }
-  };
-  const status = async (name: string) => {
-    const result = await k('get', 'arb', name, '-o', 'json');
-    return (
-      JSON.parse(result.stdout) as { status: Record<string, unknown> & { stages: Record<string, unknown>[] } }
-    ).status;
-  };
-  const jobsOf = async (name: string) => {
-    const result = await k('get', 'jobs', '-l', `i2s.studio/runbook=${name}`, '-o', 'json');
-    return (
-      JSON.parse(result.stdout) as { items: { metadata: { name: string; labels: Record<string, string> } }[] }
-    ).items;
-  };
-
-  before(async () => {
-    plane = await sharedControlPlane();
-    operatorKubeconfig = await installOperator(plane);
-    namespace = await testNamespace(plane, 'reconcile');
-    node = new FakeNode(plane.adminConfig(), {
-      namespace,
-      scenario: scenarioFrom((call) => {
-        calls.push(call);
-        return script(call);
-      }),
-    });
-    await node.start();
-    operator = await startOperator(operatorKubeconfig, CATALOG, namespace);
-  });
-
-  after(async () => {
-    await operator?.stop();
-    await node.stop();
-  });
+  before(() => env.start());
+  after(() => env.stop());
 
   beforeEach(() => {
-    script = () => succeed();
+    env.script = () => succeed();
   });
 
   it('pipeline mode: runs normalize then research, passing outputs, and reports usage', async () => {
-    script = (call) =>
+    env.script = (call) =>
       call.stage === 'normalize'
         ? succeed(
             { normalized_idea: { summary: `normalized ${String(call.inputs.title)}` } },
@@ -135,7 +52,7 @@ describe('the reconciler on a real control plane', function () {
       ]),
     );
     await waitPhase('pipeline', 'Succeeded');
-    const research = calls.find((call) => call.namespace === namespace && call.stage === 'research');
+    const research = env.calls.find((call) => call.namespace === env.namespace && call.stage === 'research');
     expect(research?.inputs).to.deep.equal({ idea: { summary: 'normalized ai-task-manager' } });
     const final = await status('pipeline');
     expect(final).to.include({ phase: 'Succeeded', progress: '2/2' });
@@ -154,27 +71,27 @@ describe('the reconciler on a real control plane', function () {
   });
 
   it('parallel mode: never runs more Jobs of one runbook at a time than execution.parallelism', async () => {
-    script = () => 'hold';
-    node.maxRunning = 0;
+    env.script = () => 'hold';
+    env.node.maxRunning = 0;
     const stages = ['a', 'b', 'c', 'd'].map((name) => ({ name }));
     await apply(runbook('capped', 'parallel', stages, { execution: { mode: 'parallel', parallelism: 2 } }));
-    const held = () => node.heldPods().filter((pod) => pod.startsWith(`${namespace}/capped-`));
+    const held = () => env.node.heldPods().filter((pod) => pod.startsWith(`${env.namespace}/capped-`));
     for (let remaining = 4; remaining > 0; remaining -= 1) {
-      await node.waitFor(
+      await env.node.waitFor(
         () => held().length === Math.min(2, remaining),
         30_000,
         `${Math.min(2, remaining)} held pods`,
       );
-      await node.finish(held()[0] ?? '', succeed());
+      await env.node.finish(held()[0] ?? '', succeed());
     }
     await waitPhase('capped', 'Succeeded');
-    expect(node.maxRunning).to.equal(2);
+    expect(env.node.maxRunning).to.equal(2);
     expect(await jobsOf('capped')).to.have.length(4);
   });
 
   it('hybrid mode: fans out after the root stage and fans in at the end', async () => {
     const order: string[] = [];
-    script = (call) => {
+    env.script = (call) => {
       order.push(call.stage);
       return succeed({ value: call.stage });
     };
@@ -195,33 +112,32 @@ describe('the reconciler on a real control plane', function () {
     expect(fan[0]).to.equal('normalize');
     expect(fan.slice(1, 3).sort()).to.deep.equal(['market', 'research']);
     expect(fan[3]).to.equal('synthesis');
-    const synthesis = calls
-      .filter((call) => call.namespace === namespace && call.stage === 'synthesis')
+    const synthesis = env.calls
+      .filter((call) => call.namespace === env.namespace && call.stage === 'synthesis')
       .at(-1);
     expect(synthesis?.inputs).to.deep.equal({ r: 'research', m: 'market' });
   });
 
   it('survives an operator restart mid-run with exactly one Job per stage attempt', async () => {
-    script = (call) => (call.stage === 'b' ? 'hold' : succeed());
+    env.script = (call) => (call.stage === 'b' ? 'hold' : succeed());
     await apply(runbook('restart', 'pipeline', [{ name: 'a' }, { name: 'b' }, { name: 'c' }]));
-    const held = () => node.heldPods().filter((pod) => pod.startsWith(`${namespace}/restart-`));
-    await node.waitFor(() => held().length === 1, 30_000, 'stage b running');
-    await operator?.stop();
-    operator = undefined;
-    await node.finish(held()[0] ?? '', succeed());
-    operator = await startOperator(operatorKubeconfig, CATALOG, namespace);
+    const held = () => env.node.heldPods().filter((pod) => pod.startsWith(`${env.namespace}/restart-`));
+    await env.node.waitFor(() => held().length === 1, 30_000, 'stage b running');
+    await env.stopOperator();
+    await env.node.finish(held()[0] ?? '', succeed());
+    await env.startOperator();
     await waitPhase('restart', 'Succeeded');
     const jobs = await jobsOf('restart');
     expect(jobs.map((job) => job.metadata.labels['i2s.studio/stage']).sort()).to.deep.equal(['a', 'b', 'c']);
   });
 
   it('a spec change mid-run deletes the old run’s Jobs (SpecChanged) and runs the new generation', async () => {
-    script = () => 'hold';
+    env.script = () => 'hold';
     await apply(runbook('change', 'pipeline', [{ name: 'a' }]));
-    const held = () => node.heldPods().filter((pod) => pod.startsWith(`${namespace}/change-`));
-    await node.waitFor(() => held().length === 1, 30_000, 'generation 1 running');
+    const held = () => env.node.heldPods().filter((pod) => pod.startsWith(`${env.namespace}/change-`));
+    await env.node.waitFor(() => held().length === 1, 30_000, 'generation 1 running');
     const [oldJob] = await jobsOf('change');
-    script = () => succeed();
+    env.script = () => succeed();
     const patched = await k(
       'patch',
       'arb',
@@ -269,9 +185,9 @@ describe('the reconciler on a real control plane', function () {
 
   it('writes the status once per stage transition: two writes for a one-stage run', async () => {
     const modified: string[] = [];
-    const watch = new Watch(plane.adminConfig());
+    const watch = new Watch(env.plane.adminConfig());
     const aborter = await watch.watch(
-      `/apis/i2s.studio/v2/namespaces/${namespace}/agentrunbooks`,
+      `/apis/i2s.studio/v2/namespaces/${env.namespace}/agentrunbooks`,
       { fieldSelector: 'metadata.name=writes' },
       (type: string, object: { status?: { phase?: string } }) => {
         if (type === 'MODIFIED') modified.push(object.status?.phase ?? '');
@@ -281,7 +197,7 @@ describe('the reconciler on a real control plane', function () {
     try {
       await apply(runbook('writes', 'pipeline', [{ name: 'a' }]));
       await waitPhase('writes', 'Succeeded');
-      await node.waitFor(() => modified.includes('Succeeded'), 10_000, 'the watch to see Succeeded');
+      await env.node.waitFor(() => modified.includes('Succeeded'), 10_000, 'the watch to see Succeeded');
       expect(modified).to.deep.equal(['Running', 'Succeeded']);
     } finally {
       aborter.abort();
@@ -289,10 +205,10 @@ describe('the reconciler on a real control plane', function () {
   });
 
   it('deleting a runbook deletes its Jobs through their owner references', async () => {
-    script = () => 'hold';
+    env.script = () => 'hold';
     await apply(runbook('doomed', 'pipeline', [{ name: 'a' }]));
-    await node.waitFor(
-      () => node.heldPods().some((pod) => pod.startsWith(`${namespace}/doomed-`)),
+    await env.node.waitFor(
+      () => env.node.heldPods().some((pod) => pod.startsWith(`${env.namespace}/doomed-`)),
       30_000,
       'doomed running',
     );
@@ -314,7 +230,7 @@ describe('the reconciler on a real control plane', function () {
   });
 
   it('bad run-time input ends each runbook with its own reason while the others keep going', async () => {
-    script = (call) => {
+    env.script = (call) => {
       if (call.stage === 'a' && call.pod.metadata?.name?.startsWith('malformed-'))
         return { phase: 'Succeeded', message: 'not json {' };
       if (call.stage === 'a' && call.pod.metadata?.name?.startsWith('wrongtype-'))

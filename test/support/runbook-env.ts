@@ -1,0 +1,146 @@
+/**
+ * One namespace on the shared control plane with the operator (under its ServiceAccount) and a
+ * fake node whose agents follow the test's script: what the integration suites of the operator
+ * stand on.
+ */
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import type { AgentCatalog } from '../../src/api/catalog.js';
+import type { Operator } from '../../src/controller/manager.js';
+import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
+import { installOperator, startOperator, testNamespace } from './operator-harness.js';
+import { scenarioFrom, succeed, type AgentCall } from './scripted-agents.js';
+import { sharedControlPlane } from './shared-control-plane.js';
+
+export interface StageSketch {
+  name: string;
+  dependsOn?: string[];
+  config?: Record<string, unknown>;
+  agent?: string;
+}
+
+/** A runbook with a context the stages can refer to; `extra` is merged into the spec. */
+export function runbook(
+  name: string,
+  mode: string,
+  stages: StageSketch[],
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    apiVersion: 'i2s.studio/v2',
+    kind: 'AgentRunbook',
+    metadata: { name },
+    spec: {
+      version: '1.0.0',
+      context: {
+        title: 'AI Task Manager',
+        ideaText: 'An assistant that plans the day from calendar and inbox.',
+      },
+      execution: { mode, parallelism: 5 },
+      agents: { pipeline: stages },
+      ...extra,
+    },
+  };
+}
+
+export interface RunbookStatus extends Record<string, unknown> {
+  stages: (Record<string, unknown> & { name: string })[];
+  conditions?: { type: string; status: string; reason: string; message: string }[];
+  gates?: Record<string, unknown>[];
+}
+
+export interface JobSummary {
+  metadata: { name: string; labels: Record<string, string>; creationTimestamp: string };
+  spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+}
+
+export class RunbookEnv {
+  plane!: ControlPlane;
+  namespace = '';
+  node!: FakeNode;
+  operator: Operator | undefined;
+  operatorKubeconfig = '';
+  readonly calls: AgentCall[] = [];
+  script: (call: AgentCall) => PodOutcome = () => succeed();
+
+  constructor(
+    private readonly prefix: string,
+    public catalog: AgentCatalog,
+  ) {}
+
+  async start(): Promise<void> {
+    this.plane = await sharedControlPlane();
+    this.operatorKubeconfig = await installOperator(this.plane);
+    this.namespace = await testNamespace(this.plane, this.prefix);
+    this.node = new FakeNode(this.plane.adminConfig(), {
+      namespace: this.namespace,
+      scenario: scenarioFrom((call) => {
+        this.calls.push(call);
+        return this.script(call);
+      }),
+    });
+    await this.node.start();
+    await this.startOperator();
+  }
+
+  async startOperator(): Promise<void> {
+    this.operator = await startOperator(this.operatorKubeconfig, this.catalog, this.namespace);
+  }
+
+  async stopOperator(): Promise<void> {
+    await this.operator?.stop();
+    this.operator = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopOperator();
+    await this.node.stop();
+  }
+
+  k(...args: string[]) {
+    return kubectl(this.plane.adminKubeconfigPath, ['-n', this.namespace, ...args]);
+  }
+
+  async apply(object: unknown): Promise<void> {
+    const result = await kubectl(
+      this.plane.adminKubeconfigPath,
+      ['-n', this.namespace, 'apply', '-f', '-'],
+      stringify(object),
+    );
+    expect(result.code, result.stderr).to.equal(0);
+  }
+
+  async waitPhase(name: string, phase: string, timeoutSeconds = 60): Promise<void> {
+    const result = await this.k(
+      'wait',
+      `--for=jsonpath={.status.phase}=${phase}`,
+      `--timeout=${timeoutSeconds}s`,
+      `arb/${name}`,
+    );
+    if (result.code !== 0) {
+      const status = await this.k('get', 'arb', name, '-o', 'jsonpath={.status}');
+      throw new Error(`${name} did not reach ${phase}: ${result.stderr}\nstatus: ${status.stdout}`);
+    }
+  }
+
+  async status(name: string): Promise<RunbookStatus> {
+    const result = await this.k('get', 'arb', name, '-o', 'json');
+    return (JSON.parse(result.stdout) as { status: RunbookStatus }).status;
+  }
+
+  async condition(name: string, type: string) {
+    return (await this.status(name)).conditions?.find((condition) => condition.type === type);
+  }
+
+  async jobsOf(name: string): Promise<JobSummary[]> {
+    const result = await this.k('get', 'jobs', '-l', `i2s.studio/runbook=${name}`, '-o', 'json');
+    return (JSON.parse(result.stdout) as { items: JobSummary[] }).items;
+  }
+
+  /** Pods of this namespace that the fake node holds Running, for runbook `name`. */
+  held(name: string): string[] {
+    return this.node.heldPods().filter((pod) => pod.startsWith(`${this.namespace}/${name}-`));
+  }
+}
