@@ -14,7 +14,9 @@ function jobState(job: JobJson): { state: JobState; failureReason?: string } {
 
 /** When the Job finished: its completionTime, or (a failed Job has none) when it became Failed. */
 function finishedAt(job: JobJson): string | undefined {
-  const ended = job.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  const ended = job.status?.conditions?.find(
+    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+  );
   return job.status?.completionTime ?? ended?.lastTransitionTime;
 }
 
