@@ -1,6 +1,17 @@
 import { AgentRunbook } from './v2/runbook.js';
+import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { toStructural, type JsonSchema } from './structural.js';
-import { GROUP, KIND, LIST_KIND, PLURAL, SINGULAR, SHORT_NAMES, CATEGORIES, CRD_NAME } from './group.js';
+import {
+  GROUP,
+  KIND,
+  LIST_KIND,
+  PLURAL,
+  SINGULAR,
+  SHORT_NAMES,
+  CATEGORIES,
+  CRD_NAME,
+  WEBHOOK_SERVICE,
+} from './group.js';
 
 export const PRINTER_COLUMNS = [
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Phase of the run.' },
@@ -46,7 +57,30 @@ export function agentRunbookCrd(): JsonSchema {
         categories: CATEGORIES,
       },
       scope: 'Namespaced',
+      // v1 objects are converted by the operator's webhook; the operator fills in caBundle.
+      conversion: {
+        strategy: 'Webhook',
+        webhook: {
+          conversionReviewVersions: ['v1'],
+          clientConfig: {
+            service: {
+              namespace: WEBHOOK_SERVICE.namespace,
+              name: WEBHOOK_SERVICE.name,
+              path: '/convert',
+              port: 443,
+            },
+          },
+        },
+      },
       versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: false,
+          schema: { openAPIV3Schema: openApiSchema(AgentRunbookV1Schema) },
+          subresources: { status: {} },
+          additionalPrinterColumns: PRINTER_COLUMNS,
+        },
         {
           name: 'v2',
           served: true,

@@ -8,3 +8,6 @@ export const SHORT_NAMES = ['arb'];
 export const CATEGORIES = ['i2s'];
 export const STORAGE_VERSION = 'v2';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
+
+/** The Service in front of the operator's webhook server (conversion and validation). */
+export const WEBHOOK_SERVICE = { namespace: 'agentrunbook-system', name: 'agentrunbook-webhook' };

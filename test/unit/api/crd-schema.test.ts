@@ -14,11 +14,16 @@ function walkSchema(node: JsonSchema, path: string, visit: Visit): void {
   }
 }
 
+/** Every served version's schema, walked as one tree (root.v1..., root.v2...). */
 function v2Schema(): JsonSchema {
-  const spec = agentRunbookCrd().spec as { versions: { schema: { openAPIV3Schema: JsonSchema } }[] };
-  const version = spec.versions[0];
-  if (!version) throw new Error('no version in the CRD');
-  return version.schema.openAPIV3Schema;
+  const spec = agentRunbookCrd().spec as {
+    versions: { name: string; schema: { openAPIV3Schema: JsonSchema } }[];
+  };
+  expect(spec.versions.map((v) => v.name)).to.deep.equal(['v1', 'v2']);
+  return {
+    type: 'object',
+    properties: Object.fromEntries(spec.versions.map((v) => [v.name, v.schema.openAPIV3Schema])),
+  };
 }
 
 describe('AgentRunbook CRD schema', () => {
@@ -39,7 +44,7 @@ describe('AgentRunbook CRD schema', () => {
   it('describes every field, so kubectl explain teaches the API', () => {
     const undocumented: string[] = [];
     walkSchema(v2Schema(), 'root', (node, path) => {
-      const isMetadata = path === 'root.metadata';
+      const isMetadata = /^root\.v\d\.metadata$/.test(path) || path === 'root';
       const isMapValueOrItem = path.endsWith('{}') || path.endsWith('[]');
       if (!isMetadata && !isMapValueOrItem && typeof node.description !== 'string') undocumented.push(path);
     });
@@ -49,8 +54,7 @@ describe('AgentRunbook CRD schema', () => {
   it('bounds every list, map and string that a CEL rule could iterate', () => {
     const unbounded: string[] = [];
     walkSchema(v2Schema(), 'root', (node, path) => {
-      if (path.startsWith('root.status') || ['root.metadata', 'root.apiVersion', 'root.kind'].includes(path))
-        return;
+      if (/^root\.v\d\.(status|metadata|apiVersion|kind)/.test(path)) return;
       if (node.type === 'array' && node.maxItems === undefined) unbounded.push(path);
       if (node.type === 'string' && node.maxLength === undefined && node.enum === undefined)
         unbounded.push(path);
@@ -69,7 +73,7 @@ describe('AgentRunbook CRD schema', () => {
     const crd = agentRunbookCrd() as {
       spec: { versions: { subresources: unknown }[]; names: { shortNames: string[] } };
     };
-    expect(crd.spec.versions[0]?.subresources).to.deep.equal({ status: {} });
+    expect(crd.spec.versions.map((v) => v.subresources)).to.deep.equal([{ status: {} }, { status: {} }]);
     expect(crd.spec.names.shortNames).to.include('arb');
   });
 });

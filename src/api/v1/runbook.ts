@@ -1,0 +1,116 @@
+/**
+ * The i2s.studio/v1 API: the specification's 1.0.0 runbook layout. Agents are keyed by name with
+ * their timeout at the agent's top level, there is no execution.parallelism, and spec.legacy holds
+ * the 1.0 options. Served (and converted by the conversion webhook), never stored.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  Obj,
+  Str,
+  StrList,
+  SemVer,
+  Name,
+  Bool,
+  Duration,
+  Int,
+  NamedMap,
+  StringEnum,
+  FreeObject,
+} from '../schema-kit.js';
+import { Context, Author, Created } from '../v2/context.js';
+import { EXECUTION_MODES, RetryStrategies } from '../v2/execution.js';
+import { Budgets } from '../v2/budgets.js';
+import { Quality } from '../v2/quality.js';
+import { StageConfig } from '../v2/agents.js';
+import { Workflows } from '../v2/workflows.js';
+import { Monitoring } from '../v2/monitoring.js';
+import { Environments } from '../v2/environments.js';
+import { Status } from '../v2/status.js';
+
+export const ExecutionV1 = Obj(
+  'How the runbook runs (v1: no parallelism; v2 runs v1 runbooks with parallelism 5).',
+  {
+    mode: Type.Optional(
+      StringEnum('How stages are scheduled: pipeline, parallel or hybrid.', EXECUTION_MODES),
+    ),
+    timeout: Type.Optional(Duration('Deadline for the whole run.')),
+    retries: Type.Optional(
+      Int('Default number of retries for a failed agent.', { minimum: 0, maximum: 100 }),
+    ),
+    retryStrategy: Type.Optional(Name('Entry of spec.retryStrategies that failed agents follow by default.')),
+  },
+);
+
+export const AgentV1 = Obj('An agent of the runbook (v1 layout): one pipeline stage, keyed by its name.', {
+  agent: Type.Optional(Name('Agent of the catalog that runs it; defaults to its key.')),
+  version: Type.Optional(SemVer('Agent version, matched against the agent catalog.')),
+  timeout: Type.Optional(Duration('Deadline of one attempt (v2: config.timeout).')),
+  dependsOn: Type.Optional(StrList('Agents that must succeed first.', Name('An agent name.'), 64)),
+  image: Type.Optional(Str('Container image, overriding the agent catalog.', { maxLength: 512 })),
+  command: Type.Optional(
+    StrList('Container command, overriding the agent catalog.', Str('An argument.'), 32),
+  ),
+  serviceAccountName: Type.Optional(Str('ServiceAccount the agent Pod runs as.', { maxLength: 253 })),
+  automountServiceAccountToken: Type.Optional(Bool('Mount the ServiceAccount token into the agent Pod.')),
+  config: Type.Optional(
+    Type.Omit(StageConfig, ['timeout'], { description: "The agent's settings (v1: no timeout here)." }),
+  ),
+});
+
+export const Legacy = Obj('Settings of the 1.0 format that v2 no longer uses: kept, not acted on.', {
+  options: Type.Optional(FreeObject('The 1.0 options.')),
+});
+
+export const SpecV1 = Obj(
+  'The desired run, in the 1.0 layout.',
+  {
+    version: SemVer('Version of this runbook.'),
+    description: Type.Optional(Str('What the runbook does.', { maxLength: 4096 })),
+    tags: Type.Optional(StrList('Categorization tags.', Str('A tag.', { maxLength: 63 }), 32)),
+    created: Type.Optional(Created),
+    author: Type.Optional(Author),
+    context: Type.Optional(Context),
+    environment: Type.Optional(Name('Entry of spec.environments whose overlay applies to this run.')),
+    suspend: Type.Optional(Bool('While true, no new agent starts.')),
+    execution: Type.Optional(ExecutionV1),
+    retryStrategies: Type.Optional(RetryStrategies),
+    budgets: Type.Optional(Budgets),
+    quality: Type.Optional(Quality),
+    agents: NamedMap('The agents, keyed by name; each is one pipeline stage.', AgentV1, 64),
+    workflows: Type.Optional(Workflows),
+    monitoring: Type.Optional(Monitoring),
+    environments: Type.Optional(Environments),
+    legacy: Type.Optional(Legacy),
+  },
+  {
+    celRules: [
+      {
+        rule: '!has(self.environment) || (has(self.environments) && self.environment in self.environments)',
+        messageExpression: "'environment ' + self.environment + ' is not defined in spec.environments'",
+        fieldPath: '.environment',
+      },
+      {
+        rule: 'self.agents.all(k, !has(self.agents[k].dependsOn) || self.agents[k].dependsOn.all(d, d in self.agents))',
+        message: 'every dependsOn entry must name an agent of spec.agents',
+        fieldPath: '.agents',
+      },
+    ],
+  },
+);
+
+export const AgentRunbookV1Schema = Type.Object(
+  {
+    apiVersion: Type.String({ description: 'i2s.studio/v1' }),
+    kind: Type.String({ description: 'AgentRunbook' }),
+    metadata: Type.Object({}, { description: 'Standard object metadata.', additionalProperties: true }),
+    spec: SpecV1,
+    status: Type.Optional(Status),
+  },
+  {
+    description: 'AgentRunbook in the 1.0 layout; converted to and stored as i2s.studio/v2.',
+    additionalProperties: false,
+  },
+);
+
+export type SpecV1 = Static<typeof SpecV1>;
+export type AgentRunbookV1 = Static<typeof AgentRunbookV1Schema>;
