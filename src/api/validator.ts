@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { AgentRunbook, type AgentRunbookV2 } from './v2/runbook.js';
+import { AgentRunbookV1Schema } from './v1/runbook.js';
 
 export interface FieldError {
   /** Field path in kubectl's notation, e.g. spec.agents.pipeline[1].name. */
@@ -26,6 +27,7 @@ function newAjv(): Ajv {
 }
 
 let compiled: ValidateFunction | undefined;
+let compiledV1: ValidateFunction | undefined;
 
 /** Converts ajv's JSON pointer (/spec/agents/pipeline/1/name) to spec.agents.pipeline[1].name. */
 export function fieldPath(pointer: string): string {
@@ -59,6 +61,13 @@ export function validateAgentRunbook(object: unknown): FieldError[] {
   compiled ??= newAjv().compile(AgentRunbook);
   if (compiled(object)) return [];
   return (compiled.errors ?? []).map(toFieldError);
+}
+
+/** The same for the v1 layout. */
+export function validateAgentRunbookV1(object: unknown): FieldError[] {
+  compiledV1 ??= newAjv().compile(AgentRunbookV1Schema);
+  if (compiledV1(object)) return [];
+  return (compiledV1.errors ?? []).map(toFieldError);
 }
 
 export function isAgentRunbook(object: unknown): object is AgentRunbookV2 {
