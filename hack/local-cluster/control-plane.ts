@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { CertificateAuthority, signingKeyPairPem, type KeyPairPem } from './pki.js';
+import { CertificateAuthority, signingKeyPairPem, type KeyPairPem } from '../../src/webhook/pki.js';
 import { freePort } from './ports.js';
 import { ManagedProcess } from './managed-process.js';
 import { repoRoot } from './paths.js';

@@ -41,7 +41,13 @@ export function graphProblem(stages: RunStage[]): string | undefined {
     const unknown = (stage.dependsOn ?? []).find((name) => !names.has(name));
     if (unknown) return `stage ${stage.name} depends on ${unknown}, which is not a stage of this runbook`;
   }
-  const deps = new Map([...dependencies(stages)].map(([name, { required }]) => [name, required]));
+  // Both kinds of edge count: a stage that uses a later stage's outputs in pipeline mode waits forever.
+  const deps = new Map(
+    [...dependencies(stages)].map(([name, { required, after }]) => [
+      name,
+      after ? [...required, after] : required,
+    ]),
+  );
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, path: string[]): string[] | undefined => {
     if (state.get(name) === 'done') return undefined;

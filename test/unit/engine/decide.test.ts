@@ -280,6 +280,20 @@ describe('engine: failures', () => {
     expect(h.condition('Failed')?.message).to.match(/a -> b -> a|b -> a -> b/);
   });
 
+  it('fails the run when a pipeline stage uses the outputs of a later stage (it would wait forever)', () => {
+    const h = new EngineHarness(
+      runbookOf(
+        spec({
+          execution: { mode: 'pipeline' },
+          stages: [stage('a', { config: { inputs: { x: '${b.outputs.y}' } } }), stage('b')],
+        }),
+      ),
+    );
+    h.step();
+    expect(h.condition('Failed')).to.include({ reason: 'InvalidDependencies' });
+    expect(h.condition('Failed')?.message).to.contain('a -> b -> a');
+  });
+
   it('treats a Job that ran past its deadline as a TIMEOUT', () => {
     const h = new EngineHarness(runbookOf(spec({ stages: [stage('a', { config: { timeout: '30s' } })] })));
     h.step();

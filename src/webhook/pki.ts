@@ -1,6 +1,6 @@
 /**
- * A throwaway certificate authority for the test control plane: a CA, serving certificates and
- * client certificates, all ECDSA P-256.
+ * A small certificate authority (ECDSA P-256, @peculiar/x509): the webhook server's CA and serving
+ * certificate, and the test control plane's certificates.
  */
 // @peculiar/x509 resolves its services through tsyringe, which needs the Reflect metadata polyfill.
 import 'reflect-metadata';
@@ -35,20 +35,29 @@ function serialNumber(): string {
     .replace(/^[89a-f]/, '1');
 }
 
+/** When a PEM certificate stops being valid. */
+export function notAfter(certificatePem: string): Date {
+  return new x509.X509Certificate(certificatePem).notAfter;
+}
+
+export function serialOf(certificatePem: string): string {
+  return new x509.X509Certificate(certificatePem).serialNumber;
+}
+
 export class CertificateAuthority {
   private constructor(
-    private readonly keys: CryptoKeyPair,
+    private readonly keys: { privateKey: CryptoKey },
     private readonly cert: x509.X509Certificate,
   ) {}
 
-  static async create(commonName: string): Promise<CertificateAuthority> {
+  static async create(commonName: string, validityMs = 7 * DAY_MS): Promise<CertificateAuthority> {
     const keys = await generateKeys();
     const now = Date.now();
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serialNumber(),
       name: `CN=${commonName}`,
       notBefore: new Date(now - 60_000),
-      notAfter: new Date(now + 7 * DAY_MS),
+      notAfter: new Date(now + validityMs),
       signingAlgorithm: ALGORITHM,
       keys,
       extensions: [
@@ -60,8 +69,19 @@ export class CertificateAuthority {
     return new CertificateAuthority(keys, cert);
   }
 
+  /** A CA kept earlier (in a Secret, say). */
+  static async load(pair: KeyPairPem): Promise<CertificateAuthority> {
+    const der = x509.PemConverter.decodeFirst(pair.privateKey);
+    const privateKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, true, ['sign']);
+    return new CertificateAuthority({ privateKey }, new x509.X509Certificate(pair.certificate));
+  }
+
   get certificatePem(): string {
     return this.cert.toString('pem');
+  }
+
+  async privateKeyPem(): Promise<string> {
+    return privateKeyPem(this.keys.privateKey);
   }
 
   /** Issues a leaf certificate; `organizations` become the Kubernetes groups of a client certificate. */
@@ -71,6 +91,7 @@ export class CertificateAuthority {
     dnsNames?: string[];
     ipAddresses?: string[];
     usage: 'server' | 'client';
+    validityMs?: number;
   }): Promise<KeyPairPem> {
     const keys = await generateKeys();
     const now = Date.now();
@@ -86,7 +107,7 @@ export class CertificateAuthority {
       subject,
       issuer: this.cert.subject,
       notBefore: new Date(now - 60_000),
-      notAfter: new Date(now + 7 * DAY_MS),
+      notAfter: new Date(now + (options.validityMs ?? 7 * DAY_MS)),
       signingAlgorithm: ALGORITHM,
       publicKey: keys.publicKey,
       signingKey: this.keys.privateKey,

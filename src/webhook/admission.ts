@@ -1,0 +1,80 @@
+/** The webhook's two reviews: ConversionReview (/convert) and AdmissionReview (/validate). */
+import { convertRunbook } from '../api/conversion.js';
+import type { Json } from '../api/migration/engine.js';
+import type { SpecV2 } from '../api/v2/runbook.js';
+import { validateRunbookSpec, versionWarnings } from './validate-runbook.js';
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Converts every object of a ConversionReview; a malformed review gets a failed response, never an exception. */
+export function reviewConversion(body: unknown): Json {
+  const review = isObject(body) ? body : {};
+  const request = isObject(review.request) ? review.request : undefined;
+  const uid = typeof request?.uid === 'string' ? request.uid : '';
+  const fail = (message: string) => ({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'ConversionReview',
+    response: { uid, convertedObjects: [], result: { status: 'Failure', message } },
+  });
+  if (!request) return fail('the ConversionReview has no request');
+  if (typeof request.desiredAPIVersion !== 'string')
+    return fail('the ConversionReview request has no desiredAPIVersion');
+  if (!Array.isArray(request.objects)) return fail('the ConversionReview request has no objects');
+  const desired = request.desiredAPIVersion;
+  try {
+    const convertedObjects = request.objects.map((object, index) => {
+      if (!isObject(object)) throw new Error(`objects[${index}] is not an object`);
+      return convertRunbook(object, desired);
+    });
+    return {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'ConversionReview',
+      response: { uid, convertedObjects, result: { status: 'Success' } },
+    };
+  } catch (error) {
+    return fail(`conversion to ${desired} failed: ${(error as Error).message}`);
+  }
+}
+
+/** Validates an AgentRunbook create or update (sent as v2: the webhook registers for v2 only). */
+export function reviewAdmission(body: unknown): Json {
+  const review = isObject(body) ? body : {};
+  const request = isObject(review.request) ? review.request : undefined;
+  const uid = typeof request?.uid === 'string' ? request.uid : '';
+  const respond = (response: Json) => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    response: { uid, ...response },
+  });
+  const object = isObject(request?.object) ? request.object : undefined;
+  const spec = object && isObject(object.spec) ? (object.spec as SpecV2) : undefined;
+  if (!spec || !isObject(spec.agents)) {
+    return respond({
+      allowed: false,
+      status: {
+        code: 400,
+        reason: 'BadRequest',
+        message: 'the AdmissionReview carries no AgentRunbook spec',
+      },
+    });
+  }
+  const problems = validateRunbookSpec(spec);
+  if (problems.length) {
+    return respond({
+      allowed: false,
+      status: {
+        code: 422,
+        reason: 'Invalid',
+        message: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+      },
+    });
+  }
+  const old =
+    isObject(request?.oldObject) && isObject(request.oldObject.spec)
+      ? (request.oldObject.spec as SpecV2)
+      : undefined;
+  const warnings = request?.operation === 'UPDATE' && old ? versionWarnings(old, spec) : [];
+  return respond({ allowed: true, ...(warnings.length ? { warnings } : {}) });
+}

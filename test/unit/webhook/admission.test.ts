@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { reviewAdmission, reviewConversion } from '../../../src/webhook/admission.js';
+import { validateRunbookSpec, versionWarnings } from '../../../src/webhook/validate-runbook.js';
+import type { SpecV2 } from '../../../src/api/v2/runbook.js';
+
+const base = (
+  extra: Partial<SpecV2> = {},
+  stages: NonNullable<SpecV2['agents']['pipeline']> = [{ name: 'a' }, { name: 'b', dependsOn: ['a'] }],
+): SpecV2 => ({
+  version: '1.0.0',
+  execution: { mode: 'hybrid' },
+  ...extra,
+  agents: { ...extra.agents, pipeline: stages },
+});
+
+const fields = (spec: SpecV2) => validateRunbookSpec(spec).map((p) => `${p.field}: ${p.message}`);
+
+describe('semantic validation (the validating webhook)', () => {
+  it('accepts a sound runbook', () => {
+    expect(fields(base())).to.deep.equal([]);
+  });
+
+  it('names a dependency cycle', () => {
+    const [problem] = fields(
+      base({}, [
+        { name: 'a', dependsOn: ['b'] },
+        { name: 'b', dependsOn: ['a'] },
+      ]),
+    );
+    expect(problem).to.match(/^spec\.agents\.pipeline: .*cycle: (a -> b -> a|b -> a -> b)/);
+  });
+
+  it('refuses ${<stage>.outputs} of a stage that is not an ancestor, and of one that does not exist', () => {
+    const problems = fields(
+      base({}, [
+        { name: 'a', config: { inputs: { x: '${b.outputs.y}', z: '${nope.outputs.q}' } } },
+        { name: 'b' },
+      ]),
+    );
+    expect(problems).to.deep.equal([
+      'spec.agents.pipeline[0].config.inputs.x: refers to the outputs of stage b, which is not one of its dependencies: add b to spec.agents.pipeline[0].dependsOn',
+      'spec.agents.pipeline[0].config.inputs.z: refers to ${nope.outputs...}, but there is no stage nope',
+    ]);
+  });
+
+  it('counts earlier stages as ancestors in pipeline mode', () => {
+    expect(
+      fields(
+        base({ execution: { mode: 'pipeline' } }, [
+          { name: 'a' },
+          { name: 'b', config: { inputs: { x: '${a.outputs.y}' } } },
+        ]),
+      ),
+    ).to.deep.equal([]);
+  });
+
+  it('refuses workflow steps that name unknown agents', () => {
+    const spec = base({
+      workflows: {
+        fallback: { trigger: { conditions: ['TIMEOUT'] }, steps: [{ name: 's', agent: 'ghost' }] },
+      },
+    });
+    expect(fields(spec)).to.deep.equal([
+      'spec.workflows.fallback.steps[0].agent: names agent ghost, which is neither a stage of spec.agents.pipeline nor an entry of spec.agents.core',
+    ]);
+  });
+
+  it('refuses a gate condition that does not compile, with the compiler’s message', () => {
+    const [problem] = fields(base({ quality: { gates: [{ name: 'g', condition: 'context.riskLevel >' }] } }));
+    expect(problem).to.match(/^spec\.quality\.gates\[0\]\.condition: is not a valid CEL expression: .+/);
+  });
+
+  it('refuses budgets that an environment overlay makes inconsistent', () => {
+    const spec = base({
+      budgets: { tokens: { total: 1000, perAgent: 500 } },
+      environments: { testing: { budgets: { tokens: { total: 100 } } } },
+    });
+    expect(fields(spec)).to.deep.equal([
+      'spec.environments.testing.budgets: with this overlay tokens.perAgent (500) exceeds tokens.total (100)',
+    ]);
+  });
+});
+
+describe('version warnings', () => {
+  it('warns when the spec changes but spec.version does not', () => {
+    expect(versionWarnings(base(), { ...base(), description: 'new' })[0]).to.contain(
+      'spec.version is still 1.0.0',
+    );
+  });
+
+  it('warns when removing a stage is not a major bump', () => {
+    const next = { ...base({}, [{ name: 'a' }]), version: '1.1.0' };
+    expect(versionWarnings(base(), next)[0]).to.contain(
+      'removing stage b is a breaking change: spec.version should get a major bump',
+    );
+  });
+
+  it('is quiet for a fitting bump or no change', () => {
+    expect(versionWarnings(base(), { ...base({}, [{ name: 'a' }]), version: '2.0.0' })).to.deep.equal([]);
+    expect(versionWarnings(base(), base())).to.deep.equal([]);
+  });
+});
+
+describe('reviews', () => {
+  it('answers an AdmissionReview: refused with every field named, or allowed with warnings', () => {
+    const refused = reviewAdmission({
+      request: {
+        uid: 'u1',
+        operation: 'CREATE',
+        object: { spec: base({}, [{ name: 'a', dependsOn: ['a'] }]) },
+      },
+    });
+    expect(refused.response).to.deep.include({ uid: 'u1', allowed: false });
+    expect(JSON.stringify(refused.response)).to.contain('spec.agents.pipeline');
+    const warned = reviewAdmission({
+      request: {
+        uid: 'u2',
+        operation: 'UPDATE',
+        object: { spec: { ...base(), tags: ['x'] } },
+        oldObject: { spec: base() },
+      },
+    });
+    expect(warned.response).to.deep.include({ uid: 'u2', allowed: true });
+    expect((warned.response as { warnings: string[] }).warnings).to.have.length(1);
+  });
+
+  it('answers a malformed ConversionReview with a failed review, not an exception', () => {
+    for (const body of [
+      null,
+      {},
+      { request: { uid: 'x' } },
+      { request: { uid: 'x', desiredAPIVersion: 'i2s.studio/v1', objects: [42] } },
+    ]) {
+      const review = reviewConversion(body) as { response: { result: { status: string; message: string } } };
+      expect(review.response.result.status).to.equal('Failure');
+      expect(review.response.result.message).to.be.a('string').and.not.empty;
+    }
+  });
+
+  it('converts the objects of a ConversionReview', () => {
+    const review = reviewConversion({
+      request: {
+        uid: 'c1',
+        desiredAPIVersion: 'i2s.studio/v2',
+        objects: [
+          {
+            apiVersion: 'i2s.studio/v1',
+            kind: 'AgentRunbook',
+            metadata: { name: 'x' },
+            spec: { version: '1.0.0', agents: { a: { timeout: '1m' } } },
+          },
+        ],
+      },
+    }) as {
+      response: { uid: string; convertedObjects: { apiVersion: string }[]; result: { status: string } };
+    };
+    expect(review.response).to.deep.include({ uid: 'c1', result: { status: 'Success' } });
+    expect(review.response.convertedObjects[0]?.apiVersion).to.equal('i2s.studio/v2');
+  });
+});
