@@ -96,6 +96,8 @@ async function waitReady(process: ManagedProcess, what: string, probe: Probe): P
 export class ControlPlane {
   private readonly processes: ManagedProcess[] = [];
   private caPem = '';
+  /** etcd's client URL, for tests that look at what is stored. */
+  etcdUrl = '';
   private apiServerReady: Probe = () => Promise.resolve(false);
   private constructor(
     readonly dir: string,
@@ -156,6 +158,7 @@ export class ControlPlane {
     );
 
     const etcdPort = await freePort();
+    this.etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const peerPort = await freePort();
     const etcd = this.spawn('etcd', join(binaries, 'etcd'), etcdPort, [
       '--name=envtest',
@@ -237,6 +240,17 @@ export class ControlPlane {
     const restarted = new ManagedProcess(old.name, old.binary, old.args, old.port, old.logPath);
     this.processes[index] = restarted;
     await waitReady(restarted, 'ready again', this.apiServerReady);
+  }
+
+  /** The raw value etcd stores under a key (etcd's JSON gateway), or undefined. */
+  async etcdValue(key: string): Promise<string | undefined> {
+    const response = await fetch(`${this.etcdUrl}/v3/kv/range`, {
+      method: 'POST',
+      body: JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+    });
+    const body = (await response.json()) as { kvs?: { value: string }[] };
+    const value = body.kvs?.[0]?.value;
+    return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
   }
 
   /** Writes a kubeconfig that authenticates with a bearer token (a ServiceAccount's, say) and returns its path. */

@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { loadCatalog } from '../controller/catalog-loader.js';
 import { Operator } from '../controller/manager.js';
 import { createLogger } from '../observability/logger.js';
+import { WEBHOOK_SERVICE } from '../api/group.js';
+import { OPERATOR_NAMESPACE } from '../controller/rbac.js';
+import type { WebhookOptions } from '../webhook/webhook-runner.js';
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -11,6 +14,11 @@ interface OperatorFlags {
   config: string;
   logLevel: string;
   logFormat: 'json' | 'text';
+  webhook: boolean;
+  webhookPort: string;
+  webhookUrl?: string;
+  webhookSecret: string;
+  certManager?: boolean;
 }
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
@@ -26,6 +34,31 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
   return kubeConfig;
 }
 
+function webhookOptions(flags: OperatorFlags): WebhookOptions {
+  const port = Number(flags.webhookPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--webhook-port must be a port number, not ${flags.webhookPort}`);
+  const namespace = process.env.POD_NAMESPACE ?? OPERATOR_NAMESPACE;
+  const service = WEBHOOK_SERVICE.name;
+  const loopback =
+    flags.webhookUrl !== undefined && /^https:\/\/(127\.0\.0\.1|localhost)[:/]/.test(flags.webhookUrl);
+  return {
+    port,
+    namespace,
+    secretName: flags.webhookSecret,
+    dnsNames: [
+      service,
+      `${service}.${namespace}`,
+      `${service}.${namespace}.svc`,
+      `${service}.${namespace}.svc.cluster.local`,
+      ...(loopback ? ['localhost'] : []),
+    ],
+    ...(loopback ? { ipAddresses: ['127.0.0.1'] } : {}),
+    ...(flags.webhookUrl ? { url: flags.webhookUrl } : {}),
+    ...(flags.certManager ? { certManager: true } : {}),
+  };
+}
+
 export function registerOperatorCommand(program: Command): void {
   program
     .command('operator')
@@ -37,6 +70,21 @@ export function registerOperatorCommand(program: Command): void {
       '--config <path>',
       'operator configuration (YAML): the agent catalog, circuit breakers, notification targets',
     )
+    .option(
+      '--no-webhook',
+      'do not serve the conversion and validating webhooks (v1 objects then cannot be read)',
+    )
+    .option('--webhook-port <n>', 'port of the webhook server', '9443')
+    .option(
+      '--webhook-url <url>',
+      'URL the API server uses to reach the webhook, when not through its Service',
+    )
+    .option(
+      '--webhook-secret <name>',
+      'Secret (in the operator namespace) holding the webhook certificates',
+      'agentrunbook-webhook-tls',
+    )
+    .option('--cert-manager', 'use the certificates cert-manager keeps in that Secret instead of making them')
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (flags: OperatorFlags) => {
@@ -53,6 +101,7 @@ export function registerOperatorCommand(program: Command): void {
         log,
         workers,
         ...(flags.namespace ? { namespace: flags.namespace } : {}),
+        ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
       });
       let stopping = false;
       const stop = (signal: string) => {

@@ -14,6 +14,8 @@ import { kubeSource } from './kube-source.js';
 import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from './k8s-types.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
+import { migrateStorage } from './storage-migration.js';
+import { WebhookRunner, type WebhookOptions } from '../webhook/webhook-runner.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface OperatorOptions {
@@ -24,6 +26,8 @@ export interface OperatorOptions {
   namespace?: string;
   workers?: number;
   informer?: InformerOptions;
+  /** Serve the conversion and validating webhooks, and migrate stored objects to v2. */
+  webhook?: WebhookOptions;
 }
 
 function controllerOwner(metadata: ObjectMeta, kind: string) {
@@ -37,6 +41,8 @@ export class Operator {
   readonly pods: Informer<PodJson>;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
+  readonly webhook: WebhookRunner | undefined;
+  private readonly http: KubeHttp;
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
 
@@ -44,6 +50,8 @@ export class Operator {
     const { kubeConfig, namespace, log } = options;
     this.log = log;
     const http = new KubeHttp(kubeConfig);
+    this.http = http;
+    this.webhook = options.webhook ? new WebhookRunner(http, options.webhook, log) : undefined;
     const informerOptions: InformerOptions = { log: (message) => log.info(message), ...options.informer };
     const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     const scope = namespace ? { namespace } : {};
@@ -97,6 +105,11 @@ export class Operator {
 
   /** Starts the informers, waits until their caches are filled, then starts the workers. */
   async start(): Promise<void> {
+    if (this.webhook) {
+      // Objects stored as v1 can only be read once the conversion webhook answers.
+      await this.webhook.start();
+      await migrateStorage(this.http, this.log);
+    }
     await Promise.all([this.runbooks.start(), this.jobs.start(), this.pods.start()]);
     const count = this.options.workers ?? 4;
     this.workers = Array.from({ length: count }, () => this.work());
@@ -136,6 +149,7 @@ export class Operator {
     this.runbooks.stop();
     this.jobs.stop();
     this.pods.stop();
+    await this.webhook?.stop();
     this.log.info('operator stopped');
   }
 }

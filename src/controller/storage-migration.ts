@@ -1,0 +1,64 @@
+/**
+ * Storage-version migration: while the CRD's status.storedVersions still lists an older version,
+ * objects in etcd may be stored in it. Rewriting every AgentRunbook stores it as v2 (the API
+ * server encodes writes in the storage version); then the old versions are dropped from
+ * storedVersions. Safe to interrupt: the next start does it again.
+ */
+import { CRD_NAME, GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import type { Logger } from '../observability/logger.js';
+import { isStatus, type KubeHttp } from './kube-http.js';
+
+interface CrdJson {
+  metadata: { resourceVersion?: string };
+  status?: { storedVersions?: string[] } & Record<string, unknown>;
+}
+
+interface RunbookRef {
+  metadata: { name: string; namespace: string };
+}
+
+const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
+
+async function rewrite(http: KubeHttp, ref: RunbookRef): Promise<void> {
+  const path = `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${ref.metadata.namespace}/${PLURAL}/${ref.metadata.name}`;
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    try {
+      const current = await http.request<Record<string, unknown>>({ method: 'GET', path });
+      await http.request({ method: 'PUT', path, body: current });
+      return;
+    } catch (error) {
+      if (isStatus(error, 404)) return;
+      if (!isStatus(error, 409)) throw error;
+    }
+  }
+  throw new Error(`could not rewrite ${ref.metadata.namespace}/${ref.metadata.name}: it keeps changing`);
+}
+
+/** Returns the versions it dropped from storedVersions (none when there was nothing to do). */
+export async function migrateStorage(http: KubeHttp, log: Logger): Promise<string[]> {
+  const crd = await http.request<CrdJson>({ method: 'GET', path: CRD_PATH });
+  const stored = crd.status?.storedVersions ?? [];
+  const old = stored.filter((version) => version !== STORAGE_VERSION);
+  if (old.length === 0) return [];
+  log.info('migrating stored AgentRunbooks', { from: old, to: STORAGE_VERSION });
+  const list = await http.request<{ items?: RunbookRef[] }>({
+    method: 'GET',
+    path: `/apis/${GROUP}/${STORAGE_VERSION}/${PLURAL}`,
+  });
+  for (const item of list.items ?? []) await rewrite(http, item);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const fresh = await http.request<CrdJson>({ method: 'GET', path: CRD_PATH });
+    try {
+      await http.request({
+        method: 'PUT',
+        path: `${CRD_PATH}/status`,
+        body: { ...fresh, status: { ...fresh.status, storedVersions: [STORAGE_VERSION] } },
+      });
+      log.info('storage migration done', { rewritten: list.items?.length ?? 0 });
+      return old;
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+    }
+  }
+  throw new Error('could not update the CRD’s storedVersions: it keeps changing');
+}

@@ -1,0 +1,90 @@
+/** The operator's HTTPS webhook server: /convert (ConversionReview), /validate (AdmissionReview), /healthz. */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../observability/logger.js';
+import { reviewAdmission, reviewConversion } from './admission.js';
+import type { KeyPairPem } from './pki.js';
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+    req.on('error', reject);
+  });
+}
+
+export class WebhookServer {
+  private readonly server: Server;
+
+  constructor(
+    tls: KeyPairPem,
+    private readonly log: Logger,
+  ) {
+    this.server = createServer({ cert: tls.certificate, key: tls.privateKey }, (req, res) => {
+      void this.handle(req, res);
+    });
+  }
+
+  /** Serves a renewed certificate to new connections. */
+  updateTls(tls: KeyPairPem): void {
+    this.server.setSecureContext({ cert: tls.certificate, key: tls.privateKey });
+  }
+
+  listen(port: number, host = '0.0.0.0'): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => {
+        resolve();
+      });
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      reply(200, { status: 'ok' });
+      return;
+    }
+    if (req.method !== 'POST' || (path !== '/convert' && path !== '/validate')) {
+      reply(404, { message: `no ${req.method ?? ''} ${path ?? ''} here` });
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch (error) {
+      // A review that cannot be read still gets a review back, so the API server reports why.
+      body = { unreadable: (error as Error).message };
+    }
+    const review = path === '/convert' ? reviewConversion(body) : reviewAdmission(body);
+    this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });
+    reply(200, review);
+  }
+}

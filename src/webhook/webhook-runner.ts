@@ -1,0 +1,61 @@
+/**
+ * Runs the webhook side of the operator: certificates (made, or cert-manager's), the HTTPS server,
+ * the registration with the API server, and renewal before expiry.
+ */
+import type { KubeHttp } from '../controller/kube-http.js';
+import type { Logger } from '../observability/logger.js';
+import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
+import { registerWebhooks } from './registration.js';
+import { WebhookServer } from './server.js';
+
+export interface WebhookOptions extends CertificateOptions {
+  port: number;
+  host?: string;
+  /** How the API server reaches the webhook from outside the cluster; the Service otherwise. */
+  url?: string;
+  /** How often to check whether the certificate needs renewing. */
+  renewCheckMs?: number;
+}
+
+export class WebhookRunner {
+  private server: WebhookServer | undefined;
+  private current: WebhookTls | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly store: CertificateStore;
+  port = 0;
+
+  constructor(
+    private readonly http: KubeHttp,
+    private readonly options: WebhookOptions,
+    private readonly log: Logger,
+  ) {
+    this.store = new CertificateStore(http, options, log);
+  }
+
+  async start(): Promise<void> {
+    this.current = await this.store.ensure();
+    this.server = new WebhookServer(this.current, this.log);
+    this.port = await this.server.listen(this.options.port, this.options.host);
+    await registerWebhooks(this.http, this.current.caPem, this.options.url);
+    this.timer = setInterval(() => {
+      this.renew().catch((error: unknown) => {
+        this.log.error('webhook certificate renewal failed', { error: (error as Error).message });
+      });
+    }, this.options.renewCheckMs ?? 3600_000);
+    this.timer.unref();
+    this.log.info('webhook serving', { port: this.port, url: this.options.url ?? '(service)' });
+  }
+
+  async renew(): Promise<void> {
+    const next = await this.store.ensure();
+    if (!this.current || next.certificate === this.current.certificate) return;
+    this.server?.updateTls(next);
+    if (next.caPem !== this.current.caPem) await registerWebhooks(this.http, next.caPem, this.options.url);
+    this.current = next;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.server?.close();
+  }
+}
