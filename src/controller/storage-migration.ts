@@ -19,12 +19,25 @@ interface RunbookRef {
 
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
 
+/** Retries while the API server says it is busy or (re)initializing the resource's storage. */
+async function patiently<T>(call: () => Promise<T>, deadlineMs = 60_000): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isStatus(error, 429, 500, 503, 504) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 async function rewrite(http: KubeHttp, ref: RunbookRef): Promise<void> {
   const path = `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${ref.metadata.namespace}/${PLURAL}/${ref.metadata.name}`;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     try {
-      const current = await http.request<Record<string, unknown>>({ method: 'GET', path });
-      await http.request({ method: 'PUT', path, body: current });
+      const current = await patiently(() => http.request<Record<string, unknown>>({ method: 'GET', path }));
+      await patiently(() => http.request({ method: 'PUT', path, body: current }));
       return;
     } catch (error) {
       if (isStatus(error, 404)) return;
@@ -41,10 +54,12 @@ export async function migrateStorage(http: KubeHttp, log: Logger): Promise<strin
   const old = stored.filter((version) => version !== STORAGE_VERSION);
   if (old.length === 0) return [];
   log.info('migrating stored AgentRunbooks', { from: old, to: STORAGE_VERSION });
-  const list = await http.request<{ items?: RunbookRef[] }>({
-    method: 'GET',
-    path: `/apis/${GROUP}/${STORAGE_VERSION}/${PLURAL}`,
-  });
+  const list = await patiently(() =>
+    http.request<{ items?: RunbookRef[] }>({
+      method: 'GET',
+      path: `/apis/${GROUP}/${STORAGE_VERSION}/${PLURAL}`,
+    }),
+  );
   for (const item of list.items ?? []) await rewrite(http, item);
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const fresh = await http.request<CrdJson>({ method: 'GET', path: CRD_PATH });
