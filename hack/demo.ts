@@ -12,6 +12,7 @@ import { ControlPlane } from './local-cluster/control-plane.js';
 import { FakeNode } from './local-cluster/fake-node.js';
 import { installOperator } from './local-cluster/install-operator.js';
 import { ManagedProcess } from './local-cluster/managed-process.js';
+import { freePort } from './local-cluster/ports.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { kubectl, layerBinary } from './local-cluster/tools.js';
 
@@ -52,6 +53,16 @@ function approvePendingGates(kubeconfig: string, row: RunbookRow): void {
       `${row.metadata.name} waits for approval of gate ${gate.name}; approving it: kubectl ${args.join(' ')}`,
     );
     void kubectl(kubeconfig, args);
+  }
+}
+
+/** The API server takes a moment to start using a CRD's new conversion settings: retry briefly. */
+async function applyPatiently(kubeconfig: string, path: string): Promise<string> {
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await kubectl(kubeconfig, ['apply', '-n', DEMO_NAMESPACE, '-f', path]);
+    if (result.code === 0) return result.stdout;
+    if (attempt >= 20) throw new Error(`kubectl apply -f ${path}: ${result.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
 
@@ -99,6 +110,9 @@ async function main(): Promise<void> {
 
     say(`starting the operator as ServiceAccount ${OPERATOR_NAMESPACE}/${OPERATOR_NAME}`);
     const operatorLog = join(plane.dir, 'operator.log');
+    // The API server reaches the operator's webhooks (v1 conversion, validation) on loopback.
+    const webhookPort = await freePort();
+    const webhookUrl = `https://127.0.0.1:${webhookPort}`;
     // A ManagedProcess is killed with the demo whatever ends it, and logs to a file.
     const operator = new ManagedProcess(
       'operator',
@@ -111,8 +125,10 @@ async function main(): Promise<void> {
         `--kubeconfig=${operatorKubeconfig}`,
         `--config=${join(repoRoot, 'config', 'samples', 'operator-config.yaml')}`,
         '--log-format=text',
+        `--webhook-port=${webhookPort}`,
+        `--webhook-url=${webhookUrl}`,
       ],
-      0,
+      webhookPort,
       operatorLog,
     );
     cleanups.push(() => operator.stop());
@@ -134,8 +150,24 @@ async function main(): Promise<void> {
     await node.start();
     cleanups.push(() => node.stop());
 
-    say(`applying examples/ to namespace ${DEMO_NAMESPACE}`);
-    process.stdout.write(await run(admin, ['apply', '-n', DEMO_NAMESPACE, '-f', join(repoRoot, 'examples')]));
+    say('waiting for the operator to register its webhooks');
+    await run(admin, [
+      'wait',
+      '--for=create',
+      '--timeout=60s',
+      'validatingwebhookconfiguration/agentrunbook-validation',
+    ]);
+    await run(admin, [
+      'wait',
+      `--for=jsonpath={.spec.conversion.webhook.clientConfig.url}=${webhookUrl}/convert`,
+      '--timeout=60s',
+      'crd/agentrunbooks.i2s.studio',
+    ]);
+
+    say(`applying examples/ (v2) and examples/v1/ (the 1.0 layout) to namespace ${DEMO_NAMESPACE}`);
+    for (const folder of [join(repoRoot, 'examples'), join(repoRoot, 'examples', 'v1')]) {
+      process.stdout.write(await applyPatiently(admin, folder));
+    }
 
     const rows = new Map<string, RunbookRow>();
     let lastTable = '';
@@ -202,6 +234,7 @@ async function main(): Promise<void> {
   kubectl get agentrunbooks -n ${DEMO_NAMESPACE}
   kubectl describe agentrunbook ai-task-manager-runbook -n ${DEMO_NAMESPACE}
   kubectl get jobs,pods -n ${DEMO_NAMESPACE}
+  kubectl get agentrunbooks.v1.i2s.studio legacy-layout -n ${DEMO_NAMESPACE} -o yaml   # the v1 view of a v2 object
   kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again
 The operator's log: ${operatorLog}`);
     if (exitWhenDone) return;

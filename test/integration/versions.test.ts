@@ -170,6 +170,22 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
     expect(done.code, done.stderr).to.equal(0);
   });
 
+  it('accepts the v1 examples (examples/v1/) in a server dry run and for real', async () => {
+    const path = join(repoRoot, 'examples', 'v1');
+    const dryRun = await k('apply', '--dry-run=server', '-f', path);
+    expect(dryRun.code, dryRun.stderr).to.equal(0);
+    const applied = await k('apply', '-f', path);
+    expect(applied.code, applied.stderr).to.equal(0);
+    const layout = await k(
+      'get',
+      'agentrunbooks.v1.i2s.studio',
+      'legacy-layout',
+      '-o',
+      'jsonpath={.spec.legacy.options.verboseLogging}',
+    );
+    expect(layout.stdout).to.equal('true');
+  });
+
   it('refuses what the schema cannot say, naming the field, and warns about spec.version', async () => {
     const cyclic = {
       apiVersion: 'i2s.studio/v2',

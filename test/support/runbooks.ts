@@ -11,6 +11,13 @@ export function exampleFiles(): string[] {
     .sort();
 }
 
+/** Runbooks in the v1 layout; they need the conversion webhook. */
+export function v1ExampleFiles(): string[] {
+  return readdirSync(join(examplesDir, 'v1'))
+    .filter((file) => file.endsWith('.yaml'))
+    .sort();
+}
+
 export function loadExample(file: string): Record<string, unknown> {
   return parse(readFileSync(join(examplesDir, file), 'utf8')) as Record<string, unknown>;
 }

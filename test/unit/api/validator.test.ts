@@ -1,12 +1,18 @@
 import { expect } from 'chai';
-import { validateAgentRunbook, fieldPath } from '../../../src/api/validator.js';
-import { exampleFiles, loadExample } from '../../support/runbooks.js';
+import { validateAgentRunbook, validateAgentRunbookV1, fieldPath } from '../../../src/api/validator.js';
+import { exampleFiles, loadExample, v1ExampleFiles } from '../../support/runbooks.js';
 import { INVALID_CASES, buildInvalid } from '../../support/invalid-runbooks.js';
 
 describe('the ajv validator generated from the API schema', () => {
   for (const file of exampleFiles()) {
     it(`accepts examples/${file}`, () => {
       expect(validateAgentRunbook(loadExample(file))).to.deep.equal([]);
+    });
+  }
+
+  for (const file of v1ExampleFiles()) {
+    it(`accepts examples/v1/${file} as v1`, () => {
+      expect(validateAgentRunbookV1(loadExample(`v1/${file}`))).to.deep.equal([]);
     });
   }
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { reviewAdmission, reviewConversion } from '../../../src/webhook/admission.js';
 import { validateRunbookSpec, versionWarnings } from '../../../src/webhook/validate-runbook.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
+import { exampleFiles, loadExample } from '../../support/runbooks.js';
 
 const base = (
   extra: Partial<SpecV2> = {},
@@ -19,6 +20,12 @@ describe('semantic validation (the validating webhook)', () => {
   it('accepts a sound runbook', () => {
     expect(fields(base())).to.deep.equal([]);
   });
+
+  for (const file of exampleFiles()) {
+    it(`accepts examples/${file}`, () => {
+      expect(fields(loadExample(file).spec as SpecV2)).to.deep.equal([]);
+    });
+  }
 
   it('names a dependency cycle', () => {
     const [problem] = fields(
