@@ -151,3 +151,22 @@ export function FreeObject(description: string) {
 export function AnyValue(description: string) {
   return Type.Unknown({ description, 'x-kubernetes-preserve-unknown-fields': true });
 }
+
+/** The root of a served version: apiVersion, kind, metadata, the version's spec and status. */
+export function ResourceRoot<S extends TSchema, T extends TSchema>(
+  apiVersion: string,
+  spec: S,
+  status: T,
+  description: string,
+) {
+  return Type.Object(
+    {
+      apiVersion: Type.String({ description: apiVersion }),
+      kind: Type.String({ description: 'AgentRunbook' }),
+      metadata: Type.Object({}, { description: 'Standard object metadata.', additionalProperties: true }),
+      spec,
+      status: Type.Optional(status),
+    },
+    { description, additionalProperties: false },
+  );
+}

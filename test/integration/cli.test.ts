@@ -51,8 +51,10 @@ describe('agentrunbook operator (the CLI entry point)', function () {
     const plane = await sharedControlPlane();
     const kubeconfig = await installOperator(plane);
     const namespace = await testNamespace(plane, 'cli');
+    // --no-webhook: a webhook registered on the shared control plane would outlive this test.
     const cli = startCli([
       'operator',
+      '--no-webhook',
       `--kubeconfig=${kubeconfig}`,
       `--config=${CATALOG}`,
       `--namespace=${namespace}`,

@@ -6,19 +6,7 @@ import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { installOperator, startOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
-
-function runbook(name: string) {
-  return {
-    apiVersion: 'i2s.studio/v2',
-    kind: 'AgentRunbook',
-    metadata: { name },
-    spec: {
-      version: '1.0.0',
-      execution: { mode: 'pipeline' },
-      agents: { pipeline: [{ name: 'a' }, { name: 'b' }] },
-    },
-  };
-}
+import { runbook } from '../support/runbook-env.js';
 
 describe('the operator across an API server restart', function () {
   this.timeout(180_000);
@@ -31,7 +19,7 @@ describe('the operator across an API server restart', function () {
     const applied = await kubectl(
       plane.adminKubeconfigPath,
       ['-n', namespace, 'apply', '-f', '-'],
-      stringify(runbook(name)),
+      stringify(runbook(name, 'pipeline', [{ name: 'a' }, { name: 'b' }])),
     );
     expect(applied.code, applied.stderr).to.equal(0);
     const waited = await kubectl(plane.adminKubeconfigPath, [

@@ -16,6 +16,7 @@ import {
   NamedMap,
   StringEnum,
   FreeObject,
+  ResourceRoot,
 } from '../schema-kit.js';
 import { Context, Author, Created } from '../v2/context.js';
 import { EXECUTION_MODES, RetryStrategies } from '../v2/execution.js';
@@ -98,18 +99,11 @@ export const SpecV1 = Obj(
   },
 );
 
-export const AgentRunbookV1Schema = Type.Object(
-  {
-    apiVersion: Type.String({ description: 'i2s.studio/v1' }),
-    kind: Type.String({ description: 'AgentRunbook' }),
-    metadata: Type.Object({}, { description: 'Standard object metadata.', additionalProperties: true }),
-    spec: SpecV1,
-    status: Type.Optional(Status),
-  },
-  {
-    description: 'AgentRunbook in the 1.0 layout; converted to and stored as i2s.studio/v2.',
-    additionalProperties: false,
-  },
+export const AgentRunbookV1Schema = ResourceRoot(
+  'i2s.studio/v1',
+  SpecV1,
+  Status,
+  'AgentRunbook in the 1.0 layout; converted to and stored as i2s.studio/v2.',
 );
 
 export type SpecV1 = Static<typeof SpecV1>;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Obj, Str, StrList, SemVer, Name, Bool } from '../schema-kit.js';
+import { Obj, Str, StrList, SemVer, Name, Bool, ResourceRoot } from '../schema-kit.js';
 import { Context, Author, Created } from './context.js';
 import { Execution, RetryStrategies } from './execution.js';
 import { Budgets } from './budgets.js';
@@ -57,19 +57,11 @@ export const Spec = Obj(
   },
 );
 
-export const AgentRunbook = Type.Object(
-  {
-    apiVersion: Type.String({ description: 'i2s.studio/v2' }),
-    kind: Type.String({ description: 'AgentRunbook' }),
-    metadata: Type.Object({}, { description: 'Standard object metadata.', additionalProperties: true }),
-    spec: Spec,
-    status: Type.Optional(Status),
-  },
-  {
-    description:
-      'AgentRunbook runs AI agents as Kubernetes Jobs: stages pass outputs to each other under timeouts, retries, budgets, quality gates and fallback workflows.',
-    additionalProperties: false,
-  },
+export const AgentRunbook = ResourceRoot(
+  'i2s.studio/v2',
+  Spec,
+  Status,
+  'AgentRunbook runs AI agents as Kubernetes Jobs: stages pass outputs to each other under timeouts, retries, budgets, quality gates and fallback workflows.',
 );
 
 export type AgentRunbookV2 = Static<typeof AgentRunbook>;
