@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { AgentRunbook, type AgentRunbookV2 } from './v2/runbook.js';
+import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 
 export interface FieldError {
@@ -68,8 +68,4 @@ export function validateAgentRunbookV1(object: unknown): FieldError[] {
   compiledV1 ??= newAjv().compile(AgentRunbookV1Schema);
   if (compiledV1(object)) return [];
   return (compiledV1.errors ?? []).map(toFieldError);
-}
-
-export function isAgentRunbook(object: unknown): object is AgentRunbookV2 {
-  return validateAgentRunbook(object).length === 0;
 }

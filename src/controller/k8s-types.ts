@@ -2,7 +2,7 @@
  * The JSON shapes the operator reads and writes, as they travel on the wire (timestamps are
  * strings). Only the fields the operator uses are spelled out.
  */
-import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+import type { AgentRunbookV2 } from '../api/v2/runbook.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -27,13 +27,12 @@ export interface ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
 
-export interface AgentRunbookJson {
+/** An AgentRunbook as generated from the v2 schema, with its metadata spelled out. */
+export type AgentRunbookJson = Omit<AgentRunbookV2, 'metadata' | 'apiVersion' | 'kind'> & {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  spec: SpecV2;
-  status?: StatusV2;
-}
+};
 
 export interface JobCondition {
   type: string;

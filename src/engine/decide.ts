@@ -105,7 +105,7 @@ function advanceWorkflow(run: Run): boolean {
   return true;
 }
 
-function endingFor(run: Run, stage: StageStatusV2): Ending {
+function endingFor(stage: StageStatusV2): Ending {
   const workflow = stage.workflow ?? 'main';
   const reason =
     stage.reason === 'ValidationFailed'
@@ -187,7 +187,7 @@ export function decide(input: EngineInput): Decision {
         } else {
           const aborting = run.abortingStage();
           if (aborting) {
-            ending = endingFor(run, aborting);
+            ending = endingFor(aborting);
             break;
           }
         }

@@ -3,7 +3,7 @@
  * their timeout at the agent's top level, there is no execution.parallelism, and spec.legacy holds
  * the 1.0 options. Served (and converted by the conversion webhook), never stored.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import {
   Obj,
   Str,
@@ -105,6 +105,3 @@ export const AgentRunbookV1Schema = ResourceRoot(
   Status,
   'AgentRunbook in the 1.0 layout; converted to and stored as i2s.studio/v2.',
 );
-
-export type SpecV1 = Static<typeof SpecV1>;
-export type AgentRunbookV1 = Static<typeof AgentRunbookV1Schema>;
