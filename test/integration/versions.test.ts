@@ -8,6 +8,7 @@ import { Operator } from '../../src/controller/manager.js';
 import { KubeHttp } from '../../src/controller/kube-http.js';
 import { OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import { CertificateAuthority, serialOf } from '../../src/webhook/pki.js';
+import { CertificateStore } from '../../src/webhook/certificates.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
@@ -300,6 +301,67 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
     );
     expect(read.code, read.stderr).to.equal(0);
     expect(read.stdout).to.equal('true');
+  });
+
+  it('with --cert-manager, serves the Secret cert-manager keeps and never writes it', async () => {
+    const ca = await CertificateAuthority.create('cert-manager-ca');
+    const serving = await ca.issue({ commonName: 'localhost', usage: 'server', ipAddresses: ['127.0.0.1'] });
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    await http().request({
+      method: 'POST',
+      path: `/api/v1/namespaces/${OPERATOR_NAMESPACE}/secrets`,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'from-cert-manager', namespace: OPERATOR_NAMESPACE },
+        type: 'kubernetes.io/tls',
+        data: {
+          'tls.crt': b64(serving.certificate),
+          'tls.key': b64(serving.privateKey),
+          'ca.crt': b64(ca.certificatePem),
+        },
+      },
+    });
+    const store = new CertificateStore(
+      http(),
+      { namespace: OPERATOR_NAMESPACE, secretName: 'from-cert-manager', dnsNames: ['x'], certManager: true },
+      silentLogger(),
+    );
+    const before = await kubectl(plane.adminKubeconfigPath, [
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'secret',
+      'from-cert-manager',
+      '-o',
+      'jsonpath={.metadata.resourceVersion}',
+    ]);
+    const tls = await store.ensure(Date.now() + 400 * 24 * 3600_000);
+    expect(tls).to.deep.equal({
+      caPem: ca.certificatePem,
+      certificate: serving.certificate,
+      privateKey: serving.privateKey,
+    });
+    const after = await kubectl(plane.adminKubeconfigPath, [
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'secret',
+      'from-cert-manager',
+      '-o',
+      'jsonpath={.metadata.resourceVersion}',
+    ]);
+    expect(after.stdout).to.equal(before.stdout);
+    const missing = new CertificateStore(
+      http(),
+      { namespace: OPERATOR_NAMESPACE, secretName: 'not-there', dnsNames: ['x'], certManager: true },
+      silentLogger(),
+    );
+    const failure = await missing.ensure().then(
+      () => undefined,
+      (error: unknown) => (error as Error).message,
+    );
+    expect(failure).to.contain('not-there').and.contain('lacks ca.crt, tls.crt or tls.key');
   });
 
   it('with the webhook unreachable, says so clearly and loses nothing already stored', async () => {
