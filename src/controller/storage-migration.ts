@@ -32,19 +32,20 @@ async function patiently<T>(call: () => Promise<T>, deadlineMs = 60_000): Promis
   }
 }
 
-async function rewrite(http: KubeHttp, ref: RunbookRef): Promise<void> {
+/** Rewrites one runbook; says why not when it cannot (the API server refused it). */
+async function rewrite(http: KubeHttp, ref: RunbookRef): Promise<string | undefined> {
   const path = `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${ref.metadata.namespace}/${PLURAL}/${ref.metadata.name}`;
   for (let attempt = 0; attempt < 5; attempt += 1) {
     try {
       const current = await patiently(() => http.request<Record<string, unknown>>({ method: 'GET', path }));
       await patiently(() => http.request({ method: 'PUT', path, body: current }));
-      return;
+      return undefined;
     } catch (error) {
-      if (isStatus(error, 404)) return;
-      if (!isStatus(error, 409)) throw error;
+      if (isStatus(error, 404)) return undefined;
+      if (!isStatus(error, 409)) return (error as Error).message;
     }
   }
-  throw new Error(`could not rewrite ${ref.metadata.namespace}/${ref.metadata.name}: it keeps changing`);
+  return 'it kept changing while being rewritten';
 }
 
 /** Returns the versions it dropped from storedVersions (none when there was nothing to do). */
@@ -60,7 +61,16 @@ export async function migrateStorage(http: KubeHttp, log: Logger): Promise<strin
       path: `/apis/${GROUP}/${STORAGE_VERSION}/${PLURAL}`,
     }),
   );
-  for (const item of list.items ?? []) await rewrite(http, item);
+  const failures: string[] = [];
+  for (const item of list.items ?? []) {
+    const failure = await rewrite(http, item);
+    if (failure) failures.push(`${item.metadata.namespace}/${item.metadata.name}: ${failure}`);
+  }
+  if (failures.length) {
+    // storedVersions may only lose v1 once every object is stored as v2: try again at the next start.
+    log.error('storage migration incomplete; storedVersions keeps the old versions', { failures });
+    return [];
+  }
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const fresh = await http.request<CrdJson>({ method: 'GET', path: CRD_PATH });
     try {

@@ -1,4 +1,5 @@
 /** The webhook's two reviews: ConversionReview (/convert) and AdmissionReview (/validate). */
+import { isDeepStrictEqual } from 'node:util';
 import { convertRunbook } from '../api/conversion.js';
 import type { Json } from '../api/migration/engine.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
@@ -60,6 +61,14 @@ export function reviewAdmission(body: unknown): Json {
       },
     });
   }
+  const old =
+    isObject(request?.oldObject) && isObject(request.oldObject.spec)
+      ? (request.oldObject.spec as SpecV2)
+      : undefined;
+  // Ratcheting, as Kubernetes does: an update that leaves the spec alone (an annotation, a label,
+  // the storage migration's rewrite) is not judged again.
+  if (request?.operation === 'UPDATE' && old && isDeepStrictEqual(old, spec))
+    return respond({ allowed: true });
   const problems = validateRunbookSpec(spec);
   if (problems.length) {
     return respond({
@@ -71,10 +80,6 @@ export function reviewAdmission(body: unknown): Json {
       },
     });
   }
-  const old =
-    isObject(request?.oldObject) && isObject(request.oldObject.spec)
-      ? (request.oldObject.spec as SpecV2)
-      : undefined;
   const warnings = request?.operation === 'UPDATE' && old ? versionWarnings(old, spec) : [];
   return respond({ allowed: true, ...(warnings.length ? { warnings } : {}) });
 }

@@ -131,6 +131,14 @@ describe('reviews', () => {
     expect((warned.response as { warnings: string[] }).warnings).to.have.length(1);
   });
 
+  it('does not judge again an update that leaves the spec alone (ratcheting)', () => {
+    const cyclic = base({}, [{ name: 'a', dependsOn: ['a'] }]);
+    const review = reviewAdmission({
+      request: { uid: 'u3', operation: 'UPDATE', object: { spec: cyclic }, oldObject: { spec: cyclic } },
+    });
+    expect(review.response).to.deep.include({ uid: 'u3', allowed: true });
+  });
+
   it('answers a malformed ConversionReview with a failed review, not an exception', () => {
     for (const body of [
       null,
