@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
   apiServerPort?: number;
   /** Directory with the binaries; by default hack/envtest.sh provides them. */
   binaryDir?: string;
+  /** Where the temporary directory goes; the system's temporary directory by default. */
+  tmpRoot?: string;
 }
 
 /** Directory with etcd, kube-apiserver and kube-controller-manager (builds them on first use). */
@@ -108,7 +110,7 @@ export class ControlPlane {
   /** Starts etcd, kube-apiserver and kube-controller-manager, and waits until each is healthy. */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const binaries = options.binaryDir ?? controlPlaneBinaries();
-    const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-envtest-'));
+    const dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'agentrunbook-envtest-'));
     const apiPort = options.apiServerPort ?? (await freePort());
     const server = `https://127.0.0.1:${apiPort}`;
     const plane = new ControlPlane(dir, server, join(dir, 'admin.kubeconfig'));

@@ -1,14 +1,11 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
-
-function envtestDirs(): string[] {
-  return readdirSync(tmpdir()).filter((name) => name.startsWith('agentrunbook-envtest-'));
-}
 
 function listen(port = 0): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -54,9 +51,10 @@ describe('the test control plane', function () {
     const occupied = await listen();
     const address = occupied.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const before = envtestDirs();
+    // A private parent directory, so other control planes on this machine cannot confuse the check.
+    const tmpRoot = mkdtempSync(join(tmpdir(), 'control-plane-test-'));
     try {
-      const failure = await ControlPlane.start({ apiServerPort: port }).then(
+      const failure = await ControlPlane.start({ apiServerPort: port, tmpRoot }).then(
         () => new Error('the control plane started on an occupied port'),
         (error: unknown) => error,
       );
@@ -66,9 +64,10 @@ describe('the test control plane', function () {
       expect(message).to.contain(`port ${port}`);
       expect(message).to.contain('last lines of its log');
       expect(message).to.match(/address already in use/);
-      expect(envtestDirs()).to.deep.equal(before);
+      expect(readdirSync(tmpRoot)).to.deep.equal([]);
     } finally {
       occupied.close();
+      rmSync(tmpRoot, { recursive: true, force: true });
     }
   });
 });
