@@ -34,6 +34,9 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
+/** How long a created Job may take to show up in the informer before the expectation lapses. */
+const EXPECTATION_TTL_MS = 5 * 60_000;
+
 function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value ?? null)) as T;
 }
@@ -46,13 +49,24 @@ function ownedBy(
 }
 
 export class Reconciler {
-  /** Jobs created but not yet seen by the Job informer (client-go's "expectations"). */
-  private readonly pendingCreates = new Set<string>();
+  /**
+   * Jobs created but not yet seen by the Job informer (client-go's "expectations"), with when the
+   * expectation lapses: a Job deleted before the informer ever saw it is created again after that.
+   */
+  private readonly pendingCreates = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
-    deps.jobs.on({
-      add: (job) => this.pendingCreates.delete(`${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`),
-    });
+    const seen = (job: { metadata: { namespace?: string; name?: string } }) =>
+      this.pendingCreates.delete(`${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`);
+    deps.jobs.on({ add: seen, delete: seen });
+  }
+
+  private expectingCreate(key: string, now: Date): boolean {
+    const until = this.pendingCreates.get(key);
+    if (until === undefined) return false;
+    if (until > now.getTime()) return true;
+    this.pendingCreates.delete(key);
+    return false;
   }
 
   /**
@@ -133,14 +147,14 @@ export class Reconciler {
 
     for (const plan of decision.create) {
       const key = `${namespace}/${plan.name}`;
-      if (this.deps.jobs.get(key) || this.pendingCreates.has(key)) continue;
+      if (this.deps.jobs.get(key) || this.expectingCreate(key, now)) continue;
       try {
         await http.request({
           method: 'POST',
           path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
           body: buildJob(runbook, plan),
         });
-        this.pendingCreates.add(key);
+        if (!this.deps.jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
       } catch (error) {
         // The Job exists already: a previous reconcile created it and the cache has not caught up.
         if (!isStatus(error, 409)) throw error;
