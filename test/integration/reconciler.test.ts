@@ -131,6 +131,23 @@ describe('the reconciler on a real control plane', function () {
     expect(jobs.map((job) => job.metadata.labels['i2s.studio/stage']).sort()).to.deep.equal(['a', 'b', 'c']);
   });
 
+  it('a Job deleted by hand while it runs is created again under the same name', async () => {
+    env.script = () => 'hold';
+    await apply(runbook('recreated', 'pipeline', [{ name: 'a' }]));
+    await env.node.waitFor(() => env.held('recreated').length === 1, 30_000, 'stage a running');
+    const [job] = await jobsOf('recreated');
+    const name = job?.metadata.name ?? '';
+    const uid = (await k('get', 'job', name, '-o', 'jsonpath={.metadata.uid}')).stdout;
+    expect((await k('delete', 'job', name, '--wait=false')).code).to.equal(0);
+    const back = await k('wait', `--for=jsonpath={.metadata.name}=${name}`, '--timeout=30s', `job/${name}`);
+    expect(back.code, back.stderr).to.equal(0);
+    await env.node.waitFor(() => env.held('recreated').length === 1, 30_000, 'the new pod running');
+    env.script = () => succeed();
+    for (const pod of env.held('recreated')) await env.node.finish(pod, succeed());
+    await waitPhase('recreated', 'Succeeded');
+    expect((await k('get', 'job', name, '-o', 'jsonpath={.metadata.uid}')).stdout).to.not.equal(uid);
+  });
+
   it('a spec change mid-run deletes the old run’s Jobs (SpecChanged) and runs the new generation', async () => {
     env.script = () => 'hold';
     await apply(runbook('change', 'pipeline', [{ name: 'a' }]));
