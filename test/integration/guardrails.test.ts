@@ -188,15 +188,7 @@ describe('guardrails on a real control plane', function () {
     await env.waitPhase('cost', 'BudgetExceeded');
     expect(await env.condition('cost', 'BudgetExceeded')).to.include({ reason: 'CostBudgetExceeded' });
     expect(await env.condition('cost', 'BudgetAlert')).to.include({ status: 'True' });
-    const events = await env.k(
-      'get',
-      'events',
-      '--field-selector',
-      'involvedObject.name=cost,reason=BudgetAlert',
-      '-o',
-      'name',
-    );
-    expect(events.stdout.trim().split('\n')).to.have.length(1);
+    expect(await env.eventCount('cost', 'BudgetAlert')).to.equal(1);
   });
 
   it('lets the fallback take over at its threshold, spending the emergency reserve, and ends Degraded', async () => {
@@ -295,15 +287,7 @@ describe('guardrails on a real control plane', function () {
       unknown
     >;
     expect(notification).to.deep.include({ target: 'security_team', reason: 'EmergencyStop' });
-    const events = await env.k(
-      'get',
-      'events',
-      '--field-selector',
-      'involvedObject.name=emergency,reason=EmergencyNotification',
-      '-o',
-      'name',
-    );
-    expect(events.stdout.trim().split('\n')).to.have.length(2);
+    expect(await env.eventCount('emergency', 'EmergencyNotification')).to.equal(2);
   });
 
   it('opens an agent’s circuit breaker across runbooks, holds its stages, and closes after a good probe', async () => {

@@ -134,6 +134,19 @@ export class RunbookEnv {
     return (await this.status(name)).conditions?.find((condition) => condition.type === type);
   }
 
+  /** How many Events of this reason the runbook has. */
+  async eventCount(name: string, reason: string): Promise<number> {
+    const events = await this.k(
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.name=${name},reason=${reason}`,
+      '-o',
+      'name',
+    );
+    return events.stdout.trim().split('\n').filter(Boolean).length;
+  }
+
   async jobsOf(name: string): Promise<JobSummary[]> {
     const result = await this.k('get', 'jobs', '-l', `i2s.studio/runbook=${name}`, '-o', 'json');
     return (JSON.parse(result.stdout) as { items: JobSummary[] }).items;

@@ -18,7 +18,6 @@ import {
   FreeObject,
   ResourceRoot,
 } from '../schema-kit.js';
-import { Context, Author, Created } from '../v2/context.js';
 import { EXECUTION_MODES, RetryStrategies } from '../v2/execution.js';
 import { Budgets } from '../v2/budgets.js';
 import { Quality } from '../v2/quality.js';
@@ -27,6 +26,7 @@ import { Workflows } from '../v2/workflows.js';
 import { Monitoring } from '../v2/monitoring.js';
 import { Environments } from '../v2/environments.js';
 import { Status } from '../v2/status.js';
+import { RUNBOOK_IDENTITY } from '../v2/runbook.js';
 
 export const ExecutionV1 = Obj(
   'How the runbook runs (v1: no parallelism; v2 runs v1 runbooks with parallelism 5).',
@@ -65,14 +65,7 @@ export const Legacy = Obj('Settings of the 1.0 format that v2 no longer uses: ke
 export const SpecV1 = Obj(
   'The desired run, in the 1.0 layout.',
   {
-    version: SemVer('Version of this runbook.'),
-    description: Type.Optional(Str('What the runbook does.', { maxLength: 4096 })),
-    tags: Type.Optional(StrList('Categorization tags.', Str('A tag.', { maxLength: 63 }), 32)),
-    created: Type.Optional(Created),
-    author: Type.Optional(Author),
-    context: Type.Optional(Context),
-    environment: Type.Optional(Name('Entry of spec.environments whose overlay applies to this run.')),
-    suspend: Type.Optional(Bool('While true, no new agent starts.')),
+    ...RUNBOOK_IDENTITY,
     execution: Type.Optional(ExecutionV1),
     retryStrategies: Type.Optional(RetryStrategies),
     budgets: Type.Optional(Budgets),

@@ -10,17 +10,22 @@ import { Monitoring } from './monitoring.js';
 import { Environments } from './environments.js';
 import { Status } from './status.js';
 
+/** The fields every API version shares: what the runbook is, where it comes from, and suspend. */
+export const RUNBOOK_IDENTITY = {
+  version: SemVer('Version of this runbook.'),
+  description: Type.Optional(Str('What the runbook does.', { maxLength: 4096 })),
+  tags: Type.Optional(StrList('Categorization tags.', Str('A tag.', { maxLength: 63 }), 32)),
+  created: Type.Optional(Created),
+  author: Type.Optional(Author),
+  context: Type.Optional(Context),
+  environment: Type.Optional(Name('Entry of spec.environments whose overlay applies to this run.')),
+  suspend: Type.Optional(Bool('While true, no new stage starts; running stages finish.')),
+};
+
 export const Spec = Obj(
   'The desired run: agents, how they are scheduled, and the guardrails around them.',
   {
-    version: SemVer('Version of this runbook.'),
-    description: Type.Optional(Str('What the runbook does.', { maxLength: 4096 })),
-    tags: Type.Optional(StrList('Categorization tags.', Str('A tag.', { maxLength: 63 }), 32)),
-    created: Type.Optional(Created),
-    author: Type.Optional(Author),
-    context: Type.Optional(Context),
-    environment: Type.Optional(Name('Entry of spec.environments whose overlay applies to this run.')),
-    suspend: Type.Optional(Bool('While true, no new stage starts; running stages finish.')),
+    ...RUNBOOK_IDENTITY,
     execution: Type.Optional({ ...Execution, default: {} }),
     retryStrategies: Type.Optional(RetryStrategies),
     budgets: Type.Optional(Budgets),
