@@ -6,6 +6,7 @@
  * Parameters it understands: fail (an error class to fail with), delayMs (time to "think").
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatMicros } from '../engine/money.js';
 import { readAssignment, writeReport, type Assignment, type OutputType } from './sdk.js';
 
 /** Dollars per token, in micro-dollars: $10 per million tokens. */
@@ -35,10 +36,6 @@ function output(type: OutputType, name: string, work: Assignment): unknown {
     case 'boolean':
       return summary.length > 0;
   }
-}
-
-function formatMicros(micros: number): string {
-  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
 }
 
 export async function runReferenceAgent(env: NodeJS.ProcessEnv = process.env): Promise<number> {

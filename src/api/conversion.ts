@@ -6,7 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP } from './group.js';
-import { migrate, type Json } from './migration/engine.js';
+import { isObject, type Json } from './json.js';
+import { migrate } from './migration/engine.js';
 import { V1_TO_V2, V2_TO_V1 } from './migration/v1-to-v2.js';
 
 export const V1 = `${GROUP}/v1`;
@@ -18,10 +19,6 @@ export const ANNOTATION_V1_FIELDS = `${GROUP}/v1-fields`;
 
 /** A change that turns one spec into another: set `path` to `value`, or delete it. */
 type Patch = { path: string[]; value: unknown } | { path: string[]; delete: true };
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The patches that turn `from` into `to` (objects compared key by key, anything else as a whole). */
 export function diff(to: unknown, from: unknown, path: string[] = []): Patch[] {

@@ -2,13 +2,11 @@
  * Turns a TypeBox/JSON Schema into a Kubernetes structural schema (openAPIV3Schema): no
  * patternProperties, no additionalProperties beside properties, nothing TypeBox-specific.
  */
-export type JsonSchema = Record<string, unknown>;
+import { isObject, type Json } from './json.js';
+
+export type JsonSchema = Json;
 
 const DROPPED_KEYS = new Set(['$id', '$schema']);
-
-function isSchema(value: unknown): value is JsonSchema {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function toStructural(schema: unknown): JsonSchema {
   // A JSON round trip drops TypeBox's symbol-keyed bookkeeping.
@@ -17,7 +15,7 @@ export function toStructural(schema: unknown): JsonSchema {
 }
 
 function convert(node: unknown): JsonSchema {
-  if (!isSchema(node)) throw new Error(`expected a schema object, got ${JSON.stringify(node)}`);
+  if (!isObject(node)) throw new Error(`expected a schema object, got ${JSON.stringify(node)}`);
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
     if (DROPPED_KEYS.has(key)) continue;
@@ -39,7 +37,7 @@ function convert(node: unknown): JsonSchema {
       case 'additionalProperties':
         // Structural schemas refuse additionalProperties beside properties; the API server prunes
         // (and with strict field validation refuses) unknown fields anyway.
-        if (isSchema(value)) out.additionalProperties = convert(value);
+        if (isObject(value)) out.additionalProperties = convert(value);
         break;
       default:
         out[key] = value;

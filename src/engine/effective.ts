@@ -2,13 +2,8 @@
  * Environment overlays: spec.environment picks spec.environments.<name>, which is deep-merged over
  * execution, budgets and agent configuration before anything runs.
  */
+import { isObject, type Json } from '../api/json.js';
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
-
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Objects merge key by key; anything else in the overlay replaces the base value. */
 export function deepMerge<T>(base: T, overlay: unknown): T {

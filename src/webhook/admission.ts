@@ -1,19 +1,19 @@
 /** The webhook's two reviews: ConversionReview (/convert) and AdmissionReview (/validate). */
 import { isDeepStrictEqual } from 'node:util';
 import { convertRunbook } from '../api/conversion.js';
-import type { Json } from '../api/migration/engine.js';
+import { isObject, type Json } from '../api/json.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The request of a review, and its uid (empty when the review is too broken to have one). */
+function requestOf(body: unknown): { request: Json | undefined; uid: string } {
+  const request = isObject(body) && isObject(body.request) ? body.request : undefined;
+  return { request, uid: typeof request?.uid === 'string' ? request.uid : '' };
 }
 
 /** Converts every object of a ConversionReview; a malformed review gets a failed response, never an exception. */
 export function reviewConversion(body: unknown): Json {
-  const review = isObject(body) ? body : {};
-  const request = isObject(review.request) ? review.request : undefined;
-  const uid = typeof request?.uid === 'string' ? request.uid : '';
+  const { request, uid } = requestOf(body);
   const fail = (message: string) => ({
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'ConversionReview',
@@ -41,9 +41,7 @@ export function reviewConversion(body: unknown): Json {
 
 /** Validates an AgentRunbook create or update (sent as v2: the webhook registers for v2 only). */
 export function reviewAdmission(body: unknown): Json {
-  const review = isObject(body) ? body : {};
-  const request = isObject(review.request) ? review.request : undefined;
-  const uid = typeof request?.uid === 'string' ? request.uid : '';
+  const { request, uid } = requestOf(body);
   const respond = (response: Json) => ({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',

@@ -91,15 +91,7 @@ describe('guardrails on a real control plane', function () {
     const timedOut = await env.condition('run-timeout', 'TimedOut');
     expect(timedOut).to.include({ status: 'True', reason: 'DeadlineExceeded' });
     expect(timedOut?.message).to.match(/took \d+s, past its limit of 3s/);
-    const gone = await env.k(
-      'wait',
-      '--for=delete',
-      '--timeout=30s',
-      'jobs',
-      '-l',
-      'i2s.studio/runbook=run-timeout',
-    );
-    expect(gone.code, gone.stderr).to.equal(0);
+    await env.waitJobsGone('i2s.studio/runbook=run-timeout');
   });
 
   it('each retry strategy waits its delays between attempts (Job creation times)', async () => {
@@ -268,15 +260,7 @@ describe('guardrails on a real control plane', function () {
     );
     await env.waitPhase('emergency', 'Failed');
     expect(await env.condition('emergency', 'Failed')).to.include({ reason: 'EmergencyStop' });
-    const gone = await env.k(
-      'wait',
-      '--for=delete',
-      '--timeout=30s',
-      'jobs',
-      '-l',
-      'i2s.studio/runbook=emergency,i2s.studio/stage=b',
-    );
-    expect(gone.code, gone.stderr).to.equal(0);
+    await env.waitJobsGone('i2s.studio/runbook=emergency,i2s.studio/stage=b');
     await env.node.waitFor(
       () => received.some((body) => body.includes('"emergency"')),
       30_000,

@@ -66,6 +66,18 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
     ]);
     return JSON.parse(got.stdout) as { metadata: { resourceVersion: string }; data: Record<string, string> };
   };
+  const secretVersion = async (name: string) =>
+    (
+      await kubectl(plane.adminKubeconfigPath, [
+        '-n',
+        OPERATOR_NAMESPACE,
+        'get',
+        'secret',
+        name,
+        '-o',
+        'jsonpath={.metadata.resourceVersion}',
+      ])
+    ).stdout;
   const startWebhookOperator = async () => {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(operatorKubeconfig);
@@ -327,31 +339,15 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       { namespace: OPERATOR_NAMESPACE, secretName: 'from-cert-manager', dnsNames: ['x'], certManager: true },
       silentLogger(),
     );
-    const before = await kubectl(plane.adminKubeconfigPath, [
-      '-n',
-      OPERATOR_NAMESPACE,
-      'get',
-      'secret',
-      'from-cert-manager',
-      '-o',
-      'jsonpath={.metadata.resourceVersion}',
-    ]);
+    const before = await secretVersion('from-cert-manager');
     const tls = await store.ensure(Date.now() + 400 * 24 * 3600_000);
     expect(tls).to.deep.equal({
       caPem: ca.certificatePem,
       certificate: serving.certificate,
       privateKey: serving.privateKey,
     });
-    const after = await kubectl(plane.adminKubeconfigPath, [
-      '-n',
-      OPERATOR_NAMESPACE,
-      'get',
-      'secret',
-      'from-cert-manager',
-      '-o',
-      'jsonpath={.metadata.resourceVersion}',
-    ]);
-    expect(after.stdout).to.equal(before.stdout);
+    const after = await secretVersion('from-cert-manager');
+    expect(after).to.equal(before);
     const missing = new CertificateStore(
       http(),
       { namespace: OPERATOR_NAMESPACE, secretName: 'not-there', dnsNames: ['x'], certManager: true },

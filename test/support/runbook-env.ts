@@ -134,6 +134,12 @@ export class RunbookEnv {
     return (await this.status(name)).conditions?.find((condition) => condition.type === type);
   }
 
+  /** Waits until no Job matches the label selector (they were deleted), failing after 30 s. */
+  async waitJobsGone(selector: string): Promise<void> {
+    const gone = await this.k('wait', '--for=delete', '--timeout=30s', 'jobs', '-l', selector);
+    expect(gone.code, gone.stderr).to.equal(0);
+  }
+
   /** How many Events of this reason the runbook has. */
   async eventCount(name: string, reason: string): Promise<number> {
     const events = await this.k(

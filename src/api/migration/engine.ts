@@ -5,8 +5,7 @@
  * for the same key. A new API version adds a script, not code.
  */
 import { evaluate } from '@marcbachmann/cel-js';
-
-export type Json = Record<string, unknown>;
+import { isObject, type Json } from '../json.js';
 
 export interface Transformation {
   type: 'rename' | 'move' | 'delete' | 'add' | 'modify';
@@ -24,10 +23,6 @@ export interface MigrationScript {
   from: string;
   to: string;
   transformations: Transformation[];
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Concrete paths matching a pattern, with the keys the wildcards matched. */
