@@ -1,7 +1,11 @@
-# The two commands: `make test` (lint, unit and integration tests) and, with the reconciler,
-# `make demo`. Everything else is a step of those.
+# The two commands: `make test` (lint, unit and integration tests) and `make demo`. `make e2e`
+# proves the chart and the images on a real one-node cluster (root). Everything else is a step.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+
+# Every target runs on the pinned Node.js 24 (hack/node.sh installs it when the one on PATH is older).
+NODE_BIN := $(shell bash hack/node.sh)
+export PATH := $(NODE_BIN):$(PATH)
 
 STAMP := node_modules/.install-stamp
 
@@ -20,6 +24,9 @@ envtest: ## Build (once) or locate the test control plane binaries
 generate: $(STAMP) ## Regenerate the CRD and every other generated file from src/api
 	npm run generate
 
+build: $(STAMP) ## Compile the operator into dist/
+	npm run build
+
 lint: $(STAMP) ## Type-check, lint and check formatting
 	npm run typecheck
 	npm run lint
@@ -33,4 +40,4 @@ test: $(STAMP) envtest ## Lint, then run the unit and integration tests against 
 clean: ## Remove build output (not the control plane cache)
 	rm -rf dist coverage
 
-.PHONY: help install envtest generate lint demo test clean
+.PHONY: help install envtest generate build lint demo test clean

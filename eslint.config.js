@@ -1,6 +1,57 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The layers of src/, lowest first: a layer imports only from layers below it, so they never form a cycle.
+const LAYERS = [
+  ['api'],
+  ['engine'],
+  ['observability', 'kube'],
+  ['controller', 'webhook', 'agent'],
+  ['operator'],
+  ['cli'],
+];
+const IO_MODULES = [
+  'fs',
+  'http',
+  'https',
+  'http2',
+  'net',
+  'tls',
+  'dns',
+  'dgram',
+  'child_process',
+  'os',
+  'timers',
+];
+
+function layerRules() {
+  return LAYERS.flatMap((layer, index) =>
+    layer.map((dir) => {
+      const above = LAYERS.slice(index + 1).flat();
+      // Directories beside it in the same layer are independent of each other.
+      const beside = layer.filter((other) => other !== dir);
+      const patterns = [
+        ...[...above, ...beside].map((other) => ({
+          group: [`../${other}/*`, `../../${other}/*`],
+          message: `src/${dir}/ may not import src/${other}/ (see the layers in eslint.config.js)`,
+        })),
+      ];
+      if (dir === 'engine' || dir === 'api') {
+        patterns.push({
+          group: [
+            ...IO_MODULES.flatMap((name) => [name, `node:${name}`, `node:${name}/*`]),
+            '@kubernetes/*',
+            'winston',
+            'opossum',
+          ],
+          message: `src/${dir}/ is pure: no I/O, no clock-driven timers, no Kubernetes client`,
+        });
+      }
+      return { files: [`src/${dir}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+    }),
+  );
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', '.scratch/'] },
   js.configs.recommended,
@@ -15,6 +66,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-class-instance-assignment': 'off',
     },
   },
+  ...layerRules(),
   {
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,

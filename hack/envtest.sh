@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Provides the test control plane's binaries (etcd, kube-apiserver, kube-controller-manager)
-# and prints the directory that holds them on stdout. Progress goes to stderr.
+# Provides the test control plane's binaries (etcd, kube-apiserver, kube-controller-manager), or
+# the ones named as arguments (make e2e asks for kubelet, kube-scheduler and kube-proxy too), and
+# prints the directory that holds them on stdout. Progress goes to stderr.
 #
 # Uses $KUBEBUILDER_ASSETS when set; otherwise builds the binaries once from the pinned Go
 # modules in hack/envtest/ into a cache outside the repository and reuses them afterwards.
 set -euo pipefail
 
 K8S_VERSION=v1.34.4
-BINARIES=(etcd kube-apiserver kube-controller-manager)
+if (( $# > 0 )); then BINARIES=("$@"); else BINARIES=(etcd kube-apiserver kube-controller-manager); fi
 
 declare -A PACKAGE=(
   [etcd]=go.etcd.io/etcd/server/v3
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
+  [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
 )
 
 log() { echo "envtest: $*" >&2; }
@@ -54,6 +58,7 @@ ldflags="-s -w \
 
 log "building $missing ($K8S_VERSION) into $dir; the first build takes many minutes"
 for bin in $missing; do
+  [[ -n "${PACKAGE[$bin]:-}" ]] || { log "unknown binary $bin"; exit 1; }
   started=$(date +%s)
   log "  building $bin from ${PACKAGE[$bin]} ..."
   # Build to a temporary name and rename, so an interrupted build never leaves a broken binary.

@@ -1,11 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatedFiles } from './generated-files.js';
+import { generatedFiles, renderedFiles } from './generated-files.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-for (const [path, content] of generatedFiles()) {
-  mkdirSync(dirname(join(root, path)), { recursive: true });
-  writeFileSync(join(root, path), content);
-  console.log(`wrote ${path}`);
-}
+const write = (files: Map<string, string>) => {
+  for (const [path, content] of files) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+    console.log(`wrote ${path}`);
+  }
+};
+write(generatedFiles());
+write(renderedFiles());

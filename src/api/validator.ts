@@ -1,5 +1,5 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { schemaAjv } from './ajv.js';
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 
@@ -7,23 +7,6 @@ export interface FieldError {
   /** Field path in kubectl's notation, e.g. spec.agents.pipeline[1].name. */
   field: string;
   message: string;
-}
-
-// ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-
-function newAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
-  addFormats(ajv);
-  for (const keyword of [
-    'x-kubernetes-validations',
-    'x-kubernetes-preserve-unknown-fields',
-    'x-kubernetes-list-type',
-    'x-kubernetes-list-map-keys',
-  ]) {
-    ajv.addKeyword(keyword);
-  }
-  return ajv;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -58,14 +41,14 @@ function toFieldError(error: ErrorObject): FieldError {
  * API server evaluates are not checked here.
  */
 export function validateAgentRunbook(object: unknown): FieldError[] {
-  compiled ??= newAjv().compile(AgentRunbook);
+  compiled ??= schemaAjv().compile(AgentRunbook);
   if (compiled(object)) return [];
   return (compiled.errors ?? []).map(toFieldError);
 }
 
 /** The same for the v1 layout. */
 export function validateAgentRunbookV1(object: unknown): FieldError[] {
-  compiledV1 ??= newAjv().compile(AgentRunbookV1Schema);
+  compiledV1 ??= schemaAjv().compile(AgentRunbookV1Schema);
   if (compiledV1(object)) return [];
   return (compiledV1.errors ?? []).map(toFieldError);
 }

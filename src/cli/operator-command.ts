@@ -1,10 +1,14 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
-import { loadCatalog } from '../controller/catalog-loader.js';
-import { Operator } from '../controller/manager.js';
-import { createLogger } from '../observability/logger.js';
 import { WEBHOOK_SERVICE } from '../api/group.js';
-import { OPERATOR_NAMESPACE } from '../controller/rbac.js';
+import { loadCatalog } from '../controller/catalog-loader.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../controller/rbac.js';
+import { parseDurationMs } from '../engine/durations.js';
+import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
+import { createLogger } from '../observability/logger.js';
+import { Operator, type OperatorOptions } from '../operator/operator.js';
 import type { WebhookOptions } from '../webhook/webhook-runner.js';
 
 interface OperatorFlags {
@@ -15,11 +19,21 @@ interface OperatorFlags {
   logLevel: string;
   logFormat: 'json' | 'text';
   webhook: boolean;
-  webhookPort: string;
+  webhookBindAddress: string;
   webhookUrl?: string;
   webhookSecret: string;
   certManager?: boolean;
+  healthProbeBindAddress: string;
+  leaderElect?: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaderElectionLeaseDuration: string;
+  leaderElectionRenewDeadline: string;
+  leaderElectionRetryPeriod: string;
 }
+
+/** The namespace the operator runs in: the Pod's (downward API), else the default one. */
+const operatorNamespace = () => process.env.POD_NAMESPACE ?? OPERATOR_NAMESPACE;
 
 function loadKubeConfig(path: string | undefined): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -34,16 +48,32 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
   return kubeConfig;
 }
 
+/** Parses `host:port` or `:port` (all interfaces); port 0 picks a free one. */
+export function parseBindAddress(flag: string, value: string): { host?: string; port: number } {
+  const match = /^(.*):(\d+)$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match || !Number.isInteger(port) || port > 65535)
+    throw new Error(`${flag} must be host:port or :port, not ${value}`);
+  const host = match[1]?.replace(/^\[(.*)\]$/, '$1');
+  return host ? { host, port } : { port };
+}
+
+function duration(flag: string, value: string): number {
+  try {
+    return parseDurationMs(value);
+  } catch {
+    throw new Error(`${flag} must be a duration such as 15s, not ${value}`);
+  }
+}
+
 function webhookOptions(flags: OperatorFlags): WebhookOptions {
-  const port = Number(flags.webhookPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--webhook-port must be a port number, not ${flags.webhookPort}`);
-  const namespace = process.env.POD_NAMESPACE ?? OPERATOR_NAMESPACE;
+  const bind = parseBindAddress('--webhook-bind-address', flags.webhookBindAddress);
+  const namespace = operatorNamespace();
   const service = WEBHOOK_SERVICE.name;
   const loopback =
     flags.webhookUrl !== undefined && /^https:\/\/(127\.0\.0\.1|localhost)[:/]/.test(flags.webhookUrl);
   return {
-    port,
+    ...bind,
     namespace,
     secretName: flags.webhookSecret,
     dnsNames: [
@@ -58,6 +88,20 @@ function webhookOptions(flags: OperatorFlags): WebhookOptions {
     ...(flags.certManager ? { certManager: true } : {}),
   };
 }
+
+function leaderElection(flags: OperatorFlags): OperatorOptions['leaderElection'] {
+  return {
+    namespace: flags.leaderElectionNamespace ?? operatorNamespace(),
+    name: flags.leaderElectionId,
+    // client-go's choice: unique per process, recognisable per Pod.
+    identity: `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`,
+    leaseDurationMs: duration('--leader-election-lease-duration', flags.leaderElectionLeaseDuration),
+    renewDeadlineMs: duration('--leader-election-renew-deadline', flags.leaderElectionRenewDeadline),
+    retryPeriodMs: duration('--leader-election-retry-period', flags.leaderElectionRetryPeriod),
+  };
+}
+
+const seconds = (ms: number) => `${ms / 1000}s`;
 
 export function registerOperatorCommand(program: Command): void {
   program
@@ -74,7 +118,7 @@ export function registerOperatorCommand(program: Command): void {
       '--no-webhook',
       'do not serve the conversion and validating webhooks (v1 objects then cannot be read)',
     )
-    .option('--webhook-port <n>', 'port of the webhook server', '9443')
+    .option('--webhook-bind-address <host:port>', 'where the webhook server listens (TLS)', ':9443')
     .option(
       '--webhook-url <url>',
       'URL the API server uses to reach the webhook, when not through its Service',
@@ -85,6 +129,32 @@ export function registerOperatorCommand(program: Command): void {
       'agentrunbook-webhook-tls',
     )
     .option('--cert-manager', 'use the certificates cert-manager keeps in that Secret instead of making them')
+    .option(
+      '--health-probe-bind-address <host:port>',
+      'where /healthz and /readyz are served (plain HTTP); "0" turns them off',
+      ':8081',
+    )
+    .option('--leader-elect', 'reconcile only while holding the leader-election Lease (run several replicas)')
+    .option(
+      '--leader-election-namespace <name>',
+      'namespace of the Lease (default: $POD_NAMESPACE or agentrunbook-system)',
+    )
+    .option('--leader-election-id <name>', 'name of the Lease', OPERATOR_NAME)
+    .option(
+      '--leader-election-lease-duration <duration>',
+      'how long a leader that stopped renewing keeps the Lease',
+      seconds(LEADER_ELECTION_DEFAULTS.leaseDurationMs),
+    )
+    .option(
+      '--leader-election-renew-deadline <duration>',
+      'how long the leader keeps trying to renew before it gives up',
+      seconds(LEADER_ELECTION_DEFAULTS.renewDeadlineMs),
+    )
+    .option(
+      '--leader-election-retry-period <duration>',
+      'how often candidates try to take, and the leader to renew, the Lease',
+      seconds(LEADER_ELECTION_DEFAULTS.retryPeriodMs),
+    )
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (flags: OperatorFlags) => {
@@ -95,6 +165,10 @@ export function registerOperatorCommand(program: Command): void {
       }
       const catalog = loadCatalog(flags.config);
       const kubeConfig = loadKubeConfig(flags.kubeconfig);
+      const health =
+        flags.healthProbeBindAddress === '0'
+          ? undefined
+          : parseBindAddress('--health-probe-bind-address', flags.healthProbeBindAddress);
       const operator = new Operator({
         kubeConfig,
         catalog,
@@ -102,6 +176,13 @@ export function registerOperatorCommand(program: Command): void {
         workers,
         ...(flags.namespace ? { namespace: flags.namespace } : {}),
         ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
+        ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
+        ...(health ? { health } : {}),
+        onLeadershipLost: () => {
+          // As client-go's controllers do: a replica that may no longer lead must not go on writing.
+          log.error('leadership lost; exiting');
+          process.exit(1);
+        },
       });
       let stopping = false;
       const stop = (signal: string) => {

@@ -1,11 +1,11 @@
 /** Loads the agent catalog (operator configuration) from a YAML or JSON file and checks it. */
 import { readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { schemaAjv } from '../api/ajv.js';
 import { AgentCatalog } from '../api/catalog.js';
 import semver from 'semver';
 
-const validate = new Ajv({ allErrors: true, strict: false }).compile<AgentCatalog>(AgentCatalog);
+const validate = schemaAjv().compile<AgentCatalog>(AgentCatalog);
 
 export function parseCatalog(text: string, source: string): AgentCatalog {
   const parsed: unknown = parse(text);

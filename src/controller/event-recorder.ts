@@ -4,8 +4,8 @@ import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
 import { MANAGED_BY } from '../api/labels.js';
 import type { EngineEvent } from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
-import type { KubeHttp } from './kube-http.js';
-import type { AgentRunbookJson } from './k8s-types.js';
+import type { KubeHttp } from '../kube/http.js';
+import type { AgentRunbookJson } from '../kube/types.js';
 
 const MAX_MESSAGE = 1024;
 

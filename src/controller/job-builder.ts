@@ -13,7 +13,7 @@ import {
 } from '../api/labels.js';
 import { labelValue } from '../engine/naming.js';
 import type { JobPlan } from '../engine/types.js';
-import type { AgentRunbookJson, JobJson } from './k8s-types.js';
+import type { AgentRunbookJson, JobJson } from '../kube/types.js';
 
 export const AGENT_CONTAINER = 'agent';
 /** The "nonroot" user of distroless images. */

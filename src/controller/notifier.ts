@@ -10,7 +10,7 @@ import CircuitBreaker from 'opossum';
 import type { AgentCatalog } from '../api/catalog.js';
 import type { Notification } from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
-import type { AgentRunbookJson } from './k8s-types.js';
+import type { AgentRunbookJson } from '../kube/types.js';
 
 export interface NotifierOptions {
   attempts?: number;

@@ -2,7 +2,7 @@
 import { LABEL_AGENT, LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
 import type { JobObservation, JobState } from '../engine/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
-import type { JobJson, PodJson } from './k8s-types.js';
+import type { JobJson, PodJson } from '../kube/types.js';
 
 function jobState(job: JobJson): { state: JobState; failureReason?: string } {
   const conditions = job.status?.conditions ?? [];

@@ -1,13 +1,22 @@
 /**
- * What the operator may do in the cluster, as data: config/rbac is generated from it, and the
- * integration tests run the operator under exactly these rules.
+ * What the operator may do in the cluster, as data: config/rbac and the chart's RBAC are generated
+ * from it, the operator checks at start that it has all of it, and the integration tests run the
+ * operator under exactly these rules.
  */
 import { CRD_NAME, GROUP, PLURAL } from '../api/group.js';
 
 export const OPERATOR_NAME = 'agentrunbook-operator';
 export const OPERATOR_NAMESPACE = 'agentrunbook-system';
 
-export const OPERATOR_RULES = [
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** What the reconciler needs, in every namespace it watches. */
+export const CONTROLLER_RULES: PolicyRule[] = [
   // update: the storage-version migration rewrites every runbook once.
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'update'] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'update', 'patch'] },
@@ -16,7 +25,10 @@ export const OPERATOR_RULES = [
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-  // The webhook: its CA bundle goes into the CRD's conversion config, and storedVersions is trimmed.
+];
+
+/** The webhook's cluster-scoped objects: its CA bundle goes into them, and storedVersions is trimmed. */
+export const WEBHOOK_RULES: PolicyRule[] = [
   {
     apiGroups: ['apiextensions.k8s.io'],
     resources: ['customresourcedefinitions', 'customresourcedefinitions/status'],
@@ -26,22 +38,32 @@ export const OPERATOR_RULES = [
   {
     apiGroups: ['admissionregistration.k8s.io'],
     resources: ['validatingwebhookconfigurations'],
-    verbs: ['get', 'create', 'update'],
+    verbs: ['get', 'create', 'update', 'patch'],
   },
 ];
 
-/** Rules in the operator's own namespace only: the Secret with the webhook's certificates. */
-export const OPERATOR_NAMESPACE_RULES = [
+export const OPERATOR_RULES: PolicyRule[] = [...CONTROLLER_RULES, ...WEBHOOK_RULES];
+
+/** In the operator's own namespace: the Secret with the webhook's certificates. */
+export const WEBHOOK_NAMESPACE_RULES: PolicyRule[] = [
   { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'create', 'update'] },
 ];
 
-export function rbacManifests(): Record<string, unknown>[] {
+/** In the operator's own namespace: the leader-election Lease. */
+export const LEADER_ELECTION_RULES: PolicyRule[] = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
+
+export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [...WEBHOOK_NAMESPACE_RULES, ...LEADER_ELECTION_RULES];
+
+export function rbacManifests(namespace = OPERATOR_NAMESPACE): Record<string, unknown>[] {
   const labels = { 'app.kubernetes.io/name': OPERATOR_NAME };
+  const subjects = [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace }];
   return [
     {
       apiVersion: 'v1',
       kind: 'ServiceAccount',
-      metadata: { name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE, labels },
+      metadata: { name: OPERATOR_NAME, namespace, labels },
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -54,20 +76,20 @@ export function rbacManifests(): Record<string, unknown>[] {
       kind: 'ClusterRoleBinding',
       metadata: { name: OPERATOR_NAME, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: OPERATOR_NAME },
-      subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }],
+      subjects,
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
-      metadata: { name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE, labels },
+      metadata: { name: OPERATOR_NAME, namespace, labels },
       rules: OPERATOR_NAMESPACE_RULES,
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',
-      metadata: { name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE, labels },
+      metadata: { name: OPERATOR_NAME, namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR_NAME },
-      subjects: [{ kind: 'ServiceAccount', name: OPERATOR_NAME, namespace: OPERATOR_NAMESPACE }],
+      subjects,
     },
   ];
 }

@@ -11,10 +11,10 @@ import { decide } from '../engine/decide.js';
 import type { Decision, JobObservation, RunbookObject } from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
-import type { Informer } from './informer.js';
+import type { Informer } from '../kube/informer.js';
 import { buildJob } from './job-builder.js';
-import { isStatus, type KubeHttp } from './kube-http.js';
-import type { AgentRunbookJson, JobJson, PodJson } from './k8s-types.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
+import type { AgentRunbookJson, JobJson, PodJson } from '../kube/types.js';
 import type { Notifier } from './notifier.js';
 import { observeJob } from './observe.js';
 

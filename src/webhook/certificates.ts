@@ -5,7 +5,7 @@
  * With cert-manager, the Secret is cert-manager's and this only reads it.
  */
 import type { Logger } from '../observability/logger.js';
-import { isStatus, type KubeHttp } from '../controller/kube-http.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
 import { CertificateAuthority, notAfter, type KeyPairPem } from './pki.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -28,7 +28,7 @@ export interface CertificateOptions {
 }
 
 interface SecretJson {
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; resourceVersion?: string } & Record<string, unknown>;
   type?: string;
   data?: Record<string, string>;
 }
@@ -68,9 +68,9 @@ export class CertificateStore {
   /** The certificates to serve: the stored ones, renewed or made when needed. */
   async ensure(now = Date.now()): Promise<WebhookTls> {
     const secret = await this.read();
-    const data = secret?.data ?? {};
+    const stored = secret?.data ?? {};
     const [caPem, caKey, certificate, privateKey] = ['ca.crt', 'ca.key', 'tls.crt', 'tls.key'].map((key) =>
-      unb64(data[key]),
+      unb64(stored[key]),
     );
     if (this.options.certManager) {
       if (!caPem || !certificate || !privateKey) {
@@ -98,20 +98,20 @@ export class CertificateStore {
       validityMs: this.options.servingValidityMs ?? 365 * DAY_MS,
     });
     const tls: WebhookTls = { caPem: ca.certificatePem, ...serving };
-    const body: SecretJson = {
-      metadata: {
-        name: this.options.secretName,
-        namespace: this.options.namespace,
-        ...(secret?.metadata.resourceVersion ? { resourceVersion: secret.metadata.resourceVersion } : {}),
-      },
-      type: 'kubernetes.io/tls',
-      data: {
-        'ca.crt': b64(tls.caPem),
-        'ca.key': b64(await ca.privateKeyPem()),
-        'tls.crt': b64(tls.certificate),
-        'tls.key': b64(tls.privateKey),
-      },
+    const data = {
+      'ca.crt': b64(tls.caPem),
+      'ca.key': b64(await ca.privateKeyPem()),
+      'tls.crt': b64(tls.certificate),
+      'tls.key': b64(tls.privateKey),
     };
+    // An existing Secret (the chart's placeholder, say) keeps its labels and annotations.
+    const body: SecretJson = secret
+      ? { ...secret, type: 'kubernetes.io/tls', data }
+      : {
+          metadata: { name: this.options.secretName, namespace: this.options.namespace },
+          type: 'kubernetes.io/tls',
+          data,
+        };
     try {
       if (secret)
         await this.http.request({

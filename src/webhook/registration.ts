@@ -1,34 +1,36 @@
 /**
  * Points the API server at the webhook: the CRD's conversion clientConfig and the
  * ValidatingWebhookConfiguration, each with the CA bundle that signs the serving certificate.
+ *
+ * In a cluster both objects come from the chart or install.yaml, and the operator owns only their
+ * caBundle fields (server-side apply), so re-applying the manifests, `helm upgrade` or an Argo CD
+ * sync neither conflicts with the operator nor shows drift. Out of a cluster (`--webhook-url`) the
+ * operator points them at its URL itself.
  */
 import { CRD_NAME, GROUP, PLURAL, WEBHOOK_SERVICE } from '../api/group.js';
-import { isStatus, type KubeHttp } from '../controller/kube-http.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
+const VALIDATING_WEBHOOK = `validate.${PLURAL}.${GROUP}`;
+const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
+const VWC_PATH = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VALIDATING_WEBHOOK_NAME}`;
 
-/** Where the API server reaches the webhook: the in-cluster Service, or a URL (out of cluster). */
-export function clientConfig(path: string, caPem: string, url?: string): Record<string, unknown> {
-  const caBundle = Buffer.from(caPem).toString('base64');
-  return url
-    ? { url: `${url.replace(/\/$/, '')}${path}`, caBundle, service: null }
-    : {
-        service: { namespace: WEBHOOK_SERVICE.namespace, name: WEBHOOK_SERVICE.name, path, port: 443 },
-        caBundle,
-        url: null,
-      };
+export function serviceReference(path: string, namespace = WEBHOOK_SERVICE.namespace) {
+  return { service: { namespace, name: WEBHOOK_SERVICE.name, path, port: 443 } };
 }
 
-export function validatingWebhookConfiguration(caPem: string, url?: string): Record<string, unknown> {
-  const config = clientConfig('/validate', caPem, url);
+/** The ValidatingWebhookConfiguration, reaching the webhook through `clientConfig`. */
+export function validatingWebhookConfiguration(
+  clientConfig: Record<string, unknown> = serviceReference('/validate'),
+): Record<string, unknown> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
     metadata: { name: VALIDATING_WEBHOOK_NAME },
     webhooks: [
       {
-        name: `validate.${PLURAL}.${GROUP}`,
-        clientConfig: Object.fromEntries(Object.entries(config).filter(([, value]) => value !== null)),
+        name: VALIDATING_WEBHOOK,
+        clientConfig,
         rules: [
           {
             apiGroups: [GROUP],
@@ -50,29 +52,62 @@ export function validatingWebhookConfiguration(caPem: string, url?: string): Rec
   };
 }
 
-export async function registerWebhooks(http: KubeHttp, caPem: string, url?: string): Promise<void> {
+const base64 = (pem: string) => Buffer.from(pem).toString('base64');
+
+function crdConversion(clientConfig: Record<string, unknown>) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: CRD_NAME },
+    spec: { conversion: { strategy: 'Webhook', webhook: { clientConfig } } },
+  };
+}
+
+/** In a cluster: fills in the CA bundles of the installed CRD and webhook configuration. */
+async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
+  await http.apply(CRD_PATH, crdConversion({ caBundle }), true);
+  try {
+    await http.request({ method: 'GET', path: VWC_PATH });
+  } catch (error) {
+    if (!isStatus(error, 404)) throw error;
+    // Installed without the manifests' webhook configuration (CRD and RBAC only): make all of it.
+    await http.apply(
+      VWC_PATH,
+      validatingWebhookConfiguration({ ...serviceReference('/validate'), caBundle }),
+      true,
+    );
+    return;
+  }
+  await http.apply(
+    VWC_PATH,
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: VALIDATING_WEBHOOK_NAME },
+      webhooks: [{ name: VALIDATING_WEBHOOK, clientConfig: { caBundle } }],
+    },
+    true,
+  );
+}
+
+/** Out of a cluster: points both at the operator's URL instead of the Service. */
+async function pointAtUrl(http: KubeHttp, caBundle: string, url: string): Promise<void> {
+  const base = url.replace(/\/$/, '');
+  // A merge patch, because the Service reference (set by whoever installed the CRD) must go.
   await http.request({
     method: 'PATCH',
-    path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
+    path: CRD_PATH,
     contentType: 'application/merge-patch+json',
-    body: {
-      spec: {
-        conversion: {
-          strategy: 'Webhook',
-          webhook: { conversionReviewVersions: ['v1'], clientConfig: clientConfig('/convert', caPem, url) },
-        },
-      },
-    },
+    body: crdConversion({ url: `${base}/convert`, caBundle, service: null }),
   });
-  const desired = validatingWebhookConfiguration(caPem, url);
-  const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VALIDATING_WEBHOOK_NAME}`;
+  const desired = validatingWebhookConfiguration({ url: `${base}/validate`, caBundle });
   try {
-    const existing = await http.request<{ metadata: { resourceVersion: string } }>({ method: 'GET', path });
-    const metadata = {
-      ...(desired.metadata as Record<string, unknown>),
-      resourceVersion: existing.metadata.resourceVersion,
-    };
-    await http.request({ method: 'PUT', path, body: { ...desired, metadata } });
+    await http.request({
+      method: 'PATCH',
+      path: VWC_PATH,
+      contentType: 'application/merge-patch+json',
+      body: desired,
+    });
   } catch (error) {
     if (!isStatus(error, 404)) throw error;
     await http.request({
@@ -81,4 +116,9 @@ export async function registerWebhooks(http: KubeHttp, caPem: string, url?: stri
       body: desired,
     });
   }
+}
+
+export async function registerWebhooks(http: KubeHttp, caPem: string, url?: string): Promise<void> {
+  if (url) await pointAtUrl(http, base64(caPem), url);
+  else await injectCaBundle(http, base64(caPem));
 }

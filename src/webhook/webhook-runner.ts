@@ -2,7 +2,7 @@
  * Runs the webhook side of the operator: certificates (made, or cert-manager's), the HTTPS server,
  * the registration with the API server, and renewal before expiry.
  */
-import type { KubeHttp } from '../controller/kube-http.js';
+import type { KubeHttp } from '../kube/http.js';
 import type { Logger } from '../observability/logger.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
 import { registerWebhooks } from './registration.js';
@@ -23,6 +23,7 @@ export class WebhookRunner {
   private timer: NodeJS.Timeout | undefined;
   private readonly store: CertificateStore;
   port = 0;
+  serving = false;
 
   constructor(
     private readonly http: KubeHttp,
@@ -43,6 +44,7 @@ export class WebhookRunner {
       });
     }, this.options.renewCheckMs ?? 3600_000);
     this.timer.unref();
+    this.serving = true;
     this.log.info('webhook serving', { port: this.port, url: this.options.url ?? '(service)' });
   }
 
@@ -56,6 +58,7 @@ export class WebhookRunner {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.serving = false;
     await this.server?.close();
   }
 }

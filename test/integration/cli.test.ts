@@ -1,56 +1,24 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { mustRun } from '../../hack/local-cluster/install-operator.js';
+import { freePort } from '../../hack/local-cluster/ports.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
+import { startCli } from '../support/cli-process.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 
 const CATALOG = join(repoRoot, 'config', 'samples', 'operator-config.yaml');
 
-function startCli(args: string[]) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  const listeners = new Set<() => void>();
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const listener of listeners) listener();
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const waitForOutput = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (output.includes(text)) {
-          listeners.delete(check);
-          resolve();
-        }
-      };
-      void exited.then(() => {
-        reject(new Error(`exited before printing ${text}:\n${output}`));
-      });
-      listeners.add(check);
-      check();
-    });
-  return { child, exited, waitForOutput, output: () => output };
-}
-
 describe('agentrunbook operator (the CLI entry point)', function () {
   this.timeout(60_000);
 
-  it('starts with a kubeconfig and exits 0 on SIGTERM after finishing its work', async () => {
+  it('starts with a kubeconfig, serves its probes, and exits 0 on SIGTERM after finishing its work', async () => {
     const plane = await sharedControlPlane();
     const kubeconfig = await installOperator(plane);
     const namespace = await testNamespace(plane, 'cli');
+    const probePort = await freePort();
     // --no-webhook: a webhook registered on the shared control plane would outlive this test.
     const cli = startCli([
       'operator',
@@ -58,11 +26,59 @@ describe('agentrunbook operator (the CLI entry point)', function () {
       `--kubeconfig=${kubeconfig}`,
       `--config=${CATALOG}`,
       `--namespace=${namespace}`,
+      `--health-probe-bind-address=127.0.0.1:${probePort}`,
     ]);
     await cli.waitForOutput('operator started');
+    const healthz = await fetch(`http://127.0.0.1:${probePort}/healthz`);
+    expect(healthz.status).to.equal(200);
+    // Ready once the caches are synced, which happens before the workers start.
+    const readyz = await fetch(`http://127.0.0.1:${probePort}/readyz`);
+    expect(readyz.status, await readyz.text()).to.equal(200);
+    expect((await fetch(`http://127.0.0.1:${probePort}/nothing`)).status).to.equal(404);
     cli.child.kill('SIGTERM');
     expect(await cli.exited, cli.output()).to.equal(0);
     expect(cli.output()).to.contain('operator stopped');
+  });
+
+  it('stops at start, naming the resource and the verb, when RBAC forbids what it needs', async () => {
+    const plane = await sharedControlPlane();
+    const namespace = await testNamespace(plane, 'cli-rbac');
+    const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, args);
+    await admin('create', 'serviceaccount', 'powerless', '-n', namespace);
+    // It may read runbooks but nothing else.
+    await admin(
+      'create',
+      'role',
+      'runbooks-only',
+      '-n',
+      namespace,
+      '--verb=get,list,watch',
+      '--resource=agentrunbooks.i2s.studio',
+    );
+    await admin(
+      'create',
+      'rolebinding',
+      'runbooks-only',
+      '-n',
+      namespace,
+      '--role=runbooks-only',
+      `--serviceaccount=${namespace}:powerless`,
+    );
+    const token = (await admin('create', 'token', 'powerless', '-n', namespace)).trim();
+    const cli = startCli([
+      'operator',
+      '--no-webhook',
+      '--health-probe-bind-address=0',
+      `--kubeconfig=${plane.kubeconfigForToken(`powerless-${namespace}`, token)}`,
+      `--config=${CATALOG}`,
+      `--namespace=${namespace}`,
+    ]);
+    expect(await cli.exited, cli.output()).to.equal(1);
+    expect(cli.output()).to.contain('RBAC forbids');
+    expect(cli.output()).to.contain(`list jobs.batch in namespace ${namespace}`);
+    expect(cli.output()).to.contain(`create jobs.batch in namespace ${namespace}`);
+    expect(cli.output()).to.contain(`update agentrunbooks/status.i2s.studio in namespace ${namespace}`);
+    expect(cli.output()).not.to.contain(`list agentrunbooks.i2s.studio in namespace`);
   });
 
   it('refuses an invalid agent catalog with a message naming the problem', async () => {

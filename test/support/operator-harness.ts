@@ -4,7 +4,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../../src/api/catalog.js';
-import { Operator } from '../../src/controller/manager.js';
+import { Operator } from '../../src/operator/operator.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { installOperator as installOperatorOn, mustRun } from '../../hack/local-cluster/install-operator.js';

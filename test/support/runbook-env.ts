@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
-import type { Operator } from '../../src/controller/manager.js';
+import type { Operator } from '../../src/operator/operator.js';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { buildJob, AGENT_CONTAINER } from '../../../src/controller/job-builder.js';
 import { observeJob } from '../../../src/controller/observe.js';
-import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/controller/k8s-types.js';
+import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
 import type { JobPlan } from '../../../src/engine/types.js';
 
 const runbook: AgentRunbookJson = {

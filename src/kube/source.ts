@@ -1,7 +1,7 @@
 /** Informer sources backed by the API server: a list request and client-node's Watch. */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { InformerSource, KubeObject, ListResult, WatchEventType } from './informer.js';
-import type { KubeHttp } from './kube-http.js';
+import type { KubeHttp } from './http.js';
 
 export interface ResourcePath {
   /** e.g. /apis/batch/v1 or /api/v1 */

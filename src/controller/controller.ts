@@ -1,57 +1,49 @@
 /**
- * Wires informers, the work queue and the reconciler together, and runs the workers. Stopping
- * stops taking work, lets in-flight reconciles finish, then stops the informers.
+ * The AgentRunbook controller: informers for runbooks, their Jobs and Pods, a work queue of
+ * runbook keys, and the workers that reconcile them. Caches can run without workers, so a replica
+ * that is not the leader keeps them warm and takes over at once.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { Logger } from '../observability/logger.js';
+import { KubeHttp, isStatus } from '../kube/http.js';
+import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
+import { kubeSource } from '../kube/source.js';
+import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from '../kube/types.js';
+import { WorkQueue } from '../kube/work-queue.js';
 import { EventRecorder } from './event-recorder.js';
-import { Informer, objectKey, type InformerOptions } from './informer.js';
-import { KubeHttp, isStatus } from './kube-http.js';
-import { kubeSource } from './kube-source.js';
-import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from './k8s-types.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
-import { migrateStorage } from './storage-migration.js';
-import { WebhookRunner, type WebhookOptions } from '../webhook/webhook-runner.js';
-import { WorkQueue } from './work-queue.js';
 
-export interface OperatorOptions {
+export interface ControllerOptions {
+  http: KubeHttp;
   kubeConfig: KubeConfig;
-  catalog: AgentCatalog;
+  catalog: () => AgentCatalog;
   log: Logger;
   /** Watch one namespace only; all namespaces when absent. */
   namespace?: string;
-  workers?: number;
   informer?: InformerOptions;
-  /** Serve the conversion and validating webhooks, and migrate stored objects to v2. */
-  webhook?: WebhookOptions;
 }
 
 function controllerOwner(metadata: ObjectMeta, kind: string) {
   return (metadata.ownerReferences ?? []).find((ref) => ref.kind === kind && ref.controller === true);
 }
 
-export class Operator {
+export class RunbookController {
   readonly queue = new WorkQueue();
   readonly runbooks: Informer<AgentRunbookJson>;
   readonly jobs: Informer<JobJson>;
   readonly pods: Informer<PodJson>;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
-  readonly webhook: WebhookRunner | undefined;
-  private readonly http: KubeHttp;
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
 
-  constructor(private readonly options: OperatorOptions) {
-    const { kubeConfig, namespace, log } = options;
+  constructor(options: ControllerOptions) {
+    const { http, kubeConfig, namespace, log } = options;
     this.log = log;
-    const http = new KubeHttp(kubeConfig);
-    this.http = http;
-    this.webhook = options.webhook ? new WebhookRunner(http, options.webhook, log) : undefined;
     const informerOptions: InformerOptions = { log: (message) => log.info(message), ...options.informer };
     const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     const scope = namespace ? { namespace } : {};
@@ -75,13 +67,13 @@ export class Operator {
       kubeSource(http, kubeConfig, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
       informerOptions,
     );
-    this.notifier = new Notifier(() => this.options.catalog, log);
+    this.notifier = new Notifier(options.catalog, log);
     this.reconciler = new Reconciler({
       http,
       runbooks: this.runbooks,
       jobs: this.jobs,
       pods: this.pods,
-      catalog: () => this.options.catalog,
+      catalog: options.catalog,
       recorder: new EventRecorder(http, log),
       notifier: this.notifier,
       log,
@@ -103,17 +95,17 @@ export class Operator {
     this.pods.on({ add: enqueueJobOwner, update: enqueueJobOwner, delete: enqueueJobOwner });
   }
 
-  /** Starts the informers, waits until their caches are filled, then starts the workers. */
-  async start(): Promise<void> {
-    if (this.webhook) {
-      // Objects stored as v1 can only be read once the conversion webhook answers.
-      await this.webhook.start();
-      await migrateStorage(this.http, this.log);
-    }
+  /** Starts the informers; resolves when their caches are filled. */
+  async startCaches(): Promise<void> {
     await Promise.all([this.runbooks.start(), this.jobs.start(), this.pods.start()]);
-    const count = this.options.workers ?? 4;
+  }
+
+  get cachesSynced(): boolean {
+    return this.runbooks.hasSynced && this.jobs.hasSynced && this.pods.hasSynced;
+  }
+
+  startWorkers(count: number): void {
     this.workers = Array.from({ length: count }, () => this.work());
-    this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
   }
 
   private async work(): Promise<void> {
@@ -137,8 +129,8 @@ export class Operator {
     }
   }
 
-  /** Stops taking work, waits for in-flight reconciles, then stops watching. */
-  async stop(): Promise<void> {
+  /** Stops taking work and waits for in-flight reconciles and (briefly) notifications. */
+  async stopWorkers(): Promise<void> {
     this.queue.shutDown();
     await Promise.all(this.workers);
     // Give notifications under way a little time; they never hold the stop for long.
@@ -146,10 +138,11 @@ export class Operator {
       this.notifier.settled(),
       new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
     ]);
+  }
+
+  stopCaches(): void {
     this.runbooks.stop();
     this.jobs.stop();
     this.pods.stop();
-    await this.webhook?.stop();
-    this.log.info('operator stopped');
   }
 }

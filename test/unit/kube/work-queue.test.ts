@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { WorkQueue } from '../../../src/controller/work-queue.js';
+import { WorkQueue } from '../../../src/kube/work-queue.js';
 import {
   ItemExponentialRateLimiter,
   TokenBucketRateLimiter,
   MaxOfRateLimiter,
-} from '../../../src/controller/rate-limiter.js';
+} from '../../../src/kube/rate-limiter.js';
 
 describe('work queue', () => {
   it('holds a waiting key once however often it is added', async () => {

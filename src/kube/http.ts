@@ -21,6 +21,11 @@ export function isStatus(error: unknown, ...codes: number[]): boolean {
   return error instanceof KubeApiError && codes.includes(error.statusCode);
 }
 
+/** Every write names the operator as its field manager, so managedFields say who owns what. */
+export const FIELD_MANAGER = 'agentrunbook-operator';
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH']);
+
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
@@ -37,7 +42,8 @@ export class KubeHttp {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
-    for (const [key, value] of Object.entries(req.query ?? {})) {
+    const query = WRITES.has(req.method) ? { fieldManager: FIELD_MANAGER, ...req.query } : req.query;
+    for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
@@ -87,6 +93,17 @@ export class KubeHttp {
       call.on('timeout', () => call.destroy(new Error(`${req.method} ${req.path}: timed out`)));
       call.on('error', reject);
       call.end(body);
+    });
+  }
+
+  /** Server-side apply: the operator owns exactly the fields in `object` (taking them over when `force`). */
+  apply<T = unknown>(path: string, object: Record<string, unknown>, force = false): Promise<T> {
+    return this.request<T>({
+      method: 'PATCH',
+      path,
+      body: object,
+      contentType: 'application/apply-patch+yaml',
+      query: force ? { force: true } : {},
     });
   }
 }

@@ -6,7 +6,7 @@
  */
 import { CRD_NAME, GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import type { Logger } from '../observability/logger.js';
-import { isStatus, type KubeHttp } from './kube-http.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
 
 interface CrdJson {
   metadata: { resourceVersion?: string };

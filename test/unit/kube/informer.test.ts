@@ -4,7 +4,7 @@ import {
   type InformerSource,
   type KubeObject,
   type WatchEventType,
-} from '../../../src/controller/informer.js';
+} from '../../../src/kube/informer.js';
 
 interface Obj extends KubeObject {
   data?: string;

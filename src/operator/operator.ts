@@ -1,0 +1,150 @@
+/**
+ * The operator's composition root. Start, in order: check RBAC; serve the webhooks (every replica
+ * does, so conversion stays available); serve the probes; fill the caches; then, once this replica
+ * leads (at once without leader election), migrate stored objects and start the workers. Stop in
+ * the reverse order, releasing the Lease only after the last reconcile finished.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AgentCatalog } from '../api/catalog.js';
+import { RunbookController } from '../controller/controller.js';
+import {
+  CONTROLLER_RULES,
+  LEADER_ELECTION_RULES,
+  WEBHOOK_NAMESPACE_RULES,
+  WEBHOOK_RULES,
+} from '../controller/rbac.js';
+import { KubeHttp } from '../kube/http.js';
+import type { InformerOptions } from '../kube/informer.js';
+import { LeaderElector, type LeaderElectionOptions } from '../kube/leader-election.js';
+import type { Logger } from '../observability/logger.js';
+import { WebhookRunner, type WebhookOptions } from '../webhook/webhook-runner.js';
+import { checkAccess, type AccessNeed } from './access-check.js';
+import { HealthServer } from './health-server.js';
+import { migrateStorage } from './storage-migration.js';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  catalog: AgentCatalog;
+  log: Logger;
+  /** Watch one namespace only; all namespaces when absent. */
+  namespace?: string;
+  workers?: number;
+  informer?: InformerOptions;
+  /** Serve the conversion and validating webhooks, and migrate stored objects to v2. */
+  webhook?: WebhookOptions;
+  /** Reconcile only while holding this Lease; always when absent. */
+  leaderElection?: Omit<LeaderElectionOptions, 'log'>;
+  /** Serve /healthz and /readyz on this port (plain HTTP). */
+  health?: { port: number; host?: string };
+  /** Called when the Lease could not be renewed in time; the process should end. */
+  onLeadershipLost?: () => void;
+}
+
+export class Operator {
+  readonly controller: RunbookController;
+  readonly webhook: WebhookRunner | undefined;
+  readonly elector: LeaderElector | undefined;
+  private readonly health: HealthServer | undefined;
+  private readonly http: KubeHttp;
+  private readonly log: Logger;
+  private leading: Promise<void> = Promise.resolve();
+  private stopping = false;
+  /** The port /healthz and /readyz are served on, once started. */
+  healthPort = 0;
+
+  constructor(private readonly options: OperatorOptions) {
+    const { kubeConfig, log } = options;
+    this.log = log;
+    this.http = new KubeHttp(kubeConfig);
+    this.webhook = options.webhook ? new WebhookRunner(this.http, options.webhook, log) : undefined;
+    this.controller = new RunbookController({
+      http: this.http,
+      kubeConfig,
+      catalog: () => this.options.catalog,
+      log,
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.informer ? { informer: options.informer } : {}),
+    });
+    this.elector = options.leaderElection
+      ? new LeaderElector(this.http, {
+          ...options.leaderElection,
+          log: (message, meta) => {
+            log.info(message, meta);
+          },
+        })
+      : undefined;
+    if (options.health) {
+      const health = new HealthServer();
+      health.addReadinessCheck('caches', () => (this.controller.cachesSynced ? undefined : 'not synced'));
+      if (this.webhook) {
+        const webhook = this.webhook;
+        health.addReadinessCheck('webhook', () => (webhook.serving ? undefined : 'not serving'));
+      }
+      this.health = health;
+    }
+  }
+
+  private accessNeeds(): AccessNeed[] {
+    const { namespace, webhook, leaderElection } = this.options;
+    const needs: AccessNeed[] = [{ rules: CONTROLLER_RULES, ...(namespace ? { namespace } : {}) }];
+    if (webhook) {
+      needs.push({ rules: WEBHOOK_RULES });
+      const secretRules = webhook.certManager
+        ? WEBHOOK_NAMESPACE_RULES.map((rule) => ({ ...rule, verbs: ['get'] }))
+        : WEBHOOK_NAMESPACE_RULES;
+      needs.push({ rules: secretRules, namespace: webhook.namespace });
+    }
+    if (leaderElection) needs.push({ rules: LEADER_ELECTION_RULES, namespace: leaderElection.namespace });
+    return needs;
+  }
+
+  /**
+   * Resolves once the caches are filled and, without leader election, the workers run. With
+   * leader election the workers start when this replica becomes the leader (see `leader`).
+   */
+  async start(): Promise<void> {
+    await checkAccess(this.http, this.accessNeeds());
+    // Objects stored as v1 can only be read once the conversion webhook answers.
+    await this.webhook?.start();
+    if (this.health && this.options.health) {
+      this.healthPort = await this.health.listen(this.options.health.port, this.options.health.host);
+    }
+    await this.controller.startCaches();
+    this.log.info('caches synced', { namespace: this.options.namespace ?? '(all)' });
+    if (!this.elector) {
+      await this.lead();
+      return;
+    }
+    const elector = this.elector;
+    this.leading = (async () => {
+      if (!(await elector.acquire())) return;
+      await this.lead();
+      if ((await elector.renewUntilLost()) === 'lost') this.options.onLeadershipLost?.();
+    })();
+  }
+
+  /** Resolves when this replica leads and its workers run (or it stopped before). */
+  get leader(): Promise<void> {
+    return this.leading;
+  }
+
+  private async lead(): Promise<void> {
+    if (this.webhook) await migrateStorage(this.http, this.log);
+    if (this.stopping) return;
+    const count = this.options.workers ?? 4;
+    this.controller.startWorkers(count);
+    this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
+  }
+
+  /** Stops taking work, waits for in-flight reconciles, releases the Lease, then stops the rest. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.controller.stopWorkers();
+    await this.elector?.stop();
+    await this.leading;
+    this.controller.stopCaches();
+    await this.webhook?.stop();
+    await this.health?.close();
+    this.log.info('operator stopped');
+  }
+}

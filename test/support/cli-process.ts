@@ -1,0 +1,44 @@
+/** Runs the `agentrunbook` command (from source) as a child process and follows its output. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
+
+export interface CliProcess {
+  child: ReturnType<typeof spawn>;
+  exited: Promise<number | null>;
+  /** Resolves when the output contains `text`; rejects if the process exits first. */
+  waitForOutput(text: string): Promise<void>;
+  output(): string;
+}
+
+export function startCli(args: string[]): CliProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const listeners = new Set<() => void>();
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const waitForOutput = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (output.includes(text)) {
+          listeners.delete(check);
+          resolve();
+        }
+      };
+      void exited.then(() => {
+        reject(new Error(`exited before printing ${text}:\n${output}`));
+      });
+      listeners.add(check);
+      check();
+    });
+  return { child, exited, waitForOutput, output: () => output };
+}
