@@ -32,6 +32,10 @@ export function kubeSource<T extends KubeObject>(
       return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
     },
     async watch(resourceVersion, timeoutSeconds, onEvent, onDone) {
+      // client-node ends a watch that is quiet for 30 s by default; a quiet watch is normal (the
+      // informer has its own silence watchdog), so allow the server's timeout and a margin.
+      // The property is public in JavaScript but private in client-node's typings.
+      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeoutSeconds + 30) * 1000;
       const controller = await watcher.watch(
         path,
         {

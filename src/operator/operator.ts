@@ -47,7 +47,9 @@ export class Operator {
   private readonly health: HealthServer | undefined;
   private readonly http: KubeHttp;
   private readonly log: Logger;
+  /** Settles when this replica stops leading (or never led). */
   private leading: Promise<void> = Promise.resolve();
+  private elected: Promise<undefined> = Promise.resolve(undefined);
   private stopping = false;
   /** The port /healthz and /readyz are served on, once started. */
   healthPort = 0;
@@ -116,16 +118,22 @@ export class Operator {
       return;
     }
     const elector = this.elector;
+    const elected = Promise.withResolvers<undefined>();
+    this.elected = elected.promise;
     this.leading = (async () => {
-      if (!(await elector.acquire())) return;
-      await this.lead();
+      try {
+        if (!(await elector.acquire())) return;
+        await this.lead();
+      } finally {
+        elected.resolve(undefined);
+      }
       if ((await elector.renewUntilLost()) === 'lost') this.options.onLeadershipLost?.();
     })();
   }
 
-  /** Resolves when this replica leads and its workers run (or it stopped before). */
-  get leader(): Promise<void> {
-    return this.leading;
+  /** Resolves when this replica leads and its workers run (or it stopped before that). */
+  get leader(): Promise<undefined> {
+    return this.elected;
   }
 
   private async lead(): Promise<void> {

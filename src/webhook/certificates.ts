@@ -104,9 +104,9 @@ export class CertificateStore {
       'tls.crt': b64(tls.certificate),
       'tls.key': b64(tls.privateKey),
     };
-    // An existing Secret (the chart's placeholder, say) keeps its labels and annotations.
+    // An existing Secret (the installation's empty placeholder, say) keeps its metadata and type.
     const body: SecretJson = secret
-      ? { ...secret, type: 'kubernetes.io/tls', data }
+      ? { ...secret, data }
       : {
           metadata: { name: this.options.secretName, namespace: this.options.namespace },
           type: 'kubernetes.io/tls',

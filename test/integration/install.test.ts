@@ -1,0 +1,225 @@
+/**
+ * Installing with install.yaml or the Helm chart on a real control plane, with the operator (as
+ * its ServiceAccount) filling in the webhook CA bundles: re-applying, upgrading and uninstalling
+ * afterwards work and show no drift. Each way gets its own control plane.
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { CRD_NAME } from '../../src/api/group.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { FIELD_MANAGER } from '../../src/kube/http.js';
+import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { Operator } from '../../src/operator/operator.js';
+import { VALIDATING_WEBHOOK_NAME } from '../../src/webhook/registration.js';
+import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { mustRun } from '../../hack/local-cluster/install-operator.js';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { freePort } from '../../hack/local-cluster/ports.js';
+import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
+import { execFile } from 'node:child_process';
+
+const INSTALL_YAML = join(repoRoot, 'manifests', 'install.yaml');
+const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
+
+interface ManagedField {
+  manager: string;
+  operation: string;
+  fieldsV1?: unknown;
+}
+
+function helm(plane: ControlPlane, args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      layerBinary('helm'),
+      [`--kubeconfig=${plane.adminKubeconfigPath}`, ...args],
+      (error, stdout, stderr) => {
+        resolve({
+          code: typeof error?.code === 'number' ? error.code : error ? 1 : 0,
+          output: stdout + stderr,
+        });
+      },
+    );
+  });
+}
+
+/** Runs the operator in this process as its ServiceAccount, in the cluster's (Service) webhook mode. */
+async function startInstalledOperator(plane: ControlPlane): Promise<Operator> {
+  const token = await mustRun(plane.adminKubeconfigPath, [
+    'create',
+    'token',
+    OPERATOR_NAME,
+    '-n',
+    OPERATOR_NAMESPACE,
+  ]);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(plane.kubeconfigForToken(OPERATOR_NAME, token.trim()));
+  const operator = new Operator({
+    kubeConfig,
+    catalog: { agents: [] },
+    log: process.env.AGENTRUNBOOK_TEST_LOG
+      ? createLogger(process.env.AGENTRUNBOOK_TEST_LOG, 'text')
+      : silentLogger(),
+    webhook: {
+      port: await freePort(),
+      host: '127.0.0.1',
+      namespace: OPERATOR_NAMESPACE,
+      secretName: 'agentrunbook-webhook-tls',
+      dnsNames: [`agentrunbook-webhook.${OPERATOR_NAMESPACE}.svc`],
+    },
+    leaderElection: {
+      namespace: OPERATOR_NAMESPACE,
+      name: OPERATOR_NAME,
+      identity: 'install-test',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    },
+  });
+  await operator.start();
+  await operator.leader;
+  return operator;
+}
+
+async function expectCaBundlesOwnedByTheOperator(plane: ControlPlane): Promise<void> {
+  const get = async (kind: string, name: string) =>
+    JSON.parse(
+      await mustRun(plane.adminKubeconfigPath, ['get', kind, name, '-o', 'json', '--show-managed-fields']),
+    ) as {
+      metadata: { managedFields: ManagedField[] };
+      spec?: { conversion: { webhook: { clientConfig: { caBundle?: string; service?: unknown } } } };
+      webhooks?: { clientConfig: { caBundle?: string; service?: unknown } }[];
+    };
+  const crd = await get('crd', CRD_NAME);
+  expect(crd.spec?.conversion.webhook.clientConfig.caBundle, 'CRD caBundle').to.be.a('string').and.not.empty;
+  expect(crd.spec?.conversion.webhook.clientConfig.service, 'CRD service').to.be.an('object');
+  const vwc = await get('validatingwebhookconfiguration', VALIDATING_WEBHOOK_NAME);
+  expect(vwc.webhooks?.[0]?.clientConfig.caBundle, 'webhook caBundle').to.be.a('string').and.not.empty;
+  expect(vwc.webhooks?.[0]?.clientConfig.service, 'webhook service').to.be.an('object');
+  for (const object of [crd, vwc]) {
+    const mine = object.metadata.managedFields.filter((field) => field.manager === FIELD_MANAGER);
+    expect(mine.map((field) => field.operation)).to.deep.equal(['Apply']);
+    // The operator owns the CA bundle and nothing else of these objects.
+    expect(JSON.stringify(mine[0]?.fieldsV1)).to.contain('f:caBundle').and.not.contain('f:service');
+  }
+}
+
+describe('installing: install.yaml and the Helm chart, with the operator filling in its CA bundles', function () {
+  this.timeout(240_000);
+  let plane: ControlPlane | undefined;
+  let operator: Operator | undefined;
+
+  afterEach(async () => {
+    await operator?.stop();
+    operator = undefined;
+    await plane?.stop();
+    plane = undefined;
+  });
+
+  it('kubectl apply --server-side -f manifests/install.yaml: re-applied afterwards with no conflict and no drift', async () => {
+    plane = await ControlPlane.start();
+    const admin = plane.adminKubeconfigPath;
+    await mustRun(admin, ['apply', '--server-side', '-f', INSTALL_YAML]);
+    await mustRun(admin, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+    operator = await startInstalledOperator(plane);
+    await expectCaBundlesOwnedByTheOperator(plane);
+    const secret = JSON.parse(
+      await mustRun(admin, [
+        '-n',
+        OPERATOR_NAMESPACE,
+        'get',
+        'secret',
+        'agentrunbook-webhook-tls',
+        '-o',
+        'json',
+      ]),
+    ) as { data: Record<string, string>; metadata: { labels?: Record<string, string> } };
+    expect(secret.data['tls.crt']).to.not.equal('');
+    expect(secret.metadata.labels?.['app.kubernetes.io/name'], 'the placeholder keeps its labels').to.equal(
+      OPERATOR_NAME,
+    );
+
+    await mustRun(admin, ['apply', '--server-side', '-f', INSTALL_YAML]);
+    const diff = await kubectl(admin, ['diff', '--server-side', '-f', INSTALL_YAML]);
+    expect(diff.code, `drift after re-applying:\n${diff.stdout}${diff.stderr}`).to.equal(0);
+    await expectCaBundlesOwnedByTheOperator(plane);
+    const holder = await mustRun(admin, [
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'lease',
+      OPERATOR_NAME,
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ]);
+    expect(holder).to.equal('install-test');
+    await operator.stop();
+    operator = undefined;
+    const released = await mustRun(admin, [
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'lease',
+      OPERATOR_NAME,
+      '-o',
+      'jsonpath={.spec.holderIdentity}',
+    ]);
+    expect(released, 'the Lease is released on stop').to.equal('');
+  });
+
+  it('helm install, helm upgrade afterwards, then helm uninstall leaves only the kept CRD', async () => {
+    plane = await ControlPlane.start();
+    const admin = plane.adminKubeconfigPath;
+    const installed = await helm(plane, [
+      'install',
+      'agentrunbook',
+      CHART,
+      '-n',
+      OPERATOR_NAMESPACE,
+      '--create-namespace',
+    ]);
+    expect(installed.code, installed.output).to.equal(0);
+    operator = await startInstalledOperator(plane);
+    await expectCaBundlesOwnedByTheOperator(plane);
+
+    const upgraded = await helm(plane, [
+      'upgrade',
+      'agentrunbook',
+      CHART,
+      '-n',
+      OPERATOR_NAMESPACE,
+      '--set',
+      'workers=6',
+    ]);
+    expect(upgraded.code, upgraded.output).to.equal(0);
+    await expectCaBundlesOwnedByTheOperator(plane);
+    await operator.stop();
+    operator = undefined;
+
+    const uninstalled = await helm(plane, ['uninstall', 'agentrunbook', '-n', OPERATOR_NAMESPACE, '--wait']);
+    expect(uninstalled.code, uninstalled.output).to.equal(0);
+    expect(uninstalled.output).to.contain('kept due to the resource policy');
+    const left = await mustRun(admin, [
+      'get',
+      'crd,clusterrole,clusterrolebinding,validatingwebhookconfiguration,deployment,service,secret,configmap,lease,pdb,serviceaccount,role,rolebinding',
+      '-A',
+      '-l',
+      `app.kubernetes.io/name=${OPERATOR_NAME}`,
+      '-o',
+      'name',
+    ]);
+    expect(left.trim()).to.equal('');
+    const names = await mustRun(admin, [
+      'get',
+      'secret,lease,configmap',
+      '-n',
+      OPERATOR_NAMESPACE,
+      '-o',
+      'name',
+    ]);
+    expect(names.split('\n').filter((name) => name && name !== 'configmap/kube-root-ca.crt')).to.deep.equal(
+      [],
+    );
+    expect(await mustRun(admin, ['get', 'crd', CRD_NAME, '-o', 'name'])).to.contain(CRD_NAME);
+  });
+});
