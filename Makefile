@@ -27,6 +27,9 @@ generate: $(STAMP) ## Regenerate the CRD and every other generated file from src
 build: $(STAMP) ## Compile the operator into dist/
 	npm run build
 
+image: $(STAMP) ## Build the operator and agent OCI image archives into dist/images (no Docker)
+	bash hack/image.sh
+
 lint: $(STAMP) ## Type-check, lint and check formatting
 	npm run typecheck
 	npm run lint
@@ -40,4 +43,4 @@ test: $(STAMP) envtest ## Lint, then run the unit and integration tests against 
 clean: ## Remove build output (not the control plane cache)
 	rm -rf dist coverage
 
-.PHONY: help install envtest generate build lint demo test clean
+.PHONY: help install envtest generate build image lint demo test clean

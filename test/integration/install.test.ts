@@ -13,7 +13,7 @@ import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { Operator } from '../../src/operator/operator.js';
 import { VALIDATING_WEBHOOK_NAME } from '../../src/webhook/registration.js';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
-import { mustRun } from '../../hack/local-cluster/install-operator.js';
+import { mustRun, waitForCrdEstablished } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { freePort } from '../../hack/local-cluster/ports.js';
 import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
@@ -120,7 +120,7 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
     plane = await ControlPlane.start();
     const admin = plane.adminKubeconfigPath;
     await mustRun(admin, ['apply', '--server-side', '-f', INSTALL_YAML]);
-    await mustRun(admin, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD_NAME}`]);
+    await waitForCrdEstablished(admin);
     operator = await startInstalledOperator(plane);
     await expectCaBundlesOwnedByTheOperator(plane);
     const secret = JSON.parse(

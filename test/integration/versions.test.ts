@@ -14,6 +14,7 @@ import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { freePort } from '../../hack/local-cluster/ports.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { waitForCrdEstablished } from '../../hack/local-cluster/install-operator.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
@@ -113,11 +114,7 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       stringify(crd),
     );
     expect(old.code, old.stderr).to.equal(0);
-    await kubectl(plane.adminKubeconfigPath, [
-      'wait',
-      '--for=condition=Established',
-      'crd/agentrunbooks.i2s.studio',
-    ]);
+    await waitForCrdEstablished(plane.adminKubeconfigPath);
     namespace = await testNamespace(plane, 'versions');
     const stored = await apply(v1Runbook('stored-as-v1'));
     expect(stored.code, stored.stderr).to.equal(0);
