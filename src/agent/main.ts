@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { runReferenceAgent } from './reference-agent.js';
 
-runReferenceAgent().then(
+runReferenceAgent(process.env, (line) => {
+  console.log(`reference agent: ${line}`);
+}).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`reference agent: ${(error as Error).message}`);

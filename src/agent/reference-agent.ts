@@ -38,8 +38,13 @@ function output(type: OutputType, name: string, work: Assignment): unknown {
   }
 }
 
-export async function runReferenceAgent(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** `log` gets what the agent does, one line each: its container's log (`kubectl logs`). */
+export async function runReferenceAgent(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = () => undefined,
+): Promise<number> {
   const work = readAssignment(env);
+  log(`stage ${work.stage}: inputs ${Object.keys(work.inputs).join(', ') || '(none)'}`);
   const delayMs = Number(work.parameters.delayMs ?? env.REFERENCE_AGENT_DELAY_MS ?? 0);
   if (delayMs > 0) await sleep(delayMs);
   const tokens = 800 + 3 * JSON.stringify(work.inputs).length;
@@ -49,11 +54,13 @@ export async function runReferenceAgent(env: NodeJS.ProcessEnv = process.env): P
       { usage, error: { class: work.parameters.fail, message: 'failing as the parameters asked' } },
       env,
     );
+    log(`stage ${work.stage}: failing with ${work.parameters.fail} as the parameters asked`);
     return 1;
   }
   const outputs = Object.fromEntries(
     Object.entries(work.outputs).map(([name, type]) => [name, output(type, name, work)]),
   );
   writeReport({ outputs, usage }, env);
+  log(`stage ${work.stage}: outputs ${Object.keys(outputs).join(', ') || '(none)'}; ${tokens} tokens`);
   return 0;
 }

@@ -25,9 +25,11 @@ describe('the reference agent and the agent SDK', () => {
       AGENT_INPUTS: JSON.stringify({ idea: 'plan the day' }),
       AGENT_OUTPUTS: JSON.stringify(outputs),
     });
-    expect(await runReferenceAgent(environment)).to.equal(0);
+    const logged: string[] = [];
+    expect(await runReferenceAgent(environment, (line) => logged.push(line))).to.equal(0);
     const parsed = parseReport(readFileSync(reportPath, 'utf8'));
     if (!('report' in parsed)) throw new Error(parsed.problem.message);
+    expect(logged.at(-1)).to.match(/outputs summary, items, note, score, count, ok; \d+ tokens$/);
     expect(checkOutputs(outputs, parsed.report.outputs)).to.equal(undefined);
     expect(parsed.report.tokens).to.be.greaterThan(0);
     expect(parsed.report.costMicros).to.equal(parsed.report.tokens * 10);
