@@ -40,7 +40,13 @@ demo: $(STAMP) envtest ## Run the example runbooks on a local control plane (Ctr
 test: $(STAMP) envtest ## Lint, then run the unit and integration tests against a real control plane
 	npm test
 
+e2e: $(STAMP) envtest ## Prove the chart and images on a real one-node cluster (root; installs what it needs)
+	bash hack/e2e/run.sh
+
+e2e-kind: $(STAMP) ## The same checks on a kind cluster (needs Docker and kind)
+	bash hack/e2e/kind.sh
+
 clean: ## Remove build output (not the control plane cache)
 	rm -rf dist coverage
 
-.PHONY: help install envtest generate build image lint demo test clean
+.PHONY: help install envtest generate build image lint demo test e2e e2e-kind clean

@@ -35,6 +35,16 @@ export interface ControlPlaneOptions {
   binaryDir?: string;
   /** Where the temporary directory goes; the system's temporary directory by default. */
   tmpRoot?: string;
+  /** The address kube-apiserver binds and advertises (a real node's Pods must reach it). */
+  host?: string;
+  /** kube-controller-manager's controllers; CONTROLLERS by default. */
+  controllers?: string[];
+  /** kube-apiserver's authorizers; RBAC by default (a real node adds Node). */
+  authorizationMode?: string;
+  /** More kube-apiserver flags (a later flag wins over an earlier one). */
+  apiServerArgs?: string[];
+  /** Give kube-apiserver a client certificate for kubelets (logs, exec), for a real node. */
+  kubeletClient?: boolean;
 }
 
 /** Directory with etcd, kube-apiserver and kube-controller-manager (builds them on first use). */
@@ -98,6 +108,9 @@ async function waitReady(process: ManagedProcess, what: string, probe: Probe): P
 export class ControlPlane {
   private readonly processes: ManagedProcess[] = [];
   private caPem = '';
+  /** The cluster CA, for components that need client or serving certificates (a real node). */
+  ca!: CertificateAuthority;
+  caFile = '';
   /** etcd's client URL, for tests that look at what is stored. */
   etcdUrl = '';
   private apiServerReady: Probe = () => Promise.resolve(false);
@@ -112,10 +125,11 @@ export class ControlPlane {
     const binaries = options.binaryDir ?? controlPlaneBinaries();
     const dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'agentrunbook-envtest-'));
     const apiPort = options.apiServerPort ?? (await freePort());
-    const server = `https://127.0.0.1:${apiPort}`;
+    const host = options.host ?? '127.0.0.1';
+    const server = `https://${host}:${apiPort}`;
     const plane = new ControlPlane(dir, server, join(dir, 'admin.kubeconfig'));
     try {
-      await plane.boot(binaries, apiPort);
+      await plane.boot(binaries, apiPort, host, options);
       return plane;
     } catch (error) {
       await plane.stop();
@@ -123,18 +137,24 @@ export class ControlPlane {
     }
   }
 
-  private async boot(binaries: string, apiPort: number): Promise<void> {
+  private async boot(
+    binaries: string,
+    apiPort: number,
+    host: string,
+    options: ControlPlaneOptions,
+  ): Promise<void> {
     const file = (name: string, content: string) => {
       const path = join(this.dir, name);
       writeFileSync(path, content, { mode: 0o600 });
       return path;
     };
     const ca = await CertificateAuthority.create('agentrunbook-envtest-ca');
+    this.ca = ca;
     const serving = await ca.issue({
       commonName: 'kube-apiserver',
       usage: 'server',
       dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-      ipAddresses: ['127.0.0.1', '10.0.0.1'],
+      ipAddresses: [...new Set(['127.0.0.1', '10.0.0.1', host])],
     });
     const admin = await ca.issue({
       commonName: 'envtest-admin',
@@ -144,6 +164,7 @@ export class ControlPlane {
     const kcm = await ca.issue({ commonName: 'system:kube-controller-manager', usage: 'client' });
     const caFile = file('ca.crt', ca.certificatePem);
     this.caPem = ca.certificatePem;
+    this.caFile = caFile;
     const saKeys = await signingKeyPairPem();
     const saKey = file('service-account.key', saKeys.privateKey);
     const saPub = file('service-account.pub', saKeys.publicKey);
@@ -158,6 +179,19 @@ export class ControlPlane {
       'kcm.kubeconfig',
       kubeconfigYaml(this.server, ca.certificatePem, 'kcm', certificateCredentials(kcm)),
     );
+
+    const kubeletClientArgs: string[] = [];
+    if (options.kubeletClient) {
+      const client = await ca.issue({
+        commonName: 'kube-apiserver-kubelet-client',
+        organizations: ['system:masters'],
+        usage: 'client',
+      });
+      kubeletClientArgs.push(
+        `--kubelet-client-certificate=${file('kubelet-client.crt', client.certificate)}`,
+        `--kubelet-client-key=${file('kubelet-client.key', client.privateKey)}`,
+      );
+    }
 
     const etcdPort = await freePort();
     this.etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -177,13 +211,13 @@ export class ControlPlane {
 
     const apiserver = this.spawn('kube-apiserver', join(binaries, 'kube-apiserver'), apiPort, [
       `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      `--bind-address=${host}`,
+      `--advertise-address=${host}`,
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${file('apiserver.crt', serving.certificate)}`,
       `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
       `--client-ca-file=${caFile}`,
-      '--authorization-mode=RBAC',
+      `--authorization-mode=${options.authorizationMode ?? 'RBAC'}`,
       `--service-account-issuer=${this.server}`,
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,
@@ -192,6 +226,8 @@ export class ControlPlane {
       `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
       '--profiling=false',
       '--v=1',
+      ...kubeletClientArgs,
+      ...(options.apiServerArgs ?? []),
     ]);
     const tls = { ca: ca.certificatePem, cert: admin.certificate, key: admin.privateKey };
     this.apiServerReady = () => httpOk(request, `${this.server}/readyz`, tls);
@@ -204,7 +240,7 @@ export class ControlPlane {
       kcmPort,
       [
         `--kubeconfig=${kcmKubeconfig}`,
-        `--controllers=${CONTROLLERS.join(',')}`,
+        `--controllers=${(options.controllers ?? CONTROLLERS).join(',')}`,
         '--leader-elect=false',
         '--bind-address=127.0.0.1',
         `--secure-port=${kcmPort}`,
@@ -259,6 +295,20 @@ export class ControlPlane {
   kubeconfigForToken(name: string, token: string): string {
     const path = join(this.dir, `${name}.kubeconfig`);
     writeFileSync(path, kubeconfigYaml(this.server, this.caPem, name, { token }), { mode: 0o600 });
+    return path;
+  }
+
+  /** Writes a kubeconfig that authenticates with a client certificate the cluster CA issues. */
+  async kubeconfigForCertificate(
+    name: string,
+    commonName: string,
+    organizations: string[] = [],
+  ): Promise<string> {
+    const client = await this.ca.issue({ commonName, organizations, usage: 'client' });
+    const path = join(this.dir, `${name}.kubeconfig`);
+    writeFileSync(path, kubeconfigYaml(this.server, this.caPem, name, certificateCredentials(client)), {
+      mode: 0o600,
+    });
     return path;
   }
 

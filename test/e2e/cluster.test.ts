@@ -1,0 +1,340 @@
+/**
+ * `make e2e`: the chart and the images on a real one-node cluster (containerd, runc, a kubelet),
+ * asserted the way a user would look, with kubectl and helm. Needs root and `make image`.
+ * With E2E_KUBECONFIG set (`make e2e-kind`), the same checks run on that cluster instead, which
+ * must already have the images.
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import { CRD_NAME } from '../../src/api/group.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { mustRun } from '../../hack/local-cluster/install-operator.js';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { BRIDGE_ADDRESS, RealCluster } from '../../hack/local-cluster/real-node.js';
+import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
+import { runbook } from '../support/runbook-env.js';
+
+const NAMESPACE = 'e2e';
+const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
+const IMAGES = join(repoRoot, 'dist', 'images');
+const VERSION = '0.1.0';
+const timings: [string, number][] = [];
+
+async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await step();
+  timings.push([what, Date.now() - started]);
+  return result;
+}
+
+interface RunbookRow {
+  metadata: { name: string };
+  status?: { phase?: string; gates?: { name: string; phase: string }[] };
+}
+
+describe('make e2e: the chart and the images on a real kubelet', function () {
+  this.timeout(600_000);
+  let cluster: RealCluster | undefined;
+  let admin = process.env.E2E_KUBECONFIG ?? '';
+  /** Chart values: how the operator reaches kube-apiserver on our node, which has no kube-proxy. */
+  let apiServerEnv: string[] = [];
+  const k = (...args: string[]) => mustRun(admin, args);
+  const helm = (...args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      execFile(layerBinary('helm'), [`--kubeconfig=${admin}`, ...args], (error, stdout, stderr) => {
+        if (error) reject(new Error(`helm ${args.join(' ')} failed: ${stdout}${stderr}`));
+        else resolve(stdout + stderr);
+      });
+    });
+  const runbooks = async () =>
+    (JSON.parse(await k('-n', NAMESPACE, 'get', 'agentrunbooks', '-o', 'json')) as { items: RunbookRow[] })
+      .items;
+
+  /** Waits until every runbook Succeeded, approving gates on the way as a person would. */
+  const waitAllSucceeded = async (timeoutMs = 240_000) => {
+    const approved = new Set<string>();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await runbooks();
+      for (const row of rows) {
+        for (const gate of row.status?.gates ?? []) {
+          const key = `${row.metadata.name}/${gate.name}`;
+          if (gate.phase !== 'Pending' || approved.has(key)) continue;
+          approved.add(key);
+          await k(
+            '-n',
+            NAMESPACE,
+            'annotate',
+            'arb',
+            row.metadata.name,
+            `gates.i2s.studio/${gate.name}=approved`,
+          );
+        }
+      }
+      const failed = rows.filter((row) =>
+        ['Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled'].includes(row.status?.phase ?? ''),
+      );
+      expect(failed.map((row) => `${row.metadata.name}: ${row.status?.phase ?? ''}`)).to.deep.equal([]);
+      if (rows.length > 0 && rows.every((row) => row.status?.phase === 'Succeeded')) return;
+      if (Date.now() > deadline)
+        throw new Error(`not all Succeeded: ${await k('-n', NAMESPACE, 'get', 'arb')}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  };
+
+  /** Stage names of a runbook's Jobs, one entry per Job. */
+  const jobStages = async (name: string) =>
+    (
+      await k(
+        '-n',
+        NAMESPACE,
+        'get',
+        'jobs',
+        '-l',
+        `i2s.studio/runbook=${name}`,
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.labels.i2s\\.studio/stage}{"\\n"}{end}',
+      )
+    )
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+
+  /** A runbook whose agents think for a while, so something can happen to the operator mid-run. */
+  const applySlowRunbook = async (name: string) => {
+    const slow = { parameters: { delayMs: 4000 } };
+    await mustRun(
+      admin,
+      ['-n', NAMESPACE, 'apply', '-f', '-'],
+      stringify(
+        runbook(name, 'pipeline', [
+          { name: 'normalize', config: slow },
+          { name: 'research', config: slow },
+        ]),
+      ),
+    );
+    const deadline = Date.now() + 60_000;
+    while ((await jobStages(name)).length === 0) {
+      if (Date.now() > deadline) throw new Error(`no Job of ${name} started`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+
+  const leaderPod = async () =>
+    (
+      await k(
+        '-n',
+        OPERATOR_NAMESPACE,
+        'get',
+        'lease',
+        OPERATOR_NAME,
+        '-o',
+        'jsonpath={.spec.holderIdentity}',
+      )
+    ).split('_')[0] ?? '';
+
+  before(async () => {
+    if (admin) return;
+    const started = await timed('start the one-node cluster (node Ready)', () =>
+      RealCluster.start((message) => {
+        console.log(`      e2e: ${message}`);
+      }),
+    );
+    cluster = started;
+    admin = started.plane.adminKubeconfigPath;
+    for (const name of ['agentrunbook-operator', 'agentrunbook-agent']) {
+      started.importImage(join(IMAGES, `${name}.oci.tar`), `ghcr.io/i2s-studio/${name}:${VERSION}`);
+    }
+    apiServerEnv = [
+      '--set',
+      'extraEnv[0].name=KUBERNETES_SERVICE_HOST',
+      '--set',
+      `extraEnv[0].value=${BRIDGE_ADDRESS}`,
+      '--set',
+      'extraEnv[1].name=KUBERNETES_SERVICE_PORT',
+      '--set-string',
+      `extraEnv[1].value=${new URL(started.plane.server).port}`,
+    ];
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    console.log('      e2e timings:');
+    for (const [what, ms] of timings) console.log(`        ${(ms / 1000).toFixed(1).padStart(6)} s  ${what}`);
+  });
+
+  it('helm install --wait gives two ready replicas, one of them the leader', async () => {
+    await timed('helm install --wait', () =>
+      helm(
+        'install',
+        'agentrunbook',
+        CHART,
+        '-n',
+        OPERATOR_NAMESPACE,
+        '--create-namespace',
+        '--wait',
+        '--timeout=5m',
+        ...apiServerEnv,
+      ),
+    );
+    expect(
+      await k(
+        '-n',
+        OPERATOR_NAMESPACE,
+        'get',
+        'deployment',
+        OPERATOR_NAME,
+        '-o',
+        'jsonpath={.status.readyReplicas}',
+      ),
+    ).to.equal('2');
+    const pods = await k(
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'pods',
+      '-l',
+      `app.kubernetes.io/name=${OPERATOR_NAME}`,
+      '-o',
+      'name',
+    );
+    await timed('a leader is elected', async () => {
+      const deadline = Date.now() + 60_000;
+      while (!(await leaderPod())) {
+        if (Date.now() > deadline) throw new Error('no leader');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    });
+    expect(pods).to.contain(`pod/${await leaderPod()}`);
+  });
+
+  it('runs every example (v2 and v1) to Succeeded in real agent containers, with termination messages from the kubelet', async () => {
+    await k('create', 'namespace', NAMESPACE);
+    await timed('wait for the default ServiceAccount', () =>
+      k('-n', NAMESPACE, 'wait', '--for=create', '--timeout=60s', 'serviceaccount/default'),
+    );
+    const files = [
+      ...readdirSync(join(repoRoot, 'examples'))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join('examples', f)),
+      ...readdirSync(join(repoRoot, 'examples', 'v1')).map((f) => join('examples', 'v1', f)),
+    ];
+    for (const file of files) await k('-n', NAMESPACE, 'apply', '-f', join(repoRoot, file));
+    await timed(`${files.length} example runbooks to Succeeded`, () => waitAllSucceeded());
+    const messages = await k(
+      '-n',
+      NAMESPACE,
+      'get',
+      'pods',
+      '-o',
+      'jsonpath={range .items[*]}{.status.containerStatuses[0].state.terminated.message}{"\\n"}{end}',
+    );
+    const reports = messages.split('\n').filter(Boolean);
+    expect(reports.length).to.be.greaterThan(files.length);
+    for (const report of reports) expect(JSON.parse(report)).to.have.nested.property('usage.tokens');
+  });
+
+  it('kubectl logs shows what a stage’s agent did', async () => {
+    const job =
+      (await k('-n', NAMESPACE, 'get', 'jobs', '-l', 'i2s.studio/stage=research', '-o', 'name')).split(
+        '\n',
+      )[0] ?? '';
+    expect(job).to.match(/^job\.batch\//);
+    expect(await k('-n', NAMESPACE, 'logs', job)).to.match(
+      /reference agent: stage research: outputs .*tokens/,
+    );
+  });
+
+  it('serves the v1 example through the conversion webhook behind its Service', async () => {
+    const endpoints = await k(
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'endpointslices',
+      '-l',
+      'kubernetes.io/service-name=agentrunbook-webhook',
+      '-o',
+      'jsonpath={.items[*].endpoints[*].addresses[0]}',
+    );
+    expect(endpoints.split(' ').filter(Boolean)).to.have.length(2);
+    expect(
+      await k('-n', NAMESPACE, 'get', 'agentrunbooks.v1.i2s.studio', '-o', 'jsonpath={.items[*].apiVersion}'),
+    ).to.contain('i2s.studio/v1');
+    const v2 = await k(
+      '-n',
+      NAMESPACE,
+      'get',
+      'arb',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{" "}{end}',
+    );
+    expect(v2).to.match(/Succeeded/);
+  });
+
+  it('a helm upgrade mid-run finishes the run with no duplicate Job', async () => {
+    await applySlowRunbook('upgraded-mid-run');
+    await timed('helm upgrade (rolling both replicas) mid-run', () =>
+      helm(
+        'upgrade',
+        'agentrunbook',
+        CHART,
+        '-n',
+        OPERATOR_NAMESPACE,
+        '--reuse-values',
+        '--set',
+        'workers=3',
+        '--wait',
+        '--timeout=5m',
+      ),
+    );
+    await timed('the run to Succeeded after the upgrade', () => waitAllSucceeded());
+    expect(await jobStages('upgraded-mid-run')).to.deep.equal(['normalize', 'research']);
+  });
+
+  it('deleting the leader Pod mid-run finishes the run with no duplicate Job', async () => {
+    await applySlowRunbook('leader-deleted');
+    const leader = await leaderPod();
+    expect(leader).to.match(new RegExp(`^${OPERATOR_NAME}-`));
+    await k('-n', OPERATOR_NAMESPACE, 'delete', 'pod', leader, '--wait=false');
+    await timed('the run to Succeeded after the leader Pod was deleted', () => waitAllSucceeded());
+    expect(await jobStages('leader-deleted')).to.deep.equal(['normalize', 'research']);
+    expect(await leaderPod()).not.to.equal(leader);
+  });
+
+  it('helm uninstall leaves nothing behind but the kept CRD', async () => {
+    await k('delete', 'namespace', NAMESPACE, '--wait=true', '--timeout=120s');
+    const output = await timed('helm uninstall --wait', () =>
+      helm('uninstall', 'agentrunbook', '-n', OPERATOR_NAMESPACE, '--wait'),
+    );
+    expect(output).to.contain('kept due to the resource policy');
+    // The garbage collector removes the Deployment's ReplicaSet and Pods after it.
+    await timed('the operator Pods to go', () =>
+      k(
+        '-n',
+        OPERATOR_NAMESPACE,
+        'wait',
+        '--for=delete',
+        'pod',
+        '-l',
+        `app.kubernetes.io/name=${OPERATOR_NAME}`,
+        '--timeout=120s',
+      ),
+    );
+    const left = await kubectl(admin, [
+      'get',
+      'clusterrole,clusterrolebinding,validatingwebhookconfiguration,deployment,replicaset,pod,service,secret,configmap,lease,pdb,serviceaccount,role,rolebinding',
+      '-A',
+      '-l',
+      `app.kubernetes.io/name=${OPERATOR_NAME}`,
+      '-o',
+      'name',
+    ]);
+    expect(left.stdout.trim()).to.equal('');
+    const names = await k('get', 'secret,lease,configmap,pod', '-n', OPERATOR_NAMESPACE, '-o', 'name');
+    expect(names.split('\n').filter((n) => n && n !== 'configmap/kube-root-ca.crt')).to.deep.equal([]);
+    expect(await k('get', 'crd', CRD_NAME, '-o', 'name')).to.contain(CRD_NAME);
+  });
+});
