@@ -10,7 +10,7 @@ export PATH := $(NODE_BIN):$(PATH)
 STAMP := node_modules/.install-stamp
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -20,6 +20,10 @@ install: $(STAMP) ## Install the Node.js dependencies (npm ci)
 
 envtest: ## Build (once) or locate the test control plane binaries
 	@bash hack/envtest.sh >/dev/null
+
+test-tools: ## Build (once) the offline checkers the tests use: kubeconform and Argo CD's Lua VM
+	@bash hack/kubeconform.sh -v >/dev/null
+	@bash hack/argocd-health.sh >/dev/null
 
 generate: $(STAMP) ## Regenerate the CRD and every other generated file from src/api
 	npm run generate
@@ -37,7 +41,7 @@ lint: $(STAMP) ## Type-check, lint and check formatting
 demo: $(STAMP) envtest ## Run the example runbooks on a local control plane (Ctrl-C stops it)
 	npx tsx hack/demo.ts $(DEMO_ARGS)
 
-test: $(STAMP) envtest ## Lint, then run the unit and integration tests against a real control plane
+test: $(STAMP) envtest test-tools ## Lint, then run the unit and integration tests against a real control plane
 	npm test
 
 e2e: $(STAMP) envtest ## Prove the chart and images on a real one-node cluster (root; installs what it needs)
@@ -49,4 +53,4 @@ e2e-kind: $(STAMP) ## The same checks on a kind cluster (needs Docker and kind)
 clean: ## Remove build output (not the control plane cache)
 	rm -rf dist coverage
 
-.PHONY: help install envtest generate build image lint demo test e2e e2e-kind clean
+.PHONY: help install envtest test-tools generate build image lint demo test e2e e2e-kind clean
