@@ -9,7 +9,8 @@ import { stringify } from 'yaml';
 import { agentRunbookCrd, openApiSchema } from '../src/api/crd.js';
 import { rbacManifests } from '../src/controller/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
-import { serviceReference, validatingWebhookConfiguration } from '../src/webhook/registration.js';
+import { validatingWebhookConfiguration } from '../src/webhook/registration.js';
+import { webhookServiceReference } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { layerBinary } from './local-cluster/tools.js';
@@ -44,7 +45,7 @@ function chartCrd(): Record<string, unknown> {
     spec: { conversion: { webhook: { clientConfig: Record<string, unknown> } } };
   };
   crd.metadata.annotations = { 'helm.sh/resource-policy': 'keep' };
-  crd.spec.conversion.webhook.clientConfig = serviceReference('/convert', RELEASE_NAMESPACE);
+  crd.spec.conversion.webhook.clientConfig = webhookServiceReference('/convert', RELEASE_NAMESPACE);
   return crd;
 }
 
@@ -92,7 +93,7 @@ export function generatedFiles(): Map<string, string> {
       `${CHART}/templates/validating-webhook.yaml`,
       chartTemplate(
         undefined,
-        validatingWebhookConfiguration(serviceReference('/validate', RELEASE_NAMESPACE)),
+        validatingWebhookConfiguration(webhookServiceReference('/validate', RELEASE_NAMESPACE)),
       ),
     ],
     [

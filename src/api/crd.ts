@@ -10,7 +10,7 @@ import {
   SHORT_NAMES,
   CATEGORIES,
   CRD_NAME,
-  WEBHOOK_SERVICE,
+  webhookServiceReference,
 } from './group.js';
 
 export const PRINTER_COLUMNS = [
@@ -62,14 +62,7 @@ export function agentRunbookCrd(): JsonSchema {
         strategy: 'Webhook',
         webhook: {
           conversionReviewVersions: ['v1'],
-          clientConfig: {
-            service: {
-              namespace: WEBHOOK_SERVICE.namespace,
-              name: WEBHOOK_SERVICE.name,
-              path: '/convert',
-              port: 443,
-            },
-          },
+          clientConfig: webhookServiceReference('/convert'),
         },
       },
       versions: [

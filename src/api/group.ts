@@ -11,3 +11,8 @@ export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
 /** The Service in front of the operator's webhook server (conversion and validation). */
 export const WEBHOOK_SERVICE = { namespace: 'agentrunbook-system', name: 'agentrunbook-webhook' };
+
+/** How the API server reaches one of the webhook's paths through that Service. */
+export function webhookServiceReference(path: string, namespace = WEBHOOK_SERVICE.namespace) {
+  return { service: { namespace, name: WEBHOOK_SERVICE.name, path, port: 443 } };
+}

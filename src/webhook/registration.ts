@@ -7,7 +7,7 @@
  * sync neither conflicts with the operator nor shows drift. Out of a cluster (`--webhook-url`) the
  * operator points them at its URL itself.
  */
-import { CRD_NAME, GROUP, PLURAL, WEBHOOK_SERVICE } from '../api/group.js';
+import { CRD_NAME, GROUP, PLURAL, webhookServiceReference } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
@@ -15,13 +15,9 @@ const VALIDATING_WEBHOOK = `validate.${PLURAL}.${GROUP}`;
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
 const VWC_PATH = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VALIDATING_WEBHOOK_NAME}`;
 
-export function serviceReference(path: string, namespace = WEBHOOK_SERVICE.namespace) {
-  return { service: { namespace, name: WEBHOOK_SERVICE.name, path, port: 443 } };
-}
-
 /** The ValidatingWebhookConfiguration, reaching the webhook through `clientConfig`. */
 export function validatingWebhookConfiguration(
-  clientConfig: Record<string, unknown> = serviceReference('/validate'),
+  clientConfig: Record<string, unknown> = webhookServiceReference('/validate'),
 ): Record<string, unknown> {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -73,7 +69,7 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
     // Installed without the manifests' webhook configuration (CRD and RBAC only): make all of it.
     await http.apply(
       VWC_PATH,
-      validatingWebhookConfiguration({ ...serviceReference('/validate'), caBundle }),
+      validatingWebhookConfiguration({ ...webhookServiceReference('/validate'), caBundle }),
       true,
     );
     return;

@@ -9,12 +9,12 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { stringify } from 'yaml';
-import { CRD_NAME } from '../../src/api/group.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { BRIDGE_ADDRESS, RealCluster } from '../../hack/local-cluster/real-node.js';
-import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
+import { layerBinary } from '../../hack/local-cluster/tools.js';
+import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { runbook } from '../support/runbook-env.js';
 
 const NAMESPACE = 'e2e';
@@ -39,8 +39,21 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   this.timeout(600_000);
   let cluster: RealCluster | undefined;
   let admin = process.env.E2E_KUBECONFIG ?? '';
-  /** Chart values: how the operator reaches kube-apiserver on our node, which has no kube-proxy. */
-  let apiServerEnv: string[] = [];
+  /** Where the operator reaches kube-apiserver on our own node, which has no kube-proxy. */
+  let apiServer: { host: string; port: string } | undefined;
+  const apiServerValues = () =>
+    apiServer
+      ? [
+          '--set',
+          'extraEnv[0].name=KUBERNETES_SERVICE_HOST',
+          '--set',
+          `extraEnv[0].value=${apiServer.host}`,
+          '--set',
+          'extraEnv[1].name=KUBERNETES_SERVICE_PORT',
+          '--set-string',
+          `extraEnv[1].value=${apiServer.port}`,
+        ]
+      : [];
   const k = (...args: string[]) => mustRun(admin, args);
   const helm = (...args: string[]) =>
     new Promise<string>((resolve, reject) => {
@@ -123,18 +136,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     }
   };
 
-  const leaderPod = async () =>
-    (
-      await k(
-        '-n',
-        OPERATOR_NAMESPACE,
-        'get',
-        'lease',
-        OPERATOR_NAME,
-        '-o',
-        'jsonpath={.spec.holderIdentity}',
-      )
-    ).split('_')[0] ?? '';
+  const leaderPod = async () => (await leaseHolder(admin)).split('_')[0] ?? '';
 
   before(async () => {
     if (admin) return;
@@ -148,16 +150,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     for (const name of ['agentrunbook-operator', 'agentrunbook-agent']) {
       started.importImage(join(IMAGES, `${name}.oci.tar`), `ghcr.io/i2s-studio/${name}:${VERSION}`);
     }
-    apiServerEnv = [
-      '--set',
-      'extraEnv[0].name=KUBERNETES_SERVICE_HOST',
-      '--set',
-      `extraEnv[0].value=${BRIDGE_ADDRESS}`,
-      '--set',
-      'extraEnv[1].name=KUBERNETES_SERVICE_PORT',
-      '--set-string',
-      `extraEnv[1].value=${new URL(started.plane.server).port}`,
-    ];
+    apiServer = { host: BRIDGE_ADDRESS, port: new URL(started.plane.server).port };
   });
 
   after(async () => {
@@ -177,7 +170,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         '--create-namespace',
         '--wait',
         '--timeout=5m',
-        ...apiServerEnv,
+        ...apiServerValues(),
       ),
     );
     expect(
@@ -304,6 +297,19 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     expect(await leaderPod()).not.to.equal(leader);
   });
 
+  it('logs nothing to warn about in either replica', async () => {
+    const logs = await k(
+      '-n',
+      OPERATOR_NAMESPACE,
+      'logs',
+      '-l',
+      `app.kubernetes.io/name=${OPERATOR_NAME}`,
+      '--tail=-1',
+    );
+    expect(logs).to.contain('"message":"caches synced"');
+    expect(logs).not.to.match(/"level":"(warn|error)"|Warning|deprecat/i);
+  });
+
   it('helm uninstall leaves nothing behind but the kept CRD', async () => {
     await k('delete', 'namespace', NAMESPACE, '--wait=true', '--timeout=120s');
     const output = await timed('helm uninstall --wait', () =>
@@ -323,18 +329,52 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         '--timeout=120s',
       ),
     );
-    const left = await kubectl(admin, [
-      'get',
-      'clusterrole,clusterrolebinding,validatingwebhookconfiguration,deployment,replicaset,pod,service,secret,configmap,lease,pdb,serviceaccount,role,rolebinding',
-      '-A',
-      '-l',
-      `app.kubernetes.io/name=${OPERATOR_NAME}`,
-      '-o',
-      'name',
-    ]);
-    expect(left.stdout.trim()).to.equal('');
-    const names = await k('get', 'secret,lease,configmap,pod', '-n', OPERATOR_NAMESPACE, '-o', 'name');
-    expect(names.split('\n').filter((n) => n && n !== 'configmap/kube-root-ca.crt')).to.deep.equal([]);
-    expect(await k('get', 'crd', CRD_NAME, '-o', 'name')).to.contain(CRD_NAME);
+    await expectOnlyTheCrdLeft(admin);
+  });
+
+  it('kubectl apply -f manifests/install.yaml gives a running operator that runs a runbook', async () => {
+    const admin = (...args: string[]) => k(...args);
+    await timed('kubectl apply install.yaml to a rolled-out Deployment', async () => {
+      // The CRD that helm uninstall kept is the chart's: take its fields over.
+      await admin(
+        'apply',
+        '--server-side',
+        '--force-conflicts',
+        '-f',
+        join(repoRoot, 'manifests', 'install.yaml'),
+      );
+      if (apiServer) {
+        await admin(
+          '-n',
+          OPERATOR_NAMESPACE,
+          'set',
+          'env',
+          `deployment/${OPERATOR_NAME}`,
+          `KUBERNETES_SERVICE_HOST=${apiServer.host}`,
+          `KUBERNETES_SERVICE_PORT=${apiServer.port}`,
+        );
+      }
+      await admin(
+        '-n',
+        OPERATOR_NAMESPACE,
+        'rollout',
+        'status',
+        `deployment/${OPERATOR_NAME}`,
+        '--timeout=180s',
+      );
+    });
+    await admin('create', 'namespace', NAMESPACE);
+    await admin('-n', NAMESPACE, 'wait', '--for=create', '--timeout=60s', 'serviceaccount/default');
+    await admin(
+      '-n',
+      NAMESPACE,
+      'apply',
+      '-f',
+      join(repoRoot, 'examples', 'pipeline-normalize-research.yaml'),
+    );
+    await timed('a runbook to Succeeded under the install.yaml operator', () => waitAllSucceeded());
+    await timed('kubectl delete -f install.yaml', () =>
+      admin('delete', '-f', join(repoRoot, 'manifests', 'install.yaml'), '--wait=true', '--timeout=180s'),
+    );
   });
 });

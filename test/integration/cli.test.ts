@@ -38,6 +38,7 @@ describe('agentrunbook operator (the CLI entry point)', function () {
     cli.child.kill('SIGTERM');
     expect(await cli.exited, cli.output()).to.equal(0);
     expect(cli.output()).to.contain('operator stopped');
+    expect(cli.output(), 'nothing to warn about at start or stop').not.to.match(/warn|deprecat/i);
   });
 
   it('stops at start, naming the resource and the verb, when RBAC forbids what it needs', async () => {

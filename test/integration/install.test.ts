@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CRD_NAME } from '../../src/api/group.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { FIELD_MANAGER } from '../../src/kube/http.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';
 import { Operator } from '../../src/operator/operator.js';
@@ -143,27 +144,11 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
     const diff = await kubectl(admin, ['diff', '--server-side', '-f', INSTALL_YAML]);
     expect(diff.code, `drift after re-applying:\n${diff.stdout}${diff.stderr}`).to.equal(0);
     await expectCaBundlesOwnedByTheOperator(plane);
-    const holder = await mustRun(admin, [
-      '-n',
-      OPERATOR_NAMESPACE,
-      'get',
-      'lease',
-      OPERATOR_NAME,
-      '-o',
-      'jsonpath={.spec.holderIdentity}',
-    ]);
+    const holder = await leaseHolder(admin);
     expect(holder).to.equal('install-test');
     await operator.stop();
     operator = undefined;
-    const released = await mustRun(admin, [
-      '-n',
-      OPERATOR_NAMESPACE,
-      'get',
-      'lease',
-      OPERATOR_NAME,
-      '-o',
-      'jsonpath={.spec.holderIdentity}',
-    ]);
+    const released = await leaseHolder(admin);
     expect(released, 'the Lease is released on stop').to.equal('');
   });
 
@@ -199,27 +184,6 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
     const uninstalled = await helm(plane, ['uninstall', 'agentrunbook', '-n', OPERATOR_NAMESPACE, '--wait']);
     expect(uninstalled.code, uninstalled.output).to.equal(0);
     expect(uninstalled.output).to.contain('kept due to the resource policy');
-    const left = await mustRun(admin, [
-      'get',
-      'crd,clusterrole,clusterrolebinding,validatingwebhookconfiguration,deployment,service,secret,configmap,lease,pdb,serviceaccount,role,rolebinding',
-      '-A',
-      '-l',
-      `app.kubernetes.io/name=${OPERATOR_NAME}`,
-      '-o',
-      'name',
-    ]);
-    expect(left.trim()).to.equal('');
-    const names = await mustRun(admin, [
-      'get',
-      'secret,lease,configmap',
-      '-n',
-      OPERATOR_NAMESPACE,
-      '-o',
-      'name',
-    ]);
-    expect(names.split('\n').filter((name) => name && name !== 'configmap/kube-root-ca.crt')).to.deep.equal(
-      [],
-    );
-    expect(await mustRun(admin, ['get', 'crd', CRD_NAME, '-o', 'name'])).to.contain(CRD_NAME);
+    await expectOnlyTheCrdLeft(admin);
   });
 });
