@@ -5,7 +5,7 @@
  * In a cluster both objects come from the chart or install.yaml, and the operator owns only their
  * caBundle fields (server-side apply), so re-applying the manifests, `helm upgrade` or an Argo CD
  * sync neither conflicts with the operator nor shows drift. Out of a cluster (`--webhook-url`) the
- * operator points them at its URL itself.
+ * operator points them at its URL itself while it runs.
  */
 import { CRD_NAME, GROUP, PLURAL, webhookServiceReference } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
@@ -86,17 +86,18 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
   );
 }
 
-/** Out of a cluster: points both at the operator's URL instead of the Service. */
-async function pointAtUrl(http: KubeHttp, caBundle: string, url: string): Promise<void> {
-  const base = url.replace(/\/$/, '');
-  // A merge patch, because the Service reference (set by whoever installed the CRD) must go.
+type Reach = (path: string) => Record<string, unknown>;
+
+/** Points both at `reach(path)`, replacing the URL or Service reference they had. */
+async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void> {
+  // A merge patch, because whichever of url and service is not wanted must go.
   await http.request({
     method: 'PATCH',
     path: CRD_PATH,
     contentType: 'application/merge-patch+json',
-    body: crdConversion({ url: `${base}/convert`, caBundle, service: null }),
+    body: crdConversion({ url: null, service: null, ...reach('/convert') }),
   });
-  const desired = validatingWebhookConfiguration({ url: `${base}/validate`, caBundle });
+  const desired = validatingWebhookConfiguration(reach('/validate'));
   try {
     await http.request({
       method: 'PATCH',
@@ -114,7 +115,24 @@ async function pointAtUrl(http: KubeHttp, caBundle: string, url: string): Promis
   }
 }
 
+/**
+ * Out of a cluster (`--webhook-url`) the operator points both at its URL on start, and back at the
+ * Service, as the installation has them, when it stops: re-applying the manifests then succeeds
+ * (server-side apply cannot remove a url the installation never set, and url and service
+ * together are refused).
+ */
+export function pointWebhooksAtService(http: KubeHttp, caPem: string): Promise<void> {
+  return replaceClientConfigs(http, (path) => ({
+    ...webhookServiceReference(path),
+    caBundle: base64(caPem),
+  }));
+}
+
 export async function registerWebhooks(http: KubeHttp, caPem: string, url?: string): Promise<void> {
-  if (url) await pointAtUrl(http, base64(caPem), url);
-  else await injectCaBundle(http, base64(caPem));
+  if (!url) {
+    await injectCaBundle(http, base64(caPem));
+    return;
+  }
+  const base = url.replace(/\/$/, '');
+  await replaceClientConfigs(http, (path) => ({ url: `${base}${path}`, caBundle: base64(caPem) }));
 }

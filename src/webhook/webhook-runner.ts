@@ -5,7 +5,7 @@
 import type { KubeHttp } from '../kube/http.js';
 import type { Logger } from '../observability/logger.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
-import { registerWebhooks } from './registration.js';
+import { pointWebhooksAtService, registerWebhooks } from './registration.js';
 import { WebhookServer } from './server.js';
 
 export interface WebhookOptions extends CertificateOptions {
@@ -60,5 +60,14 @@ export class WebhookRunner {
     clearInterval(this.timer);
     this.serving = false;
     await this.server?.close();
+    if (this.options.url && this.current) {
+      try {
+        await pointWebhooksAtService(this.http, this.current.caPem);
+      } catch (error) {
+        this.log.error('could not point the webhooks back at their Service', {
+          error: (error as Error).message,
+        });
+      }
+    }
   }
 }

@@ -44,8 +44,11 @@ function helm(plane: ControlPlane, args: string[]): Promise<{ code: number; outp
   });
 }
 
-/** Runs the operator in this process as its ServiceAccount, in the cluster's (Service) webhook mode. */
-async function startInstalledOperator(plane: ControlPlane): Promise<Operator> {
+/**
+ * Runs the operator in this process as its ServiceAccount, its webhooks reached through their
+ * Service as in a cluster, or at `url` as when the operator runs outside it.
+ */
+async function startInstalledOperator(plane: ControlPlane, url?: string): Promise<Operator> {
   const token = await mustRun(plane.adminKubeconfigPath, [
     'create',
     'token',
@@ -62,11 +65,12 @@ async function startInstalledOperator(plane: ControlPlane): Promise<Operator> {
       ? createLogger(process.env.AGENTRUNBOOK_TEST_LOG, 'text')
       : silentLogger(),
     webhook: {
-      port: await freePort(),
+      port: url ? Number(new URL(url).port) : await freePort(),
       host: '127.0.0.1',
       namespace: OPERATOR_NAMESPACE,
       secretName: 'agentrunbook-webhook-tls',
       dnsNames: [`agentrunbook-webhook.${OPERATOR_NAMESPACE}.svc`],
+      ...(url ? { url, ipAddresses: ['127.0.0.1'] } : {}),
     },
     leaderElection: {
       namespace: OPERATOR_NAMESPACE,
@@ -150,6 +154,19 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
     operator = undefined;
     const released = await leaseHolder(admin);
     expect(released, 'the Lease is released on stop').to.equal('');
+
+    // Out of the cluster, the operator points the webhooks at its URL while it runs only.
+    const url = `https://127.0.0.1:${await freePort()}`;
+    operator = await startInstalledOperator(plane, url);
+    const conversionUrl = () =>
+      mustRun(admin, ['get', 'crd', CRD_NAME, '-o', 'jsonpath={.spec.conversion.webhook.clientConfig.url}']);
+    expect(await conversionUrl()).to.equal(`${url}/convert`);
+    await operator.stop();
+    operator = undefined;
+    expect(await conversionUrl()).to.equal('');
+    await mustRun(admin, ['apply', '--server-side', '-f', INSTALL_YAML]);
+    const after = await kubectl(admin, ['diff', '--server-side', '-f', INSTALL_YAML]);
+    expect(after.code, `drift after an out-of-cluster run:\n${after.stdout}${after.stderr}`).to.equal(0);
   });
 
   it('helm install, helm upgrade afterwards, then helm uninstall leaves only the kept CRD', async () => {
