@@ -36,7 +36,7 @@ export interface OperatorOptions {
   leaderElection?: Omit<LeaderElectionOptions, 'log'>;
   /** Serve /healthz and /readyz on this port (plain HTTP). */
   health?: { port: number; host?: string };
-  /** Called when the Lease could not be renewed in time; the process should end. */
+  /** Called when the Lease could not be renewed in time, or leading failed; the process should end. */
   onLeadershipLost?: () => void;
 }
 
@@ -51,8 +51,6 @@ export class Operator {
   private leading: Promise<void> = Promise.resolve();
   private elected: Promise<undefined> = Promise.resolve(undefined);
   private stopping = false;
-  /** The port /healthz and /readyz are served on, once started. */
-  healthPort = 0;
 
   constructor(private readonly options: OperatorOptions) {
     const { kubeConfig, log } = options;
@@ -109,7 +107,7 @@ export class Operator {
     // Objects stored as v1 can only be read once the conversion webhook answers.
     await this.webhook?.start();
     if (this.health && this.options.health) {
-      this.healthPort = await this.health.listen(this.options.health.port, this.options.health.host);
+      await this.health.listen(this.options.health.port, this.options.health.host);
     }
     await this.controller.startCaches();
     this.log.info('caches synced', { namespace: this.options.namespace ?? '(all)' });
@@ -128,7 +126,11 @@ export class Operator {
         elected.resolve(undefined);
       }
       if ((await elector.renewUntilLost()) === 'lost') this.options.onLeadershipLost?.();
-    })();
+    })().catch((error: unknown) => {
+      // A leader that cannot start its work (the storage migration failed, say) must not hold on.
+      this.log.error('could not lead', { error: (error as Error).message });
+      this.options.onLeadershipLost?.();
+    });
   }
 
   /** Resolves when this replica leads and its workers run (or it stopped before that). */
