@@ -42,16 +42,20 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs kubectl against the given kubeconfig; never throws on a non-zero exit. */
-export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<CommandResult> {
+function runTool(
+  name: 'kubectl' | 'helm',
+  kubeconfig: string,
+  args: string[],
+  input?: string,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      layerBinary('kubectl'),
+      layerBinary(name),
       [`--kubeconfig=${kubeconfig}`, ...args],
       { maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
-          reject(new Error(`kubectl could not run: ${error.message}`));
+          reject(new Error(`${name} could not run: ${error.message}`));
           return;
         }
         resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr });
@@ -59,4 +63,14 @@ export function kubectl(kubeconfig: string, args: string[], input?: string): Pro
     );
     if (input !== undefined) child.stdin?.end(input);
   });
+}
+
+/** Runs kubectl against the given kubeconfig; never throws on a non-zero exit. */
+export function kubectl(kubeconfig: string, args: string[], input?: string): Promise<CommandResult> {
+  return runTool('kubectl', kubeconfig, args, input);
+}
+
+/** Runs helm against the given kubeconfig; never throws on a non-zero exit. */
+export function helm(kubeconfig: string, args: string[]): Promise<CommandResult> {
+  return runTool('helm', kubeconfig, args);
 }

@@ -4,7 +4,6 @@
  * With E2E_KUBECONFIG set (`make e2e-kind`), the same checks run on that cluster instead, which
  * must already have the images.
  */
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -13,7 +12,7 @@ import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js'
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { BRIDGE_ADDRESS, RealCluster } from '../../hack/local-cluster/real-node.js';
-import { layerBinary } from '../../hack/local-cluster/tools.js';
+import { helm as runHelm } from '../../hack/local-cluster/tools.js';
 import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { runbook } from '../support/runbook-env.js';
 
@@ -55,13 +54,11 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         ]
       : [];
   const k = (...args: string[]) => mustRun(admin, args);
-  const helm = (...args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      execFile(layerBinary('helm'), [`--kubeconfig=${admin}`, ...args], (error, stdout, stderr) => {
-        if (error) reject(new Error(`helm ${args.join(' ')} failed: ${stdout}${stderr}`));
-        else resolve(stdout + stderr);
-      });
-    });
+  const helm = async (...args: string[]) => {
+    const result = await runHelm(admin, args);
+    if (result.code !== 0) throw new Error(`helm ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
+    return result.stdout + result.stderr;
+  };
   const runbooks = async () =>
     (JSON.parse(await k('-n', NAMESPACE, 'get', 'agentrunbooks', '-o', 'json')) as { items: RunbookRow[] })
       .items;

@@ -17,8 +17,7 @@ import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { mustRun, waitForCrdEstablished } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { freePort } from '../../hack/local-cluster/ports.js';
-import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
-import { execFile } from 'node:child_process';
+import { helm, kubectl } from '../../hack/local-cluster/tools.js';
 
 const INSTALL_YAML = join(repoRoot, 'manifests', 'install.yaml');
 const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
@@ -27,21 +26,6 @@ interface ManagedField {
   manager: string;
   operation: string;
   fieldsV1?: unknown;
-}
-
-function helm(plane: ControlPlane, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      layerBinary('helm'),
-      [`--kubeconfig=${plane.adminKubeconfigPath}`, ...args],
-      (error, stdout, stderr) => {
-        resolve({
-          code: typeof error?.code === 'number' ? error.code : error ? 1 : 0,
-          output: stdout + stderr,
-        });
-      },
-    );
-  });
 }
 
 /**
@@ -172,7 +156,7 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
   it('helm install, helm upgrade afterwards, then helm uninstall leaves only the kept CRD', async () => {
     plane = await ControlPlane.start();
     const admin = plane.adminKubeconfigPath;
-    const installed = await helm(plane, [
+    const installed = await helm(plane.adminKubeconfigPath, [
       'install',
       'agentrunbook',
       CHART,
@@ -180,11 +164,11 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
       OPERATOR_NAMESPACE,
       '--create-namespace',
     ]);
-    expect(installed.code, installed.output).to.equal(0);
+    expect(installed.code, installed.stderr).to.equal(0);
     operator = await startInstalledOperator(plane);
     await expectCaBundlesOwnedByTheOperator(plane);
 
-    const upgraded = await helm(plane, [
+    const upgraded = await helm(plane.adminKubeconfigPath, [
       'upgrade',
       'agentrunbook',
       CHART,
@@ -193,14 +177,20 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
       '--set',
       'workers=6',
     ]);
-    expect(upgraded.code, upgraded.output).to.equal(0);
+    expect(upgraded.code, upgraded.stderr).to.equal(0);
     await expectCaBundlesOwnedByTheOperator(plane);
     await operator.stop();
     operator = undefined;
 
-    const uninstalled = await helm(plane, ['uninstall', 'agentrunbook', '-n', OPERATOR_NAMESPACE, '--wait']);
-    expect(uninstalled.code, uninstalled.output).to.equal(0);
-    expect(uninstalled.output).to.contain('kept due to the resource policy');
+    const uninstalled = await helm(plane.adminKubeconfigPath, [
+      'uninstall',
+      'agentrunbook',
+      '-n',
+      OPERATOR_NAMESPACE,
+      '--wait',
+    ]);
+    expect(uninstalled.code, uninstalled.stderr).to.equal(0);
+    expect(uninstalled.stdout + uninstalled.stderr).to.contain('kept due to the resource policy');
     await expectOnlyTheCrdLeft(admin);
   });
 });
