@@ -15,11 +15,11 @@ import { freePort } from './ports.js';
 import { repoRoot } from './paths.js';
 import { kubectl } from './tools.js';
 
-export const BRIDGE = 'arb0';
+const BRIDGE = 'arb0';
 export const BRIDGE_ADDRESS = '10.244.0.1';
 const POD_SUBNET = '10.244.0.0/24';
 const PAUSE_IMAGE = 'localhost/agentrunbook-e2e/pause:1';
-export const NODE_NAME = 'localhost';
+const NODE_NAME = 'localhost';
 const NETNS_DIR = '/var/run/netns';
 
 const run = (command: string, args: string[]) => execFileSync(command, args, { encoding: 'utf8' });
@@ -271,11 +271,6 @@ export class RealCluster {
     const listed = run('ctr', ['--address', this.socket, '-n', 'k8s.io', 'images', 'ls', '-q']);
     if (!listed.split('\n').includes(reference))
       throw new Error(`importing ${archive} gave ${listed}, not ${reference}`);
-  }
-
-  /** A process's log file, for a failure report. */
-  logOf(name: string): string {
-    return join(this.dir, `${name}.log`);
   }
 
   /** Stops everything it started and removes what the node left behind. */

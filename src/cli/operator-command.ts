@@ -49,7 +49,7 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
 }
 
 /** Parses `host:port` or `:port` (all interfaces); port 0 picks a free one. */
-export function parseBindAddress(flag: string, value: string): { host?: string; port: number } {
+function parseBindAddress(flag: string, value: string): { host?: string; port: number } {
   const match = /^(.*):(\d+)$/.exec(value);
   const port = Number(match?.[2]);
   if (!match || !Number.isInteger(port) || port > 65535)

@@ -54,7 +54,7 @@ export const LEADER_ELECTION_RULES: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
-export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [...WEBHOOK_NAMESPACE_RULES, ...LEADER_ELECTION_RULES];
+const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [...WEBHOOK_NAMESPACE_RULES, ...LEADER_ELECTION_RULES];
 
 export function rbacManifests(namespace = OPERATOR_NAMESPACE): Record<string, unknown>[] {
   const labels = { 'app.kubernetes.io/name': OPERATOR_NAME };

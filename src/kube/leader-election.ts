@@ -69,10 +69,6 @@ export class LeaderElector {
     return this.stopped;
   }
 
-  get isLeader(): boolean {
-    return this.leading;
-  }
-
   /** Resolves when this candidate holds the Lease, or with false when stopped before. */
   async acquire(): Promise<boolean> {
     while (!this.stopped) {
