@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { GROUP } from './group.js';
-import { isObject, type Json } from './json.js';
+import { isObject, ownChild, setOwn, type Json } from './json.js';
 import { migrate } from './migration/engine.js';
 import { V1_TO_V2, V2_TO_V1 } from './migration/v1-to-v2.js';
 
@@ -37,14 +37,24 @@ export function patch(target: Json, patches: Patch[]): Json {
   for (const change of patches) {
     let node: Json = result;
     for (const key of change.path.slice(0, -1)) {
-      if (!isObject(node[key])) node[key] = {};
-      node = node[key] as Json;
+      if (!isObject(ownChild(node, key))) setOwn(node, key, {});
+      node = ownChild(node, key) as Json;
     }
     const last = change.path[change.path.length - 1] ?? '';
     if ('delete' in change) Reflect.deleteProperty(node, last);
-    else node[last] = structuredClone(change.value);
+    else setOwn(node, last, structuredClone(change.value));
   }
   return result;
+}
+
+function isPatch(value: unknown): value is Patch {
+  return (
+    isObject(value) &&
+    Array.isArray(value.path) &&
+    value.path.length > 0 &&
+    value.path.every((key) => typeof key === 'string') &&
+    ('value' in value || value.delete === true)
+  );
 }
 
 interface Direction {
@@ -74,7 +84,7 @@ const DOWN: Direction = {
 function parsePatches(text: string, annotation: string): Patch[] {
   try {
     const parsed = JSON.parse(text) as unknown;
-    if (Array.isArray(parsed)) return parsed as Patch[];
+    if (Array.isArray(parsed) && parsed.every(isPatch)) return parsed;
   } catch {
     // fall through to the error below
   }

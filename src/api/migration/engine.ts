@@ -5,7 +5,7 @@
  * for the same key. A new API version adds a script, not code.
  */
 import { evaluate } from '@marcbachmann/cel-js';
-import { isObject, type Json } from '../json.js';
+import { isObject, ownChild, setOwn, type Json } from '../json.js';
 
 export interface Transformation {
   type: 'rename' | 'move' | 'delete' | 'add' | 'modify';
@@ -35,7 +35,7 @@ function expand(root: unknown, pattern: string[]): { path: string[]; wild: strin
       if (!isObject(node) && !Array.isArray(node)) continue;
       const keys = segment === '*' ? Object.keys(node) : [segment];
       for (const key of keys) {
-        const child = (node as Json)[key];
+        const child = ownChild(node, key);
         if (child === undefined && !(last && segment !== '*')) continue;
         next.push({ node: child, path: [...path, key], wild: segment === '*' ? [...wild, key] : wild });
       }
@@ -49,7 +49,7 @@ function get(root: unknown, path: string[]): unknown {
   let node = root;
   for (const key of path) {
     if (!isObject(node) && !Array.isArray(node)) return undefined;
-    node = (node as Json)[key];
+    node = ownChild(node, key);
   }
   return node;
 }
@@ -57,10 +57,10 @@ function get(root: unknown, path: string[]): unknown {
 function set(root: Json, path: string[], value: unknown): void {
   let node: Json = root;
   path.slice(0, -1).forEach((key) => {
-    if (!isObject(node[key])) node[key] = {};
-    node = node[key] as Json;
+    if (!isObject(ownChild(node, key))) setOwn(node, key, {});
+    node = ownChild(node, key) as Json;
   });
-  node[path[path.length - 1] ?? ''] = value;
+  setOwn(node, path[path.length - 1] ?? '', value);
 }
 
 function remove(root: unknown, path: string[]): void {

@@ -218,4 +218,63 @@ describe('v1 <-> v2 conversion', () => {
       'cannot convert i2s.studio/v9',
     );
   });
+
+  describe('hostile paths never reach a prototype', () => {
+    const polluted = () => (Object.prototype as Json).suspend ?? (Object.prototype as Json).options;
+    afterEach(() => {
+      Reflect.deleteProperty(Object.prototype, 'suspend');
+      Reflect.deleteProperty(Object.prototype, 'options');
+    });
+
+    it('a stashed patch through __proto__ or constructor stays data in the converted object', () => {
+      for (const path of [
+        ['__proto__', 'suspend'],
+        ['constructor', 'prototype', 'suspend'],
+      ]) {
+        const up = convertRunbook(
+          {
+            apiVersion: V1,
+            kind: 'AgentRunbook',
+            metadata: {
+              name: 'rb',
+              annotations: { [ANNOTATION_V2_FIELDS]: JSON.stringify([{ path, value: true }]) },
+            },
+            spec: { version: '1.0.0', agents: {} },
+          },
+          V2,
+        );
+        expect(polluted(), path.join('.')).to.equal(undefined);
+        expect(({} as Json).suspend).to.equal(undefined);
+        expect(Object.hasOwn(up.spec as Json, path[0] ?? '')).to.equal(true);
+      }
+    });
+
+    it('refuses a stashed annotation that is not a list of patches, naming it', () => {
+      for (const stashed of [
+        '{}',
+        '[{"path":5,"value":1}]',
+        '[{"path":[],"value":1}]',
+        '[{"path":["a"]}]',
+        '[null]',
+      ]) {
+        expect(() =>
+          convertRunbook(
+            {
+              apiVersion: V1,
+              kind: 'AgentRunbook',
+              metadata: { name: 'rb', annotations: { [ANNOTATION_V2_FIELDS]: stashed } },
+              spec: { version: '1.0.0', agents: {} },
+            },
+            V2,
+          ),
+        ).to.throw(`annotation ${ANNOTATION_V2_FIELDS} is not a list of conversion patches`);
+      }
+    });
+
+    it('a map key named __proto__ under a wildcard of the migration stays data', () => {
+      const agents = JSON.parse('{"__proto__": {"timeout": "30s", "options": {"x": 1}}}') as Json;
+      migrate({ spec: { version: '1.0.0', agents } }, V1_TO_V2);
+      expect(polluted()).to.equal(undefined);
+    });
+  });
 });
