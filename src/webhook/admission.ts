@@ -1,8 +1,10 @@
 /** The webhook's two reviews: ConversionReview (/convert) and AdmissionReview (/validate). */
 import { isDeepStrictEqual } from 'node:util';
-import { convertRunbook } from '../api/conversion.js';
+import { convertRunbook, V2 } from '../api/conversion.js';
 import { isObject, type Json } from '../api/json.js';
+import { KIND } from '../api/group.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
+import { validateAgentRunbook, type FieldError } from '../api/validator.js';
 import { validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 
 /** The request of a review, and its uid (empty when the review is too broken to have one). */
@@ -39,6 +41,16 @@ export function reviewConversion(body: unknown): Json {
   }
 }
 
+/**
+ * The schema's verdict on a spec. The API server checks it before calling the webhook, but a
+ * request straight to the webhook port has not been checked: the semantic checks rely on it.
+ */
+function schemaProblems(spec: unknown): FieldError[] {
+  return validateAgentRunbook({ apiVersion: V2, kind: KIND, metadata: {}, spec });
+}
+
+const fieldList = (problems: FieldError[]) => problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+
 /** Validates an AgentRunbook create or update (sent as v2: the webhook registers for v2 only). */
 export function reviewAdmission(body: unknown): Json {
   const { request, uid } = requestOf(body);
@@ -59,10 +71,15 @@ export function reviewAdmission(body: unknown): Json {
       },
     });
   }
-  const old =
-    isObject(request?.oldObject) && isObject(request.oldObject.spec)
-      ? (request.oldObject.spec as SpecV2)
-      : undefined;
+  const structural = schemaProblems(spec);
+  if (structural.length) {
+    return respond({
+      allowed: false,
+      status: { code: 422, reason: 'Invalid', message: fieldList(structural) },
+    });
+  }
+  const oldSpec = isObject(request?.oldObject) ? request.oldObject.spec : undefined;
+  const old = oldSpec !== undefined && schemaProblems(oldSpec).length === 0 ? (oldSpec as SpecV2) : undefined;
   // Ratcheting, as Kubernetes does: an update that leaves the spec alone (an annotation, a label,
   // the storage migration's rewrite) is not judged again.
   if (request?.operation === 'UPDATE' && old && isDeepStrictEqual(old, spec))
@@ -74,7 +91,7 @@ export function reviewAdmission(body: unknown): Json {
       status: {
         code: 422,
         reason: 'Invalid',
-        message: problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+        message: fieldList(problems),
       },
     });
   }

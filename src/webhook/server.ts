@@ -8,6 +8,8 @@ import type { KeyPairPem } from './pki.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
 
+class BodyTooLarge extends Error {}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     let size = 0;
@@ -15,8 +17,10 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY) {
-        reject(new Error('request body too large'));
-        req.destroy();
+        // Stop keeping it, drain the rest, and let the caller answer 413.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge(`request body over ${MAX_BODY} bytes`));
         return;
       }
       chunks.push(chunk);
@@ -36,7 +40,12 @@ export class WebhookServer {
     private readonly log: Logger,
   ) {
     this.server = createServer({ cert: tls.certificate, key: tls.privateKey }, (req, res) => {
-      void this.handle(req, res);
+      // Whatever a request carries, it gets an answer and the process goes on.
+      this.handle(req, res).catch((error: unknown) => {
+        this.log.error('webhook request failed', { error: (error as Error).message });
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"internal error"}');
+      });
     });
   }
 
@@ -80,6 +89,11 @@ export class WebhookServer {
     try {
       body = JSON.parse(await readBody(req));
     } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        res.setHeader('Connection', 'close');
+        reply(413, { message: error.message });
+        return;
+      }
       // A review that cannot be read still gets a review back, so the API server reports why.
       body = { unreadable: (error as Error).message };
     }

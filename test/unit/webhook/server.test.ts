@@ -1,0 +1,112 @@
+import { request } from 'node:https';
+import { expect } from 'chai';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { CertificateAuthority } from '../../../src/webhook/pki.js';
+import { WebhookServer } from '../../../src/webhook/server.js';
+
+/** Specs the API server's schema would refuse, sent straight to the webhook port instead. */
+const HOSTILE_SPECS: [string, unknown, string][] = [
+  ['pipeline a string', { version: '1.0.0', agents: { pipeline: 'abc' } }, 'spec.agents.pipeline'],
+  ['a null stage', { version: '1.0.0', agents: { pipeline: [null] } }, 'spec.agents.pipeline[0]'],
+  [
+    'dependsOn a number',
+    { version: '1.0.0', agents: { pipeline: [{ name: 'a', dependsOn: 5 }] } },
+    'dependsOn',
+  ],
+  [
+    'gates a string',
+    { version: '1.0.0', agents: { pipeline: [] }, quality: { gates: 'x' } },
+    'spec.quality.gates',
+  ],
+  [
+    'steps an object',
+    { version: '1.0.0', agents: { pipeline: [] }, workflows: { main: { steps: {} } } },
+    'steps',
+  ],
+];
+
+describe('the webhook server under hostile requests', function () {
+  this.timeout(20_000);
+  let server: WebhookServer;
+  let port = 0;
+  let ca: CertificateAuthority;
+
+  const post = (path: string, body: string | Buffer) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const call = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: 'POST',
+          ca: ca.certificatePem,
+          headers: { 'Content-Type': 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
+          });
+        },
+      );
+      call.on('error', reject);
+      call.end(body);
+    });
+  const review = (spec: unknown, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'u1', operation: 'CREATE', object: { spec }, ...extra },
+    });
+
+  before(async () => {
+    ca = await CertificateAuthority.create('test-ca');
+    const tls = await ca.issue({
+      commonName: 'localhost',
+      usage: 'server',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+    });
+    server = new WebhookServer(tls, silentLogger());
+    port = await server.listen(0, '127.0.0.1');
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  for (const [what, spec, field] of HOSTILE_SPECS) {
+    it(`refuses ${what} with a review naming ${field}, and keeps serving`, async () => {
+      const answer = await post('/validate', review(spec));
+      expect(answer.status).to.equal(200);
+      const response = (
+        JSON.parse(answer.body) as {
+          response: { uid: string; allowed: boolean; status: { message: string } };
+        }
+      ).response;
+      expect(response.uid).to.equal('u1');
+      expect(response.allowed).to.equal(false);
+      expect(response.status.message).to.contain(field);
+    });
+  }
+
+  it('judges an UPDATE whose old object is malformed as a create', async () => {
+    const answer = await post(
+      '/validate',
+      review(
+        { version: '1.0.0', agents: { pipeline: [{ name: 'a' }] } },
+        { operation: 'UPDATE', oldObject: { spec: { version: '0.9.0' } } },
+      ),
+    );
+    expect((JSON.parse(answer.body) as { response: { allowed: boolean } }).response.allowed).to.equal(true);
+  });
+
+  it('answers a body over the limit with 413, then serves the next request', async () => {
+    const answer = await post('/validate', Buffer.alloc(9 * 1024 * 1024, 0x20));
+    expect(answer.status).to.equal(413);
+    const next = await post('/convert', 'not json');
+    expect(next.status).to.equal(200);
+    expect(next.body).to.contain('Failure');
+  });
+});
