@@ -28,7 +28,18 @@ export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome 
     'report' in parsed
       ? { tokens: parsed.report.tokens, costMicros: parsed.report.costMicros }
       : { tokens: 0, costMicros: 0 };
+  const reportedError = 'report' in parsed ? parsed.report.error : undefined;
+  const reported: StageOutcome | undefined = reportedError && {
+    kind: 'failed',
+    reason: 'AgentFailed',
+    message: `attempt ${job.attempt} failed with ${reportedError.class}${reportedError.message ? `: ${reportedError.message}` : ''}`,
+    errorClass: reportedError.class,
+    retryable: !NON_RETRYABLE.includes(reportedError.class),
+    ...usage,
+  };
   if (job.state === 'succeeded') {
+    // An agent that reports an error failed, whatever its exit code says.
+    if (reported) return reported;
     if ('problem' in parsed) {
       return {
         kind: 'failed',
@@ -54,17 +65,7 @@ export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome 
       ...usage,
     };
   }
-  if ('report' in parsed && parsed.report.error) {
-    const { class: errorClass, message } = parsed.report.error;
-    return {
-      kind: 'failed',
-      reason: 'AgentFailed',
-      message: `attempt ${job.attempt} failed with ${errorClass}${message ? `: ${message}` : ''}`,
-      errorClass,
-      retryable: !NON_RETRYABLE.includes(errorClass),
-      ...usage,
-    };
-  }
+  if (reported) return reported;
   const how = [job.exitCode === undefined ? undefined : `exit code ${job.exitCode}`, job.terminatedReason]
     .filter(Boolean)
     .join(', ');
