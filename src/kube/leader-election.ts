@@ -52,6 +52,8 @@ export class LeaderElector {
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly path: string;
+  /** namespace/name, for the log. */
+  private readonly leaseName: string;
 
   constructor(
     private readonly http: KubeHttp,
@@ -62,6 +64,7 @@ export class LeaderElector {
     if (options.retryPeriodMs * 1.2 >= options.renewDeadlineMs)
       throw new Error('the renew deadline must be greater than 1.2 times the retry period');
     this.path = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases/${options.name}`;
+    this.leaseName = `${options.namespace}/${options.name}`;
   }
 
   /** Read through a method: `stop()` may change it while a loop awaits. */
@@ -74,7 +77,7 @@ export class LeaderElector {
     while (!this.stopped) {
       if (await this.tryAcquireOrRenew()) {
         this.leading = true;
-        this.options.log?.('became the leader', { lease: `${this.options.namespace}/${this.options.name}` });
+        this.options.log?.('became the leader', { lease: this.leaseName });
         return true;
       }
       await this.sleep(this.options.retryPeriodMs);
@@ -95,9 +98,7 @@ export class LeaderElector {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew >= this.options.renewDeadlineMs) {
         this.leading = false;
-        this.options.log?.('lost the leadership', {
-          lease: `${this.options.namespace}/${this.options.name}`,
-        });
+        this.options.log?.('lost the leadership', { lease: this.leaseName });
         return 'lost';
       }
     }
@@ -129,7 +130,7 @@ export class LeaderElector {
         },
         timeoutMs: this.options.retryPeriodMs,
       });
-      this.options.log?.('released the lease', { lease: `${this.options.namespace}/${this.options.name}` });
+      this.options.log?.('released the lease', { lease: this.leaseName });
     } catch (error) {
       this.options.log?.('could not release the lease', { error: (error as Error).message });
     }

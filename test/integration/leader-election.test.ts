@@ -9,7 +9,7 @@ import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { startCli, type CliProcess } from '../support/cli-process.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
-import { runbook } from '../support/runbook-env.js';
+import { runbook, waitForPhase } from '../support/runbook-env.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 
 const CATALOG = join(repoRoot, 'config', 'samples', 'operator-config.yaml');
@@ -47,14 +47,7 @@ describe('leader election: two operator processes', function () {
       stringify(runbook(name, 'pipeline', [{ name: 'normalize' }, { name: 'research' }])),
     );
   const waitSucceeded = (name: string) =>
-    admin(
-      '-n',
-      namespace,
-      'wait',
-      '--for=jsonpath={.status.phase}=Succeeded',
-      '--timeout=90s',
-      `arb/${name}`,
-    );
+    waitForPhase(plane.adminKubeconfigPath, namespace, name, 'Succeeded', 90);
   const jobStages = async () => {
     const out = await admin(
       '-n',

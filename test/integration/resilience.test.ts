@@ -6,7 +6,7 @@ import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { installOperator, startOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
-import { runbook } from '../support/runbook-env.js';
+import { runbook, waitForPhase } from '../support/runbook-env.js';
 
 describe('the operator across an API server restart', function () {
   this.timeout(180_000);
@@ -22,15 +22,7 @@ describe('the operator across an API server restart', function () {
       stringify(runbook(name, 'pipeline', [{ name: 'a' }, { name: 'b' }])),
     );
     expect(applied.code, applied.stderr).to.equal(0);
-    const waited = await kubectl(plane.adminKubeconfigPath, [
-      '-n',
-      namespace,
-      'wait',
-      '--for=jsonpath={.status.phase}=Succeeded',
-      '--timeout=90s',
-      `arb/${name}`,
-    ]);
-    expect(waited.code, waited.stderr).to.equal(0);
+    await waitForPhase(plane.adminKubeconfigPath, namespace, name, 'Succeeded', 90);
   };
 
   before(async () => {

@@ -45,6 +45,27 @@ export function runbook(
   };
 }
 
+/** Waits until runbook `name` reaches `phase`; a failure says what its status was instead. */
+export async function waitForPhase(
+  kubeconfig: string,
+  namespace: string,
+  name: string,
+  phase: string,
+  timeoutSeconds = 60,
+): Promise<void> {
+  const k = (...args: string[]) => kubectl(kubeconfig, ['-n', namespace, ...args]);
+  const result = await k(
+    'wait',
+    `--for=jsonpath={.status.phase}=${phase}`,
+    `--timeout=${timeoutSeconds}s`,
+    `arb/${name}`,
+  );
+  if (result.code !== 0) {
+    const status = await k('get', 'arb', name, '-o', 'jsonpath={.status}');
+    throw new Error(`${name} did not reach ${phase}: ${result.stderr}\nstatus: ${status.stdout}`);
+  }
+}
+
 export interface RunbookStatus extends Record<string, unknown> {
   stages: (Record<string, unknown> & { name: string })[];
   conditions?: { type: string; status: string; reason: string; message: string }[];
@@ -112,17 +133,8 @@ export class RunbookEnv {
     expect(result.code, result.stderr).to.equal(0);
   }
 
-  async waitPhase(name: string, phase: string, timeoutSeconds = 60): Promise<void> {
-    const result = await this.k(
-      'wait',
-      `--for=jsonpath={.status.phase}=${phase}`,
-      `--timeout=${timeoutSeconds}s`,
-      `arb/${name}`,
-    );
-    if (result.code !== 0) {
-      const status = await this.k('get', 'arb', name, '-o', 'jsonpath={.status}');
-      throw new Error(`${name} did not reach ${phase}: ${result.stderr}\nstatus: ${status.stdout}`);
-    }
+  waitPhase(name: string, phase: string, timeoutSeconds = 60): Promise<void> {
+    return waitForPhase(this.plane.adminKubeconfigPath, this.namespace, name, phase, timeoutSeconds);
   }
 
   async status(name: string): Promise<RunbookStatus> {
