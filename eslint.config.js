@@ -68,6 +68,25 @@ export default tseslint.config(
   },
   ...layerRules(),
   {
+    // Paths and keys in runbooks are user-written: `obj[key] = v` with key "__proto__" replaces a
+    // prototype, and `key in obj` finds inherited members. json.ts has the safe forms.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'AssignmentExpression > MemberExpression.left[computed=true]',
+          message: 'Assign through setOwn (src/api/json.ts) or use a Map: a key "__proto__" would replace the prototype.',
+        },
+        {
+          // A literal on the left is TypeScript's narrowing of our own unions, never a user's key.
+          selector: "BinaryExpression[operator='in']:not([left.type='Literal'])",
+          message: 'Use Object.hasOwn: `in` also finds inherited members such as constructor.',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },

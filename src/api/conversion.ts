@@ -26,8 +26,8 @@ export function diff(to: unknown, from: unknown, path: string[] = []): Patch[] {
   if (!isObject(to) || !isObject(from)) return [{ path, value: to }];
   const patches: Patch[] = [];
   for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
-    if (!(key in to)) patches.push({ path: [...path, key], delete: true });
-    else patches.push(...diff(to[key], from[key], [...path, key]));
+    if (!Object.hasOwn(to, key)) patches.push({ path: [...path, key], delete: true });
+    else patches.push(...diff(ownChild(to, key), ownChild(from, key), [...path, key]));
   }
   return patches;
 }
@@ -105,7 +105,7 @@ function convertWith(object: Json, direction: Direction): Json {
   }
   // What the target cannot hold: whatever a trip back would not bring back.
   const lost = diff(source.spec, migrate(converted, direction.back).spec);
-  if (lost.length) annotations[direction.keep] = JSON.stringify(lost);
+  if (lost.length) setOwn(annotations, direction.keep, JSON.stringify(lost));
   else Reflect.deleteProperty(annotations, direction.keep);
 
   return {

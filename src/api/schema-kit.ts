@@ -11,6 +11,7 @@ import {
   type TProperties,
   type ObjectOptions,
 } from '@sinclair/typebox';
+import { MAX_DURATION_TEXT } from './durations.js';
 
 /** A CEL rule the API server evaluates itself (x-kubernetes-validations). */
 export interface CelRule {
@@ -60,8 +61,9 @@ export function Name(description: string) {
 
 export function Duration(description: string) {
   return Type.String({
-    description: `${description} A duration such as 30s, 5m, 4h or 1h30m.`,
+    description: `${description} A duration such as 30s, 5m, 4h or 1h30m, at most ${MAX_DURATION_TEXT}.`,
     pattern: DURATION_PATTERN,
+    format: 'duration',
     maxLength: 32,
   });
 }

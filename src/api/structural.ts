@@ -2,7 +2,7 @@
  * Turns a TypeBox/JSON Schema into a Kubernetes structural schema (openAPIV3Schema): no
  * patternProperties, no additionalProperties beside properties, nothing TypeBox-specific.
  */
-import { isObject, type Json } from './json.js';
+import { isObject, setOwn, type Json } from './json.js';
 
 export type JsonSchema = Json;
 
@@ -40,7 +40,7 @@ function convert(node: unknown): JsonSchema {
         if (isObject(value)) out.additionalProperties = convert(value);
         break;
       default:
-        out[key] = value;
+        setOwn(out, key, value);
     }
   }
   return out;

@@ -1,5 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaAjv } from './ajv.js';
+import { MAX_DURATION_TEXT } from './durations.js';
+import { jsonShapeProblem } from './limits.js';
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 
@@ -33,14 +35,19 @@ function toFieldError(error: ErrorObject): FieldError {
     field = field ? `${field}.${missing}` : missing;
     return { field, message: 'required field is missing' };
   }
+  if (error.keyword === 'format' && params.format === 'duration') {
+    return { field, message: `must be a duration of at most ${MAX_DURATION_TEXT}` };
+  }
   return { field: field || '(root)', message: error.message ?? error.keyword };
 }
 
 /**
- * Checks an object against the v2 schema (structure, types, patterns, ranges). The CEL rules the
- * API server evaluates are not checked here.
+ * Checks an object against the bounds of limits.ts, then the v2 schema (structure, types,
+ * patterns, ranges). The CEL rules the API server evaluates are not checked here.
  */
 export function validateAgentRunbook(object: unknown): FieldError[] {
+  const shape = jsonShapeProblem(object);
+  if (shape) return [shape];
   compiled ??= schemaAjv().compile(AgentRunbook);
   if (compiled(object)) return [];
   return (compiled.errors ?? []).map(toFieldError);
@@ -48,6 +55,8 @@ export function validateAgentRunbook(object: unknown): FieldError[] {
 
 /** The same for the v1 layout. */
 export function validateAgentRunbookV1(object: unknown): FieldError[] {
+  const shape = jsonShapeProblem(object);
+  if (shape) return [shape];
   compiledV1 ??= schemaAjv().compile(AgentRunbookV1Schema);
   if (compiledV1(object)) return [];
   return (compiledV1.errors ?? []).map(toFieldError);

@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import { AgentReport, TERMINATION_MESSAGE_LIMIT } from '../api/agent-contract.js';
 import { ERROR_CLASSES } from '../api/v2/error-class.js';
 import type { OUTPUT_TYPES } from '../api/v2/agents.js';
+import { jsonShapeProblem, MAX_TOKENS } from '../api/limits.js';
 import { microsFromReport } from './money.js';
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
@@ -80,7 +81,20 @@ export function parseReport(message: string | undefined): { report: Report } | {
       },
     };
   }
-  const report: Report = { outputs: parsed.outputs ?? {}, tokens: parsed.usage?.tokens ?? 0, costMicros };
+  const shape = jsonShapeProblem(parsed.outputs, ['outputs']);
+  if (shape) {
+    return {
+      problem: {
+        reason: 'TerminationMessageMalformed',
+        message: `the agent's report is too large to use: ${shape.field} ${shape.message}`,
+      },
+    };
+  }
+  const report: Report = {
+    outputs: parsed.outputs ?? {},
+    tokens: Math.min(MAX_TOKENS, parsed.usage?.tokens ?? 0),
+    costMicros,
+  };
   if (parsed.error) {
     const known = (ERROR_CLASSES as readonly string[]).includes(parsed.error.class);
     report.error = {
@@ -109,7 +123,7 @@ export function checkOutputs(
   outputs: Record<string, unknown>,
 ): Problem | undefined {
   for (const [name, type] of Object.entries(declared)) {
-    if (!(name in outputs)) {
+    if (!Object.hasOwn(outputs, name)) {
       return {
         reason: 'OutputMissing',
         message: `the agent did not report the declared output ${name} (${type})`,

@@ -4,18 +4,24 @@
  * tokens.emergency reserve.
  */
 import type { SpecV2, StageStatusV2 } from '../api/v2/runbook.js';
-import { formatMicros, parseMicros } from './money.js';
+import { MAX_TOKENS } from '../api/limits.js';
+import { addMicros, formatMicros, parseMicros } from './money.js';
 
 export interface Usage {
   tokens: number;
   costMicros: number;
 }
 
+/** Token counts saturate, like money, so no sum leaves the schema's integers. */
+export function addTokens(a: number, b: number): number {
+  return Math.min(MAX_TOKENS, a + b);
+}
+
 export function totalUsage(stages: StageStatusV2[]): Usage {
   return stages.reduce(
     (sum, stage) => ({
-      tokens: sum.tokens + (stage.usage?.tokens ?? 0),
-      costMicros: sum.costMicros + parseMicros(stage.usage?.costUSD ?? '0'),
+      tokens: addTokens(sum.tokens, stage.usage?.tokens ?? 0),
+      costMicros: addMicros(sum.costMicros, parseMicros(stage.usage?.costUSD ?? '0')),
     }),
     { tokens: 0, costMicros: 0 },
   );

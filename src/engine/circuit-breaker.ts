@@ -7,7 +7,7 @@
 import type { AgentCatalog } from '../api/catalog.js';
 import type { ErrorClass } from './agent-report.js';
 import { parseReport } from './agent-report.js';
-import { parseDurationMs } from './durations.js';
+import { parseDurationMs } from '../api/durations.js';
 import type { JobObservation } from './types.js';
 
 /** Failures that say the agent's infrastructure is in trouble, rather than the work itself. */

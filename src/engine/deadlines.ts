@@ -1,6 +1,6 @@
 /** Time limits: the run's deadline, and the deadline handed to each stage's Job. */
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
-import { parseDurationMs } from './durations.js';
+import { parseDurationMs } from '../api/durations.js';
 
 /** The run's time limit: the smaller of execution.timeout and budgets.time.total. */
 export function runLimitMs(spec: SpecV2): number | undefined {

@@ -2,7 +2,7 @@
  * Environment overlays: spec.environment picks spec.environments.<name>, which is deep-merged over
  * execution, budgets and agent configuration before anything runs.
  */
-import { isObject, type Json } from '../api/json.js';
+import { isObject, ownChild, setOwn, type Json } from '../api/json.js';
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
 
 /** Objects merge key by key; anything else in the overlay replaces the base value. */
@@ -10,7 +10,8 @@ export function deepMerge<T>(base: T, overlay: unknown): T {
   if (overlay === undefined) return base;
   if (!isObject(base) || !isObject(overlay)) return overlay as T;
   const merged: Json = { ...base };
-  for (const [key, value] of Object.entries(overlay)) merged[key] = deepMerge(merged[key], value);
+  for (const [key, value] of Object.entries(overlay))
+    setOwn(merged, key, deepMerge(ownChild(merged, key), value));
   return merged as T;
 }
 

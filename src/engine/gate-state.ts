@@ -4,7 +4,7 @@
  */
 import type { StatusV2 } from '../api/v2/runbook.js';
 import { timestamp } from './conditions.js';
-import { parseDurationMs } from './durations.js';
+import { parseDurationMs } from '../api/durations.js';
 import { gateApplies, gateDecision, GATE_ANNOTATION_PREFIX } from './gates.js';
 import type { Run } from './run-state.js';
 

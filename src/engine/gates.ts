@@ -3,8 +3,8 @@
  * true; an applying gate waits for the annotation gates.i2s.studio/<gate>: approved|rejected, or
  * until its timeout passes. A condition that cannot be evaluated makes the gate apply (fail closed).
  */
-import { evaluate } from '@marcbachmann/cel-js';
 import type { SpecV2 } from '../api/v2/runbook.js';
+import { compileCondition } from './cel.js';
 
 export const GATE_ANNOTATION_PREFIX = 'gates.i2s.studio/';
 
@@ -19,8 +19,12 @@ export function gateApplies(gate: Gate, spec: SpecV2): { applies: boolean; messa
   if (gate.required) return { applies: true, message: 'the gate is required' };
   if (gate.condition === undefined)
     return { applies: false, message: 'the gate is neither required nor conditional' };
+  const compiled = compileCondition(gate.condition, celScope(spec));
+  if ('problem' in compiled) {
+    return { applies: true, message: `condition ${compiled.problem}; waiting to be safe` };
+  }
   try {
-    const result: unknown = evaluate(gate.condition, celScope(spec));
+    const result = compiled.evaluate();
     if (typeof result !== 'boolean') {
       return {
         applies: true,

@@ -1,22 +1,9 @@
 /** Resolving a stage's inputs and checking them against its validation block before it starts. */
-import { Ajv, type ValidateFunction } from 'ajv';
 import type { StageV2 } from '../api/v2/runbook.js';
 import { substitute, UnresolvedReference, type SubstitutionScope } from './substitution.js';
 import type { Problem } from './agent-report.js';
 import { graphemes } from './text.js';
-
-const ajv = new Ajv({ allErrors: true, strict: false });
-const compiled = new Map<string, ValidateFunction>();
-
-function compile(schema: Record<string, unknown>): ValidateFunction {
-  const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
-  if (!validate) {
-    validate = ajv.compile(schema);
-    compiled.set(key, validate);
-  }
-  return validate;
-}
+import { compileUserSchema } from './user-schema.js';
 
 function isEmpty(value: unknown): boolean {
   return (
@@ -73,12 +60,8 @@ function validateInputs(stage: StageV2, inputs: Record<string, unknown>): Proble
     }
   }
   if (validation.schema) {
-    let validate: ValidateFunction;
-    try {
-      validate = compile(validation.schema);
-    } catch (error) {
-      return fail(`validation.schema is not a valid JSON Schema: ${(error as Error).message}`);
-    }
+    const validate = compileUserSchema(validation.schema);
+    if ('problem' in validate) return fail(`validation.schema ${validate.problem}`);
     const subject = { inputs, parameters: stage.config?.parameters ?? {} };
     if (!validate(subject)) {
       const first = validate.errors?.[0];

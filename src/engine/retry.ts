@@ -5,7 +5,8 @@
  */
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
 import type { ErrorClass } from './agent-report.js';
-import { parseDurationMs } from './durations.js';
+import { parseDurationMs } from '../api/durations.js';
+import { MAX_DURATION_MS } from '../api/limits.js';
 import { shortHash } from './hash.js';
 import { NON_RETRYABLE } from './stage-outcome.js';
 
@@ -25,12 +26,17 @@ export function jitterFraction(jobName: string): number {
   return parseInt(shortHash([jobName], 8), 16) / 0x1_0000_0000;
 }
 
+/** The delay before a retry, never past the longest duration the API accepts. */
 export function strategyDelayMs(strategy: Strategy | undefined, attempt: number, jobName: string): number {
+  return Math.min(MAX_DURATION_MS, uncappedDelayMs(strategy, attempt, jobName));
+}
+
+function uncappedDelayMs(strategy: Strategy | undefined, attempt: number, jobName: string): number {
   if (!strategy) return 0;
   switch (strategy.type) {
     case 'exponential': {
       const base = parseDurationMs(strategy.baseDelay ?? '1s');
-      const max = strategy.maxDelay ? parseDurationMs(strategy.maxDelay) : Number.POSITIVE_INFINITY;
+      const max = strategy.maxDelay ? parseDurationMs(strategy.maxDelay) : MAX_DURATION_MS;
       const delay = Math.min(max, base * (strategy.multiplier ?? 2) ** (attempt - 1));
       // "Equal jitter": half the delay fixed, half spread, so jitter never exceeds the un-jittered delay.
       return Math.round(strategy.jitter ? delay / 2 + (delay / 2) * jitterFraction(jobName) : delay);

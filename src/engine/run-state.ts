@@ -3,14 +3,15 @@
  * ready stages start (within the parallelism, the budgets and the gates), failed ones wait for
  * their retry time, and a run that ends stops what still runs.
  */
+import { setOwn } from '../api/json.js';
 import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import type { ErrorClass } from './agent-report.js';
-import { grant, totalUsage, type Usage } from './budget.js';
+import { addTokens, grant, totalUsage, type Usage } from './budget.js';
 import { breakerConfig, breakerState } from './circuit-breaker.js';
 import { timestamp } from './conditions.js';
 import { dependencies, type StageDependencies } from './graph.js';
 import { planStageJob, type PlanContext } from './job-plan.js';
-import { formatMicros, parseMicros } from './money.js';
+import { addMicros, formatMicros, parseMicros } from './money.js';
 import { retryPolicy } from './retry.js';
 import { stageOutcome } from './stage-outcome.js';
 import type { EngineEvent, EngineInput, JobObservation, JobPlan } from './types.js';
@@ -28,8 +29,8 @@ export function isTerminalStage(stage: StageStatusV2): boolean {
 function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): void {
   const before = stage.usage ?? {};
   stage.usage = {
-    tokens: (before.tokens ?? 0) + tokens,
-    costUSD: formatMicros(parseMicros(before.costUSD ?? '0') + costMicros),
+    tokens: addTokens(before.tokens ?? 0, tokens),
+    costUSD: formatMicros(addMicros(parseMicros(before.costUSD ?? '0'), costMicros)),
   };
 }
 
@@ -292,9 +293,9 @@ export class Run {
     const outputs: Record<string, Record<string, unknown>> = {};
     for (const stage of this.stages.values()) {
       if (stage.phase !== 'Succeeded') continue;
-      outputs[stage.name] = stage.outputs ?? {};
+      setOwn(outputs, stage.name, stage.outputs ?? {});
       const alias = this.specStages.get(stage.name)?.alias;
-      if (alias) outputs[alias] = stage.outputs ?? {};
+      if (alias) setOwn(outputs, alias, stage.outputs ?? {});
     }
     return {
       runbook,

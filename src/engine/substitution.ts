@@ -40,7 +40,7 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
     value = scope.runbook;
     walked = rest;
   } else if (rest[0] === 'outputs') {
-    if (!(head in scope.outputs)) {
+    if (!Object.hasOwn(scope.outputs, head)) {
       throw new UnresolvedReference(
         reference,
         `stage ${head} has no outputs (it has not succeeded, or does not exist)`,
@@ -55,7 +55,7 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
     );
   }
   for (const [index, part] of walked.entries()) {
-    if (typeof value !== 'object' || value === null || !(part in value)) {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) {
       const at = [
         head,
         ...(head === 'context' || head === '$runbook' ? [] : ['outputs']),

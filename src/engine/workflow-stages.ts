@@ -96,3 +96,52 @@ export function allStages(spec: SpecV2): RunStage[] {
 export function emergencyTargets(spec: SpecV2): string[] {
   return [...new Set((spec.workflows?.emergency?.steps ?? []).flatMap((step) => step.notify ?? []))];
 }
+
+/**
+ * Stages of all workflows share one list in status and one namespace in ${<stage>.outputs...}:
+ * two stages with one name (a fallback step named like a pipeline stage, validate-a_b beside
+ * validate-a-b) would overwrite each other's state, so such specs are refused.
+ */
+export function stageNameProblems(spec: SpecV2): { field: string; message: string }[] {
+  const named: { name: string; field: string; alias?: string }[] = [];
+  const steps = (workflow: 'main' | 'fallback' | 'emergency') => {
+    (spec.workflows?.[workflow]?.steps ?? []).forEach((step, index) => {
+      if ((step.action ?? 'run') !== 'run') return;
+      const agent = step.agent ?? step.name;
+      const alias = spec.agents.pipeline?.some((stage) => stage.name === agent) ? agent : undefined;
+      named.push({
+        name: step.name,
+        field: `spec.workflows.${workflow}.steps[${index}].name`,
+        ...(alias ? { alias } : {}),
+      });
+    });
+  };
+  if (spec.workflows?.main?.steps?.length) steps('main');
+  else {
+    (spec.agents.pipeline ?? []).forEach((stage, index) =>
+      named.push({ name: stage.name, field: `spec.agents.pipeline[${index}].name` }),
+    );
+  }
+  for (const name of Object.keys(spec.agents.deployment ?? {})) {
+    named.push({ name: `validate-${name}`.replace(/_/g, '-'), field: `spec.agents.deployment.${name}` });
+  }
+  steps('fallback');
+  steps('emergency');
+  const owner = new Map<string, string>();
+  const problems: { field: string; message: string }[] = [];
+  for (const { name, field } of named) {
+    const first = owner.get(name);
+    if (first) problems.push({ field, message: `runs as stage ${name}, a name ${first} already has` });
+    else owner.set(name, field);
+  }
+  for (const { name, field, alias } of named) {
+    const other = alias && alias !== name ? owner.get(alias) : undefined;
+    if (other) {
+      problems.push({
+        field,
+        message: `runs pipeline stage ${alias ?? ''}, whose outputs would answer to the name that ${other} has`,
+      });
+    }
+  }
+  return problems;
+}

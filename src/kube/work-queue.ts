@@ -6,6 +6,9 @@
  */
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
+/** The longest delay setTimeout takes: 2^31-1 ms, about 24.8 days. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -35,9 +38,14 @@ export class WorkQueue {
     }
   }
 
-  /** Adds the key after a delay; an earlier pending delay for the same key wins. */
-  addAfter(key: string, delayMs: number): void {
+  /**
+   * Adds the key after a delay; an earlier pending delay for the same key wins. A delay past
+   * setTimeout's range is clamped to it (the key is looked at early, which is harmless) instead of
+   * overflowing into a timer that fires at once, over and over.
+   */
+  addAfter(key: string, requestedMs: number): void {
     if (this.shuttingDown) return;
+    const delayMs = Number.isNaN(requestedMs) ? 0 : Math.min(requestedMs, MAX_TIMER_MS);
     if (delayMs <= 0) {
       this.add(key);
       return;

@@ -2,15 +2,17 @@
  * What the CRD's schema cannot say about a runbook, checked by the validating webhook. Every
  * message starts with the field path it is about.
  */
-import { parse as parseCel } from '@marcbachmann/cel-js';
 import semver from 'semver';
 import { isDeepStrictEqual } from 'node:util';
 import type { SpecV2 } from '../api/v2/runbook.js';
+import { compileCondition } from '../engine/cel.js';
 import { effectiveSpec } from '../engine/effective.js';
+import { celScope } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
 import { parseMicros } from '../engine/money.js';
 import { referencedStages } from '../engine/substitution.js';
-import { allStages } from '../engine/workflow-stages.js';
+import { allStages, stageNameProblems } from '../engine/workflow-stages.js';
+import { compileUserSchema } from '../engine/user-schema.js';
 
 export interface FieldProblem {
   field: string;
@@ -88,13 +90,9 @@ function checkConditions(spec: SpecV2): FieldProblem[] {
   const problems: FieldProblem[] = [];
   (spec.quality?.gates ?? []).forEach((gate, index) => {
     if (gate.condition === undefined) return;
-    try {
-      parseCel(gate.condition);
-    } catch (error) {
-      problems.push({
-        field: `spec.quality.gates[${index}].condition`,
-        message: `is not a valid CEL expression: ${(error as Error).message.split('\n')[0] ?? ''}`,
-      });
+    const compiled = compileCondition(gate.condition, celScope(spec));
+    if ('problem' in compiled) {
+      problems.push({ field: `spec.quality.gates[${index}].condition`, message: compiled.problem });
     }
   });
   return problems;
@@ -128,10 +126,23 @@ function checkBudgets(spec: SpecV2): FieldProblem[] {
   return problems;
 }
 
+function checkValidationSchemas(spec: SpecV2): FieldProblem[] {
+  return (spec.agents.pipeline ?? []).flatMap((stage, index) => {
+    const schema = stage.config?.validation?.schema;
+    const compiled = schema ? compileUserSchema(schema) : undefined;
+    return compiled && 'problem' in compiled
+      ? [{ field: `spec.agents.pipeline[${index}].config.validation.schema`, message: compiled.problem }]
+      : [];
+  });
+}
+
 export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
+  const names = stageNameProblems(spec);
+  if (names.length) return names;
   const cycle = graphProblem(allStages(spec));
   return [
     ...(cycle ? [{ field: 'spec.agents.pipeline', message: cycle }] : []),
+    ...checkValidationSchemas(spec),
     ...checkReferences(spec),
     ...checkSteps(spec),
     ...checkConditions(spec),

@@ -42,7 +42,7 @@ export const RetryStrategy = Obj(
     baseDelay: Type.Optional(Duration('exponential: delay before the first retry.')),
     maxDelay: Type.Optional(Duration('exponential: upper bound on any delay.')),
     multiplier: Type.Optional(
-      Num('exponential: factor applied to the delay after each attempt.', { minimum: 1 }),
+      Num('exponential: factor applied to the delay after each attempt.', { minimum: 1, maximum: 100 }),
     ),
     jitter: Type.Optional(Bool('exponential: spread delays by a deterministic per-Job jitter.')),
     initialDelay: Type.Optional(Duration('linear: delay before the first retry.')),
@@ -55,7 +55,7 @@ export const RetryStrategy = Obj(
           StrList('Error classes that are retried; others fail at once.', ErrorClass, 16),
         ),
         backoffMultiplier: Type.Optional(
-          Num('Factor applied to the delay after each attempt.', { minimum: 1 }),
+          Num('Factor applied to the delay after each attempt.', { minimum: 1, maximum: 100 }),
         ),
       }),
     ),

@@ -1,0 +1,65 @@
+/**
+ * The bounds on what users write, in one place. The operator serves every namespace: anything a
+ * user writes is measured against these before it is walked, compiled or evaluated, so one
+ * runbook can never exhaust the stack, the event loop or the memory that all runbooks share.
+ */
+
+/** Deepest nesting of any object, arrays and objects counted, the spec's own structure included. */
+export const MAX_JSON_DEPTH = 32;
+/** Most values (objects, arrays, scalars) in one object. */
+export const MAX_JSON_NODES = 100_000;
+/** Longest duration anywhere in a spec (7 days); also the longest timer the operator sets. */
+export const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
+/** The most a CEL condition may cost, estimated as the API server does for CRD rules. */
+export const CEL_COST_LIMIT = 100_000;
+/** Largest amount of money: the schema's nine integer digits and six decimals, in micro-dollars. */
+export const MAX_MICROS = 999_999_999_999_999;
+/** Most tokens a count may hold: the largest integer a JSON number carries exactly. */
+export const MAX_TOKENS = Number.MAX_SAFE_INTEGER;
+
+export interface ShapeProblem {
+  /** Path in kubectl's notation, cut after a few segments so the message stays short. */
+  field: string;
+  message: string;
+}
+
+const SHOWN_SEGMENTS = 12;
+
+function pathText(segments: (string | number)[]): string {
+  const shown = segments.slice(0, SHOWN_SEGMENTS);
+  const text = shown.reduce<string>(
+    (path, part) => (typeof part === 'number' ? `${path}[${part}]` : path ? `${path}.${part}` : part),
+    '',
+  );
+  return segments.length > SHOWN_SEGMENTS ? `${text}...` : text;
+}
+
+/**
+ * Measures a JSON value without recursion, so a value nested ten thousand levels deep is reported
+ * rather than overflowing the stack. Returns the first bound it exceeds.
+ */
+export function jsonShapeProblem(
+  value: unknown,
+  root: (string | number)[] = [],
+  limits: { depth: number; nodes: number } = { depth: MAX_JSON_DEPTH, nodes: MAX_JSON_NODES },
+): ShapeProblem | undefined {
+  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: value, path: root }];
+  let nodes = 0;
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { node, path } = next;
+    if (++nodes > limits.nodes) {
+      return { field: pathText(root), message: `holds more than ${limits.nodes} values` };
+    }
+    if (typeof node !== 'object' || node === null) continue;
+    if (path.length - root.length >= limits.depth) {
+      return {
+        field: pathText(path),
+        message: `is nested deeper than ${limits.depth} levels`,
+      };
+    }
+    if (Array.isArray(node))
+      node.forEach((item, index) => stack.push({ node: item, path: [...path, index] }));
+    else for (const [key, item] of Object.entries(node)) stack.push({ node: item, path: [...path, key] });
+  }
+  return undefined;
+}
