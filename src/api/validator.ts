@@ -23,7 +23,7 @@ export function fieldPath(pointer: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
-function toFieldError(error: ErrorObject): FieldError {
+export function toFieldError(error: ErrorObject): FieldError {
   let field = fieldPath(error.instancePath);
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') {

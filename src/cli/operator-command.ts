@@ -15,6 +15,7 @@ interface OperatorFlags {
   kubeconfig?: string;
   namespace?: string;
   workers: string;
+  reconcileBudget: string;
   config: string;
   logLevel: string;
   logFormat: 'json' | 'text';
@@ -155,10 +156,22 @@ export function registerOperatorCommand(program: Command): void {
       'how often candidates try to take, and the leader to renew, the Lease',
       seconds(LEADER_ELECTION_DEFAULTS.retryPeriodMs),
     )
+    .option(
+      '--reconcile-budget <duration>',
+      'longest the engine may take deciding one runbook; a runbook over it is parked with reason ReconcileBudgetExceeded',
+      '1s',
+    )
     .option('--log-level <level>', 'error, warn, info or debug', 'info')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (flags: OperatorFlags) => {
       const log = createLogger(flags.logLevel, flags.logFormat);
+      // Every promise is awaited or caught (the linter's no-floating-promises keeps it so); should
+      // one escape anyway, it is logged and the operator goes on serving.
+      process.on('unhandledRejection', (reason) => {
+        log.error('unhandled promise rejection', {
+          error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+        });
+      });
       const workers = Number(flags.workers);
       if (!Number.isInteger(workers) || workers < 1) {
         throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
@@ -174,6 +187,7 @@ export function registerOperatorCommand(program: Command): void {
         catalog,
         log,
         workers,
+        reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
         ...(flags.namespace ? { namespace: flags.namespace } : {}),
         ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
         ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),

@@ -25,6 +25,8 @@ export interface ControllerOptions {
   /** Watch one namespace only; all namespaces when absent. */
   namespace?: string;
   informer?: InformerOptions;
+  /** Longest the engine may take for one runbook before it is parked. */
+  reconcileBudgetMs?: number;
 }
 
 function controllerOwner(metadata: ObjectMeta, kind: string) {
@@ -77,6 +79,7 @@ export class RunbookController {
       recorder: new EventRecorder(http, log),
       notifier: this.notifier,
       log,
+      ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
     });
     const enqueueRunbook = (object: AgentRunbookJson) => {
       this.queue.add(objectKey(object));

@@ -7,8 +7,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
-import { decide } from '../engine/decide.js';
-import type { Decision, JobObservation, RunbookObject } from '../engine/types.js';
+import { decideSafely, park } from '../engine/guard.js';
+import type { Decision, EngineInput, JobObservation, RunbookObject } from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from '../kube/informer.js';
@@ -28,10 +28,24 @@ export interface ReconcilerDeps {
   jobs: Informer<JobJson>;
   pods: Informer<PodJson>;
   catalog: () => AgentCatalog;
+  /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */
+  reconcileBudgetMs?: number;
   recorder: EventRecorder;
   notifier: Notifier;
   log: Logger;
   now?: () => Date;
+}
+
+const DEFAULT_RECONCILE_BUDGET_MS = 1000;
+
+/** A write the API server refused as invalid: retrying the same write cannot succeed. */
+class Refused extends Error {
+  constructor(
+    readonly reason: 'StatusRejected' | 'JobRejected',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** How long a created Job may take to show up in the informer before the expectation lapses. */
@@ -109,15 +123,57 @@ export class Reconciler {
       ...(runbook.status ? { status: runbook.status } : {}),
     };
     const observed = this.observe(runbook);
-    const decision = decide({
+    const engineInput = {
       runbook: input,
       jobs: observed.own,
       agentJobs: observed.byAgent,
       now,
       catalog: this.deps.catalog(),
-    });
-    await this.act(runbook, decision, now);
+    };
+    const started = performance.now();
+    let decision = decideSafely(engineInput);
+    const tookMs = performance.now() - started;
+    const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
+    if (tookMs > budgetMs) {
+      decision = park(
+        engineInput,
+        'ReconcileBudgetExceeded',
+        `deciding this runbook took ${Math.round(tookMs)} ms, over the operator's budget of ${budgetMs} ms per reconcile: make it smaller (fewer stages, shorter inputs, cheaper gate conditions)`,
+        decision.status,
+      );
+    }
+    try {
+      await this.act(runbook, decision, now);
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      await this.parkRefused(runbook, engineInput, decision, error, now);
+      return {};
+    }
     return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
+  }
+
+  /**
+   * The API server refused a write (422), which no retry changes: park the runbook with the
+   * server's reason, keeping the engine's stages when the server takes them and the stored ones
+   * otherwise.
+   */
+  private async parkRefused(
+    runbook: AgentRunbookJson,
+    input: EngineInput,
+    refused: Decision,
+    error: Refused,
+    now: Date,
+  ): Promise<void> {
+    this.deps.log.error('write refused by the API server', {
+      runbook: `${runbook.metadata.namespace ?? ''}/${runbook.metadata.name ?? ''}`,
+      error: error.message,
+    });
+    try {
+      await this.act(runbook, park(input, error.reason, error.message, refused.status), now);
+    } catch (again) {
+      if (!(again instanceof Refused)) throw again;
+      await this.act(runbook, park(input, error.reason, error.message), now);
+    }
   }
 
   private async act(runbook: AgentRunbookJson, decision: Decision, now: Date): Promise<void> {
@@ -138,11 +194,21 @@ export class Reconciler {
     }
 
     if (!isDeepStrictEqual(plain(decision.status), plain(runbook.status ?? null))) {
-      await http.request({
-        method: 'PUT',
-        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
-        body: { ...runbook, status: decision.status },
-      });
+      await http
+        .request({
+          method: 'PUT',
+          path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
+          body: { ...runbook, status: decision.status },
+        })
+        .catch((error: unknown) => {
+          if (isStatus(error, 422)) {
+            throw new Refused(
+              'StatusRejected',
+              `the API server refused the status: ${(error as Error).message}`,
+            );
+          }
+          throw error;
+        });
     }
 
     for (const plan of decision.create) {
@@ -157,7 +223,14 @@ export class Reconciler {
         if (!this.deps.jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
       } catch (error) {
         // The Job exists already: a previous reconcile created it and the cache has not caught up.
-        if (!isStatus(error, 409)) throw error;
+        if (isStatus(error, 409)) continue;
+        if (isStatus(error, 422)) {
+          throw new Refused(
+            'JobRejected',
+            `the API server refused Job ${plan.name}: ${(error as Error).message}`,
+          );
+        }
+        throw error;
       }
     }
     log.debug('reconciled', {

@@ -88,15 +88,13 @@ function elementSizes(range: Estimate): Sizes {
   const known = range.known;
   const elements = Array.isArray(known) ? known : isObject(known) ? Object.keys(known) : undefined;
   if (!elements) return { items: range.items, chars: range.chars };
-  return elements
-    .map(sizesOf)
-    .reduce(
-      (most, sizes) => ({
-        items: Math.max(most.items, sizes.items),
-        chars: Math.max(most.chars, sizes.chars),
-      }),
-      { items: 0, chars: 0 },
-    );
+  return elements.map(sizesOf).reduce(
+    (most, sizes) => ({
+      items: Math.max(most.items, sizes.items),
+      chars: Math.max(most.chars, sizes.chars),
+    }),
+    { items: 0, chars: 0 },
+  );
 }
 
 /**

@@ -29,6 +29,8 @@ export interface OperatorOptions {
   /** Watch one namespace only; all namespaces when absent. */
   namespace?: string;
   workers?: number;
+  /** Longest the engine may take for one runbook before it is parked (default 1 s). */
+  reconcileBudgetMs?: number;
   informer?: InformerOptions;
   /** Serve the conversion and validating webhooks, and migrate stored objects to v2. */
   webhook?: WebhookOptions;
@@ -64,6 +66,7 @@ export class Operator {
       log,
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.informer ? { informer: options.informer } : {}),
+      ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
     });
     this.elector = options.leaderElection
       ? new LeaderElector(this.http, {

@@ -7,6 +7,33 @@ import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook, type FieldError } from '../api/validator.js';
 import { validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 
+/** The review each path takes: anything else is not a review at all. */
+export const REVIEW_KINDS = {
+  '/convert': { kind: 'ConversionReview', apiVersion: 'apiextensions.k8s.io/v1' },
+  '/validate': { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' },
+} as const;
+
+const shown = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 64));
+
+/**
+ * Why a body is not a review of the expected kind, apiVersion and request uid (which the answer
+ * must echo); the server answers such a body with 400 instead of a review.
+ */
+export function reviewShapeProblem(
+  body: unknown,
+  expected: { kind: string; apiVersion: string },
+): string | undefined {
+  if (!isObject(body)) return `the body is not a JSON object but ${shown(body)}`;
+  if (body.kind !== expected.kind || body.apiVersion !== expected.apiVersion) {
+    return `expected a ${expected.kind} of ${expected.apiVersion}, got kind ${shown(body.kind)} of apiVersion ${shown(body.apiVersion)}`;
+  }
+  const request = body.request;
+  if (!isObject(request) || typeof request.uid !== 'string' || request.uid === '') {
+    return `the ${expected.kind} has no request.uid`;
+  }
+  return undefined;
+}
+
 /** The request of a review, and its uid (empty when the review is too broken to have one). */
 function requestOf(body: unknown): { request: Json | undefined; uid: string } {
   const request = isObject(body) && isObject(body.request) ? body.request : undefined;

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/logger.js';
-import { reviewAdmission, reviewConversion } from './admission.js';
+import { REVIEW_KINDS, reviewAdmission, reviewConversion, reviewShapeProblem } from './admission.js';
 import type { KeyPairPem } from './pki.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
@@ -39,7 +39,9 @@ export class WebhookServer {
     tls: KeyPairPem,
     private readonly log: Logger,
   ) {
-    this.server = createServer({ cert: tls.certificate, key: tls.privateKey }, (req, res) => {
+    // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
+    const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };
+    this.server = createServer({ cert: tls.certificate, key: tls.privateKey, ...limits }, (req, res) => {
       // Whatever a request carries, it gets an answer and the process goes on.
       this.handle(req, res).catch((error: unknown) => {
         this.log.error('webhook request failed', { error: (error as Error).message });
@@ -94,8 +96,13 @@ export class WebhookServer {
         reply(413, { message: error.message });
         return;
       }
-      // A review that cannot be read still gets a review back, so the API server reports why.
-      body = { unreadable: (error as Error).message };
+      reply(400, { message: `the body is not JSON: ${(error as Error).message}` });
+      return;
+    }
+    const problem = reviewShapeProblem(body, REVIEW_KINDS[path]);
+    if (problem) {
+      reply(400, { message: problem });
+      return;
     }
     const review = path === '/convert' ? reviewConversion(body) : reviewAdmission(body);
     this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });

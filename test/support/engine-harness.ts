@@ -6,6 +6,7 @@
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { SpecV2 } from '../../src/api/v2/runbook.js';
 import { decide } from '../../src/engine/decide.js';
+import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.js';
 import type { Decision, JobObservation, JobPlan, RunbookObject } from '../../src/engine/types.js';
 
 export const TEST_CATALOG: AgentCatalog = {
@@ -35,14 +36,24 @@ export class EngineHarness {
     public catalog: AgentCatalog = catalogFor(runbook.spec),
   ) {}
 
+  /**
+   * The engine's decision, its status cut to the schema's lengths as the controller writes it;
+   * a status the schema still refuses fails the test that produced it.
+   */
   decideOnly(): Decision {
-    return decide({
+    const decision = decide({
       runbook: this.runbook,
       jobs: this.jobs,
       now: this.now,
       catalog: this.catalog,
       agentJobs: this.agentJobs,
     });
+    const status = fitStatusToSchema(decision.status);
+    const invalid = validateStatus(status);
+    if (invalid.length) {
+      throw new Error(`the engine produced an invalid status: ${JSON.stringify(invalid)}`);
+    }
+    return { ...decision, status };
   }
 
   /** One reconcile: decide, write the status, delete and create Jobs. */

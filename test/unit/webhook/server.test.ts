@@ -23,7 +23,34 @@ const HOSTILE_SPECS: [string, unknown, string][] = [
     { version: '1.0.0', agents: { pipeline: [] }, workflows: { main: { steps: {} } } },
     'steps',
   ],
+  [
+    'inputs nested 5,000 levels',
+    { version: '1.0.0', agents: { pipeline: [{ name: 'a', config: { inputs: nested(5000) } }] } },
+    'is nested deeper than 32 levels',
+  ],
+  [
+    'parameters nested 5,000 levels',
+    { version: '1.0.0', agents: { pipeline: [{ name: 'a', config: { parameters: nested(5000) } }] } },
+    'spec.agents.pipeline[0].config.parameters',
+  ],
+  [
+    '3,000 stages',
+    { version: '1.0.0', agents: { pipeline: Array.from({ length: 3000 }, (_, i) => ({ name: `s${i}` })) } },
+    'spec.agents.pipeline',
+  ],
 ];
+
+/** A placeholder that review() writes out as JSON nested `depth` levels (JSON.stringify itself would overflow). */
+function nested(depth: number): string {
+  return `NESTED:${depth}`;
+}
+
+function withNesting(json: string): string {
+  return json.replace(/"NESTED:(\d+)"/g, (_, depth: string) => {
+    const levels = Number(depth);
+    return `${'{"a":'.repeat(levels)}"\${context.title}"${'}'.repeat(levels)}`;
+  });
+}
 
 describe('the webhook server under hostile requests', function () {
   this.timeout(20_000);
@@ -54,11 +81,13 @@ describe('the webhook server under hostile requests', function () {
       call.end(body);
     });
   const review = (spec: unknown, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({
-      apiVersion: 'admission.k8s.io/v1',
-      kind: 'AdmissionReview',
-      request: { uid: 'u1', operation: 'CREATE', object: { spec }, ...extra },
-    });
+    withNesting(
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: 'u1', operation: 'CREATE', object: { spec }, ...extra },
+      }),
+    );
 
   before(async () => {
     ca = await CertificateAuthority.create('test-ca');
@@ -105,8 +134,41 @@ describe('the webhook server under hostile requests', function () {
   it('answers a body over the limit with 413, then serves the next request', async () => {
     const answer = await post('/validate', Buffer.alloc(9 * 1024 * 1024, 0x20));
     expect(answer.status).to.equal(413);
-    const next = await post('/convert', 'not json');
+    const next = await post('/validate', review({ version: '1.0.0', agents: { pipeline: [{ name: 'a' }] } }));
     expect(next.status).to.equal(200);
-    expect(next.body).to.contain('Failure');
+  });
+
+  const GARBAGE: [string, string, string][] = [
+    ['not JSON', 'not json', 'the body is not JSON'],
+    ['a JSON array', '[1,2]', 'the body is not a JSON object'],
+    [
+      'a review of another kind',
+      JSON.stringify({ apiVersion: 'v1', kind: 'Pod', request: { uid: 'u' } }),
+      'expected a AdmissionReview of admission.k8s.io/v1, got kind "Pod"',
+    ],
+    [
+      'a review without a uid',
+      JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} }),
+      'has no request.uid',
+    ],
+  ];
+  for (const [what, body, message] of GARBAGE) {
+    it(`answers ${what} with 400 and says why`, async () => {
+      const answer = await post('/validate', body);
+      expect(answer.status).to.equal(400);
+      expect((JSON.parse(answer.body) as { message: string }).message).to.contain(message);
+    });
+  }
+
+  it('answers a ConversionReview without a uid with 400 too', async () => {
+    const answer = await post(
+      '/convert',
+      JSON.stringify({
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'ConversionReview',
+        request: { objects: [] },
+      }),
+    );
+    expect(answer.status).to.equal(400);
   });
 });
