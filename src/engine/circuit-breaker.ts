@@ -37,11 +37,16 @@ export function breakerConfig(catalog: AgentCatalog, agent: string): BreakerConf
   };
 }
 
+/**
+ * The error class a finished Job reports, if it failed. As for its stage (stage-outcome.ts), a
+ * Job that exited 0 but reported an error class failed.
+ */
 function failureClass(job: JobObservation): ErrorClass | undefined {
-  if (job.state !== 'failed') return undefined;
-  if (job.failureReason === 'DeadlineExceeded') return 'TIMEOUT';
+  if (job.state === 'active') return undefined;
+  if (job.state === 'failed' && job.failureReason === 'DeadlineExceeded') return 'TIMEOUT';
   const parsed = parseReport(job.terminationMessage);
-  return 'report' in parsed ? (parsed.report.error?.class ?? 'UNKNOWN') : 'UNKNOWN';
+  const reported = 'report' in parsed ? parsed.report.error?.class : undefined;
+  return job.state === 'failed' ? (reported ?? 'UNKNOWN') : reported;
 }
 
 /** The breaker of one agent, from all the Jobs of that agent the operator can see. */
@@ -54,8 +59,8 @@ export function breakerState(jobs: JobObservation[], config: BreakerConfig, now:
   for (let index = finished.length - 1; index >= 0; index -= 1) {
     const job = finished[index];
     if (!job) break;
-    if (job.state === 'succeeded') break;
     const errorClass = failureClass(job);
+    if (!errorClass) break;
     if (errorClass && INFRASTRUCTURE_ERRORS.includes(errorClass)) {
       failures += 1;
       lastFailure = Math.max(lastFailure, Date.parse(job.completionTime ?? ''));

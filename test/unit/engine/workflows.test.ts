@@ -209,6 +209,11 @@ describe('circuit breakers', () => {
     expect(breakerState([failed(0), failed(1), failed(2), success], config, at(6)).state).to.equal('closed');
   });
 
+  it('counts a Job that exited 0 but reported an infrastructure error as a failure, as its stage does', () => {
+    const exitedZero = (minute: number) => ({ ...failed(minute), state: 'succeeded' as const });
+    expect(breakerState([exitedZero(0), exitedZero(1), exitedZero(2)], config, at(2)).state).to.equal('open');
+  });
+
   it('does not count failures that are not infrastructure errors', () => {
     expect(
       breakerState(

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { WorkQueue } from '../../../src/kube/work-queue.js';
+import { MAX_TIMER_MS, WorkQueue } from '../../../src/kube/work-queue.js';
 import {
   ItemExponentialRateLimiter,
   TokenBucketRateLimiter,
@@ -94,5 +94,20 @@ describe('rate limiters', () => {
     ]);
     expect(limiter.when('a')).to.equal(5);
     expect(limiter.when('a')).to.equal(100);
+  });
+
+  it('clamps a delay past setTimeout’s range instead of firing at once', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const queue = new WorkQueue();
+    queue.addAfter('ns/far', 40 * 24 * 3600 * 1000);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(queue.length).to.equal(0);
+    expect(warnings).to.not.include('TimeoutOverflowWarning');
+    expect(MAX_TIMER_MS).to.equal(2 ** 31 - 1);
+    queue.shutDown();
+    process.off('warning', onWarning);
   });
 });

@@ -173,3 +173,90 @@ describe('reviews', () => {
     expect(review.response.convertedObjects[0]?.apiVersion).to.equal('i2s.studio/v2');
   });
 });
+
+describe('admission of hostile specs (issue 9)', () => {
+  const refusal = (spec: unknown) => {
+    const review = reviewAdmission({ request: { uid: 'u', operation: 'CREATE', object: { spec } } }) as {
+      response: { allowed: boolean; status?: { message: string } };
+    };
+    expect(review.response.allowed, 'refused').to.equal(false);
+    return review.response.status?.message ?? '';
+  };
+  const domains = Array.from({ length: 64 }, (_, index) => `d${index}`);
+  const HOSTILE: [string, unknown, string][] = [
+    [
+      'a CEL condition nesting all() five deep over 64 domains',
+      base({
+        context: { domains },
+        quality: {
+          gates: [
+            {
+              name: 'g',
+              condition:
+                'context.domains.all(a, context.domains.all(b, context.domains.all(c, context.domains.all(d, context.domains.all(e, a == e)))))',
+            },
+          ],
+        },
+      }),
+      'spec.quality.gates[0].condition: has an estimated cost of',
+    ],
+    [
+      'a validation pattern RE2 cannot run (a backreference)',
+      base({}, [
+        {
+          name: 'a',
+          config: { validation: { schema: { properties: { inputs: { pattern: '(a)\\1' } } } } },
+        },
+      ]),
+      'spec.agents.pipeline[0].config.validation.schema: is not a valid JSON Schema with RE2 patterns',
+    ],
+    [
+      'a run timeout of 1000 hours',
+      base({ execution: { mode: 'hybrid', timeout: '1000h' } }),
+      'spec.execution.timeout: must be a duration of at most 168h',
+    ],
+    [
+      'a retry multiplier of 1e12',
+      base({ retryStrategies: { fast: { type: 'exponential', multiplier: 1e12 } } }),
+      'spec.retryStrategies.fast.multiplier',
+    ],
+    [
+      'a backoffMultiplier of 1e300',
+      base({ retryStrategies: { odd: { type: 'custom', parameters: { backoffMultiplier: 1e300 } } } }),
+      'spec.retryStrategies.odd.parameters.backoffMultiplier',
+    ],
+    [
+      'a fallback step named like a pipeline stage',
+      base({
+        workflows: {
+          fallback: { trigger: { conditions: ['API_ERROR'] }, steps: [{ name: 'b', agent: 'a' }] },
+        },
+      }),
+      'spec.workflows.fallback.steps[0].name: runs as stage b, a name spec.agents.pipeline[1].name already has',
+    ],
+    [
+      'two deployment agents that make one stage name',
+      base({ agents: { deployment: { a_b: {}, 'a-b': {} } } }),
+      'spec.agents.deployment.a-b: runs as stage validate-a-b',
+    ],
+    [
+      'a main step whose pipeline stage answers to another step’s name',
+      base({
+        workflows: {
+          main: {
+            steps: [
+              { name: 'x', agent: 'a' },
+              { name: 'a', agent: 'b' },
+            ],
+          },
+        },
+      }),
+      'spec.workflows.main.steps[0].name: runs pipeline stage a, whose outputs would answer to the name that spec.workflows.main.steps[1].name has',
+    ],
+  ];
+  for (const [what, spec, message] of HOSTILE) {
+    it(`refuses ${what}, naming the field`, () => {
+      expect(refusal(spec)).to.contain(message);
+    });
+  }
+});
