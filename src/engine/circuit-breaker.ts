@@ -61,7 +61,7 @@ export function breakerState(jobs: JobObservation[], config: BreakerConfig, now:
     if (!job) break;
     const errorClass = failureClass(job);
     if (!errorClass) break;
-    if (errorClass && INFRASTRUCTURE_ERRORS.includes(errorClass)) {
+    if (INFRASTRUCTURE_ERRORS.includes(errorClass)) {
       failures += 1;
       lastFailure = Math.max(lastFailure, Date.parse(job.completionTime ?? ''));
     }
