@@ -76,7 +76,8 @@ export default tseslint.config(
         'error',
         {
           selector: 'AssignmentExpression > MemberExpression.left[computed=true]',
-          message: 'Assign through setOwn (src/api/json.ts) or use a Map: a key "__proto__" would replace the prototype.',
+          message:
+            'Assign through setOwn (src/api/json.ts) or use a Map: a key "__proto__" would replace the prototype.',
         },
         {
           // A literal on the left is TypeScript's narrowing of our own unions, never a user's key.
