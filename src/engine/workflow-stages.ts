@@ -98,12 +98,13 @@ export function emergencyTargets(spec: SpecV2): string[] {
 }
 
 /**
- * Stages of all workflows share one list in status and one namespace in ${<stage>.outputs...}:
- * two stages with one name (a fallback step named like a pipeline stage, validate-a_b beside
- * validate-a-b) would overwrite each other's state, so such specs are refused.
+ * Stages of all workflows share one list in status: two stages with one name (a fallback step
+ * named like a pipeline stage, validate-a_b beside validate-a-b) would overwrite each other's
+ * state, and within a workflow a step answering to another step's name would hide its outputs,
+ * so such specs are refused.
  */
 export function stageNameProblems(spec: SpecV2): { field: string; message: string }[] {
-  const named: { name: string; field: string; alias?: string }[] = [];
+  const named: { name: string; field: string; workflow: string; alias?: string }[] = [];
   const steps = (workflow: 'main' | 'fallback' | 'emergency') => {
     (spec.workflows?.[workflow]?.steps ?? []).forEach((step, index) => {
       if ((step.action ?? 'run') !== 'run') return;
@@ -112,6 +113,7 @@ export function stageNameProblems(spec: SpecV2): { field: string; message: strin
       named.push({
         name: step.name,
         field: `spec.workflows.${workflow}.steps[${index}].name`,
+        workflow,
         ...(alias ? { alias } : {}),
       });
     });
@@ -119,11 +121,15 @@ export function stageNameProblems(spec: SpecV2): { field: string; message: strin
   if (spec.workflows?.main?.steps?.length) steps('main');
   else {
     (spec.agents.pipeline ?? []).forEach((stage, index) =>
-      named.push({ name: stage.name, field: `spec.agents.pipeline[${index}].name` }),
+      named.push({ name: stage.name, field: `spec.agents.pipeline[${index}].name`, workflow: 'main' }),
     );
   }
   for (const name of Object.keys(spec.agents.deployment ?? {})) {
-    named.push({ name: `validate-${name}`.replace(/_/g, '-'), field: `spec.agents.deployment.${name}` });
+    named.push({
+      name: `validate-${name}`.replace(/_/g, '-'),
+      field: `spec.agents.deployment.${name}`,
+      workflow: 'validation',
+    });
   }
   steps('fallback');
   steps('emergency');
@@ -134,8 +140,13 @@ export function stageNameProblems(spec: SpecV2): { field: string; message: strin
     if (first) problems.push({ field, message: `runs as stage ${name}, a name ${first} already has` });
     else owner.set(name, field);
   }
-  for (const { name, field, alias } of named) {
-    const other = alias && alias !== name ? owner.get(alias) : undefined;
+  // Within a workflow a step's outputs also answer to its pipeline stage's name (a fallback step
+  // standing in for a main stage is meant to).
+  for (const { name, field, alias, workflow } of named) {
+    const other =
+      alias && alias !== name
+        ? named.find((entry) => entry.workflow === workflow && entry.name === alias)?.field
+        : undefined;
     if (other) {
       problems.push({
         field,
