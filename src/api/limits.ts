@@ -12,6 +12,8 @@ export const MAX_JSON_NODES = 100_000;
 export const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
 /** The most a CEL condition may cost, estimated as the API server does for CRD rules. */
 export const CEL_COST_LIMIT = 100_000;
+/** The most all gate conditions of one runbook may cost together: they are evaluated on every reconcile. */
+export const CEL_TOTAL_COST_LIMIT = 200_000;
 /** Largest amount of money: the schema's nine integer digits and six decimals, in micro-dollars. */
 export const MAX_MICROS = 999_999_999_999_999;
 /** Most tokens a count may hold: the largest integer a JSON number carries exactly. */
@@ -36,30 +38,49 @@ function pathText(segments: (string | number)[]): string {
 
 /**
  * Measures a JSON value without recursion, so a value nested ten thousand levels deep is reported
- * rather than overflowing the stack. Returns the first bound it exceeds.
+ * rather than overflowing the stack. Returns the first bound it exceeds. Paths are only spelled
+ * out for the value that exceeds one: each visited value keeps just its parent and key.
  */
 export function jsonShapeProblem(
   value: unknown,
   root: (string | number)[] = [],
   limits: { depth: number; nodes: number } = { depth: MAX_JSON_DEPTH, nodes: MAX_JSON_NODES },
 ): ShapeProblem | undefined {
-  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: value, path: root }];
+  const parents: number[] = [-1];
+  const keys: (string | number)[] = [''];
+  const depths: number[] = [0];
+  const pathOf = (index: number) => {
+    const path: (string | number)[] = [];
+    for (let at = index; at > 0; at = parents[at] ?? 0) path.unshift(keys[at] ?? '');
+    return [...root, ...path];
+  };
+  const stack: { node: unknown; index: number }[] = [{ node: value, index: 0 }];
   let nodes = 0;
   for (let next = stack.pop(); next; next = stack.pop()) {
-    const { node, path } = next;
+    const { node, index } = next;
     if (++nodes > limits.nodes) {
       return { field: pathText(root), message: `holds more than ${limits.nodes} values` };
     }
     if (typeof node !== 'object' || node === null) continue;
-    if (path.length - root.length >= limits.depth) {
-      return {
-        field: pathText(path),
-        message: `is nested deeper than ${limits.depth} levels`,
-      };
+    const depth = depths[index] ?? 0;
+    if (depth >= limits.depth) {
+      return { field: pathText(pathOf(index)), message: `is nested deeper than ${limits.depth} levels` };
     }
-    if (Array.isArray(node))
-      node.forEach((item, index) => stack.push({ node: item, path: [...path, index] }));
-    else for (const [key, item] of Object.entries(node)) stack.push({ node: item, path: [...path, key] });
+    const children: [string | number, unknown][] = Array.isArray(node)
+      ? Array.from((node as unknown[]).entries())
+      : Object.entries(node);
+    for (const [key, item] of children) {
+      if (typeof item !== 'object' || item === null) {
+        nodes += 1;
+        continue;
+      }
+      parents.push(index);
+      keys.push(key);
+      depths.push(depth + 1);
+      stack.push({ node: item, index: parents.length - 1 });
+    }
   }
-  return undefined;
+  return nodes > limits.nodes
+    ? { field: pathText(root), message: `holds more than ${limits.nodes} values` }
+    : undefined;
 }

@@ -38,6 +38,16 @@ export interface ReconcilerDeps {
 
 const DEFAULT_RECONCILE_BUDGET_MS = 1000;
 
+/**
+ * Lets waiting I/O (webhook requests, watch events, other reconciles) run between the synchronous
+ * steps of a reconcile (copying a large runbook, deciding, serializing the status), so no request
+ * waits for more than one of them.
+ */
+const turnOfTheEventLoop = () =>
+  new Promise<void>((resolve) => {
+    setImmediate(resolve);
+  });
+
 /** A write the API server refused as invalid: retrying the same write cannot succeed. */
 class Refused extends Error {
   constructor(
@@ -109,7 +119,9 @@ export class Reconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const cached = this.deps.runbooks.get(key);
     if (!cached || cached.metadata.deletionTimestamp) return {};
-    const runbook = plain(cached);
+    // The engine reads the cached object and never writes it (the engine's tests freeze it), so a
+    // large runbook is not copied on every reconcile.
+    const runbook = cached;
     const now = this.deps.now?.() ?? new Date();
     const input: RunbookObject = {
       metadata: {
@@ -130,9 +142,11 @@ export class Reconciler {
       now,
       catalog: this.deps.catalog(),
     };
+    await turnOfTheEventLoop();
     const started = performance.now();
     let decision = decideSafely(engineInput);
     const tookMs = performance.now() - started;
+    this.deps.log.debug('decided', { runbook: key, engineMs: Math.round(tookMs * 10) / 10 });
     const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
     if (tookMs > budgetMs) {
       decision = park(
@@ -142,6 +156,7 @@ export class Reconciler {
         decision.status,
       );
     }
+    await turnOfTheEventLoop();
     try {
       await this.act(runbook, decision, now);
     } catch (error) {

@@ -2,7 +2,6 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../observability/logger.js';
 import { REVIEW_KINDS, reviewAdmission, reviewConversion, reviewShapeProblem } from './admission.js';
 import type { KeyPairPem } from './pki.js';
 
@@ -32,12 +31,18 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** What the server logs through: the operator's logger, or the worker's relay to it. */
+export interface ServerLog {
+  error(message: string, meta?: object): void;
+  debug(message: string, meta?: object): void;
+}
+
 export class WebhookServer {
   private readonly server: Server;
 
   constructor(
     tls: KeyPairPem,
-    private readonly log: Logger,
+    private readonly log: ServerLog,
   ) {
     // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
     const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };

@@ -5,6 +5,7 @@
 import semver from 'semver';
 import { isDeepStrictEqual } from 'node:util';
 import type { SpecV2 } from '../api/v2/runbook.js';
+import { CEL_TOTAL_COST_LIMIT } from '../api/limits.js';
 import { compileCondition } from '../engine/cel.js';
 import { effectiveSpec } from '../engine/effective.js';
 import { celScope } from '../engine/gates.js';
@@ -88,13 +89,20 @@ function checkSteps(spec: SpecV2): FieldProblem[] {
 
 function checkConditions(spec: SpecV2): FieldProblem[] {
   const problems: FieldProblem[] = [];
+  let total = 0;
   (spec.quality?.gates ?? []).forEach((gate, index) => {
     if (gate.condition === undefined) return;
     const compiled = compileCondition(gate.condition, celScope(spec));
     if ('problem' in compiled) {
       problems.push({ field: `spec.quality.gates[${index}].condition`, message: compiled.problem });
-    }
+    } else total += compiled.cost;
   });
+  if (total > CEL_TOTAL_COST_LIMIT) {
+    problems.push({
+      field: 'spec.quality.gates',
+      message: `the conditions have an estimated cost of ${total} together, over the limit of ${CEL_TOTAL_COST_LIMIT} per runbook`,
+    });
+  }
   return problems;
 }
 

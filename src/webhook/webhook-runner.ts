@@ -6,7 +6,7 @@ import type { KubeHttp } from '../kube/http.js';
 import type { Logger } from '../observability/logger.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
 import { pointWebhooksAtService, registerWebhooks } from './registration.js';
-import { WebhookServer } from './server.js';
+import { WebhookThread } from './webhook-thread.js';
 
 export interface WebhookOptions extends CertificateOptions {
   port: number;
@@ -18,7 +18,7 @@ export interface WebhookOptions extends CertificateOptions {
 }
 
 export class WebhookRunner {
-  private server: WebhookServer | undefined;
+  private server: WebhookThread | undefined;
   private current: WebhookTls | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly store: CertificateStore;
@@ -35,8 +35,8 @@ export class WebhookRunner {
 
   async start(): Promise<void> {
     this.current = await this.store.ensure();
-    this.server = new WebhookServer(this.current, this.log);
-    this.port = await this.server.listen(this.options.port, this.options.host);
+    this.server = new WebhookThread(this.current, this.options.port, this.options.host, this.log);
+    this.port = await this.server.listening();
     await registerWebhooks(this.http, this.current.caPem, this.options.url);
     this.timer = setInterval(() => {
       this.renew().catch((error: unknown) => {

@@ -19,6 +19,15 @@ export function catalogFor(spec: SpecV2): AgentCatalog {
   return { agents: [...names].map((name) => ({ name, image: `example.com/agents/${name}:1` })) };
 }
 
+/** The controller hands the engine its informer's cached object: the engine must never write it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export function runbookOf(spec: SpecV2, generation = 1): RunbookObject {
   return { metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation }, spec };
 }
@@ -37,12 +46,12 @@ export class EngineHarness {
   ) {}
 
   /**
-   * The engine's decision, its status cut to the schema's lengths as the controller writes it;
+   * The engine's decision from a frozen runbook, its status cut to the schema's lengths as the controller writes it;
    * a status the schema still refuses fails the test that produced it.
    */
   decideOnly(): Decision {
     const decision = decide({
-      runbook: this.runbook,
+      runbook: deepFreeze(structuredClone(this.runbook)),
       jobs: this.jobs,
       now: this.now,
       catalog: this.catalog,

@@ -201,6 +201,19 @@ describe('admission of hostile specs (issue 9)', () => {
       'spec.quality.gates[0].condition: has an estimated cost of',
     ],
     [
+      'gate conditions that are affordable one by one but not together',
+      base({
+        context: { domains },
+        quality: {
+          gates: Array.from({ length: 5 }, (_, index) => ({
+            name: `g${index}`,
+            condition: 'context.domains.all(a, context.domains.exists(b, a == b))',
+          })),
+        },
+      }),
+      'spec.quality.gates: the conditions have an estimated cost of',
+    ],
+    [
       'a validation pattern RE2 cannot run (a backreference)',
       base({}, [
         {

@@ -1,0 +1,68 @@
+/** The operator's side of webhook-worker.ts: starts the worker, relays its logs, renews, stops it. */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../observability/logger.js';
+import type { KeyPairPem } from './pki.js';
+import type { FromWorker, ToWorker, WorkerStart } from './webhook-worker.js';
+
+// Under tsx (tests, `make demo`) the sources are .ts; the built operator runs .js.
+const WORKER = new URL(
+  import.meta.url.endsWith('.ts') ? './webhook-worker.ts' : './webhook-worker.js',
+  import.meta.url,
+);
+
+export class WebhookThread {
+  private readonly worker: Worker;
+  private readonly waiting = new Map<FromWorker['type'], (message: FromWorker) => void>();
+
+  constructor(tls: KeyPairPem, port: number, host: string | undefined, log: Logger) {
+    const start: WorkerStart = { tls, port, ...(host ? { host } : {}) };
+    this.worker = new Worker(WORKER, { workerData: start });
+    this.worker.on('message', (message: FromWorker) => {
+      if (message.type === 'log') {
+        log.log(message.level, message.message, message.meta ?? {});
+        return;
+      }
+      this.waiting.get(message.type)?.(message);
+    });
+    this.worker.on('error', (error: Error) => {
+      log.error('webhook worker failed', { error: error.message });
+      this.waiting.get('failed')?.({ type: 'failed', message: error.message });
+    });
+  }
+
+  private next(...types: FromWorker['type'][]): Promise<FromWorker> {
+    return new Promise((resolve) => {
+      for (const type of types) {
+        this.waiting.set(type, (message) => {
+          for (const other of types) this.waiting.delete(other);
+          resolve(message);
+        });
+      }
+    });
+  }
+
+  private send(message: ToWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  /** Resolves with the port the worker listens on. */
+  async listening(): Promise<number> {
+    const message = await this.next('listening', 'failed');
+    if (message.type === 'failed') {
+      await this.worker.terminate();
+      throw new Error(`the webhook server could not start: ${message.message}`);
+    }
+    return message.type === 'listening' ? message.port : 0;
+  }
+
+  updateTls(tls: KeyPairPem): void {
+    this.send({ type: 'tls', tls });
+  }
+
+  async close(): Promise<void> {
+    const closed = this.next('closed', 'failed');
+    this.send({ type: 'close' });
+    await closed;
+    await this.worker.terminate();
+  }
+}

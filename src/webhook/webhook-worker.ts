@@ -1,0 +1,57 @@
+/**
+ * The webhook server in a worker thread of its own. Reviews are answered by an event loop (and a
+ * heap, and a garbage collector) that no reconcile shares, so however expensive one tenant's
+ * runbooks are to reconcile, admission for every tenant keeps its latency.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { KeyPairPem } from './pki.js';
+import { reviewAdmission } from './admission.js';
+import { WebhookServer, type ServerLog } from './server.js';
+
+export type ToWorker = { type: 'tls'; tls: KeyPairPem } | { type: 'close' };
+export type FromWorker =
+  | { type: 'listening'; port: number }
+  | { type: 'failed'; message: string }
+  | { type: 'closed' }
+  | { type: 'log'; level: 'error' | 'debug'; message: string; meta?: object };
+
+export interface WorkerStart {
+  tls: KeyPairPem;
+  port: number;
+  host?: string;
+}
+
+const port = parentPort;
+if (port) {
+  const post = (message: FromWorker) => {
+    port.postMessage(message);
+  };
+  const log: ServerLog = {
+    error: (message, meta) => {
+      post({ type: 'log', level: 'error', message, ...(meta ? { meta } : {}) });
+    },
+    debug: (message, meta) => {
+      post({ type: 'log', level: 'debug', message, ...(meta ? { meta } : {}) });
+    },
+  };
+  const start = workerData as WorkerStart;
+  // Compiles the schemas before the first review arrives, so it waits no longer than the rest.
+  reviewAdmission({ request: { uid: 'warm-up', operation: 'CREATE', object: { spec: { agents: {} } } } });
+  const server = new WebhookServer(start.tls, log);
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'tls') server.updateTls(message.tls);
+    else {
+      void server.close().then(() => {
+        post({ type: 'closed' });
+      });
+    }
+  });
+  server.listen(start.port, start.host).then(
+    (listening) => {
+      post({ type: 'listening', port: listening });
+    },
+    (error: unknown) => {
+      post({ type: 'failed', message: (error as Error).message });
+    },
+  );
+}
