@@ -117,11 +117,10 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
-    const cached = this.deps.runbooks.get(key);
-    if (!cached || cached.metadata.deletionTimestamp) return {};
     // The engine reads the cached object and never writes it (the engine's tests freeze it), so a
     // large runbook is not copied on every reconcile.
-    const runbook = cached;
+    const runbook = this.deps.runbooks.get(key);
+    if (!runbook || runbook.metadata.deletionTimestamp) return {};
     const now = this.deps.now?.() ?? new Date();
     const input: RunbookObject = {
       metadata: {
