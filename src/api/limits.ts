@@ -7,7 +7,7 @@
 /** Deepest nesting of any object, arrays and objects counted, the spec's own structure included. */
 export const MAX_JSON_DEPTH = 32;
 /** Most values (objects, arrays, scalars) in one object. */
-export const MAX_JSON_NODES = 100_000;
+const MAX_JSON_NODES = 100_000;
 /** Longest duration anywhere in a spec (7 days); also the longest timer the operator sets. */
 export const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
 /** The most a CEL condition may cost, estimated as the API server does for CRD rules. */
@@ -19,7 +19,7 @@ export const MAX_MICROS = 999_999_999_999_999;
 /** Most tokens a count may hold: the largest integer a JSON number carries exactly. */
 export const MAX_TOKENS = Number.MAX_SAFE_INTEGER;
 
-export interface ShapeProblem {
+interface ShapeProblem {
   /** Path in kubectl's notation, cut after a few segments so the message stays short. */
   field: string;
   message: string;

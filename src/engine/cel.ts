@@ -215,7 +215,7 @@ function literalPatternProblem(node: unknown): string | undefined {
   return literalPatternProblem(node.args);
 }
 
-export type CompiledCondition =
+type CompiledCondition =
   { evaluate: () => unknown; cost: number } | { problem: string; cost?: number };
 
 /**

@@ -15,7 +15,7 @@ import { executionId } from './naming.js';
 import type { Decision, EngineInput } from './types.js';
 import { stageNameProblems } from './workflow-stages.js';
 
-export type ParkReason =
+type ParkReason =
   'InvalidSpec' | 'InternalError' | 'StatusRejected' | 'JobRejected' | 'ReconcileBudgetExceeded';
 
 const UNFINISHED = new Set(['Pending', 'Waiting', 'Running', 'Retrying']);

@@ -8,7 +8,7 @@ import { RE2JS } from 're2js';
 import { jsonShapeProblem } from '../api/limits.js';
 
 /** Largest user schema, in JSON values: enough for any input check, small to compile. */
-export const MAX_USER_SCHEMA_NODES = 2_000;
+const MAX_USER_SCHEMA_NODES = 2_000;
 const CACHED_SCHEMAS = 256;
 
 const re2RegExp = Object.assign(

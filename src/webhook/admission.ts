@@ -2,6 +2,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { convertRunbook, V2 } from '../api/conversion.js';
 import { isObject, type Json } from '../api/json.js';
+import { jsonShapeProblem } from '../api/limits.js';
 import { KIND } from '../api/group.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook, type FieldError } from '../api/validator.js';
@@ -56,6 +57,8 @@ export function reviewConversion(body: unknown): Json {
   try {
     const convertedObjects = request.objects.map((object, index) => {
       if (!isObject(object)) throw new Error(`objects[${index}] is not an object`);
+      const shape = jsonShapeProblem(object, [`objects[${index}]`]);
+      if (shape) throw new Error(`${shape.field} ${shape.message}`);
       return convertRunbook(object, desired);
     });
     return {

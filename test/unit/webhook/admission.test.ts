@@ -152,6 +152,22 @@ describe('reviews', () => {
     }
   });
 
+  it('fails a ConversionReview whose object is nested past the bound, naming where', () => {
+    let spec: Record<string, unknown> = { leaf: 1 };
+    for (let level = 0; level < 5000; level++) spec = { a: spec };
+    const review = reviewConversion({
+      request: {
+        uid: 'u',
+        desiredAPIVersion: 'i2s.studio/v1',
+        objects: [{ apiVersion: 'i2s.studio/v2', spec }],
+      },
+    }) as { response: { result: { status: string; message: string } } };
+    expect(review.response.result.status).to.equal('Failure');
+    expect(review.response.result.message)
+      .to.contain('objects[0].spec.a')
+      .and.contain('nested deeper than 32 levels');
+  });
+
   it('converts the objects of a ConversionReview', () => {
     const review = reviewConversion({
       request: {
