@@ -49,6 +49,8 @@ export class LeaderElector {
   private lease: Lease | undefined;
   private leading = false;
   private stopped = false;
+  /** The acquire or renew in flight: releasing meanwhile would race it with a stale resourceVersion. */
+  private attempt: Promise<boolean> | undefined;
   private wake: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly path: string;
@@ -75,7 +77,7 @@ export class LeaderElector {
   /** Resolves when this candidate holds the Lease, or with false when stopped before. */
   async acquire(): Promise<boolean> {
     while (!this.stopped) {
-      if (await this.tryAcquireOrRenew()) {
+      if (await this.tryOnce()) {
         this.leading = true;
         this.options.log?.('became the leader', { lease: this.leaseName });
         return true;
@@ -94,7 +96,7 @@ export class LeaderElector {
     for (;;) {
       await this.sleep(this.options.retryPeriodMs);
       if (this.isStopped()) return 'stopped';
-      if (await this.tryAcquireOrRenew()) {
+      if (await this.tryOnce()) {
         lastRenew = Date.now();
       } else if (Date.now() - lastRenew >= this.options.renewDeadlineMs) {
         this.leading = false;
@@ -109,6 +111,7 @@ export class LeaderElector {
     this.stopped = true;
     clearTimeout(this.timer);
     this.wake?.();
+    await this.attempt;
     if (!this.leading) return;
     this.leading = false;
     const lease = this.lease;
@@ -141,6 +144,11 @@ export class LeaderElector {
       this.wake = resolve;
       this.timer = setTimeout(resolve, ms);
     });
+  }
+
+  private tryOnce(): Promise<boolean> {
+    this.attempt = this.tryAcquireOrRenew();
+    return this.attempt;
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
