@@ -215,8 +215,7 @@ function literalPatternProblem(node: unknown): string | undefined {
   return literalPatternProblem(node.args);
 }
 
-type CompiledCondition =
-  { evaluate: () => unknown; cost: number } | { problem: string; cost?: number };
+type CompiledCondition = { evaluate: () => unknown; cost: number } | { problem: string; cost?: number };
 
 /**
  * Parses a condition and estimates its cost against the scope it will be evaluated in. Over the
