@@ -215,13 +215,45 @@ function literalPatternProblem(node: unknown): string | undefined {
   return literalPatternProblem(node.args);
 }
 
+/** Names the expression reads that no comprehension binds: the variables it needs from its scope. */
+function freeVariables(ast: unknown): Set<string> {
+  const used = new Set<string>();
+  const bound = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (!isNode(node) || node.op === 'value') return;
+    if (node.op === 'id') {
+      used.add(String(node.args));
+      return;
+    }
+    if (node.op === 'rcall' && Array.isArray(node.args)) {
+      const [name, , rest] = node.args as [string, unknown, unknown[]];
+      const variable = rest[0];
+      if (COMPREHENSIONS.has(name) && isNode(variable) && variable.op === 'id') {
+        bound.add(String(variable.args));
+      }
+    }
+    visit(node.args);
+  };
+  visit(ast);
+  return new Set([...used].filter((name) => !bound.has(name)));
+}
+
 type CompiledCondition = { evaluate: () => unknown; cost: number } | { problem: string; cost?: number };
 
 /**
- * Parses a condition and estimates its cost against the scope it will be evaluated in. Over the
- * limit, or malformed, it gives a problem and never runs.
+ * Parses a condition, checks that it reads only `declared` variables, and estimates its cost
+ * against the scope it will be evaluated in. Malformed, reading an unknown variable, or over the
+ * limit, it gives a problem and never runs.
  */
-export function compileCondition(expression: string, scope: Record<string, unknown>): CompiledCondition {
+export function compileCondition(
+  expression: string,
+  scope: Record<string, unknown>,
+  declared: ReadonlySet<string>,
+): CompiledCondition {
   let program: ReturnType<Environment['parse']>;
   try {
     program = environment.parse(expression);
@@ -232,6 +264,12 @@ export function compileCondition(expression: string, scope: Record<string, unkno
   useRe2(ast);
   const pattern = literalPatternProblem(ast);
   if (pattern) return { problem: pattern };
+  const unknown = [...freeVariables(ast)].filter((name) => !declared.has(name));
+  if (unknown.length) {
+    return {
+      problem: `uses ${unknown.map((name) => JSON.stringify(name)).join(', ')}, which ${unknown.length === 1 ? 'is' : 'are'} not a variable a condition can read: use a field of spec.context (bare or as context.<field>) or of the spec`,
+    };
+  }
   const cost = isNode(ast) ? estimate(ast, scope, new Map()).cost : 1;
   if (cost > CEL_COST_LIMIT) {
     return {

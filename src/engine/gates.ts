@@ -3,23 +3,36 @@
  * true; an applying gate waits for the annotation gates.i2s.studio/<gate>: approved|rejected, or
  * until its timeout passes. A condition that cannot be evaluated makes the gate apply (fail closed).
  */
-import type { SpecV2 } from '../api/v2/runbook.js';
+import { Context } from '../api/v2/context.js';
+import { Spec, type SpecV2 } from '../api/v2/runbook.js';
 import { compileCondition } from './cel.js';
 
 export const GATE_ANNOTATION_PREFIX = 'gates.i2s.studio/';
 
 type Gate = NonNullable<NonNullable<SpecV2['quality']>['gates']>[number];
 
-/** The variables a gate condition sees: the spec's fields (context, execution, budgets, ...) and spec itself. */
+/**
+ * The variables a gate condition may name: the spec's fields (context, execution, budgets, ...),
+ * spec itself, and the context's fields bare (`riskLevel > 7`, the specification's form) as well
+ * as under context (`context.riskLevel > 7`). Spec and context fields never share a name.
+ */
+export const GATE_VARIABLES: ReadonlySet<string> = new Set([
+  ...Object.keys(Spec.properties),
+  ...Object.keys(Context.properties),
+  'spec',
+]);
+
+/** The values of those variables for one runbook. */
 export function celScope(spec: SpecV2): Record<string, unknown> {
-  return { ...spec, context: spec.context ?? {}, spec };
+  const context = spec.context ?? {};
+  return { ...context, ...spec, context, spec };
 }
 
 export function gateApplies(gate: Gate, spec: SpecV2): { applies: boolean; message: string } {
   if (gate.required) return { applies: true, message: 'the gate is required' };
   if (gate.condition === undefined)
     return { applies: false, message: 'the gate is neither required nor conditional' };
-  const compiled = compileCondition(gate.condition, celScope(spec));
+  const compiled = compileCondition(gate.condition, celScope(spec), GATE_VARIABLES);
   if ('problem' in compiled) {
     return { applies: true, message: `condition ${compiled.problem}; waiting to be safe` };
   }

@@ -8,7 +8,7 @@ import type { SpecV2 } from '../api/v2/runbook.js';
 import { CEL_TOTAL_COST_LIMIT } from '../api/limits.js';
 import { compileCondition } from '../engine/cel.js';
 import { effectiveSpec } from '../engine/effective.js';
-import { celScope } from '../engine/gates.js';
+import { celScope, GATE_VARIABLES } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
 import { parseMicros } from '../engine/money.js';
 import { referencedStages } from '../engine/substitution.js';
@@ -92,7 +92,7 @@ function checkConditions(spec: SpecV2): FieldProblem[] {
   let total = 0;
   (spec.quality?.gates ?? []).forEach((gate, index) => {
     if (gate.condition === undefined) return;
-    const compiled = compileCondition(gate.condition, celScope(spec));
+    const compiled = compileCondition(gate.condition, celScope(spec), GATE_VARIABLES);
     if ('problem' in compiled) {
       problems.push({ field: `spec.quality.gates[${index}].condition`, message: compiled.problem });
     } else total += compiled.cost;

@@ -14,6 +14,7 @@ import { substitute, UnresolvedReference } from '../../../src/engine/substitutio
 
 const stage = (name: string, extra: Record<string, unknown> = {}) => ({ name, ...extra });
 const domains = Array.from({ length: 64 }, (_, index) => `domain-${index}`);
+const CONTEXT_ONLY = new Set(['context']);
 
 /** all() nested `depth` deep over the 64 domains, the issue's 135-character condition. */
 function nestedAll(depth: number): string {
@@ -31,14 +32,14 @@ describe('bounds: CEL conditions', () => {
   const scope = { context: { domains } };
 
   it('refuses a condition whose estimated cost is over the limit, with the estimate', () => {
-    const compiled = compileCondition(nestedAll(5), scope);
+    const compiled = compileCondition(nestedAll(5), scope, CONTEXT_ONLY);
     expect(compiled)
       .to.have.property('problem')
       .that.matches(/estimated cost of \d+, over the limit of 100000/);
   });
 
   it('lets a cheap condition run and gives its result', () => {
-    const compiled = compileCondition('context.domains.exists(d, d == "domain-3")', scope);
+    const compiled = compileCondition('context.domains.exists(d, d == "domain-3")', scope, CONTEXT_ONLY);
     expect('evaluate' in compiled && compiled.evaluate()).to.equal(true);
   });
 
@@ -52,13 +53,37 @@ describe('bounds: CEL conditions', () => {
   });
 
   it('runs matches() on RE2: a catastrophic pattern answers, a backreference is refused', () => {
-    const compiled = compileCondition(`context.title.matches("^(a+)+$")`, {
-      context: { title: `${'a'.repeat(5000)}b` },
-    });
+    const compiled = compileCondition(
+      `context.title.matches("^(a+)+$")`,
+      { context: { title: `${'a'.repeat(5000)}b` } },
+      CONTEXT_ONLY,
+    );
     expect('evaluate' in compiled && compiled.evaluate()).to.equal(false);
-    expect(compileCondition(`context.title.matches("(a)\\\\1")`, scope))
+    expect(compileCondition(`context.title.matches("(a)\\\\1")`, scope, CONTEXT_ONLY))
       .to.have.property('problem')
       .that.contains('not an RE2 regular expression');
+  });
+});
+
+describe('gate conditions read context fields bare or under context (issue 10)', () => {
+  for (const condition of ['riskLevel > 7', 'context.riskLevel > 7', '"finance" in domains']) {
+    it(`evaluates ${condition} against the runbook's context`, () => {
+      const runbook = spec({ context: { riskLevel: 8, domains: ['finance'] }, stages: [stage('a')] });
+      expect(gateApplies({ name: 'g', condition }, runbook)).to.deep.equal({
+        applies: true,
+        message: `condition ${condition} is true`,
+      });
+      const calm = spec({ context: { riskLevel: 2, domains: ['retail'] }, stages: [stage('a')] });
+      expect(gateApplies({ name: 'g', condition }, calm).applies).to.equal(false);
+    });
+  }
+
+  it('fails closed, saying why, when a declared context field is not set', () => {
+    const result = gateApplies({ name: 'g', condition: 'riskLevel > 7' }, spec({ stages: [stage('a')] }));
+    expect(result.applies).to.equal(true);
+    expect(result.message).to.match(
+      /^condition riskLevel > 7 could not be evaluated \(.+\); waiting to be safe$/,
+    );
   });
 });
 

@@ -230,6 +230,11 @@ describe('admission of hostile specs (issue 9)', () => {
       'spec.quality.gates: the conditions have an estimated cost of',
     ],
     [
+      'a gate condition reading a variable no runbook has (issue 10)',
+      base({ quality: { gates: [{ name: 'g', condition: 'riskLevel > 7 && risk_score > 3' }] } }),
+      'spec.quality.gates[0].condition: uses "risk_score", which is not a variable a condition can read',
+    ],
+    [
       'a validation pattern RE2 cannot run (a backreference)',
       base({}, [
         {
