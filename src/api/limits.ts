@@ -55,12 +55,9 @@ export function jsonShapeProblem(
     return [...root, ...path];
   };
   const stack: { node: unknown; index: number }[] = [{ node: value, index: 0 }];
-  let nodes = 0;
+  let nodes = 1;
   for (let next = stack.pop(); next; next = stack.pop()) {
     const { node, index } = next;
-    if (++nodes > limits.nodes) {
-      return { field: pathText(root), message: `holds more than ${limits.nodes} values` };
-    }
     if (typeof node !== 'object' || node === null) continue;
     const depth = depths[index] ?? 0;
     if (depth >= limits.depth) {
@@ -69,18 +66,17 @@ export function jsonShapeProblem(
     const children: [string | number, unknown][] = Array.isArray(node)
       ? Array.from((node as unknown[]).entries())
       : Object.entries(node);
+    nodes += children.length;
+    if (nodes > limits.nodes) {
+      return { field: pathText(root), message: `holds more than ${limits.nodes} values` };
+    }
     for (const [key, item] of children) {
-      if (typeof item !== 'object' || item === null) {
-        nodes += 1;
-        continue;
-      }
+      if (typeof item !== 'object' || item === null) continue;
       parents.push(index);
       keys.push(key);
       depths.push(depth + 1);
       stack.push({ node: item, index: parents.length - 1 });
     }
   }
-  return nodes > limits.nodes
-    ? { field: pathText(root), message: `holds more than ${limits.nodes} values` }
-    : undefined;
+  return undefined;
 }

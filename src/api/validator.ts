@@ -41,23 +41,24 @@ export function toFieldError(error: ErrorObject): FieldError {
   return { field: field || '(root)', message: error.message ?? error.keyword };
 }
 
+function boundedThenValid(validate: ValidateFunction, object: unknown): FieldError[] {
+  const shape = jsonShapeProblem(object);
+  if (shape) return [shape];
+  if (validate(object)) return [];
+  return (validate.errors ?? []).map(toFieldError);
+}
+
 /**
  * Checks an object against the bounds of limits.ts, then the v2 schema (structure, types,
  * patterns, ranges). The CEL rules the API server evaluates are not checked here.
  */
 export function validateAgentRunbook(object: unknown): FieldError[] {
-  const shape = jsonShapeProblem(object);
-  if (shape) return [shape];
   compiled ??= schemaAjv().compile(AgentRunbook);
-  if (compiled(object)) return [];
-  return (compiled.errors ?? []).map(toFieldError);
+  return boundedThenValid(compiled, object);
 }
 
 /** The same for the v1 layout. */
 export function validateAgentRunbookV1(object: unknown): FieldError[] {
-  const shape = jsonShapeProblem(object);
-  if (shape) return [shape];
   compiledV1 ??= schemaAjv().compile(AgentRunbookV1Schema);
-  if (compiledV1(object)) return [];
-  return (compiledV1.errors ?? []).map(toFieldError);
+  return boundedThenValid(compiledV1, object);
 }

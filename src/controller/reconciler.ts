@@ -39,9 +39,8 @@ export interface ReconcilerDeps {
 const DEFAULT_RECONCILE_BUDGET_MS = 1000;
 
 /**
- * Lets waiting I/O (webhook requests, watch events, other reconciles) run between the synchronous
- * steps of a reconcile (copying a large runbook, deciding, serializing the status), so no request
- * waits for more than one of them.
+ * Lets waiting I/O (watch events, other reconciles) run between the synchronous steps of a
+ * reconcile (observing, deciding, serializing the status), so none waits for more than one of them.
  */
 const turnOfTheEventLoop = () =>
   new Promise<void>((resolve) => {

@@ -180,65 +180,59 @@ function estimate(node: AstNode, scope: Record<string, unknown>, bound: Map<stri
   }
 }
 
-/** Go's regexp (RE2) semantics for matches(), as CEL specifies; see the module comment. */
-function useRe2(node: unknown): void {
-  if (!isNode(node)) {
-    if (Array.isArray(node)) node.forEach(useRe2);
+/** Calls `visit` for every node of the AST, parents before children. */
+function forEachNode(tree: unknown, visit: (node: AstNode) => void): void {
+  if (Array.isArray(tree)) {
+    for (const child of tree) forEachNode(child, visit);
     return;
   }
-  if (node.op === 'rcall' && Array.isArray(node.args) && node.args[0] === 'matches') {
-    node.args.splice(0, 1, RE2_MATCHES);
-  }
-  if (node.op !== 'value' && node.op !== 'id') useRe2(node.args);
+  if (!isNode(tree)) return;
+  visit(tree);
+  if (tree.op !== 'value' && tree.op !== 'id') forEachNode(tree.args, visit);
+}
+
+/** The method a call node names, with its receiver and arguments, when the node is a method call. */
+function methodCall(node: AstNode): { name: string; args: unknown[] } | undefined {
+  if (node.op !== 'rcall' || !Array.isArray(node.args)) return undefined;
+  const [name, , args] = node.args as [unknown, unknown, unknown];
+  return typeof name === 'string' && Array.isArray(args) ? { name, args } : undefined;
+}
+
+/** Go's regexp (RE2) semantics for matches(), as CEL specifies; see the module comment. */
+function useRe2(ast: unknown): void {
+  forEachNode(ast, (node) => {
+    if (methodCall(node)?.name === 'matches') (node.args as unknown[]).splice(0, 1, RE2_MATCHES);
+  });
 }
 
 /** Regular expressions written as literals are checked for RE2 syntax before anything runs. */
-function literalPatternProblem(node: unknown): string | undefined {
-  if (Array.isArray(node)) {
-    for (const child of node) {
-      const problem = literalPatternProblem(child);
-      if (problem) return problem;
+function literalPatternProblem(ast: unknown): string | undefined {
+  const problems: string[] = [];
+  forEachNode(ast, (node) => {
+    const call = methodCall(node);
+    const [pattern] = call?.name === RE2_MATCHES ? call.args : [];
+    if (!isNode(pattern) || pattern.op !== 'value' || typeof pattern.args !== 'string') return;
+    try {
+      re2(pattern.args);
+    } catch (error) {
+      problems.push(
+        `matches() pattern ${JSON.stringify(pattern.args)} is not an RE2 regular expression: ${(error as Error).message}`,
+      );
     }
-    return undefined;
-  }
-  if (!isNode(node) || node.op === 'value' || node.op === 'id') return undefined;
-  if (node.op === 'rcall' && Array.isArray(node.args) && node.args[0] === RE2_MATCHES) {
-    const [pattern] = node.args[2] as unknown[];
-    if (isNode(pattern) && pattern.op === 'value' && typeof pattern.args === 'string') {
-      try {
-        re2(pattern.args);
-      } catch (error) {
-        return `matches() pattern ${JSON.stringify(pattern.args)} is not an RE2 regular expression: ${(error as Error).message}`;
-      }
-    }
-  }
-  return literalPatternProblem(node.args);
+  });
+  return problems[0];
 }
 
 /** Names the expression reads that no comprehension binds: the variables it needs from its scope. */
 function freeVariables(ast: unknown): Set<string> {
   const used = new Set<string>();
   const bound = new Set<string>();
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach(visit);
-      return;
-    }
-    if (!isNode(node) || node.op === 'value') return;
-    if (node.op === 'id') {
-      used.add(String(node.args));
-      return;
-    }
-    if (node.op === 'rcall' && Array.isArray(node.args)) {
-      const [name, , rest] = node.args as [string, unknown, unknown[]];
-      const variable = rest[0];
-      if (COMPREHENSIONS.has(name) && isNode(variable) && variable.op === 'id') {
-        bound.add(String(variable.args));
-      }
-    }
-    visit(node.args);
-  };
-  visit(ast);
+  forEachNode(ast, (node) => {
+    if (node.op === 'id') used.add(String(node.args));
+    const call = methodCall(node);
+    const [variable] = call && COMPREHENSIONS.has(call.name) ? call.args : [];
+    if (isNode(variable) && variable.op === 'id') bound.add(String(variable.args));
+  });
   return new Set([...used].filter((name) => !bound.has(name)));
 }
 

@@ -72,11 +72,16 @@ export function emergencyStages(spec: SpecV2): RunStage[] {
   return runSteps(spec, spec.workflows?.emergency?.steps, 'emergency');
 }
 
+/** The stage that runs deployment agent `name`: validate-<name>, with _ as - for a Job name. */
+function validationStageName(name: string): string {
+  return `validate-${name}`.replace(/_/g, '-');
+}
+
 export function validationStages(spec: SpecV2): RunStage[] {
   return Object.entries(spec.agents.deployment ?? {})
     .filter(([, agent]) => agent.enabled !== false)
     .map(([name, agent]) => ({
-      name: `validate-${name}`.replace(/_/g, '-'),
+      name: validationStageName(name),
       agent: name,
       ...(agent.version ? { version: agent.version } : {}),
       ...(agent.image ? { image: agent.image } : {}),
@@ -126,7 +131,7 @@ export function stageNameProblems(spec: SpecV2): { field: string; message: strin
   }
   for (const name of Object.keys(spec.agents.deployment ?? {})) {
     named.push({
-      name: `validate-${name}`.replace(/_/g, '-'),
+      name: validationStageName(name),
       field: `spec.agents.deployment.${name}`,
       workflow: 'validation',
     });

@@ -90,9 +90,10 @@ function checkSteps(spec: SpecV2): FieldProblem[] {
 function checkConditions(spec: SpecV2): FieldProblem[] {
   const problems: FieldProblem[] = [];
   let total = 0;
+  const scope = celScope(spec);
   (spec.quality?.gates ?? []).forEach((gate, index) => {
     if (gate.condition === undefined) return;
-    const compiled = compileCondition(gate.condition, celScope(spec), GATE_VARIABLES);
+    const compiled = compileCondition(gate.condition, scope, GATE_VARIABLES);
     if ('problem' in compiled) {
       problems.push({ field: `spec.quality.gates[${index}].condition`, message: compiled.problem });
     } else total += compiled.cost;
