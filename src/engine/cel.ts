@@ -139,7 +139,7 @@ function estimate(node: AstNode, scope: Record<string, unknown>, bound: Map<stri
         return { cost: range.cost + range.items * perElement + 1, items: range.items, chars };
       }
       const parts = rest.map(sub);
-      const pattern = name === 'matches' ? Math.max(1, ...parts.map((part) => part.chars)) : 1;
+      const pattern = name === RE2_MATCHES ? Math.max(1, ...parts.map((part) => part.chars)) : 1;
       return {
         cost: add(range, ...parts) + range.items + range.chars * pattern,
         items: name === 'split' ? Math.max(range.items, range.chars) : range.items,

@@ -52,6 +52,14 @@ describe('bounds: CEL conditions', () => {
     expect(result.message).to.contain('estimated cost');
   });
 
+  it('counts matches() at text length times pattern length', () => {
+    const text = { context: { title: 'a'.repeat(4000) } };
+    const short = compileCondition('context.title.matches("a")', text, CONTEXT_ONLY);
+    const long = compileCondition(`context.title.matches("${'a'.repeat(30)}")`, text, CONTEXT_ONLY);
+    expect(long).to.have.property('problem').that.contains('estimated cost of');
+    expect(short).to.have.property('cost').that.is.below(10_000);
+  });
+
   it('runs matches() on RE2: a catastrophic pattern answers, a backreference is refused', () => {
     const compiled = compileCondition(
       `context.title.matches("^(a+)+$")`,
