@@ -7,26 +7,21 @@
 import { Worker } from 'node:worker_threads';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import winston from 'winston';
 import type { AgentCatalog } from '../../src/api/catalog.js';
-import { OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
-import { Operator } from '../../src/operator/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { freePort } from '../../hack/local-cluster/ports.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
-import { installOperator, testNamespace } from '../support/operator-harness.js';
+import { installOperator, startWebhookOperator, testNamespace } from '../support/operator-harness.js';
+import { deepJsonText, DOMAINS, nestedAll } from '../support/hostile-input.js';
 import { runbook, waitForPhase, type RunbookStatus, type StageSketch } from '../support/runbook-env.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
 
 const CATALOG: AgentCatalog = {
   agents: ['a', 'b', 'zero-exit', 'spender'].map((name) => ({ name, image: `registry.example/${name}:1` })),
 };
-
-function nestedJson(depth: number): string {
-  return `${'{"a":'.repeat(depth)}"\${context.title}"${'}'.repeat(depth)}`;
-}
 
 /** Tenant A's expensive runbooks in the latency test. */
 const RUNBOOKS_A = 3;
@@ -102,25 +97,15 @@ describe('hostile input on a real control plane (issue 9)', function () {
   let operator: Operator | undefined;
   let port: number;
   const engineMs: number[] = [];
-  let kubeConfig: KubeConfig;
+  let operatorKubeconfig: string;
   let log: winston.Logger;
   const startOperator = async (reconcileBudgetMs?: number) => {
-    operator = new Operator({
-      kubeConfig,
+    operator = await startWebhookOperator(operatorKubeconfig, {
+      port,
       catalog: CATALOG,
       log,
       ...(reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs }),
-      webhook: {
-        port,
-        host: '127.0.0.1',
-        url: `https://127.0.0.1:${port}`,
-        namespace: OPERATOR_NAMESPACE,
-        secretName: 'agentrunbook-webhook-tls',
-        dnsNames: ['localhost'],
-        ipAddresses: ['127.0.0.1'],
-      },
     });
-    await operator.start();
   };
   const k = (namespace: string, ...args: string[]) =>
     kubectl(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
@@ -137,7 +122,7 @@ describe('hostile input on a real control plane (issue 9)', function () {
 
   before(async () => {
     plane = await ControlPlane.start();
-    const operatorKubeconfig = await installOperator(plane);
+    operatorKubeconfig = await installOperator(plane);
     tenantA = await testNamespace(plane, 'tenant-a');
     tenantB = await testNamespace(plane, 'tenant-b');
     node = new FakeNode(plane.adminConfig(), {
@@ -168,8 +153,6 @@ describe('hostile input on a real control plane (issue 9)', function () {
       level: 'debug',
       transports: [new winston.transports.Stream({ stream: sink })],
     });
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(operatorKubeconfig);
     await startOperator();
   });
 
@@ -181,25 +164,23 @@ describe('hostile input on a real control plane (issue 9)', function () {
 
   it('refuses each hostile runbook with the field named, and keeps admitting sound ones', async () => {
     const plain = runbook('plain', 'pipeline', [{ name: 'a' }]);
-    const domains = Array.from({ length: 64 }, (_, index) => `d${index}`);
     const cases: [string, unknown, string][] = [
       [
         'inputs nested 3,000 levels',
         JSON.stringify(
           runbook('deep', 'pipeline', [{ name: 'a', config: { inputs: { x: 'NESTED' } } }]),
-        ).replace('"NESTED"', nestedJson(3000)),
+        ).replace('"NESTED"', deepJsonText(3000)),
         'is nested deeper than 32 levels',
       ],
       [
         'a CEL gate nesting all() five deep',
         runbook('cel', 'pipeline', [{ name: 'a' }], {
-          context: { domains },
+          context: { domains: DOMAINS },
           quality: {
             gates: [
               {
                 name: 'g',
-                condition:
-                  'context.domains.all(a, context.domains.all(b, context.domains.all(c, context.domains.all(d, context.domains.all(e, a == e)))))',
+                condition: nestedAll(5),
               },
             ],
           },

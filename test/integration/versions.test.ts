@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { Operator } from '../../src/operator/operator.js';
@@ -16,13 +15,17 @@ import { freePort } from '../../hack/local-cluster/ports.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { waitForCrdEstablished } from '../../hack/local-cluster/install-operator.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
-import { installOperator, testNamespace } from '../support/operator-harness.js';
+import {
+  installOperator,
+  startWebhookOperator as startWebhookOperatorOn,
+  testNamespace,
+  WEBHOOK_SECRET,
+} from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
 
 const CATALOG: AgentCatalog = {
   agents: ['normalize', 'research'].map((name) => ({ name, image: `x/${name}:1` })),
 };
-const SECRET = 'agentrunbook-webhook-tls';
 
 /** The specification's 1.0 layout: agents keyed by name, timeout at the agent, legacy options. */
 function v1Runbook(name: string) {
@@ -61,7 +64,7 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       OPERATOR_NAMESPACE,
       'get',
       'secret',
-      SECRET,
+      WEBHOOK_SECRET,
       '-o',
       'json',
     ]);
@@ -80,24 +83,7 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       ])
     ).stdout;
   const startWebhookOperator = async () => {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(operatorKubeconfig);
-    operator = new Operator({
-      kubeConfig,
-      catalog: CATALOG,
-      log: silentLogger(),
-      namespace,
-      webhook: {
-        port,
-        host: '127.0.0.1',
-        url: `https://127.0.0.1:${port}`,
-        namespace: OPERATOR_NAMESPACE,
-        secretName: SECRET,
-        dnsNames: ['localhost'],
-        ipAddresses: ['127.0.0.1'],
-      },
-    });
-    await operator.start();
+    operator = await startWebhookOperatorOn(operatorKubeconfig, { port, catalog: CATALOG, namespace });
   };
 
   before(async () => {
@@ -287,7 +273,7 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
     });
     await http().request({
       method: 'PATCH',
-      path: `/api/v1/namespaces/${OPERATOR_NAMESPACE}/secrets/${SECRET}`,
+      path: `/api/v1/namespaces/${OPERATOR_NAMESPACE}/secrets/${WEBHOOK_SECRET}`,
       contentType: 'application/merge-patch+json',
       body: {
         data: {

@@ -5,7 +5,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { Operator } from '../../src/operator/operator.js';
-import { createLogger, silentLogger } from '../../src/observability/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
+import { OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { installOperator as installOperatorOn, mustRun } from '../../hack/local-cluster/install-operator.js';
 
@@ -36,6 +37,46 @@ export async function startOperator(
     log,
     workers: 4,
     ...(namespace ? { namespace } : {}),
+  });
+  await operator.start();
+  return operator;
+}
+
+/** The Secret the webhook's certificates are kept in, as the installation names it. */
+export const WEBHOOK_SECRET = 'agentrunbook-webhook-tls';
+
+/**
+ * The operator serving its webhooks on 127.0.0.1:`port` and registering them by URL. The
+ * registration is cluster-wide: only for a control plane the suite has to itself.
+ */
+export async function startWebhookOperator(
+  kubeconfigPath: string,
+  options: {
+    port: number;
+    catalog: AgentCatalog;
+    log?: Logger;
+    namespace?: string;
+    reconcileBudgetMs?: number;
+  },
+): Promise<Operator> {
+  const { port, catalog, log, namespace, reconcileBudgetMs } = options;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  const operator = new Operator({
+    kubeConfig,
+    catalog,
+    log: log ?? silentLogger(),
+    ...(namespace ? { namespace } : {}),
+    ...(reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs }),
+    webhook: {
+      port,
+      host: '127.0.0.1',
+      url: `https://127.0.0.1:${port}`,
+      namespace: OPERATOR_NAMESPACE,
+      secretName: WEBHOOK_SECRET,
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+    },
   });
   await operator.start();
   return operator;

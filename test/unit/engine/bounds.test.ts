@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { deepObject, nestedAll } from '../../support/hostile-input.js';
 import { EngineHarness, runbookOf, spec, TEST_CATALOG } from '../../support/engine-harness.js';
 import { MAX_DURATION_MS, MAX_MICROS } from '../../../src/api/limits.js';
 import { truncate, validateStatus } from '../../../src/api/status-schema.js';
@@ -15,18 +16,6 @@ import { substitute, UnresolvedReference } from '../../../src/engine/substitutio
 const stage = (name: string, extra: Record<string, unknown> = {}) => ({ name, ...extra });
 const domains = Array.from({ length: 64 }, (_, index) => `domain-${index}`);
 const CONTEXT_ONLY = new Set(['context']);
-
-/** all() nested `depth` deep over the 64 domains, the issue's 135-character condition. */
-function nestedAll(depth: number): string {
-  const names = 'abcdefgh'.slice(0, depth).split('');
-  return names.reduceRight((body, name) => `context.domains.all(${name}, ${body})`, 'a == a');
-}
-
-function nested(depth: number): Record<string, unknown> {
-  let value: Record<string, unknown> = { leaf: 1 };
-  for (let level = 0; level < depth; level++) value = { a: value };
-  return value;
-}
 
 describe('bounds: CEL conditions', () => {
   const scope = { context: { domains } };
@@ -184,7 +173,7 @@ describe('bounds: the engine guard parks instead of throwing', () => {
   });
 
   it('parks a spec nested past the bound (stored before the webhook ran) as InvalidSpec', () => {
-    const deep = spec({ stages: [stage('a', { config: { parameters: nested(5000) } })] });
+    const deep = spec({ stages: [stage('a', { config: { parameters: deepObject(5000, { leaf: 1 }) } })] });
     const decision = decideSafely(input(deep));
     expect(decision.status.phase).to.equal('Failed');
     const failed = decision.status.conditions?.find((c) => c.type === 'Failed');

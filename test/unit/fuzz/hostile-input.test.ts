@@ -14,6 +14,7 @@ import { TERMINAL_RUN } from '../../../src/engine/summary.js';
 import type { JobObservation, RunbookObject } from '../../../src/engine/types.js';
 import { reviewAdmission, reviewConversion } from '../../../src/webhook/admission.js';
 import { TEST_CATALOG } from '../../support/engine-harness.js';
+import { deepObject } from '../../support/hostile-input.js';
 
 const ERROR_CLASSES = ['RATE_LIMIT', 'API_ERROR', 'TIMEOUT', 'CRITICAL_ERROR', 'VALIDATION_ERROR', 'NOPE'];
 
@@ -47,12 +48,6 @@ const BASE: SpecV2 = {
   },
 };
 
-function nestedJson(depth: number): unknown {
-  let value: unknown = '${context.title}';
-  for (let level = 0; level < depth; level++) value = { a: value };
-  return value;
-}
-
 /** Values a user may write anywhere: wrong types, extremes, prototype keys, deep nesting. */
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(
@@ -75,7 +70,7 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
     {},
   ),
   fc.string({ maxLength: 20 }),
-  fc.integer({ min: 33, max: 3000 }).map(nestedJson),
+  fc.integer({ min: 33, max: 3000 }).map((depth) => deepObject(depth, '${context.title}')),
   fc.constant(JSON.parse('{"__proto__": {"suspend": true}, "constructor": {"prototype": {"x": 1}}}')),
   fc.integer({ min: 1000, max: 9000 }).map((length) => `\${context.${'x'.repeat(length)}}`),
   fc.constant(

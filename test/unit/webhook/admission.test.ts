@@ -3,6 +3,7 @@ import { reviewAdmission, reviewConversion } from '../../../src/webhook/admissio
 import { validateRunbookSpec, versionWarnings } from '../../../src/webhook/validate-runbook.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
 import { exampleFiles, loadExample } from '../../support/runbooks.js';
+import { deepObject, DOMAINS, nestedAll } from '../../support/hostile-input.js';
 
 const base = (
   extra: Partial<SpecV2> = {},
@@ -153,8 +154,7 @@ describe('reviews', () => {
   });
 
   it('fails a ConversionReview whose object is nested past the bound, naming where', () => {
-    let spec: Record<string, unknown> = { leaf: 1 };
-    for (let level = 0; level < 5000; level++) spec = { a: spec };
+    const spec = deepObject(5000, { leaf: 1 });
     const review = reviewConversion({
       request: {
         uid: 'u',
@@ -198,18 +198,16 @@ describe('admission of hostile specs (issue 9)', () => {
     expect(review.response.allowed, 'refused').to.equal(false);
     return review.response.status?.message ?? '';
   };
-  const domains = Array.from({ length: 64 }, (_, index) => `d${index}`);
   const HOSTILE: [string, unknown, string][] = [
     [
       'a CEL condition nesting all() five deep over 64 domains',
       base({
-        context: { domains },
+        context: { domains: DOMAINS },
         quality: {
           gates: [
             {
               name: 'g',
-              condition:
-                'context.domains.all(a, context.domains.all(b, context.domains.all(c, context.domains.all(d, context.domains.all(e, a == e)))))',
+              condition: nestedAll(5),
             },
           ],
         },
@@ -219,7 +217,7 @@ describe('admission of hostile specs (issue 9)', () => {
     [
       'gate conditions that are affordable one by one but not together',
       base({
-        context: { domains },
+        context: { domains: DOMAINS },
         quality: {
           gates: Array.from({ length: 5 }, (_, index) => ({
             name: `g${index}`,

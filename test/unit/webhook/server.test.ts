@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
 import { WebhookServer } from '../../../src/webhook/server.js';
+import { deepJsonText } from '../../support/hostile-input.js';
 
 /** Specs the API server's schema would refuse, sent straight to the webhook port instead. */
 const HOSTILE_SPECS: [string, unknown, string][] = [
@@ -47,8 +48,7 @@ function nested(depth: number): string {
 
 function withNesting(json: string): string {
   return json.replace(/"NESTED:(\d+)"/g, (_, depth: string) => {
-    const levels = Number(depth);
-    return `${'{"a":'.repeat(levels)}"\${context.title}"${'}'.repeat(levels)}`;
+    return deepJsonText(Number(depth));
   });
 }
 
