@@ -6,7 +6,7 @@
  * Parameters it understands: fail (an error class to fail with), delayMs (time to "think").
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatMicros } from '../engine/money.js';
+import { formatMicros } from '../api/grammar.js';
 import { readAssignment, writeReport, type Assignment, type OutputType } from './sdk.js';
 
 /** Dollars per token, in micro-dollars: $10 per million tokens. */

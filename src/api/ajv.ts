@@ -1,7 +1,7 @@
 /** The one ajv set-up for the API's schemas: the formats and keywords that Kubernetes' OpenAPI uses. */
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { isAcceptedDuration } from './durations.js';
+import { isAcceptedDuration } from './grammar.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives as the module object.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

@@ -11,7 +11,14 @@ import {
   type TProperties,
   type ObjectOptions,
 } from '@sinclair/typebox';
-import { MAX_DURATION_TEXT } from './durations.js';
+import {
+  DURATION_PATTERN,
+  MAX_DURATION_TEXT,
+  MONEY_PATTERN,
+  NAME_MAX_LENGTH,
+  NAME_PATTERN,
+  SEMVER_PATTERN,
+} from './grammar.js';
 
 /** A CEL rule the API server evaluates itself (x-kubernetes-validations). */
 export interface CelRule {
@@ -21,17 +28,6 @@ export interface CelRule {
   fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
-
-/** Go duration subset the API server's CEL duration() also parses: 30s, 5m, 4h, 1h30m, 250ms. */
-export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
-/** Decimal US dollars, at most six places (micro-dollars): "10.00", "0.000125". */
-export const MONEY_PATTERN = '^[0-9]{1,9}(\\.[0-9]{1,6})?$';
-/** Semantic Versioning 2.0.0, as given by semver.org. */
-export const SEMVER_PATTERN =
-  '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$';
-/** Stage, agent, gate and step names end up in Job names and label values. */
-export const NAME_PATTERN = '^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$';
-export const NAME_MAX_LENGTH = 63;
 
 /** A strict object: unknown fields are refused, by ajv here and by the API server's pruning/strict decoding. */
 export function Obj<T extends TProperties>(

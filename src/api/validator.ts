@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaAjv } from './ajv.js';
-import { MAX_DURATION_TEXT } from './durations.js';
+import { MAX_DURATION_TEXT } from './grammar.js';
 import { jsonShapeProblem } from './limits.js';
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { WEBHOOK_SERVICE } from '../api/group.js';
 import { loadCatalog } from '../controller/catalog-loader.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../controller/rbac.js';
-import { parseDurationMs } from '../api/durations.js';
+import { parseDurationMs } from '../api/grammar.js';
 import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
 import { createLogger } from '../observability/logger.js';
 import { Operator, type OperatorOptions } from '../operator/operator.js';

@@ -4,7 +4,8 @@ import { AgentReport, TERMINATION_MESSAGE_LIMIT } from '../api/agent-contract.js
 import { ERROR_CLASSES } from '../api/v2/error-class.js';
 import type { OUTPUT_TYPES } from '../api/v2/agents.js';
 import { jsonShapeProblem, MAX_TOKENS } from '../api/limits.js';
-import { microsFromReport } from './money.js';
+import { microsFromReport } from '../api/grammar.js';
+import type { JobObservation } from './types.js';
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 export type OutputType = (typeof OUTPUT_TYPES)[number];
@@ -23,7 +24,21 @@ export interface Problem {
 
 const validateReport = new Ajv({ strict: true }).compile<AgentReport>(AgentReport);
 
-export function parseReport(message: string | undefined): { report: Report } | { problem: Problem } {
+export type ParsedReport = { report: Report } | { problem: Problem };
+
+const parsedReports = new WeakMap<JobObservation, ParsedReport>();
+
+/** A Job's report, parsed once however many stages and breakers read it. */
+export function reportOf(job: JobObservation): ParsedReport {
+  let parsed = parsedReports.get(job);
+  if (!parsed) {
+    parsed = parseReport(job.terminationMessage);
+    parsedReports.set(job, parsed);
+  }
+  return parsed;
+}
+
+export function parseReport(message: string | undefined): ParsedReport {
   if (message === undefined || message.trim() === '') {
     return {
       problem: {

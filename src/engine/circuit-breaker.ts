@@ -6,8 +6,8 @@
  */
 import type { AgentCatalog } from '../api/catalog.js';
 import type { ErrorClass } from './agent-report.js';
-import { parseReport } from './agent-report.js';
-import { parseDurationMs } from '../api/durations.js';
+import { parseDurationMs } from '../api/grammar.js';
+import { jobFailure } from './stage-outcome.js';
 import type { JobObservation } from './types.js';
 
 /** Failures that say the agent's infrastructure is in trouble, rather than the work itself. */
@@ -37,18 +37,6 @@ export function breakerConfig(catalog: AgentCatalog, agent: string): BreakerConf
   };
 }
 
-/**
- * The error class a finished Job reports, if it failed. As for its stage (stage-outcome.ts), a
- * Job that exited 0 but reported an error class failed.
- */
-function failureClass(job: JobObservation): ErrorClass | undefined {
-  if (job.state === 'active') return undefined;
-  if (job.state === 'failed' && job.failureReason === 'DeadlineExceeded') return 'TIMEOUT';
-  const parsed = parseReport(job.terminationMessage);
-  const reported = 'report' in parsed ? parsed.report.error?.class : undefined;
-  return job.state === 'failed' ? (reported ?? 'UNKNOWN') : reported;
-}
-
 /** The breaker of one agent, from all the Jobs of that agent the operator can see. */
 export function breakerState(jobs: JobObservation[], config: BreakerConfig, now: number): BreakerState {
   const finished = jobs
@@ -59,7 +47,7 @@ export function breakerState(jobs: JobObservation[], config: BreakerConfig, now:
   for (let index = finished.length - 1; index >= 0; index -= 1) {
     const job = finished[index];
     if (!job) break;
-    const errorClass = failureClass(job);
+    const errorClass = jobFailure(job)?.errorClass;
     if (!errorClass) break;
     if (INFRASTRUCTURE_ERRORS.includes(errorClass)) {
       failures += 1;

@@ -3,21 +3,32 @@
  * Jobs to create and delete, the new status, the Events to record and when to look again.
  * Pure: no I/O, no clock, no randomness. The controller writes the status first and then creates
  * the Jobs, so a restart between the two finds the attempt recorded and creates the same Job.
+ *
+ * One reconcile: fold the finished Jobs into their stages; let the emergency or fallback workflow
+ * take over; ask the ending policies (policies.ts) in order; if none ends the run, start what is
+ * ready; build the status and the run's Events.
  */
 import { ANNOTATION_RERUN } from '../api/labels.js';
-import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
-import { exhausted } from './budget.js';
+import type { StatusV2 } from '../api/v2/runbook.js';
 import { timestamp } from './conditions.js';
-import { formatElapsed, runLimitMs } from './deadlines.js';
+import { nextClock, runTime } from './deadlines.js';
 import { effectiveSpec } from './effective.js';
-import { applyGates } from './gate-state.js';
-import { graphProblem } from './graph.js';
+import { evaluateGates, NO_GATES, type GateOutcome } from './gate-state.js';
 import { executionId } from './naming.js';
+import {
+  abortedStage,
+  budgetSpent,
+  cancelled,
+  emergencyFinished,
+  firstEnding,
+  invalidGraph,
+  pastDeadline,
+  type Policy,
+} from './policies.js';
 import { isTerminalStage, Run } from './run-state.js';
-import { summarize, TERMINAL_RUN, type Ending } from './summary.js';
+import { buildStatus, runEvents, TERMINAL_RUN, waitsAtGate } from './summary.js';
 import type { Decision, EngineInput, Notification, RunbookObject } from './types.js';
 import {
-  allStages,
   emergencyStages,
   emergencyTargets,
   fallbackStages,
@@ -43,39 +54,20 @@ function freshStatus(runbook: RunbookObject, execution: string, now: Date): Stat
   };
 }
 
-/** The run's deadline, counted from the start time in status (so a restart never extends it). */
-function checkDeadline(run: Run): Ending | undefined {
-  const limit = runLimitMs(run.spec);
-  const start = Date.parse(run.status.startTime ?? '');
-  if (limit === undefined || Number.isNaN(start)) return undefined;
-  const elapsed = run.now.getTime() - start;
-  if (elapsed >= limit) {
-    return {
-      phase: 'TimedOut',
-      condition: 'TimedOut',
-      reason: 'DeadlineExceeded',
-      message: `the run took ${formatElapsed(elapsed)}, past its limit of ${formatElapsed(limit)}`,
-    };
-  }
-  run.runRemainingMs = limit - elapsed;
-  run.requeueAfter(limit - elapsed);
-  return undefined;
-}
-
 /** An emergency error stops everything at once, tells the notify targets, and runs the emergency steps. */
-function startEmergency(run: Run, notifications: Notification[]): void {
+function startEmergency(run: Run): Notification[] {
   const trigger = run.emergency;
-  if (!trigger || run.activeWorkflow === 'emergency') return;
+  if (!trigger || run.activeWorkflow === 'emergency') return [];
   const cause = `${trigger.errorClass} reported by stage ${trigger.stage}`;
   run.stop(cause, ['main', 'fallback', 'validation'], 'EmergencyStopped', 'EmergencyStopped');
   run.activate('emergency', emergencyStages(run.spec));
   run.status.workflow = { ...run.status.workflow, active: 'emergency', emergencyCause: cause };
   const { namespace, name } = run.input.runbook.metadata;
-  for (const target of emergencyTargets(run.spec)) {
+  return emergencyTargets(run.spec).map((target) => {
     const message = `emergency stop of runbook ${namespace}/${name}: ${cause}`;
-    notifications.push({ target, reason: 'EmergencyStop', message });
     run.event('Warning', 'EmergencyNotification', `notifying ${target}: ${message}`);
-  }
+    return { target, reason: 'EmergencyStop', message };
+  });
 }
 
 /** Counts fallback triggers and lets the fallback workflow take over at the threshold. */
@@ -105,32 +97,20 @@ function advanceWorkflow(run: Run): boolean {
   return true;
 }
 
-function endingFor(stage: StageStatusV2): Ending {
-  const workflow = stage.workflow ?? 'main';
-  const reason =
-    stage.reason === 'ValidationFailed'
-      ? 'ValidationFailed'
-      : workflow === 'fallback'
-        ? 'FallbackFailed'
-        : 'StageFailed';
-  return {
-    phase: 'Failed',
-    condition: 'Failed',
-    reason,
-    message: `stage ${stage.name} failed: ${stage.message ?? stage.reason ?? ''}`,
-  };
-}
-
 export function decide(input: EngineInput): Decision {
   const { jobs, now } = input;
   const spec = effectiveSpec(input.runbook.spec);
   const runbook: RunbookObject = { ...input.runbook, spec };
   const { generation, annotations } = runbook.metadata;
-  const execution = executionId(generation, annotations?.[ANNOTATION_RERUN]);
-  const fresh = runbook.status?.execution !== execution;
-  const status: StatusV2 = fresh
-    ? freshStatus(runbook, execution, now)
-    : structuredClone(runbook.status ?? {});
+  const previous = runbook.status;
+  // Cancelling changes the spec (and so the generation) but stops the run it cancels.
+  const execution =
+    spec.status === 'Cancelled' && previous?.execution
+      ? previous.execution
+      : executionId(generation, annotations?.[ANNOTATION_RERUN]);
+  const before: StatusV2 = previous?.execution === execution ? previous : {};
+  const fresh = before !== previous;
+  const status: StatusV2 = fresh ? freshStatus(runbook, execution, now) : structuredClone(before);
   status.observedGeneration = generation;
   status.effective = {
     ...(spec.environment ? { environment: spec.environment } : {}),
@@ -138,74 +118,66 @@ export function decide(input: EngineInput): Decision {
     budgets: spec.budgets ?? {},
   };
   const run = new Run({ ...input, runbook }, execution, status);
-  const notifications: Notification[] = [];
-
-  for (const job of jobs) {
-    if (job.execution !== execution && job.state === 'active') {
-      run.deletes.push({ name: job.name, reason: job.generation !== generation ? 'SpecChanged' : 'Rerun' });
-    }
-  }
-  if (fresh) run.event('Normal', 'RunStarted', `started run ${execution} of generation ${generation}`);
+  const deletes = jobs
+    .filter((job) => job.execution !== execution && job.state === 'active')
+    .map((job) => ({ name: job.name, reason: job.generation !== generation ? 'SpecChanged' : 'Rerun' }));
+  if (fresh && spec.status !== 'Cancelled')
+    run.event('Normal', 'RunStarted', `started run ${execution} of generation ${generation}`);
   if (TERMINAL_RUN.has(status.phase ?? '')) {
-    return { status, create: [], delete: run.deletes, events: run.events, notifications };
+    return { status, create: [], delete: deletes, events: run.events, notifications: [] };
   }
 
-  let ending: Ending | undefined;
-  let waiting: string[] = [];
-  const problem = graphProblem(allStages(spec));
-  if (problem) {
-    ending = { phase: 'Failed', condition: 'Failed', reason: 'InvalidDependencies', message: problem };
-  } else {
-    run.observeJobs();
-    startEmergency(run, notifications);
+  run.observeJobs();
+  let notifications: Notification[] = [];
+  let gates: GateOutcome = NO_GATES;
+  let gateEventsAt = 0;
+  const time = runTime(spec, status, now);
+  const gatePolicy: Policy = (current) => {
+    gates = evaluateGates(current);
+    gateEventsAt = current.events.length;
+    return gates.ending && { phase: 'Failed', condition: 'Failed', ...gates.ending };
+  };
+  let ending = firstEnding(run, [cancelled, invalidGraph]);
+  if (!ending) {
+    notifications = startEmergency(run);
     considerFallback(run);
-    ending = checkDeadline(run);
-    // A used-up budget stops the stages still to come; a run with nothing left to do has simply finished.
-    const spent = exhausted(spec, run.usage(), run.usesReserve);
-    const unfinished = [...run.stages.values()].some((stage) => !isTerminalStage(stage));
-    if (!ending && spent && unfinished && run.activeWorkflow !== 'emergency') {
-      ending = { phase: 'BudgetExceeded', condition: 'BudgetExceeded', ...spent };
-    }
-    if (!ending) {
-      const gates = applyGates(run);
-      waiting = gates.waiting;
-      if (gates.ending) ending = { phase: 'Failed', condition: 'Failed', ...gates.ending };
-    }
-    if (!ending) {
-      run.recreateUnobserved();
-      for (let changed = true; changed;) {
-        if (run.activeWorkflow === 'emergency') {
-          if (run.stagesOf('emergency').every(isTerminalStage)) {
-            ending = {
-              phase: 'Failed',
-              condition: 'Failed',
-              reason: 'EmergencyStop',
-              message: `emergency stop: ${run.status.workflow?.emergencyCause ?? ''}`,
-            };
-            break;
-          }
-        } else {
-          const aborting = run.abortingStage();
-          if (aborting) {
-            ending = endingFor(aborting);
-            break;
-          }
-        }
-        changed = advanceWorkflow(run) || run.skipBlocked() || run.startReady();
-      }
-    }
+    ending = firstEnding(run, [emergencyFinished, pastDeadline(time), budgetSpent, gatePolicy, abortedStage]);
   }
-  if (ending) {
-    run.stopAll(ending.message);
-    run.requeueAfterMs = undefined;
-    waiting = [];
+  if (!ending) {
+    const runRemainingMs = time && time.limitMs - time.usedMs;
+    run.recreateUnobserved(runRemainingMs);
+    const limits = { held: gates.held, startBlocked: gates.startBlocked, runRemainingMs };
+    while (!ending && (advanceWorkflow(run) || run.skipBlocked() || run.startReady(limits)))
+      ending = firstEnding(run, [emergencyFinished, abortedStage]);
   }
+  const waiting = ending ? [] : gates.waiting;
+  if (ending) run.stopAll(ending.message);
+  const paused = !ending && waitsAtGate(run, waiting);
+  const next = buildStatus(run, ending, waiting);
+  if (gates !== NO_GATES && gates.statuses.length) next.gates = gates.statuses;
+  const clock = nextClock(spec, status, now, paused);
+  if (clock) next.clock = clock;
+  else delete next.clock;
+
+  const events = [
+    ...run.events.slice(0, gateEventsAt),
+    ...gates.events,
+    ...run.events.slice(gateEventsAt),
+    ...runEvents(before, next, ending),
+  ];
+  const waits = ending
+    ? []
+    : [
+        run.requeueAfterMs,
+        gates.requeueAfterMs,
+        time && !paused ? Math.max(1, time.limitMs - time.usedMs) : undefined,
+      ].filter((ms): ms is number => ms !== undefined);
   return {
-    status: summarize(run, ending, waiting),
+    status: next,
     create: run.create,
-    delete: run.deletes,
-    events: run.events,
+    delete: [...deletes, ...run.deletes],
+    events,
     notifications,
-    ...(run.requeueAfterMs === undefined ? {} : { requeueAfterMs: run.requeueAfterMs }),
+    ...(waits.length ? { requeueAfterMs: Math.min(...waits) } : {}),
   };
 }

@@ -1,32 +1,55 @@
 /**
  * Where each quality gate stands in a run, kept in status.gates so that a restart neither forgets
- * a decision nor restarts a gate's timeout.
+ * a decision nor restarts a gate's timeout. Pure: the gates' statuses, Events, and the stages they
+ * hold are returned for decide() to apply.
  */
 import type { StatusV2 } from '../api/v2/runbook.js';
+import { parseDurationMs } from '../api/grammar.js';
 import { timestamp } from './conditions.js';
-import { parseDurationMs } from '../api/durations.js';
 import { gateApplies, gateDecision, GATE_ANNOTATION_PREFIX } from './gates.js';
 import type { Run } from './run-state.js';
+import type { EngineEvent } from './types.js';
 
 type GateStatus = NonNullable<StatusV2['gates']>[number];
 
 export interface GateOutcome {
+  statuses: GateStatus[];
+  events: EngineEvent[];
   /** A gate that ended the run: rejected, or timed out. */
   ending?: { reason: 'GateRejected' | 'GateTimedOut'; message: string };
-  /** Gates waiting for a decision, with what to do about them. */
+  /** Gates waiting for a decision, with the command that makes it. */
   waiting: string[];
+  /** Stages a gate holds back, and which gate. */
+  held: Map<string, string>;
+  /** A gate on the whole run that holds every stage. */
+  startBlocked?: string;
+  /** When the first waiting gate times out. */
+  requeueAfterMs?: number;
 }
 
-/** Evaluates the gates, records decisions, and holds the stages (or the whole run) they guard. */
-export function applyGates(run: Run): GateOutcome {
+export const NO_GATES: GateOutcome = { statuses: [], events: [], waiting: [], held: new Map() };
+
+/** The command that approves a gate, as it works when printed. */
+export function approvalCommand(run: Run, gate: string): string {
+  const { name, namespace } = run.input.runbook.metadata;
+  return `kubectl annotate agentrunbook ${name} -n ${namespace} ${GATE_ANNOTATION_PREFIX}${gate}=approved --overwrite`;
+}
+
+/** Evaluates the gates and the decisions made on them. */
+export function evaluateGates(run: Run): GateOutcome {
   const gates = run.spec.quality?.gates ?? [];
   const known = new Map((run.status.gates ?? []).map((gate) => [gate.name, gate]));
-  const { name: runbook, annotations } = run.input.runbook.metadata;
-  const outcome: GateOutcome = { waiting: [] };
-  const statuses: GateStatus[] = [];
+  const { annotations, generation } = run.input.runbook.metadata;
+  const outcome: GateOutcome = { statuses: [], events: [], waiting: [], held: new Map() };
+  const event = (type: EngineEvent['type'], reason: string, message: string) =>
+    outcome.events.push({ type, reason, message });
+  const requeue = (ms: number) => {
+    outcome.requeueAfterMs = Math.min(outcome.requeueAfterMs ?? ms, Math.max(1, Math.ceil(ms)));
+  };
   for (const gate of gates) {
-    let status: GateStatus = known.get(gate.name) ?? { name: gate.name, phase: 'Pending' };
-    if (!known.has(gate.name)) {
+    const previous = known.get(gate.name);
+    let status: GateStatus = previous ? { ...previous } : { name: gate.name, phase: 'Pending' };
+    if (!previous) {
       const applies = gateApplies(gate, run.spec);
       status = {
         name: gate.name,
@@ -34,35 +57,46 @@ export function applyGates(run: Run): GateOutcome {
         message: applies.message,
       };
       if (!applies.applies)
-        run.event('Normal', 'GateSkipped', `gate ${gate.name} does not apply: ${applies.message}`);
+        event('Normal', 'GateSkipped', `gate ${gate.name} does not apply: ${applies.message}`);
     }
-    statuses.push(status);
+    outcome.statuses.push(status);
     if (status.phase !== 'Pending') continue;
     // A gate on a stage starts waiting when that stage could otherwise start.
     const guarded = gate.before ? run.stages.get(gate.before) : undefined;
     const reached = !gate.before || (guarded !== undefined && run.dependenciesMet(gate.before, guarded));
     if (!reached) {
-      if (gate.before) run.held.set(gate.before, `gate ${gate.name}`);
+      if (gate.before) outcome.held.set(gate.before, `gate ${gate.name}`);
       continue;
     }
     if (!status.since) {
       status.since = timestamp(run.now);
-      run.event('Normal', 'ApprovalPending', `gate ${gate.name} waits for a decision`);
-    }
-    const decision = gateDecision(annotations, gate.name);
-    if (decision) {
-      status.phase = decision === 'approved' ? 'Approved' : 'Rejected';
-      status.decidedAt = timestamp(run.now);
-      status.message = `${decision} by annotation ${GATE_ANNOTATION_PREFIX}${gate.name}`;
-      run.event(
-        decision === 'approved' ? 'Normal' : 'Warning',
-        decision === 'approved' ? 'GateApproved' : 'GateRejected',
-        `gate ${gate.name} ${decision}`,
+      if (gate.timeout)
+        status.deadline = timestamp(new Date(run.now.getTime() + parseDurationMs(gate.timeout)));
+      event(
+        'Normal',
+        'ApprovalPending',
+        `gate ${gate.name} waits for a decision: ${approvalCommand(run, gate.name)}`,
       );
-      if (decision === 'rejected')
-        outcome.ending ??= { reason: 'GateRejected', message: `gate ${gate.name} was rejected` };
+    }
+    const decision = gateDecision(annotations, gate.name, generation);
+    if (decision && 'record' in decision) {
+      const { decision: verdict, user, time } = decision.record;
+      const approved = verdict === 'approved';
+      status.phase = approved ? 'Approved' : 'Rejected';
+      status.decidedAt = time;
+      status.decidedBy = user;
+      status.generation = generation;
+      status.message = `${verdict} by ${user}`;
+      event(
+        approved ? 'Normal' : 'Warning',
+        approved ? 'GateApproved' : 'GateRejected',
+        `gate ${gate.name} ${verdict} by ${user}`,
+      );
+      if (!approved)
+        outcome.ending ??= { reason: 'GateRejected', message: `gate ${gate.name} was rejected by ${user}` };
       continue;
     }
+    if (decision) status.message = `waiting for a decision: ${decision.stale}`;
     if (gate.timeout) {
       const left = Date.parse(status.since) + parseDurationMs(gate.timeout) - run.now.getTime();
       if (left <= 0) {
@@ -75,13 +109,11 @@ export function applyGates(run: Run): GateOutcome {
         };
         continue;
       }
-      run.requeueAfter(left);
+      requeue(left);
     }
-    const how = `kubectl annotate agentrunbook ${runbook} ${GATE_ANNOTATION_PREFIX}${gate.name}=approved`;
-    outcome.waiting.push(`gate ${gate.name} (${how})`);
-    if (gate.before) run.held.set(gate.before, `gate ${gate.name}`);
-    else run.startBlocked ??= `gate ${gate.name}`;
+    outcome.waiting.push(`gate ${gate.name} (${approvalCommand(run, gate.name)})`);
+    if (gate.before) outcome.held.set(gate.before, `gate ${gate.name}`);
+    else outcome.startBlocked ??= `gate ${gate.name}`;
   }
-  if (statuses.length) run.status.gates = statuses;
   return outcome;
 }

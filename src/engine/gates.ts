@@ -1,7 +1,8 @@
 /**
  * Quality gates. A gate applies when it is required, or when its CEL condition over the spec is
- * true; an applying gate waits for the annotation gates.i2s.studio/<gate>: approved|rejected, or
- * until its timeout passes. A condition that cannot be evaluated makes the gate apply (fail closed).
+ * true; an applying gate waits for the annotation gates.i2s.studio/<gate>: approved|rejected (made
+ * by a user allowed to approve, and recorded by the webhook for the current generation), or until
+ * its timeout passes. A condition that cannot be evaluated makes the gate apply (fail closed).
  */
 import { Context } from '../api/v2/context.js';
 import { Spec, type SpecV2 } from '../api/v2/runbook.js';
@@ -57,10 +58,65 @@ export function gateApplies(gate: Gate, spec: SpecV2): { applies: boolean; messa
   }
 }
 
+/** Where the admission webhook records who decided a gate, for which generation, and when. */
+export const DECISION_ANNOTATION_PREFIX = 'decisions.gates.i2s.studio/';
+/** A decision record is a small JSON object; anything longer is not one. */
+const MAX_RECORD_LENGTH = 1024;
+
+export type GateVerdict = 'approved' | 'rejected';
+
+export interface DecisionRecord {
+  decision: GateVerdict;
+  generation: number;
+  user: string;
+  time: string;
+}
+
+export function gateVerdict(value: string | undefined): GateVerdict | undefined {
+  const verdict = value?.trim().toLowerCase();
+  return verdict === 'approved' || verdict === 'rejected' ? verdict : undefined;
+}
+
+export function parseDecisionRecord(text: string | undefined): DecisionRecord | undefined {
+  if (text === undefined || text.length > MAX_RECORD_LENGTH) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const record = parsed as Partial<DecisionRecord>;
+  return gateVerdict(record.decision) &&
+    Number.isSafeInteger(record.generation) &&
+    typeof record.user === 'string' &&
+    typeof record.time === 'string'
+    ? (record as DecisionRecord)
+    : undefined;
+}
+
+/**
+ * The decision on a gate for this generation of the spec: the annotation
+ * gates.i2s.studio/<gate>, counted only with the webhook's record of who made it for this
+ * generation (an approval is for the spec that was approved). `stale` says why an annotation
+ * present does not count.
+ */
 export function gateDecision(
   annotations: Record<string, string> | undefined,
   gate: string,
-): 'approved' | 'rejected' | undefined {
-  const value = annotations?.[`${GATE_ANNOTATION_PREFIX}${gate}`]?.trim().toLowerCase();
-  return value === 'approved' || value === 'rejected' ? value : undefined;
+  generation: number,
+): { record: DecisionRecord } | { stale: string } | undefined {
+  const key = `${GATE_ANNOTATION_PREFIX}${gate}`;
+  const verdict = gateVerdict(annotations?.[key]);
+  if (!verdict) return undefined;
+  const record = parseDecisionRecord(annotations?.[`${DECISION_ANNOTATION_PREFIX}${gate}`]);
+  if (!record || record.decision !== verdict) {
+    return { stale: `${key}=${verdict} has no record of who decided it (the admission webhook writes one)` };
+  }
+  if (record.generation !== generation) {
+    return {
+      stale: `${key}=${verdict} was decided by ${record.user} for generation ${record.generation}; the spec has changed since (generation ${generation})`,
+    };
+  }
+  return { record };
 }

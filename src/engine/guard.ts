@@ -18,7 +18,7 @@ import { stageNameProblems } from './workflow-stages.js';
 type ParkReason =
   'InvalidSpec' | 'InternalError' | 'StatusRejected' | 'JobRejected' | 'ReconcileBudgetExceeded';
 
-const UNFINISHED = new Set(['Pending', 'Waiting', 'Running', 'Retrying']);
+const UNFINISHED = new Set(['Pending', 'Running', 'Retrying']);
 
 /**
  * The decision that parks a runbook. `base` is the status to keep stages from: the engine's

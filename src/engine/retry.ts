@@ -5,7 +5,7 @@
  */
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
 import type { ErrorClass } from './agent-report.js';
-import { parseDurationMs } from '../api/durations.js';
+import { parseDurationMs } from '../api/grammar.js';
 import { MAX_DURATION_MS } from '../api/limits.js';
 import { shortHash } from './hash.js';
 import { NON_RETRYABLE } from './stage-outcome.js';

@@ -6,16 +6,26 @@
 import { setOwn } from '../api/json.js';
 import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import type { ErrorClass } from './agent-report.js';
-import { addTokens, grant, totalUsage, type Usage } from './budget.js';
+import { addTokens, grantFor, overGrant, reservedBy, totalUsage, type Grant, type Usage } from './budget.js';
 import { breakerConfig, breakerState } from './circuit-breaker.js';
 import { timestamp } from './conditions.js';
 import { dependencies, type StageDependencies } from './graph.js';
 import { planStageJob, type PlanContext } from './job-plan.js';
-import { addMicros, formatMicros, parseMicros } from './money.js';
+import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
 import { retryPolicy } from './retry.js';
-import { stageOutcome } from './stage-outcome.js';
+import { stageOutcome, type StageOutcome } from './stage-outcome.js';
 import type { EngineEvent, EngineInput, JobObservation, JobPlan } from './types.js';
 import { allStages, mainStages, validationStages, type RunStage, type Workflow } from './workflow-stages.js';
+
+/** What lets stages start in this reconcile, decided before they do. */
+export interface StartLimits {
+  /** Stages that may not start yet, and why (gates). */
+  held: Map<string, string>;
+  /** Why no stage may start at all (a gate on the run), if anything stops them. */
+  startBlocked?: string;
+  /** What is left of the run's time limit. */
+  runRemainingMs?: number;
+}
 
 /** How long a finished Job may wait for its Pod's termination message to reach the cache. */
 export const POD_REPORT_GRACE_MS = 30_000;
@@ -46,6 +56,21 @@ export function hasCriticalFinding(outputs: Record<string, unknown>): boolean {
   return critical || (typeof outputs.critical === 'number' && outputs.critical > 0);
 }
 
+/** A report above the attempt's grant fails the stage, whatever the agent says; its usage still counts. */
+function withinGrant(outcome: StageOutcome, grant: Grant | undefined, attempt: number): StageOutcome {
+  const over = overGrant(grant, outcome.tokens, outcome.costMicros);
+  if (!over) return outcome;
+  return {
+    kind: 'failed',
+    reason: 'AgentBudgetExceeded',
+    message: `attempt ${attempt} ${over}`,
+    errorClass: 'QUOTA_EXCEEDED',
+    retryable: false,
+    tokens: outcome.tokens,
+    costMicros: outcome.costMicros,
+  };
+}
+
 export class Run {
   readonly events: EngineEvent[] = [];
   readonly create: JobPlan[] = [];
@@ -60,12 +85,6 @@ export class Run {
   newFallbackTriggers = 0;
   /** Agents whose breaker is open, with the time it may half-open. */
   readonly openBreakers = new Map<string, number>();
-  /** Stages that may not start yet, and why (gates). */
-  readonly held = new Map<string, string>();
-  /** Why no stage may start at all (a gate on the run, an exhausted budget), if anything stops them. */
-  startBlocked: string | undefined;
-  /** What is left of the run's time limit. */
-  runRemainingMs: number | undefined;
 
   constructor(
     readonly input: EngineInput,
@@ -177,7 +196,7 @@ export class Run {
   }
 
   private fold(stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
-    const outcome = stageOutcome(job, spec);
+    const outcome = withinGrant(stageOutcome(job, spec), stage.grant, job.attempt);
     addUsage(stage, outcome.tokens, outcome.costMicros);
     if (
       outcome.kind === 'succeeded' &&
@@ -288,7 +307,7 @@ export class Run {
     return false;
   }
 
-  private planContext(): PlanContext {
+  private planContext(grant: Grant, runRemainingMs: number | undefined): PlanContext {
     const { runbook, catalog } = this.input;
     const outputs: Record<string, Record<string, unknown>> = {};
     for (const stage of this.stages.values()) {
@@ -301,8 +320,8 @@ export class Run {
       runbook,
       execution: this.execution,
       catalog,
-      grant: grant(this.spec, this.usage(), this.usesReserve),
-      ...(this.runRemainingMs === undefined ? {} : { runRemainingMs: this.runRemainingMs }),
+      grant,
+      ...(runRemainingMs === undefined ? {} : { runRemainingMs }),
       scope: {
         context: runbook.spec.context ?? {},
         outputs,
@@ -317,30 +336,42 @@ export class Run {
   }
 
   /** Jobs recorded in the status whose Job has not been observed: create them (again; the name is the same). */
-  recreateUnobserved(): void {
+  recreateUnobserved(runRemainingMs: number | undefined): void {
     const observed = new Set(this.input.jobs.map((job) => job.name));
     for (const [name, stage] of this.stages) {
       const spec = this.specStages.get(name);
       if (stage.phase !== 'Running' || !stage.job || observed.has(stage.job) || !spec) continue;
-      const planned = planStageJob(this.planContext(), spec, stage.attempt ?? 1);
+      const context = this.planContext(stage.grant ?? {}, runRemainingMs);
+      const planned = planStageJob(context, spec, stage.attempt ?? 1);
       if ('plan' in planned && planned.plan.name === stage.job) this.create.push(planned.plan);
     }
   }
 
   /** Starts ready stages of the active workflow, in order, as far as the parallelism allows; returns whether any changed. */
-  startReady(): boolean {
-    if (this.spec.suspend || this.startBlocked) return false;
+  startReady(limits: StartLimits): boolean {
+    if (this.spec.suspend || limits.startBlocked) return false;
     const parallelism = this.spec.execution?.parallelism ?? 5;
     let running = [...this.stages.values()].filter((stage) => stage.phase === 'Running').length;
     let changed = false;
     for (const [name, stage] of this.stages) {
       const spec = this.specStages.get(name);
-      if (!spec || spec.workflow !== this.activeWorkflow || this.held.has(name)) continue;
+      if (!spec || spec.workflow !== this.activeWorkflow || limits.held.has(name)) continue;
       if (!this.dependenciesMet(name, stage) || !this.retryDue(stage) || !this.breakerAllows(spec, stage))
         continue;
       if (running >= parallelism) break;
+      const { grant, waitFor } = grantFor(
+        this.spec,
+        this.usage(),
+        reservedBy([...this.stages.values()]),
+        this.usesReserve,
+      );
+      if (waitFor) {
+        stage.reason = 'WaitingForBudget';
+        stage.message = `waiting for a budget grant: ${waitFor}`;
+        break;
+      }
       const attempt = (stage.attempt ?? 0) + 1;
-      const planned = planStageJob(this.planContext(), spec, attempt);
+      const planned = planStageJob(this.planContext(grant, limits.runRemainingMs), spec, attempt);
       changed = true;
       if ('problem' in planned) {
         stage.lastError = 'VALIDATION_ERROR';
@@ -352,7 +383,7 @@ export class Run {
         );
         continue;
       }
-      Object.assign(stage, { phase: 'Running', attempt, job: planned.plan.name, reason: 'Started' });
+      Object.assign(stage, { phase: 'Running', attempt, job: planned.plan.name, reason: 'Started', grant });
       delete stage.nextAttemptTime;
       stage.message = `attempt ${attempt} running as Job ${planned.plan.name}`;
       stage.startTime ??= timestamp(this.now);
@@ -407,7 +438,15 @@ export class Run {
       if (stage.phase === 'Running') {
         if (stage.job && active.has(stage.job)) this.deletes.push({ name: stage.job, reason: 'RunStopped' });
         this.finishStage(stage, 'Failed', stopped, `stopped because ${cause}`);
-      } else if (stage.phase === 'Pending' || stage.phase === 'Retrying') {
+      } else if (stage.phase === 'Retrying') {
+        // It ran and failed: it keeps that outcome, and says why no retry follows.
+        this.finishStage(
+          stage,
+          'Failed',
+          stage.reason ?? 'AgentFailed',
+          `${stage.message ?? ''}; not retried because ${cause}`,
+        );
+      } else if (stage.phase === 'Pending') {
         this.finishStage(stage, 'Skipped', skipped, `not run because ${cause}`);
       }
     }

@@ -1,6 +1,9 @@
-/** What a finished Job means for its stage: success with outputs, or a failure with a reason. */
+/**
+ * What a finished Job means: success with outputs, or a failure with a reason and an error class.
+ * One rule serves the stage (with its declared outputs) and the agent's circuit breaker.
+ */
 import type { StageV2 } from '../api/v2/runbook.js';
-import { parseReport, checkOutputs, type ErrorClass, type OutputType } from './agent-report.js';
+import { checkOutputs, reportOf, type ErrorClass, type OutputType } from './agent-report.js';
 import type { JobObservation } from './types.js';
 
 /** Error classes that no retry can fix. */
@@ -10,71 +13,79 @@ export const NON_RETRYABLE: readonly ErrorClass[] = [
   'VALIDATION_ERROR',
 ];
 
-export type StageOutcome =
-  | { kind: 'succeeded'; outputs: Record<string, unknown>; tokens: number; costMicros: number }
-  | {
-      kind: 'failed';
-      reason: string;
-      message: string;
-      errorClass: ErrorClass;
-      retryable: boolean;
-      tokens: number;
-      costMicros: number;
-    };
+interface Usage {
+  tokens: number;
+  costMicros: number;
+}
 
-export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome {
-  const parsed = parseReport(job.terminationMessage);
-  const usage =
-    'report' in parsed
-      ? { tokens: parsed.report.tokens, costMicros: parsed.report.costMicros }
-      : { tokens: 0, costMicros: 0 };
-  const reportedError = 'report' in parsed ? parsed.report.error : undefined;
-  const reported: StageOutcome | undefined = reportedError && {
-    kind: 'failed',
-    reason: 'AgentFailed',
-    message: `attempt ${job.attempt} failed with ${reportedError.class}${reportedError.message ? `: ${reportedError.message}` : ''}`,
-    errorClass: reportedError.class,
-    retryable: !NON_RETRYABLE.includes(reportedError.class),
-    ...usage,
-  };
+export interface Failure {
+  kind: 'failed';
+  reason: string;
+  message: string;
+  errorClass: ErrorClass;
+  retryable: boolean;
+}
+
+export type StageOutcome =
+  ({ kind: 'succeeded'; outputs: Record<string, unknown> } & Usage) | (Failure & Usage);
+
+const failure = (reason: string, message: string, errorClass: ErrorClass): Failure => ({
+  kind: 'failed',
+  reason,
+  message,
+  errorClass,
+  retryable: !NON_RETRYABLE.includes(errorClass),
+});
+
+/**
+ * How a finished Job failed, or undefined when it succeeded (before its outputs are checked
+ * against a stage). An agent that reports an error failed, whatever its exit code says.
+ */
+export function jobFailure(job: JobObservation): Failure | undefined {
+  if (job.state === 'active') return undefined;
+  const parsed = reportOf(job);
+  const reported = 'report' in parsed ? parsed.report.error : undefined;
+  if (job.state === 'failed' && job.failureReason === 'DeadlineExceeded') {
+    return failure(
+      'DeadlineExceeded',
+      `attempt ${job.attempt} ran past its deadline and was stopped`,
+      'TIMEOUT',
+    );
+  }
+  if (reported) {
+    const detail = reported.message ? `: ${reported.message}` : '';
+    return failure(
+      'AgentFailed',
+      `attempt ${job.attempt} failed with ${reported.class}${detail}`,
+      reported.class,
+    );
+  }
   if (job.state === 'succeeded') {
-    // An agent that reports an error failed, whatever its exit code says.
-    if (reported) return reported;
-    if ('problem' in parsed) {
-      return {
-        kind: 'failed',
-        ...parsed.problem,
-        errorClass: 'VALIDATION_ERROR',
-        retryable: false,
-        ...usage,
-      };
-    }
-    const declared = (stage.config?.outputs ?? {}) as Record<string, OutputType>;
-    const problem = checkOutputs(declared, parsed.report.outputs);
-    if (problem)
-      return { kind: 'failed', ...problem, errorClass: 'VALIDATION_ERROR', retryable: false, ...usage };
-    return { kind: 'succeeded', outputs: parsed.report.outputs, ...usage };
+    return 'problem' in parsed
+      ? failure(parsed.problem.reason, parsed.problem.message, 'VALIDATION_ERROR')
+      : undefined;
   }
-  if (job.failureReason === 'DeadlineExceeded') {
-    return {
-      kind: 'failed',
-      reason: 'DeadlineExceeded',
-      message: `attempt ${job.attempt} ran past its deadline and was stopped`,
-      errorClass: 'TIMEOUT',
-      retryable: true,
-      ...usage,
-    };
-  }
-  if (reported) return reported;
   const how = [job.exitCode === undefined ? undefined : `exit code ${job.exitCode}`, job.terminatedReason]
     .filter(Boolean)
     .join(', ');
-  return {
-    kind: 'failed',
-    reason: 'AgentFailed',
-    message: `attempt ${job.attempt} failed${how ? ` (${how})` : ''} without reporting an error class`,
-    errorClass: 'UNKNOWN',
-    retryable: true,
-    ...usage,
-  };
+  return failure(
+    'AgentFailed',
+    `attempt ${job.attempt} failed${how ? ` (${how})` : ''} without reporting an error class`,
+    'UNKNOWN',
+  );
+}
+
+export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome {
+  const parsed = reportOf(job);
+  const usage: Usage =
+    'report' in parsed
+      ? { tokens: parsed.report.tokens, costMicros: parsed.report.costMicros }
+      : { tokens: 0, costMicros: 0 };
+  const failed = jobFailure(job);
+  if (failed) return { ...failed, ...usage };
+  const outputs = 'report' in parsed ? parsed.report.outputs : {};
+  const declared = (stage.config?.outputs ?? {}) as Record<string, OutputType>;
+  const problem = checkOutputs(declared, outputs);
+  if (problem) return { ...failure(problem.reason, problem.message, 'VALIDATION_ERROR'), ...usage };
+  return { kind: 'succeeded', outputs, ...usage };
 }

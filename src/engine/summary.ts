@@ -1,27 +1,35 @@
-/** The run-level status: phase, progress, usage, conditions, and the run's own Events. */
+/**
+ * The run-level status (phase, progress, usage, conditions) built from the stages, and the Events
+ * that a change of it is worth: two pure functions, so what is shown and what is told agree.
+ */
 import type { ConditionV2, StatusV2 } from '../api/v2/runbook.js';
 import { crossedAlert } from './budget.js';
 import { removeCondition, setCondition, timestamp } from './conditions.js';
-import { formatMicros } from './money.js';
+import { formatMicros, parseMicros } from '../api/grammar.js';
 import { isTerminalStage, type Run } from './run-state.js';
+import type { EngineEvent } from './types.js';
 
 export const TERMINAL_RUN = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
 
 /** How a run ended before all its stages could finish. */
 export interface Ending {
-  phase: 'Failed' | 'TimedOut' | 'BudgetExceeded';
-  /** The condition that says why: Failed, TimedOut or BudgetExceeded. */
+  phase: 'Failed' | 'TimedOut' | 'BudgetExceeded' | 'Cancelled';
+  /** The condition that says why: Failed, TimedOut, BudgetExceeded or Cancelled. */
   condition: string;
   reason: string;
   message: string;
 }
 
-export function summarize(run: Run, ending: Ending | undefined, waiting: string[]): StatusV2 {
+/** Whether a run in this state is waiting at a gate with nothing running: its clock stops. */
+export function waitsAtGate(run: Run, waiting: string[]): boolean {
+  return waiting.length > 0 && ![...run.stages.values()].some((stage) => stage.phase === 'Running');
+}
+
+export function buildStatus(run: Run, ending: Ending | undefined, waiting: string[]): StatusV2 {
   const { runbook, now } = run.input;
   const generation = runbook.metadata.generation;
-  const status = run.status;
   const stages = [...run.stages.values()];
-  status.stages = stages;
+  const status: StatusV2 = { ...run.status, stages };
   const done = stages.filter(isTerminalStage).length;
   status.progress = `${done}/${stages.length}`;
   const usage = run.usage();
@@ -30,7 +38,6 @@ export function summarize(run: Run, ending: Ending | undefined, waiting: string[
   const set = (type: string, state: 'True' | 'False', reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: state, reason, message }, now, generation);
   };
-  const previousPhase = status.phase;
   const viaFallback = stages.some((stage) => stage.workflow === 'fallback');
   const running = stages.filter((stage) => stage.phase === 'Running').map((stage) => stage.name);
 
@@ -53,8 +60,7 @@ export function summarize(run: Run, ending: Ending | undefined, waiting: string[
     set('Progressing', 'False', reason, message);
   } else {
     const started = stages.some((stage) => stage.phase !== 'Pending');
-    status.phase =
-      waiting.length && running.length === 0 ? 'WaitingForApproval' : started ? 'Running' : 'Pending';
+    status.phase = waitsAtGate(run, waiting) ? 'WaitingForApproval' : started ? 'Running' : 'Pending';
     set('Ready', 'False', 'Running', `${done}/${stages.length} stages finished`);
     if (runbook.spec.suspend)
       set('Progressing', 'False', 'Suspended', 'spec.suspend is true: no new stage starts');
@@ -97,24 +103,36 @@ export function summarize(run: Run, ending: Ending | undefined, waiting: string[
   if (runbook.spec.suspend) set('Suspended', 'True', 'Suspended', 'spec.suspend is true');
   else conditions = removeCondition(conditions, 'Suspended');
 
-  const alertBefore = conditions.find((c) => c.type === 'BudgetAlert')?.status === 'True';
   if (crossedAlert(run.spec, usage)) {
-    const message = `spent $${formatMicros(usage.costMicros)}, at or above the alert threshold of $${run.spec.budgets?.cost?.alertThreshold ?? ''}`;
+    const threshold = formatMicros(parseMicros(run.spec.budgets?.cost?.alertThreshold ?? '0'));
+    const message = `spent $${formatMicros(usage.costMicros)}, at or above the alert threshold of $${threshold}`;
     set('BudgetAlert', 'True', 'CostAlertThresholdReached', message);
-    if (!alertBefore) run.event('Warning', 'BudgetAlert', message);
   }
   status.conditions = conditions;
-
-  if (TERMINAL_RUN.has(status.phase) && previousPhase !== status.phase) {
+  if (TERMINAL_RUN.has(status.phase) && !TERMINAL_RUN.has(run.status.phase ?? ''))
     status.completionTime = timestamp(now);
-    const succeeded = status.phase === 'Succeeded';
-    run.event(
-      succeeded ? 'Normal' : 'Warning',
-      succeeded ? 'RunSucceeded' : `Run${status.phase === 'Failed' ? 'Failed' : status.phase}`,
-      succeeded
-        ? `runbook finished: ${status.progress} stages`
-        : `runbook ${status.phase}: ${ending?.message ?? ''}`,
-    );
-  }
   return status;
+}
+
+const alerting = (status: StatusV2) =>
+  status.conditions?.find((condition) => condition.type === 'BudgetAlert' && condition.status === 'True');
+
+/** The Events of the run itself that going from `before` to `after` is worth, in causal order (after the stages'). */
+export function runEvents(before: StatusV2, after: StatusV2, ending: Ending | undefined): EngineEvent[] {
+  const events: EngineEvent[] = [];
+  const alert = alerting(after);
+  if (alert && !alerting(before))
+    events.push({ type: 'Warning', reason: 'BudgetAlert', message: alert.message });
+  const phase = after.phase ?? '';
+  if (TERMINAL_RUN.has(phase) && !TERMINAL_RUN.has(before.phase ?? '')) {
+    const succeeded = phase === 'Succeeded';
+    events.push({
+      type: succeeded ? 'Normal' : 'Warning',
+      reason: succeeded ? 'RunSucceeded' : `Run${phase === 'Failed' ? 'Failed' : phase}`,
+      message: succeeded
+        ? `runbook finished: ${after.progress ?? ''} stages`
+        : `runbook ${phase}: ${ending?.message ?? ''}`,
+    });
+  }
+  return events;
 }

@@ -10,7 +10,7 @@ import { compileCondition } from '../engine/cel.js';
 import { effectiveSpec } from '../engine/effective.js';
 import { celScope, GATE_VARIABLES } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
-import { parseMicros } from '../engine/money.js';
+import { parseMicros } from '../api/grammar.js';
 import { referencedStages } from '../engine/substitution.js';
 import { allStages, stageNameProblems } from '../engine/workflow-stages.js';
 import { compileUserSchema } from '../engine/user-schema.js';

@@ -160,3 +160,27 @@ export function spec(
     agents: { ...rest.agents, pipeline: stages },
   };
 }
+
+/**
+ * A decision on a gate as it reaches the engine after admission: the annotation, and the
+ * webhook's record of who made it for which generation (the current one unless given).
+ */
+export function decideGate(
+  h: EngineHarness,
+  gate: string,
+  decision: 'approved' | 'rejected',
+  { generation = h.runbook.metadata.generation, user = 'alice' } = {},
+): void {
+  const record = { decision, generation, user, time: h.now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  h.runbook = {
+    ...h.runbook,
+    metadata: {
+      ...h.runbook.metadata,
+      annotations: {
+        ...h.runbook.metadata.annotations,
+        [`gates.i2s.studio/${gate}`]: decision,
+        [`decisions.gates.i2s.studio/${gate}`]: JSON.stringify(record),
+      },
+    },
+  };
+}

@@ -8,7 +8,10 @@ export const TokenBudget = Obj(
   {
     total: Type.Optional(Int('Most tokens the whole run may use.', { minimum: 0, maximum: MAX_TOKENS })),
     perAgent: Type.Optional(
-      Int('Most tokens one stage may use; at most total.', { minimum: 0, maximum: MAX_TOKENS }),
+      Int(
+        'Most tokens one stage attempt may use; at most total. Without it a starting stage is granted all that is left, so stages run one at a time.',
+        { minimum: 0, maximum: MAX_TOKENS },
+      ),
     ),
     emergency: Type.Optional(
       Int('Reserve on top of total that only fallback and emergency steps may spend.', {
@@ -49,6 +52,11 @@ export const CostBudget = Obj(
   'Cost limits, in US dollars.',
   {
     maxUSD: Type.Optional(Money('Most the whole run may cost.')),
+    perAgent: Type.Optional(
+      Money(
+        'Most one stage attempt may cost; at most maxUSD. Without it a starting stage is granted all that is left, so stages run one at a time.',
+      ),
+    ),
     alertThreshold: Type.Optional(
       Money('Spending at which the runbook raises a BudgetAlert; at most maxUSD.'),
     ),
@@ -59,6 +67,11 @@ export const CostBudget = Obj(
         rule: '!has(self.alertThreshold) || !has(self.maxUSD) || double(self.alertThreshold) <= double(self.maxUSD)',
         message: 'alertThreshold must not exceed maxUSD',
         fieldPath: '.alertThreshold',
+      },
+      {
+        rule: '!has(self.perAgent) || !has(self.maxUSD) || double(self.perAgent) <= double(self.maxUSD)',
+        message: 'perAgent must not exceed maxUSD',
+        fieldPath: '.perAgent',
       },
     ],
   },

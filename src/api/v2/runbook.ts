@@ -1,5 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Obj, Str, StrList, SemVer, Name, Bool, ResourceRoot } from '../schema-kit.js';
+import { Obj, Str, StrList, SemVer, Name, Bool, ResourceRoot, StringEnum } from '../schema-kit.js';
+
+/** What spec.status may ask of a run (Tekton's PipelineRun spec.status is the model). */
+export const RUN_REQUESTS = ['Cancelled'] as const;
 import { Context, Author, Created } from './context.js';
 import { Execution, RetryStrategies } from './execution.js';
 import { Budgets } from './budgets.js';
@@ -10,7 +13,7 @@ import { Monitoring } from './monitoring.js';
 import { Environments } from './environments.js';
 import { Status } from './status.js';
 
-/** The fields every API version shares: what the runbook is, where it comes from, and suspend. */
+/** The fields every API version shares: what the runbook is, where it comes from, suspend and cancel. */
 export const RUNBOOK_IDENTITY = {
   version: SemVer('Version of this runbook.'),
   description: Type.Optional(Str('What the runbook does.', { maxLength: 4096 })),
@@ -20,6 +23,12 @@ export const RUNBOOK_IDENTITY = {
   context: Type.Optional(Context),
   environment: Type.Optional(Name('Entry of spec.environments whose overlay applies to this run.')),
   suspend: Type.Optional(Bool('While true, no new stage starts; running stages finish.')),
+  status: Type.Optional(
+    StringEnum(
+      'Cancelled stops the run: its running Jobs are deleted, the stages not yet run are skipped, and the phase becomes Cancelled (outputs and usage so far are kept). Removing it starts a fresh run.',
+      RUN_REQUESTS,
+    ),
+  ),
 };
 
 export const Spec = Obj(

@@ -5,6 +5,7 @@ import {
   StringEnum,
   Int,
   Money,
+  Duration,
   Name,
   NamedList,
   Timestamp,
@@ -24,15 +25,7 @@ export const RUNBOOK_PHASES = [
   'Cancelled',
 ] as const;
 
-export const STAGE_PHASES = [
-  'Pending',
-  'Waiting',
-  'Running',
-  'Retrying',
-  'Succeeded',
-  'Failed',
-  'Skipped',
-] as const;
+export const STAGE_PHASES = ['Pending', 'Running', 'Retrying', 'Succeeded', 'Failed', 'Skipped'] as const;
 export const GATE_PHASES = ['Pending', 'Approved', 'Rejected', 'TimedOut', 'NotApplicable'] as const;
 
 export const Usage = Obj('Resources used, as reported by the agents.', {
@@ -60,13 +53,27 @@ export const StageStatus = Obj('Where one stage stands.', {
     Type.Record(Type.String(), AnyValue('An output value.'), { description: 'Outputs the agent reported.' }),
   ),
   usage: Type.Optional(Usage),
+  grant: Type.Optional(
+    Obj(
+      'What the current attempt may spend, reserved from the run budgets when it started; a report above it fails the stage with AgentBudgetExceeded.',
+      {
+        tokens: Type.Optional(Int('Tokens granted.', { minimum: 0 })),
+        costUSD: Type.Optional(Money('Dollars granted.')),
+      },
+    ),
+  ),
 });
 
 export const GateStatus = Obj('Where one quality gate stands.', {
   name: Name('Name of the gate.'),
   phase: StringEnum('Phase of the gate.', GATE_PHASES),
   since: Type.Optional(Timestamp('When the gate started waiting.')),
+  deadline: Type.Optional(
+    Timestamp("When the gate times out without a decision (since plus the gate's timeout)."),
+  ),
   decidedAt: Type.Optional(Timestamp('When the gate was decided.')),
+  decidedBy: Type.Optional(Str('The user who approved or rejected the gate.', { maxLength: 256 })),
+  generation: Type.Optional(Int('The generation of the spec the decision was made for.', { minimum: 0 })),
   message: Type.Optional(Str('Detail of the decision.', { maxLength: 1024 })),
 });
 
@@ -93,6 +100,21 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
   progress: Type.Optional(Str('Finished stages out of all stages, e.g. 2/5.', { maxLength: 32 })),
   startTime: Type.Optional(Timestamp('When the run started.')),
   completionTime: Type.Optional(Timestamp('When the run finished.')),
+  clock: Type.Optional(
+    Obj(
+      "The run clock against its time limit (execution.timeout, budgets.time.total). It stops while the run waits at a gate (phase WaitingForApproval); the gate's own timeout bounds that wait.",
+      {
+        limit: Type.Optional(Duration("The run's time limit.")),
+        pausedSeconds: Type.Optional(
+          Int('Seconds the run spent waiting at gates, not counted against the limit.', { minimum: 0 }),
+        ),
+        pausedSince: Type.Optional(Timestamp('When the current wait at a gate began; the clock is stopped.')),
+        deadline: Type.Optional(
+          Timestamp('When the run times out if it does not wait at a gate again; absent while it waits.'),
+        ),
+      },
+    ),
+  ),
   usage: Type.Optional(Usage),
   stages: Type.Optional(NamedList('One entry per stage.', StageStatus, 256)),
   gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),

@@ -8,7 +8,7 @@ import { compileCondition } from '../../../src/engine/cel.js';
 import { gateApplies } from '../../../src/engine/gates.js';
 import { decideSafely } from '../../../src/engine/guard.js';
 import { resolveInputs } from '../../../src/engine/inputs.js';
-import { microsFromReport, formatMicros } from '../../../src/engine/money.js';
+import { microsFromReport, formatMicros } from '../../../src/api/grammar.js';
 import { strategyDelayMs } from '../../../src/engine/retry.js';
 import { deepMerge } from '../../../src/engine/effective.js';
 import { substitute, UnresolvedReference } from '../../../src/engine/substitution.js';
@@ -122,7 +122,10 @@ describe('bounds: money and tokens saturate within the schema', () => {
   it('sums two huge reports into a valid status and stops on the budget', () => {
     const h = new EngineHarness(
       runbookOf(
-        spec({ budgets: { cost: { maxUSD: '100.00' } }, stages: [stage('a'), stage('b'), stage('c')] }),
+        spec({
+          budgets: { cost: { maxUSD: '100.00', perAgent: '40.00' } },
+          stages: [stage('a'), stage('b'), stage('c')],
+        }),
       ),
     );
     h.step();

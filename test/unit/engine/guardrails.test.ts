@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
+import { decideGate, EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
 import { ENV } from '../../../src/api/agent-contract.js';
 import { strategyDelayMs } from '../../../src/engine/retry.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
@@ -143,16 +143,16 @@ describe('guardrails: budgets', () => {
     );
     h.step();
     expect(budgetOf(h).tokens).to.equal(600);
-    h.succeed('a', {}, { tokens: 700, costUSD: '0' });
+    h.succeed('a', {}, { tokens: 550, costUSD: '0' });
     h.step();
-    expect(budgetOf(h).tokens).to.equal(300);
+    expect(budgetOf(h).tokens).to.equal(450);
   });
 
   it('stops the run BudgetExceeded when the tokens are used up, naming the figures', () => {
     const h = new EngineHarness(
       runbookOf(
         spec({
-          budgets: { tokens: { total: 1000 } },
+          budgets: { tokens: { total: 1000, perAgent: 500 } },
           stages: [stage('a'), stage('b'), stage('c', { dependsOn: ['a'] })],
         }),
       ),
@@ -231,30 +231,28 @@ describe('guardrails: quality gates', () => {
         }),
       ),
     );
-  const annotate = (h: EngineHarness, value: string, gate = 'review') => {
-    h.runbook = {
-      ...h.runbook,
-      metadata: { ...h.runbook.metadata, annotations: { [`gates.i2s.studio/${gate}`]: value } },
-    };
-  };
-
   it('holds the run WaitingForApproval until the gate is approved by annotation', () => {
     const h = gated([{ name: 'review', required: true }]);
     expect(h.step().create).to.deep.equal([]);
     expect(h.phase).to.equal('WaitingForApproval');
     expect(h.condition('ApprovalPending')?.message)
       .to.contain('review')
-      .and.contain('gates.i2s.studio/review=approved');
-    annotate(h, 'approved');
+      .and.contain('kubectl annotate agentrunbook rb -n ns gates.i2s.studio/review=approved --overwrite');
+    decideGate(h, 'review', 'approved');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['a']);
-    expect(h.runbook.status?.gates?.[0]).to.include({ name: 'review', phase: 'Approved' });
+    expect(h.runbook.status?.gates?.[0]).to.include({
+      name: 'review',
+      phase: 'Approved',
+      decidedBy: 'alice',
+      generation: 1,
+    });
     expect(h.condition('ApprovalPending')).to.equal(undefined);
   });
 
   it('fails the run GateRejected when the gate is rejected', () => {
     const h = gated([{ name: 'review', required: true }]);
     h.step();
-    annotate(h, 'rejected');
+    decideGate(h, 'review', 'rejected');
     h.step();
     expect(h.phase).to.equal('Failed');
     expect(h.condition('Failed')).to.include({ reason: 'GateRejected' });
@@ -286,7 +284,7 @@ describe('guardrails: quality gates', () => {
     expect(h.step().create).to.deep.equal([]);
     expect(h.phase).to.equal('WaitingForApproval');
     expect(h.runbook.status?.gates?.[0]?.since).to.be.a('string');
-    annotate(h, 'approved');
+    decideGate(h, 'review', 'approved');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['b']);
   });
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { jobName, labelValue, executionId } from '../../../src/engine/naming.js';
-import { formatMicros, parseMicros, microsFromReport } from '../../../src/engine/money.js';
+import { formatMicros, parseMicros, microsFromReport } from '../../../src/api/grammar.js';
 
 describe('Job names', () => {
   it('are valid DNS labels of at most 63 characters, whatever the runbook and stage are called', () => {

@@ -60,7 +60,7 @@ describe('workflows: fallback and emergency', () => {
       runbookOf(
         spec({
           execution: { mode: 'hybrid', retries: 3 },
-          budgets: { tokens: { total: 1000, emergency: 500 } },
+          budgets: { tokens: { total: 1000, perAgent: 500, emergency: 500 } },
           agents: {
             pipeline: [],
             core: { librarian: { role: 'knowledge_manager', config: { cacheTTL: '1h' } } },
@@ -102,7 +102,10 @@ describe('workflows: fallback and emergency', () => {
   });
 
   it('lets only fallback steps spend the emergency token reserve', () => {
-    const h = harness({ workflows: workflows(1) });
+    const h = harness({
+      workflows: workflows(1),
+      budgets: { tokens: { total: 1000, perAgent: 1000, emergency: 500 } },
+    });
     h.step();
     h.fail('research', { error: { class: 'API_ERROR' }, usage: { tokens: 1000, costUSD: '0' } });
     const decision = h.step();
