@@ -40,7 +40,11 @@ describe('cancel: spec.status Cancelled', () => {
     h.step();
     withSpec(h, (current) => ({ ...current, status: 'Cancelled' }));
     h.step();
-    withSpec(h, ({ status: _cancelled, ...current }) => current);
+    withSpec(h, (current) => {
+      const { status, ...rest } = current;
+      expect(status).to.equal('Cancelled');
+      return rest;
+    });
     const decision = h.step();
     expect(h.phase).to.equal('Running');
     expect(h.runbook.status?.execution).to.equal('g3');
