@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { agentRunbookCrd, openApiSchema } from '../src/api/crd.js';
 import { rbacManifests } from '../src/controller/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
-import { validatingWebhookConfiguration } from '../src/webhook/registration.js';
+import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/webhook/registration.js';
 import { webhookServiceReference } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
 import { repoRoot } from './local-cluster/paths.js';
@@ -87,6 +87,7 @@ export function generatedFiles(): Map<string, string> {
       `# Copied by \`make generate\` from config/samples/operator-config.yaml. Do not edit.\n${sampleConfig}`,
     ],
     ['config/webhook/validating-webhook.yaml', yamlFile(validatingWebhookConfiguration())],
+    ['config/webhook/mutating-webhook.yaml', yamlFile(mutatingWebhookConfiguration())],
     [`${CHART}/templates/crds.yaml`, chartTemplate('.Values.crds.install', chartCrd())],
     [`${CHART}/templates/rbac.yaml`, chartTemplate(undefined, ...rbacManifests(RELEASE_NAMESPACE))],
     [
@@ -94,6 +95,13 @@ export function generatedFiles(): Map<string, string> {
       chartTemplate(
         undefined,
         validatingWebhookConfiguration(webhookServiceReference('/validate', RELEASE_NAMESPACE)),
+      ),
+    ],
+    [
+      `${CHART}/templates/mutating-webhook.yaml`,
+      chartTemplate(
+        undefined,
+        mutatingWebhookConfiguration(webhookServiceReference('/mutate', RELEASE_NAMESPACE)),
       ),
     ],
     [

@@ -16,3 +16,8 @@ export const WEBHOOK_SERVICE = { namespace: 'agentrunbook-system', name: 'agentr
 export function webhookServiceReference(path: string, namespace = WEBHOOK_SERVICE.namespace) {
   return { service: { namespace, name: WEBHOOK_SERVICE.name, path, port: 443 } };
 }
+
+/** The verb on agentrunbooks that lets a user approve or reject a runbook's quality gates. */
+export const APPROVE_VERB = 'approve';
+/** The ClusterRole that grants it (with what annotating a runbook takes). */
+export const APPROVER_ROLE = 'agentrunbook-approver';

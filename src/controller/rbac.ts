@@ -3,7 +3,7 @@
  * from it, the operator checks at start that it has all of it, and the integration tests run the
  * operator under exactly these rules.
  */
-import { CRD_NAME, GROUP, PLURAL } from '../api/group.js';
+import { APPROVE_VERB, APPROVER_ROLE, CRD_NAME, GROUP, PLURAL } from '../api/group.js';
 
 export const OPERATOR_NAME = 'agentrunbook-operator';
 export const OPERATOR_NAMESPACE = 'agentrunbook-system';
@@ -37,12 +37,22 @@ export const WEBHOOK_RULES: PolicyRule[] = [
   },
   {
     apiGroups: ['admissionregistration.k8s.io'],
-    resources: ['validatingwebhookconfigurations'],
+    resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
     verbs: ['get', 'create', 'update', 'patch'],
   },
+  // Whether the user who approves or rejects a gate may do so.
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
 ];
 
 export const OPERATOR_RULES: PolicyRule[] = [...CONTROLLER_RULES, ...WEBHOOK_RULES];
+
+/**
+ * What an approver needs: to read runbooks, annotate them (the decision), and the approve verb the
+ * webhook checks. Bind it with a RoleBinding per namespace, or a ClusterRoleBinding.
+ */
+export const APPROVER_RULES: PolicyRule[] = [
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch', APPROVE_VERB] },
+];
 
 /** In the operator's own namespace: the Secret with the webhook's certificates. */
 export const WEBHOOK_NAMESPACE_RULES: PolicyRule[] = [
@@ -70,6 +80,12 @@ export function rbacManifests(namespace = OPERATOR_NAMESPACE): Record<string, un
       kind: 'ClusterRole',
       metadata: { name: OPERATOR_NAME, labels },
       rules: OPERATOR_RULES,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: APPROVER_ROLE, labels },
+      rules: APPROVER_RULES,
     },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',

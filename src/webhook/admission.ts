@@ -12,6 +12,7 @@ import { validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 export const REVIEW_KINDS = {
   '/convert': { kind: 'ConversionReview', apiVersion: 'apiextensions.k8s.io/v1' },
   '/validate': { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' },
+  '/mutate': { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' },
 } as const;
 
 const shown = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 64));

@@ -1,6 +1,7 @@
 /**
- * Points the API server at the webhook: the CRD's conversion clientConfig and the
- * ValidatingWebhookConfiguration, each with the CA bundle that signs the serving certificate.
+ * Points the API server at the webhook: the CRD's conversion clientConfig, the
+ * ValidatingWebhookConfiguration and the MutatingWebhookConfiguration (gate decisions), each with
+ * the CA bundle that signs the serving certificate.
  *
  * In a cluster both objects come from the chart or install.yaml, and the operator owns only their
  * caBundle fields (server-side apply), so re-applying the manifests, `helm upgrade` or an Argo CD
@@ -11,21 +12,54 @@ import { CRD_NAME, GROUP, PLURAL, webhookServiceReference } from '../api/group.j
 import { isStatus, type KubeHttp } from '../kube/http.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
-const VALIDATING_WEBHOOK = `validate.${PLURAL}.${GROUP}`;
+export const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
-const VWC_PATH = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${VALIDATING_WEBHOOK_NAME}`;
+const ADMISSION_API = '/apis/admissionregistration.k8s.io/v1';
+
+/** The two admission webhook configurations: kind, object name, webhook name and path. */
+const ADMISSION = {
+  validating: {
+    kind: 'ValidatingWebhookConfiguration',
+    name: VALIDATING_WEBHOOK_NAME,
+    webhook: `validate.${PLURAL}.${GROUP}`,
+    path: '/validate',
+    collection: `${ADMISSION_API}/validatingwebhookconfigurations`,
+  },
+  mutating: {
+    kind: 'MutatingWebhookConfiguration',
+    name: MUTATING_WEBHOOK_NAME,
+    webhook: `approve.${PLURAL}.${GROUP}`,
+    path: '/mutate',
+    collection: `${ADMISSION_API}/mutatingwebhookconfigurations`,
+  },
+} as const;
+type Admission = (typeof ADMISSION)[keyof typeof ADMISSION];
 
 /** The ValidatingWebhookConfiguration, reaching the webhook through `clientConfig`. */
 export function validatingWebhookConfiguration(
   clientConfig: Record<string, unknown> = webhookServiceReference('/validate'),
 ): Record<string, unknown> {
+  return admissionConfiguration(ADMISSION.validating, clientConfig);
+}
+
+/**
+ * The MutatingWebhookConfiguration for gate decisions: it checks that the user may approve
+ * (SubjectAccessReview) and records who decided, for which generation, in an annotation.
+ */
+export function mutatingWebhookConfiguration(
+  clientConfig: Record<string, unknown> = webhookServiceReference('/mutate'),
+): Record<string, unknown> {
+  return admissionConfiguration(ADMISSION.mutating, clientConfig);
+}
+
+function admissionConfiguration(admission: Admission, clientConfig: Record<string, unknown>) {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: VALIDATING_WEBHOOK_NAME },
+    kind: admission.kind,
+    metadata: { name: admission.name },
     webhooks: [
       {
-        name: VALIDATING_WEBHOOK,
+        name: admission.webhook,
         clientConfig,
         rules: [
           {
@@ -43,6 +77,7 @@ export function validatingWebhookConfiguration(
         // A runbook is refused while the webhook is down rather than admitted unchecked.
         failurePolicy: 'Fail',
         timeoutSeconds: 5,
+        ...(admission.kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
       },
     ],
   };
@@ -59,31 +94,34 @@ function crdConversion(clientConfig: Record<string, unknown>) {
   };
 }
 
-/** In a cluster: fills in the CA bundles of the installed CRD and webhook configuration. */
+/** In a cluster: fills in the CA bundles of the installed CRD and webhook configurations. */
 async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
   await http.apply(CRD_PATH, crdConversion({ caBundle }), true);
-  try {
-    await http.request({ method: 'GET', path: VWC_PATH });
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
-    // Installed without the manifests' webhook configuration (CRD and RBAC only): make all of it.
+  for (const admission of Object.values(ADMISSION)) {
+    const path = `${admission.collection}/${admission.name}`;
+    try {
+      await http.request({ method: 'GET', path });
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+      // Installed without the manifests' webhook configuration (CRD and RBAC only): make all of it.
+      await http.apply(
+        path,
+        admissionConfiguration(admission, { ...webhookServiceReference(admission.path), caBundle }),
+        true,
+      );
+      continue;
+    }
     await http.apply(
-      VWC_PATH,
-      validatingWebhookConfiguration({ ...webhookServiceReference('/validate'), caBundle }),
+      path,
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: admission.kind,
+        metadata: { name: admission.name },
+        webhooks: [{ name: admission.webhook, clientConfig: { caBundle } }],
+      },
       true,
     );
-    return;
   }
-  await http.apply(
-    VWC_PATH,
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: VALIDATING_WEBHOOK_NAME },
-      webhooks: [{ name: VALIDATING_WEBHOOK, clientConfig: { caBundle } }],
-    },
-    true,
-  );
 }
 
 type Reach = (path: string) => Record<string, unknown>;
@@ -97,21 +135,19 @@ async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void>
     contentType: 'application/merge-patch+json',
     body: crdConversion({ url: null, service: null, ...reach('/convert') }),
   });
-  const desired = validatingWebhookConfiguration(reach('/validate'));
-  try {
-    await http.request({
-      method: 'PATCH',
-      path: VWC_PATH,
-      contentType: 'application/merge-patch+json',
-      body: desired,
-    });
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
-    await http.request({
-      method: 'POST',
-      path: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
-      body: desired,
-    });
+  for (const admission of Object.values(ADMISSION)) {
+    const desired = admissionConfiguration(admission, reach(admission.path));
+    try {
+      await http.request({
+        method: 'PATCH',
+        path: `${admission.collection}/${admission.name}`,
+        contentType: 'application/merge-patch+json',
+        body: desired,
+      });
+    } catch (error) {
+      if (!isStatus(error, 404)) throw error;
+      await http.request({ method: 'POST', path: admission.collection, body: desired });
+    }
   }
 }
 

@@ -1,8 +1,12 @@
-/** The operator's HTTPS webhook server: /convert (ConversionReview), /validate (AdmissionReview), /healthz. */
+/**
+ * The operator's HTTPS webhook server: /convert (ConversionReview), /validate and /mutate
+ * (AdmissionReview: the spec's rules, and gate decisions), /healthz.
+ */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REVIEW_KINDS, reviewAdmission, reviewConversion, reviewShapeProblem } from './admission.js';
+import { reviewApproval, type Authorize } from './approvals.js';
 import type { KeyPairPem } from './pki.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
@@ -43,6 +47,7 @@ export class WebhookServer {
   constructor(
     tls: KeyPairPem,
     private readonly log: ServerLog,
+    private readonly authorize: Authorize,
   ) {
     // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
     const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };
@@ -88,7 +93,7 @@ export class WebhookServer {
       reply(200, { status: 'ok' });
       return;
     }
-    if (req.method !== 'POST' || (path !== '/convert' && path !== '/validate')) {
+    if (req.method !== 'POST' || (path !== '/convert' && path !== '/validate' && path !== '/mutate')) {
       reply(404, { message: `no ${req.method ?? ''} ${path ?? ''} here` });
       return;
     }
@@ -109,7 +114,12 @@ export class WebhookServer {
       reply(400, { message: problem });
       return;
     }
-    const review = path === '/convert' ? reviewConversion(body) : reviewAdmission(body);
+    const review =
+      path === '/convert'
+        ? reviewConversion(body)
+        : path === '/mutate'
+          ? await reviewApproval(body, this.authorize, new Date())
+          : reviewAdmission(body);
     this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });
     reply(200, review);
   }

@@ -4,6 +4,8 @@
  */
 import type { KubeHttp } from '../kube/http.js';
 import type { Logger } from '../observability/logger.js';
+import { APPROVE_VERB, GROUP, PLURAL } from '../api/group.js';
+import type { Authorize } from './approvals.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
 import { pointWebhooksAtService, registerWebhooks } from './registration.js';
 import { WebhookThread } from './webhook-thread.js';
@@ -15,6 +17,37 @@ export interface WebhookOptions extends CertificateOptions {
   url?: string;
   /** How often to check whether the certificate needs renewing. */
   renewCheckMs?: number;
+}
+
+/** Whether a user may approve a runbook's gates: RBAC's answer through a SubjectAccessReview. */
+export function subjectAccessReview(http: KubeHttp): Authorize {
+  return async (request) => {
+    const review = (await http.request({
+      method: 'POST',
+      path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: request.user,
+          groups: request.groups,
+          ...(request.uid ? { uid: request.uid } : {}),
+          ...(request.extra ? { extra: request.extra } : {}),
+          resourceAttributes: {
+            group: GROUP,
+            resource: PLURAL,
+            verb: APPROVE_VERB,
+            namespace: request.namespace,
+            name: request.name,
+          },
+        },
+      },
+    })) as { status?: { allowed?: boolean; reason?: string } };
+    return {
+      allowed: review.status?.allowed === true,
+      ...(review.status?.reason ? { reason: review.status.reason } : {}),
+    };
+  };
 }
 
 export class WebhookRunner {
@@ -35,7 +68,13 @@ export class WebhookRunner {
 
   async start(): Promise<void> {
     this.current = await this.store.ensure();
-    this.server = new WebhookThread(this.current, this.options.port, this.options.host, this.log);
+    this.server = new WebhookThread(
+      this.current,
+      this.options.port,
+      this.options.host,
+      this.log,
+      subjectAccessReview(this.http),
+    );
     this.port = await this.server.listening();
     await registerWebhooks(this.http, this.current.caPem, this.options.url);
     this.timer = setInterval(() => {

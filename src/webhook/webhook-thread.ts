@@ -1,6 +1,7 @@
 /** The operator's side of webhook-worker.ts: starts the worker, relays its logs, renews, stops it. */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.js';
+import type { Authorize } from './approvals.js';
 import type { KeyPairPem } from './pki.js';
 import type { FromWorker, ToWorker, WorkerStart } from './webhook-worker.js';
 
@@ -14,12 +15,30 @@ export class WebhookThread {
   private readonly worker: Worker;
   private readonly waiting = new Map<FromWorker['type'], (message: FromWorker) => void>();
 
-  constructor(tls: KeyPairPem, port: number, host: string | undefined, log: Logger) {
+  constructor(tls: KeyPairPem, port: number, host: string | undefined, log: Logger, authorize: Authorize) {
     const start: WorkerStart = { tls, port, ...(host ? { host } : {}) };
     this.worker = new Worker(WORKER, { workerData: start });
     this.worker.on('message', (message: FromWorker) => {
       if (message.type === 'log') {
         log.log(message.level, message.message, message.meta ?? {});
+        return;
+      }
+      if (message.type === 'authorize') {
+        const { id } = message;
+        authorize(message.request).then(
+          (verdict) => {
+            this.send({ type: 'authorized', id, ...verdict });
+          },
+          (error: unknown) => {
+            // Fails closed: a decision nobody could check is refused, with the reason.
+            this.send({
+              type: 'authorized',
+              id,
+              allowed: false,
+              reason: `the access check failed: ${(error as Error).message}`,
+            });
+          },
+        );
         return;
       }
       this.waiting.get(message.type)?.(message);

@@ -6,10 +6,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KeyPairPem } from './pki.js';
 import { reviewAdmission } from './admission.js';
+import type { AccessRequest, Authorize } from './approvals.js';
 import { WebhookServer, type ServerLog } from './server.js';
 
-export type ToWorker = { type: 'tls'; tls: KeyPairPem } | { type: 'close' };
+export type ToWorker =
+  | { type: 'tls'; tls: KeyPairPem }
+  | { type: 'close' }
+  | { type: 'authorized'; id: number; allowed: boolean; reason?: string };
 export type FromWorker =
+  | { type: 'authorize'; id: number; request: AccessRequest }
   | { type: 'listening'; port: number }
   | { type: 'failed'; message: string }
   | { type: 'closed' }
@@ -37,10 +42,25 @@ if (port) {
   const start = workerData as WorkerStart;
   // Compiles the schemas before the first review arrives, so it waits no longer than the rest.
   reviewAdmission({ request: { uid: 'warm-up', operation: 'CREATE', object: { spec: { agents: {} } } } });
-  const server = new WebhookServer(start.tls, log);
+  // The SubjectAccessReviews go through the operator's API client in the main thread.
+  const pending = new Map<number, (verdict: { allowed: boolean; reason?: string }) => void>();
+  let nextId = 0;
+  const authorize: Authorize = (request) =>
+    new Promise((resolve) => {
+      nextId += 1;
+      pending.set(nextId, resolve);
+      post({ type: 'authorize', id: nextId, request });
+    });
+  const server = new WebhookServer(start.tls, log, authorize);
   port.on('message', (message: ToWorker) => {
     if (message.type === 'tls') server.updateTls(message.tls);
-    else {
+    else if (message.type === 'authorized') {
+      pending.get(message.id)?.({
+        allowed: message.allowed,
+        ...(message.reason ? { reason: message.reason } : {}),
+      });
+      pending.delete(message.id);
+    } else {
       void server.close().then(() => {
         post({ type: 'closed' });
       });

@@ -7,10 +7,11 @@ import { expect } from 'chai';
 import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { Operator } from '../../src/operator/operator.js';
-import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { freePort } from '../../hack/local-cluster/ports.js';
 import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
-import { installOperator, startOperator, testNamespace } from './operator-harness.js';
+import { installOperator, startOperator, startWebhookOperator, testNamespace } from './operator-harness.js';
 import { scenarioFrom, succeed, type AgentCall } from './scripted-agents.js';
 import { sharedControlPlane } from './shared-control-plane.js';
 
@@ -86,13 +87,18 @@ export class RunbookEnv {
   readonly calls: AgentCall[] = [];
   script: (call: AgentCall) => PodOutcome = () => succeed();
 
+  /**
+   * With `webhook`, the operator serves its admission webhooks too; their registration is
+   * cluster-wide, so the suite gets a control plane of its own.
+   */
   constructor(
     private readonly prefix: string,
     public catalog: AgentCatalog,
+    private readonly options: { webhook?: boolean } = {},
   ) {}
 
   async start(): Promise<void> {
-    this.plane = await sharedControlPlane();
+    this.plane = this.options.webhook ? await ControlPlane.start() : await sharedControlPlane();
     this.operatorKubeconfig = await installOperator(this.plane);
     this.namespace = await testNamespace(this.plane, this.prefix);
     this.node = new FakeNode(this.plane.adminConfig(), {
@@ -107,7 +113,13 @@ export class RunbookEnv {
   }
 
   async startOperator(): Promise<void> {
-    this.operator = await startOperator(this.operatorKubeconfig, this.catalog, this.namespace);
+    this.operator = this.options.webhook
+      ? await startWebhookOperator(this.operatorKubeconfig, {
+          port: await freePort(),
+          catalog: this.catalog,
+          namespace: this.namespace,
+        })
+      : await startOperator(this.operatorKubeconfig, this.catalog, this.namespace);
   }
 
   async stopOperator(): Promise<void> {
@@ -118,6 +130,7 @@ export class RunbookEnv {
   async stop(): Promise<void> {
     await this.stopOperator();
     await this.node.stop();
+    if (this.options.webhook) await this.plane.stop();
   }
 
   k(...args: string[]) {

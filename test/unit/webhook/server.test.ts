@@ -97,7 +97,7 @@ describe('the webhook server under hostile requests', function () {
       dnsNames: ['localhost'],
       ipAddresses: ['127.0.0.1'],
     });
-    server = new WebhookServer(tls, silentLogger());
+    server = new WebhookServer(tls, silentLogger(), () => Promise.resolve({ allowed: false }));
     port = await server.listen(0, '127.0.0.1');
   });
 

@@ -1,0 +1,150 @@
+/**
+ * Gate decisions at admission (the /mutate review). A user approves or rejects a gate with the
+ * annotation gates.i2s.studio/<gate>: approved|rejected. This review lets the decision through
+ * only for users RBAC allows the `approve` verb on the runbook (a SubjectAccessReview), and
+ * records who decided, for which generation and when in decisions.gates.i2s.studio/<gate>; the
+ * engine counts a decision only with that record, and only for that generation. A spec change
+ * removes the decisions made for the old spec, so the new one needs its own.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { isObject, type Json } from '../api/json.js';
+import { APPROVE_VERB, APPROVER_ROLE } from '../api/group.js';
+import {
+  DECISION_ANNOTATION_PREFIX,
+  gateVerdict,
+  GATE_ANNOTATION_PREFIX,
+  type DecisionRecord,
+} from '../engine/gates.js';
+
+/** Who asks, and about which runbook. */
+export interface AccessRequest {
+  user: string;
+  groups: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
+  namespace: string;
+  name: string;
+}
+
+export type Authorize = (request: AccessRequest) => Promise<{ allowed: boolean; reason?: string }>;
+
+type Annotations = Record<string, string>;
+
+const annotationsOf = (object: unknown): Annotations => {
+  const metadata = isObject(object) && isObject(object.metadata) ? object.metadata : undefined;
+  const annotations = metadata && isObject(metadata.annotations) ? metadata.annotations : {};
+  return Object.fromEntries(
+    Object.entries(annotations).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+  );
+};
+
+/** JSON Pointer escaping of an annotation key ("/" becomes "~1"). */
+const pointer = (key: string) => `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+
+function respond(uid: string, response: Json): Json {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } };
+}
+
+const deny = (uid: string, code: number, message: string) =>
+  respond(uid, { allowed: false, status: { code, reason: code === 403 ? 'Forbidden' : 'Invalid', message } });
+
+function withPatch(uid: string, patch: Json[]): Json {
+  if (patch.length === 0) return respond(uid, { allowed: true });
+  return respond(uid, {
+    allowed: true,
+    patchType: 'JSONPatch',
+    patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+  });
+}
+
+export async function reviewApproval(body: unknown, authorize: Authorize, now: Date): Promise<Json> {
+  const request = isObject(body) && isObject(body.request) ? body.request : {};
+  const uid = typeof request.uid === 'string' ? request.uid : '';
+  const object = isObject(request.object) ? request.object : {};
+  const old = isObject(request.oldObject) ? request.oldObject : undefined;
+  const annotations = annotationsOf(object);
+  const before = annotationsOf(old);
+  const decisionKeys = Object.keys({ ...annotations, ...before }).filter((key) =>
+    key.startsWith(GATE_ANNOTATION_PREFIX),
+  );
+  const changed = decisionKeys.filter((key) => annotations[key] !== before[key]);
+  const decided = changed.filter((key) => gateVerdict(annotations[key]) !== undefined);
+  const forged = Object.keys({ ...annotations, ...before }).filter(
+    (key) =>
+      key.startsWith(DECISION_ANNOTATION_PREFIX) &&
+      annotations[key] !== before[key] &&
+      !changed.includes(`${GATE_ANNOTATION_PREFIX}${key.slice(DECISION_ANNOTATION_PREFIX.length)}`),
+  );
+  if (forged.length) {
+    return deny(
+      uid,
+      422,
+      `metadata.annotations.${forged[0] ?? ''}: written only by the webhook when a gate is decided`,
+    );
+  }
+  const specChanged = old !== undefined && !isDeepStrictEqual(old.spec, object.spec);
+  if (specChanged) {
+    if (decided.length) {
+      return deny(
+        uid,
+        422,
+        `metadata.annotations.${decided[0] ?? ''}: a gate decision is for one generation of the spec; decide in a request of its own, not with a spec change`,
+      );
+    }
+    // The decisions were for the old spec: the new one needs its own.
+    const stale = Object.keys(annotations).filter(
+      (key) => key.startsWith(GATE_ANNOTATION_PREFIX) || key.startsWith(DECISION_ANNOTATION_PREFIX),
+    );
+    return withPatch(
+      uid,
+      stale.map((key) => ({ op: 'remove', path: pointer(key) })),
+    );
+  }
+  if (decided.length === 0) return withPatch(uid, []);
+
+  const metadata = isObject(object.metadata) ? object.metadata : {};
+  const userInfo = isObject(request.userInfo) ? request.userInfo : {};
+  const user = typeof userInfo.username === 'string' ? userInfo.username : '';
+  const access: AccessRequest = {
+    user,
+    groups: Array.isArray(userInfo.groups)
+      ? userInfo.groups.filter((g): g is string => typeof g === 'string')
+      : [],
+    ...(typeof userInfo.uid === 'string' ? { uid: userInfo.uid } : {}),
+    ...(isObject(userInfo.extra) ? { extra: userInfo.extra as Record<string, string[]> } : {}),
+    namespace: typeof request.namespace === 'string' ? request.namespace : '',
+    name:
+      typeof metadata.name === 'string'
+        ? metadata.name
+        : typeof request.name === 'string'
+          ? request.name
+          : '',
+  };
+  const verdict = await authorize(access);
+  if (!verdict.allowed) {
+    return deny(
+      uid,
+      403,
+      `metadata.annotations.${decided[0] ?? ''}: user ${user} may not decide gates of agentrunbook ${access.namespace}/${access.name}: that needs the verb ${APPROVE_VERB} on agentrunbooks.i2s.studio (bind the ClusterRole ${APPROVER_ROLE})${verdict.reason ? ` (${verdict.reason})` : ''}`,
+    );
+  }
+  // The generation the user saw: on create the object's first.
+  const generation =
+    old && isObject(old.metadata) && typeof old.metadata.generation === 'number'
+      ? old.metadata.generation
+      : 1;
+  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return withPatch(
+    uid,
+    decided.map((key) => {
+      const record: DecisionRecord = {
+        decision: gateVerdict(annotations[key]) ?? 'rejected',
+        generation,
+        user,
+        time,
+      };
+      const recordKey = `${DECISION_ANNOTATION_PREFIX}${key.slice(GATE_ANNOTATION_PREFIX.length)}`;
+      return { op: 'add', path: pointer(recordKey), value: JSON.stringify(record) };
+    }),
+  );
+}
