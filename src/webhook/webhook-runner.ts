@@ -22,7 +22,7 @@ export interface WebhookOptions extends CertificateOptions {
 /** Whether a user may approve a runbook's gates: RBAC's answer through a SubjectAccessReview. */
 export function subjectAccessReview(http: KubeHttp): Authorize {
   return async (request) => {
-    const review = (await http.request({
+    const review = await http.request<{ status?: { allowed?: boolean; reason?: string } }>({
       method: 'POST',
       path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
       body: {
@@ -42,7 +42,7 @@ export function subjectAccessReview(http: KubeHttp): Authorize {
           },
         },
       },
-    })) as { status?: { allowed?: boolean; reason?: string } };
+    });
     return {
       allowed: review.status?.allowed === true,
       ...(review.status?.reason ? { reason: review.status.reason } : {}),

@@ -132,8 +132,9 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
   it('cancels a run with spec.status Cancelled: Jobs deleted, phase Cancelled, Event; removing it reruns', async () => {
     env.script = () => 'hold';
     await env.apply(runbook('to-cancel', 'pipeline', [{ name: 'a' }]));
-    await eventually(async () => {
+    await eventually(() => {
       expect(env.held('to-cancel')).to.have.length(1);
+      return Promise.resolve();
     });
     const cancel = await env.k(
       'patch',
