@@ -127,6 +127,22 @@ export function substitute(value: unknown, scope: SubstitutionScope): unknown {
   return value;
 }
 
+/** The paths a value reads from the context through ${context.<field>...}, as field names. */
+export function referencedContext(value: unknown): string[][] {
+  const paths: string[][] = [];
+  const visit = (node: unknown) => {
+    if (typeof node === 'string') {
+      for (const match of node.matchAll(REFERENCE)) {
+        const [head, ...rest] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
+        if (head === 'context' && rest.length) paths.push(rest);
+      }
+    } else if (Array.isArray(node)) node.forEach(visit);
+    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
+  };
+  visit(value);
+  return paths;
+}
+
 /** Stage names a value refers to through ${<stage>.outputs...}. */
 export function referencedStages(value: unknown): Set<string> {
   const stages = new Set<string>();

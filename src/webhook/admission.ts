@@ -6,7 +6,7 @@ import { jsonShapeProblem } from '../api/limits.js';
 import { KIND } from '../api/group.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook, type FieldError } from '../api/validator.js';
-import { validateRunbookSpec, versionWarnings } from './validate-runbook.js';
+import { settingWarnings, validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 
 /** The review each path takes: anything else is not a review at all. */
 export const REVIEW_KINDS = {
@@ -126,6 +126,9 @@ export function reviewAdmission(body: unknown): Json {
       },
     });
   }
-  const warnings = request?.operation === 'UPDATE' && old ? versionWarnings(old, spec) : [];
+  const warnings = [
+    ...settingWarnings(spec),
+    ...(request?.operation === 'UPDATE' && old ? versionWarnings(old, spec) : []),
+  ];
   return respond({ allowed: true, ...(warnings.length ? { warnings } : {}) });
 }

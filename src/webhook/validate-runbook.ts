@@ -11,8 +11,9 @@ import { effectiveSpec } from '../engine/effective.js';
 import { celScope, GATE_VARIABLES } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
 import { parseMicros } from '../api/grammar.js';
-import { referencedStages } from '../engine/substitution.js';
-import { allStages, stageNameProblems } from '../engine/workflow-stages.js';
+import { dependencies } from '../engine/graph.js';
+import { referencedContext, referencedStages } from '../engine/substitution.js';
+import { allStages, mainStages, stageNameProblems, type RunStage } from '../engine/workflow-stages.js';
 import { compileUserSchema } from '../engine/user-schema.js';
 
 export interface FieldProblem {
@@ -20,21 +21,16 @@ export interface FieldProblem {
   message: string;
 }
 
-function ancestors(spec: SpecV2): Map<string, Set<string>> {
-  const stages = spec.agents.pipeline ?? [];
-  const pipeline = (spec.execution?.mode ?? 'pipeline') === 'pipeline';
-  const direct = new Map(
-    stages.map((stage, index) => [
-      stage.name,
-      [...(stage.dependsOn ?? []), ...(pipeline ? stages.slice(0, index).map((s) => s.name) : [])],
-    ]),
-  );
+/** Every stage a stage waits for, directly or not: the engine's own dependency model. */
+function ancestors(stages: RunStage[]): Map<string, Set<string>> {
+  const deps = dependencies(stages);
   const closure = new Map<string, Set<string>>();
   const visit = (name: string, seen: Set<string>): Set<string> => {
     const known = closure.get(name);
     if (known) return known;
     const result = new Set<string>();
-    for (const dep of direct.get(name) ?? []) {
+    const direct = deps.get(name);
+    for (const dep of [...(direct?.required ?? []), ...(direct?.after ? [direct.after] : [])]) {
       if (seen.has(dep)) continue;
       result.add(dep);
       for (const further of visit(dep, new Set([...seen, name]))) result.add(further);
@@ -42,26 +38,84 @@ function ancestors(spec: SpecV2): Map<string, Set<string>> {
     closure.set(name, result);
     return result;
   };
-  for (const name of direct.keys()) visit(name, new Set([name]));
+  for (const name of deps.keys()) visit(name, new Set([name]));
   return closure;
 }
 
+/** The main workflow's stages, each with the field a problem with its inputs is reported at. */
+function mainStagesWithFields(spec: SpecV2): { stage: RunStage; field: string }[] {
+  const stages = mainStages(spec);
+  const steps = spec.workflows?.main?.steps;
+  if (!steps?.length) {
+    return stages.map((stage, index) => ({ stage, field: `spec.agents.pipeline[${index}].config.inputs` }));
+  }
+  const fields = steps
+    .map((step, index) => ({ step, index }))
+    .filter(({ step }) => (step.action ?? 'run') === 'run')
+    .map(({ index }) => `spec.workflows.main.steps[${index}]`);
+  return stages.map((stage, index) => ({ stage, field: `${fields[index] ?? 'spec.workflows.main.steps'}` }));
+}
+
+/**
+ * What the main workflow's inputs read must be there when they are read: the outputs of a stage
+ * that runs, and runs first; a context field the runbook sets.
+ */
 function checkReferences(spec: SpecV2): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  const stages = spec.agents.pipeline ?? [];
-  const names = new Set(stages.map((stage) => stage.name));
-  const before = ancestors(spec);
-  stages.forEach((stage, index) => {
+  const stages = mainStagesWithFields(spec);
+  const byName = new Map<string, string>();
+  for (const { stage } of stages) {
+    byName.set(stage.name, stage.name);
+    if (stage.alias) byName.set(stage.alias, stage.name);
+  }
+  const pipeline = new Set((spec.agents.pipeline ?? []).map((stage) => stage.name));
+  const before = ancestors(stages.map(({ stage }) => stage));
+  for (const { stage, field: at } of stages) {
+    const steps = at.startsWith('spec.workflows');
     for (const [input, value] of Object.entries(stage.config?.inputs ?? {})) {
+      const field = steps ? at : `${at}.${input}`;
+      const what = steps ? `runs stage ${stage.alias ?? stage.name}, whose config.inputs.${input}` : '';
       for (const ref of referencedStages(value)) {
-        const field = `spec.agents.pipeline[${index}].config.inputs.${input}`;
-        if (!names.has(ref)) {
-          problems.push({ field, message: `refers to \${${ref}.outputs...}, but there is no stage ${ref}` });
-        } else if (!before.get(stage.name)?.has(ref)) {
+        const target = byName.get(ref);
+        if (target === undefined) {
           problems.push({
             field,
-            message: `refers to the outputs of stage ${ref}, which is not one of its dependencies: add ${ref} to spec.agents.pipeline[${index}].dependsOn`,
+            message:
+              steps && pipeline.has(ref)
+                ? `${what} reads the outputs of stage ${ref}, which no step of spec.workflows.main runs: add a step that runs ${ref} before it`
+                : `${what ? `${what} ` : ''}refers to \${${ref}.outputs...}, but there is no stage ${ref}`,
           });
+        } else if (!before.get(stage.name)?.has(target)) {
+          problems.push({
+            field,
+            message: steps
+              ? `${what} reads the outputs of ${ref}, which runs after it: run ${ref} first`
+              : `refers to the outputs of stage ${ref}, which is not one of its dependencies: add ${ref} to ${at.replace(/\.config\.inputs$/, '')}.dependsOn`,
+          });
+        }
+      }
+    }
+  }
+  return [...problems, ...checkContextReferences(spec)];
+}
+
+/** A ${context.<field>} must name a field the runbook's context sets. */
+function checkContextReferences(spec: SpecV2): FieldProblem[] {
+  const context: unknown = spec.context ?? {};
+  const problems: FieldProblem[] = [];
+  (spec.agents.pipeline ?? []).forEach((stage, index) => {
+    for (const [input, value] of Object.entries(stage.config?.inputs ?? {})) {
+      for (const path of referencedContext(value)) {
+        let node = context;
+        for (const [depth, part] of path.entries()) {
+          if (typeof node !== 'object' || node === null || !Object.hasOwn(node, part)) {
+            problems.push({
+              field: `spec.agents.pipeline[${index}].config.inputs.${input}`,
+              message: `reads \${context.${path.join('.')}}, but spec.context does not set ${path.slice(0, depth + 1).join('.')}`,
+            });
+            break;
+          }
+          node = (node as Record<string, unknown>)[part];
         }
       }
     }
@@ -122,6 +176,16 @@ function checkBudgets(spec: SpecV2): FieldProblem[] {
     }
     const cost = budgets?.cost;
     if (
+      cost?.perAgent !== undefined &&
+      cost.maxUSD !== undefined &&
+      parseMicros(cost.perAgent) > parseMicros(cost.maxUSD)
+    ) {
+      problems.push({
+        field,
+        message: `with this overlay cost.perAgent (${cost.perAgent}) exceeds cost.maxUSD (${cost.maxUSD})`,
+      });
+    }
+    if (
       cost?.alertThreshold !== undefined &&
       cost.maxUSD !== undefined &&
       parseMicros(cost.alertThreshold) > parseMicros(cost.maxUSD)
@@ -157,6 +221,31 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkConditions(spec),
     ...checkBudgets(spec),
   ];
+}
+
+/**
+ * Warnings (not refusals) on any create or update: settings the operator accepts but does not act
+ * on, and budgets that will make stages wait for each other.
+ */
+export function settingWarnings(spec: SpecV2): string[] {
+  const warnings = Object.keys(spec.agents.conductor?.config ?? {}).map(
+    (key) =>
+      `spec.agents.conductor.config.${key}: the operator does not act on this setting; it is the conductor itself (budgets are always tracked, gates always enforced, and spec.execution.parallelism limits the stages that run at once)`,
+  );
+  const parallel =
+    (spec.execution?.mode ?? 'pipeline') !== 'pipeline' && (spec.execution?.parallelism ?? 5) > 1;
+  const budgets = spec.budgets;
+  if (parallel && budgets?.tokens?.total !== undefined && budgets.tokens.perAgent === undefined) {
+    warnings.push(
+      'spec.budgets.tokens: without perAgent each starting stage is granted all the tokens left, so stages run one at a time; set perAgent to let them run side by side',
+    );
+  }
+  if (parallel && budgets?.cost?.maxUSD !== undefined && budgets.cost.perAgent === undefined) {
+    warnings.push(
+      'spec.budgets.cost: without perAgent each starting stage is granted all the dollars left, so stages run one at a time; set perAgent to let them run side by side',
+    );
+  }
+  return warnings;
 }
 
 const RANK: Record<string, number> = {

@@ -103,7 +103,7 @@ describe('guardrails on a real control plane', function () {
       imm: { type: 'immediate', maxAttempts: 3 },
       cus: {
         type: 'custom',
-        function: 'f',
+        function: 'customRetryLogic',
         parameters: { conditions: ['RATE_LIMIT'], backoffMultiplier: 3 },
       },
     };

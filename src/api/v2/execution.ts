@@ -4,6 +4,8 @@ import { ErrorClass } from './error-class.js';
 
 export const EXECUTION_MODES = ['pipeline', 'parallel', 'hybrid'] as const;
 export const RETRY_STRATEGY_TYPES = ['exponential', 'linear', 'immediate', 'custom'] as const;
+/** The retry logic a custom strategy may name. */
+export const CUSTOM_RETRY_FUNCTIONS = ['customRetryLogic'] as const;
 
 const executionFields = (withDefaults: boolean) => ({
   mode: Type.Optional(
@@ -48,7 +50,12 @@ export const RetryStrategy = Obj(
     initialDelay: Type.Optional(Duration('linear: delay before the first retry.')),
     increment: Type.Optional(Duration('linear: added to the delay after each attempt.')),
     maxAttempts: Type.Optional(Int('linear, immediate: most attempts in all.', { minimum: 1, maximum: 100 })),
-    function: Type.Optional(Str('custom: name of the retry logic.', { maxLength: 253 })),
+    function: Type.Optional(
+      StringEnum(
+        'custom: name of the retry logic. customRetryLogic (the one there is): retry only the error classes in parameters.conditions, waiting 1s times backoffMultiplier to the power of the attempt.',
+        CUSTOM_RETRY_FUNCTIONS,
+      ),
+    ),
     parameters: Type.Optional(
       Obj('custom: parameters of the retry logic.', {
         conditions: Type.Optional(

@@ -91,7 +91,7 @@ describe('guardrails: retries', () => {
   it('custom: retries only the listed error classes', () => {
     const h = retrying({
       type: 'custom',
-      function: 'f',
+      function: 'customRetryLogic',
       parameters: { conditions: ['RATE_LIMIT'], backoffMultiplier: 1.5 },
     });
     h.step();

@@ -38,7 +38,7 @@ describe('semantic validation (the validating webhook)', () => {
     expect(problem).to.match(/^spec\.agents\.pipeline: .*cycle: (a -> b -> a|b -> a -> b)/);
   });
 
-  it('refuses ${<stage>.outputs} of a stage that is not an ancestor, and of one that does not exist', () => {
+  it('refuses ${<stage>.outputs} of a stage that does not exist; reading a later stage orders it first, as the engine does', () => {
     const problems = fields(
       base({}, [
         { name: 'a', config: { inputs: { x: '${b.outputs.y}', z: '${nope.outputs.q}' } } },
@@ -46,7 +46,6 @@ describe('semantic validation (the validating webhook)', () => {
       ]),
     );
     expect(problems).to.deep.equal([
-      'spec.agents.pipeline[0].config.inputs.x: refers to the outputs of stage b, which is not one of its dependencies: add b to spec.agents.pipeline[0].dependsOn',
       'spec.agents.pipeline[0].config.inputs.z: refers to ${nope.outputs...}, but there is no stage nope',
     ]);
   });
@@ -291,4 +290,68 @@ describe('admission of hostile specs (issue 9)', () => {
       expect(refusal(spec)).to.contain(message);
     });
   }
+});
+
+describe('admission knows what can run (issue 10)', () => {
+  it('refuses a step whose stage reads the outputs of a stage no step runs, naming the step', () => {
+    const spec = base({ workflows: { main: { steps: [{ name: 'research_step', agent: 'research' }] } } }, [
+      { name: 'normalize' },
+      { name: 'research', config: { inputs: { idea: '${normalize.outputs.idea}' } } },
+    ]);
+    expect(fields(spec)).to.deep.equal([
+      'spec.workflows.main.steps[0]: runs stage research, whose config.inputs.idea reads the outputs of stage normalize, which no step of spec.workflows.main runs: add a step that runs normalize before it',
+    ]);
+    const fixed = base(
+      {
+        workflows: {
+          main: {
+            steps: [
+              { name: 'normalize_step', agent: 'normalize' },
+              { name: 'research_step', agent: 'research' },
+            ],
+          },
+        },
+      },
+      spec.agents.pipeline,
+    );
+    expect(fields(fixed)).to.deep.equal([]);
+  });
+
+  it('refuses a ${context.<field>} the runbook does not set, naming the field and the path', () => {
+    const spec = base({ context: { title: 'x', riskLevel: 3 } }, [
+      { name: 'a', config: { inputs: { t: '${context.title}', m: '${context.ideaText|slug}' } } },
+      { name: 'b', config: { inputs: { deep: 'about ${context.riskLevel.level}' } } },
+    ]);
+    expect(fields(spec)).to.deep.equal([
+      'spec.agents.pipeline[0].config.inputs.m: reads ${context.ideaText}, but spec.context does not set ideaText',
+      'spec.agents.pipeline[1].config.inputs.deep: reads ${context.riskLevel.level}, but spec.context does not set riskLevel.level',
+    ]);
+  });
+
+  it('refuses a custom retry function that is not a documented name, naming the field', () => {
+    const spec = base({
+      retryStrategies: { custom: { type: 'custom', function: 'myOwnLogic', parameters: {} } },
+    } as unknown as Partial<SpecV2>);
+    const answer = reviewAdmission({
+      request: { uid: 'u', operation: 'CREATE', object: { spec } },
+    }) as { response: { allowed: boolean; status: { message: string } } };
+    expect(answer.response.allowed).to.equal(false);
+    expect(answer.response.status.message).to.contain('spec.retryStrategies.custom.function');
+  });
+
+  it('warns about conductor settings the operator does not act on, and budgets that serialize stages', () => {
+    const spec = base({
+      budgets: { tokens: { total: 1000 } },
+      agents: { conductor: { config: { maxConcurrentPipelines: 10 } } },
+    } as Partial<SpecV2>);
+    const answer = reviewAdmission({
+      request: { uid: 'u', operation: 'CREATE', object: { spec } },
+    }) as { response: { allowed: boolean; warnings: string[] } };
+    expect(answer.response.allowed).to.equal(true);
+    expect(answer.response.warnings).to.have.length(2);
+    expect(answer.response.warnings[0]).to.match(
+      /^spec\.agents\.conductor\.config\.maxConcurrentPipelines: the operator does not act on this setting/,
+    );
+    expect(answer.response.warnings[1]).to.match(/^spec\.budgets\.tokens: without perAgent/);
+  });
 });
