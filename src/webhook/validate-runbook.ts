@@ -53,7 +53,7 @@ function mainStagesWithFields(spec: SpecV2): { stage: RunStage; field: string }[
     .map((step, index) => ({ step, index }))
     .filter(({ step }) => (step.action ?? 'run') === 'run')
     .map(({ index }) => `spec.workflows.main.steps[${index}]`);
-  return stages.map((stage, index) => ({ stage, field: `${fields[index] ?? 'spec.workflows.main.steps'}` }));
+  return stages.map((stage, index) => ({ stage, field: fields[index] ?? 'spec.workflows.main.steps' }));
 }
 
 /**

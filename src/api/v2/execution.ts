@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Obj, Str, StringEnum, Int, Num, Bool, Duration, Name, NamedMap, StrList } from '../schema-kit.js';
+import { Obj, StringEnum, Int, Num, Bool, Duration, Name, NamedMap, StrList } from '../schema-kit.js';
 import { ErrorClass } from './error-class.js';
 
 export const EXECUTION_MODES = ['pipeline', 'parallel', 'hybrid'] as const;

@@ -343,7 +343,7 @@ describe('admission knows what can run (issue 10)', () => {
     const spec = base({
       budgets: { tokens: { total: 1000 } },
       agents: { conductor: { config: { maxConcurrentPipelines: 10 } } },
-    } as Partial<SpecV2>);
+    });
     const answer = reviewAdmission({
       request: { uid: 'u', operation: 'CREATE', object: { spec } },
     }) as { response: { allowed: boolean; warnings: string[] } };
