@@ -17,23 +17,25 @@ export async function mustRun(kubeconfig: string, args: string[], input?: string
 }
 
 /**
- * Waits until the CRD is Established. `kubectl wait --for=condition` fails at once, instead of
- * waiting, while the API server has not yet written any condition, so that case is waited out.
+ * Waits until the CRD is Established, by polling its conditions: `kubectl wait --for=condition`
+ * right after the CRD is created fails at once (".status.conditions accessor error") while the
+ * API server has not yet written any condition.
  */
 export async function waitForCrdEstablished(kubeconfig: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let last = '';
+  while (Date.now() < deadline) {
     const result = await kubectl(kubeconfig, [
-      'wait',
-      '--for=condition=Established',
-      `--timeout=${Math.ceil(timeoutMs / 1000)}s`,
+      'get',
       `crd/${CRD_NAME}`,
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Established")].status}',
     ]);
-    if (result.code === 0) return;
-    if (!/conditions accessor error/.test(result.stderr) || Date.now() > deadline)
-      throw new Error(`the CRD did not become Established: ${result.stderr}`);
+    if (result.code === 0 && result.stdout.trim() === 'True') return;
+    last = result.code === 0 ? `Established is "${result.stdout.trim()}"` : result.stderr;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  throw new Error(`the CRD did not become Established within ${timeoutMs} ms: ${last}`);
 }
 
 export async function installOperator(plane: ControlPlane): Promise<string> {

@@ -20,8 +20,10 @@ export class EventRecorder {
   /** Records the events; a failure to record is logged and never fails the reconcile. */
   async record(runbook: AgentRunbookJson, events: EngineEvent[], now: Date): Promise<void> {
     const namespace = runbook.metadata.namespace ?? 'default';
-    for (const event of events) {
+    for (const [index, event] of events.entries()) {
       const time = now.toISOString();
+      // lastTimestamp has whole seconds; eventTime (microseconds) keeps one reconcile's Events in order.
+      const eventTime = `${time.slice(0, -1)}${String(Math.min(index, 999)).padStart(3, '0')}Z`;
       try {
         await this.http.request({
           method: 'POST',
@@ -46,6 +48,8 @@ export class EventRecorder {
             reportingInstance: this.instance,
             firstTimestamp: time,
             lastTimestamp: time,
+            eventTime,
+            action: event.reason,
             count: 1,
           },
         });

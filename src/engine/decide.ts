@@ -25,16 +25,10 @@ import {
   pastDeadline,
   type Policy,
 } from './policies.js';
-import { isTerminalStage, Run } from './run-state.js';
+import { Run } from './run-state.js';
 import { buildStatus, runEvents, TERMINAL_RUN, waitsAtGate } from './summary.js';
 import type { Decision, EngineInput, Notification, RunbookObject } from './types.js';
-import {
-  emergencyStages,
-  emergencyTargets,
-  fallbackStages,
-  mainStages,
-  validationStages,
-} from './workflow-stages.js';
+import { mainStages, validationStages } from './workflow-stages.js';
 
 export { POD_REPORT_GRACE_MS } from './run-state.js';
 
@@ -52,49 +46,6 @@ function freshStatus(runbook: RunbookObject, execution: string, now: Date): Stat
     workflow: { active: 'main', fallbackTriggers: 0 },
     conditions: [],
   };
-}
-
-/** An emergency error stops everything at once, tells the notify targets, and runs the emergency steps. */
-function startEmergency(run: Run): Notification[] {
-  const trigger = run.emergency;
-  if (!trigger || run.activeWorkflow === 'emergency') return [];
-  const cause = `${trigger.errorClass} reported by stage ${trigger.stage}`;
-  run.stop(cause, ['main', 'fallback', 'validation'], 'EmergencyStopped', 'EmergencyStopped');
-  run.activate('emergency', emergencyStages(run.spec));
-  run.status.workflow = { ...run.status.workflow, active: 'emergency', emergencyCause: cause };
-  const { namespace, name } = run.input.runbook.metadata;
-  return emergencyTargets(run.spec).map((target) => {
-    const message = `emergency stop of runbook ${namespace}/${name}: ${cause}`;
-    run.event('Warning', 'EmergencyNotification', `notifying ${target}: ${message}`);
-    return { target, reason: 'EmergencyStop', message };
-  });
-}
-
-/** Counts fallback triggers and lets the fallback workflow take over at the threshold. */
-function considerFallback(run: Run): void {
-  const fallback = run.spec.workflows?.fallback;
-  const triggers = (run.status.workflow?.fallbackTriggers ?? 0) + run.newFallbackTriggers;
-  run.status.workflow = { ...run.status.workflow, active: run.activeWorkflow, fallbackTriggers: triggers };
-  if (!fallback || run.activeWorkflow !== 'main' || triggers < (fallback.trigger.threshold ?? 1)) return;
-  const cause = `${triggers} failures of classes ${fallback.trigger.conditions.join(', ')}`;
-  run.stop(
-    `the fallback workflow took over after ${cause}`,
-    ['main'],
-    'StoppedForFallback',
-    'FallbackActive',
-  );
-  run.activate('fallback', fallbackStages(run.spec));
-  run.event('Warning', 'FallbackActivated', `the fallback workflow takes over after ${cause}`);
-}
-
-/** Moves from a finished main (or fallback) workflow to the validation stages. */
-function advanceWorkflow(run: Run): boolean {
-  const active = run.activeWorkflow;
-  if (active !== 'main' && active !== 'fallback') return false;
-  if (!run.stagesOf(active).every(isTerminalStage)) return false;
-  if (run.stagesOf('validation').length === 0) return false;
-  run.activate('validation');
-  return true;
 }
 
 export function decide(input: EngineInput): Decision {
@@ -139,15 +90,15 @@ export function decide(input: EngineInput): Decision {
   };
   let ending = firstEnding(run, [cancelled, invalidGraph]);
   if (!ending) {
-    notifications = startEmergency(run);
-    considerFallback(run);
+    notifications = run.startEmergency();
+    run.considerFallback();
     ending = firstEnding(run, [emergencyFinished, pastDeadline(time), budgetSpent, gatePolicy, abortedStage]);
   }
   if (!ending) {
     const runRemainingMs = time && time.limitMs - time.usedMs;
     run.recreateUnobserved(runRemainingMs);
     const limits = { held: gates.held, startBlocked: gates.startBlocked, runRemainingMs };
-    while (!ending && (advanceWorkflow(run) || run.skipBlocked() || run.startReady(limits)))
+    while (!ending && (run.advanceWorkflow() || run.skipBlocked() || run.startReady(limits)))
       ending = firstEnding(run, [emergencyFinished, abortedStage]);
   }
   const waiting = ending ? [] : gates.waiting;

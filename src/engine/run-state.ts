@@ -14,8 +14,17 @@ import { planStageJob, type PlanContext } from './job-plan.js';
 import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
 import { retryPolicy } from './retry.js';
 import { stageOutcome, type StageOutcome } from './stage-outcome.js';
-import type { EngineEvent, EngineInput, JobObservation, JobPlan } from './types.js';
-import { allStages, mainStages, validationStages, type RunStage, type Workflow } from './workflow-stages.js';
+import type { EngineEvent, EngineInput, JobObservation, JobPlan, Notification } from './types.js';
+import {
+  allStages,
+  emergencyStages,
+  emergencyTargets,
+  fallbackStages,
+  mainStages,
+  validationStages,
+  type RunStage,
+  type Workflow,
+} from './workflow-stages.js';
 
 /** What lets stages start in this reconcile, decided before they do. */
 export interface StartLimits {
@@ -424,6 +433,53 @@ export class Run {
         : `agent ${agent}'s circuit breaker lets one probe through at a time; waiting for it`;
     this.requeueAfter(until - this.now.getTime());
     return false;
+  }
+
+  /** An emergency error stops everything at once, tells the notify targets, and runs the emergency steps. */
+  startEmergency(): Notification[] {
+    const trigger = this.emergency;
+    if (!trigger || this.activeWorkflow === 'emergency') return [];
+    const cause = `${trigger.errorClass} reported by stage ${trigger.stage}`;
+    this.stop(cause, ['main', 'fallback', 'validation'], 'EmergencyStopped', 'EmergencyStopped');
+    this.activate('emergency', emergencyStages(this.spec));
+    this.status.workflow = { ...this.status.workflow, active: 'emergency', emergencyCause: cause };
+    const { namespace, name } = this.input.runbook.metadata;
+    return emergencyTargets(this.spec).map((target) => {
+      const message = `emergency stop of runbook ${namespace}/${name}: ${cause}`;
+      this.event('Warning', 'EmergencyNotification', `notifying ${target}: ${message}`);
+      return { target, reason: 'EmergencyStop', message };
+    });
+  }
+
+  /** Counts fallback triggers and lets the fallback workflow take over at the threshold. */
+  considerFallback(): void {
+    const fallback = this.spec.workflows?.fallback;
+    const triggers = (this.status.workflow?.fallbackTriggers ?? 0) + this.newFallbackTriggers;
+    this.status.workflow = {
+      ...this.status.workflow,
+      active: this.activeWorkflow,
+      fallbackTriggers: triggers,
+    };
+    if (!fallback || this.activeWorkflow !== 'main' || triggers < (fallback.trigger.threshold ?? 1)) return;
+    const cause = `${triggers} failures of classes ${fallback.trigger.conditions.join(', ')}`;
+    this.stop(
+      `the fallback workflow took over after ${cause}`,
+      ['main'],
+      'StoppedForFallback',
+      'FallbackActive',
+    );
+    this.activate('fallback', fallbackStages(this.spec));
+    this.event('Warning', 'FallbackActivated', `the fallback workflow takes over after ${cause}`);
+  }
+
+  /** Moves from a finished main (or fallback) workflow to the validation stages. */
+  advanceWorkflow(): boolean {
+    const active = this.activeWorkflow;
+    if (active !== 'main' && active !== 'fallback') return false;
+    if (!this.stagesOf(active).every(isTerminalStage)) return false;
+    if (this.stagesOf('validation').length === 0) return false;
+    this.activate('validation');
+    return true;
   }
 
   /** Stops the running stages of the given workflows (their Jobs are deleted) and skips their other stages. */

@@ -10,6 +10,7 @@
  */
 import { CRD_NAME, GROUP, PLURAL, webhookServiceReference } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
+import { DECISION_ANNOTATION_PREFIX, GATE_ANNOTATION_PREFIX } from '../engine/gates.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
 export const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
@@ -34,6 +35,11 @@ const ADMISSION = {
   },
 } as const;
 type Admission = (typeof ADMISSION)[keyof typeof ADMISSION];
+
+const touchesDecisions = (object: string) =>
+  `(${object} != null && has(${object}.metadata.annotations) && ${object}.metadata.annotations.exists(k, k.startsWith('${GATE_ANNOTATION_PREFIX}') || k.startsWith('${DECISION_ANNOTATION_PREFIX}')))`;
+/** CEL over the admission request: the object, before or after, carries a gate decision. */
+const GATE_DECISION_REQUEST = `${touchesDecisions('object')} || ${touchesDecisions('oldObject')}`;
 
 /** The ValidatingWebhookConfiguration, reaching the webhook through `clientConfig`. */
 export function validatingWebhookConfiguration(
@@ -77,7 +83,13 @@ function admissionConfiguration(admission: Admission, clientConfig: Record<strin
         // A runbook is refused while the webhook is down rather than admitted unchecked.
         failurePolicy: 'Fail',
         timeoutSeconds: 5,
-        ...(admission.kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
+        ...(admission.kind === 'MutatingWebhookConfiguration'
+          ? {
+              reinvocationPolicy: 'Never',
+              // Only requests that touch gate decisions reach it; every other write goes on without it.
+              matchConditions: [{ name: 'gate-decisions', expression: GATE_DECISION_REQUEST }],
+            }
+          : {}),
       },
     ],
   };

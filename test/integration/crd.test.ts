@@ -57,7 +57,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
       return result;
     });
     expect(explained.stdout).to.contain('perAgent');
-    expect(explained.stdout).to.contain('Most tokens one stage may use');
+    expect(explained.stdout).to.contain('Most tokens one stage attempt may use');
   });
 
   for (const file of exampleFiles()) {

@@ -78,8 +78,20 @@ describe('guardrails on a real control plane', function () {
       reason: 'DeadlineExceeded',
       lastError: 'TIMEOUT',
     });
-    const [job] = await env.jobsOf('stage-timeout');
-    expect(job?.metadata.name).to.be.a('string');
+    const jobs = await env.k('get', 'jobs', '-l', 'i2s.studio/runbook=stage-timeout', '-o', 'json');
+    const [job] = (
+      JSON.parse(jobs.stdout) as {
+        items: {
+          spec: { activeDeadlineSeconds?: number };
+          status: { conditions?: { type: string; status: string; reason?: string }[] };
+        }[];
+      }
+    ).items;
+    expect(job?.spec.activeDeadlineSeconds, 'the stage timeout handed to the Job').to.equal(2);
+    expect(job?.status.conditions?.find((condition) => condition.type === 'Failed')).to.include({
+      status: 'True',
+      reason: 'DeadlineExceeded',
+    });
   });
 
   it('the run’s own timeout fires while a stage runs: TimedOut, the Job deleted', async () => {
@@ -90,7 +102,9 @@ describe('guardrails on a real control plane', function () {
     await env.waitPhase('run-timeout', 'TimedOut');
     const timedOut = await env.condition('run-timeout', 'TimedOut');
     expect(timedOut).to.include({ status: 'True', reason: 'DeadlineExceeded' });
-    expect(timedOut?.message).to.match(/took \d+s, past its limit of 3s/);
+    expect(timedOut?.message).to.match(
+      /took \d+s \(not counting time waiting at gates\), past its limit of 3s/,
+    );
     await env.waitJobsGone('i2s.studio/runbook=run-timeout');
   });
 

@@ -254,8 +254,10 @@ describe('hostile input on a real control plane (issue 9)', function () {
           budgets: { cost: { maxUSD: '10.00' } },
         },
       ),
+      // Admission knows p runs first, not which outputs it will report: the reference fails at run time.
       runbook('long-message', 'pipeline', [
-        { name: 's', agent: 'a', config: { inputs: { x: `\${context.${'x'.repeat(3000)}}` } } },
+        { name: 'p', agent: 'a' },
+        { name: 's', agent: 'a', config: { inputs: { x: `\${p.outputs.${'x'.repeat(3000)}}` } } },
       ]),
       runbook('regex', 'pipeline', [
         {
@@ -288,7 +290,7 @@ describe('hostile input on a real control plane (issue 9)', function () {
     });
 
     await waitForPhase(plane.adminKubeconfigPath, tenantA, 'long-message', 'Failed');
-    const long = (await status(tenantA, 'long-message')).stages[0] as unknown as {
+    const long = (await status(tenantA, 'long-message')).stages[1] as unknown as {
       reason: string;
       message: string;
     };

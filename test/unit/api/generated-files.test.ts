@@ -9,7 +9,8 @@ describe('generated files', () => {
     it(`${path} is up to date (run make generate if this fails)`, () => {
       const file = join(repoRoot, path);
       expect(existsSync(file), `${path} is missing`).to.equal(true);
-      expect(readFileSync(file, 'utf8') === content, `${path} is stale`).to.equal(true);
+      // A string comparison, so a stale file fails with the diff to what make generate writes.
+      expect(readFileSync(file, 'utf8'), `${path} is stale`).to.equal(content);
     });
   }
 });
