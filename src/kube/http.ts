@@ -3,8 +3,8 @@
  * JSON objects throughout (the watch stream delivers JSON too), so that the cache, the engine and
  * the writes all see the same shapes.
  */
-import { request } from 'node:https';
-import { request as plainRequest, type RequestOptions } from 'node:http';
+import { Agent, request, type AgentOptions } from 'node:https';
+import { Agent as PlainAgent, request as plainRequest, type RequestOptions } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 export class KubeApiError extends Error {
@@ -35,8 +35,41 @@ export interface KubeRequest {
   timeoutMs?: number;
 }
 
+/** The TLS settings of a request that an agent's connections are made with. */
+const TLS_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+
+/** Most connections to the API server at once; further requests queue for a free one. */
+const MAX_SOCKETS = 32;
+
 export class KubeHttp {
+  /**
+   * One keep-alive agent per client: client-node hands every request a new agent, and so a new
+   * TCP and TLS handshake, which cost more CPU than the requests themselves. It is made again
+   * only when the TLS material changes (a rotated client certificate).
+   */
+  private agent: { identity: string; agent: Agent } | undefined;
+  private readonly plainAgent = new PlainAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+
   constructor(readonly kc: KubeConfig) {}
+
+  private keptAlive(options: RequestOptions & AgentOptions): Agent {
+    const tls: AgentOptions = {};
+    for (const name of TLS_OPTIONS)
+      if (options[name] !== undefined) Object.assign(tls, { [name]: options[name] });
+    const identity = JSON.stringify(TLS_OPTIONS.map((name) => options[name] ?? null));
+    if (this.agent?.identity !== identity) {
+      this.agent?.agent.destroy();
+      this.agent = { identity, agent: new Agent({ ...tls, keepAlive: true, maxSockets: MAX_SOCKETS }) };
+    }
+    return this.agent.agent;
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent?.agent.destroy();
+    this.agent = undefined;
+    this.plainAgent.destroy();
+  }
 
   async request<T = unknown>(req: KubeRequest): Promise<T> {
     const cluster = this.kc.getCurrentCluster();
@@ -47,7 +80,7 @@ export class KubeHttp {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
-    const options: RequestOptions = {
+    const options: RequestOptions & AgentOptions = {
       method: req.method,
       headers: {
         Accept: 'application/json',
@@ -61,7 +94,9 @@ export class KubeHttp {
       timeout: req.timeoutMs ?? 30_000,
     };
     await this.kc.applyToHTTPSOptions(options);
-    const send = url.protocol === 'https:' ? request : plainRequest;
+    const secure = url.protocol === 'https:';
+    options.agent = secure ? this.keptAlive(options) : this.plainAgent;
+    const send = secure ? request : plainRequest;
     return new Promise<T>((resolve, reject) => {
       const call = send(url, options, (res) => {
         const chunks: Buffer[] = [];

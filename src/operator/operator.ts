@@ -158,6 +158,7 @@ export class Operator {
     this.controller.stopCaches();
     await this.webhook?.stop();
     await this.health?.close();
+    this.http.close();
     this.log.info('operator stopped');
   }
 }
