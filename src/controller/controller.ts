@@ -13,6 +13,7 @@ import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
 import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from '../kube/types.js';
 import { WorkQueue } from '../kube/work-queue.js';
+import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
@@ -84,18 +85,36 @@ export class RunbookController {
     const enqueueRunbook = (object: AgentRunbookJson) => {
       this.queue.add(objectKey(object));
     };
-    this.runbooks.on({ add: enqueueRunbook, update: enqueueRunbook, delete: enqueueRunbook });
+    this.runbooks.on({
+      add: enqueueRunbook,
+      update: (object, old) => {
+        if (runbookChanged(object, old)) enqueueRunbook(object);
+      },
+      delete: enqueueRunbook,
+    });
     const enqueueOwner = (job: JobJson) => {
       const owner = controllerOwner(job.metadata, 'AgentRunbook');
       if (owner) this.queue.add(`${job.metadata.namespace ?? ''}/${owner.name}`);
     };
-    this.jobs.on({ add: enqueueOwner, update: enqueueOwner, delete: enqueueOwner });
+    this.jobs.on({
+      add: enqueueOwner,
+      update: (job, old) => {
+        if (jobChanged(job, old)) enqueueOwner(job);
+      },
+      delete: enqueueOwner,
+    });
     const enqueueJobOwner = (pod: PodJson) => {
       const owner = controllerOwner(pod.metadata, 'Job');
       const job = owner && this.jobs.get(`${pod.metadata.namespace ?? ''}/${owner.name}`);
       if (job) enqueueOwner(job);
     };
-    this.pods.on({ add: enqueueJobOwner, update: enqueueJobOwner, delete: enqueueJobOwner });
+    this.pods.on({
+      add: enqueueJobOwner,
+      update: (pod, old) => {
+        if (podChanged(pod, old)) enqueueJobOwner(pod);
+      },
+      delete: enqueueJobOwner,
+    });
   }
 
   /** Starts the informers; resolves when their caches are filled. */

@@ -349,7 +349,9 @@ describe('hostile input on a real control plane (issue 9)', function () {
     console.log(
       `      under load: ${reviewLatencies.length} webhook answers, p95 ${p95.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, worst ${worstReview.toFixed(1)} ms; ${engineMs.length} reconciles, worst engine time ${worstEngine.toFixed(1)} ms; tenant B's runbook ${quietMs.toFixed(0)} ms alone, ${loadedMs.toFixed(0)} ms under load`,
     );
-    expect(engineMs.length).to.be.above(15);
+    // Every expensive runbook was reconciled while the webhook was probed (own status writes no
+    // longer cause reconciles, so this counts the real ones).
+    expect(engineMs.length).to.be.at.least(RUNBOOKS_A);
     // The webhook answers from its own thread. On a two-core test machine that also runs the API
     // server and etcd through tenant A's writes, the scheduler alone can hold a thread for tens of
     // milliseconds, so the bound is on the 95th percentile; the figures are printed above.

@@ -55,12 +55,20 @@ export async function waitForPhase(
   timeoutSeconds = 60,
 ): Promise<void> {
   const k = (...args: string[]) => kubectl(kubeconfig, ['-n', namespace, ...args]);
-  const result = await k(
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let result = await k(
     'wait',
     `--for=jsonpath={.status.phase}=${phase}`,
     `--timeout=${timeoutSeconds}s`,
     `arb/${name}`,
   );
+  // Under load the API server's cache may not have a just-created object yet: wait does not wait for
+  // an object it cannot find, so it is asked again until the deadline.
+  while (result.code !== 0 && /NotFound/.test(result.stderr) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+    result = await k('wait', `--for=jsonpath={.status.phase}=${phase}`, `--timeout=${left}s`, `arb/${name}`);
+  }
   if (result.code !== 0) {
     const status = await k('get', 'arb', name, '-o', 'jsonpath={.status}');
     throw new Error(`${name} did not reach ${phase}: ${result.stderr}\nstatus: ${status.stdout}`);

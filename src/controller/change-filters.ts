@@ -1,0 +1,36 @@
+/**
+ * Which watch updates are worth a reconcile: those that change something the engine reads. The
+ * operator's own status writes, resourceVersion-only updates (managedFields, a relist) and Pod
+ * condition churn only cost a reconcile that finds nothing new (controller-runtime's
+ * GenerationChangedPredicate and AnnotationChangedPredicate are the model).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from '../kube/types.js';
+
+const deletionChanged = (a: ObjectMeta, b: ObjectMeta) => a.deletionTimestamp !== b.deletionTimestamp;
+
+/** A new spec (generation), a new annotation (rerun, gate decisions) or a deletion. */
+export function runbookChanged(next: AgentRunbookJson, old: AgentRunbookJson): boolean {
+  return (
+    next.metadata.generation !== old.metadata.generation ||
+    !isDeepStrictEqual(next.metadata.annotations ?? {}, old.metadata.annotations ?? {}) ||
+    deletionChanged(next.metadata, old.metadata)
+  );
+}
+
+/** A Job's progress: its status (active, conditions, times) or its deletion. */
+export function jobChanged(next: JobJson, old: JobJson): boolean {
+  return (
+    !isDeepStrictEqual(next.status ?? {}, old.status ?? {}) || deletionChanged(next.metadata, old.metadata)
+  );
+}
+
+/** What the engine reads of a Pod: its phase and its containers' states (the agent's report). */
+export function podChanged(next: PodJson, old: PodJson): boolean {
+  const states = (pod: PodJson) => (pod.status?.containerStatuses ?? []).map((status) => status.state);
+  return (
+    next.status?.phase !== old.status?.phase ||
+    !isDeepStrictEqual(states(next), states(old)) ||
+    deletionChanged(next.metadata, old.metadata)
+  );
+}
