@@ -50,7 +50,7 @@ export const OPERATOR_RULES: PolicyRule[] = [...CONTROLLER_RULES, ...WEBHOOK_RUL
  * What an approver needs: to read runbooks, annotate them (the decision), and the approve verb the
  * webhook checks. Bind it with a RoleBinding per namespace, or a ClusterRoleBinding.
  */
-export const APPROVER_RULES: PolicyRule[] = [
+const APPROVER_RULES: PolicyRule[] = [
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch', APPROVE_VERB] },
 ];
 

@@ -17,14 +17,25 @@ export function addTokens(a: number, b: number): number {
   return Math.min(MAX_TOKENS, a + b);
 }
 
-export function totalUsage(stages: StageStatusV2[]): Usage {
-  return stages.reduce(
-    (sum, stage) => ({
-      tokens: addTokens(sum.tokens, stage.usage?.tokens ?? 0),
-      costMicros: addMicros(sum.costMicros, parseMicros(stage.usage?.costUSD ?? '0')),
+/** Tokens and dollars as status writes them (a stage's usage, a grant), summed exactly. */
+function sum(amounts: { tokens?: number; costUSD?: string }[]): Usage {
+  return amounts.reduce<Usage>(
+    (total, amount) => ({
+      tokens: addTokens(total.tokens, amount.tokens ?? 0),
+      costMicros: addMicros(total.costMicros, parseMicros(amount.costUSD ?? '0')),
     }),
     { tokens: 0, costMicros: 0 },
   );
+}
+
+export function totalUsage(stages: StageStatusV2[]): Usage {
+  return sum(stages.map((stage) => stage.usage ?? {}));
+}
+
+/** The tokens the run may use: the total, plus the emergency reserve for fallback and emergency steps. */
+function tokenLimit(spec: SpecV2, reserve: boolean): number | undefined {
+  const tokens = spec.budgets?.tokens;
+  return tokens?.total === undefined ? undefined : tokens.total + (reserve ? (tokens.emergency ?? 0) : 0);
 }
 
 export interface Exhaustion {
@@ -34,15 +45,12 @@ export interface Exhaustion {
 
 /** The budget the run has used up, if any; `reserve` adds the emergency tokens (fallback steps). */
 export function exhausted(spec: SpecV2, usage: Usage, reserve = false): Exhaustion | undefined {
-  const tokens = spec.budgets?.tokens;
-  if (tokens?.total !== undefined) {
-    const limit = tokens.total + (reserve ? (tokens.emergency ?? 0) : 0);
-    if (usage.tokens >= limit) {
-      return {
-        reason: 'TokenBudgetExceeded',
-        message: `used ${usage.tokens} tokens of the ${reserve ? 'total plus emergency reserve' : 'total budget'} of ${limit}`,
-      };
-    }
+  const limit = tokenLimit(spec, reserve);
+  if (limit !== undefined && usage.tokens >= limit) {
+    return {
+      reason: 'TokenBudgetExceeded',
+      message: `used ${usage.tokens} tokens of the ${reserve ? 'total plus emergency reserve' : 'total budget'} of ${limit}`,
+    };
   }
   const maxUSD = spec.budgets?.cost?.maxUSD;
   if (maxUSD !== undefined && usage.costMicros >= parseMicros(maxUSD)) {
@@ -61,15 +69,7 @@ export interface Grant {
 
 /** What the running stages hold: the sum of their grants. */
 export function reservedBy(stages: StageStatusV2[]): Usage {
-  return stages
-    .filter((stage) => stage.phase === 'Running')
-    .reduce(
-      (sum, stage) => ({
-        tokens: addTokens(sum.tokens, stage.grant?.tokens ?? 0),
-        costMicros: addMicros(sum.costMicros, parseMicros(stage.grant?.costUSD ?? '0')),
-      }),
-      { tokens: 0, costMicros: 0 },
-    );
+  return sum(stages.filter((stage) => stage.phase === 'Running').map((stage) => stage.grant ?? {}));
 }
 
 /**
@@ -84,17 +84,17 @@ export function grantFor(
   reserved: Usage,
   reserve = false,
 ): { grant: Grant; waitFor?: string } {
-  const tokens = spec.budgets?.tokens;
-  const limit =
-    tokens?.total === undefined ? undefined : tokens.total + (reserve ? (tokens.emergency ?? 0) : 0);
-  const leftTokens = limit === undefined ? undefined : Math.max(0, limit - usage.tokens - reserved.tokens);
-  const tokenGrant = [tokens?.perAgent, leftTokens].filter((value): value is number => value !== undefined);
+  const limit = tokenLimit(spec, reserve);
+  // What the usage so far leaves, and of that what the running stages do not hold.
+  const unusedTokens = limit === undefined ? undefined : Math.max(0, limit - usage.tokens);
+  const leftTokens = unusedTokens === undefined ? undefined : Math.max(0, unusedTokens - reserved.tokens);
   const maxUSD = spec.budgets?.cost?.maxUSD;
-  const leftMicros =
-    maxUSD === undefined
-      ? undefined
-      : Math.max(0, parseMicros(maxUSD) - usage.costMicros - reserved.costMicros);
+  const unusedMicros = maxUSD === undefined ? undefined : Math.max(0, parseMicros(maxUSD) - usage.costMicros);
+  const leftMicros = unusedMicros === undefined ? undefined : Math.max(0, unusedMicros - reserved.costMicros);
   const perAgentUSD = spec.budgets?.cost?.perAgent;
+  const tokenGrant = [spec.budgets?.tokens?.perAgent, leftTokens].filter(
+    (value): value is number => value !== undefined,
+  );
   const costGrant = [perAgentUSD === undefined ? undefined : parseMicros(perAgentUSD), leftMicros].filter(
     (value): value is number => value !== undefined,
   );
@@ -104,9 +104,9 @@ export function grantFor(
   };
   const waitFor =
     leftTokens === 0
-      ? `the running stages hold all ${Math.max(0, (limit ?? 0) - usage.tokens)} tokens left`
+      ? `the running stages hold all ${unusedTokens ?? 0} tokens left`
       : leftMicros === 0
-        ? `the running stages hold all $${formatMicros(Math.max(0, parseMicros(maxUSD ?? '0') - usage.costMicros))} left`
+        ? `the running stages hold all $${formatMicros(unusedMicros ?? 0)} left`
         : undefined;
   return waitFor ? { grant, waitFor } : { grant };
 }

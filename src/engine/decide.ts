@@ -26,7 +26,7 @@ import {
   type Policy,
 } from './policies.js';
 import { Run } from './run-state.js';
-import { buildStatus, runEvents, TERMINAL_RUN, waitsAtGate } from './summary.js';
+import { buildStatus, runEvents, TERMINAL_RUN } from './summary.js';
 import type { Decision, EngineInput, Notification, RunbookObject } from './types.js';
 import { mainStages, validationStages } from './workflow-stages.js';
 
@@ -103,9 +103,10 @@ export function decide(input: EngineInput): Decision {
   }
   const waiting = ending ? [] : gates.waiting;
   if (ending) run.stopAll(ending.message);
-  const paused = !ending && waitsAtGate(run, waiting);
   const next = buildStatus(run, ending, waiting);
-  if (gates !== NO_GATES && gates.statuses.length) next.gates = gates.statuses;
+  // The clock stops exactly while the run shows it waits at a gate.
+  const paused = next.phase === 'WaitingForApproval';
+  if (gates.statuses.length) next.gates = gates.statuses;
   const clock = nextClock(spec, status, now, paused);
   if (clock) next.clock = clock;
   else delete next.clock;

@@ -30,7 +30,7 @@ export interface GateOutcome {
 export const NO_GATES: GateOutcome = { statuses: [], events: [], waiting: [], held: new Map() };
 
 /** The command that approves a gate, as it works when printed. */
-export function approvalCommand(run: Run, gate: string): string {
+function approvalCommand(run: Run, gate: string): string {
   const { name, namespace } = run.input.runbook.metadata;
   return `kubectl annotate agentrunbook ${name} -n ${namespace} ${GATE_ANNOTATION_PREFIX}${gate}=approved --overwrite`;
 }

@@ -77,7 +77,7 @@ export function gateVerdict(value: string | undefined): GateVerdict | undefined 
   return verdict === 'approved' || verdict === 'rejected' ? verdict : undefined;
 }
 
-export function parseDecisionRecord(text: string | undefined): DecisionRecord | undefined {
+function parseDecisionRecord(text: string | undefined): DecisionRecord | undefined {
   if (text === undefined || text.length > MAX_RECORD_LENGTH) return undefined;
   let parsed: unknown;
   try {

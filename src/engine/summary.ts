@@ -21,7 +21,7 @@ export interface Ending {
 }
 
 /** Whether a run in this state is waiting at a gate with nothing running: its clock stops. */
-export function waitsAtGate(run: Run, waiting: string[]): boolean {
+function waitsAtGate(run: Run, waiting: string[]): boolean {
   return waiting.length > 0 && ![...run.stages.values()].some((stage) => stage.phase === 'Running');
 }
 

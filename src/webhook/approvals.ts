@@ -9,6 +9,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isObject, type Json } from '../api/json.js';
 import { APPROVE_VERB, APPROVER_ROLE } from '../api/group.js';
+import { timestamp } from '../engine/conditions.js';
 import {
   DECISION_ANNOTATION_PREFIX,
   gateVerdict,
@@ -64,12 +65,15 @@ export async function reviewApproval(body: unknown, authorize: Authorize, now: D
   const old = isObject(request.oldObject) ? request.oldObject : undefined;
   const annotations = annotationsOf(object);
   const before = annotationsOf(old);
-  const decisionKeys = Object.keys({ ...annotations, ...before }).filter((key) =>
-    key.startsWith(GATE_ANNOTATION_PREFIX),
+  const keys = Object.keys({ ...annotations, ...before });
+  const changed = keys.filter(
+    (key) => key.startsWith(GATE_ANNOTATION_PREFIX) && annotations[key] !== before[key],
   );
-  const changed = decisionKeys.filter((key) => annotations[key] !== before[key]);
-  const decided = changed.filter((key) => gateVerdict(annotations[key]) !== undefined);
-  const forged = Object.keys({ ...annotations, ...before }).filter(
+  const decided = changed.flatMap((key) => {
+    const verdict = gateVerdict(annotations[key]);
+    return verdict ? [{ key, verdict }] : [];
+  });
+  const forged = keys.filter(
     (key) =>
       key.startsWith(DECISION_ANNOTATION_PREFIX) &&
       annotations[key] !== before[key] &&
@@ -88,7 +92,7 @@ export async function reviewApproval(body: unknown, authorize: Authorize, now: D
       return deny(
         uid,
         422,
-        `metadata.annotations.${decided[0] ?? ''}: a gate decision is for one generation of the spec; decide in a request of its own, not with a spec change`,
+        `metadata.annotations.${decided[0]?.key ?? ''}: a gate decision is for one generation of the spec; decide in a request of its own, not with a spec change`,
       );
     }
     // The decisions were for the old spec: the new one needs its own.
@@ -125,7 +129,7 @@ export async function reviewApproval(body: unknown, authorize: Authorize, now: D
     return deny(
       uid,
       403,
-      `metadata.annotations.${decided[0] ?? ''}: user ${user} may not decide gates of agentrunbook ${access.namespace}/${access.name}: that needs the verb ${APPROVE_VERB} on agentrunbooks.i2s.studio (bind the ClusterRole ${APPROVER_ROLE})${verdict.reason ? ` (${verdict.reason})` : ''}`,
+      `metadata.annotations.${decided[0]?.key ?? ''}: user ${user} may not decide gates of agentrunbook ${access.namespace}/${access.name}: that needs the verb ${APPROVE_VERB} on agentrunbooks.i2s.studio (bind the ClusterRole ${APPROVER_ROLE})${verdict.reason ? ` (${verdict.reason})` : ''}`,
     );
   }
   // The generation the user saw: on create the object's first.
@@ -133,16 +137,11 @@ export async function reviewApproval(body: unknown, authorize: Authorize, now: D
     old && isObject(old.metadata) && typeof old.metadata.generation === 'number'
       ? old.metadata.generation
       : 1;
-  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const time = timestamp(now);
   return withPatch(
     uid,
-    decided.map((key) => {
-      const record: DecisionRecord = {
-        decision: gateVerdict(annotations[key]) ?? 'rejected',
-        generation,
-        user,
-        time,
-      };
+    decided.map(({ key, verdict }) => {
+      const record: DecisionRecord = { decision: verdict, generation, user, time };
       const recordKey = `${DECISION_ANNOTATION_PREFIX}${key.slice(GATE_ANNOTATION_PREFIX.length)}`;
       return { op: 'add', path: pointer(recordKey), value: JSON.stringify(record) };
     }),

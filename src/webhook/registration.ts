@@ -13,7 +13,7 @@ import { isStatus, type KubeHttp } from '../kube/http.js';
 import { DECISION_ANNOTATION_PREFIX, GATE_ANNOTATION_PREFIX } from '../engine/gates.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
-export const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
+const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
 const ADMISSION_API = '/apis/admissionregistration.k8s.io/v1';
 

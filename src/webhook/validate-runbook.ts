@@ -175,25 +175,18 @@ function checkBudgets(spec: SpecV2): FieldProblem[] {
       });
     }
     const cost = budgets?.cost;
-    if (
-      cost?.perAgent !== undefined &&
-      cost.maxUSD !== undefined &&
-      parseMicros(cost.perAgent) > parseMicros(cost.maxUSD)
-    ) {
-      problems.push({
-        field,
-        message: `with this overlay cost.perAgent (${cost.perAgent}) exceeds cost.maxUSD (${cost.maxUSD})`,
-      });
-    }
-    if (
-      cost?.alertThreshold !== undefined &&
-      cost.maxUSD !== undefined &&
-      parseMicros(cost.alertThreshold) > parseMicros(cost.maxUSD)
-    ) {
-      problems.push({
-        field,
-        message: `with this overlay cost.alertThreshold (${cost.alertThreshold}) exceeds cost.maxUSD (${cost.maxUSD})`,
-      });
+    for (const name of ['perAgent', 'alertThreshold'] as const) {
+      const amount = cost?.[name];
+      if (
+        amount !== undefined &&
+        cost?.maxUSD !== undefined &&
+        parseMicros(amount) > parseMicros(cost.maxUSD)
+      ) {
+        problems.push({
+          field,
+          message: `with this overlay cost.${name} (${amount}) exceeds cost.maxUSD (${cost.maxUSD})`,
+        });
+      }
     }
   }
   return problems;

@@ -20,7 +20,7 @@ export interface WebhookOptions extends CertificateOptions {
 }
 
 /** Whether a user may approve a runbook's gates: RBAC's answer through a SubjectAccessReview. */
-export function subjectAccessReview(http: KubeHttp): Authorize {
+function subjectAccessReview(http: KubeHttp): Authorize {
   return async (request) => {
     const review = await http.request<{ status?: { allowed?: boolean; reason?: string } }>({
       method: 'POST',

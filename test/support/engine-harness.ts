@@ -5,6 +5,7 @@
  */
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { SpecV2 } from '../../src/api/v2/runbook.js';
+import { timestamp } from '../../src/engine/conditions.js';
 import { decide } from '../../src/engine/decide.js';
 import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.js';
 import type { Decision, JobObservation, JobPlan, RunbookObject } from '../../src/engine/types.js';
@@ -171,7 +172,7 @@ export function decideGate(
   decision: 'approved' | 'rejected',
   { generation = h.runbook.metadata.generation, user = 'alice' } = {},
 ): void {
-  const record = { decision, generation, user, time: h.now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  const record = { decision, generation, user, time: timestamp(h.now) };
   h.runbook = {
     ...h.runbook,
     metadata: {

@@ -5,7 +5,7 @@ import { ErrorClass } from './error-class.js';
 export const EXECUTION_MODES = ['pipeline', 'parallel', 'hybrid'] as const;
 export const RETRY_STRATEGY_TYPES = ['exponential', 'linear', 'immediate', 'custom'] as const;
 /** The retry logic a custom strategy may name. */
-export const CUSTOM_RETRY_FUNCTIONS = ['customRetryLogic'] as const;
+const CUSTOM_RETRY_FUNCTIONS = ['customRetryLogic'] as const;
 
 const executionFields = (withDefaults: boolean) => ({
   mode: Type.Optional(

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Obj, Str, StrList, SemVer, Name, Bool, ResourceRoot, StringEnum } from '../schema-kit.js';
 
 /** What spec.status may ask of a run (Tekton's PipelineRun spec.status is the model). */
-export const RUN_REQUESTS = ['Cancelled'] as const;
+const RUN_REQUESTS = ['Cancelled'] as const;
 import { Context, Author, Created } from './context.js';
 import { Execution, RetryStrategies } from './execution.js';
 import { Budgets } from './budgets.js';
