@@ -41,6 +41,8 @@ export interface ControlPlaneOptions {
   controllers?: string[];
   /** kube-apiserver's authorizers; RBAC by default (a real node adds Node). */
   authorizationMode?: string;
+  /** More kube-controller-manager flags, e.g. its client's --kube-api-qps (the benchmark's beds). */
+  controllerManagerArgs?: string[];
   /** More kube-apiserver flags (a later flag wins over an earlier one). */
   apiServerArgs?: string[];
   /** Give kube-apiserver a client certificate for kubelets (logs, exec), for a real node. */
@@ -249,6 +251,7 @@ export class ControlPlane {
         `--service-account-private-key-file=${saKey}`,
         '--use-service-account-credentials=true',
         '--v=1',
+        ...(options.controllerManagerArgs ?? []),
       ],
     );
     await waitReady(controllerManager, 'healthy', () =>

@@ -60,6 +60,10 @@ export class ManagedProcess {
     if (this.tail.length > TAIL_LINES) this.tail.splice(0, this.tail.length - TAIL_LINES);
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get hasExited(): boolean {
     return this.exit !== undefined;
   }

@@ -3,13 +3,17 @@
  * matches an agent name and, when the stage asks for a version, a semver range.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { AGENT_HISTORY_LIMIT } from './limits.js';
 import { Obj, Str, StrList, Name, FreeObject, Int, Duration, NamedMap } from './schema-kit.js';
 
 export const CircuitBreaker = Obj(
   "When an agent's Jobs keep failing with infrastructure errors, new stages of that agent wait.",
   {
     threshold: Type.Optional(
-      Int('Consecutive infrastructure failures that open the breaker (default 5).', { minimum: 1 }),
+      Int('Consecutive infrastructure failures that open the breaker (default 5).', {
+        minimum: 1,
+        maximum: AGENT_HISTORY_LIMIT,
+      }),
     ),
     resetTimeout: Type.Optional(
       Duration('How long the breaker stays open before one probe may run (default 60s).'),

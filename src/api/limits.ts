@@ -80,3 +80,6 @@ export function jsonShapeProblem(
   }
   return undefined;
 }
+
+/** Finished Jobs the operator keeps per agent for its circuit breaker; also the largest threshold. */
+export const AGENT_HISTORY_LIMIT = 100;

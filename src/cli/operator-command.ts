@@ -8,7 +8,7 @@ import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../controller/rbac.js';
 import { parseDurationMs } from '../api/grammar.js';
 import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
 import { createLogger } from '../observability/logger.js';
-import { Operator, type OperatorOptions } from '../operator/operator.js';
+import { DEFAULT_WORKERS, Operator, type OperatorOptions } from '../operator/operator.js';
 import type { WebhookOptions } from '../webhook/webhook-runner.js';
 
 interface OperatorFlags {
@@ -110,7 +110,7 @@ export function registerOperatorCommand(program: Command): void {
     .description('Run the AgentRunbook operator (in a cluster, or against a kubeconfig)')
     .option('--kubeconfig <path>', 'kubeconfig to use; default: $KUBECONFIG, ~/.kube/config, or in-cluster')
     .option('--namespace <name>', 'watch one namespace only (default: all)')
-    .option('--workers <n>', 'runbooks reconciled at the same time', '4')
+    .option('--workers <n>', 'runbooks reconciled at the same time', String(DEFAULT_WORKERS))
     .requiredOption(
       '--config <path>',
       'operator configuration (YAML): the agent catalog, circuit breakers, notification targets',

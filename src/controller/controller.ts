@@ -11,10 +11,11 @@ import type { Logger } from '../observability/logger.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
 import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
-import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from '../kube/types.js';
+import type { AgentRunbookJson, JobJson, PodJson } from '../kube/types.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
+import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
 
@@ -30,17 +31,15 @@ export interface ControllerOptions {
   reconcileBudgetMs?: number;
 }
 
-function controllerOwner(metadata: ObjectMeta, kind: string) {
-  return (metadata.ownerReferences ?? []).find((ref) => ref.kind === kind && ref.controller === true);
-}
-
 export class RunbookController {
   readonly queue = new WorkQueue();
   readonly runbooks: Informer<AgentRunbookJson>;
   readonly jobs: Informer<JobJson>;
   readonly pods: Informer<PodJson>;
+  readonly cache: JobCache;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
+  readonly recorder: EventRecorder;
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
 
@@ -71,13 +70,14 @@ export class RunbookController {
       informerOptions,
     );
     this.notifier = new Notifier(options.catalog, log);
+    this.recorder = new EventRecorder(http, log);
+    this.cache = new JobCache(this.jobs, this.pods);
     this.reconciler = new Reconciler({
       http,
       runbooks: this.runbooks,
-      jobs: this.jobs,
-      pods: this.pods,
+      cache: this.cache,
       catalog: options.catalog,
-      recorder: new EventRecorder(http, log),
+      recorder: this.recorder,
       notifier: this.notifier,
       log,
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
@@ -104,8 +104,7 @@ export class RunbookController {
       delete: enqueueOwner,
     });
     const enqueueJobOwner = (pod: PodJson) => {
-      const owner = controllerOwner(pod.metadata, 'Job');
-      const job = owner && this.jobs.get(`${pod.metadata.namespace ?? ''}/${owner.name}`);
+      const job = this.cache.jobOf(pod);
       if (job) enqueueOwner(job);
     };
     this.pods.on({
@@ -155,9 +154,9 @@ export class RunbookController {
   async stopWorkers(): Promise<void> {
     this.queue.shutDown();
     await Promise.all(this.workers);
-    // Give notifications under way a little time; they never hold the stop for long.
+    // Give notifications and Events under way a little time; they never hold the stop for long.
     await Promise.race([
-      this.notifier.settled(),
+      Promise.all([this.notifier.settled(), this.recorder.idle()]),
       new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
     ]);
   }

@@ -1,4 +1,8 @@
-/** Turns the Jobs and Pods in the caches into the engine's JobObservations. */
+/**
+ * Turns the Jobs and Pods in the caches into the engine's JobObservations. A Job runs one Pod
+ * (backoffLimit 0, restartPolicy Never), so a Pod that ended on its own is the Job's outcome: the
+ * stage finishes when the Pod does, not a second later when the Job controller marks the Job.
+ */
 import { LABEL_AGENT, LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
 import type { JobObservation, JobState } from '../engine/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
@@ -25,6 +29,23 @@ function reportingPod(pods: PodJson[]): PodJson | undefined {
   return pods.find((pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') ?? pods[0];
 }
 
+/**
+ * The outcome of a Job whose Pod ended on its own. A Pod being deleted (the Job's deadline, a
+ * deletion) is not one: the Job's own Failed condition says why it ended.
+ */
+function podState(
+  pod: PodJson | undefined,
+  finishedAt: string | undefined,
+): { state: JobState; completionTime?: string } | undefined {
+  if (!pod || pod.metadata.deletionTimestamp) return undefined;
+  const phase = pod.status?.phase;
+  if (phase !== 'Succeeded' && phase !== 'Failed') return undefined;
+  return {
+    state: phase === 'Succeeded' ? 'succeeded' : 'failed',
+    ...(finishedAt ? { completionTime: finishedAt } : {}),
+  };
+}
+
 export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | undefined {
   const labels = job.metadata.labels ?? {};
   const stage = labels[LABEL_STAGE];
@@ -44,6 +65,9 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
   const terminated = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state
     ?.terminated;
   const podTerminated = pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
+  const fromJob = jobState(job);
+  const fromPod = fromJob.state === 'active' && terminated ? podState(pod, terminated.finishedAt) : undefined;
+  const completionTime = fromPod ? fromPod.completionTime : finishedAt(job);
   return {
     name: job.metadata.name,
     stage,
@@ -51,9 +75,9 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     execution,
     generation,
     attempt,
-    ...jobState(job),
+    ...(fromPod ? { state: fromPod.state } : fromJob),
     ...(job.status?.startTime ? { startTime: job.status.startTime } : {}),
-    ...(finishedAt(job) ? { completionTime: finishedAt(job) } : {}),
+    ...(completionTime ? { completionTime } : {}),
     podTerminated: podTerminated && terminated !== undefined,
     ...(terminated?.message !== undefined ? { terminationMessage: terminated.message } : {}),
     ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),

@@ -1,22 +1,23 @@
 /**
  * One reconcile of one runbook: observe (from the informer caches only), ask the engine, act.
- * Writes, in order: Job deletions, one status update (only when it changed, with the cached
- * resourceVersion so a stale view fails with a conflict instead of overwriting), Job creations,
- * then Events. The status goes first so that an attempt is recorded before its Job exists.
+ * Writes, in order: Job deletions (together), one status update (only when it changed, with the
+ * cached resourceVersion so a stale view fails with a conflict instead of overwriting), then Job
+ * creations (together). The status goes first so that an attempt is recorded before its Job
+ * exists. Events are handed to the recorder's queue and never hold the reconcile.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { decideSafely, park } from '../engine/guard.js';
-import type { Decision, EngineInput, JobObservation, RunbookObject } from '../engine/types.js';
+import type { Decision, EngineEvent, EngineInput, JobPlan, RunbookObject } from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from '../kube/informer.js';
 import { buildJob } from './job-builder.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { AgentRunbookJson, JobJson, PodJson } from '../kube/types.js';
+import type { AgentRunbookJson } from '../kube/types.js';
+import type { JobCache } from './job-cache.js';
 import type { Notifier } from './notifier.js';
-import { observeJob } from './observe.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -25,8 +26,7 @@ export interface ReconcileResult {
 export interface ReconcilerDeps {
   http: KubeHttp;
   runbooks: Informer<AgentRunbookJson>;
-  jobs: Informer<JobJson>;
-  pods: Informer<PodJson>;
+  cache: JobCache;
   catalog: () => AgentCatalog;
   /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */
   reconcileBudgetMs?: number;
@@ -64,13 +64,6 @@ function plain<T>(value: T): T {
   return JSON.parse(JSON.stringify(value ?? null)) as T;
 }
 
-function ownedBy(
-  object: { metadata: { ownerReferences?: { uid: string; controller?: boolean }[] } },
-  uid: string,
-) {
-  return (object.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid && ref.controller === true);
-}
-
 export class Reconciler {
   /**
    * Jobs created but not yet seen by the Job informer (client-go's "expectations"), with when the
@@ -81,7 +74,7 @@ export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {
     const seen = (job: { metadata: { namespace?: string; name?: string } }) =>
       this.pendingCreates.delete(`${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`);
-    deps.jobs.on({ add: seen, delete: seen });
+    deps.cache.jobs.on({ add: seen, delete: seen });
   }
 
   private expectingCreate(key: string, now: Date): boolean {
@@ -90,29 +83,6 @@ export class Reconciler {
     if (until > now.getTime()) return true;
     this.pendingCreates.delete(key);
     return false;
-  }
-
-  /**
-   * Every Job in the cache, observed with its Pod: those of this runbook, and all of them by agent
-   * (an agent's circuit breaker counts the failures of every runbook's Jobs).
-   */
-  observe(runbook: AgentRunbookJson): { own: JobObservation[]; byAgent: Map<string, JobObservation[]> } {
-    const uid = runbook.metadata.uid ?? '';
-    const podsByJob = new Map<string, PodJson[]>();
-    for (const pod of this.deps.pods.list()) {
-      for (const ref of pod.metadata.ownerReferences ?? []) {
-        if (ref.kind === 'Job') podsByJob.set(ref.uid, [...(podsByJob.get(ref.uid) ?? []), pod]);
-      }
-    }
-    const own: JobObservation[] = [];
-    const byAgent = new Map<string, JobObservation[]>();
-    for (const job of this.deps.jobs.list()) {
-      const observed = observeJob(job, podsByJob.get(job.metadata.uid ?? '') ?? []);
-      if (!observed) continue;
-      if (job.metadata.namespace === runbook.metadata.namespace && ownedBy(job, uid)) own.push(observed);
-      if (observed.agent) byAgent.set(observed.agent, [...(byAgent.get(observed.agent) ?? []), observed]);
-    }
-    return { own, byAgent };
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -132,11 +102,10 @@ export class Reconciler {
       spec: runbook.spec,
       ...(runbook.status ? { status: runbook.status } : {}),
     };
-    const observed = this.observe(runbook);
     const engineInput = {
       runbook: input,
-      jobs: observed.own,
-      agentJobs: observed.byAgent,
+      jobs: this.deps.cache.observeOwned(runbook.metadata.uid ?? ''),
+      agentHistory: this.deps.cache.agentHistory,
       now,
       catalog: this.deps.catalog(),
     };
@@ -190,69 +159,116 @@ export class Reconciler {
   }
 
   private async act(runbook: AgentRunbookJson, decision: Decision, now: Date): Promise<void> {
-    const { http, log, recorder } = this.deps;
+    const { log, recorder } = this.deps;
     const namespace = runbook.metadata.namespace ?? '';
-    const deletionEvents = [];
-    for (const { name, reason } of decision.delete) {
-      try {
-        await http.request({
-          method: 'DELETE',
-          path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
-          body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-        });
-        deletionEvents.push({ type: 'Normal' as const, reason, message: `deleted Job ${name} (${reason})` });
-      } catch (error) {
-        if (!isStatus(error, 404)) throw error;
-      }
-    }
+    const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job)));
 
     if (!isDeepStrictEqual(plain(decision.status), plain(runbook.status ?? null))) {
-      await http
-        .request({
-          method: 'PUT',
-          path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
-          body: { ...runbook, status: decision.status },
-        })
-        .catch((error: unknown) => {
-          if (isStatus(error, 422)) {
-            throw new Refused(
-              'StatusRejected',
-              `the API server refused the status: ${(error as Error).message}`,
-            );
-          }
-          throw error;
-        });
+      await this.writeStatus(runbook, decision);
     }
 
-    for (const plan of decision.create) {
-      const key = `${namespace}/${plan.name}`;
-      if (this.deps.jobs.get(key) || this.expectingCreate(key, now)) continue;
-      try {
-        await http.request({
-          method: 'POST',
-          path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-          body: buildJob(runbook, plan),
-        });
-        if (!this.deps.jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
-      } catch (error) {
-        // The Job exists already: a previous reconcile created it and the cache has not caught up.
-        if (isStatus(error, 409)) continue;
-        if (isStatus(error, 422)) {
-          throw new Refused(
-            'JobRejected',
-            `the API server refused Job ${plan.name}: ${(error as Error).message}`,
-          );
-        }
-        throw error;
-      }
-    }
+    // Each Job's attempt is in the status written above, so the creations may go at once.
+    await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now)));
     log.debug('reconciled', {
       runbook: `${namespace}/${runbook.metadata.name ?? ''}`,
       phase: decision.status.phase,
       created: decision.create.length,
       deleted: decision.delete.length,
     });
-    await recorder.record(runbook, [...deletionEvents, ...decision.events], now);
+    recorder.record(
+      runbook,
+      [...deletionEvents(deleted.filter((name) => name !== undefined)), ...decision.events],
+      now,
+    );
     this.deps.notifier.notify(runbook, decision.notifications);
   }
+
+  /** Deletes a Job; resolves with what was deleted, or undefined when it was gone already. */
+  private async deleteJob(
+    namespace: string,
+    { name, reason }: Decision['delete'][number],
+  ): Promise<Decision['delete'][number] | undefined> {
+    try {
+      await this.deps.http.request({
+        method: 'DELETE',
+        path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+      });
+      return { name, reason };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  private async writeStatus(runbook: AgentRunbookJson, decision: Decision): Promise<void> {
+    const namespace = runbook.metadata.namespace ?? '';
+    try {
+      await this.deps.http.request({
+        method: 'PUT',
+        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
+        body: { ...runbook, status: decision.status },
+      });
+    } catch (error) {
+      if (isStatus(error, 422)) {
+        throw new Refused('StatusRejected', `the API server refused the status: ${(error as Error).message}`);
+      }
+      throw error;
+    }
+  }
+
+  private async createJob(runbook: AgentRunbookJson, plan: JobPlan, now: Date): Promise<void> {
+    const namespace = runbook.metadata.namespace ?? '';
+    const key = `${namespace}/${plan.name}`;
+    const { jobs } = this.deps.cache;
+    if (jobs.get(key) || this.expectingCreate(key, now)) return;
+    try {
+      await this.deps.http.request({
+        method: 'POST',
+        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        body: buildJob(runbook, plan),
+      });
+      if (!jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
+    } catch (error) {
+      // The Job exists already: a previous reconcile created it and the cache has not caught up.
+      if (isStatus(error, 409)) return;
+      if (isStatus(error, 422)) {
+        throw new Refused(
+          'JobRejected',
+          `the API server refused Job ${plan.name}: ${(error as Error).message}`,
+        );
+      }
+      throw error;
+    }
+  }
+}
+
+/**
+ * Waits for every request, then fails with the first refusal (which parks the runbook) or else the
+ * first other error (which retries it); requests that succeeded are not undone.
+ */
+async function settleAll<T>(requests: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(requests);
+  const failures = settled
+    .filter((result) => result.status === 'rejected')
+    .map((result) => result.reason as unknown);
+  const refused = failures.find((reason) => reason instanceof Refused);
+  if (refused !== undefined) throw refused;
+  if (failures.length) throw failures[0];
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
+/** Most Jobs named in one deletion Event; the count says how many there were. */
+const NAMES_PER_EVENT = 10;
+
+/** One Event per reason, not per Job: pruning a long history must not flood the namespace. */
+function deletionEvents(deleted: Decision['delete']): EngineEvent[] {
+  const byReason = new Map<string, string[]>();
+  for (const { name, reason } of deleted) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
+  return [...byReason].map(([reason, names]) => {
+    const shown = names.slice(0, NAMES_PER_EVENT).join(', ');
+    const more = names.length > NAMES_PER_EVENT ? ` and ${names.length - NAMES_PER_EVENT} more` : '';
+    const what = names.length === 1 ? `Job ${shown}` : `${names.length} Jobs: ${shown}${more}`;
+    return { type: 'Normal' as const, reason, message: `deleted ${what} (${reason})` };
+  });
 }

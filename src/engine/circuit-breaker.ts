@@ -1,14 +1,14 @@
 /**
  * Circuit breakers per agent, across runbooks (the specification's CircuitBreaker: threshold,
  * reset timeout, half-open probe). The state is not kept anywhere: it is derived each time from
- * the agent's finished Jobs, so every reconcile of every runbook, and a restarted operator, see
- * the same breaker.
+ * the agent's recent Jobs, so every reconcile of every runbook, and a restarted operator, see
+ * the same breaker. The history is bounded: a threshold is at most AGENT_HISTORY_LIMIT.
  */
 import type { AgentCatalog } from '../api/catalog.js';
 import type { ErrorClass } from './agent-report.js';
 import { parseDurationMs } from '../api/grammar.js';
 import { jobFailure } from './stage-outcome.js';
-import type { JobObservation } from './types.js';
+import type { AgentHistory } from './types.js';
 
 /** Failures that say the agent's infrastructure is in trouble, rather than the work itself. */
 export const INFRASTRUCTURE_ERRORS: readonly ErrorClass[] = [
@@ -37,11 +37,9 @@ export function breakerConfig(catalog: AgentCatalog, agent: string): BreakerConf
   };
 }
 
-/** The breaker of one agent, from all the Jobs of that agent the operator can see. */
-export function breakerState(jobs: JobObservation[], config: BreakerConfig, now: number): BreakerState {
-  const finished = jobs
-    .filter((job) => job.state !== 'active' && job.completionTime)
-    .sort((a, b) => Date.parse(a.completionTime ?? '') - Date.parse(b.completionTime ?? ''));
+/** The breaker of one agent, from its newest finished Jobs (walked from the newest back). */
+export function breakerState(history: AgentHistory, config: BreakerConfig, now: number): BreakerState {
+  const { finished } = history;
   let failures = 0;
   let lastFailure = 0;
   for (let index = finished.length - 1; index >= 0; index -= 1) {
@@ -57,5 +55,5 @@ export function breakerState(jobs: JobObservation[], config: BreakerConfig, now:
   if (failures < config.threshold) return { state: 'closed' };
   const until = lastFailure + config.resetTimeoutMs;
   if (now < until) return { state: 'open', until, failures };
-  return { state: 'half-open', probeRunning: jobs.some((job) => job.state === 'active') };
+  return { state: 'half-open', probeRunning: history.running > 0 };
 }

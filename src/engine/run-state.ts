@@ -14,7 +14,14 @@ import { planStageJob, type PlanContext } from './job-plan.js';
 import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
 import { retryPolicy } from './retry.js';
 import { stageOutcome, type StageOutcome } from './stage-outcome.js';
-import type { EngineEvent, EngineInput, JobObservation, JobPlan, Notification } from './types.js';
+import type {
+  AgentHistory,
+  EngineEvent,
+  EngineInput,
+  JobObservation,
+  JobPlan,
+  Notification,
+} from './types.js';
 import {
   allStages,
   emergencyStages,
@@ -40,6 +47,7 @@ export interface StartLimits {
 export const POD_REPORT_GRACE_MS = 30_000;
 
 const TERMINAL_STAGE = new Set(['Succeeded', 'Failed', 'Skipped']);
+const NO_HISTORY: AgentHistory = { finished: [], running: 0 };
 
 export function isTerminalStage(stage: StageStatusV2): boolean {
   return TERMINAL_STAGE.has(stage.phase);
@@ -417,8 +425,8 @@ export class Run {
   /** Whether the agent's circuit breaker lets this stage start now; holds it (CircuitOpen) if not. */
   private breakerAllows(spec: RunStage, stage: StageStatusV2): boolean {
     const agent = spec.agent ?? spec.name;
-    const jobs = this.input.agentJobs?.get(agent) ?? [];
-    const breaker = breakerState(jobs, breakerConfig(this.input.catalog, agent), this.now.getTime());
+    const history = this.input.agentHistory?.get(agent) ?? NO_HISTORY;
+    const breaker = breakerState(history, breakerConfig(this.input.catalog, agent), this.now.getTime());
     if (breaker.state === 'closed') return true;
     if (breaker.state === 'half-open' && !breaker.probeRunning && !this.probing.has(agent)) {
       this.probing.add(agent); // one probe at a time

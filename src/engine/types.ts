@@ -38,13 +38,22 @@ export interface JobObservation {
   terminatedReason?: string;
 }
 
+/**
+ * An agent's recent Jobs across runbooks: its newest finished ones, oldest first (the controller
+ * keeps at most AGENT_HISTORY_LIMIT), and how many run now.
+ */
+export interface AgentHistory {
+  finished: readonly JobObservation[];
+  running: number;
+}
+
 export interface EngineInput {
   runbook: RunbookObject;
   jobs: JobObservation[];
   now: Date;
   catalog: AgentCatalog;
-  /** Jobs of every runbook, by agent, for the agents' circuit breakers. */
-  agentJobs?: Map<string, JobObservation[]>;
+  /** What each agent's circuit breaker reads, from the Jobs of every runbook. */
+  agentHistory?: Pick<ReadonlyMap<string, AgentHistory>, 'get'>;
 }
 
 /** A notify target of an emergency workflow, to be told by the controller. */

@@ -6,6 +6,8 @@
  * - any other error, including an API server that is down, relists after an exponential backoff;
  * - a connection that goes silent (no event, no bookmark) for too long is dropped and relisted.
  * client-node's own informer stops on non-410 errors until restarted, so it is not used.
+ * Like client-go's Indexer, it keeps indexes (e.g. Jobs by owner UID) up to date with the cache, so
+ * a reader asks for one bucket instead of scanning every object.
  */
 
 /** What the informer needs of an object: its identity and version. */
@@ -51,6 +53,14 @@ export interface InformerOptions {
   log?: (message: string) => void;
 }
 
+/** The index values of an object, e.g. the UIDs of its owners. */
+export type IndexFunc<T> = (object: T) => readonly string[];
+
+interface Index<T> {
+  valuesOf: IndexFunc<T>;
+  buckets: Map<string, Map<string, T>>;
+}
+
 export function objectKey(object: KubeObject): string {
   const { namespace, name } = object.metadata ?? {};
   return namespace ? `${namespace}/${name ?? ''}` : (name ?? '');
@@ -69,6 +79,7 @@ function isGone(value: unknown): boolean {
 export class Informer<T extends KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly indexes = new Map<string, Index<T>>();
   private resourceVersion = '';
   private handle: WatchHandle | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
@@ -101,12 +112,30 @@ export class Informer<T extends KubeObject> {
     this.handlers.push(handlers);
   }
 
+  /** Adds an index; objects already cached are indexed at once. */
+  addIndex(name: string, valuesOf: IndexFunc<T>): void {
+    const index: Index<T> = { valuesOf, buckets: new Map() };
+    this.indexes.set(name, index);
+    for (const [key, object] of this.cache) indexObject(index, key, object);
+  }
+
+  /** The cached objects whose index `name` has `value`; only that bucket is read. */
+  byIndex(name: string, value: string): T[] {
+    const bucket = this.indexes.get(name)?.buckets.get(value);
+    return bucket ? [...bucket.values()] : [];
+  }
+
   get(key: string): T | undefined {
     return this.cache.get(key);
   }
 
-  list(): T[] {
-    return [...this.cache.values()];
+  /** Every cached object, without copying the cache. */
+  values(): IterableIterator<T> {
+    return this.cache.values();
+  }
+
+  get size(): number {
+    return this.cache.size;
   }
 
   get hasSynced(): boolean {
@@ -193,10 +222,10 @@ export class Informer<T extends KubeObject> {
     const key = objectKey(object);
     const old = this.cache.get(key);
     if (type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key);
       this.emit((h) => h.delete?.(object));
     } else {
-      this.cache.set(key, object);
+      this.store(key, object);
       if (old) this.emit((h) => h.update?.(object, old));
       else this.emit((h) => h.add?.(object));
     }
@@ -244,21 +273,48 @@ export class Informer<T extends KubeObject> {
     const fresh = new Map(items.map((item) => [objectKey(item), item]));
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
-        this.cache.delete(key);
+        this.remove(key);
         this.emit((h) => h.delete?.(old));
       }
     }
     for (const [key, item] of fresh) {
       const old = this.cache.get(key);
-      this.cache.set(key, item);
+      this.store(key, item);
       if (!old) this.emit((h) => h.add?.(item));
       else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion)
         this.emit((h) => h.update?.(item, old));
     }
   }
 
+  private store(key: string, object: T): void {
+    this.remove(key);
+    this.cache.set(key, object);
+    for (const index of this.indexes.values()) indexObject(index, key, object);
+  }
+
+  private remove(key: string): void {
+    const old = this.cache.get(key);
+    if (old === undefined) return;
+    this.cache.delete(key);
+    for (const index of this.indexes.values()) {
+      for (const value of index.valuesOf(old)) {
+        const bucket = index.buckets.get(value);
+        bucket?.delete(key);
+        if (bucket?.size === 0) index.buckets.delete(value);
+      }
+    }
+  }
+
   private emit(call: (handlers: InformerHandlers<T>) => void): void {
     for (const handlers of this.handlers) call(handlers);
+  }
+}
+
+function indexObject<T>(index: Index<T>, key: string, object: T): void {
+  for (const value of index.valuesOf(object)) {
+    let bucket = index.buckets.get(value);
+    if (!bucket) index.buckets.set(value, (bucket = new Map<string, T>()));
+    bucket.set(key, object);
   }
 }
 

@@ -22,6 +22,12 @@ import { checkAccess, type AccessNeed } from './access-check.js';
 import { HealthServer } from './health-server.js';
 import { migrateStorage } from './storage-migration.js';
 
+/**
+ * Runbooks reconciled at once. A reconcile mostly waits on the API server, so more workers than
+ * cores keep the event loop busy; 16 keeps one runbook's writes from queueing behind another's.
+ */
+export const DEFAULT_WORKERS = 16;
+
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
   catalog: AgentCatalog;
@@ -144,7 +150,7 @@ export class Operator {
   private async lead(): Promise<void> {
     if (this.webhook) await migrateStorage(this.http, this.log);
     if (this.stopping) return;
-    const count = this.options.workers ?? 4;
+    const count = this.options.workers ?? DEFAULT_WORKERS;
     this.controller.startWorkers(count);
     this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
   }

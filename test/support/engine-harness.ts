@@ -8,7 +8,13 @@ import type { SpecV2 } from '../../src/api/v2/runbook.js';
 import { timestamp } from '../../src/engine/conditions.js';
 import { decide } from '../../src/engine/decide.js';
 import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.js';
-import type { Decision, JobObservation, JobPlan, RunbookObject } from '../../src/engine/types.js';
+import type {
+  AgentHistory,
+  Decision,
+  JobObservation,
+  JobPlan,
+  RunbookObject,
+} from '../../src/engine/types.js';
 
 export const TEST_CATALOG: AgentCatalog = {
   agents: [{ name: '*', image: 'unused' }],
@@ -38,8 +44,8 @@ export class EngineHarness {
   plans = new Map<string, JobPlan>();
   now = new Date('2026-01-01T00:00:00Z');
   last: Decision | undefined;
-  /** Jobs of other runbooks, by agent (circuit breakers). */
-  agentJobs = new Map<string, JobObservation[]>();
+  /** Agents' recent Jobs across runbooks (circuit breakers). */
+  agentHistory = new Map<string, AgentHistory>();
 
   constructor(
     public runbook: RunbookObject,
@@ -56,7 +62,7 @@ export class EngineHarness {
       jobs: this.jobs,
       now: this.now,
       catalog: this.catalog,
-      agentJobs: this.agentJobs,
+      agentHistory: this.agentHistory,
     });
     const status = fitStatusToSchema(decision.status);
     const invalid = validateStatus(status);

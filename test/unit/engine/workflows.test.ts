@@ -198,29 +198,34 @@ describe('circuit breakers', () => {
     completionTime: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
     terminationMessage: JSON.stringify({ error: { class: errorClass } }),
   });
+  const finished = (...jobs: JobObservation[]) => ({ finished: jobs, running: 0 });
   const config = { threshold: 3, resetTimeoutMs: 60_000 };
   const at = (minute: number) => Date.UTC(2026, 0, 1, 0, minute);
 
   it('opens after threshold infrastructure failures, half-opens after the reset timeout, closes on success', () => {
-    expect(breakerState([failed(0), failed(1)], config, at(2)).state).to.equal('closed');
-    expect(breakerState([failed(0), failed(1), failed(2)], config, at(2)).state).to.equal('open');
-    expect(breakerState([failed(0), failed(1), failed(2)], config, at(4))).to.deep.equal({
+    expect(breakerState(finished(failed(0), failed(1)), config, at(2)).state).to.equal('closed');
+    expect(breakerState(finished(failed(0), failed(1), failed(2)), config, at(2)).state).to.equal('open');
+    expect(breakerState(finished(failed(0), failed(1), failed(2)), config, at(4))).to.deep.equal({
       state: 'half-open',
       probeRunning: false,
     });
     const success = { ...failed(5), state: 'succeeded' as const, terminationMessage: '{}' };
-    expect(breakerState([failed(0), failed(1), failed(2), success], config, at(6)).state).to.equal('closed');
+    expect(breakerState(finished(failed(0), failed(1), failed(2), success), config, at(6)).state).to.equal(
+      'closed',
+    );
   });
 
   it('counts a Job that exited 0 but reported an infrastructure error as a failure, as its stage does', () => {
     const exitedZero = (minute: number) => ({ ...failed(minute), state: 'succeeded' as const });
-    expect(breakerState([exitedZero(0), exitedZero(1), exitedZero(2)], config, at(2)).state).to.equal('open');
+    expect(breakerState(finished(exitedZero(0), exitedZero(1), exitedZero(2)), config, at(2)).state).to.equal(
+      'open',
+    );
   });
 
   it('does not count failures that are not infrastructure errors', () => {
     expect(
       breakerState(
-        [failed(0, 'VALIDATION_ERROR'), failed(1, 'CRITICAL_ERROR'), failed(2, 'UNKNOWN')],
+        finished(failed(0, 'VALIDATION_ERROR'), failed(1, 'CRITICAL_ERROR'), failed(2, 'UNKNOWN')),
         config,
         at(2),
       ).state,
@@ -234,7 +239,7 @@ describe('circuit breakers', () => {
         agents: [{ name: 'research', image: 'x', circuitBreaker: { threshold: 3, resetTimeout: '1m' } }],
       },
     );
-    h.agentJobs.set('research', [failed(1), failed(2), failed(3)]);
+    h.agentHistory.set('research', finished(failed(1), failed(2), failed(3)));
     h.now = new Date(at(3) + 10_000);
     const held = h.step();
     expect(held.create).to.deep.equal([]);
@@ -244,12 +249,14 @@ describe('circuit breakers', () => {
     h.now = new Date(at(4) + 1000);
     const probe = h.step();
     expect(probe.create.map((plan) => plan.stage)).to.deep.equal(['a']);
-    h.agentJobs.set('research', [
-      failed(1),
-      failed(2),
-      failed(3),
-      { ...failed(5), state: 'succeeded', terminationMessage: '{}' },
-    ]);
+    h.agentHistory.set(
+      'research',
+      finished(failed(1), failed(2), failed(3), {
+        ...failed(5),
+        state: 'succeeded',
+        terminationMessage: '{}',
+      }),
+    );
     h.succeed('a');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['b']);
     expect(h.condition('Degraded')).to.equal(undefined);

@@ -99,7 +99,36 @@ describe('informer', () => {
     source.current.emit('MODIFIED', obj('a', '102', 'x'));
     source.current.emit('DELETED', obj('b', '103'));
     expect(events).to.deep.equal(['add a', 'add b', 'update a x', 'delete b']);
-    expect(informer.list().map((o) => o.metadata?.name)).to.deep.equal(['a']);
+    expect([...informer.values()].map((o) => o.metadata?.name)).to.deep.equal(['a']);
+  });
+
+  it('keeps an index in step with adds, updates, deletes and relists, reading one bucket only', async () => {
+    const source = new ScriptedSource();
+    source.lists = [
+      [obj('a', '1', 'red'), obj('b', '1', 'blue')],
+      [obj('b', '5', 'red'), obj('c', '5', 'blue')],
+    ];
+    const { informer, started } = start(source);
+    informer.addIndex('colour', (o) => (o.data ? [o.data] : []));
+    await started;
+    await source.until(() => source.watches.length === 1);
+    const names = (colour: string) =>
+      informer
+        .byIndex('colour', colour)
+        .map((o) => o.metadata?.name)
+        .sort();
+    expect(names('red')).to.deep.equal(['a']);
+    source.current.emit('MODIFIED', obj('a', '2', 'blue'));
+    source.current.emit('ADDED', obj('d', '3', 'red'));
+    expect(names('red')).to.deep.equal(['d']);
+    expect(names('blue')).to.deep.equal(['a', 'b']);
+    source.current.emit('DELETED', obj('d', '4', 'red'));
+    expect(names('red')).to.deep.equal([]);
+    source.current.emit('ERROR', { metadata: {}, code: 410, message: 'too old resource version' } as Obj);
+    await source.until(() => source.watches.length === 2);
+    expect(names('red')).to.deep.equal(['b']);
+    expect(names('blue')).to.deep.equal(['c']);
+    expect(informer.size).to.equal(2);
   });
 
   it('resumes from the last resourceVersion (bookmarks included) when the server ends a watch', async () => {

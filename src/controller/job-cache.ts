@@ -1,0 +1,74 @@
+/**
+ * The Job and Pod caches as the reconciler reads them: indexed by owner, so observing one runbook
+ * reads its own Jobs and their Pods and nothing else, however many other runbooks' Jobs are cached.
+ */
+import type { AgentHistory, JobObservation } from '../engine/types.js';
+import { objectKey, type Informer } from '../kube/informer.js';
+import type { JobJson, ObjectMeta, PodJson } from '../kube/types.js';
+import { AgentLedger } from './agent-ledger.js';
+import { observeJob } from './observe.js';
+
+const JOBS_BY_OWNER = 'owner-uid';
+const PODS_BY_JOB = 'job-uid';
+
+export function controllerOwner(metadata: ObjectMeta, kind: string) {
+  return (metadata.ownerReferences ?? []).find((ref) => ref.kind === kind && ref.controller === true);
+}
+
+const ownerUid = (kind: string) => (object: { metadata: ObjectMeta }) => {
+  const owner = controllerOwner(object.metadata, kind);
+  return owner ? [owner.uid] : [];
+};
+
+export class JobCache {
+  /** The circuit breakers' view: each agent's recent Jobs, kept as Job and Pod events arrive. */
+  private readonly ledger = new AgentLedger();
+
+  constructor(
+    readonly jobs: Informer<JobJson>,
+    readonly pods: Informer<PodJson>,
+  ) {
+    jobs.addIndex(JOBS_BY_OWNER, ownerUid('AgentRunbook'));
+    pods.addIndex(PODS_BY_JOB, ownerUid('Job'));
+    const record = (job: JobJson) => {
+      this.ledger.record(objectKey(job), this.observe(job));
+    };
+    jobs.on({
+      add: record,
+      update: record,
+      delete: (job) => {
+        this.ledger.forgetRunning(objectKey(job));
+      },
+    });
+    const recordJobOf = (pod: PodJson) => {
+      const job = this.jobOf(pod);
+      if (job) record(job);
+    };
+    pods.on({ add: recordJobOf, update: recordJobOf, delete: recordJobOf });
+  }
+
+  /** The Job that owns a Pod, from the cache. */
+  jobOf(pod: PodJson): JobJson | undefined {
+    const owner = controllerOwner(pod.metadata, 'Job');
+    return owner && this.jobs.get(`${pod.metadata.namespace ?? ''}/${owner.name}`);
+  }
+
+  observe(job: JobJson): JobObservation | undefined {
+    return observeJob(job, this.pods.byIndex(PODS_BY_JOB, job.metadata.uid ?? ''));
+  }
+
+  /** The Jobs a runbook owns (its controller owner reference names its UID), observed with their Pods. */
+  observeOwned(runbookUid: string): JobObservation[] {
+    const observed: JobObservation[] = [];
+    for (const job of this.jobs.byIndex(JOBS_BY_OWNER, runbookUid)) {
+      const observation = this.observe(job);
+      if (observation) observed.push(observation);
+    }
+    return observed;
+  }
+
+  /** The circuit breakers' history of each agent, read only for the agents a runbook asks about. */
+  readonly agentHistory: Pick<ReadonlyMap<string, AgentHistory>, 'get'> = {
+    get: (agent) => this.ledger.history(agent),
+  };
+}

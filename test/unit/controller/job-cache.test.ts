@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import { JobCache } from '../../../src/controller/job-cache.js';
+import { Informer, type InformerSource, type WatchEventType } from '../../../src/kube/informer.js';
+import type { JobJson, PodJson } from '../../../src/kube/types.js';
+
+/** A source whose list returns the given objects and whose watch the test drives. */
+function sourceOf<T>(items: T[]) {
+  const watch: { emit?: (type: WatchEventType, object: T) => void } = {};
+  const source: InformerSource<T> = {
+    list: () => Promise.resolve({ items, resourceVersion: '1' }),
+    watch: (_rv, _timeout, onEvent) => {
+      watch.emit = onEvent;
+      return Promise.resolve({ abort: () => undefined });
+    },
+  };
+  return { source, watch };
+}
+
+const labels = (stage: string, agent: string) => ({
+  'i2s.studio/stage': stage,
+  'i2s.studio/agent': agent,
+  'i2s.studio/execution': 'e1',
+  'i2s.studio/attempt': '1',
+  'i2s.studio/generation': '1',
+});
+
+function job(name: string, runbookUid: string, agent: string, finishedMinute?: number): JobJson {
+  return {
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      labels: labels(name, agent),
+      ownerReferences: [
+        { apiVersion: 'i2s.studio/v2', kind: 'AgentRunbook', name: 'rb', uid: runbookUid, controller: true },
+      ],
+    },
+    status:
+      finishedMinute === undefined
+        ? { active: 1 }
+        : {
+            conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }],
+            completionTime: new Date(Date.UTC(2026, 0, 1, 0, finishedMinute)).toISOString(),
+          },
+  };
+}
+
+function pod(jobName: string, phase: string, extra: Partial<PodJson['metadata']> = {}): PodJson {
+  return {
+    metadata: {
+      name: `${jobName}-pod`,
+      namespace: 'ns',
+      uid: `pod-${jobName}`,
+      ownerReferences: [
+        { apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: `uid-${jobName}`, controller: true },
+      ],
+      ...extra,
+    },
+    status: {
+      phase,
+      containerStatuses: [
+        {
+          name: 'agent',
+          state:
+            phase === 'Running'
+              ? { running: {} }
+              : {
+                  terminated: {
+                    exitCode: phase === 'Succeeded' ? 0 : 1,
+                    message: phase === 'Succeeded' ? '{"outputs":{}}' : '{"error":{"class":"API_ERROR"}}',
+                    finishedAt: '2026-01-01T01:00:00Z',
+                  },
+                },
+        },
+      ],
+    },
+  };
+}
+
+async function cacheOf(jobs: JobJson[], pods: PodJson[]) {
+  const jobSource = sourceOf(jobs);
+  const podSource = sourceOf(pods);
+  const jobInformer = new Informer('jobs', jobSource.source);
+  const podInformer = new Informer('pods', podSource.source);
+  const cache = new JobCache(jobInformer, podInformer);
+  await Promise.all([jobInformer.start(), podInformer.start()]);
+  started.push(jobInformer, podInformer);
+  return { cache, jobWatch: jobSource.watch };
+}
+
+const started: { stop(): void }[] = [];
+
+describe('the Job cache the reconciler reads', () => {
+  afterEach(() => {
+    for (const informer of started.splice(0)) informer.stop();
+  });
+
+  it('observes only the Jobs a runbook owns, with their own Pods, among 25,000 others', async () => {
+    const others = Array.from({ length: 25_000 }, (_, i) => job(`other-${i}`, `rb-${i % 500}`, 'research'));
+    const { cache } = await cacheOf(
+      [...others, job('mine-a', 'me', 'research'), job('mine-b', 'me', 'writer')],
+      [pod('mine-a', 'Running'), pod('mine-b', 'Succeeded'), pod('other-1', 'Succeeded')],
+    );
+    const observed = cache.observeOwned('me');
+    expect(observed.map((o) => [o.name, o.state]).sort()).to.deep.equal([
+      ['mine-a', 'active'],
+      ['mine-b', 'succeeded'],
+    ]);
+    // other-1 ended with its Pod; the other 24,999 and mine-a run.
+    expect(cache.agentHistory.get('research')?.running).to.equal(25_000);
+  });
+
+  it('finishes a Job from its Pod that ended on its own, but not from a Pod being deleted', async () => {
+    const { cache } = await cacheOf(
+      [job('ended', 'me', 'a'), job('killed', 'me', 'a')],
+      [pod('ended', 'Failed'), pod('killed', 'Failed', { deletionTimestamp: '2026-01-01T01:00:00Z' })],
+    );
+    const byName = new Map(cache.observeOwned('me').map((o) => [o.name, o]));
+    expect(byName.get('ended')).to.include({ state: 'failed', completionTime: '2026-01-01T01:00:00Z' });
+    expect(byName.get('killed')).to.include({ state: 'active' });
+  });
+
+  it('keeps an agent’s newest finished Jobs, bounded, and remembers them after the Jobs are deleted', async () => {
+    const finished = Array.from({ length: 150 }, (_, i) => job(`f-${i}`, 'me', 'flaky', i));
+    const { cache, jobWatch } = await cacheOf(finished, []);
+    const history = () => cache.agentHistory.get('flaky');
+    expect(history()?.finished).to.have.length(100);
+    expect(history()?.finished[0]?.name).to.equal('f-50');
+    expect(history()?.finished.at(-1)?.name).to.equal('f-149');
+    const newest = finished.at(-1);
+    if (!newest || !jobWatch.emit) throw new Error('no watch');
+    jobWatch.emit('DELETED', newest);
+    expect(history()?.finished.at(-1)?.name).to.equal('f-149');
+    jobWatch.emit('ADDED', job('late', 'me', 'flaky', 10));
+    expect(history()?.finished.map((o) => o.name)).to.not.include('late');
+    jobWatch.emit('ADDED', job('running', 'me', 'flaky'));
+    expect(history()?.running).to.equal(1);
+    jobWatch.emit('DELETED', job('running', 'me', 'flaky'));
+    expect(history()?.running).to.equal(0);
+  });
+});
