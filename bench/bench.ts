@@ -13,7 +13,7 @@
  * and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M --stored K --quick.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -166,8 +166,9 @@ class Bed {
     const http = new KubeHttp(kubeConfig);
     const node = new FastNode(http, kubeConfig);
     const timeline = new Timeline(http, kubeConfig);
-    await Promise.all([node.start(), timeline.start()]);
+    // The timeline watches runbooks: the CRD comes first.
     const operatorKubeconfig = await installOperator(plane);
+    await Promise.all([node.start(), timeline.start()]);
     const configPath = join(dir, 'operator-config.yaml');
     writeFileSync(configPath, 'agents:\n  - name: bench\n    image: bench:0\n');
     return new Bed(label, plane, http, node, timeline, operatorKubeconfig, auditLog, configPath);
@@ -220,6 +221,8 @@ class Bed {
 
   async startOperator(): Promise<number> {
     const port = await freePort();
+    const logPath = join(this.plane.dir, 'operator.log');
+    const from = existsSync(logPath) ? statSync(logPath).size : 0;
     const started = performance.now();
     this.operator = new ManagedProcess(
       'operator',
@@ -233,10 +236,12 @@ class Bed {
         `--health-probe-bind-address=127.0.0.1:${port}`,
       ],
       port,
-      join(this.plane.dir, 'operator.log'),
+      logPath,
     );
     const deadline = Date.now() + 60_000;
-    while (!readFileSync(this.operator.logPath, 'utf8').includes('operator started')) {
+    const logged = () =>
+      existsSync(logPath) && readFileSync(logPath, 'utf8').slice(from).includes('operator started');
+    while (!logged()) {
       if (this.operator.hasExited || Date.now() > deadline) throw this.operator.failure('did not start');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

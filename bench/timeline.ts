@@ -44,11 +44,13 @@ export class Timeline {
       const done = job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True');
       const times = this.times(job);
       if (!times) {
-        if (done)
+        if (done) {
           this.plainJobsDone.set(
             `${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`,
             performance.now(),
           );
+          this.notify();
+        }
         return;
       }
       times.jobAdded ??= performance.now();

@@ -6,7 +6,8 @@
  *
  * One reconcile: fold the finished Jobs into their stages; let the emergency or fallback workflow
  * take over; ask the ending policies (policies.ts) in order; if none ends the run, start what is
- * ready; build the status and the run's Events.
+ * ready; build the status and the run's Events; remove the Jobs of finished runs that
+ * spec.history no longer keeps.
  */
 import { ANNOTATION_RERUN } from '../api/labels.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
@@ -14,6 +15,7 @@ import { timestamp } from './conditions.js';
 import { nextClock, runTime } from './deadlines.js';
 import { effectiveSpec } from './effective.js';
 import { evaluateGates, NO_GATES, type GateOutcome } from './gate-state.js';
+import { pruneHistory } from './history.js';
 import { executionId } from './naming.js';
 import {
   abortedStage,
@@ -31,6 +33,9 @@ import type { Decision, EngineInput, Notification, RunbookObject } from './types
 import { mainStages, validationStages } from './workflow-stages.js';
 
 export { POD_REPORT_GRACE_MS } from './run-state.js';
+
+/** How long after a run ends it is looked at again, for spec.history (its status write lands first). */
+const AFTER_FINISH_MS = 1000;
 
 function freshStatus(runbook: RunbookObject, execution: string, now: Date): StatusV2 {
   return {
@@ -75,7 +80,21 @@ export function decide(input: EngineInput): Decision {
   if (fresh && spec.status !== 'Cancelled')
     run.event('Normal', 'RunStarted', `started run ${execution} of generation ${generation}`);
   if (TERMINAL_RUN.has(status.phase ?? '')) {
-    return { status, create: [], delete: deletes, events: run.events, notifications: [] };
+    const pruning = pruneHistory(
+      spec,
+      input.catalog,
+      jobs,
+      { execution, status, final: true },
+      now.getTime(),
+    );
+    return {
+      status,
+      create: [],
+      delete: [...deletes, ...pruning.delete],
+      events: run.events,
+      notifications: [],
+      ...(pruning.requeueAfterMs === undefined ? {} : { requeueAfterMs: pruning.requeueAfterMs }),
+    };
   }
 
   run.observeJobs();
@@ -117,17 +136,25 @@ export function decide(input: EngineInput): Decision {
     ...run.events.slice(gateEventsAt),
     ...runEvents(before, next, ending),
   ];
-  const waits = ending
-    ? []
-    : [
-        run.requeueAfterMs,
-        gates.requeueAfterMs,
-        time && !paused ? Math.max(1, time.limitMs - time.usedMs) : undefined,
-      ].filter((ms): ms is number => ms !== undefined);
+  // Past runs only: this run's Jobs go once a stored status says it finished, so a run that
+  // ends now is looked at again (status writes alone do not bring a runbook back to the queue).
+  const pruning = pruneHistory(spec, input.catalog, jobs, { execution, final: false }, now.getTime());
+  const endedNow = TERMINAL_RUN.has(next.phase ?? '');
+  const waits = [
+    endedNow ? AFTER_FINISH_MS : undefined,
+    ...(ending
+      ? []
+      : [
+          run.requeueAfterMs,
+          gates.requeueAfterMs,
+          time && !paused ? Math.max(1, time.limitMs - time.usedMs) : undefined,
+        ]),
+    pruning.requeueAfterMs,
+  ].filter((ms): ms is number => ms !== undefined);
   return {
     status: next,
     create: run.create,
-    delete: [...deletes, ...run.deletes],
+    delete: [...deletes, ...run.deletes, ...pruning.delete],
     events,
     notifications,
     ...(waits.length ? { requeueAfterMs: Math.min(...waits) } : {}),

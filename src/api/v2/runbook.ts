@@ -11,6 +11,7 @@ import { Agents } from './agents.js';
 import { Workflows } from './workflows.js';
 import { Monitoring } from './monitoring.js';
 import { Environments } from './environments.js';
+import { History } from './history.js';
 import { Status } from './status.js';
 
 /** The fields every API version shares: what the runbook is, where it comes from, suspend and cancel. */
@@ -43,6 +44,7 @@ export const Spec = Obj(
     workflows: Type.Optional(Workflows),
     monitoring: Type.Optional(Monitoring),
     environments: Type.Optional(Environments),
+    history: Type.Optional({ ...History, default: {} }),
   },
   {
     celRules: [
