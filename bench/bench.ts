@@ -10,7 +10,8 @@
  * - on the first bed, 5,000 finished runbooks stored: RSS and operator start -> all reconciled;
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a table
- * and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M --stored K --quick.
+ * and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M --stored K --quick,
+ * --profile (the operator writes CPU profiles to dist/bench/profiles).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     stages: { type: 'string', default: '5' },
     stored: { type: 'string', default: '5000' },
     quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
   },
 });
 const RUNBOOKS = Number(flags.runbooks);
@@ -162,10 +164,9 @@ class Bed {
         '--audit-log-format=json',
       ],
     });
-    const kubeConfig = plane.adminConfig();
-    const http = new KubeHttp(kubeConfig);
-    const node = new FastNode(http, kubeConfig);
-    const timeline = new Timeline(http, kubeConfig);
+    const http = new KubeHttp(plane.adminConfig());
+    const node = new FastNode(http);
+    const timeline = new Timeline(http);
     // The timeline watches runbooks: the CRD comes first.
     const operatorKubeconfig = await installOperator(plane);
     await Promise.all([node.start(), timeline.start()]);
@@ -228,6 +229,9 @@ class Bed {
       'operator',
       process.execPath,
       [
+        ...(flags.profile
+          ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'dist', 'bench', 'profiles')}`]
+          : []),
         join(repoRoot, 'dist', 'cli', 'main.js'),
         'operator',
         `--kubeconfig=${this.operatorKubeconfig}`,

@@ -7,7 +7,6 @@ import type { KubeHttp } from '../src/kube/http.js';
 import { Informer } from '../src/kube/informer.js';
 import { kubeSource } from '../src/kube/source.js';
 import type { PodJson } from '../src/kube/types.js';
-import type { KubeConfig } from '@kubernetes/client-node';
 
 const REPORT = JSON.stringify({ outputs: {}, usage: { tokens: 10, costUSD: '0.001' } });
 
@@ -18,13 +17,9 @@ export class FastNode {
 
   constructor(
     private readonly http: KubeHttp,
-    kubeConfig: KubeConfig,
     private readonly nodeName = 'bench-node',
   ) {
-    this.pods = new Informer(
-      'bench-pods',
-      kubeSource(http, kubeConfig, { prefix: '/api/v1', plural: 'pods' }),
-    );
+    this.pods = new Informer('bench-pods', kubeSource(http, { prefix: '/api/v1', plural: 'pods' }));
     const advance = (pod: PodJson) => {
       void this.advance(pod).catch(() => {
         this.errors += 1;

@@ -3,7 +3,6 @@
  * (keyed by namespace/runbook/stage) when it appeared and when it was done, and each runbook's
  * phase. Every figure of the benchmark is a difference of two of these times, on one clock.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../src/api/group.js';
 import { LABEL_RUNBOOK, LABEL_STAGE } from '../src/api/labels.js';
 import type { KubeHttp } from '../src/kube/http.js';
@@ -27,18 +26,12 @@ export class Timeline {
   private readonly pods: Informer<PodJson>;
   private readonly listeners = new Set<() => void>();
 
-  constructor(http: KubeHttp, kubeConfig: KubeConfig) {
-    this.jobs = new Informer(
-      'bench-jobs',
-      kubeSource(http, kubeConfig, { prefix: '/apis/batch/v1', plural: 'jobs' }),
-    );
-    this.pods = new Informer(
-      'bench-pods',
-      kubeSource(http, kubeConfig, { prefix: '/api/v1', plural: 'pods' }),
-    );
+  constructor(http: KubeHttp) {
+    this.jobs = new Informer('bench-jobs', kubeSource(http, { prefix: '/apis/batch/v1', plural: 'jobs' }));
+    this.pods = new Informer('bench-pods', kubeSource(http, { prefix: '/api/v1', plural: 'pods' }));
     this.runbooks = new Informer(
       'bench-runbooks',
-      kubeSource(http, kubeConfig, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL }),
+      kubeSource(http, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL }),
     );
     const onJob = (job: JobJson) => {
       const done = job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True');

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { WEBHOOK_SERVICE } from '../api/group.js';
 import { loadCatalog } from '../controller/catalog-loader.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../controller/rbac.js';
 import { parseDurationMs } from '../api/grammar.js';
+import { loadClusterAccess } from '../kube/cluster-access.js';
 import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
 import { createLogger } from '../observability/logger.js';
 import { DEFAULT_WORKERS, Operator, type OperatorOptions } from '../operator/operator.js';
@@ -35,19 +35,6 @@ interface OperatorFlags {
 
 /** The namespace the operator runs in: the Pod's (downward API), else the default one. */
 const operatorNamespace = () => process.env.POD_NAMESPACE ?? OPERATOR_NAMESPACE;
-
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  try {
-    if (path) kubeConfig.loadFromFile(path);
-    else kubeConfig.loadFromDefault();
-  } catch (error) {
-    throw new Error(`could not load the kubeconfig ${path ?? '(default)'}: ${(error as Error).message}`);
-  }
-  if (!kubeConfig.getCurrentCluster())
-    throw new Error(`the kubeconfig ${path ?? '(default)'} has no current cluster`);
-  return kubeConfig;
-}
 
 /** Parses `host:port` or `:port` (all interfaces); port 0 picks a free one. */
 function parseBindAddress(flag: string, value: string): { host?: string; port: number } {
@@ -177,7 +164,7 @@ export function registerOperatorCommand(program: Command): void {
         throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
       }
       const catalog = loadCatalog(flags.config);
-      const kubeConfig = loadKubeConfig(flags.kubeconfig);
+      const kubeConfig = await loadClusterAccess(flags.kubeconfig);
       const health =
         flags.healthProbeBindAddress === '0'
           ? undefined

@@ -3,7 +3,6 @@
  * runbook keys, and the workers that reconcile them. Caches can run without workers, so a replica
  * that is not the leader keeps them warm and takes over at once.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
@@ -21,7 +20,6 @@ import { Reconciler } from './reconciler.js';
 
 export interface ControllerOptions {
   http: KubeHttp;
-  kubeConfig: KubeConfig;
   catalog: () => AgentCatalog;
   log: Logger;
   /** Watch one namespace only; all namespaces when absent. */
@@ -44,19 +42,19 @@ export class RunbookController {
   private readonly log: Logger;
 
   constructor(options: ControllerOptions) {
-    const { http, kubeConfig, namespace, log } = options;
+    const { http, namespace, log } = options;
     this.log = log;
     const informerOptions: InformerOptions = { log: (message) => log.info(message), ...options.informer };
     const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     const scope = namespace ? { namespace } : {};
     this.runbooks = new Informer(
       'agentrunbooks',
-      kubeSource(http, kubeConfig, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL, ...scope }),
+      kubeSource(http, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL, ...scope }),
       informerOptions,
     );
     this.jobs = new Informer(
       'jobs',
-      kubeSource(http, kubeConfig, {
+      kubeSource(http, {
         prefix: '/apis/batch/v1',
         plural: 'jobs',
         labelSelector: managed,
@@ -66,7 +64,7 @@ export class RunbookController {
     );
     this.pods = new Informer(
       'pods',
-      kubeSource(http, kubeConfig, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
+      kubeSource(http, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
       informerOptions,
     );
     this.notifier = new Notifier(options.catalog, log);

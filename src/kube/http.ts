@@ -1,11 +1,12 @@
 /**
- * JSON requests to the API server with client-node's credentials. The operator works on plain
- * JSON objects throughout (the watch stream delivers JSON too), so that the cache, the engine and
- * the writes all see the same shapes.
+ * JSON requests and watch streams to the API server. The operator works on plain JSON objects
+ * throughout, so that the cache, the engine and the writes all see the same shapes.
  */
 import { Agent, request, type AgentOptions } from 'node:https';
 import { Agent as PlainAgent, request as plainRequest, type RequestOptions } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { accessFromKubeConfig, isClusterAccess, type ClusterAccess } from './cluster-access.js';
 
 export class KubeApiError extends Error {
   constructor(
@@ -50,7 +51,11 @@ export class KubeHttp {
   private agent: { identity: string; agent: Agent } | undefined;
   private readonly plainAgent = new PlainAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
-  constructor(readonly kc: KubeConfig) {}
+  private readonly access: ClusterAccess;
+
+  constructor(access: ClusterAccess | KubeConfig) {
+    this.access = isClusterAccess(access) ? access : accessFromKubeConfig(access);
+  }
 
   private keptAlive(options: RequestOptions & AgentOptions): Agent {
     const tls: AgentOptions = {};
@@ -72,9 +77,7 @@ export class KubeHttp {
   }
 
   async request<T = unknown>(req: KubeRequest): Promise<T> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
+    const url = new URL(this.access.server.replace(/\/$/, '') + req.path);
     const query = WRITES.has(req.method) ? { fieldManager: FIELD_MANAGER, ...req.query } : req.query;
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -93,10 +96,7 @@ export class KubeHttp {
       },
       timeout: req.timeoutMs ?? 30_000,
     };
-    await this.kc.applyToHTTPSOptions(options);
-    const secure = url.protocol === 'https:';
-    options.agent = secure ? this.keptAlive(options) : this.plainAgent;
-    const send = secure ? request : plainRequest;
+    const send = await this.prepare(url, options);
     return new Promise<T>((resolve, reject) => {
       const call = send(url, options, (res) => {
         const chunks: Buffer[] = [];
@@ -129,6 +129,83 @@ export class KubeHttp {
       call.on('error', reject);
       call.end(body);
     });
+  }
+
+  private async prepare(url: URL, options: RequestOptions & AgentOptions) {
+    await this.access.applyTo(options);
+    const secure = url.protocol === 'https:';
+    options.agent = secure ? this.keptAlive(options) : this.plainAgent;
+    return secure ? request : plainRequest;
+  }
+
+  /**
+   * A watch: GET `path` with `watch=1`, calling `onEvent` for each JSON line of the stream and
+   * `onDone` once when it ends (with the error if it failed). Resolves once the server answered.
+   */
+  async watch(
+    path: string,
+    query: KubeRequest['query'],
+    onEvent: (event: { type: string; object: unknown }) => void,
+    onDone: (error?: unknown) => void,
+  ): Promise<{ abort(): void }> {
+    const url = new URL(this.access.server.replace(/\/$/, '') + path);
+    url.searchParams.set('watch', '1');
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const options: RequestOptions & AgentOptions = { method: 'GET', headers: { Accept: 'application/json' } };
+    const send = await this.prepare(url, options);
+    let finished = false;
+    const done = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      onDone(error);
+    };
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const call = send(url, options, resolve);
+      call.on('error', (error) => {
+        reject(error);
+        done(error);
+      });
+      call.end();
+    });
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      finished = true;
+      throw new KubeApiError(status, 'WatchFailed', `watch ${path}: ${status} ${text.slice(0, 500)}`);
+    }
+    let pending = '';
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        try {
+          onEvent(JSON.parse(line) as { type: string; object: unknown });
+        } catch (error) {
+          response.destroy();
+          done(error);
+          return;
+        }
+      }
+    });
+    response.on('end', () => {
+      done();
+    });
+    response.on('error', done);
+    response.on('close', () => {
+      done(response.complete ? undefined : new Error(`watch ${path}: connection closed`));
+    });
+    return {
+      abort: () => {
+        finished = true;
+        response.destroy();
+      },
+    };
   }
 
   /** Server-side apply: the operator owns exactly the fields in `object` (taking them over when `force`). */

@@ -1,5 +1,4 @@
-/** Informer sources backed by the API server: a list request and client-node's Watch. */
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+/** Informer sources backed by the API server: paged lists and a watch stream. */
 import type { InformerSource, KubeObject, ListResult, WatchEventType } from './informer.js';
 import { isStatus, type KubeHttp } from './http.js';
 
@@ -24,13 +23,18 @@ export function collectionPath({ prefix, plural, namespace }: ResourcePath): str
   return namespace ? `${prefix}/namespaces/${namespace}/${plural}` : `${prefix}/${plural}`;
 }
 
-export function kubeSource<T extends KubeObject>(
-  http: KubeHttp,
-  kc: KubeConfig,
-  resource: ResourcePath,
-): InformerSource<T> {
+/**
+ * Drops what the operator never reads before an object is cached: managedFields are often the
+ * largest part of an object (controller-runtime's cache drops them too).
+ */
+function trimmed<T extends KubeObject>(object: T): T {
+  const metadata = object.metadata as { managedFields?: unknown } | undefined;
+  if (metadata?.managedFields !== undefined) delete metadata.managedFields;
+  return object;
+}
+
+export function kubeSource<T extends KubeObject>(http: KubeHttp, resource: ResourcePath): InformerSource<T> {
   const path = collectionPath(resource);
-  const watcher = new Watch(kc);
   /** Lists in pages, so neither the API server nor this process holds one huge response at once. */
   const listInPages = async (limit: number | undefined): Promise<ListResult<T>> => {
     const items: T[] = [];
@@ -42,7 +46,7 @@ export function kubeSource<T extends KubeObject>(
         path,
         query: { labelSelector: resource.labelSelector, limit, continue: next },
       });
-      for (const item of page.items ?? []) items.push(item);
+      for (const item of page.items ?? []) items.push(trimmed(item));
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       next = page.metadata?.continue || undefined;
     } while (next);
@@ -58,31 +62,15 @@ export function kubeSource<T extends KubeObject>(
         return listInPages(undefined);
       }
     },
-    async watch(resourceVersion, timeoutSeconds, onEvent, onDone) {
-      // client-node ends a watch that is quiet for 30 s by default; a quiet watch is normal (the
-      // informer has its own silence watchdog), so allow the server's timeout and a margin.
-      // The property is public in JavaScript but private in client-node's typings.
-      (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeoutSeconds + 30) * 1000;
-      const controller = await watcher.watch(
+    watch(resourceVersion, timeoutSeconds, onEvent, onDone) {
+      return http.watch(
         path,
-        {
-          resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds,
-          labelSelector: resource.labelSelector,
+        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds, labelSelector: resource.labelSelector },
+        (event) => {
+          onEvent(event.type as WatchEventType, trimmed(event.object as T));
         },
-        (type: string, object: T) => {
-          onEvent(type as WatchEventType, object);
-        },
-        (error: unknown) => {
-          onDone(error ?? undefined);
-        },
+        onDone,
       );
-      return {
-        abort: () => {
-          controller.abort();
-        },
-      };
     },
   };
 }

@@ -13,6 +13,7 @@ import {
   WEBHOOK_NAMESPACE_RULES,
   WEBHOOK_RULES,
 } from '../controller/rbac.js';
+import type { ClusterAccess } from '../kube/cluster-access.js';
 import { KubeHttp } from '../kube/http.js';
 import type { InformerOptions } from '../kube/informer.js';
 import { LeaderElector, type LeaderElectionOptions } from '../kube/leader-election.js';
@@ -29,7 +30,8 @@ import { migrateStorage } from './storage-migration.js';
 export const DEFAULT_WORKERS = 16;
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** The API server and credentials: a kubeconfig's (loadClusterAccess) or a client-node KubeConfig. */
+  kubeConfig: ClusterAccess | KubeConfig;
   catalog: AgentCatalog;
   log: Logger;
   /** Watch one namespace only; all namespaces when absent. */
@@ -67,7 +69,6 @@ export class Operator {
     this.webhook = options.webhook ? new WebhookRunner(this.http, options.webhook, log) : undefined;
     this.controller = new RunbookController({
       http: this.http,
-      kubeConfig,
       catalog: () => this.options.catalog,
       log,
       ...(options.namespace ? { namespace: options.namespace } : {}),
