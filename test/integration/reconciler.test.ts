@@ -200,6 +200,26 @@ describe('the reconciler on a real control plane', function () {
     );
   });
 
+  it('spec.history.limit removes the Jobs of older finished runs (one HistoryLimit Event) and keeps the status', async () => {
+    await apply(runbook('pruned', 'pipeline', [{ name: 'a' }], { history: { limit: 1 } }));
+    await waitPhase('pruned', 'Succeeded');
+    expect((await k('annotate', 'arb', 'pruned', 'i2s.studio/rerun=1')).code).to.equal(0);
+    const rerun = executionId(1, '1');
+    const started = await k(
+      'wait',
+      `--for=jsonpath={.status.execution}=${rerun}`,
+      '--timeout=30s',
+      'arb/pruned',
+    );
+    expect(started.code, started.stderr).to.equal(0);
+    await waitPhase('pruned', 'Succeeded');
+    await env.waitJobsGone('i2s.studio/runbook=pruned,i2s.studio/execution=g1');
+    const kept = await jobsOf('pruned');
+    expect(kept.map((job) => job.metadata.labels['i2s.studio/execution'])).to.deep.equal([rerun]);
+    expect((await status('pruned')).stages?.[0]).to.include({ phase: 'Succeeded' });
+    expect(await env.eventCount('pruned', 'HistoryLimit')).to.equal(1);
+  });
+
   it('writes the status once per stage transition: two writes for a one-stage run', async () => {
     const modified: string[] = [];
     const watch = new Watch(env.plane.adminConfig());
