@@ -69,12 +69,27 @@ export function park(
   };
 }
 
+/**
+ * What was found wrong with each spec object, so a runbook reconciled again (the controller hands
+ * the same cached object until it changes) is not walked again. Specs are never mutated.
+ */
+const specProblems = new WeakMap<object, string | null>();
+
 /** What makes a spec impossible to run, found before anything walks it. */
 function specProblem(input: EngineInput): string | undefined {
-  const shape = jsonShapeProblem(input.runbook.spec, ['spec']);
-  if (shape) return `${shape.field} ${shape.message}`;
-  const [collision] = stageNameProblems(input.runbook.spec);
-  return collision ? `${collision.field} ${collision.message}` : undefined;
+  const { spec } = input.runbook;
+  const memo = typeof spec === 'object' && (spec as unknown) !== null;
+  const known = memo ? specProblems.get(spec) : undefined;
+  if (known !== undefined) return known ?? undefined;
+  const shape = jsonShapeProblem(spec, ['spec']);
+  const [collision] = shape ? [] : stageNameProblems(spec);
+  const problem = shape
+    ? `${shape.field} ${shape.message}`
+    : collision
+      ? `${collision.field} ${collision.message}`
+      : undefined;
+  if (memo) specProblems.set(spec, problem ?? null);
+  return problem;
 }
 
 /** decide(), parked instead of thrown or written invalid; see the module comment. */
