@@ -11,7 +11,8 @@
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a table
  * and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M --stored K --quick,
- * --profile (the operator writes CPU profiles to dist/bench/profiles).
+ * --profile (the operator writes CPU profiles to dist/bench/profiles), --node-options "FLAGS" (for
+ * the operator's node, e.g. V8 heap settings to compare).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const { values: flags } = parseArgs({
     stored: { type: 'string', default: '5000' },
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'node-options': { type: 'string', default: '' },
   },
 });
 const RUNBOOKS = Number(flags.runbooks);
