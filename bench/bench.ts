@@ -11,7 +11,7 @@
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a table
  * and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M --stored K --quick,
- * --profile (the operator writes CPU profiles to dist/bench/profiles), --node-options "FLAGS" (for
+ * --profile (the operator writes CPU profiles to dist/bench/profiles), --node-options=FLAGS (for
  * the operator's node, e.g. V8 heap settings to compare).
  */
 import { execFileSync } from 'node:child_process';

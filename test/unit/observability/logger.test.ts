@@ -15,10 +15,10 @@ describe('the logger', () => {
     };
     const written: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => {
+    process.stderr.write = (chunk: string) => {
       written.push(chunk);
       return true;
-    });
+    };
     try {
       log.debug('below', meta);
       expect(encoded).to.equal(0);
