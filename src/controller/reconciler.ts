@@ -5,9 +5,9 @@
  * creations (together). The status goes first so that an attempt is recorded before its Job
  * exists. Events are handed to the recorder's queue and never hold the reconcile.
  */
-import { isDeepStrictEqual } from 'node:util';
 import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { sameJson } from '../api/json.js';
 import { decideSafely, park } from '../engine/guard.js';
 import type { Decision, EngineEvent, EngineInput, JobPlan, RunbookObject } from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
@@ -59,10 +59,6 @@ class Refused extends Error {
 
 /** How long a created Job may take to show up in the informer before the expectation lapses. */
 const EXPECTATION_TTL_MS = 5 * 60_000;
-
-function plain<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value ?? null)) as T;
-}
 
 export class Reconciler {
   /**
@@ -163,7 +159,7 @@ export class Reconciler {
     const namespace = runbook.metadata.namespace ?? '';
     const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job)));
 
-    if (!isDeepStrictEqual(plain(decision.status), plain(runbook.status ?? null))) {
+    if (!sameJson(decision.status, runbook.status ?? null)) {
       await this.writeStatus(runbook, decision);
     }
 
