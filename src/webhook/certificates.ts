@@ -4,9 +4,10 @@
  * serving certificate is renewed from the same CA before it expires, so the caBundle stays valid.
  * With cert-manager, the Secret is cert-manager's and this only reads it.
  */
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from '../observability/logger.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import { CertificateAuthority, notAfter, type KeyPairPem } from './pki.js';
+import type { KeyPairPem } from './pki.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -84,6 +85,9 @@ export class CertificateStore {
       return { caPem, certificate, privateKey };
     }
     const keepCa = caPem && caKey && this.valid(caPem, now);
+    // The certificate library costs ~20 MB of memory: loaded only when certificates are made, so an
+    // operator whose certificates come from cert-manager (or that serves no webhook) never loads it.
+    const { CertificateAuthority } = await import('./pki.js');
     const ca = keepCa
       ? await CertificateAuthority.load({ certificate: caPem, privateKey: caKey })
       : await CertificateAuthority.create(
@@ -137,4 +141,9 @@ export class CertificateStore {
     });
     return tls;
   }
+}
+
+/** When a PEM certificate stops being valid (Node's own X.509 parser). */
+function notAfter(certificatePem: string): Date {
+  return new X509Certificate(certificatePem).validToDate;
 }

@@ -35,11 +35,6 @@ function serialNumber(): string {
     .replace(/^[89a-f]/, '1');
 }
 
-/** When a PEM certificate stops being valid. */
-export function notAfter(certificatePem: string): Date {
-  return new x509.X509Certificate(certificatePem).notAfter;
-}
-
 export function serialOf(certificatePem: string): string {
   return new x509.X509Certificate(certificatePem).serialNumber;
 }
