@@ -195,6 +195,15 @@ class Bed {
     }
   }
 
+  /** Waits until the Job controller has caught up: no Pod still carries its tracking finalizer. */
+  settle(): Promise<void> {
+    return this.timeline.until(
+      'the Job controller to catch up',
+      () => this.timeline.podsTracked() === 0,
+      600_000,
+    );
+  }
+
   /** Jobs/s through kube-controller-manager alone: N Jobs created at once until all Complete. */
   async jobCeiling(): Promise<number> {
     const namespace = `ceiling-${this.label}`;
@@ -355,8 +364,6 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
   );
   const bed = await Bed.start(label, controllerManagerArgs);
   try {
-    const ceiling = await bed.jobCeiling();
-    record(`${label}: bed Job-path ceiling (${CEILING_JOBS} Jobs, no operator)`, ceiling, 'Jobs/s');
     await bed.startOperator();
     const pid = bed.operatorPid;
 
@@ -374,9 +381,11 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
       met: podP50 <= 150,
     });
 
+    await bed.settle();
     const ten = `ten-${label}`;
     reactionFigures(`${label}: 10 runbooks`, bed.gaps(ten, await bed.run(ten, 10)).reaction);
 
+    await bed.settle();
     const many = `many-${label}`;
     const cpuBefore = cpuMs(pid);
     const auditFrom = statSync(bed.auditLog).size;
@@ -385,25 +394,30 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     const seconds = (performance.now() - started) / 1000;
     const stages = RUNBOOKS * STAGES;
     const transitions = stages / seconds;
-    const gaps = bed.gaps(many, names);
-    reactionFigures(`${label}: ${RUNBOOKS} runbooks`, gaps.reaction, true);
-    record(`${label}: stage transitions (${RUNBOOKS} x ${STAGES})`, transitions, 'stages/s', {
-      text: `>= 90 % of the ceiling (${Math.round(ceiling * 0.9 * 10) / 10})`,
-      met: transitions >= ceiling * 0.9,
-    });
     const cpu = (cpuMs(pid) - cpuBefore) / stages;
-    record(`${label}: operator CPU per stage`, cpu, 'ms', { text: '<= 5 ms', met: cpu <= 5 });
     const requests = operatorRequests(bed.auditLog, auditFrom);
+    const peak = memoryMb(pid).peak;
+    reactionFigures(`${label}: ${RUNBOOKS} runbooks`, bed.gaps(many, names).reaction, true);
+    record(`${label}: operator CPU per stage`, cpu, 'ms', { text: '<= 5 ms', met: cpu <= 5 });
     record(`${label}: operator API requests per stage (all but watches)`, requests.all / stages, 'requests', {
       text: '<= 3',
       met: requests.all / stages <= 3,
     });
     record(`${label}: operator API writes per stage`, requests.writes / stages, 'requests');
-    const peak = memoryMb(pid).peak;
     record(`${label}: operator peak RSS`, peak, 'MB', { text: '<= 110 MB', met: peak <= 110 });
 
+    // The ceiling is measured after the operator's runs, on a bed that has caught up with them.
+    await bed.stopOperator();
+    await bed.settle();
+    const ceiling = await bed.jobCeiling();
+    record(`${label}: bed Job-path ceiling (${CEILING_JOBS} Jobs, no operator)`, ceiling, 'Jobs/s');
+    record(`${label}: stage transitions (${RUNBOOKS} x ${STAGES})`, transitions, 'stages/s', {
+      text: `>= 90 % of the ceiling (${Math.round(ceiling * 0.9 * 10) / 10})`,
+      met: transitions >= ceiling * 0.9,
+    });
+
     if (first && STORED > 0) {
-      await bed.stopOperator();
+      await bed.settle();
       const namespace = `stored-${label}`;
       const stored = await bed.storeFinished(namespace, STORED);
       const start = await bed.startOperator();

@@ -33,6 +33,9 @@ export class Timeline {
       'bench-runbooks',
       kubeSource(http, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL }),
     );
+    const notify = () => {
+      this.notify();
+    };
     const onJob = (job: JobJson) => {
       const done = job.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True');
       const times = this.times(job);
@@ -58,10 +61,7 @@ export class Timeline {
       this.notify();
     };
     this.jobs.on({ add: onJob, update: onJob });
-    this.pods.on({ add: onPod, update: onPod });
-    const notify = () => {
-      this.notify();
-    };
+    this.pods.on({ add: onPod, update: onPod, delete: notify });
     this.runbooks.on({ add: notify, update: notify });
   }
 
@@ -71,6 +71,15 @@ export class Timeline {
 
   stop(): void {
     for (const informer of [this.jobs, this.pods, this.runbooks]) informer.stop();
+  }
+
+  /** Pods the Job controller has not finished with (they still carry its tracking finalizer). */
+  podsTracked(): number {
+    let tracked = 0;
+    for (const pod of this.pods.values()) {
+      if (pod.metadata.finalizers?.includes('batch.kubernetes.io/job-tracking')) tracked += 1;
+    }
+    return tracked;
   }
 
   stage(namespace: string, runbook: string, stage: string): StageTimes | undefined {

@@ -25,6 +25,7 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
+  finalizers?: string[];
 }
 
 /** An AgentRunbook as generated from the v2 schema, with its metadata spelled out. */
