@@ -231,15 +231,21 @@ class Bed {
     return CEILING_JOBS / ((performance.now() - started) / 1000);
   }
 
-  async startOperator(): Promise<number> {
+  get logPath(): string {
+    return join(this.plane.dir, 'operator.log');
+  }
+
+  /** Starts the operator; resolves with when it was started and where its log then ended. */
+  async startOperator(extraArgs: string[] = []): Promise<{ started: number; from: number }> {
     const port = await freePort();
-    const logPath = join(this.plane.dir, 'operator.log');
+    const { logPath } = this;
     const from = existsSync(logPath) ? statSync(logPath).size : 0;
     const started = performance.now();
     this.operator = new ManagedProcess(
       'operator',
       process.execPath,
       [
+        ...flags['node-options'].split(' ').filter(Boolean),
         ...(flags.profile
           ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'dist', 'bench', 'profiles')}`]
           : []),
@@ -249,6 +255,7 @@ class Bed {
         `--config=${this.configPath}`,
         '--no-webhook',
         `--health-probe-bind-address=127.0.0.1:${port}`,
+        ...extraArgs,
       ],
       port,
       logPath,
@@ -260,7 +267,18 @@ class Bed {
       if (this.operator.hasExited || Date.now() > deadline) throw this.operator.failure('did not start');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    return started;
+    return { started, from };
+  }
+
+  /** Runbooks of `namespace` the operator has reconciled since log offset `from` (its debug lines). */
+  reconciledSince(from: number, namespace: string): number {
+    const seen = new Set<string>();
+    for (const line of readFileSync(this.logPath, 'utf8').slice(from).split('\n')) {
+      if (!line.includes('"message":"reconciled"')) continue;
+      const runbook = (JSON.parse(line) as { runbook?: string }).runbook ?? '';
+      if (runbook.startsWith(`${namespace}/`)) seen.add(runbook);
+    }
+    return seen.size;
   }
 
   get operatorPid(): number {
@@ -420,7 +438,8 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
       await bed.settle();
       const namespace = `stored-${label}`;
       const stored = await bed.storeFinished(namespace, STORED);
-      const start = await bed.startOperator();
+      // First the operator reconciles them all once (each status gains observedGeneration)...
+      const initial = await bed.startOperator();
       await bed.timeline.until(
         `${STORED} stored runbooks to be reconciled`,
         () =>
@@ -429,17 +448,35 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
           ),
         600_000,
       );
-      const tookS = (performance.now() - start) / 1000;
-      record(`${STORED} stored runbooks: operator start -> all reconciled`, tookS, 's', {
+      record(
+        `${STORED} stored runbooks: first reconcile of each (one status write each)`,
+        (performance.now() - initial.started) / 1000,
+        's',
+      );
+      record(
+        `${STORED} stored runbooks: operator peak RSS during that`,
+        memoryMb(bed.operatorPid).peak,
+        'MB',
+      );
+      // ...then a restarted operator finds them finished and current: start -> all reconciled.
+      await bed.stopOperator();
+      const restart = await bed.startOperator(['--log-level=debug']);
+      const deadline = Date.now() + 600_000;
+      while (bed.reconciledSince(restart.from, namespace) < STORED) {
+        if (Date.now() > deadline)
+          throw new Error('the restarted operator did not reconcile every stored runbook');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const tookS = (performance.now() - restart.started) / 1000;
+      record(`${STORED} stored runbooks: operator restart -> all reconciled`, tookS, 's', {
         text: '<= 5 s',
         met: tookS <= 5,
       });
       const memory = memoryMb(bed.operatorPid);
-      record(`${STORED} stored runbooks: operator RSS`, memory.rss, 'MB', {
+      record(`${STORED} stored runbooks: operator RSS after the restart`, memory.rss, 'MB', {
         text: '<= 200 MB',
         met: memory.rss <= 200,
       });
-      record(`${STORED} stored runbooks: operator peak RSS`, memory.peak, 'MB');
     }
   } finally {
     await bed.stop();
