@@ -216,7 +216,7 @@ describe('the reconciler on a real control plane', function () {
     await env.waitJobsGone('i2s.studio/runbook=pruned,i2s.studio/execution=g1');
     const kept = await jobsOf('pruned');
     expect(kept.map((job) => job.metadata.labels['i2s.studio/execution'])).to.deep.equal([rerun]);
-    expect((await status('pruned')).stages?.[0]).to.include({ phase: 'Succeeded' });
+    expect((await status('pruned')).stages[0]).to.include({ phase: 'Succeeded' });
     expect(await env.eventCount('pruned', 'HistoryLimit')).to.equal(1);
   });
 
