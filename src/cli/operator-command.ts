@@ -25,6 +25,7 @@ interface OperatorFlags {
   webhookSecret: string;
   certManager?: boolean;
   healthProbeBindAddress: string;
+  metricsBindAddress: string;
   leaderElect?: boolean;
   leaderElectionNamespace?: string;
   leaderElectionId: string;
@@ -122,6 +123,11 @@ export function registerOperatorCommand(program: Command): void {
       'where /healthz and /readyz are served (plain HTTP); "0" turns them off',
       ':8081',
     )
+    .option(
+      '--metrics-bind-address <host:port>',
+      'where Prometheus metrics are served at /metrics (plain HTTP); "0" (the default) turns them off',
+      '0',
+    )
     .option('--leader-elect', 'reconcile only while holding the leader-election Lease (run several replicas)')
     .option(
       '--leader-election-namespace <name>',
@@ -165,6 +171,10 @@ export function registerOperatorCommand(program: Command): void {
       }
       const catalog = loadCatalog(flags.config);
       const kubeConfig = await loadClusterAccess(flags.kubeconfig);
+      const metrics =
+        flags.metricsBindAddress === '0'
+          ? undefined
+          : parseBindAddress('--metrics-bind-address', flags.metricsBindAddress);
       const health =
         flags.healthProbeBindAddress === '0'
           ? undefined
@@ -179,6 +189,7 @@ export function registerOperatorCommand(program: Command): void {
         ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
         ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
         ...(health ? { health } : {}),
+        ...(metrics ? { metrics } : {}),
         onLeadershipLost: () => {
           // As client-go's controllers do: a replica that may no longer lead must not go on writing.
           log.error('leadership lost; exiting');

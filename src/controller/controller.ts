@@ -7,6 +7,7 @@ import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { Logger } from '../observability/logger.js';
+import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
 import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
@@ -27,6 +28,7 @@ export interface ControllerOptions {
   informer?: InformerOptions;
   /** Longest the engine may take for one runbook before it is parked. */
   reconcileBudgetMs?: number;
+  metrics?: OperatorMetrics;
 }
 
 export class RunbookController {
@@ -40,10 +42,19 @@ export class RunbookController {
   readonly recorder: EventRecorder;
   private workers: Promise<void>[] = [];
   private readonly log: Logger;
+  private readonly metrics: OperatorMetrics | undefined;
 
   constructor(options: ControllerOptions) {
-    const { http, namespace, log } = options;
+    const { http, namespace, log, metrics } = options;
     this.log = log;
+    this.metrics = metrics;
+    if (metrics) {
+      this.queue.observer = metrics.queue;
+      metrics.queueStats = () => ({
+        depth: this.queue.length,
+        processingSeconds: this.queue.processingSeconds(),
+      });
+    }
     const informerOptions: InformerOptions = { log: (message) => log.info(message), ...options.informer };
     const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
     const scope = namespace ? { namespace } : {};
@@ -124,6 +135,7 @@ export class RunbookController {
   }
 
   startWorkers(count: number): void {
+    this.metrics?.maxConcurrentReconciles.set({ controller: CONTROLLER }, count);
     this.workers = Array.from({ length: count }, () => this.work());
   }
 
@@ -131,11 +143,19 @@ export class RunbookController {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      this.metrics?.activeWorkers.inc({ controller: CONTROLLER });
       try {
         const result = await this.reconciler.reconcile(key);
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        this.metrics?.reconciled(
+          result.requeueAfterMs === undefined ? 'success' : 'requeue_after',
+          seconds(),
+        );
       } catch (error) {
+        this.metrics?.reconciled('error', seconds());
         const conflict = isStatus(error, 409);
         this.log[conflict ? 'debug' : 'error']('reconcile failed; retrying', {
           runbook: key,
@@ -143,6 +163,7 @@ export class RunbookController {
         });
         this.queue.addRateLimited(key);
       } finally {
+        this.metrics?.activeWorkers.dec({ controller: CONTROLLER });
         this.queue.done(key);
       }
     }

@@ -52,6 +52,8 @@ export class KubeHttp {
   private readonly plainAgent = new PlainAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
   private readonly access: ClusterAccess;
+  /** Told of every answer (code 0 when none came), for rest_client_requests_total. */
+  onResponse: ((method: string, code: number, host: string) => void) | undefined;
 
   constructor(access: ClusterAccess | KubeConfig) {
     this.access = isClusterAccess(access) ? access : accessFromKubeConfig(access);
@@ -105,6 +107,7 @@ export class KubeHttp {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
+          this.onResponse?.(req.method, status, url.host);
           let parsed: unknown = undefined;
           try {
             parsed = text ? JSON.parse(text) : undefined;
@@ -126,7 +129,10 @@ export class KubeHttp {
         });
       });
       call.on('timeout', () => call.destroy(new Error(`${req.method} ${req.path}: timed out`)));
-      call.on('error', reject);
+      call.on('error', (error) => {
+        this.onResponse?.(req.method, 0, url.host);
+        reject(error);
+      });
       call.end(body);
     });
   }

@@ -9,6 +9,16 @@ import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.j
 /** The longest delay setTimeout takes: 2^31-1 ms, about 24.8 days. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** What the queue reports as it works (client-go's queue metrics provider). */
+export interface QueueObserver {
+  added(): void;
+  retried(): void;
+  /** A key was handed out after waiting this long in the queue. */
+  taken(waitedSeconds: number): void;
+  /** A key was done after being processed this long. */
+  worked(seconds: number): void;
+}
+
 export class WorkQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
@@ -17,6 +27,10 @@ export class WorkQueue {
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: (() => void)[] = [];
   private shuttingDown = false;
+  /** When each waiting key was queued, and when each key being processed was handed out. */
+  private readonly queuedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
+  observer: QueueObserver | undefined;
 
   constructor(readonly rateLimiter: RateLimiter = defaultControllerRateLimiter()) {}
 
@@ -24,14 +38,34 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** Seconds each key being processed has been at it. */
+  processingSeconds(now = performance.now()): number[] {
+    return [...this.startedAt.values()].map((at) => (now - at) / 1000);
+  }
+
+  private handOut(key: string): void {
+    const now = performance.now();
+    this.processing.add(key);
+    this.observer?.taken((now - (this.queuedAt.get(key) ?? now)) / 1000);
+    this.queuedAt.delete(key);
+    this.startedAt.set(key, now);
+  }
+
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
+    this.observer?.added();
     this.dirty.add(key);
+    this.queuedAt.set(key, performance.now());
     if (this.processing.has(key)) return;
+    this.dispatch(key);
+  }
+
+  /** Hands a dirty key to a waiting worker, or queues it. */
+  private dispatch(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.handOut(key);
       waiter(key);
     } else {
       this.queue.push(key);
@@ -62,6 +96,7 @@ export class WorkQueue {
   }
 
   addRateLimited(key: string): void {
+    this.observer?.retried();
     this.addAfter(key, this.rateLimiter.when(key));
   }
 
@@ -75,7 +110,7 @@ export class WorkQueue {
     const key = this.queue.shift();
     if (key !== undefined) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.handOut(key);
       return Promise.resolve(key);
     }
     if (this.shuttingDown) return Promise.resolve(undefined);
@@ -84,11 +119,11 @@ export class WorkQueue {
 
   /** Marks the key processed; if it was added meanwhile it goes back in the queue. */
   done(key: string): void {
+    const started = this.startedAt.get(key);
+    if (started !== undefined) this.observer?.worked((performance.now() - started) / 1000);
+    this.startedAt.delete(key);
     this.processing.delete(key);
-    if (this.dirty.has(key)) {
-      this.dirty.delete(key);
-      this.add(key);
-    }
+    if (this.dirty.has(key) && !this.shuttingDown) this.dispatch(key);
     if (this.processing.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 

@@ -20,7 +20,9 @@ import { LeaderElector, type LeaderElectionOptions } from '../kube/leader-electi
 import type { Logger } from '../observability/logger.js';
 import { WebhookRunner, type WebhookOptions } from '../webhook/webhook-runner.js';
 import { checkAccess, type AccessNeed } from './access-check.js';
+import { OperatorMetrics } from '../observability/metrics.js';
 import { HealthServer } from './health-server.js';
+import { MetricsServer } from './metrics-server.js';
 import { migrateStorage } from './storage-migration.js';
 
 /**
@@ -46,6 +48,8 @@ export interface OperatorOptions {
   leaderElection?: Omit<LeaderElectionOptions, 'log'>;
   /** Serve /healthz and /readyz on this port (plain HTTP). */
   health?: { port: number; host?: string };
+  /** Serve Prometheus metrics at /metrics on this port (plain HTTP). */
+  metrics?: { port: number; host?: string };
   /** Called when the Lease could not be renewed in time, or leading failed; the process should end. */
   onLeadershipLost?: () => void;
 }
@@ -55,6 +59,10 @@ export class Operator {
   readonly webhook: WebhookRunner | undefined;
   readonly elector: LeaderElector | undefined;
   private readonly health: HealthServer | undefined;
+  readonly metrics = new OperatorMetrics();
+  private readonly metricsServer: MetricsServer | undefined;
+  /** The port /metrics is served on, once started. */
+  metricsPort: number | undefined;
   private readonly http: KubeHttp;
   private readonly log: Logger;
   /** Settles when this replica stops leading (or never led). */
@@ -66,6 +74,11 @@ export class Operator {
     const { kubeConfig, log } = options;
     this.log = log;
     this.http = new KubeHttp(kubeConfig);
+    this.http.onResponse = (method, code, host) => {
+      this.metrics.request(method, code, host);
+    };
+    this.metricsServer = options.metrics ? new MetricsServer(this.metrics.registry) : undefined;
+    if (options.leaderElection) this.metrics.leaderStatus.set({ name: options.leaderElection.name }, 0);
     this.webhook = options.webhook ? new WebhookRunner(this.http, options.webhook, log) : undefined;
     this.controller = new RunbookController({
       http: this.http,
@@ -74,6 +87,7 @@ export class Operator {
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.informer ? { informer: options.informer } : {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
+      metrics: this.metrics,
     });
     this.elector = options.leaderElection
       ? new LeaderElector(this.http, {
@@ -119,6 +133,12 @@ export class Operator {
     if (this.health && this.options.health) {
       await this.health.listen(this.options.health.port, this.options.health.host);
     }
+    if (this.metricsServer && this.options.metrics) {
+      this.metricsPort = await this.metricsServer.listen(
+        this.options.metrics.port,
+        this.options.metrics.host,
+      );
+    }
     await this.controller.startCaches();
     this.log.info('caches synced', { namespace: this.options.namespace ?? '(all)' });
     if (!this.elector) {
@@ -152,6 +172,8 @@ export class Operator {
     if (this.webhook) await migrateStorage(this.http, this.log);
     if (this.stopping) return;
     const count = this.options.workers ?? DEFAULT_WORKERS;
+    if (this.options.leaderElection)
+      this.metrics.leaderStatus.set({ name: this.options.leaderElection.name }, 1);
     this.controller.startWorkers(count);
     this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
   }
@@ -162,9 +184,12 @@ export class Operator {
     await this.controller.stopWorkers();
     await this.elector?.stop();
     await this.leading;
+    if (this.options.leaderElection)
+      this.metrics.leaderStatus.set({ name: this.options.leaderElection.name }, 0);
     this.controller.stopCaches();
     await this.webhook?.stop();
     await this.health?.close();
+    await this.metricsServer?.close();
     this.http.close();
     this.log.info('operator stopped');
   }

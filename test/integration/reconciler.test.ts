@@ -220,6 +220,41 @@ describe('the reconciler on a real control plane', function () {
     expect(await env.eventCount('pruned', 'HistoryLimit')).to.equal(1);
   });
 
+  it('serves controller-runtime’s metrics at /metrics, moved by the reconciles that happened', async () => {
+    await apply(runbook('measured', 'pipeline', [{ name: 'a' }, { name: 'b' }]));
+    await waitPhase('measured', 'Succeeded');
+    const port = env.operator?.metricsPort;
+    const scrape = async () => (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    const text = await scrape();
+    expect(
+      value(text, 'controller_runtime_reconcile_total{controller="agentrunbook",result="success"}'),
+    ).to.be.greaterThan(1);
+    expect(
+      value(text, 'controller_runtime_reconcile_time_seconds_count{controller="agentrunbook"}'),
+    ).to.be.greaterThan(1);
+    expect(value(text, 'controller_runtime_max_concurrent_reconciles{controller="agentrunbook"}')).to.equal(
+      4,
+    );
+    expect(
+      value(text, 'workqueue_adds_total{name="agentrunbook",controller="agentrunbook"}'),
+    ).to.be.greaterThan(1);
+    expect(value(text, 'workqueue_depth{name="agentrunbook",controller="agentrunbook"}')).to.be.at.least(0);
+    const created = text
+      .split('\n')
+      .find((line) => line.startsWith('rest_client_requests_total{method="POST",code="201"'));
+    expect(created, 'Job and Event creations counted').to.not.equal(undefined);
+    expect(value(text, 'process_resident_memory_bytes')).to.be.greaterThan(0);
+    // A later scrape sees the counters only go up.
+    await apply(runbook('measured-2', 'pipeline', [{ name: 'a' }]));
+    await waitPhase('measured-2', 'Succeeded');
+    const series = 'controller_runtime_reconcile_total{controller="agentrunbook",result="success"}';
+    expect(value(await scrape(), series)).to.be.greaterThan(value(text, series) ?? Infinity);
+  });
+
   it('writes the status once per stage transition: two writes for a one-stage run', async () => {
     const modified: string[] = [];
     const watch = new Watch(env.plane.adminConfig());

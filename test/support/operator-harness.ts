@@ -36,6 +36,7 @@ export async function startOperator(
     catalog,
     log,
     workers: 4,
+    metrics: { port: 0, host: '127.0.0.1' },
     ...(namespace ? { namespace } : {}),
   });
   await operator.start();

@@ -110,4 +110,30 @@ describe('rate limiters', () => {
     queue.shutDown();
     process.off('warning', onWarning);
   });
+
+  it('tells its observer of adds (once per wait), retries, time queued and time worked, as client-go counts them', async () => {
+    const seen = { added: 0, retried: 0, taken: [] as number[], worked: [] as number[] };
+    const queue = new WorkQueue();
+    queue.observer = {
+      added: () => (seen.added += 1),
+      retried: () => (seen.retried += 1),
+      taken: (seconds) => seen.taken.push(seconds),
+      worked: (seconds) => seen.worked.push(seconds),
+    };
+    queue.add('ns/a');
+    queue.add('ns/a'); // already waiting: not another add
+    const key = await queue.get();
+    queue.add('ns/a'); // added while processing: one add, handed out again after done
+    expect(queue.processingSeconds()).to.have.length(1);
+    queue.done(key ?? '');
+    expect(await queue.get()).to.equal('ns/a');
+    queue.done('ns/a');
+    queue.addRateLimited('ns/b');
+    expect(seen.added).to.equal(2);
+    expect(seen.retried).to.equal(1);
+    expect(seen.taken).to.have.length(2);
+    expect(seen.worked).to.have.length(2);
+    expect(queue.processingSeconds()).to.deep.equal([]);
+    queue.shutDown();
+  });
 });
