@@ -116,11 +116,11 @@ export class EventRecorder {
     try {
       const stored = this.stored.get(key);
       if (stored && (await this.bump(runbook, stored, event, timestamp))) {
-        this.remember(key, stored);
+        remember(this.stored, key, stored);
         return;
       }
       const name = await this.create(pending, event, timestamp);
-      this.remember(key, { name, count: 1, firstTimestamp: timestamp });
+      remember(this.stored, key, { name, count: 1, firstTimestamp: timestamp });
     } catch (error) {
       this.log.warn('could not record event', { reason: event.reason, error: (error as Error).message });
     }
@@ -136,9 +136,7 @@ export class EventRecorder {
     const now = time.getTime();
     let similar = this.similar.get(similarKey);
     if (!similar || now - similar.since > AGGREGATE_WINDOW_MS) similar = { messages: new Set(), since: now };
-    this.similar.delete(similarKey);
-    this.similar.set(similarKey, similar);
-    if (this.similar.size > MAX_REMEMBERED) this.similar.delete(this.similar.keys().next().value ?? '');
+    remember(this.similar, similarKey, similar);
     if (similar.messages.size < AGGREGATE_AFTER) similar.messages.add(message);
     if (similar.messages.size < AGGREGATE_AFTER || similar.messages.has(message)) {
       return { event: { ...event, message }, key: `${similarKey}\u0000${message}` };
@@ -202,10 +200,11 @@ export class EventRecorder {
     });
     return created.metadata?.name ?? '';
   }
+}
 
-  private remember(key: string, stored: Stored): void {
-    this.stored.delete(key);
-    this.stored.set(key, stored);
-    if (this.stored.size > MAX_REMEMBERED) this.stored.delete(this.stored.keys().next().value ?? '');
-  }
+/** Sets `key` as the most recently used entry, forgetting the least recently used beyond the bound. */
+function remember<T>(cache: Map<string, T>, key: string, value: T): void {
+  cache.delete(key);
+  cache.set(key, value);
+  if (cache.size > MAX_REMEMBERED) cache.delete(cache.keys().next().value ?? '');
 }

@@ -3,8 +3,12 @@
  * throughout, so that the cache, the engine and the writes all see the same shapes.
  */
 import { Agent, request, type AgentOptions } from 'node:https';
-import { Agent as PlainAgent, request as plainRequest, type RequestOptions } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import {
+  Agent as PlainAgent,
+  request as plainRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { accessFromKubeConfig, isClusterAccess, type ClusterAccess } from './cluster-access.js';
 
@@ -79,11 +83,10 @@ export class KubeHttp {
   }
 
   async request<T = unknown>(req: KubeRequest): Promise<T> {
-    const url = new URL(this.access.server.replace(/\/$/, '') + req.path);
-    const query = WRITES.has(req.method) ? { fieldManager: FIELD_MANAGER, ...req.query } : req.query;
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
+    const url = this.url(
+      req.path,
+      WRITES.has(req.method) ? { fieldManager: FIELD_MANAGER, ...req.query } : req.query,
+    );
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const options: RequestOptions & AgentOptions = {
       method: req.method,
@@ -137,6 +140,15 @@ export class KubeHttp {
     });
   }
 
+  /** The API server's URL for `path`, with the query's defined values. */
+  private url(path: string, query: KubeRequest['query']): URL {
+    const url = new URL(this.access.server.replace(/\/$/, '') + path);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
   private async prepare(url: URL, options: RequestOptions & AgentOptions) {
     await this.access.applyTo(options);
     const secure = url.protocol === 'https:';
@@ -154,11 +166,7 @@ export class KubeHttp {
     onEvent: (event: { type: string; object: unknown }) => void,
     onDone: (error?: unknown) => void,
   ): Promise<{ abort(): void }> {
-    const url = new URL(this.access.server.replace(/\/$/, '') + path);
-    url.searchParams.set('watch', '1');
-    for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
+    const url = this.url(path, { ...query, watch: 1 });
     const options: RequestOptions & AgentOptions = { method: 'GET', headers: { Accept: 'application/json' } };
     const send = await this.prepare(url, options);
     let finished = false;

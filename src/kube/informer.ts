@@ -134,10 +134,6 @@ export class Informer<T extends KubeObject> {
     return this.cache.values();
   }
 
-  get size(): number {
-    return this.cache.size;
-  }
-
   get hasSynced(): boolean {
     return this.synced;
   }

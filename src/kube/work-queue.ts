@@ -21,13 +21,14 @@ export interface QueueObserver {
 
 export class WorkQueue {
   private readonly queue: string[] = [];
-  private readonly dirty = new Set<string>();
-  private readonly processing = new Set<string>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: (() => void)[] = [];
   private shuttingDown = false;
-  /** When each waiting key was queued, and when each key being processed was handed out. */
+  /**
+   * The keys waiting to be handled (client-go's dirty set), with when each was added, and the keys
+   * being processed, with when each was handed out.
+   */
   private readonly queuedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
   observer: QueueObserver | undefined;
@@ -45,18 +46,16 @@ export class WorkQueue {
 
   private handOut(key: string): void {
     const now = performance.now();
-    this.processing.add(key);
     this.observer?.taken((now - (this.queuedAt.get(key) ?? now)) / 1000);
     this.queuedAt.delete(key);
     this.startedAt.set(key, now);
   }
 
   add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.shuttingDown || this.queuedAt.has(key)) return;
     this.observer?.added();
-    this.dirty.add(key);
     this.queuedAt.set(key, performance.now());
-    if (this.processing.has(key)) return;
+    if (this.startedAt.has(key)) return;
     this.dispatch(key);
   }
 
@@ -64,7 +63,6 @@ export class WorkQueue {
   private dispatch(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
-      this.dirty.delete(key);
       this.handOut(key);
       waiter(key);
     } else {
@@ -109,7 +107,6 @@ export class WorkQueue {
   get(): Promise<string | undefined> {
     const key = this.queue.shift();
     if (key !== undefined) {
-      this.dirty.delete(key);
       this.handOut(key);
       return Promise.resolve(key);
     }
@@ -122,9 +119,8 @@ export class WorkQueue {
     const started = this.startedAt.get(key);
     if (started !== undefined) this.observer?.worked((performance.now() - started) / 1000);
     this.startedAt.delete(key);
-    this.processing.delete(key);
-    if (this.dirty.has(key) && !this.shuttingDown) this.dispatch(key);
-    if (this.processing.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+    if (this.queuedAt.has(key) && !this.shuttingDown) this.dispatch(key);
+    if (this.startedAt.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Stops handing out keys; waiting workers get undefined. */
@@ -137,7 +133,7 @@ export class WorkQueue {
 
   /** Resolves when no key is being processed. */
   drained(): Promise<void> {
-    if (this.processing.size === 0) return Promise.resolve();
+    if (this.startedAt.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

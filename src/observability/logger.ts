@@ -17,10 +17,11 @@ const atLeast = (level: string) => {
 export function createLogger(level = 'info', format: 'json' | 'text' = 'json'): Logger {
   return winston.createLogger({
     level,
-    format:
-      format === 'json'
-        ? winston.format.combine(atLeast(level), winston.format.timestamp(), winston.format.json())
-        : winston.format.combine(atLeast(level), winston.format.timestamp(), winston.format.simple()),
+    format: winston.format.combine(
+      atLeast(level),
+      winston.format.timestamp(),
+      format === 'json' ? winston.format.json() : winston.format.simple(),
+    ),
     transports: [new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) })],
   });
 }

@@ -59,7 +59,8 @@ export class Operator {
   readonly webhook: WebhookRunner | undefined;
   readonly elector: LeaderElector | undefined;
   private readonly health: HealthServer | undefined;
-  readonly metrics = new OperatorMetrics();
+  /** Only when metrics are served: the default process metrics watch the event loop all the time. */
+  readonly metrics: OperatorMetrics | undefined;
   private readonly metricsServer: MetricsServer | undefined;
   /** The port /metrics is served on, once started. */
   metricsPort: number | undefined;
@@ -74,11 +75,15 @@ export class Operator {
     const { kubeConfig, log } = options;
     this.log = log;
     this.http = new KubeHttp(kubeConfig);
-    this.http.onResponse = (method, code, host) => {
-      this.metrics.request(method, code, host);
-    };
-    this.metricsServer = options.metrics ? new MetricsServer(this.metrics.registry) : undefined;
-    if (options.leaderElection) this.metrics.leaderStatus.set({ name: options.leaderElection.name }, 0);
+    if (options.metrics) {
+      const metrics = new OperatorMetrics();
+      this.metrics = metrics;
+      this.metricsServer = new MetricsServer(metrics.registry);
+      this.http.onResponse = (method, code, host) => {
+        metrics.request(method, code, host);
+      };
+    }
+    this.reportLeading(false);
     this.webhook = options.webhook ? new WebhookRunner(this.http, options.webhook, log) : undefined;
     this.controller = new RunbookController({
       http: this.http,
@@ -87,7 +92,7 @@ export class Operator {
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.informer ? { informer: options.informer } : {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
-      metrics: this.metrics,
+      ...(this.metrics ? { metrics: this.metrics } : {}),
     });
     this.elector = options.leaderElection
       ? new LeaderElector(this.http, {
@@ -172,10 +177,15 @@ export class Operator {
     if (this.webhook) await migrateStorage(this.http, this.log);
     if (this.stopping) return;
     const count = this.options.workers ?? DEFAULT_WORKERS;
-    if (this.options.leaderElection)
-      this.metrics.leaderStatus.set({ name: this.options.leaderElection.name }, 1);
+    this.reportLeading(true);
     this.controller.startWorkers(count);
     this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
+  }
+
+  /** leader_election_master_status, for a replica that elects a leader. */
+  private reportLeading(leading: boolean): void {
+    const lease = this.options.leaderElection?.name;
+    if (lease !== undefined) this.metrics?.leaderStatus.set({ name: lease }, leading ? 1 : 0);
   }
 
   /** Stops taking work, waits for in-flight reconciles, releases the Lease, then stops the rest. */
@@ -184,8 +194,7 @@ export class Operator {
     await this.controller.stopWorkers();
     await this.elector?.stop();
     await this.leading;
-    if (this.options.leaderElection)
-      this.metrics.leaderStatus.set({ name: this.options.leaderElection.name }, 0);
+    this.reportLeading(false);
     this.controller.stopCaches();
     await this.webhook?.stop();
     await this.health?.close();
