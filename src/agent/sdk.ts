@@ -53,9 +53,21 @@ export function readAssignment(env: NodeJS.ProcessEnv = process.env): Assignment
   };
 }
 
-/** Writes the report where the operator reads it; refuses one over the 4 KiB limit. */
+/** What this process has used so far: its peak resident memory and its user and system CPU time. */
+export function processResources(): NonNullable<AgentReport['resources']> {
+  const usage = process.resourceUsage();
+  return {
+    memoryPeakBytes: usage.maxRSS * 1024,
+    cpuSeconds: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000) / 1000,
+  };
+}
+
+/**
+ * Writes the report where the operator reads it, with the process's resources unless the report
+ * has its own; refuses one over the 4 KiB limit.
+ */
 export function writeReport(report: AgentReport, env: NodeJS.ProcessEnv = process.env): void {
-  const text = JSON.stringify(report);
+  const text = JSON.stringify({ ...report, resources: report.resources ?? processResources() });
   const bytes = Buffer.byteLength(text);
   if (bytes > TERMINATION_MESSAGE_LIMIT) {
     throw new Error(

@@ -39,6 +39,13 @@ export const AgentReport = Type.Object(
         costUSD: Type.Optional(Type.Union([Type.String(), Type.Number({ minimum: 0 })])),
       }),
     ),
+    /** What the agent's process used; the SDK fills it from process.resourceUsage(). */
+    resources: Type.Optional(
+      Type.Object({
+        memoryPeakBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+        cpuSeconds: Type.Optional(Type.Number({ minimum: 0 })),
+      }),
+    ),
     error: Type.Optional(
       Type.Object({
         class: Type.String(),

@@ -14,8 +14,17 @@ export interface Report {
   outputs: Record<string, unknown>;
   tokens: number;
   costMicros: number;
+  resources?: Resources;
   error?: { class: ErrorClass; message?: string };
 }
+
+export interface Resources {
+  memoryPeakBytes?: number;
+  cpuSeconds?: number;
+}
+
+/** Most CPU seconds one report may claim (about 31 years): bounds what sums of them can reach. */
+const MAX_CPU_SECONDS = 1e9;
 
 export interface Problem {
   reason: string;
@@ -110,6 +119,17 @@ export function parseReport(message: string | undefined): ParsedReport {
     tokens: Math.min(MAX_TOKENS, parsed.usage?.tokens ?? 0),
     costMicros,
   };
+  const resources = parsed.resources;
+  if (resources?.memoryPeakBytes !== undefined || resources?.cpuSeconds !== undefined) {
+    report.resources = {
+      ...(resources.memoryPeakBytes === undefined
+        ? {}
+        : { memoryPeakBytes: Math.min(MAX_TOKENS, resources.memoryPeakBytes) }),
+      ...(resources.cpuSeconds === undefined
+        ? {}
+        : { cpuSeconds: Math.min(MAX_CPU_SECONDS, resources.cpuSeconds) }),
+    };
+  }
   if (parsed.error) {
     const known = (ERROR_CLASSES as readonly string[]).includes(parsed.error.class);
     report.error = {

@@ -30,10 +30,12 @@ function re2(pattern: string): RE2JS {
   return compiled;
 }
 
-const environment = new Environment({ unlistedVariablesAreDyn: true, limits: LIMITS }).registerFunction(
-  `string.${RE2_MATCHES}(string): bool`,
-  (text: string, pattern: string) => re2(pattern).matcher(text).find(),
-);
+const withRe2 = (env: Environment) =>
+  env.registerFunction(`string.${RE2_MATCHES}(string): bool`, (text: string, pattern: string) =>
+    re2(pattern).matcher(text).find(),
+  );
+
+const environment = withRe2(new Environment({ unlistedVariablesAreDyn: true, limits: LIMITS }));
 
 interface AstNode {
   op: string;
@@ -272,4 +274,52 @@ export function compileCondition(
     };
   }
   return { evaluate: () => program(scope) as unknown, cost };
+}
+
+/** CEL's name of a variable's type, as a typed environment declares it. */
+export type CelType = 'bool' | 'int' | 'double' | 'string' | 'google.protobuf.Duration';
+
+const durationOf = environment.parse('duration(text)');
+
+/** A CEL duration value of this many seconds, to put in a scope. */
+export function celDuration(seconds: number): unknown {
+  return durationOf({ text: `${Math.max(0, Math.round(seconds * 1000))}ms` });
+}
+
+const typedEnvironments = new Map<string, Environment>();
+
+function typedEnvironment(variables: Readonly<Record<string, CelType>>): Environment {
+  const key = JSON.stringify(variables);
+  let env = typedEnvironments.get(key);
+  if (!env) {
+    env = withRe2(new Environment({ limits: LIMITS }));
+    for (const [name, type] of Object.entries(variables)) env.registerVariable(name, type);
+    typedEnvironments.set(key, env);
+  }
+  return env;
+}
+
+type CompiledTyped = { evaluate: (scope: Record<string, unknown>) => unknown } | { problem: string };
+
+/**
+ * Compiles a bool condition over typed scalar variables (alert conditions): parse errors, unknown
+ * variables and type errors (a duration compared with a number, say) are problems before it runs.
+ * Over scalars its cost is bounded by its size, which the parse limits bound.
+ */
+export function compileTypedCondition(
+  expression: string,
+  variables: Readonly<Record<string, CelType>>,
+): CompiledTyped {
+  const env = typedEnvironment(variables);
+  const checked = env.check(expression);
+  if (!checked.valid) {
+    const message = (checked.error?.message ?? 'does not type-check').split('\n')[0] ?? '';
+    return { problem: `is not a valid CEL condition over the alert variables: ${message}` };
+  }
+  if (checked.type !== 'bool') return { problem: `is of type ${checked.type ?? 'unknown'}, not bool` };
+  const program = env.parse(expression);
+  useRe2(program.ast);
+  const pattern = literalPatternProblem(program.ast);
+  if (pattern) return { problem: pattern };
+  return { evaluate: (scope) => program(scope) as unknown };
 }

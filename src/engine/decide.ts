@@ -11,7 +11,9 @@
  */
 import { ANNOTATION_RERUN } from '../api/labels.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
+import { ALERT_INTERVAL_MS, evaluateAlerts } from './alerts.js';
 import { timestamp } from './conditions.js';
+import { executionMetrics } from './execution-metrics.js';
 import { nextClock, runTime } from './deadlines.js';
 import { effectiveSpec } from './effective.js';
 import { evaluateGates, NO_GATES, type GateOutcome } from './gate-state.js';
@@ -129,12 +131,18 @@ export function decide(input: EngineInput): Decision {
   const clock = nextClock(spec, status, now, paused);
   if (clock) next.clock = clock;
   else delete next.clock;
+  next.metrics = executionMetrics(next);
+  const alerting = evaluateAlerts(spec, before, next, now, generation);
+  if (alerting.alerts.length) next.alerts = alerting.alerts;
+  else delete next.alerts;
+  next.conditions = alerting.conditions;
 
   const events = [
     ...run.events.slice(0, gateEventsAt),
     ...gates.events,
     ...run.events.slice(gateEventsAt),
     ...runEvents(before, next, ending),
+    ...alerting.events,
   ];
   // Past runs only: this run's Jobs go once a stored status says it finished, so a run that
   // ends now is looked at again (status writes alone do not bring a runbook back to the queue).
@@ -148,6 +156,7 @@ export function decide(input: EngineInput): Decision {
           run.requeueAfterMs,
           gates.requeueAfterMs,
           time && !paused ? Math.max(1, time.limitMs - time.usedMs) : undefined,
+          spec.monitoring?.alerts?.length && !endedNow ? ALERT_INTERVAL_MS : undefined,
         ]),
     pruning.requeueAfterMs,
   ].filter((ms): ms is number => ms !== undefined);

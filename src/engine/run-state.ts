@@ -5,7 +5,7 @@
  */
 import { setOwn } from '../api/json.js';
 import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
-import type { ErrorClass } from './agent-report.js';
+import type { ErrorClass, Resources } from './agent-report.js';
 import { addTokens, grantFor, overGrant, reservedBy, totalUsage, type Grant, type Usage } from './budget.js';
 import { breakerConfig, breakerState } from './circuit-breaker.js';
 import { timestamp } from './conditions.js';
@@ -61,6 +61,18 @@ function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): voi
   };
 }
 
+/** Peak memory is the most of any attempt; CPU time adds up over attempts. */
+function addResources(stage: StageStatusV2, reported: Resources | undefined): void {
+  if (!reported) return;
+  const before = stage.resources ?? {};
+  const memory = Math.max(before.memoryPeakBytes ?? 0, reported.memoryPeakBytes ?? 0);
+  const cpu = (before.cpuSeconds ?? 0) + (reported.cpuSeconds ?? 0);
+  stage.resources = {
+    ...(memory ? { memoryPeakBytes: memory } : {}),
+    ...(cpu ? { cpuSeconds: Math.round(cpu * 1000) / 1000 } : {}),
+  };
+}
+
 /** Whether a validation agent's report holds a critical finding. */
 export function hasCriticalFinding(outputs: Record<string, unknown>): boolean {
   const findings = Array.isArray(outputs.findings) ? (outputs.findings as unknown[]) : [];
@@ -85,6 +97,7 @@ function withinGrant(outcome: StageOutcome, grant: Grant | undefined, attempt: n
     retryable: false,
     tokens: outcome.tokens,
     costMicros: outcome.costMicros,
+    ...(outcome.resources ? { resources: outcome.resources } : {}),
   };
 }
 
@@ -215,6 +228,7 @@ export class Run {
   private fold(stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
     const outcome = withinGrant(stageOutcome(job, spec), stage.grant, job.attempt);
     addUsage(stage, outcome.tokens, outcome.costMicros);
+    addResources(stage, outcome.resources);
     if (
       outcome.kind === 'succeeded' &&
       spec.workflow === 'validation' &&

@@ -3,7 +3,7 @@
  * One rule serves the stage (with its declared outputs) and the agent's circuit breaker.
  */
 import type { StageV2 } from '../api/v2/runbook.js';
-import { checkOutputs, reportOf, type ErrorClass, type OutputType } from './agent-report.js';
+import { checkOutputs, reportOf, type ErrorClass, type OutputType, type Resources } from './agent-report.js';
 import type { JobObservation } from './types.js';
 
 /** Error classes that no retry can fix. */
@@ -16,6 +16,7 @@ export const NON_RETRYABLE: readonly ErrorClass[] = [
 interface Usage {
   tokens: number;
   costMicros: number;
+  resources?: Resources;
 }
 
 export interface Failure {
@@ -79,7 +80,11 @@ export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome 
   const parsed = reportOf(job);
   const usage: Usage =
     'report' in parsed
-      ? { tokens: parsed.report.tokens, costMicros: parsed.report.costMicros }
+      ? {
+          tokens: parsed.report.tokens,
+          costMicros: parsed.report.costMicros,
+          ...(parsed.report.resources ? { resources: parsed.report.resources } : {}),
+        }
       : { tokens: 0, costMicros: 0 };
   const failed = jobFailure(job);
   if (failed) return { ...failed, ...usage };

@@ -7,6 +7,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { CEL_TOTAL_COST_LIMIT } from '../api/limits.js';
 import { compileCondition } from '../engine/cel.js';
+import { compileAlertCondition } from '../engine/alerts.js';
+import { RUNBOOK_METRICS } from '../api/v2/monitoring.js';
 import { effectiveSpec } from '../engine/effective.js';
 import { celScope, GATE_VARIABLES } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
@@ -161,6 +163,49 @@ function checkConditions(spec: SpecV2): FieldProblem[] {
   return problems;
 }
 
+/** spec.monitoring: metrics the operator can produce as declared, alerts that compile to a bool. */
+function checkMonitoring(spec: SpecV2): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  (spec.monitoring?.metrics ?? []).forEach((metric, index) => {
+    const field = `spec.monitoring.metrics[${index}]`;
+    const known = RUNBOOK_METRICS[metric.name];
+    if (metric.type !== known.type) {
+      problems.push({
+        field: `${field}.type`,
+        message: `${metric.name} is a ${known.type}, not a ${metric.type}`,
+      });
+    }
+    const allowed: readonly string[] = known.labels;
+    for (const label of metric.labels ?? []) {
+      if (!allowed.includes(label)) {
+        problems.push({
+          field: `${field}.labels`,
+          message: `${metric.name} has no label ${label}; it can carry ${allowed.join(', ')}`,
+        });
+      }
+    }
+    const buckets = metric.buckets ?? [];
+    if (buckets.length && known.type !== 'histogram') {
+      problems.push({
+        field: `${field}.buckets`,
+        message: `only a histogram has buckets; ${metric.name} is a ${known.type}`,
+      });
+    } else if (buckets.some((bound, at) => at > 0 && bound <= (buckets[at - 1] ?? 0))) {
+      problems.push({
+        field: `${field}.buckets`,
+        message: 'the bucket bounds must be ascending, each larger than the last',
+      });
+    }
+  });
+  (spec.monitoring?.alerts ?? []).forEach((alert, index) => {
+    const compiled = compileAlertCondition(alert.condition);
+    if ('problem' in compiled) {
+      problems.push({ field: `spec.monitoring.alerts[${index}].condition`, message: compiled.problem });
+    }
+  });
+  return problems;
+}
+
 /** Budgets as each environment overlay makes them, which the schema cannot see merged. */
 function checkBudgets(spec: SpecV2): FieldProblem[] {
   const problems: FieldProblem[] = [];
@@ -213,6 +258,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkSteps(spec),
     ...checkConditions(spec),
     ...checkBudgets(spec),
+    ...checkMonitoring(spec),
   ];
 }
 

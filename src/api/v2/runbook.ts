@@ -86,3 +86,5 @@ export type StatusV2 = Static<typeof Status>;
 export type StageV2 = NonNullable<SpecV2['agents']['pipeline']>[number];
 export type StageStatusV2 = NonNullable<StatusV2['stages']>[number];
 export type ConditionV2 = NonNullable<StatusV2['conditions']>[number];
+export type ExecutionMetricsV2 = NonNullable<StatusV2['metrics']>;
+export type AlertStatusV2 = NonNullable<StatusV2['alerts']>[number];

@@ -4,6 +4,8 @@ import {
   Str,
   StringEnum,
   Int,
+  Num,
+  Bool,
   Money,
   Duration,
   Name,
@@ -13,6 +15,7 @@ import {
   FreeObject,
 } from '../schema-kit.js';
 import { ErrorClass } from './error-class.js';
+import { SEVERITIES } from './monitoring.js';
 
 export const RUNBOOK_PHASES = [
   'Pending',
@@ -35,6 +38,57 @@ export const Usage = Obj('Resources used, as reported by the agents.', {
 
 export const WORKFLOWS = ['main', 'fallback', 'emergency', 'validation'] as const;
 
+export const Resources = Obj(
+  "What the agent's process used, as its reports (the optional resources block) say: the most memory of any attempt, the CPU time of all attempts.",
+  {
+    memoryPeakBytes: Type.Optional(Int('Peak resident memory in bytes.', { minimum: 0 })),
+    cpuSeconds: Type.Optional(Num('CPU time in seconds, user and system.', { minimum: 0 })),
+  },
+);
+
+const Rate = (description: string) => Num(description, { minimum: 0, maximum: 1 });
+
+export const StageMetrics = Obj('Metrics of one stage in this run.', {
+  name: Name('Name of the stage.'),
+  attempts: Int('Attempts started.', { minimum: 0 }),
+  successRate: Type.Optional(Rate('Succeeded attempts over finished attempts, when any finished.')),
+  durationSeconds: Type.Optional(
+    Num('From its first start to its finish, once it finished.', { minimum: 0 }),
+  ),
+});
+
+export const ExecutionMetrics = Obj(
+  "The run's execution metrics (the specification's ExecutionMetrics), recomputed whenever the status changes. Rates count attempts: a retried failure is one failed attempt.",
+  {
+    durationSeconds: Type.Optional(
+      Num('From startTime to completionTime, once the run finished.', { minimum: 0 }),
+    ),
+    retryCount: Int("Attempts after each stage's first.", { minimum: 0 }),
+    successRate: Type.Optional(Rate('Succeeded attempts over finished attempts, when any finished.')),
+    errorRate: Type.Optional(Rate('Failed attempts over finished attempts, when any finished.')),
+    fallbackTriggered: Bool('Whether the fallback workflow took over.'),
+    tokensUsed: Int('Tokens the agents reported (as usage.tokens).', { minimum: 0 }),
+    costAccrued: Money('Dollars the agents reported (as usage.costUSD).'),
+    memoryPeakBytes: Type.Optional(Int("The largest peak memory an agent's report carried.", { minimum: 0 })),
+    cpuSeconds: Type.Optional(Num("CPU seconds the agents' reports carried, summed.", { minimum: 0 })),
+    stages: Type.Optional(NamedList('Per stage, in the order of status.stages.', StageMetrics, 256)),
+  },
+);
+
+export const AlertStatus = Obj(
+  'An alert of spec.monitoring.alerts that fires now, or that could not be evaluated.',
+  {
+    name: Name('Name of the alert.'),
+    severity: StringEnum('Severity of the alert.', SEVERITIES),
+    state: StringEnum('Firing: its condition holds; Error: evaluating it failed.', [
+      'Firing',
+      'Error',
+    ] as const),
+    since: Timestamp('When it started firing (or failing).'),
+    message: Type.Optional(Str('Why it could not be evaluated.', { maxLength: 1024 })),
+  },
+);
+
 export const StageStatus = Obj('Where one stage stands.', {
   name: Name('Name of the stage.'),
   workflow: Type.Optional(
@@ -53,6 +107,7 @@ export const StageStatus = Obj('Where one stage stands.', {
     Type.Record(Type.String(), AnyValue('An output value.'), { description: 'Outputs the agent reported.' }),
   ),
   usage: Type.Optional(Usage),
+  resources: Type.Optional(Resources),
   grant: Type.Optional(
     Obj(
       'What the current attempt may spend, reserved from the run budgets when it started; a report above it fails the stage with AgentBudgetExceeded.',
@@ -116,6 +171,10 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
     ),
   ),
   usage: Type.Optional(Usage),
+  metrics: Type.Optional(ExecutionMetrics),
+  alerts: Type.Optional(
+    NamedList('Alerts of spec.monitoring.alerts that fire now or failed to evaluate.', AlertStatus, 64),
+  ),
   stages: Type.Optional(NamedList('One entry per stage.', StageStatus, 256)),
   gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
   workflow: Type.Optional(

@@ -72,6 +72,47 @@ describe('semantic validation (the validating webhook)', () => {
     ]);
   });
 
+  it('refuses a metric the operator cannot produce as declared, naming the field', () => {
+    const problems = fields(
+      base({
+        monitoring: {
+          metrics: [
+            { name: 'execution_duration', type: 'gauge' },
+            { name: 'stage_success_rate', type: 'gauge', labels: ['stage_name', 'execution_id'] },
+            { name: 'tokens_used', type: 'counter', buckets: [1, 2] },
+            { name: 'stage_duration', type: 'histogram', buckets: [5, 5] },
+            { name: 'resource_utilization', type: 'counter', labels: ['resource_type', 'execution_id'] },
+          ],
+        },
+      }),
+    );
+    expect(problems).to.deep.equal([
+      'spec.monitoring.metrics[0].type: execution_duration is a histogram, not a gauge',
+      'spec.monitoring.metrics[1].labels: stage_success_rate has no label execution_id; it can carry namespace, runbook_name, version, environment, stage_name, agent_type, workflow',
+      'spec.monitoring.metrics[2].buckets: only a histogram has buckets; tokens_used is a counter',
+      'spec.monitoring.metrics[3].buckets: the bucket bounds must be ascending, each larger than the last',
+    ]);
+  });
+
+  it('refuses an alert condition that does not compile to a bool over the alert variables', () => {
+    const problems = fields(
+      base({
+        monitoring: {
+          alerts: [
+            { name: 'a', condition: 'execution_duration > 20m', severity: 'high' },
+            { name: 'b', condition: 'execution_duration > 20', severity: 'high' },
+            { name: 'c', condition: 'context.riskLevel > 3', severity: 'low' },
+            { name: 'd', condition: 'tokens_used', severity: 'low' },
+          ],
+        },
+      }),
+    );
+    expect(problems).to.have.length(3);
+    expect(problems[0]).to.match(/^spec\.monitoring\.alerts\[1\]\.condition: .*no such overload/);
+    expect(problems[1]).to.match(/^spec\.monitoring\.alerts\[2\]\.condition: .*Unknown variable: context/);
+    expect(problems[2]).to.equal('spec.monitoring.alerts[3].condition: is of type int, not bool');
+  });
+
   it('refuses a gate condition that does not compile, with the compiler’s message', () => {
     const [problem] = fields(base({ quality: { gates: [{ name: 'g', condition: 'context.riskLevel >' }] } }));
     expect(problem).to.match(/^spec\.quality\.gates\[0\]\.condition: is not a valid CEL expression: .+/);
