@@ -83,3 +83,12 @@ export function jsonShapeProblem(
 
 /** Finished Jobs the operator keeps per agent for its circuit breaker; also the largest threshold. */
 export const AGENT_HISTORY_LIMIT = 100;
+
+/**
+ * Most runbooks with series of their own on /metrics (execution_duration, budget utilization,
+ * spec.monitoring.metrics); the rest are counted, not exported, so a namespace creating runbooks
+ * in a loop cannot grow the operator's memory or a Prometheus's series without bound.
+ */
+export const RUNBOOK_SERIES_LIMIT = 1000;
+/** Most agents with circuit-breaker series on /metrics. */
+export const BREAKER_SERIES_LIMIT = 200;

@@ -61,6 +61,11 @@ export class AgentLedger {
     return { finished: entry.history.finished, running: entry.running.size };
   }
 
+  /** The agents with a history, the one seen most recently last. */
+  agentNames(): IterableIterator<string> {
+    return this.agents.keys();
+  }
+
   private entry(agent: string): Entry {
     let entry = this.agents.get(agent);
     if (entry) {

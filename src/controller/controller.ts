@@ -90,7 +90,20 @@ export class RunbookController {
       notifier: this.notifier,
       log,
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
+      ...(metrics
+        ? {
+            statusWritten: (runbook, before, after) => {
+              metrics.statusWritten(runbook, before, after);
+            },
+          }
+        : {}),
     });
+    if (metrics) {
+      metrics.runView = {
+        runbooks: () => this.runbooks.values(),
+        breakers: () => this.cache.breakers(options.catalog(), Date.now()),
+      };
+    }
     const enqueueRunbook = (object: AgentRunbookJson) => {
       this.queue.add(objectKey(object));
     };
@@ -99,7 +112,10 @@ export class RunbookController {
       update: (object, old) => {
         if (runbookChanged(object, old)) enqueueRunbook(object);
       },
-      delete: enqueueRunbook,
+      delete: (object) => {
+        metrics?.forgetRunbook(object.metadata.uid ?? '');
+        enqueueRunbook(object);
+      },
     });
     const enqueueOwner = (job: JobJson) => {
       const owner = controllerOwner(job.metadata, 'AgentRunbook');

@@ -2,6 +2,8 @@
  * The Job and Pod caches as the reconciler reads them: indexed by owner, so observing one runbook
  * reads its own Jobs and their Pods and nothing else, however many other runbooks' Jobs are cached.
  */
+import type { AgentCatalog } from '../api/catalog.js';
+import { breakerConfig, breakerState, type BreakerState } from '../engine/circuit-breaker.js';
 import type { AgentHistory, JobObservation } from '../engine/types.js';
 import { objectKey, type Informer } from '../kube/informer.js';
 import type { JobJson, ObjectMeta, PodJson } from '../kube/types.js';
@@ -65,6 +67,14 @@ export class JobCache {
       if (observation) observed.push(observation);
     }
     return observed;
+  }
+
+  /** Each agent with a history, and the state of its circuit breaker now. */
+  *breakers(catalog: AgentCatalog, now: number): Generator<{ agent: string; state: BreakerState['state'] }> {
+    for (const agent of this.ledger.agentNames()) {
+      const state = breakerState(this.ledger.history(agent), breakerConfig(catalog, agent), now).state;
+      yield { agent, state };
+    }
   }
 
   /** The circuit breakers' history of each agent, read only for the agents a runbook asks about. */

@@ -6,6 +6,7 @@
  * exists. Events are handed to the recorder's queue and never hold the reconcile.
  */
 import type { AgentCatalog } from '../api/catalog.js';
+import type { StatusV2 } from '../api/v2/runbook.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
 import { decideSafely, park } from '../engine/guard.js';
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   notifier: Notifier;
   log: Logger;
   now?: () => Date;
+  /** Told of every status written, with the one it replaced (for metrics). */
+  statusWritten?: (runbook: AgentRunbookJson, before: StatusV2 | undefined, after: StatusV2) => void;
 }
 
 const DEFAULT_RECONCILE_BUDGET_MS = 1000;
@@ -161,6 +164,7 @@ export class Reconciler {
 
     if (!sameJson(decision.status, runbook.status ?? null)) {
       await this.writeStatus(runbook, decision);
+      this.deps.statusWritten?.(runbook, runbook.status, decision.status);
     }
 
     // Each Job's attempt is in the status written above, so the creations may go at once.

@@ -7,13 +7,14 @@ import { formatMicros } from '../api/grammar.js';
 import type { ExecutionMetricsV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { totalUsage } from './budget.js';
 
-interface Attempts {
+export interface Attempts {
   started: number;
   succeeded: number;
   failed: number;
 }
 
-function attemptsOf(stage: StageStatusV2): Attempts {
+/** A stage's attempts: started, and of the finished ones how many succeeded and failed. */
+export function attemptsOf(stage: StageStatusV2): Attempts {
   const started = stage.attempt ?? 0;
   const finished = Math.max(0, started - (stage.phase === 'Running' ? 1 : 0));
   const succeeded = stage.phase === 'Succeeded' && started > 0 ? 1 : 0;

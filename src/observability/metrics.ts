@@ -4,6 +4,9 @@
  * its own registry (tests run several in one process).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RunbookMetrics } from './runbook-metrics.js';
+import { RunMetrics, type RunView } from './run-metrics.js';
+import { SeriesBudget } from './series-budget.js';
 
 /** The controller label, as controller-runtime names a controller after its kind. */
 export const CONTROLLER = 'agentrunbook';
@@ -43,8 +46,18 @@ export class OperatorMetrics {
   readonly longestRunning: Gauge<'name' | 'controller'>;
   private readonly restRequests: Counter<'code' | 'method' | 'host'>;
   readonly leaderStatus: Gauge<'name'>;
+  private readonly webhookRequests: Counter<'webhook' | 'code'>;
+  private readonly webhookLatency: Histogram<'webhook'>;
+  private readonly webhookOutcomes: Counter<'webhook' | 'outcome'>;
   /** Read when scraped; set by the controller that owns the queue. */
   queueStats: () => QueueStats = () => ({ depth: 0, processingSeconds: [] });
+  /** Read when scraped; set by the controller that owns the caches. */
+  runView: RunView = { runbooks: () => [], breakers: () => [] };
+  private readonly seriesBudget = new SeriesBudget();
+  /** The product's metrics: runs, stages, spending, gates, breakers. */
+  readonly runs: RunMetrics;
+  /** What runbooks declare in spec.monitoring.metrics. */
+  readonly declared: RunbookMetrics;
 
   constructor() {
     const registers = [this.registry];
@@ -150,7 +163,48 @@ export class OperatorMetrics {
       labelNames: ['name'],
       registers,
     });
+    this.webhookRequests = new Counter({
+      name: 'controller_runtime_webhook_requests_total',
+      help: 'Total number of admission requests by HTTP status code.',
+      labelNames: ['webhook', 'code'],
+      registers,
+    });
+    this.webhookLatency = new Histogram({
+      name: 'controller_runtime_webhook_latency_seconds',
+      help: 'Histogram of the latency of processing admission requests',
+      labelNames: ['webhook'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.webhookOutcomes = new Counter({
+      name: 'agentrunbook_webhook_reviews_total',
+      help: 'Webhook requests by outcome: allowed, denied, converted, failed (a conversion), error (no review answered)',
+      labelNames: ['webhook', 'outcome'],
+      registers,
+    });
+    this.runs = new RunMetrics(this.registry, () => this.runView, this.seriesBudget);
+    this.declared = new RunbookMetrics(this.registry, () => this.runView.runbooks(), this.seriesBudget);
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** What a status the controller has just written says happened. */
+  statusWritten(...args: Parameters<RunMetrics['statusWritten']>): void {
+    this.runs.statusWritten(...args);
+    this.declared.statusWritten(...args);
+  }
+
+  /** A deleted runbook's series go with it. */
+  forgetRunbook(uid: string): void {
+    this.runs.forget(uid);
+    this.declared.forget(uid);
+    this.seriesBudget.forget(uid);
+  }
+
+  /** One request the webhook server answered. */
+  webhookServed(webhook: string, code: number, outcome: string, seconds: number): void {
+    this.webhookRequests.inc({ webhook, code: String(code) });
+    this.webhookLatency.observe({ webhook }, seconds);
+    this.webhookOutcomes.inc({ webhook, outcome });
   }
 
   reconciled(result: ReconcileResult, seconds: number): void {

@@ -84,7 +84,21 @@ export class Operator {
       };
     }
     this.reportLeading(false);
-    this.webhook = options.webhook ? new WebhookRunner(this.http, options.webhook, log) : undefined;
+    const metrics = this.metrics;
+    this.webhook = options.webhook
+      ? new WebhookRunner(
+          this.http,
+          metrics
+            ? {
+                ...options.webhook,
+                onServed: ({ webhook, code, outcome, seconds }) => {
+                  metrics.webhookServed(webhook, code, outcome, seconds);
+                },
+              }
+            : options.webhook,
+          log,
+        )
+      : undefined;
     this.controller = new RunbookController({
       http: this.http,
       catalog: () => this.options.catalog,

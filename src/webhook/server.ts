@@ -35,10 +35,31 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** One request the server answered, for the webhook metrics. */
+export interface Served {
+  /** The path without its slash: convert, validate, mutate (or other, for anything else). */
+  webhook: string;
+  code: number;
+  /** allowed or denied (admission), converted or failed (conversion), error (no review answered). */
+  outcome: 'allowed' | 'denied' | 'converted' | 'failed' | 'error';
+  seconds: number;
+}
+
 /** What the server logs through: the operator's logger, or the worker's relay to it. */
 export interface ServerLog {
   error(message: string, meta?: object): void;
   debug(message: string, meta?: object): void;
+  served?(request: Served): void;
+}
+
+type WebhookPath = keyof typeof REVIEW_KINDS;
+const WEBHOOKS = new Set<string>(Object.keys(REVIEW_KINDS));
+const isWebhook = (path: string): path is WebhookPath => WEBHOOKS.has(path);
+
+function outcomeOf(review: unknown): Served['outcome'] {
+  const response = (review as { response?: { allowed?: unknown; result?: { status?: unknown } } }).response;
+  if (response?.allowed !== undefined) return response.allowed === true ? 'allowed' : 'denied';
+  return response?.result?.status === 'Success' ? 'converted' : 'failed';
 }
 
 export class WebhookServer {
@@ -52,12 +73,28 @@ export class WebhookServer {
     // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
     const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };
     this.server = createServer({ cert: tls.certificate, key: tls.privateKey, ...limits }, (req, res) => {
+      const started = performance.now();
+      const path = (req.url ?? '').split('?')[0] ?? '';
       // Whatever a request carries, it gets an answer and the process goes on.
-      this.handle(req, res).catch((error: unknown) => {
-        this.log.error('webhook request failed', { error: (error as Error).message });
-        if (res.headersSent) res.destroy();
-        else res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"internal error"}');
-      });
+      this.handle(req, res, path)
+        .catch((error: unknown): Served['outcome'] => {
+          this.log.error('webhook request failed', { error: (error as Error).message });
+          if (res.headersSent) res.destroy();
+          else res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"internal error"}');
+          return 'error';
+        })
+        .then(
+          (outcome) => {
+            if (outcome === undefined) return;
+            this.log.served?.({
+              webhook: WEBHOOKS.has(path) ? path.slice(1) : 'other',
+              code: res.statusCode,
+              outcome,
+              seconds: (performance.now() - started) / 1000,
+            });
+          },
+          () => undefined,
+        );
     });
   }
 
@@ -84,18 +121,22 @@ export class WebhookServer {
     });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers a request; resolves with the outcome of a review request, undefined for a probe. */
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+  ): Promise<Served['outcome'] | undefined> {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     };
-    const path = (req.url ?? '').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
       reply(200, { status: 'ok' });
-      return;
+      return undefined;
     }
-    if (req.method !== 'POST' || (path !== '/convert' && path !== '/validate' && path !== '/mutate')) {
-      reply(404, { message: `no ${req.method ?? ''} ${path ?? ''} here` });
-      return;
+    if (req.method !== 'POST' || !isWebhook(path)) {
+      reply(404, { message: `no ${req.method ?? ''} ${path} here` });
+      return 'error';
     }
     let body: unknown;
     try {
@@ -104,15 +145,15 @@ export class WebhookServer {
       if (error instanceof BodyTooLarge) {
         res.setHeader('Connection', 'close');
         reply(413, { message: error.message });
-        return;
+        return 'error';
       }
       reply(400, { message: `the body is not JSON: ${(error as Error).message}` });
-      return;
+      return 'error';
     }
     const problem = reviewShapeProblem(body, REVIEW_KINDS[path]);
     if (problem) {
       reply(400, { message: problem });
-      return;
+      return 'error';
     }
     const review =
       path === '/convert'
@@ -122,5 +163,6 @@ export class WebhookServer {
           : reviewAdmission(body);
     this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });
     reply(200, review);
+    return outcomeOf(review);
   }
 }

@@ -8,6 +8,7 @@ import { APPROVE_VERB, GROUP, PLURAL } from '../api/group.js';
 import type { Authorize } from './approvals.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
 import { pointWebhooksAtService, registerWebhooks } from './registration.js';
+import type { Served } from './server.js';
 import { WebhookThread } from './webhook-thread.js';
 
 export interface WebhookOptions extends CertificateOptions {
@@ -17,6 +18,8 @@ export interface WebhookOptions extends CertificateOptions {
   url?: string;
   /** How often to check whether the certificate needs renewing. */
   renewCheckMs?: number;
+  /** Told of every request answered (for metrics). */
+  onServed?: (request: Served) => void;
 }
 
 /** Whether a user may approve a runbook's gates: RBAC's answer through a SubjectAccessReview. */
@@ -74,6 +77,7 @@ export class WebhookRunner {
       this.options.host,
       this.log,
       subjectAccessReview(this.http),
+      this.options.onServed,
     );
     this.port = await this.server.listening();
     await registerWebhooks(this.http, this.current.caPem, this.options.url);

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.js';
 import type { Authorize } from './approvals.js';
 import type { KeyPairPem } from './pki.js';
+import type { Served } from './server.js';
 import type { FromWorker, ToWorker, WorkerStart } from './webhook-worker.js';
 
 // Under tsx (tests, `make demo`) the sources are .ts; the built operator runs .js.
@@ -15,12 +16,24 @@ export class WebhookThread {
   private readonly worker: Worker;
   private readonly waiting = new Map<FromWorker['type'], (message: FromWorker) => void>();
 
-  constructor(tls: KeyPairPem, port: number, host: string | undefined, log: Logger, authorize: Authorize) {
+  constructor(
+    tls: KeyPairPem,
+    port: number,
+    host: string | undefined,
+    log: Logger,
+    authorize: Authorize,
+    onServed?: (request: Served) => void,
+  ) {
     const start: WorkerStart = { tls, port, ...(host ? { host } : {}) };
     this.worker = new Worker(WORKER, { workerData: start });
     this.worker.on('message', (message: FromWorker) => {
       if (message.type === 'log') {
         log.log(message.level, message.message, message.meta ?? {});
+        return;
+      }
+      if (message.type === 'served') {
+        const { webhook, code, outcome, seconds } = message;
+        onServed?.({ webhook, code, outcome, seconds });
         return;
       }
       if (message.type === 'authorize') {

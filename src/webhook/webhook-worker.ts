@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { KeyPairPem } from './pki.js';
 import { reviewAdmission } from './admission.js';
 import type { AccessRequest, Authorize } from './approvals.js';
-import { WebhookServer, type ServerLog } from './server.js';
+import { WebhookServer, type ServerLog, type Served } from './server.js';
 
 export type ToWorker =
   | { type: 'tls'; tls: KeyPairPem }
@@ -18,7 +18,8 @@ export type FromWorker =
   | { type: 'listening'; port: number }
   | { type: 'failed'; message: string }
   | { type: 'closed' }
-  | { type: 'log'; level: 'error' | 'debug'; message: string; meta?: object };
+  | { type: 'log'; level: 'error' | 'debug'; message: string; meta?: object }
+  | ({ type: 'served' } & Served);
 
 export interface WorkerStart {
   tls: KeyPairPem;
@@ -37,6 +38,9 @@ if (port) {
     },
     debug: (message, meta) => {
       post({ type: 'log', level: 'debug', message, ...(meta ? { meta } : {}) });
+    },
+    served: (request) => {
+      post({ type: 'served', ...request });
     },
   };
   const start = workerData as WorkerStart;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Watch } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { executionId } from '../../src/engine/naming.js';
+import { eventually } from '../support/eventually.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
 
@@ -253,6 +254,84 @@ describe('the reconciler on a real control plane', function () {
     await waitPhase('measured-2', 'Succeeded');
     const series = 'controller_runtime_reconcile_total{controller="agentrunbook",result="success"}';
     expect(value(await scrape(), series)).to.be.greaterThan(value(text, series) ?? Infinity);
+  });
+
+  it('moves the product metrics by what a run did, exports spec.monitoring.metrics, and drops them with the runbook', async () => {
+    const port = env.operator?.metricsPort;
+    const scrape = async () => (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const ns = env.namespace;
+    const attempts = 'agentrunbook_stage_attempts_total{result="succeeded",error_class=""}';
+    const finished = `agentrunbook_runs_finished_total{namespace="${ns}",phase="Succeeded"}`;
+    const stageDurations = 'agentrunbook_stage_duration_seconds_count{workflow="main",phase="Succeeded"}';
+    const before = await scrape();
+    await apply(
+      runbook('declared', 'pipeline', [{ name: 'a' }, { name: 'b' }], {
+        monitoring: {
+          metrics: [
+            { name: 'execution_duration', type: 'histogram', labels: ['version'] },
+            { name: 'stage_success_rate', type: 'gauge', labels: ['stage_name'] },
+            { name: 'tokens_used', type: 'counter' },
+          ],
+        },
+      }),
+    );
+    await waitPhase('declared', 'Succeeded');
+    const identity = `namespace="${ns}",runbook_name="declared"`;
+    const after = await eventually(async () => {
+      const text = await scrape();
+      expect(value(text, finished) - value(before, finished)).to.equal(1);
+      return text;
+    });
+    expect(value(after, attempts) - value(before, attempts)).to.equal(2);
+    expect(value(after, stageDurations) - value(before, stageDurations)).to.equal(2);
+    expect(
+      value(
+        after,
+        `agentrunbook_execution_duration_seconds_count{${identity},version="1.0.0",environment=""}`,
+      ),
+    ).to.equal(1);
+    expect(
+      value(after, `agentrunbook_runbook_execution_duration_count{${identity},version="1.0.0"}`),
+    ).to.equal(1);
+    expect(value(after, `agentrunbook_runbook_stage_success_rate{${identity},stage_name="b"}`)).to.equal(1);
+    expect(
+      value(after, `agentrunbook_runbook_tokens_used{${identity}}`),
+      'two stages of 100 tokens',
+    ).to.equal(200);
+    expect(value(after, `agentrunbook_runs{namespace="${ns}",phase="Succeeded"}`)).to.be.at.least(1);
+    expect(after).to.contain('agentrunbook_circuit_breaker_state{agent="a",state="closed"} 1');
+    expect(await k('delete', 'arb', 'declared')).to.include({ code: 0 });
+    await eventually(async () => {
+      expect(await scrape()).to.not.contain('runbook_name="declared"');
+    });
+  });
+
+  it('fires an alert of spec.monitoring.alerts while its condition holds and resolves it after', async () => {
+    await apply(
+      runbook('alerted', 'pipeline', [{ name: 'a' }], {
+        monitoring: { alerts: [{ name: 'still-running', condition: "phase == 'Running'", severity: 'low' }] },
+      }),
+    );
+    await waitPhase('alerted', 'Succeeded');
+    await eventually(async () => {
+      expect(await env.eventCount('alerted', 'AlertFiring')).to.equal(1);
+      expect(await env.eventCount('alerted', 'AlertResolved')).to.equal(1);
+    });
+    const final = await status('alerted');
+    expect(final.conditions?.find((condition) => condition.type === 'Alerting')).to.include({
+      status: 'False',
+      reason: 'NoAlertFiring',
+    });
+    expect(final.metrics).to.include({
+      retryCount: 0,
+      successRate: 1,
+      errorRate: 0,
+      fallbackTriggered: false,
+    });
   });
 
   it('writes the status once per stage transition: two writes for a one-stage run', async () => {

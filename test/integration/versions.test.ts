@@ -238,6 +238,49 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       spec: { version: '1.1.0', agents: { pipeline: [{ name: 'a' }] } },
     });
     expect(minor.stderr).to.contain('removing stage b is a breaking change');
+    const badAlert = await apply({
+      ...badCel,
+      metadata: { name: 'bad-alert' },
+      spec: {
+        ...cyclic.spec,
+        agents: { pipeline: [{ name: 'a' }] },
+        monitoring: { alerts: [{ name: 'slow', condition: 'execution_duration > 20', severity: 'high' }] },
+      },
+    });
+    expect(badAlert.stderr).to.contain('spec.monitoring.alerts[0].condition: is not a valid CEL condition');
+    const badMetric = await apply({
+      ...badCel,
+      metadata: { name: 'bad-metric' },
+      spec: {
+        ...cyclic.spec,
+        agents: { pipeline: [{ name: 'a' }] },
+        monitoring: { metrics: [{ name: 'queue_depth', type: 'gauge' }] },
+      },
+    });
+    expect(badMetric.stderr).to.contain('spec.monitoring.metrics[0].name').and.contain('Unsupported value');
+  });
+
+  it('counts the webhook requests it answered, by code and outcome, with their latency', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${String(operator?.metricsPort)}/metrics`)).text();
+    const value = (series: string) => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    expect(
+      value('controller_runtime_webhook_requests_total{webhook="validate",code="200"}'),
+    ).to.be.greaterThan(0);
+    expect(
+      value('agentrunbook_webhook_reviews_total{webhook="validate",outcome="denied"}'),
+    ).to.be.greaterThan(0);
+    expect(
+      value('agentrunbook_webhook_reviews_total{webhook="validate",outcome="allowed"}'),
+    ).to.be.greaterThan(0);
+    expect(
+      value('agentrunbook_webhook_reviews_total{webhook="convert",outcome="converted"}'),
+    ).to.be.greaterThan(0);
+    expect(value('controller_runtime_webhook_latency_seconds_count{webhook="validate"}')).to.be.greaterThan(
+      0,
+    );
   });
 
   it('made its certificates once and reuses them after a restart', async () => {

@@ -67,6 +67,7 @@ export async function startWebhookOperator(
     kubeConfig,
     catalog,
     log: log ?? silentLogger(),
+    metrics: { port: 0, host: '127.0.0.1' },
     ...(namespace ? { namespace } : {}),
     ...(reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs }),
     webhook: {

@@ -12,7 +12,7 @@ describe('status.metrics (the specification’s ExecutionMetrics)', () => {
     const h = new EngineHarness(
       runbookOf(
         spec({
-          execution: { mode: 'pipeline', retries: 2, retryBackoff: { strategy: 'fixed', delay: '1s' } },
+          execution: { mode: 'pipeline', retries: 2 },
           stages: [{ name: 'a' }, { name: 'b' }],
         }),
       ),
@@ -149,7 +149,7 @@ describe('spec.monitoring.alerts', () => {
     const h = new EngineHarness(
       runbookOf(
         spec({
-          execution: { mode: 'pipeline', retries: 1, retryBackoff: { strategy: 'fixed', delay: '1s' } },
+          execution: { mode: 'pipeline', retries: 1 },
           monitoring: { alerts: [{ name: 'flaky', condition: 'error_rate > 0.4', severity: 'medium' }] },
           stages: [{ name: 'a' }, { name: 'b' }],
         }),
