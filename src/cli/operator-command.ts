@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { WEBHOOK_SERVICE } from '../api/group.js';
 import { loadCatalog } from '../controller/catalog-loader.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../controller/rbac.js';
 import { parseDurationMs } from '../api/grammar.js';
 import { loadClusterAccess } from '../kube/cluster-access.js';
 import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, LOG_LEVELS, type Logger } from '../observability/logger.js';
 import { DEFAULT_WORKERS, Operator, type OperatorOptions } from '../operator/operator.js';
 import type { WebhookOptions } from '../webhook/webhook-runner.js';
 
@@ -154,10 +154,21 @@ export function registerOperatorCommand(program: Command): void {
       'longest the engine may take deciding one runbook; a runbook over it is parked with reason ReconcileBudgetExceeded',
       '1s',
     )
-    .option('--log-level <level>', 'error, warn, info or debug', 'info')
-    .option('--log-format <format>', 'json or text', 'json')
+    .addOption(
+      new Option('--log-level <level>', 'the least severe lines written').choices(LOG_LEVELS).default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'json lines, or text for a terminal')
+        .choices(['json', 'text'])
+        .default('json'),
+    )
     .action(async (flags: OperatorFlags) => {
       const log = createLogger(flags.logLevel, flags.logFormat);
+      // Everything on stderr is a log line: Node's own warnings too.
+      process.removeAllListeners('warning');
+      process.on('warning', (warning) => {
+        log.warn(warning.message, { warning: warning.name });
+      });
       // Every promise is awaited or caught (the linter's no-floating-promises keeps it so); should
       // one escape anyway, it is logged and the operator goes on serving.
       process.on('unhandledRejection', (reason) => {
@@ -165,56 +176,65 @@ export function registerOperatorCommand(program: Command): void {
           error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
         });
       });
-      const workers = Number(flags.workers);
-      if (!Number.isInteger(workers) || workers < 1) {
-        throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
+      try {
+        await runOperator(flags, log);
+      } catch (error) {
+        log.error('the operator could not start', { error: (error as Error).message });
+        process.exit(1);
       }
-      const catalog = loadCatalog(flags.config);
-      const kubeConfig = await loadClusterAccess(flags.kubeconfig);
-      const metrics =
-        flags.metricsBindAddress === '0'
-          ? undefined
-          : parseBindAddress('--metrics-bind-address', flags.metricsBindAddress);
-      const health =
-        flags.healthProbeBindAddress === '0'
-          ? undefined
-          : parseBindAddress('--health-probe-bind-address', flags.healthProbeBindAddress);
-      const operator = new Operator({
-        kubeConfig,
-        catalog,
-        log,
-        workers,
-        reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
-        ...(flags.namespace ? { namespace: flags.namespace } : {}),
-        ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
-        ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
-        ...(health ? { health } : {}),
-        ...(metrics ? { metrics } : {}),
-        onLeadershipLost: () => {
-          // As client-go's controllers do: a replica that may no longer lead must not go on writing.
-          log.error('leadership lost; exiting');
-          process.exit(1);
-        },
-      });
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info('stopping', { signal });
-        operator.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            log.error('stop failed', { error: (error as Error).message });
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => {
-        stop('SIGTERM');
-      });
-      process.on('SIGINT', () => {
-        stop('SIGINT');
-      });
-      await operator.start();
     });
+}
+
+async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
+  const workers = Number(flags.workers);
+  if (!Number.isInteger(workers) || workers < 1) {
+    throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
+  }
+  const catalog = loadCatalog(flags.config);
+  const kubeConfig = await loadClusterAccess(flags.kubeconfig);
+  const metrics =
+    flags.metricsBindAddress === '0'
+      ? undefined
+      : parseBindAddress('--metrics-bind-address', flags.metricsBindAddress);
+  const health =
+    flags.healthProbeBindAddress === '0'
+      ? undefined
+      : parseBindAddress('--health-probe-bind-address', flags.healthProbeBindAddress);
+  const operator = new Operator({
+    kubeConfig,
+    catalog,
+    log,
+    workers,
+    reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
+    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
+    ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
+    ...(health ? { health } : {}),
+    ...(metrics ? { metrics } : {}),
+    onLeadershipLost: () => {
+      // As client-go's controllers do: a replica that may no longer lead must not go on writing.
+      log.error('leadership lost; exiting');
+      process.exit(1);
+    },
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    operator.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('stop failed', { error: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
+  await operator.start();
 }

@@ -3,6 +3,7 @@
  * runbook keys, and the workers that reconcile them. Caches can run without workers, so a replica
  * that is not the leader keeps them warm and takes over at once.
  */
+import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
@@ -161,9 +162,10 @@ export class RunbookController {
       if (key === undefined) return;
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
+      const reconcileID = randomUUID();
       this.metrics?.activeWorkers.inc({ controller: CONTROLLER });
       try {
-        const result = await this.reconciler.reconcile(key);
+        const result = await this.reconciler.reconcile(key, reconcileID);
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
         this.metrics?.reconciled(
@@ -175,6 +177,7 @@ export class RunbookController {
         const conflict = isStatus(error, 409);
         this.log[conflict ? 'debug' : 'error']('reconcile failed; retrying', {
           runbook: key,
+          reconcileID,
           error: (error as Error).message,
         });
         this.queue.addRateLimited(key);

@@ -5,7 +5,9 @@
  * creations (together). The status goes first so that an attempt is recorded before its Job
  * exists. Events are handed to the recorder's queue and never hold the reconcile.
  */
+import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
+import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
@@ -84,7 +86,8 @@ export class Reconciler {
     return false;
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
+  /** `reconcileID` names this reconcile in every log line it writes, as controller-runtime's does. */
+  async reconcile(key: string, reconcileID: string = randomUUID()): Promise<ReconcileResult> {
     // The engine reads the cached object and never writes it (the engine's tests freeze it), so a
     // large runbook is not copied on every reconcile.
     const runbook = this.deps.runbooks.get(key);
@@ -123,11 +126,12 @@ export class Reconciler {
       );
     }
     await turnOfTheEventLoop();
+    const log = this.deps.log.child({ runbook: key, reconcileID });
     try {
-      await this.act(runbook, decision, now);
+      await this.act(runbook, decision, now, log);
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
-      await this.parkRefused(runbook, engineInput, decision, error, now);
+      await this.parkRefused(runbook, engineInput, decision, error, now, log);
       return {};
     }
     return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
@@ -144,33 +148,31 @@ export class Reconciler {
     refused: Decision,
     error: Refused,
     now: Date,
+    log: Logger,
   ): Promise<void> {
-    this.deps.log.error('write refused by the API server', {
-      runbook: `${runbook.metadata.namespace ?? ''}/${runbook.metadata.name ?? ''}`,
-      error: error.message,
-    });
+    log.error('write refused by the API server', { reason: error.reason, error: error.message });
     try {
-      await this.act(runbook, park(input, error.reason, error.message, refused.status), now);
+      await this.act(runbook, park(input, error.reason, error.message, refused.status), now, log);
     } catch (again) {
       if (!(again instanceof Refused)) throw again;
-      await this.act(runbook, park(input, error.reason, error.message), now);
+      await this.act(runbook, park(input, error.reason, error.message), now, log);
     }
   }
 
-  private async act(runbook: AgentRunbookJson, decision: Decision, now: Date): Promise<void> {
-    const { log, recorder } = this.deps;
+  private async act(runbook: AgentRunbookJson, decision: Decision, now: Date, log: Logger): Promise<void> {
+    const { recorder } = this.deps;
     const namespace = runbook.metadata.namespace ?? '';
-    const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job)));
+    const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
 
     if (!sameJson(decision.status, runbook.status ?? null)) {
       await this.writeStatus(runbook, decision);
       this.deps.statusWritten?.(runbook, runbook.status, decision.status);
+      logTransition(log, runbook, decision.status);
     }
 
     // Each Job's attempt is in the status written above, so the creations may go at once.
-    await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now)));
+    await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log)));
     log.debug('reconciled', {
-      runbook: `${namespace}/${runbook.metadata.name ?? ''}`,
       phase: decision.status.phase,
       created: decision.create.length,
       deleted: decision.delete.length,
@@ -187,12 +189,22 @@ export class Reconciler {
   private async deleteJob(
     namespace: string,
     { name, reason }: Decision['delete'][number],
+    log: Logger,
   ): Promise<Decision['delete'][number] | undefined> {
+    const labels = this.deps.cache.jobs.get(`${namespace}/${name}`)?.metadata.labels ?? {};
     try {
       await this.deps.http.request({
         method: 'DELETE',
         path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
         body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+      });
+      log.info('job deleted', {
+        job: name,
+        reason,
+        generation: Number(labels[LABEL_GENERATION] ?? 0),
+        execution: labels[LABEL_EXECUTION],
+        stage: labels[LABEL_STAGE],
+        attempt: Number(labels[LABEL_ATTEMPT] ?? 0),
       });
       return { name, reason };
     } catch (error) {
@@ -217,7 +229,7 @@ export class Reconciler {
     }
   }
 
-  private async createJob(runbook: AgentRunbookJson, plan: JobPlan, now: Date): Promise<void> {
+  private async createJob(runbook: AgentRunbookJson, plan: JobPlan, now: Date, log: Logger): Promise<void> {
     const namespace = runbook.metadata.namespace ?? '';
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
@@ -229,6 +241,14 @@ export class Reconciler {
         body: buildJob(runbook, plan),
       });
       if (!jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
+      log.info('job created', {
+        job: plan.name,
+        generation: plan.generation,
+        execution: plan.execution,
+        stage: plan.stage,
+        attempt: plan.attempt,
+        agent: plan.agent,
+      });
     } catch (error) {
       // The Job exists already: a previous reconcile created it and the cache has not caught up.
       if (isStatus(error, 409)) return;
@@ -241,6 +261,21 @@ export class Reconciler {
       throw error;
     }
   }
+}
+
+/** One info line when the run starts or changes phase, with why (the Ready condition's reason). */
+function logTransition(log: Logger, runbook: AgentRunbookJson, status: StatusV2): void {
+  const before = runbook.status;
+  if (before?.phase === status.phase && before?.execution === status.execution) return;
+  const ready = status.conditions?.find((condition) => condition.type === 'Ready');
+  log.info('run transition', {
+    generation: status.observedGeneration,
+    execution: status.execution,
+    from: before?.execution === status.execution ? before?.phase : undefined,
+    to: status.phase,
+    reason: ready?.reason,
+    detail: ready?.message,
+  });
 }
 
 /**

@@ -2,6 +2,9 @@ import winston from 'winston';
 
 export type Logger = winston.Logger;
 
+/** The levels --log-level takes, most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'];
+
 const LEVELS: Readonly<Record<string, number>> = winston.config.npm.levels;
 
 /**

@@ -35,10 +35,45 @@ describe('agentrunbook operator (the CLI entry point)', function () {
     const readyz = await fetch(`http://127.0.0.1:${probePort}/readyz`);
     expect(readyz.status, await readyz.text()).to.equal(200);
     expect((await fetch(`http://127.0.0.1:${probePort}/nothing`)).status).to.equal(404);
+    // A run starts (one Job), then a spec change replaces it (the Job deleted, another created).
+    const runbook = (description: string) =>
+      JSON.stringify({
+        apiVersion: 'i2s.studio/v2',
+        kind: 'AgentRunbook',
+        metadata: { name: 'logged', namespace },
+        spec: { version: '1.0.0', description, agents: { pipeline: [{ name: 'research' }] } },
+      });
+    await mustRun(plane.adminKubeconfigPath, ['apply', '-f', '-'], runbook('first'));
+    await cli.waitForOutput('"job created"');
+    await mustRun(plane.adminKubeconfigPath, ['apply', '-f', '-'], runbook('second'));
+    await cli.waitForOutput('"job deleted"');
     cli.child.kill('SIGTERM');
     expect(await cli.exited, cli.output()).to.equal(0);
-    expect(cli.output()).to.contain('operator stopped');
-    expect(cli.output(), 'nothing to warn about at start or stop').not.to.match(/warn|deprecat/i);
+    const lines = cli
+      .output()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => typeof line.level)).to.not.include('undefined');
+    expect(lines.at(-1)).to.include({ level: 'info', message: 'operator stopped' });
+    expect(
+      lines.map((line) => line.level),
+      'nothing to warn about',
+    ).to.not.include('warn');
+    const mine = (message: string) =>
+      lines.filter((line) => line.message === message && line.runbook === `${namespace}/logged`);
+    const [created] = mine('job created');
+    expect(created).to.include({ generation: 1, execution: 'g1', stage: 'research', attempt: 1 });
+    expect(created?.reconcileID).to.match(/^[0-9a-f-]{36}$/);
+    expect(mine('job deleted')[0]).to.include({
+      reason: 'SpecChanged',
+      generation: 1,
+      stage: 'research',
+      attempt: 1,
+    });
+    expect(mine('job created').map((line) => line.generation)).to.deep.equal([1, 2]);
+    const transitions = mine('run transition').map((line) => `${String(line.from)}->${String(line.to)}`);
+    expect(transitions).to.deep.equal(['undefined->Running', 'undefined->Running']);
   });
 
   it('stops at start, naming the resource and the verb, when RBAC forbids what it needs', async () => {
