@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { agentRunbookCrd, openApiSchema } from '../src/api/crd.js';
 import { rbacManifests } from '../src/controller/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
@@ -73,9 +73,28 @@ function argocdConfigMap(): Record<string, unknown> {
   };
 }
 
+const ALERT_RULES = 'config/prometheus/alert-rules.yaml';
+const DASHBOARD = 'config/grafana/agentrunbook-dashboard.json';
+
+/** The standard alerts as the Prometheus Operator takes them, from the one rule file. */
+function prometheusRule(rules: string): Record<string, unknown> {
+  return {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: {
+      name: 'agentrunbook-operator',
+      namespace: 'agentrunbook-system',
+      labels: { 'app.kubernetes.io/name': 'agentrunbook-operator' },
+    },
+    spec: parse(rules) as unknown,
+  };
+}
+
 export function generatedFiles(): Map<string, string> {
   const crd = yamlFile(agentRunbookCrd());
   const sampleConfig = readFileSync(join(repoRoot, 'config', 'samples', 'operator-config.yaml'), 'utf8');
+  const alertRules = readFileSync(join(repoRoot, ALERT_RULES), 'utf8');
+  const dashboard = readFileSync(join(repoRoot, DASHBOARD), 'utf8');
   return new Map([
     ['crds/agentrunbooks.i2s.studio.yaml', crd],
     ['config/crd/bases/agentrunbooks.i2s.studio.yaml', crd],
@@ -111,6 +130,12 @@ export function generatedFiles(): Map<string, string> {
         yamlDocuments(argocdConfigMap()),
     ],
     [
+      `${CHART}/files/alert-rules.yaml`,
+      `# Copied by \`make generate\` from ${ALERT_RULES}. Do not edit.\n${alertRules}`,
+    ],
+    [`${CHART}/files/agentrunbook-dashboard.json`, dashboard],
+    ['config/prometheus/prometheus-rule.yaml', yamlFile(prometheusRule(alertRules))],
+    [
       'docs/api-reference.md',
       renderApiReference('AgentRunbook i2s.studio/v2 API reference', openApiSchema(AgentRunbook)),
     ],
@@ -120,6 +145,15 @@ export function generatedFiles(): Map<string, string> {
 /** The chart's renderings that golden tests compare: release namespace and --set values. */
 export const CHART_VARIANTS: Record<string, { namespace: string; set: string[] }> = {
   default: { namespace: 'agentrunbook-system', set: [] },
+  monitoring: {
+    namespace: 'agentrunbook-system',
+    set: [
+      'metrics.serviceMonitor.enabled=true',
+      'metrics.serviceMonitor.labels.release=kube-prometheus-stack',
+      'metrics.prometheusRule.enabled=true',
+      'metrics.grafanaDashboard.enabled=true',
+    ],
+  },
   'cert-manager': {
     namespace: 'ops',
     set: [

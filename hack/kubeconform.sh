@@ -53,6 +53,7 @@ PY
   touch "$schemas/.complete"
 fi
 
-# cert-manager's kinds (the chart's cert-manager mode) are not Kubernetes' own: skipped.
-exec "$bin" -strict -summary -skip Certificate,Issuer \
+# cert-manager's kinds (the chart's cert-manager mode) and the Prometheus Operator's (its monitoring
+# options) are not Kubernetes' own: skipped.
+exec "$bin" -strict -summary -skip Certificate,Issuer,ServiceMonitor,PrometheusRule \
   -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "$@"

@@ -54,6 +54,8 @@ export class RunMetrics {
   private readonly attempts: Counter<'result' | 'error_class'>;
   private readonly tokens: Counter<'namespace'>;
   private readonly dollars: Counter<'namespace'>;
+  /** Namespaces whose counters exist: from their first runbook on, at 0, so increase() sees the first run. */
+  private readonly namespaces = new Set<string>();
   /** The execution_duration labels each runbook (by UID) has series under. */
   private readonly executionLabels = new Map<string, Record<RunbookLabels, string>>();
 
@@ -64,6 +66,9 @@ export class RunMetrics {
   ) {
     const registers = [registry];
     const runbooks = () => this.view().runbooks();
+    const seen = (namespace: string) => {
+      this.seen(namespace);
+    };
     this.runsFinished = new Counter({
       name: 'agentrunbook_runs_finished_total',
       help: 'Runs that finished, by namespace and final phase',
@@ -118,7 +123,9 @@ export class RunMetrics {
         this.reset();
         for (const runbook of runbooks()) {
           const phase = runbook.status?.phase ?? 'Pending';
-          this.inc({ namespace: runbook.metadata.namespace ?? '', phase });
+          const namespace = runbook.metadata.namespace ?? '';
+          seen(namespace);
+          this.inc({ namespace, phase });
         }
       },
     });
@@ -191,9 +198,18 @@ export class RunMetrics {
     });
   }
 
+  private seen(namespace: string): void {
+    if (this.namespaces.has(namespace)) return;
+    this.namespaces.add(namespace);
+    for (const phase of TERMINAL_RUN) this.runsFinished.inc({ namespace, phase }, 0);
+    this.tokens.inc({ namespace }, 0);
+    this.dollars.inc({ namespace }, 0);
+  }
+
   /** What a status the controller has just written says happened since the one it replaced. */
   statusWritten(runbook: RunbookRecord, before: StatusV2 | undefined, after: StatusV2): void {
     const namespace = runbook.metadata.namespace ?? '';
+    this.seen(namespace);
     const sameRun = before?.execution === after.execution;
     const previous = sameRun ? before : undefined;
     const previousStages = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage]));
