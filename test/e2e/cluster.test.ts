@@ -264,6 +264,32 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     expect(v2).to.match(/Succeeded/);
   });
 
+  it('serves /metrics through the chart’s metrics Service, with the runs it saw and the webhooks it answered', async () => {
+    const scrape = () =>
+      k(
+        'get',
+        '--raw',
+        `/api/v1/namespaces/${OPERATOR_NAMESPACE}/services/http:agentrunbook-operator-metrics:metrics/proxy/metrics`,
+      );
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    const examples = Number(
+      await k('-n', NAMESPACE, 'get', 'arb', '-o', 'jsonpath={.items[*].metadata.name}').then(
+        (names) => names.split(' ').filter(Boolean).length,
+      ),
+    );
+    // Either replica may answer: both keep their caches, and both serve the webhooks.
+    for (let scrapes = 0; scrapes < 4; scrapes += 1) {
+      const text = await scrape();
+      expect(value(text, `agentrunbook_runs{namespace="${NAMESPACE}",phase="Succeeded"}`)).to.equal(examples);
+      expect(text).to.match(/^leader_election_master_status\{name="agentrunbook-operator"\} [01]$/m);
+      expect(text).to.match(/^controller_runtime_max_concurrent_reconciles|^workqueue_depth/m);
+      expect(value(text, 'process_resident_memory_bytes')).to.be.greaterThan(0);
+    }
+  });
+
   it('a helm upgrade mid-run finishes the run with no duplicate Job', async () => {
     await applySlowRunbook('upgraded-mid-run');
     await timed('helm upgrade (rolling both replicas) mid-run', () =>
