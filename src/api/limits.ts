@@ -92,3 +92,5 @@ export const AGENT_HISTORY_LIMIT = 100;
 export const RUNBOOK_SERIES_LIMIT = 1000;
 /** Most agents with circuit-breaker series on /metrics. */
 export const BREAKER_SERIES_LIMIT = 200;
+/** Most series of each metric runbooks declare (spec.monitoring.metrics), over all runbooks. */
+export const DECLARED_SERIES_LIMIT = 10_000;

@@ -304,7 +304,7 @@ type CompiledTyped = { evaluate: (scope: Record<string, unknown>) => unknown } |
 /**
  * Compiles a bool condition over typed scalar variables (alert conditions): parse errors, unknown
  * variables and type errors (a duration compared with a number, say) are problems before it runs.
- * Over scalars its cost is bounded by its size, which the parse limits bound.
+ * Its cost is estimated as a gate condition's is, and refused over CEL_COST_LIMIT.
  */
 export function compileTypedCondition(
   expression: string,
@@ -318,8 +318,16 @@ export function compileTypedCondition(
   }
   if (checked.type !== 'bool') return { problem: `is of type ${checked.type ?? 'unknown'}, not bool` };
   const program = env.parse(expression);
-  useRe2(program.ast);
-  const pattern = literalPatternProblem(program.ast);
+  const ast: unknown = program.ast;
+  useRe2(ast);
+  const pattern = literalPatternProblem(ast);
   if (pattern) return { problem: pattern };
+  // The variables are scalars, but list literals can still be ranged over, one inside another.
+  const cost = isNode(ast) ? estimate(ast, {}, new Map()).cost : 1;
+  if (cost > CEL_COST_LIMIT) {
+    return {
+      problem: `has an estimated cost of ${cost}, over the limit of ${CEL_COST_LIMIT}: nest fewer comprehensions or range over smaller lists`,
+    };
+  }
   return { evaluate: (scope) => program(scope) as unknown };
 }

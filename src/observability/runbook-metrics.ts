@@ -5,7 +5,8 @@
  * total, so it survives an operator restart); histograms are observed when a run or a stage
  * finishes, each runbook with its own buckets, and dropped with the runbook.
  */
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { DECLARED_SERIES_LIMIT } from '../api/limits.js';
 import {
   DEFAULT_DURATION_BUCKETS,
   IDENTITY_LABELS,
@@ -112,6 +113,10 @@ function rowsOf(
 export class RunbookMetrics {
   /** Histogram series by runbook UID, then by metric name and series key. */
   private readonly histograms = new Map<string, Map<string, Map<string, HistogramSeries>>>();
+  /** Histogram series kept, by metric name, against DECLARED_SERIES_LIMIT. */
+  private readonly histogramSeries = new Map<string, number>();
+  /** Series of each metric not exported because of DECLARED_SERIES_LIMIT. */
+  private readonly dropped = new Map<string, number>();
 
   constructor(
     registry: Registry,
@@ -136,6 +141,17 @@ export class RunbookMetrics {
       };
       registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
     }
+    const dropped = this.dropped;
+    new Gauge({
+      name: 'agentrunbook_declared_series_dropped',
+      help: `Series of a metric runbooks declare that are not exported: each such metric has at most ${DECLARED_SERIES_LIMIT} series`,
+      labelNames: ['metric'],
+      registers: [registry],
+      collect() {
+        for (const [metric, count] of dropped)
+          this.set({ metric: `${RUNBOOK_METRIC_PREFIX}${metric}` }, count);
+      },
+    });
   }
 
   private declared(runbook: RunbookRecord, name: RunbookMetricName): Declared | undefined {
@@ -162,7 +178,8 @@ export class RunbookMetrics {
         samples.push({ labels, value: rate ? value / of : value });
       }
     }
-    return samples;
+    this.dropped.set(name, Math.max(0, samples.length - DECLARED_SERIES_LIMIT));
+    return samples.slice(0, DECLARED_SERIES_LIMIT);
   }
 
   private histogramSamples(name: RunbookMetricName): Sample[] {
@@ -203,6 +220,14 @@ export class RunbookMetrics {
     byName.set(name, family);
     const key = keyOf(labels);
     let series = family.get(key);
+    if (!series) {
+      const kept = this.histogramSeries.get(name) ?? 0;
+      if (kept >= DECLARED_SERIES_LIMIT) {
+        this.dropped.set(name, (this.dropped.get(name) ?? 0) + 1);
+        return;
+      }
+      this.histogramSeries.set(name, kept + 1);
+    }
     if (!series || series.buckets.join() !== buckets.join()) {
       // Changed buckets start the series again: counts under other bounds do not carry over.
       series = { labels, buckets, counts: buckets.map(() => 0), sum: 0, count: 0 };
@@ -232,6 +257,9 @@ export class RunbookMetrics {
   }
 
   forget(uid: string): void {
+    for (const [name, family] of this.histograms.get(uid) ?? []) {
+      this.histogramSeries.set(name, (this.histogramSeries.get(name) ?? 0) - family.size);
+    }
     this.histograms.delete(uid);
   }
 }

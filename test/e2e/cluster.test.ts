@@ -275,11 +275,8 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
       return line === undefined ? undefined : Number(line.slice(series.length + 1));
     };
-    const examples = Number(
-      await k('-n', NAMESPACE, 'get', 'arb', '-o', 'jsonpath={.items[*].metadata.name}').then(
-        (names) => names.split(' ').filter(Boolean).length,
-      ),
-    );
+    const names = await k('-n', NAMESPACE, 'get', 'arb', '-o', 'jsonpath={.items[*].metadata.name}');
+    const examples = names.split(' ').filter(Boolean).length;
     // Either replica may answer: both keep their caches, and both serve the webhooks.
     for (let scrapes = 0; scrapes < 4; scrapes += 1) {
       const text = await scrape();

@@ -210,4 +210,14 @@ describe('spec.monitoring.alerts', () => {
     expect(problem('cost_accrued')).to.equal('is of type double, not bool');
     expect(problem('cost_accrued > budget * 1.2')).to.equal(undefined);
   });
+
+  it('refuses a condition that would range over lists nested deep enough to freeze the operator', () => {
+    const list = `[${Array.from({ length: 200 }, (_, i) => i).join(',')}]`;
+    const nested = `${list}.all(a, ${list}.all(b, ${list}.all(c, a + b + c >= 0)))`;
+    const compiled = compileAlertCondition(nested);
+    expect('problem' in compiled && compiled.problem).to.match(
+      /^has an estimated cost of \d+, over the limit of 100000/,
+    );
+    expect('problem' in compileAlertCondition(`${list}.exists(a, a == retry_count)`)).to.equal(false);
+  });
 });

@@ -142,4 +142,32 @@ describe('product metrics', () => {
     expect(sample(text, 'agentrunbook_runbooks_over_series_limit')).to.equal(5);
     expect(sample(text, 'agentrunbook_runs{namespace="flood",phase="Running"}')).to.equal(1005);
   });
+
+  it('exports at most 10,000 series of a declared metric, however many stages and runbooks declare it', async () => {
+    const metrics = new OperatorMetrics();
+    const stages = Array.from({ length: 256 }, (_, index) => ({ name: `s${index}` }));
+    const perStage = spec({
+      monitoring: { metrics: [{ name: 'stage_success_rate', type: 'gauge', labels: ['stage_name'] }] },
+      stages,
+    });
+    const many: RunbookRecord[] = Array.from({ length: 50 }, (_, index) => ({
+      metadata: { name: `rb-${index}`, namespace: 'wide', uid: `w-${index}` },
+      spec: perStage,
+      status: {
+        phase: 'Running',
+        execution: '1',
+        metrics: { retryCount: 0, fallbackTriggered: false, tokensUsed: 0, costAccrued: '0.00' },
+        stages: stages.map((stage) => ({ name: stage.name, phase: 'Succeeded' as const, attempt: 1 })),
+      },
+    }));
+    metrics.runView = { runbooks: () => many, breakers: () => [] };
+    const text = await metrics.registry.metrics();
+    const series = text
+      .split('\n')
+      .filter((line) => line.startsWith('agentrunbook_runbook_stage_success_rate{'));
+    expect(series).to.have.length(10_000);
+    expect(
+      sample(text, 'agentrunbook_declared_series_dropped{metric="agentrunbook_runbook_stage_success_rate"}'),
+    ).to.equal(50 * 256 - 10_000);
+  });
 });
