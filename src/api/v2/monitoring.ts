@@ -80,7 +80,7 @@ const metricTable = RUNBOOK_METRIC_NAMES.map((name) => {
 }).join(' ');
 
 export const Metric = Obj(
-  `A metric the operator exports for this runbook, as ${RUNBOOK_METRIC_PREFIX}<name> on its /metrics endpoint, with the labels namespace and runbook_name always and the listed ones besides. The series go when the runbook is deleted. The metrics it can produce: ${metricTable}`,
+  `A metric the operator exports for this runbook, as ${RUNBOOK_METRIC_PREFIX}<name> on its /metrics endpoint, with the labels namespace and runbook_name always and the listed ones besides. The series go when the runbook is deleted; each metric has at most 10,000 series over all runbooks. The metrics it can produce: ${metricTable}`,
   {
     name: StringEnum('Which metric: one the operator can produce (see above).', RUNBOOK_METRIC_NAMES),
     type: StringEnum(
