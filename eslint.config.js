@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const LAYERS = [
   ['api'],
   ['engine'],
-  ['observability', 'kube'],
+  ['observability', 'kube', 'generator'],
   ['controller', 'webhook', 'agent'],
   ['operator'],
   ['cli'],
@@ -36,7 +36,7 @@ function layerRules() {
           message: `src/${dir}/ may not import src/${other}/ (see the layers in eslint.config.js)`,
         })),
       ];
-      if (dir === 'engine' || dir === 'api') {
+      if (dir === 'engine' || dir === 'api' || dir === 'generator') {
         patterns.push({
           group: [
             ...IO_MODULES.flatMap((name) => [name, `node:${name}`, `node:${name}/*`]),

@@ -3,14 +3,15 @@
  * test fails when a committed copy differs.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { agentRunbookCrd, openApiSchema } from '../src/api/crd.js';
+import { agentRunbookCrd, openApiSchema, templateCrd } from '../src/api/crd.js';
 import { rbacManifests } from '../src/controller/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
+import { AgentRunbookTemplate } from '../src/api/v2/template.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/webhook/registration.js';
-import { webhookServiceReference } from '../src/api/group.js';
+import { GROUP, TEMPLATE_KINDS, webhookServiceReference } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { layerBinary } from './local-cluster/tools.js';
@@ -38,13 +39,31 @@ function chartTemplate(condition: string | undefined, ...documents: unknown[]): 
   return condition ? `${HEADER}{{- if ${condition} }}\n${body}{{- end }}\n` : HEADER + body;
 }
 
+const TEMPLATE_SCOPES = ['namespaced', 'cluster'] as const;
+
+/** A CRD the chart installs and keeps on uninstall, so the objects of its kind survive. */
+function keptCrd<T extends object>(crd: T): T {
+  (crd as { metadata: Record<string, unknown> }).metadata.annotations = { 'helm.sh/resource-policy': 'keep' };
+  return crd;
+}
+
+/** The template library (config/templates/), each file's object, in file order. */
+function templateLibrary(): { file: string; object: unknown }[] {
+  const dir = join(repoRoot, 'config', 'templates');
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml')
+    .sort()
+    .map((file) => ({ file, object: parse(readFileSync(join(dir, file), 'utf8')) as unknown }));
+}
+
 /** The CRD as the chart installs it: its webhook Service in the release namespace, kept on uninstall. */
 function chartCrd(): Record<string, unknown> {
-  const crd = agentRunbookCrd() as {
-    metadata: Record<string, unknown>;
-    spec: { conversion: { webhook: { clientConfig: Record<string, unknown> } } };
-  };
-  crd.metadata.annotations = { 'helm.sh/resource-policy': 'keep' };
+  const crd = keptCrd(
+    agentRunbookCrd() as {
+      metadata: Record<string, unknown>;
+      spec: { conversion: { webhook: { clientConfig: Record<string, unknown> } } };
+    },
+  );
   crd.spec.conversion.webhook.clientConfig = webhookServiceReference('/convert', RELEASE_NAMESPACE);
   return crd;
 }
@@ -94,11 +113,30 @@ export function generatedFiles(): Map<string, string> {
   const crd = yamlFile(agentRunbookCrd());
   const sampleConfig = readFileSync(join(repoRoot, 'config', 'samples', 'operator-config.yaml'), 'utf8');
   const alertRules = readFileSync(join(repoRoot, ALERT_RULES), 'utf8');
+  const templateCrdNames = TEMPLATE_SCOPES.map((scope) => `${TEMPLATE_KINDS[scope].plural}.${GROUP}.yaml`);
+  const templateCrdFiles = TEMPLATE_SCOPES.flatMap((scope, index) => {
+    const content = yamlFile(templateCrd(scope));
+    const name = templateCrdNames[index] ?? '';
+    return [
+      [`crds/${name}`, content],
+      [`config/crd/bases/${name}`, content],
+    ] as [string, string][];
+  });
+  const library = templateLibrary();
   const dashboard = readFileSync(join(repoRoot, DASHBOARD), 'utf8');
   return new Map([
     ['crds/agentrunbooks.i2s.studio.yaml', crd],
     ['config/crd/bases/agentrunbooks.i2s.studio.yaml', crd],
-    ['config/crd/kustomization.yaml', kustomization('bases/agentrunbooks.i2s.studio.yaml')],
+    ...templateCrdFiles,
+    [
+      'config/crd/kustomization.yaml',
+      kustomization(
+        'bases/agentrunbooks.i2s.studio.yaml',
+        ...templateCrdNames.map((name) => `bases/${name}`),
+      ),
+    ],
+    ['config/templates/kustomization.yaml', kustomization(...library.map(({ file }) => file))],
+    ['manifests/template-library.yaml', yamlFile(...library.map(({ object }) => object))],
     ['config/rbac/operator.yaml', yamlFile(...rbacManifests())],
     ['config/rbac/kustomization.yaml', kustomization('operator.yaml')],
     [
@@ -107,7 +145,14 @@ export function generatedFiles(): Map<string, string> {
     ],
     ['config/webhook/validating-webhook.yaml', yamlFile(validatingWebhookConfiguration())],
     ['config/webhook/mutating-webhook.yaml', yamlFile(mutatingWebhookConfiguration())],
-    [`${CHART}/templates/crds.yaml`, chartTemplate('.Values.crds.install', chartCrd())],
+    [
+      `${CHART}/templates/crds.yaml`,
+      chartTemplate(
+        '.Values.crds.install',
+        chartCrd(),
+        ...TEMPLATE_SCOPES.map((scope) => keptCrd(templateCrd(scope))),
+      ),
+    ],
     [`${CHART}/templates/rbac.yaml`, chartTemplate(undefined, ...rbacManifests(RELEASE_NAMESPACE))],
     [
       `${CHART}/templates/validating-webhook.yaml`,
@@ -135,6 +180,13 @@ export function generatedFiles(): Map<string, string> {
     ],
     [`${CHART}/files/agentrunbook-dashboard.json`, dashboard],
     ['config/prometheus/prometheus-rule.yaml', yamlFile(prometheusRule(alertRules))],
+    [
+      'docs/template-reference.md',
+      renderApiReference(
+        'AgentRunbookTemplate and ClusterAgentRunbookTemplate i2s.studio/v2 API reference',
+        openApiSchema(AgentRunbookTemplate),
+      ),
+    ],
     [
       'docs/api-reference.md',
       renderApiReference('AgentRunbook i2s.studio/v2 API reference', openApiSchema(AgentRunbook)),

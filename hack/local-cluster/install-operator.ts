@@ -40,12 +40,7 @@ export async function waitForCrdEstablished(kubeconfig: string, timeoutMs = 60_0
 
 export async function installOperator(plane: ControlPlane): Promise<string> {
   const admin = plane.adminKubeconfigPath;
-  await mustRun(admin, [
-    'apply',
-    '--server-side',
-    '-f',
-    join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml'),
-  ]);
+  await mustRun(admin, ['apply', '--server-side', '-f', join(repoRoot, 'crds')]);
   await waitForCrdEstablished(admin);
   await mustRun(admin, ['create', 'namespace', OPERATOR_NAMESPACE]);
   await mustRun(admin, ['apply', '-k', join(repoRoot, 'config', 'rbac')]);

@@ -1,4 +1,5 @@
 import { AgentRunbook } from './v2/runbook.js';
+import { AgentRunbookTemplate } from './v2/template.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { toStructural, type JsonSchema } from './structural.js';
 import {
@@ -10,6 +11,8 @@ import {
   SHORT_NAMES,
   CATEGORIES,
   CRD_NAME,
+  STORAGE_VERSION,
+  TEMPLATE_KINDS,
   webhookServiceReference,
 } from './group.js';
 
@@ -81,6 +84,41 @@ export function agentRunbookCrd(): JsonSchema {
           schema: { openAPIV3Schema: openApiSchema(AgentRunbook) },
           subresources: { status: {} },
           additionalPrinterColumns: PRINTER_COLUMNS,
+        },
+      ],
+    },
+  };
+}
+
+/** The CRD of a template kind; templates are not converted (they exist in v2 only). */
+export function templateCrd(scope: keyof typeof TEMPLATE_KINDS): JsonSchema {
+  const { kind, plural, shortNames } = TEMPLATE_KINDS[scope];
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: {
+        kind,
+        listKind: `${kind}List`,
+        plural,
+        singular: kind.toLowerCase(),
+        shortNames: [...shortNames],
+        categories: CATEGORIES,
+      },
+      scope: scope === 'cluster' ? 'Cluster' : 'Namespaced',
+      versions: [
+        {
+          name: STORAGE_VERSION,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: openApiSchema(AgentRunbookTemplate) },
+          additionalPrinterColumns: [
+            { name: 'Display Name', type: 'string', jsonPath: '.spec.displayName' },
+            { name: 'Priority', type: 'integer', jsonPath: '.spec.selector.priority' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
         },
       ],
     },

@@ -9,6 +9,16 @@ export const CATEGORIES = ['i2s'];
 export const STORAGE_VERSION = 'v2';
 export const CRD_NAME = `${PLURAL}.${GROUP}`;
 
+/** The template kinds: namespaced, and cluster-wide (the library the chart installs). */
+export const TEMPLATE_KINDS = {
+  namespaced: { kind: 'AgentRunbookTemplate', plural: 'agentrunbooktemplates', shortNames: ['arbt'] },
+  cluster: {
+    kind: 'ClusterAgentRunbookTemplate',
+    plural: 'clusteragentrunbooktemplates',
+    shortNames: ['carbt'],
+  },
+} as const;
+
 /** The Service in front of the operator's webhook server (conversion and validation). */
 export const WEBHOOK_SERVICE = { namespace: 'agentrunbook-system', name: 'agentrunbook-webhook' };
 

@@ -4,6 +4,7 @@ import { MAX_DURATION_TEXT } from './grammar.js';
 import { jsonShapeProblem } from './limits.js';
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
+import { AgentRunbookTemplate } from './v2/template.js';
 
 export interface FieldError {
   /** Field path in kubectl's notation, e.g. spec.agents.pipeline[1].name. */
@@ -61,4 +62,12 @@ export function validateAgentRunbook(object: unknown): FieldError[] {
 export function validateAgentRunbookV1(object: unknown): FieldError[] {
   compiledV1 ??= schemaAjv().compile(AgentRunbookV1Schema);
   return boundedThenValid(compiledV1, object);
+}
+
+let compiledTemplate: ValidateFunction | undefined;
+
+/** The same for an AgentRunbookTemplate or ClusterAgentRunbookTemplate. */
+export function validateTemplate(object: unknown): FieldError[] {
+  compiledTemplate ??= schemaAjv().compile(AgentRunbookTemplate);
+  return boundedThenValid(compiledTemplate, object);
 }

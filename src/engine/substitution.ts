@@ -69,7 +69,7 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
   return value;
 }
 
-function slug(text: string): string {
+export function slug(text: string): string {
   return text
     .toLowerCase()
     .normalize('NFKD')

@@ -32,7 +32,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
 
   // manifests/install.yaml carries the same CRD (test/unit/packaging/chart.test.ts).
   for (const [flag, path] of [['-k', 'config/crd']] as const) {
-    it(`installs the same CRD from ${flag} ${path}`, async () => {
+    it(`installs the same CRDs from ${flag} ${path}`, async () => {
       const applied = await k(
         'apply',
         '--server-side',
@@ -43,9 +43,11 @@ describe('the AgentRunbook CRD on a real API server', function () {
         join(repoRoot, path),
       );
       expect(applied.code, applied.stderr).to.equal(0);
-      expect(applied.stdout.trim()).to.equal(
+      expect(applied.stdout.trim().split('\n')).to.deep.equal([
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooks.i2s.studio',
-      );
+        'customresourcedefinition.apiextensions.k8s.io/agentrunbooktemplates.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/clusteragentrunbooktemplates.i2s.studio',
+      ]);
     });
   }
 

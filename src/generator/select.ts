@@ -1,0 +1,86 @@
+/**
+ * The specification's template selector, with its precedence kept in the templates' own rules
+ * (spec.selector) rather than in code: of the templates whose rules all hold for the context, the
+ * highest priority wins, ties going to the first name.
+ */
+import type { SelectorV2, TemplateSpecV2 } from '../api/v2/template.js';
+
+/** The fields of an idea's context that selection reads (spec.context's). */
+export interface SelectionContext {
+  complexity?: string;
+  domains?: string[];
+  riskLevel?: number;
+  userType?: string;
+}
+
+export interface NamedTemplate {
+  /** The template's name; a namespaced one is preferred over a cluster one of the same name. */
+  name: string;
+  spec: TemplateSpecV2;
+}
+
+/** Each rule a selector sets, and whether the context meets it, in words. */
+export function ruleVerdicts(
+  selector: SelectorV2,
+  context: SelectionContext,
+): { rule: string; holds: boolean }[] {
+  const verdicts: { rule: string; holds: boolean }[] = [];
+  const { complexity, domains, userType, riskLevel } = selector;
+  if (complexity) {
+    verdicts.push({
+      rule: `complexity is ${complexity.join(' or ')}`,
+      holds:
+        context.complexity !== undefined &&
+        complexity.includes(context.complexity as (typeof complexity)[number]),
+    });
+  }
+  if (domains) {
+    verdicts.push({
+      rule: `domains include ${domains.join(' or ')}`,
+      holds: (context.domains ?? []).some((domain) => domains.includes(domain)),
+    });
+  }
+  if (userType) {
+    verdicts.push({
+      rule: `userType is ${userType.join(' or ')}`,
+      holds: context.userType !== undefined && userType.includes(context.userType),
+    });
+  }
+  const risk = context.riskLevel ?? 0;
+  if (riskLevel?.above !== undefined) {
+    verdicts.push({ rule: `riskLevel > ${riskLevel.above}`, holds: risk > riskLevel.above });
+  }
+  if (riskLevel?.atMost !== undefined) {
+    verdicts.push({ rule: `riskLevel <= ${riskLevel.atMost}`, holds: risk <= riskLevel.atMost });
+  }
+  return verdicts;
+}
+
+export interface Selection {
+  template: NamedTemplate;
+  /** Why it was chosen, for `agentrunbook templates --explain` and the runbook's condition. */
+  reason: string;
+}
+
+/** The template for a context, or undefined when no selectable template's rules hold. */
+export function selectTemplate(
+  templates: readonly NamedTemplate[],
+  context: SelectionContext,
+): Selection | undefined {
+  const matching = templates
+    .filter((template) => template.spec.selector !== undefined)
+    .map((template) => {
+      const selector = template.spec.selector ?? {};
+      return { template, verdicts: ruleVerdicts(selector, context), priority: selector.priority ?? 0 };
+    })
+    .filter(({ verdicts }) => verdicts.every((verdict) => verdict.holds))
+    .sort((a, b) => b.priority - a.priority || a.template.name.localeCompare(b.template.name));
+  const [best, ...others] = matching;
+  if (!best) return undefined;
+  const rules = best.verdicts.map((verdict) => verdict.rule);
+  const beaten = others.map((other) => `${other.template.name} (${other.priority})`);
+  return {
+    template: best.template,
+    reason: `${best.template.name} (priority ${best.priority}): ${rules.length ? rules.join(', ') : 'no rules: the default'}${beaten.length ? `; also matched, lower: ${beaten.join(', ')}` : ''}`,
+  };
+}
