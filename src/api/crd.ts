@@ -43,6 +43,20 @@ export function openApiSchema(definition: unknown): JsonSchema {
   return schema;
 }
 
+/**
+ * The v2 runbook's schema, with spec.agents defaulted to {} rather than required: a runbook made
+ * from a template (spec.template) has its agents from the template. Everything past admission
+ * (the webhook, the engine) sees spec.agents set.
+ */
+function runbookSchema(): JsonSchema {
+  const schema = openApiSchema(AgentRunbook);
+  const spec = (schema.properties as Record<string, JsonSchema>).spec as JsonSchema;
+  spec.required = (spec.required as string[]).filter((field) => field !== 'agents');
+  const properties = spec.properties as Record<string, JsonSchema>;
+  properties.agents = { ...properties.agents, default: {} };
+  return schema;
+}
+
 /** The AgentRunbook CustomResourceDefinition. */
 export function agentRunbookCrd(): JsonSchema {
   return {
@@ -81,7 +95,7 @@ export function agentRunbookCrd(): JsonSchema {
           name: 'v2',
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: openApiSchema(AgentRunbook) },
+          schema: { openAPIV3Schema: runbookSchema() },
           subresources: { status: {} },
           additionalPrinterColumns: PRINTER_COLUMNS,
         },

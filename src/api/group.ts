@@ -19,6 +19,8 @@ export const TEMPLATE_KINDS = {
   },
 } as const;
 
+export const TEMPLATE_KIND_NAMES = [TEMPLATE_KINDS.namespaced.kind, TEMPLATE_KINDS.cluster.kind] as const;
+
 /** The Service in front of the operator's webhook server (conversion and validation). */
 export const WEBHOOK_SERVICE = { namespace: 'agentrunbook-system', name: 'agentrunbook-webhook' };
 

@@ -5,20 +5,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
-import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { GROUP, PLURAL, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
 import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
-import type { AgentRunbookJson, JobJson, PodJson } from '../kube/types.js';
+import type { AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
 import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
+import { TemplateResolver } from './template-resolver.js';
 
 export interface ControllerOptions {
   http: KubeHttp;
@@ -37,6 +38,8 @@ export class RunbookController {
   readonly runbooks: Informer<AgentRunbookJson>;
   readonly jobs: Informer<JobJson>;
   readonly pods: Informer<PodJson>;
+  readonly templates: Informer<TemplateJson>;
+  readonly clusterTemplates: Informer<TemplateJson>;
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
@@ -79,6 +82,17 @@ export class RunbookController {
       kubeSource(http, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
       informerOptions,
     );
+    const templatePrefix = `/apis/${GROUP}/${STORAGE_VERSION}`;
+    this.templates = new Informer(
+      TEMPLATE_KINDS.namespaced.plural,
+      kubeSource(http, { prefix: templatePrefix, plural: TEMPLATE_KINDS.namespaced.plural, ...scope }),
+      informerOptions,
+    );
+    this.clusterTemplates = new Informer(
+      TEMPLATE_KINDS.cluster.plural,
+      kubeSource(http, { prefix: templatePrefix, plural: TEMPLATE_KINDS.cluster.plural }),
+      informerOptions,
+    );
     this.notifier = new Notifier(options.catalog, log);
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
@@ -90,6 +104,7 @@ export class RunbookController {
       recorder: this.recorder,
       notifier: this.notifier,
       log,
+      templates: new TemplateResolver(this.templates, this.clusterTemplates),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(metrics
         ? {
@@ -118,6 +133,18 @@ export class RunbookController {
         enqueueRunbook(object);
       },
     });
+    // A template that appears or changes may let a runbook waiting for one resolve.
+    const enqueueWaiting = (template: TemplateJson) => {
+      const namespace = template.metadata.namespace;
+      for (const runbook of this.runbooks.values()) {
+        if (!runbook.spec.template || (namespace && runbook.metadata.namespace !== namespace)) continue;
+        if (runbook.status?.template?.observedGeneration !== runbook.metadata.generation)
+          enqueueRunbook(runbook);
+      }
+    };
+    for (const informer of [this.templates, this.clusterTemplates]) {
+      informer.on({ add: enqueueWaiting, update: enqueueWaiting, delete: enqueueWaiting });
+    }
     const enqueueOwner = (job: JobJson) => {
       const owner = controllerOwner(job.metadata, 'AgentRunbook');
       if (owner) this.queue.add(`${job.metadata.namespace ?? ''}/${owner.name}`);
@@ -144,11 +171,17 @@ export class RunbookController {
 
   /** Starts the informers; resolves when their caches are filled. */
   async startCaches(): Promise<void> {
-    await Promise.all([this.runbooks.start(), this.jobs.start(), this.pods.start()]);
+    await Promise.all(
+      [this.runbooks, this.jobs, this.pods, this.templates, this.clusterTemplates].map((informer) =>
+        informer.start(),
+      ),
+    );
   }
 
   get cachesSynced(): boolean {
-    return this.runbooks.hasSynced && this.jobs.hasSynced && this.pods.hasSynced;
+    return [this.runbooks, this.jobs, this.pods, this.templates, this.clusterTemplates].every(
+      (informer) => informer.hasSynced,
+    );
   }
 
   startWorkers(count: number): void {
@@ -200,8 +233,8 @@ export class RunbookController {
   }
 
   stopCaches(): void {
-    this.runbooks.stop();
-    this.jobs.stop();
-    this.pods.stop();
+    for (const informer of [this.runbooks, this.jobs, this.pods, this.templates, this.clusterTemplates]) {
+      informer.stop();
+    }
   }
 }

@@ -3,7 +3,7 @@
  * from it, the operator checks at start that it has all of it, and the integration tests run the
  * operator under exactly these rules.
  */
-import { APPROVE_VERB, APPROVER_ROLE, CRD_NAME, GROUP, PLURAL } from '../api/group.js';
+import { APPROVE_VERB, APPROVER_ROLE, CRD_NAME, GROUP, PLURAL, TEMPLATE_KINDS } from '../api/group.js';
 
 export const OPERATOR_NAME = 'agentrunbook-operator';
 export const OPERATOR_NAMESPACE = 'agentrunbook-system';
@@ -25,6 +25,13 @@ export const CONTROLLER_RULES: PolicyRule[] = [
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // spec.template: the templates a runbook may be made from.
+  { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.namespaced.plural], verbs: ['get', 'list', 'watch'] },
+];
+
+/** The cluster-wide template library, read whichever namespaces the operator watches. */
+export const CLUSTER_TEMPLATE_RULES: PolicyRule[] = [
+  { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.cluster.plural], verbs: ['get', 'list', 'watch'] },
 ];
 
 /** The webhook's cluster-scoped objects: its CA bundle goes into them, and storedVersions is trimmed. */
@@ -44,7 +51,11 @@ export const WEBHOOK_RULES: PolicyRule[] = [
   { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
 ];
 
-export const OPERATOR_RULES: PolicyRule[] = [...CONTROLLER_RULES, ...WEBHOOK_RULES];
+export const OPERATOR_RULES: PolicyRule[] = [
+  ...CONTROLLER_RULES,
+  ...CLUSTER_TEMPLATE_RULES,
+  ...WEBHOOK_RULES,
+];
 
 /**
  * What an approver needs: to read runbooks, annotate them (the decision), and the approve verb the

@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
 import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
-import type { StatusV2 } from '../api/v2/runbook.js';
+import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+import { setCondition } from '../engine/conditions.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
 import { decideSafely, park } from '../engine/guard.js';
@@ -20,6 +21,7 @@ import { buildJob } from './job-builder.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import type { JobCache } from './job-cache.js';
+import type { Resolution, TemplateResolver, TemplateStatus } from './template-resolver.js';
 import type { Notifier } from './notifier.js';
 
 export interface ReconcileResult {
@@ -37,6 +39,8 @@ export interface ReconcilerDeps {
   notifier: Notifier;
   log: Logger;
   now?: () => Date;
+  /** Resolves spec.template; without it, runbooks made from templates wait with a condition. */
+  templates?: Pick<TemplateResolver, 'resolve'>;
   /** Told of every status written, with the one it replaced (for metrics). */
   statusWritten?: (runbook: AgentRunbookJson, before: StatusV2 | undefined, after: StatusV2) => void;
 }
@@ -93,6 +97,26 @@ export class Reconciler {
     const runbook = this.deps.runbooks.get(key);
     if (!runbook || runbook.metadata.deletionTimestamp) return {};
     const now = this.deps.now?.() ?? new Date();
+    const log = this.deps.log.child({ runbook: key, reconcileID });
+    const generation = runbook.metadata.generation ?? 1;
+    let spec = runbook.spec;
+    let template: TemplateStatus | undefined;
+    if (runbook.spec.template) {
+      const stored = runbook.status?.template;
+      const resolved: Resolution =
+        stored?.observedGeneration === generation
+          ? { template: stored }
+          : (this.deps.templates?.resolve(runbook, now) ?? {
+              reason: 'TemplatesUnavailable',
+              message: 'this operator does not read templates',
+            });
+      if (!('template' in resolved)) {
+        await this.act(runbook, unresolved(runbook, resolved, now), now, log);
+        return {};
+      }
+      template = resolved.template;
+      spec = template.spec as unknown as SpecV2;
+    }
     const input: RunbookObject = {
       metadata: {
         name: runbook.metadata.name ?? '',
@@ -101,7 +125,7 @@ export class Reconciler {
         generation: runbook.metadata.generation ?? 1,
         ...(runbook.metadata.annotations ? { annotations: runbook.metadata.annotations } : {}),
       },
-      spec: runbook.spec,
+      spec,
       ...(runbook.status ? { status: runbook.status } : {}),
     };
     const engineInput = {
@@ -125,8 +149,8 @@ export class Reconciler {
         decision.status,
       );
     }
+    if (template) decision = { ...decision, status: { ...decision.status, template } };
     await turnOfTheEventLoop();
-    const log = this.deps.log.child({ runbook: key, reconcileID });
     try {
       await this.act(runbook, decision, now, log);
     } catch (error) {
@@ -261,6 +285,38 @@ export class Reconciler {
       throw error;
     }
   }
+}
+
+/**
+ * A runbook whose template cannot be resolved waits, saying why; it is looked at again when a
+ * template changes (the controller enqueues it) or its spec does.
+ */
+function unresolved(
+  runbook: AgentRunbookJson,
+  why: { reason: string; message: string },
+  now: Date,
+): Decision {
+  const generation = runbook.metadata.generation ?? 1;
+  // As for any new generation, the status starts over: it describes this spec, which cannot run.
+  let conditions = (runbook.status?.conditions ?? []).filter(
+    (condition) => condition.type === 'TemplateResolved' || condition.type === 'Ready',
+  );
+  for (const type of ['TemplateResolved', 'Ready']) {
+    conditions = setCondition(
+      conditions,
+      { type, status: 'False', reason: why.reason, message: why.message },
+      now,
+      generation,
+    );
+  }
+  const changed = !sameJson(runbook.status?.conditions ?? [], conditions);
+  return {
+    status: { observedGeneration: generation, phase: 'Pending', conditions },
+    create: [],
+    delete: [],
+    events: changed ? [{ type: 'Warning', reason: why.reason, message: why.message }] : [],
+    notifications: [],
+  };
 }
 
 /** One info line when the run starts or changes phase, with why (the Ready condition's reason). */

@@ -3,7 +3,7 @@
  * execution, budgets and agent configuration before anything runs.
  */
 import { isObject, ownChild, setOwn, type Json } from '../api/json.js';
-import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
+import type { SpecV2, StageV2, StatusV2 } from '../api/v2/runbook.js';
 
 /** Objects merge key by key; anything else in the overlay replaces the base value. */
 export function deepMerge<T>(base: T, overlay: unknown): T {
@@ -44,4 +44,10 @@ export function effectiveSpec(spec: SpecV2): SpecV2 {
       ...(deployment ? { deployment: mapConfigs(deployment) } : {}),
     },
   };
+}
+
+/** The spec a runbook runs: the one made from its template (status.template) when it has one. */
+export function runSpec(runbook: { spec: SpecV2; status?: StatusV2 }): SpecV2 {
+  const made = runbook.status?.template?.spec;
+  return made ? (made as unknown as SpecV2) : runbook.spec;
 }

@@ -3,6 +3,7 @@
  * strings). Only the fields the operator uses are spelled out.
  */
 import type { AgentRunbookV2 } from '../api/v2/runbook.js';
+import type { TemplateSpecV2 } from '../api/v2/template.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -74,4 +75,12 @@ export interface PodJson {
     phase?: string;
     containerStatuses?: ContainerStatusJson[];
   };
+}
+
+/** An AgentRunbookTemplate or ClusterAgentRunbookTemplate. */
+export interface TemplateJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: TemplateSpecV2;
 }

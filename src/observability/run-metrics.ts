@@ -11,7 +11,7 @@ import { BREAKER_SERIES_LIMIT } from '../api/limits.js';
 import { parseMicros } from '../api/grammar.js';
 import { DEFAULT_DURATION_BUCKETS } from '../api/v2/monitoring.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
-import { effectiveSpec } from '../engine/effective.js';
+import { effectiveSpec, runSpec } from '../engine/effective.js';
 import { attemptsOf } from '../engine/execution-metrics.js';
 import { TERMINAL_RUN } from '../engine/summary.js';
 import type { SeriesBudget } from './series-budget.js';
@@ -39,7 +39,7 @@ export function runbookIdentity(runbook: RunbookRecord): Record<RunbookLabels, s
     namespace: runbook.metadata.namespace ?? '',
     runbook_name: runbook.metadata.name ?? '',
     version: runbook.spec.version,
-    environment: runbook.spec.environment ?? '',
+    environment: runSpec(runbook).environment ?? '',
   };
 }
 
@@ -159,7 +159,7 @@ export class RunMetrics {
             !seriesBudget.admit(runbook.metadata.uid ?? '')
           )
             continue;
-          const limits = effectiveSpec(runbook.spec).budgets;
+          const limits = effectiveSpec(runSpec(runbook)).budgets;
           const labels = {
             namespace: runbook.metadata.namespace ?? '',
             runbook_name: runbook.metadata.name ?? '',

@@ -17,6 +17,7 @@ import {
 } from '../api/v2/monitoring.js';
 import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { parseMicros } from '../api/grammar.js';
+import { runSpec } from '../engine/effective.js';
 import { attemptsOf } from '../engine/execution-metrics.js';
 import { TERMINAL_RUN } from '../engine/summary.js';
 import { runbookIdentity, type RunbookRecord } from './run-metrics.js';
@@ -57,7 +58,7 @@ function stageRow(runbook: RunbookRecord, stage: StageStatusV2): Labels {
   return {
     ...runbookIdentity(runbook),
     stage_name: stage.name,
-    agent_type: agentOf(runbook.spec, stage.name),
+    agent_type: agentOf(runSpec(runbook), stage.name),
     workflow: stage.workflow ?? 'main',
   };
 }
@@ -155,7 +156,7 @@ export class RunbookMetrics {
   }
 
   private declared(runbook: RunbookRecord, name: RunbookMetricName): Declared | undefined {
-    return runbook.spec.monitoring?.metrics?.find((metric) => metric.name === name);
+    return runSpec(runbook).monitoring?.metrics?.find((metric) => metric.name === name);
   }
 
   private samples(name: RunbookMetricName): Sample[] {
@@ -241,7 +242,7 @@ export class RunbookMetrics {
 
   /** Observes the histograms a status the controller has just written finished. */
   statusWritten(runbook: RunbookRecord, before: StatusV2 | undefined, after: StatusV2): void {
-    if (!runbook.spec.monitoring?.metrics?.length) return;
+    if (!runSpec(runbook).monitoring?.metrics?.length) return;
     const previous = before?.execution === after.execution ? before : undefined;
     const was = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage.phase]));
     for (const stage of after.stages ?? []) {

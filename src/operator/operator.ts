@@ -8,6 +8,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../api/catalog.js';
 import { RunbookController } from '../controller/controller.js';
 import {
+  CLUSTER_TEMPLATE_RULES,
   CONTROLLER_RULES,
   LEADER_ELECTION_RULES,
   WEBHOOK_NAMESPACE_RULES,
@@ -129,7 +130,10 @@ export class Operator {
 
   private accessNeeds(): AccessNeed[] {
     const { namespace, webhook, leaderElection } = this.options;
-    const needs: AccessNeed[] = [{ rules: CONTROLLER_RULES, ...(namespace ? { namespace } : {}) }];
+    const needs: AccessNeed[] = [
+      { rules: CONTROLLER_RULES, ...(namespace ? { namespace } : {}) },
+      { rules: CLUSTER_TEMPLATE_RULES },
+    ];
     if (webhook) {
       needs.push({ rules: WEBHOOK_RULES });
       const secretRules = webhook.certManager

@@ -4,9 +4,12 @@
  */
 import semver from 'semver';
 import { isDeepStrictEqual } from 'node:util';
-import type { SpecV2 } from '../api/v2/runbook.js';
+import { Spec, TEMPLATE_RUNBOOK_FIELDS, type SpecV2 } from '../api/v2/runbook.js';
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { CEL_TOTAL_COST_LIMIT } from '../api/limits.js';
 import { compileCondition } from '../engine/cel.js';
+import { sameJson } from '../api/json.js';
 import { compileAlertCondition } from '../engine/alerts.js';
 import { RUNBOOK_METRICS } from '../api/v2/monitoring.js';
 import { effectiveSpec } from '../engine/effective.js';
@@ -247,7 +250,30 @@ function checkValidationSchemas(spec: SpecV2): FieldProblem[] {
   });
 }
 
+/** What the API server fills in for a field left out: a runbook made from a template carries these. */
+function defaulted(field: string): unknown {
+  if (field === 'agents') return {};
+  const schema: unknown = Object.hasOwn(Spec.properties, field)
+    ? Spec.properties[field as keyof typeof Spec.properties]
+    : undefined;
+  return schema === undefined ? undefined : Value.Default(schema as TSchema, undefined);
+}
+
+/** A runbook made from a template sets only what TEMPLATE_RUNBOOK_FIELDS allows. */
+function checkTemplateRef(spec: SpecV2): FieldProblem[] {
+  if (!spec.template) return [];
+  const allowed = new Set<string>(TEMPLATE_RUNBOOK_FIELDS);
+  return Object.entries(spec)
+    .filter(([field, value]) => !allowed.has(field) && !sameJson(value, defaulted(field) ?? null))
+    .map(([field]) => ({
+      field: `spec.${field}`,
+      message: `a runbook made from a template (spec.template) takes ${field} from the template; it may set only ${TEMPLATE_RUNBOOK_FIELDS.join(', ')}`,
+    }));
+}
+
 export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
+  const template = checkTemplateRef(spec);
+  if (template.length) return template;
   const names = stageNameProblems(spec);
   if (names.length) return names;
   const cycle = graphProblem(allStages(spec));

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { stringify } from 'yaml';
+import { kubectl } from '../../hack/local-cluster/tools.js';
 import { join } from 'node:path';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { TemplateSpecV2 } from '../../src/api/v2/template.js';
@@ -101,6 +103,99 @@ describe('the template library on a real API server: each template admitted, gen
       },
       240_000,
       1000,
+    );
+  });
+
+  const made = (name: string, template: Record<string, unknown>, context: Record<string, unknown>) => ({
+    apiVersion: 'i2s.studio/v2',
+    kind: 'AgentRunbook',
+    metadata: { name },
+    spec: {
+      version: '1.0.0',
+      context: { title: name, ideaText: 'An idea long enough for every template to work with.', ...context },
+      template,
+    },
+  });
+  const stagesOf = async (name: string) =>
+    ((await env.status(name)).stages as { name: string; phase: string }[]).map(
+      (stage) => `${stage.name}=${stage.phase}`,
+    );
+
+  it('spec.template {} selects a template from spec.context, keeps it in status.template and runs it', async () => {
+    await env.apply(made('picked', {}, { complexity: 'simple', domains: ['productivity'] }));
+    await env.waitPhase('picked', 'Succeeded');
+    const status = await env.status('picked');
+    expect(status.template).to.deep.include({
+      kind: 'ClusterAgentRunbookTemplate',
+      name: 'lightweight-pipeline',
+      observedGeneration: 1,
+    });
+    expect((status.template as { reason: string }).reason).to.match(
+      /^selected: lightweight-pipeline \(priority 100\): complexity is simple/,
+    );
+    expect(await stagesOf('picked')).to.deep.equal([
+      'normalize=Succeeded',
+      'research=Succeeded',
+      'synthesis=Succeeded',
+    ]);
+  });
+
+  it('a template changed after it was resolved does not change the runbook, even on a rerun', async () => {
+    await env.apply(made('pinned', { name: 'rapid-prototype' }, {}));
+    await env.waitPhase('pinned', 'Succeeded');
+    const patched = await env.k(
+      'patch',
+      'clusteragentrunbooktemplate',
+      'rapid-prototype',
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/spec/runbook/spec/agents/pipeline/1"}]',
+    );
+    expect(patched.code, patched.stderr).to.equal(0);
+    expect((await env.k('annotate', 'arb', 'pinned', 'i2s.studio/rerun=again')).code).to.equal(0);
+    await eventually(async () => {
+      expect((await env.status('pinned')).execution).to.not.equal('g1');
+    });
+    await env.waitPhase('pinned', 'Succeeded');
+    expect(await stagesOf('pinned')).to.deep.equal(['normalize=Succeeded', 'research=Succeeded']);
+  });
+
+  it('without a matching template it waits with TemplateResolved=False naming the context, and runs once one appears', async () => {
+    await env.apply(
+      made('waiting', { kind: 'AgentRunbookTemplate' }, { complexity: 'simple', riskLevel: 3 }),
+    );
+    await eventually(async () => {
+      const condition = (await env.condition('waiting', 'TemplateResolved')) ?? { reason: '', message: '' };
+      expect(condition).to.include({ status: 'False', reason: 'NoTemplateMatches' });
+      expect(condition.message).to.contain('complexity=simple').and.contain('riskLevel=3');
+    });
+    expect(await env.eventCount('waiting', 'NoTemplateMatches')).to.equal(1);
+    const library = JSON.parse(
+      (await env.k('get', 'clusteragentrunbooktemplate', 'basic-pipeline', '-o', 'json')).stdout,
+    ) as { spec: TemplateSpecV2 };
+    await env.apply({
+      apiVersion: 'i2s.studio/v2',
+      kind: 'AgentRunbookTemplate',
+      metadata: { name: 'team-simple' },
+      spec: { ...library.spec, selector: { complexity: ['simple'] } },
+    });
+    await env.waitPhase('waiting', 'Succeeded');
+    expect((await env.status('waiting')).template).to.deep.include({
+      kind: 'AgentRunbookTemplate',
+      name: 'team-simple',
+    });
+  });
+
+  it('refuses at admission a runbook made from a template that sets its own agents', async () => {
+    const both = made('both', { name: 'basic-pipeline' }, {});
+    const refused = await kubectl(
+      env.plane.adminKubeconfigPath,
+      ['-n', env.namespace, 'apply', '-f', '-'],
+      stringify({ ...both, spec: { ...both.spec, agents: { pipeline: [{ name: 'normalize' }] } } }),
+    );
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.contain(
+      'spec.agents: a runbook made from a template (spec.template) takes agents from the template',
     );
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '../schema-kit.js';
 import { ErrorClass } from './error-class.js';
 import { SEVERITIES } from './monitoring.js';
+import { TEMPLATE_KIND_NAMES } from '../group.js';
 
 export const RUNBOOK_PHASES = [
   'Pending',
@@ -132,6 +133,19 @@ export const GateStatus = Obj('Where one quality gate stands.', {
   message: Type.Optional(Str('Detail of the decision.', { maxLength: 1024 })),
 });
 
+export const TemplateStatus = Obj(
+  'The template this runbook was made from (spec.template), resolved once per generation: the run uses spec as resolved here.',
+  {
+    kind: StringEnum('Kind of the template.', TEMPLATE_KIND_NAMES),
+    name: Name('Name of the template.'),
+    observedGeneration: Int('Generation of the runbook it was resolved for.', { minimum: 0 }),
+    reason: Str('Why this template: named, or the selector rules that held.', { maxLength: 1024 }),
+    spec: FreeObject(
+      'The runbook spec made from the template, checked against the AgentRunbook schema before it is stored; the run uses it.',
+    ),
+  },
+);
+
 export const Condition = Obj('A condition in the shape of metav1.Condition.', {
   type: Str('Type of the condition in CamelCase, e.g. Ready.', { maxLength: 316 }),
   status: StringEnum('Status of the condition.', ['True', 'False', 'Unknown'] as const),
@@ -191,6 +205,7 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
   effective: Type.Optional(
     FreeObject('Effective execution and budget settings the run used, after environment overlays.'),
   ),
+  template: Type.Optional(TemplateStatus),
   conditions: Type.Optional(
     Type.Array(Condition, {
       description: 'Conditions: Ready, Progressing, and the reasons a run stopped.',
