@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerGenerateCommand } from './generate-command.js';
 import { registerOperatorCommand } from './operator-command.js';
+import { registerTemplatesCommand } from './templates-command.js';
 
 const program = new Command()
   .name('agentrunbook')
@@ -8,6 +10,8 @@ const program = new Command()
   .showHelpAfterError();
 
 registerOperatorCommand(program);
+registerGenerateCommand(program);
+registerTemplatesCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   console.error(`agentrunbook: ${(error as Error).message}`);

@@ -7,7 +7,12 @@ import { GROUP, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
 import { TEMPLATE_RUNBOOK_FIELDS, type SpecV2, type StatusV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook } from '../api/validator.js';
 import { renderRunbook } from '../generator/render.js';
-import { selectTemplate, type NamedTemplate, type SelectionContext } from '../generator/select.js';
+import {
+  selectTemplate,
+  visibleTemplates,
+  type KindedTemplate,
+  type SelectionContext,
+} from '../generator/select.js';
 import type { Informer } from '../kube/informer.js';
 import type { AgentRunbookJson, TemplateJson } from '../kube/types.js';
 
@@ -29,10 +34,6 @@ export const OWN_FIELDS = [
 const TEMPLATES_BY_NAMESPACE = 'namespace';
 const SHOWN_PROBLEMS = 3;
 
-interface Candidate extends NamedTemplate {
-  kind: string;
-}
-
 function describeContext(context: SelectionContext): string {
   const parts = [
     `complexity=${context.complexity ?? '(none)'}`,
@@ -51,22 +52,20 @@ export class TemplateResolver {
     namespaced.addIndex(TEMPLATES_BY_NAMESPACE, (template) => [template.metadata.namespace ?? '']);
   }
 
-  /** Templates a runbook in `namespace` may use: a namespaced one shadows a cluster one of its name. */
-  private candidates(namespace: string, kind: string | undefined): Candidate[] {
-    const byName = new Map<string, Candidate>();
-    const add = (template: TemplateJson, templateKind: string) => {
-      const name = template.metadata.name ?? '';
-      byName.set(name, { name, kind: templateKind, spec: template.spec });
-    };
-    if (kind !== TEMPLATE_KINDS.namespaced.kind) {
-      for (const template of this.cluster.values()) add(template, TEMPLATE_KINDS.cluster.kind);
-    }
-    if (kind !== TEMPLATE_KINDS.cluster.kind) {
-      for (const template of this.namespaced.byIndex(TEMPLATES_BY_NAMESPACE, namespace)) {
-        add(template, TEMPLATE_KINDS.namespaced.kind);
-      }
-    }
-    return [...byName.values()];
+  /** Templates a runbook in `namespace` may use, of one kind or both. */
+  private candidates(namespace: string, kind: string | undefined): KindedTemplate[] {
+    const of = (templates: Iterable<TemplateJson>, templateKind: string): KindedTemplate[] =>
+      kind !== undefined && kind !== templateKind
+        ? []
+        : [...templates].map((template) => ({
+            name: template.metadata.name ?? '',
+            kind: templateKind,
+            spec: template.spec,
+          }));
+    return visibleTemplates(
+      of(this.cluster.values(), TEMPLATE_KINDS.cluster.kind),
+      of(this.namespaced.byIndex(TEMPLATES_BY_NAMESPACE, namespace), TEMPLATE_KINDS.namespaced.kind),
+    );
   }
 
   resolve(runbook: AgentRunbookJson, now: Date): Resolution {
@@ -74,7 +73,7 @@ export class TemplateResolver {
     const namespace = runbook.metadata.namespace ?? '';
     const context = runbook.spec.context ?? {};
     const candidates = this.candidates(namespace, ref.kind);
-    let chosen: Candidate | undefined;
+    let chosen: KindedTemplate | undefined;
     let reason: string;
     if (ref.name !== undefined) {
       chosen = candidates.find((candidate) => candidate.name === ref.name);

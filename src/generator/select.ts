@@ -56,6 +56,22 @@ export function ruleVerdicts(
   return verdicts;
 }
 
+/** A template as a source holds it: its kind, name and spec. */
+export interface KindedTemplate extends NamedTemplate {
+  kind: string;
+}
+
+/** The templates one namespace sees: a namespaced template shadows a cluster one of its name. */
+export function visibleTemplates(
+  cluster: Iterable<KindedTemplate>,
+  namespaced: Iterable<KindedTemplate>,
+): KindedTemplate[] {
+  const byName = new Map<string, KindedTemplate>();
+  for (const template of cluster) byName.set(template.name, template);
+  for (const template of namespaced) byName.set(template.name, template);
+  return [...byName.values()];
+}
+
 export interface Selection {
   template: NamedTemplate;
   /** Why it was chosen, for `agentrunbook templates --explain` and the runbook's condition. */

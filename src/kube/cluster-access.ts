@@ -19,6 +19,8 @@ export interface ClusterAccess {
   readonly server: string;
   /** Adds the CA, the client certificate or the bearer token to a request's options. */
   applyTo(options: RequestOptions & AgentOptions): Promise<void>;
+  /** The namespace the kubeconfig's context names, as kubectl defaults -n to it. */
+  readonly namespace?: string;
 }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -40,7 +42,7 @@ interface KubeconfigFile {
   'current-context'?: string;
   clusters?: { name: string; cluster?: Record<string, unknown> }[];
   users?: { name: string; user?: Record<string, unknown> }[];
-  contexts?: { name: string; context?: { cluster?: string; user?: string } }[];
+  contexts?: { name: string; context?: { cluster?: string; user?: string; namespace?: string } }[];
 }
 
 /** A token read from a file, read again after TOKEN_FILE_TTL_MS. */
@@ -87,11 +89,29 @@ function material(entry: Record<string, unknown>, field: string, base: string): 
   return undefined;
 }
 
-async function fromFile(path: string): Promise<ClusterAccess> {
+async function fromFile(path: string, contextOverride?: string): Promise<ClusterAccess> {
   const config = (parse(readFileSync(path, 'utf8')) ?? {}) as KubeconfigFile;
-  const contextName = config['current-context'];
+  const contextName = contextOverride ?? config['current-context'];
   const context = config.contexts?.find((entry) => entry.name === contextName)?.context;
-  if (!context) throw new Error(`the kubeconfig ${path} has no current context`);
+  if (!context) {
+    throw new Error(
+      contextOverride
+        ? `the kubeconfig ${path} has no context ${contextOverride}`
+        : `the kubeconfig ${path} has no current context`,
+    );
+  }
+  const access = await accessOf(path, config, context, contextName ?? '');
+  return context.namespace
+    ? { server: access.server, applyTo: (options) => access.applyTo(options), namespace: context.namespace }
+    : access;
+}
+
+async function accessOf(
+  path: string,
+  config: KubeconfigFile,
+  context: { cluster?: string; user?: string },
+  contextName: string,
+): Promise<ClusterAccess> {
   const cluster = config.clusters?.find((entry) => entry.name === context.cluster)?.cluster;
   const server = cluster?.server;
   if (!cluster || typeof server !== 'string')
@@ -101,6 +121,7 @@ async function fromFile(path: string): Promise<ClusterAccess> {
     const { KubeConfig: ClientNodeConfig } = await import('@kubernetes/client-node');
     const kc = new ClientNodeConfig();
     kc.loadFromFile(path);
+    kc.setCurrentContext(contextName);
     return accessFromKubeConfig(kc);
   }
   const base = dirname(path);
@@ -127,12 +148,12 @@ async function fromFile(path: string): Promise<ClusterAccess> {
  * The access `path` gives, or, without a path, as kubectl and client-node look: $KUBECONFIG
  * (its first file), ~/.kube/config, then the Pod's ServiceAccount.
  */
-export async function loadClusterAccess(path: string | undefined): Promise<ClusterAccess> {
+export async function loadClusterAccess(path: string | undefined, context?: string): Promise<ClusterAccess> {
   const chosen = path ?? process.env.KUBECONFIG?.split(':').find(Boolean);
   const home = join(homedir(), '.kube', 'config');
   try {
-    if (chosen) return await fromFile(chosen);
-    if (existsSync(home)) return await fromFile(home);
+    if (chosen) return await fromFile(chosen, context);
+    if (existsSync(home)) return await fromFile(home, context);
     if (process.env.KUBERNETES_SERVICE_HOST) return inCluster();
   } catch (error) {
     throw new Error(`could not load the kubeconfig ${chosen ?? home}: ${(error as Error).message}`);

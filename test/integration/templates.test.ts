@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { join } from 'node:path';
 import type { AgentCatalog } from '../../src/api/catalog.js';
@@ -7,6 +7,7 @@ import type { TemplateSpecV2 } from '../../src/api/v2/template.js';
 import { renderRunbook } from '../../src/generator/render.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { eventually } from '../support/eventually.js';
+import { startCli } from '../support/cli-process.js';
 import { RunbookEnv } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
 
@@ -197,5 +198,71 @@ describe('the template library on a real API server: each template admitted, gen
     expect(refused.stderr).to.contain(
       'spec.agents: a runbook made from a template (spec.template) takes agents from the template',
     );
+  });
+
+  describe('the agentrunbook CLI: generate and templates', () => {
+    const cli = async (...args: string[]) => {
+      const run = startCli([...args, `--kubeconfig=${env.plane.adminKubeconfigPath}`, '-n', env.namespace]);
+      return { code: await run.exited, output: run.output() };
+    };
+
+    it('generate prints the runbook the context selects; --apply creates it, and it runs', async () => {
+      const printed = await cli(
+        'generate',
+        '--title',
+        'Printed Idea',
+        '--complexity',
+        'complex',
+        '--idea-text',
+        'Long enough.',
+      );
+      expect(printed.code, printed.output).to.equal(0);
+      const runbook = parse(printed.output) as {
+        metadata: { name: string; namespace: string; annotations: Record<string, string> };
+      };
+      expect(runbook.metadata).to.deep.include({ name: 'printed-idea', namespace: env.namespace });
+      expect(runbook.metadata.annotations).to.deep.equal({ 'i2s.studio/template': 'comprehensive-pipeline' });
+      const applied = await cli(
+        'generate',
+        '--apply',
+        '--template',
+        'basic-pipeline',
+        '--title',
+        'Applied Idea',
+        '--idea-text',
+        'x',
+      );
+      expect(applied.code, applied.output).to.equal(0);
+      expect(applied.output).to.equal(
+        'agentrunbook.i2s.studio/applied-idea created (template basic-pipeline)\n',
+      );
+      await env.waitPhase('applied-idea', 'Succeeded');
+    });
+
+    it('templates lists what the namespace sees, shows one, and says which one a context selects and why', async () => {
+      const listed = await cli('templates');
+      expect(listed.code, listed.output).to.equal(0);
+      const names = listed.output
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(/\s+/).slice(0, 2).join(' '));
+      expect(names)
+        .to.include('team-simple AgentRunbookTemplate')
+        .and.include('high-security-pipeline ClusterAgentRunbookTemplate');
+      expect(names).to.have.length(12);
+      const shown = await cli('templates', 'show', 'enterprise', '-o', 'json');
+      expect((JSON.parse(shown.output) as { spec: TemplateSpecV2 }).spec.displayName).to.equal('Enterprise');
+      const selected = await cli('templates', 'select', '--domain', 'finance', '--complexity', 'simple');
+      expect(selected.output).to.equal(
+        'pci-compliant-pipeline\n  pci-compliant-pipeline (priority 200): domains include finance or payments; also matched, lower: lightweight-pipeline (100), standard-pipeline (0), team-simple (0)\n',
+      );
+    });
+
+    it('fails with exit code 1 and says why', async () => {
+      const missing = await cli('generate', '--template', 'nope', '--title', 'x');
+      expect(missing.code).to.equal(1);
+      expect(missing.output).to.contain('no template named nope');
+    });
   });
 });

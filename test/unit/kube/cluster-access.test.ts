@@ -83,4 +83,35 @@ describe('reading a kubeconfig without client-node', () => {
     await loadClusterAccess(missing).catch((e: unknown) => (error = e as Error));
     expect(error?.message).to.include(`could not load the kubeconfig ${missing}`);
   });
+
+  it('takes another context with --context, and the namespace a context names', async () => {
+    const path = join(dir, 'two-contexts');
+    writeFileSync(
+      path,
+      stringify({
+        'current-context': 'first',
+        contexts: [
+          { name: 'first', context: { cluster: 'one', user: 'u' } },
+          { name: 'second', context: { cluster: 'two', user: 'u', namespace: 'team-b' } },
+        ],
+        clusters: [
+          { name: 'one', cluster: { server: 'https://one:6443' } },
+          { name: 'two', cluster: { server: 'https://two:6443' } },
+        ],
+        users: [{ name: 'u', user: { token: 't' } }],
+      }),
+    );
+    const current = await loadClusterAccess(path);
+    expect(current.server).to.equal('https://one:6443');
+    expect(current.namespace).to.equal(undefined);
+    const second = await loadClusterAccess(path, 'second');
+    expect({ server: second.server, namespace: second.namespace }).to.deep.equal({
+      server: 'https://two:6443',
+      namespace: 'team-b',
+    });
+    await loadClusterAccess(path, 'third').then(
+      () => expect.fail('a context the kubeconfig lacks'),
+      (error: unknown) => expect((error as Error).message).to.contain('has no context third'),
+    );
+  });
 });
