@@ -6,29 +6,9 @@ import type { Command } from 'commander';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { renderRunbook } from '../generator/render.js';
 import { selectTemplate, type KindedTemplate } from '../generator/select.js';
-import { connect, render, withClusterFlags, withOutputFlag, type ClusterFlags } from './cluster-flags.js';
+import { render, withClusterFlags, withOutputFlag } from './cluster-flags.js';
 import { contextFrom, withContextFlags, type ContextFlags } from './context-flags.js';
-import { templatesFromCluster, templatesFromDirectory } from './template-source.js';
-
-export interface TemplateSourceFlags extends ClusterFlags {
-  library?: string;
-}
-
-/** The templates from --library, else from the cluster; with the namespace the runbook goes to. */
-export async function loadTemplates(flags: TemplateSourceFlags) {
-  if (flags.library) {
-    return { templates: templatesFromDirectory(flags.library), namespace: flags.namespace, http: undefined };
-  }
-  const { http, namespace } = await connect(flags);
-  return { templates: await templatesFromCluster(http, namespace), namespace, http };
-}
-
-export function withLibraryFlag(command: Command): Command {
-  return command.option(
-    '--library <dir>',
-    "read templates from this directory's YAML files instead of the cluster",
-  );
-}
+import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
 
 interface GenerateFlags extends TemplateSourceFlags, ContextFlags {
   template?: string;

@@ -6,7 +6,9 @@ import { GROUP, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
 import type { TemplateSpecV2 } from '../api/v2/template.js';
 import { validateTemplate } from '../api/validator.js';
 import { visibleTemplates, type KindedTemplate } from '../generator/select.js';
+import type { Command } from 'commander';
 import type { KubeHttp } from '../kube/http.js';
+import { connect, type ClusterFlags } from './cluster-flags.js';
 import type { TemplateJson } from '../kube/types.js';
 
 interface TemplateObject {
@@ -55,4 +57,24 @@ export async function templatesFromCluster(http: KubeHttp, namespace: string): P
     ),
   ]);
   return visibleTemplates(cluster, namespaced);
+}
+
+export interface TemplateSourceFlags extends ClusterFlags {
+  library?: string;
+}
+
+/** The templates from --library, else from the cluster; with the namespace the runbook goes to. */
+export async function loadTemplates(flags: TemplateSourceFlags) {
+  if (flags.library) {
+    return { templates: templatesFromDirectory(flags.library), namespace: flags.namespace, http: undefined };
+  }
+  const { http, namespace } = await connect(flags);
+  return { templates: await templatesFromCluster(http, namespace), namespace, http };
+}
+
+export function withLibraryFlag(command: Command): Command {
+  return command.option(
+    '--library <dir>',
+    "read templates from this directory's YAML files instead of the cluster",
+  );
 }

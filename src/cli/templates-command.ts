@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ruleVerdicts, selectTemplate } from '../generator/select.js';
 import { render, withClusterFlags, withOutputFlag } from './cluster-flags.js';
 import { contextFrom, withContextFlags, type ContextFlags } from './context-flags.js';
-import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './generate-command.js';
+import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
 
 function table(rows: string[][]): string {
   const widths =
