@@ -137,6 +137,8 @@ export function generatedFiles(): Map<string, string> {
     ],
     ['config/templates/kustomization.yaml', kustomization(...library.map(({ file }) => file))],
     ['manifests/template-library.yaml', yamlFile(...library.map(({ object }) => object))],
+    [`${CHART}/files/template-library.yaml`, yamlFile(...library.map(({ object }) => object))],
+    ['config/manager/template-library.yaml', yamlFile(...library.map(({ object }) => object))],
     ['config/rbac/operator.yaml', yamlFile(...rbacManifests())],
     ['config/rbac/kustomization.yaml', kustomization('operator.yaml')],
     [

@@ -9,6 +9,7 @@ import { loadClusterAccess } from '../kube/cluster-access.js';
 import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
 import { createLogger, LOG_LEVELS, type Logger } from '../observability/logger.js';
 import { DEFAULT_WORKERS, Operator, type OperatorOptions } from '../operator/operator.js';
+import { readTemplateLibrary } from '../operator/template-library.js';
 import type { WebhookOptions } from '../webhook/webhook-runner.js';
 
 interface OperatorFlags {
@@ -18,6 +19,7 @@ interface OperatorFlags {
   reconcileBudget: string;
   config: string;
   logLevel: string;
+  templateLibrary?: string;
   logFormat: 'json' | 'text';
   webhook: boolean;
   webhookBindAddress: string;
@@ -154,6 +156,10 @@ export function registerOperatorCommand(program: Command): void {
       'longest the engine may take deciding one runbook; a runbook over it is parked with reason ReconcileBudgetExceeded',
       '1s',
     )
+    .option(
+      '--template-library <file>',
+      'ClusterAgentRunbookTemplates (YAML) the leader applies at start: the template library',
+    )
     .addOption(
       new Option('--log-level <level>', 'the least severe lines written').choices(LOG_LEVELS).default('info'),
     )
@@ -191,6 +197,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
   }
   const catalog = loadCatalog(flags.config);
+  const templateLibrary = flags.templateLibrary ? readTemplateLibrary(flags.templateLibrary) : undefined;
   const kubeConfig = await loadClusterAccess(flags.kubeconfig);
   const metrics =
     flags.metricsBindAddress === '0'
@@ -211,6 +218,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
     ...(health ? { health } : {}),
     ...(metrics ? { metrics } : {}),
+    ...(templateLibrary ? { templateLibrary } : {}),
     onLeadershipLost: () => {
       // As client-go's controllers do: a replica that may no longer lead must not go on writing.
       log.error('leadership lost; exiting');

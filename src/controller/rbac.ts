@@ -51,9 +51,15 @@ export const WEBHOOK_RULES: PolicyRule[] = [
   { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
 ];
 
+/** Keeping the template library (--template-library) in the cluster. */
+export const TEMPLATE_LIBRARY_RULES: PolicyRule[] = [
+  { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.cluster.plural], verbs: ['create', 'patch'] },
+];
+
 export const OPERATOR_RULES: PolicyRule[] = [
   ...CONTROLLER_RULES,
   ...CLUSTER_TEMPLATE_RULES,
+  ...TEMPLATE_LIBRARY_RULES,
   ...WEBHOOK_RULES,
 ];
 

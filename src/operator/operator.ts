@@ -11,6 +11,7 @@ import {
   CLUSTER_TEMPLATE_RULES,
   CONTROLLER_RULES,
   LEADER_ELECTION_RULES,
+  TEMPLATE_LIBRARY_RULES,
   WEBHOOK_NAMESPACE_RULES,
   WEBHOOK_RULES,
 } from '../controller/rbac.js';
@@ -25,6 +26,8 @@ import { OperatorMetrics } from '../observability/metrics.js';
 import { HealthServer } from './health-server.js';
 import { MetricsServer } from './metrics-server.js';
 import { migrateStorage } from './storage-migration.js';
+import { applyTemplateLibrary } from './template-library.js';
+import type { TemplateJson } from '../kube/types.js';
 
 /**
  * Runbooks reconciled at once. A reconcile mostly waits on the API server, so more workers than
@@ -51,6 +54,8 @@ export interface OperatorOptions {
   health?: { port: number; host?: string };
   /** Serve Prometheus metrics at /metrics on this port (plain HTTP). */
   metrics?: { port: number; host?: string };
+  /** ClusterAgentRunbookTemplates the leader applies at start (the template library). */
+  templateLibrary?: readonly TemplateJson[];
   /** Called when the Lease could not be renewed in time, or leading failed; the process should end. */
   onLeadershipLost?: () => void;
 }
@@ -142,6 +147,7 @@ export class Operator {
       needs.push({ rules: secretRules, namespace: webhook.namespace });
     }
     if (leaderElection) needs.push({ rules: LEADER_ELECTION_RULES, namespace: leaderElection.namespace });
+    if (this.options.templateLibrary) needs.push({ rules: TEMPLATE_LIBRARY_RULES });
     return needs;
   }
 
@@ -193,6 +199,11 @@ export class Operator {
 
   private async lead(): Promise<void> {
     if (this.webhook) await migrateStorage(this.http, this.log);
+    const library = this.options.templateLibrary;
+    if (library) {
+      await applyTemplateLibrary(this.http, library);
+      this.log.info('template library applied', { templates: library.length });
+    }
     if (this.stopping) return;
     const count = this.options.workers ?? DEFAULT_WORKERS;
     this.reportLeading(true);

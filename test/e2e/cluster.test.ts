@@ -206,6 +206,16 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     await timed('wait for the default ServiceAccount', () =>
       k('-n', NAMESPACE, 'wait', '--for=create', '--timeout=60s', 'serviceaccount/default'),
     );
+    // The leader applies the template library the chart handed it, once it leads.
+    const libraryDeadline = Date.now() + 60_000;
+    const libraryNames = async () =>
+      (await k('get', 'clusteragentrunbooktemplates', '-o', 'name')).split('\n').filter(Boolean);
+    while ((await libraryNames()).length < 11) {
+      if (Date.now() > libraryDeadline)
+        throw new Error(`the library is incomplete: ${(await libraryNames()).join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(await libraryNames()).to.have.length(11);
     const files = [
       ...readdirSync(join(repoRoot, 'examples'))
         .filter((f) => f.endsWith('.yaml'))

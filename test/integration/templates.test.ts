@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { TemplateSpecV2 } from '../../src/api/v2/template.js';
 import { renderRunbook } from '../../src/generator/render.js';
+import { loadClusterAccess } from '../../src/kube/cluster-access.js';
+import { KubeHttp } from '../../src/kube/http.js';
+import { applyTemplateLibrary, readTemplateLibrary } from '../../src/operator/template-library.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { eventually } from '../support/eventually.js';
 import { startCli } from '../support/cli-process.js';
@@ -105,6 +108,31 @@ describe('the template library on a real API server: each template admitted, gen
       240_000,
       1000,
     );
+  });
+
+  it('the operator keeps the library: a changed or deleted library template is restored, under its own RBAC', async () => {
+    expect((await env.k('delete', 'clusteragentrunbooktemplate', 'security-first')).code).to.equal(0);
+    const changed = await env.k(
+      'patch',
+      'clusteragentrunbooktemplate',
+      'basic-pipeline',
+      '--type=merge',
+      '-p',
+      '{"spec":{"displayName":"Changed"}}',
+    );
+    expect(changed.code, changed.stderr).to.equal(0);
+    const library = readTemplateLibrary(join(repoRoot, 'manifests', 'template-library.yaml'));
+    await applyTemplateLibrary(new KubeHttp(await loadClusterAccess(env.operatorKubeconfig)), library);
+    const names = (await env.k('get', 'clusteragentrunbooktemplates', '-o', 'name')).stdout;
+    expect(names).to.contain('security-first');
+    const displayName = await env.k(
+      'get',
+      'clusteragentrunbooktemplate',
+      'basic-pipeline',
+      '-o',
+      'jsonpath={.spec.displayName}',
+    );
+    expect(displayName.stdout).to.equal('Basic Pipeline');
   });
 
   const made = (name: string, template: Record<string, unknown>, context: Record<string, unknown>) => ({
