@@ -22,6 +22,7 @@ export interface Pruning {
 interface FinishedRun {
   jobs: JobObservation[];
   finishedAt: number;
+  current: boolean;
 }
 
 const completedAt = (job: JobObservation) => Date.parse(job.completionTime ?? '') || 0;
@@ -41,9 +42,11 @@ function finishedRuns(
     if (execution === current && !final) continue;
     const latest = Math.max(...runJobs.map(completedAt));
     const finishedAt = execution === current ? Date.parse(status?.completionTime ?? '') || latest : latest;
-    runs.push({ jobs: runJobs, finishedAt });
+    runs.push({ jobs: runJobs, finishedAt, current: execution === current });
   }
-  return runs.sort((a, b) => b.finishedAt - a.finishedAt);
+  // The current run is the newest, whatever the clock says: timestamps have whole seconds, and a
+  // past run that ended in the same second must not push the current one out.
+  return runs.sort((a, b) => Number(b.current) - Number(a.current) || b.finishedAt - a.finishedAt);
 }
 
 export function pruneHistory(

@@ -34,6 +34,19 @@ describe('history: the Jobs of finished runs', () => {
     expect(h.jobs.map((job) => job.execution)).to.deep.equal(['g2']);
   });
 
+  it('counts the current run as the newest even when a past run finished in the same second', () => {
+    const h = new EngineHarness(runbookOf(oneStage({ limit: 1 })));
+    runToSuccess(h);
+    newGeneration(h);
+    runToSuccess(h);
+    // Timestamps have whole seconds: a fast earlier run can seem to end with the current one.
+    const finished = h.runbook.status?.completionTime;
+    for (const job of h.jobs) job.completionTime = finished;
+    const next = h.step();
+    expect(next.delete.map((d) => d.reason)).to.deep.equal(['HistoryLimit']);
+    expect(h.jobs.map((job) => job.execution)).to.deep.equal(['g2']);
+  });
+
   it('keeps 3 finished runs when spec.history says nothing, as CronJob keeps 3 successful Jobs', () => {
     const h = new EngineHarness(runbookOf(oneStage(undefined)));
     for (let run = 0; run < 5; run += 1) {
