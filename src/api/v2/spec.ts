@@ -1,4 +1,4 @@
-/** The AgentRunbook v2 spec (apart from the resource root, so the status can hold a resolved spec). */
+/** The AgentRunbook v2 spec, apart from the resource root (runbook.ts) that adds the status to it. */
 import { Type } from '@sinclair/typebox';
 import { Obj, Str, StrList, SemVer, Name, Bool, StringEnum } from '../schema-kit.js';
 import { TEMPLATE_KIND_NAMES } from '../group.js';
