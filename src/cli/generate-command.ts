@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { renderRunbook } from '../generator/render.js';
-import { selectTemplate, type KindedTemplate } from '../generator/select.js';
+import { selectTemplate } from '../generator/select.js';
 import { render, withClusterFlags, withOutputFlag } from './cluster-flags.js';
 import { contextFrom, withContextFlags, type ContextFlags } from './context-flags.js';
 import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
@@ -30,18 +30,16 @@ export function registerGenerateCommand(program: Command): void {
         throw new Error('--apply creates the runbook in a cluster: drop --library');
       const context = contextFrom(flags);
       const { templates, namespace, http } = await loadTemplates(flags);
-      let template: KindedTemplate | undefined;
-      if (flags.template) {
-        template = templates.find((candidate) => candidate.name === flags.template);
-        if (!template)
-          throw new Error(`no template named ${flags.template} (agentrunbook templates lists them)`);
-      } else {
-        const selected = selectTemplate(templates, context);
-        if (!selected)
-          throw new Error(`no template's rules select this context (agentrunbook templates select explains)`);
-        template = templates.find((candidate) => candidate.name === selected.template.name);
+      const template = flags.template
+        ? templates.find((candidate) => candidate.name === flags.template)
+        : selectTemplate(templates, context)?.template;
+      if (!template) {
+        throw new Error(
+          flags.template
+            ? `no template named ${flags.template} (agentrunbook templates lists them)`
+            : `no template's rules select this context (agentrunbook templates select explains)`,
+        );
       }
-      if (!template) throw new Error('the selected template is gone');
       const rendered = renderRunbook(template, context, new Date(), namespace);
       if ('problem' in rendered) throw new Error(rendered.problem);
       const { runbook } = rendered;

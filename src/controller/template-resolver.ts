@@ -19,18 +19,6 @@ import type { AgentRunbookJson, TemplateJson } from '../kube/types.js';
 export type TemplateStatus = NonNullable<StatusV2['template']>;
 export type Resolution = { template: TemplateStatus } | { reason: string; message: string };
 
-/** What a runbook made from a template may set itself; the rest comes from the template. */
-export const OWN_FIELDS = [
-  'version',
-  'description',
-  'tags',
-  'context',
-  'suspend',
-  'status',
-  'history',
-  'template',
-];
-
 const TEMPLATES_BY_NAMESPACE = 'namespace';
 const SHOWN_PROBLEMS = 3;
 
@@ -73,15 +61,16 @@ export class TemplateResolver {
     const namespace = runbook.metadata.namespace ?? '';
     const context = runbook.spec.context ?? {};
     const candidates = this.candidates(namespace, ref.kind);
-    let chosen: KindedTemplate | undefined;
+    let chosen: KindedTemplate;
     let reason: string;
     if (ref.name !== undefined) {
-      chosen = candidates.find((candidate) => candidate.name === ref.name);
-      if (!chosen) {
+      const named = candidates.find((candidate) => candidate.name === ref.name);
+      if (!named) {
         const kinds =
           ref.kind ?? `${TEMPLATE_KINDS.namespaced.kind} (in ${namespace}) or ${TEMPLATE_KINDS.cluster.kind}`;
         return { reason: 'TemplateNotFound', message: `no ${kinds} named ${ref.name}` };
       }
+      chosen = named;
       reason = `named in spec.template`;
     } else {
       const selection = selectTemplate(candidates, context);
@@ -91,10 +80,9 @@ export class TemplateResolver {
           message: `no template's rules select this context (${describeContext(context)}) among ${candidates.length} templates`,
         };
       }
-      chosen = candidates.find((candidate) => candidate.name === selection.template.name);
+      chosen = selection.template;
       reason = `selected: ${selection.reason}`;
     }
-    if (!chosen) return { reason: 'TemplateNotFound', message: 'the selected template is gone' };
     const rendered = renderRunbook(chosen, context, now, namespace);
     if ('problem' in rendered) return { reason: 'TemplateRenderFailed', message: rendered.problem };
     const own = Object.fromEntries(

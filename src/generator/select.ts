@@ -72,17 +72,17 @@ export function visibleTemplates(
   return [...byName.values()];
 }
 
-export interface Selection {
-  template: NamedTemplate;
-  /** Why it was chosen, for `agentrunbook templates --explain` and the runbook's condition. */
+export interface Selection<T extends NamedTemplate = NamedTemplate> {
+  template: T;
+  /** Why it was chosen, for `agentrunbook templates select` and the runbook's status.template. */
   reason: string;
 }
 
 /** The template for a context, or undefined when no selectable template's rules hold. */
-export function selectTemplate(
-  templates: readonly NamedTemplate[],
+export function selectTemplate<T extends NamedTemplate>(
+  templates: readonly T[],
   context: SelectionContext,
-): Selection | undefined {
+): Selection<T> | undefined {
   const matching = templates
     .filter((template) => template.spec.selector !== undefined)
     .map((template) => {
