@@ -5,7 +5,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { RunbookMetrics } from './runbook-metrics.js';
-import { RunMetrics, type RunView } from './run-metrics.js';
+import type { StatusV2 } from '../api/v2/runbook.js';
+import { finishedIn, RunMetrics, type RunbookRecord, type RunView } from './run-metrics.js';
 import { SeriesBudget } from './series-budget.js';
 
 /** The controller label, as controller-runtime names a controller after its kind. */
@@ -188,9 +189,10 @@ export class OperatorMetrics {
   }
 
   /** What a status the controller has just written says happened. */
-  statusWritten(...args: Parameters<RunMetrics['statusWritten']>): void {
-    this.runs.statusWritten(...args);
-    this.declared.statusWritten(...args);
+  statusWritten(runbook: RunbookRecord, before: StatusV2 | undefined, after: StatusV2): void {
+    const finished = finishedIn(before, after);
+    this.runs.statusWritten(runbook, before, after, finished);
+    this.declared.observeFinished(runbook, finished);
   }
 
   /** A deleted runbook's series go with it. */

@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BREAKER_SERIES_LIMIT } from '../api/limits.js';
 import { parseMicros } from '../api/grammar.js';
 import { DEFAULT_DURATION_BUCKETS } from '../api/v2/monitoring.js';
-import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { effectiveSpec, runSpec } from '../engine/effective.js';
 import { attemptsOf } from '../engine/execution-metrics.js';
 import { TERMINAL_RUN } from '../engine/summary.js';
@@ -45,6 +45,29 @@ export function runbookIdentity(runbook: RunbookRecord): Record<RunbookLabels, s
 
 const seconds = (from: string | undefined, to: string | undefined) =>
   (Date.parse(to ?? '') - Date.parse(from ?? '')) / 1000;
+
+/** What a written status finished that the one it replaced had not: stages, and the run. */
+export interface Finished {
+  /** Stages that reached Succeeded or Failed, with how long they took when that is known. */
+  stages: { stage: StageStatusV2; seconds?: number }[];
+  run?: { phase: string; seconds?: number };
+}
+
+const known = (value: number) => (value >= 0 ? { seconds: value } : {});
+
+export function finishedIn(before: StatusV2 | undefined, after: StatusV2): Finished {
+  const previous = before?.execution === after.execution ? before : undefined;
+  const was = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage.phase]));
+  const stages = (after.stages ?? [])
+    .filter((stage) => TERMINAL_STAGE.has(stage.phase) && !TERMINAL_STAGE.has(was.get(stage.name) ?? ''))
+    .map((stage) => ({ stage, ...known(seconds(stage.startTime, stage.completionTime)) }));
+  const phase = after.phase ?? '';
+  const ended = TERMINAL_RUN.has(phase) && !TERMINAL_RUN.has(previous?.phase ?? '');
+  return {
+    stages,
+    ...(ended ? { run: { phase, ...known(seconds(after.startTime, after.completionTime)) } } : {}),
+  };
+}
 
 export class RunMetrics {
   private readonly runsFinished: Counter<'namespace' | 'phase'>;
@@ -207,11 +230,15 @@ export class RunMetrics {
   }
 
   /** What a status the controller has just written says happened since the one it replaced. */
-  statusWritten(runbook: RunbookRecord, before: StatusV2 | undefined, after: StatusV2): void {
+  statusWritten(
+    runbook: RunbookRecord,
+    before: StatusV2 | undefined,
+    after: StatusV2,
+    finished: Finished,
+  ): void {
     const namespace = runbook.metadata.namespace ?? '';
     this.seen(namespace);
-    const sameRun = before?.execution === after.execution;
-    const previous = sameRun ? before : undefined;
+    const previous = before?.execution === after.execution ? before : undefined;
     const previousStages = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage]));
     for (const stage of after.stages ?? []) {
       const was = previousStages.get(stage.name);
@@ -222,22 +249,20 @@ export class RunMetrics {
       if (succeeded > 0) this.attempts.inc({ result: 'succeeded', error_class: '' }, succeeded);
       if (failed > 0)
         this.attempts.inc({ result: 'failed', error_class: stage.lastError ?? 'UNKNOWN' }, failed);
-      if (TERMINAL_STAGE.has(stage.phase) && !TERMINAL_STAGE.has(was?.phase ?? '') && stage.startTime) {
-        const took = seconds(stage.startTime, stage.completionTime);
-        if (took >= 0)
-          this.stageDuration.observe({ workflow: stage.workflow ?? 'main', phase: stage.phase }, took);
-      }
+    }
+    for (const { stage, seconds: took } of finished.stages) {
+      if (took !== undefined)
+        this.stageDuration.observe({ workflow: stage.workflow ?? 'main', phase: stage.phase }, took);
     }
     const tokens = (after.usage?.tokens ?? 0) - (previous?.usage?.tokens ?? 0);
     if (tokens > 0) this.tokens.inc({ namespace }, tokens);
     const micros = parseMicros(after.usage?.costUSD ?? '0') - parseMicros(previous?.usage?.costUSD ?? '0');
     if (micros > 0) this.dollars.inc({ namespace }, micros / 1e6);
 
-    const phase = after.phase ?? '';
-    if (!TERMINAL_RUN.has(phase) || TERMINAL_RUN.has(previous?.phase ?? '')) return;
+    if (!finished.run) return;
+    const { phase, seconds: took } = finished.run;
     this.runsFinished.inc({ namespace, phase });
-    const took = seconds(after.startTime, after.completionTime);
-    if (!(took >= 0)) return;
+    if (took === undefined) return;
     this.runDuration.observe({ phase }, took);
     const uid = runbook.metadata.uid ?? '';
     if (!this.budget.admit(uid)) return;

@@ -19,8 +19,7 @@ import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { parseMicros } from '../api/grammar.js';
 import { runSpec } from '../engine/effective.js';
 import { attemptsOf } from '../engine/execution-metrics.js';
-import { TERMINAL_RUN } from '../engine/summary.js';
-import { runbookIdentity, type RunbookRecord } from './run-metrics.js';
+import { runbookIdentity, type Finished, type RunbookRecord } from './run-metrics.js';
 import type { SeriesBudget } from './series-budget.js';
 
 type Labels = Record<string, string>;
@@ -39,8 +38,6 @@ interface HistogramSeries {
   sum: number;
   count: number;
 }
-
-const TERMINAL_STAGE = new Set(['Succeeded', 'Failed']);
 
 /** The declared labels of a row, plus the identity ones: the series the row counts towards. */
 function pick(row: Labels, declared: Declared): Labels {
@@ -240,20 +237,16 @@ export class RunbookMetrics {
     series.count += 1;
   }
 
-  /** Observes the histograms a status the controller has just written finished. */
-  statusWritten(runbook: RunbookRecord, before: StatusV2 | undefined, after: StatusV2): void {
+  /** Observes the histograms of what a status the controller has just written finished. */
+  observeFinished(runbook: RunbookRecord, finished: Finished): void {
     if (!runSpec(runbook).monitoring?.metrics?.length) return;
-    const previous = before?.execution === after.execution ? before : undefined;
-    const was = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage.phase]));
-    for (const stage of after.stages ?? []) {
-      if (!TERMINAL_STAGE.has(stage.phase) || TERMINAL_STAGE.has(was.get(stage.name) ?? '')) continue;
-      const took = (Date.parse(stage.completionTime ?? '') - Date.parse(stage.startTime ?? '')) / 1000;
-      this.observe(runbook, 'stage_duration', { ...stageRow(runbook, stage), phase: stage.phase }, took);
+    for (const { stage, seconds } of finished.stages) {
+      if (seconds === undefined) continue;
+      this.observe(runbook, 'stage_duration', { ...stageRow(runbook, stage), phase: stage.phase }, seconds);
     }
-    const phase = after.phase ?? '';
-    if (TERMINAL_RUN.has(phase) && !TERMINAL_RUN.has(previous?.phase ?? '')) {
-      const took = (Date.parse(after.completionTime ?? '') - Date.parse(after.startTime ?? '')) / 1000;
-      this.observe(runbook, 'execution_duration', { ...runbookIdentity(runbook), phase }, took);
+    if (finished.run?.seconds !== undefined) {
+      const { phase, seconds } = finished.run;
+      this.observe(runbook, 'execution_duration', { ...runbookIdentity(runbook), phase }, seconds);
     }
   }
 
