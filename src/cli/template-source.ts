@@ -1,43 +1,25 @@
 /** The templates a command works with: a cluster's (as a runbook in the namespace sees them), or a directory's. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { GROUP, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
-import type { TemplateSpecV2 } from '../api/v2/template.js';
-import { validateTemplate } from '../api/validator.js';
 import { visibleTemplates, type KindedTemplate } from '../generator/select.js';
 import type { Command } from 'commander';
 import type { KubeHttp } from '../kube/http.js';
 import { connect, type ClusterFlags } from './cluster-flags.js';
 import type { TemplateJson } from '../kube/types.js';
-
-interface TemplateObject {
-  kind?: string;
-  metadata?: { name?: string };
-  spec?: TemplateSpecV2;
-}
+import { readTemplateFile } from '../operator/template-library.js';
 
 /** Every template in a directory's YAML files (config/templates, say), checked against the schema. */
 export function templatesFromDirectory(dir: string): KindedTemplate[] {
-  const templates: KindedTemplate[] = [];
-  for (const file of readdirSync(dir)
+  return readdirSync(dir)
     .filter((name) => /\.ya?ml$/.test(name))
-    .sort()) {
-    for (const document of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
-      const object = document.toJS() as TemplateObject | null;
-      if (!object?.kind?.endsWith('AgentRunbookTemplate')) continue;
-      const problems = validateTemplate(object);
-      if (problems.length) {
-        throw new Error(`${join(dir, file)}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
-      }
-      templates.push({
-        kind: object.kind,
-        name: object.metadata?.name ?? '',
-        spec: object.spec as TemplateSpecV2,
-      });
-    }
-  }
-  return templates;
+    .sort()
+    .flatMap((file) => readTemplateFile(join(dir, file)).templates)
+    .map((template) => ({
+      kind: String(template.kind),
+      name: template.metadata.name ?? '',
+      spec: template.spec,
+    }));
 }
 
 /** The cluster's templates that a runbook in `namespace` may use. */

@@ -11,16 +11,19 @@ import { validateTemplate } from '../api/validator.js';
 import type { KubeHttp } from '../kube/http.js';
 import type { TemplateJson } from '../kube/types.js';
 
-/** Reads and checks a library file; any template the schema refuses stops the operator at start. */
-export function readTemplateLibrary(path: string): TemplateJson[] {
+/**
+ * The templates in a YAML file, each checked against the schema (a refused one is an error naming
+ * the file, the template and the field), and the kinds of its other documents.
+ */
+export function readTemplateFile(path: string): { templates: TemplateJson[]; otherKinds: string[] } {
   const templates: TemplateJson[] = [];
+  const otherKinds: string[] = [];
   for (const document of parseAllDocuments(readFileSync(path, 'utf8'))) {
     const object = document.toJS() as TemplateJson | null;
     if (object === null) continue;
-    if (object.kind !== TEMPLATE_KINDS.cluster.kind) {
-      throw new Error(
-        `${path}: the library holds only ${TEMPLATE_KINDS.cluster.kind}s, not ${String(object.kind)}`,
-      );
+    if (!object.kind?.endsWith('AgentRunbookTemplate')) {
+      otherKinds.push(String(object.kind));
+      continue;
     }
     const problems = validateTemplate(object);
     if (problems.length) {
@@ -28,6 +31,18 @@ export function readTemplateLibrary(path: string): TemplateJson[] {
       throw new Error(`${path}: ${name}: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
     }
     templates.push(object);
+  }
+  return { templates, otherKinds };
+}
+
+/** Reads and checks a library file; anything the schema refuses stops the operator at start. */
+export function readTemplateLibrary(path: string): TemplateJson[] {
+  const { templates, otherKinds } = readTemplateFile(path);
+  const other = [...otherKinds, ...templates.map((template) => String(template.kind))].find(
+    (kind) => kind !== TEMPLATE_KINDS.cluster.kind,
+  );
+  if (other !== undefined) {
+    throw new Error(`${path}: the library holds only ${TEMPLATE_KINDS.cluster.kind}s, not ${other}`);
   }
   return templates;
 }
