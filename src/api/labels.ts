@@ -10,3 +10,11 @@ export const LABEL_ATTEMPT = 'i2s.studio/attempt';
 
 /** A new value re-runs the runbook without a spec change. */
 export const ANNOTATION_RERUN = 'i2s.studio/rerun';
+
+/** On ControllerRevisions: the owning runbook's uid, the spec's hash, and the bump from the revision before. */
+export const LABEL_RUNBOOK_UID = 'i2s.studio/runbook-uid';
+export const LABEL_REVISION_HASH = 'i2s.studio/revision-hash';
+export const LABEL_BUMP = 'i2s.studio/bump';
+/** On ControllerRevisions: the spec.version it holds, and what changed from the revision before. */
+export const ANNOTATION_VERSION = 'i2s.studio/version';
+export const ANNOTATION_CHANGES = 'i2s.studio/changes';

@@ -19,6 +19,7 @@ import { EventRecorder } from './event-recorder.js';
 import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
+import { RevisionHistory } from './revisions.js';
 import { TemplateResolver } from './template-resolver.js';
 
 export interface ControllerOptions {
@@ -105,6 +106,7 @@ export class RunbookController {
       notifier: this.notifier,
       log,
       templates: new TemplateResolver(this.templates, this.clusterTemplates),
+      revisions: new RevisionHistory(http),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(metrics
         ? {

@@ -31,6 +31,18 @@ export function jobLabels(runbook: AgentRunbookJson, plan: JobPlan): Record<stri
   };
 }
 
+/** The owner reference that makes the runbook's deletion delete the object too. */
+export function ownedBy(runbook: AgentRunbookJson) {
+  return {
+    apiVersion: `${GROUP}/${STORAGE_VERSION}`,
+    kind: KIND,
+    name: runbook.metadata.name ?? '',
+    uid: runbook.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
 export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
   const labels = jobLabels(runbook, plan);
   return {
@@ -40,16 +52,7 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
       name: plan.name,
       namespace: runbook.metadata.namespace ?? '',
       labels,
-      ownerReferences: [
-        {
-          apiVersion: `${GROUP}/${STORAGE_VERSION}`,
-          kind: KIND,
-          name: runbook.metadata.name ?? '',
-          uid: runbook.metadata.uid ?? '',
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: [ownedBy(runbook)],
     },
     spec: {
       // The operator owns retries: one Pod per Job, a new Job per attempt.

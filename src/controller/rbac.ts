@@ -25,6 +25,12 @@ export const CONTROLLER_RULES: PolicyRule[] = [
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // Each spec of a runbook is kept as a ControllerRevision it owns.
+  {
+    apiGroups: ['apps'],
+    resources: ['controllerrevisions'],
+    verbs: ['get', 'list', 'create', 'patch', 'delete'],
+  },
   // spec.template: the templates a runbook may be made from.
   { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.namespaced.plural], verbs: ['get', 'list', 'watch'] },
 ];

@@ -23,6 +23,7 @@ import type { AgentRunbookJson } from '../kube/types.js';
 import type { JobCache } from './job-cache.js';
 import type { Resolution, TemplateResolver, TemplateStatus } from './template-resolver.js';
 import type { Notifier } from './notifier.js';
+import type { RevisionHistory, RevisionStatus } from './revisions.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -41,6 +42,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Resolves spec.template; without it, runbooks made from templates wait with a condition. */
   templates?: Pick<TemplateResolver, 'resolve'>;
+  /** Keeps each spec as a ControllerRevision; without it, status.revision is not written. */
+  revisions?: Pick<RevisionHistory, 'observe'>;
   /** Told of every status written, with the one it replaced (for metrics). */
   statusWritten?: (runbook: AgentRunbookJson, before: StatusV2 | undefined, after: StatusV2) => void;
 }
@@ -99,6 +102,9 @@ export class Reconciler {
     const now = this.deps.now?.() ?? new Date();
     const log = this.deps.log.child({ runbook: key, reconcileID });
     const generation = runbook.metadata.generation ?? 1;
+    const revision = await this.revisionOf(runbook, log);
+    const stamp = (decision: Decision): Decision =>
+      revision ? { ...decision, status: { ...decision.status, revision } } : decision;
     let spec = runbook.spec;
     let template: TemplateStatus | undefined;
     if (runbook.spec.template) {
@@ -111,7 +117,7 @@ export class Reconciler {
               message: 'this operator does not read templates',
             });
       if (!('template' in resolved)) {
-        await this.act(runbook, unresolved(runbook, resolved, now), now, log);
+        await this.act(runbook, stamp(unresolved(runbook, resolved, now)), now, log);
         return {};
       }
       template = resolved.template;
@@ -150,12 +156,13 @@ export class Reconciler {
       );
     }
     if (template) decision = { ...decision, status: { ...decision.status, template } };
+    decision = stamp(decision);
     await turnOfTheEventLoop();
     try {
       await this.act(runbook, decision, now, log);
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
-      await this.parkRefused(runbook, engineInput, decision, error, now, log);
+      await this.parkRefused(runbook, engineInput, decision, error, stamp, now, log);
       return {};
     }
     return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
@@ -171,15 +178,30 @@ export class Reconciler {
     input: EngineInput,
     refused: Decision,
     error: Refused,
+    stamp: (decision: Decision) => Decision,
     now: Date,
     log: Logger,
   ): Promise<void> {
     log.error('write refused by the API server', { reason: error.reason, error: error.message });
     try {
-      await this.act(runbook, park(input, error.reason, error.message, refused.status), now, log);
+      await this.act(runbook, stamp(park(input, error.reason, error.message, refused.status)), now, log);
     } catch (again) {
       if (!(again instanceof Refused)) throw again;
-      await this.act(runbook, park(input, error.reason, error.message), now, log);
+      await this.act(runbook, stamp(park(input, error.reason, error.message)), now, log);
+    }
+  }
+
+  /**
+   * The revision of the runbook's spec. A failure to write it (an API error, missing RBAC) is
+   * logged and leaves the stored one: the run goes on, and the next reconcile tries again.
+   */
+  private async revisionOf(runbook: AgentRunbookJson, log: Logger): Promise<RevisionStatus | undefined> {
+    if (!this.deps.revisions) return undefined;
+    try {
+      return await this.deps.revisions.observe(runbook);
+    } catch (error) {
+      log.error('recording the revision failed', { error: (error as Error).message });
+      return runbook.status?.revision;
     }
   }
 

@@ -3,7 +3,6 @@
  * message starts with the field path it is about.
  */
 import semver from 'semver';
-import { isDeepStrictEqual } from 'node:util';
 import { Spec, TEMPLATE_RUNBOOK_FIELDS, type SpecV2 } from '../api/v2/runbook.js';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -20,6 +19,7 @@ import { dependencies } from '../engine/graph.js';
 import { referencedContext, referencedStages } from '../engine/substitution.js';
 import { allStages, mainStages, stageNameProblems, type RunStage } from '../engine/workflow-stages.js';
 import { compileUserSchema } from '../engine/user-schema.js';
+import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/spec-changes.js';
 
 export interface FieldProblem {
   field: string;
@@ -313,39 +313,21 @@ export function settingWarnings(spec: SpecV2): string[] {
   return warnings;
 }
 
-const RANK: Record<string, number> = {
-  prerelease: 0,
-  prepatch: 1,
-  patch: 1,
-  preminor: 2,
-  minor: 2,
-  premajor: 3,
-  major: 3,
-};
-
-/** Warnings (not refusals) about spec.version on an update. */
+/** Warnings (not refusals) about spec.version on an update, by the rules of engine/spec-changes.ts. */
 export function versionWarnings(old: SpecV2, next: SpecV2): string[] {
-  const { version: oldVersion, ...oldRest } = old;
-  const { version: newVersion, ...newRest } = next;
-  if (isDeepStrictEqual(oldRest, newRest)) return [];
-  if (oldVersion === newVersion) {
-    return [`spec changed but spec.version is still ${newVersion}: bump it so the change can be told apart`];
+  const changes = specChanges(old, next);
+  if (changes.length === 0) return [];
+  if (old.version === next.version) {
+    return [`spec changed but spec.version is still ${next.version}: bump it so the change can be told apart`];
   }
-  if (!semver.valid(oldVersion) || !semver.valid(newVersion)) return [];
-  if (semver.lt(newVersion, oldVersion))
-    return [`spec.version went down from ${oldVersion} to ${newVersion}`];
-  const oldStages = new Set((old.agents.pipeline ?? []).map((stage) => stage.name));
-  const newStages = new Set((next.agents.pipeline ?? []).map((stage) => stage.name));
-  const removed = [...oldStages].filter((name) => !newStages.has(name));
-  const added = [...newStages].filter((name) => !oldStages.has(name));
-  const [needed, why] = removed.length
-    ? (['major', `removing stage ${removed.join(', ')} is a breaking change`] as const)
-    : added.length
-      ? (['minor', `adding stage ${added.join(', ')} is a new feature`] as const)
-      : (['patch', 'the spec changed'] as const);
-  const bump = semver.diff(oldVersion, newVersion) ?? 'patch';
-  if ((RANK[bump] ?? 0) >= (RANK[needed] ?? 0)) return [];
+  if (!semver.valid(old.version) || !semver.valid(next.version)) return [];
+  if (semver.lt(next.version, old.version))
+    return [`spec.version went down from ${old.version} to ${next.version}`];
+  const needed = bumpOf(changes);
+  const bump = bumpBetween(old.version, next.version);
+  if (bumpRank(bump) >= bumpRank(needed)) return [];
+  const [why] = changes;
   return [
-    `${why}: spec.version should get a ${needed} bump, but ${oldVersion} -> ${newVersion} is a ${bump} bump`,
+    `${why?.message ?? 'the change'} is a ${why?.class ?? 'fix'} change: spec.version should get a ${needed} bump (${nextVersion(old.version, needed)}), but ${old.version} -> ${next.version} is a ${bump} bump`,
   ];
 }

@@ -1,6 +1,6 @@
 /** The AgentRunbook v2 spec, apart from the resource root (runbook.ts) that adds the status to it. */
 import { Type } from '@sinclair/typebox';
-import { Obj, Str, StrList, SemVer, Name, Bool, StringEnum } from '../schema-kit.js';
+import { Obj, Str, StrList, SemVer, Name, Bool, StringEnum, Int } from '../schema-kit.js';
 import { TEMPLATE_KIND_NAMES } from '../group.js';
 import { Context, Author, Created } from './context.js';
 import { Execution, RetryStrategies } from './execution.js';
@@ -11,6 +11,8 @@ import { Workflows } from './workflows.js';
 import { Monitoring } from './monitoring.js';
 import { Environments } from './environments.js';
 import { History } from './history.js';
+
+export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
 
 /** What spec.status may ask of a run (Tekton's PipelineRun spec.status is the model). */
 const RUN_REQUESTS = ['Cancelled'] as const;
@@ -25,10 +27,11 @@ export const TEMPLATE_RUNBOOK_FIELDS = [
   'status',
   'history',
   'template',
+  'revisionHistoryLimit',
 ] as const;
 
 export const TemplateRef = Obj(
-  'Make this runbook from a template: the named one, or the one whose rules (spec.selector) select spec.context. The operator resolves it once per generation and keeps the result in status.template, so a template changed later never changes a run. Such a runbook sets only version, description, tags, context, suspend, status, history and template; its agents and the rest come from the template.',
+  'Make this runbook from a template: the named one, or the one whose rules (spec.selector) select spec.context. The operator resolves it once per generation and keeps the result in status.template, so a template changed later never changes a run. Such a runbook sets only version, description, tags, context, suspend, status, history, template and revisionHistoryLimit; its agents and the rest come from the template.',
   {
     name: Type.Optional(Name('The template; without it one is selected from spec.context.')),
     kind: Type.Optional(
@@ -72,6 +75,12 @@ export const Spec = Obj(
     environments: Type.Optional(Environments),
     history: Type.Optional({ ...History, default: {} }),
     template: Type.Optional(TemplateRef),
+    revisionHistoryLimit: Type.Optional(
+      Int(
+        `How many revisions of this spec (ControllerRevisions) to keep for history and rollback, the current one included; ${DEFAULT_REVISION_HISTORY_LIMIT} by default.`,
+        { minimum: 1, maximum: 100 },
+      ),
+    ),
   },
   {
     celRules: [

@@ -206,6 +206,17 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
     FreeObject('Effective execution and budget settings the run used, after environment overlays.'),
   ),
   template: Type.Optional(TemplateStatus),
+  revision: Type.Optional(
+    Obj(
+      'The ControllerRevision that holds this spec (agentrunbook history lists them; rollback restores one).',
+      {
+        name: Str('Name of the ControllerRevision.', { maxLength: 253 }),
+        number: Int('Its revision number, counting up from 1 with each spec change.', { minimum: 1 }),
+        hash: Str('Hash of the spec it holds.', { maxLength: 16 }),
+        observedGeneration: Int('Generation of the spec it was checked for.', { minimum: 0 }),
+      },
+    ),
+  ),
   conditions: Type.Optional(
     Type.Array(Condition, {
       description: 'Conditions: Ready, Progressing, and the reasons a run stopped.',
