@@ -318,7 +318,9 @@ export function versionWarnings(old: SpecV2, next: SpecV2): string[] {
   const changes = specChanges(old, next);
   if (changes.length === 0) return [];
   if (old.version === next.version) {
-    return [`spec changed but spec.version is still ${next.version}: bump it so the change can be told apart`];
+    return [
+      `spec changed but spec.version is still ${next.version}: bump it so the change can be told apart`,
+    ];
   }
   if (!semver.valid(old.version) || !semver.valid(next.version)) return [];
   if (semver.lt(next.version, old.version))
