@@ -6,6 +6,7 @@ import { jsonShapeProblem } from '../api/limits.js';
 import { KIND } from '../api/group.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook, type FieldError } from '../api/validator.js';
+import { analyzeRunbook } from '../generator/optimize.js';
 import { settingWarnings, validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 
 /** The review each path takes: anything else is not a review at all. */
@@ -82,6 +83,20 @@ function schemaProblems(spec: unknown): FieldError[] {
 
 const fieldList = (problems: FieldError[]) => problems.map((p) => `${p.field}: ${p.message}`).join('; ');
 
+/** Most optimizer findings returned as warnings: the API server keeps only a few kilobytes of them. */
+const MAX_FINDING_WARNINGS = 5;
+
+function optimizerWarnings(spec: SpecV2): string[] {
+  const findings = analyzeRunbook(spec);
+  const shown = findings
+    .slice(0, MAX_FINDING_WARNINGS)
+    .map((finding) => `${finding.field}: ${finding.message}`);
+  const more = findings.length - shown.length;
+  return more > 0
+    ? [...shown, `and ${more} more optimizer findings: agentrunbook optimize lists them`]
+    : shown;
+}
+
 /** Validates an AgentRunbook create or update (sent as v2: the webhook registers for v2 only). */
 export function reviewAdmission(body: unknown): Json {
   const { request, uid } = requestOf(body);
@@ -128,6 +143,7 @@ export function reviewAdmission(body: unknown): Json {
   }
   const warnings = [
     ...settingWarnings(spec),
+    ...optimizerWarnings(spec),
     ...(request?.operation === 'UPDATE' && old ? versionWarnings(old, spec) : []),
   ];
   return respond({ allowed: true, ...(warnings.length ? { warnings } : {}) });
