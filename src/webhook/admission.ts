@@ -97,6 +97,23 @@ function optimizerWarnings(spec: SpecV2): string[] {
     : shown;
 }
 
+/**
+ * Every admission rule's verdict on a spec that passed the schema, and the warnings it gets (on an
+ * update, `old` is the spec it replaces). `agentrunbook validate` asks the same.
+ */
+export function judgeSpec(spec: SpecV2, old?: SpecV2): { problems: FieldError[]; warnings: string[] } {
+  const problems = validateRunbookSpec(spec);
+  if (problems.length) return { problems, warnings: [] };
+  return {
+    problems,
+    warnings: [
+      ...settingWarnings(spec),
+      ...optimizerWarnings(spec),
+      ...(old ? versionWarnings(old, spec) : []),
+    ],
+  };
+}
+
 /** Validates an AgentRunbook create or update (sent as v2: the webhook registers for v2 only). */
 export function reviewAdmission(body: unknown): Json {
   const { request, uid } = requestOf(body);
@@ -130,7 +147,7 @@ export function reviewAdmission(body: unknown): Json {
   // the storage migration's rewrite) is not judged again.
   if (request?.operation === 'UPDATE' && old && isDeepStrictEqual(old, spec))
     return respond({ allowed: true });
-  const problems = validateRunbookSpec(spec);
+  const { problems, warnings } = judgeSpec(spec, request?.operation === 'UPDATE' ? old : undefined);
   if (problems.length) {
     return respond({
       allowed: false,
@@ -141,10 +158,5 @@ export function reviewAdmission(body: unknown): Json {
       },
     });
   }
-  const warnings = [
-    ...settingWarnings(spec),
-    ...optimizerWarnings(spec),
-    ...(request?.operation === 'UPDATE' && old ? versionWarnings(old, spec) : []),
-  ];
   return respond({ allowed: true, ...(warnings.length ? { warnings } : {}) });
 }
