@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { basename } from 'node:path';
 import { Command } from 'commander';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerOperatorCommand } from './operator-command.js';
@@ -6,9 +7,16 @@ import { registerTemplatesCommand } from './templates-command.js';
 import { registerValidateCommands } from './validate-command.js';
 import { registerDiffCommands } from './diff-command.js';
 import { registerImportCommand } from './import-command.js';
+import { registerRunCommands } from './run-commands.js';
+import { registerLogsCommand } from './logs-command.js';
+import { registerHistoryCommands } from './history-command.js';
+import { registerCompletionCommand } from './completion-command.js';
+
+// Installed as kubectl-agentrunbook on PATH, it is the kubectl plugin `kubectl agentrunbook`.
+const asKubectlPlugin = basename(process.argv[1] ?? '').startsWith('kubectl-');
 
 const program = new Command()
-  .name('agentrunbook')
+  .name(asKubectlPlugin ? 'kubectl agentrunbook' : 'agentrunbook')
   .description('Runs AI-agent runbooks (i2s.studio AgentRunbook) on Kubernetes')
   .showHelpAfterError();
 
@@ -18,6 +26,10 @@ registerTemplatesCommand(program);
 registerImportCommand(program);
 registerValidateCommands(program);
 registerDiffCommands(program);
+registerRunCommands(program);
+registerLogsCommand(program);
+registerHistoryCommands(program);
+registerCompletionCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   console.error(`agentrunbook: ${(error as Error).message}`);

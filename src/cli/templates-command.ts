@@ -4,21 +4,7 @@ import { ruleVerdicts, selectTemplate } from '../generator/select.js';
 import { render, withClusterFlags, withOutputFlag } from './cluster-flags.js';
 import { contextFrom, withContextFlags, type ContextFlags } from './context-flags.js';
 import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
-
-function table(rows: string[][]): string {
-  const widths =
-    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-          .join('   ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
+import { table } from './table.js';
 
 export function registerTemplatesCommand(program: Command): void {
   const templates = program.command('templates').description('The runbook templates: list, show, select');

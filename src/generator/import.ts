@@ -224,11 +224,11 @@ export function importRunbook(
   spec = missingContext(fixSpec(spec, changes), changes);
   const given = options.name ?? (typeof metadata.name === 'string' ? metadata.name : undefined);
   const context = isObject(spec.context) ? spec.context : {};
-  const seed = [context.ideaId, context.title].find((value) => typeof value === 'string');
-  const ideaSlug = slug(typeof context.title === 'string' ? context.title : (seed ?? '')) || 'imported';
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const ideaSlug = slug(text(context.title) ?? text(context.ideaId) ?? '') || 'imported';
   const name = (given ?? `${ideaSlug}-runbook`)
     .replaceAll('{idea-slug}', ideaSlug)
-    .replaceAll('{idea-id}', slug(typeof context.ideaId === 'string' ? context.ideaId : ideaSlug));
+    .replaceAll('{idea-id}', slug(text(context.ideaId) ?? ideaSlug));
   if (given !== undefined && name !== given)
     changes.push(`metadata.name: placeholders in "${given}" filled in: ${name}`);
   if (!KUBERNETES_NAME.test(name) || name.length > 253) {

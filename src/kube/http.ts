@@ -166,30 +166,19 @@ export class KubeHttp {
     onEvent: (event: { type: string; object: unknown }) => void,
     onDone: (error?: unknown) => void,
   ): Promise<{ abort(): void }> {
-    const url = this.url(path, { ...query, watch: 1 });
-    const options: RequestOptions & AgentOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-    const send = await this.prepare(url, options);
     let finished = false;
     const done = (error?: unknown) => {
       if (finished) return;
       finished = true;
       onDone(error);
     };
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const call = send(url, options, resolve);
-      call.on('error', (error) => {
-        reject(error);
-        done(error);
-      });
-      call.end();
-    });
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of response) chunks.push(chunk as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
+    let response: IncomingMessage;
+    try {
+      response = await this.stream(path, { ...query, watch: 1 });
+    } catch (error) {
+      if (!(error instanceof KubeApiError)) done(error);
       finished = true;
-      throw new KubeApiError(status, 'WatchFailed', `watch ${path}: ${status} ${text.slice(0, 500)}`);
+      throw error;
     }
     let pending = '';
     response.setEncoding('utf8');
@@ -220,6 +209,29 @@ export class KubeHttp {
         response.destroy();
       },
     };
+  }
+
+  /**
+   * A GET whose answer is read as it comes (a watch, a log that is followed). Fails with the
+   * server's status when it does not answer 2xx.
+   */
+  async stream(path: string, query: KubeRequest['query']): Promise<IncomingMessage> {
+    const url = this.url(path, query);
+    const options: RequestOptions & AgentOptions = { method: 'GET', headers: { Accept: 'application/json, */*' } };
+    const send = await this.prepare(url, options);
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const call = send(url, options, resolve);
+      call.on('error', reject);
+      call.end();
+    });
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      throw new KubeApiError(status, 'StreamFailed', `GET ${path}: ${status} ${text.slice(0, 500)}`);
+    }
+    return response;
   }
 
   /** Server-side apply: the operator owns exactly the fields in `object` (taking them over when `force`). */

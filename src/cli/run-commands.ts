@@ -1,0 +1,158 @@
+/** The commands on one runbook's run: get, watch, approve, reject, cancel, rerun. */
+import { Option, type Command } from 'commander';
+import { ANNOTATION_RERUN } from '../api/labels.js';
+import { runSpec } from '../engine/effective.js';
+import { GATE_ANNOTATION_PREFIX } from '../engine/gates.js';
+import type { AgentRunbookJson } from '../kube/types.js';
+import { render, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
+import { renderRunTree } from './run-tree.js';
+import { FINISHED_PHASES, withRunbook, type RunbookClient } from './runbook-client.js';
+
+const CLEAR_SCREEN = '\x1b[H\x1b[2J';
+/** How long one watch request lasts before it is made again (as kubectl's --request-timeout does). */
+const WATCH_SECONDS = 300;
+
+function show(runbook: AgentRunbookJson, output: string): string {
+  return output === 'tree' ? renderRunTree(runbook, new Date()) : render(runbook, output);
+}
+
+/**
+ * Prints the run each time it changes, redrawn in place on a terminal, until it finishes (exit 0)
+ * or the watch fails (an error).
+ */
+async function watchRun(client: RunbookClient, output: string): Promise<void> {
+  const tty = process.stdout.isTTY;
+  let last = '';
+  const draw = (runbook: AgentRunbookJson) => {
+    const text = show(runbook, output);
+    if (text === last) return;
+    last = text;
+    process.stdout.write(tty ? `${CLEAR_SCREEN}${text}` : `${text}\n`);
+  };
+  let runbook = await client.get();
+  draw(runbook);
+  // On a terminal the durations of running stages tick on between changes.
+  const redraw = setInterval(() => {
+    if (tty && output === 'tree') draw(runbook);
+  }, 1000);
+  try {
+    while (!FINISHED_PHASES.has(runbook.status?.phase ?? '')) {
+      runbook = await new Promise<AgentRunbookJson>((resolve, reject) => {
+        let latest = runbook;
+        const handle = client.http.watch(
+          client.path.slice(0, client.path.lastIndexOf('/')),
+          {
+            fieldSelector: `metadata.name=${client.name}`,
+            resourceVersion: runbook.metadata.resourceVersion,
+            timeoutSeconds: WATCH_SECONDS,
+          },
+          (event) => {
+            if (event.type === 'DELETED') reject(new Error(`agentrunbook ${client.name} was deleted`));
+            if (event.type !== 'ADDED' && event.type !== 'MODIFIED') return;
+            latest = event.object as AgentRunbookJson;
+            runbook = latest;
+            draw(latest);
+            if (FINISHED_PHASES.has(latest.status?.phase ?? '')) {
+              void handle.then((watch) => {
+                watch.abort();
+              });
+              resolve(latest);
+            }
+          },
+          (error) => {
+            if (error) reject(error instanceof Error ? error : new Error('the watch failed'));
+            else resolve(latest);
+          },
+        );
+        handle.catch(reject);
+      });
+    }
+  } finally {
+    clearInterval(redraw);
+  }
+}
+
+function gateCommand(program: Command, verdict: 'approved' | 'rejected'): void {
+  const verb = verdict === 'approved' ? 'approve' : 'reject';
+  withClusterFlags(
+    program
+      .command(`${verb} <name> <gate>`)
+      .description(
+        `${verdict === 'approved' ? 'Approve' : 'Reject'} a quality gate of a runbook (needs the approve verb on agentrunbooks; the webhook records who decided)`,
+      ),
+  ).action(async (name: string, gate: string, flags: ClusterFlags) => {
+    await withRunbook(name, flags, async (client) => {
+      const runbook = await client.get();
+      const gates = (runSpec(runbook).quality?.gates ?? []).map((candidate) => candidate.name);
+      if (!gates.includes(gate))
+        throw new Error(
+          `runbook ${name} has no gate ${gate}${gates.length ? ` (its gates: ${gates.join(', ')})` : ''}`,
+        );
+      await client.patch({ metadata: { annotations: { [`${GATE_ANNOTATION_PREFIX}${gate}`]: verdict } } });
+      process.stdout.write(`agentrunbook.i2s.studio/${name} gate ${gate} ${verdict}\n`);
+    });
+  });
+}
+
+export function registerRunCommands(program: Command): void {
+  withClusterFlags(
+    program
+      .command('get <name>')
+      .description(
+        'Show a run: its phase, usage, and a tree of its stages (phase, attempt, duration, tokens, cost) and gates',
+      )
+      .addOption(
+        new Option('-o, --output <format>', 'output format')
+          .choices(['tree', 'yaml', 'json'])
+          .default('tree'),
+      ),
+  ).action(async (name: string, flags: ClusterFlags & { output: string }) => {
+    await withRunbook(name, flags, async (client) => {
+      process.stdout.write(show(await client.get(), flags.output));
+    });
+  });
+
+  withClusterFlags(
+    program
+      .command('watch <name>')
+      .description('Show a run as get does, redrawn as it changes, until it finishes')
+      .addOption(
+        new Option('-o, --output <format>', 'output format')
+          .choices(['tree', 'yaml', 'json'])
+          .default('tree'),
+      ),
+  ).action(async (name: string, flags: ClusterFlags & { output: string }) => {
+    await withRunbook(name, flags, (client) => watchRun(client, flags.output));
+  });
+
+  gateCommand(program, 'approved');
+  gateCommand(program, 'rejected');
+
+  withClusterFlags(
+    program
+      .command('cancel <name>')
+      .description(
+        'Cancel a run: its running Jobs are deleted, the stages not yet run are skipped (spec.status: Cancelled)',
+      ),
+  ).action(async (name: string, flags: ClusterFlags) => {
+    await withRunbook(name, flags, async (client) => {
+      await client.patch({ spec: { status: 'Cancelled' } });
+      process.stdout.write(`agentrunbook.i2s.studio/${name} cancelled\n`);
+    });
+  });
+
+  withClusterFlags(
+    program
+      .command('rerun <name>')
+      .description('Run a runbook again from the start with the same spec (a cancelled one too)'),
+  ).action(async (name: string, flags: ClusterFlags) => {
+    await withRunbook(name, flags, async (client) => {
+      const runbook = await client.get();
+      await client.patch({
+        metadata: { annotations: { [ANNOTATION_RERUN]: new Date().toISOString() } },
+        ...(runbook.spec.status === 'Cancelled' ? { spec: { status: null } } : {}),
+      });
+      process.stdout.write(`agentrunbook.i2s.studio/${name} rerun\n`);
+    });
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * A runbook's run as `agentrunbook get` and `watch` print it (argo get and tkn pr describe are the
+ * models): the run, then its stages as a tree under their workflows, then its gates.
+ */
+import type { StatusV2 } from '../api/v2/runbook.js';
+import { runSpec } from '../engine/effective.js';
+import type { AgentRunbookJson } from '../kube/types.js';
+import { tableLines } from './table.js';
+
+type Stage = NonNullable<StatusV2['stages']>[number];
+
+const PHASE_ICONS: Record<string, string> = {
+  Succeeded: '✔',
+  Failed: '✖',
+  Running: '●',
+  Retrying: '↻',
+  Pending: '◷',
+  Skipped: '○',
+};
+
+/** A duration as kubectl prints ages: 45s, 3m12s, 2h5m. */
+export function shortDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${seconds % 60 ? `${seconds % 60}s` : ''}`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
+}
+
+function between(start: string | undefined, end: string | undefined, now: Date): string {
+  const from = Date.parse(start ?? '');
+  if (Number.isNaN(from)) return '-';
+  const to = end ? Date.parse(end) : now.getTime();
+  return shortDuration(to - from);
+}
+
+const tokens = (value: number | undefined) => (value === undefined ? '-' : value.toLocaleString('en-US'));
+const dollars = (value: string | undefined) => (value === undefined ? '-' : `$${value}`);
+
+/** The one line of detail a stage shows: why it is where it is. */
+function detail(stage: Stage): string {
+  const text = stage.message ?? stage.reason ?? '';
+  const oneLine = text.replace(/\s+/g, ' ');
+  return oneLine.length > 80 ? `${oneLine.slice(0, 79)}…` : oneLine;
+}
+
+function stageRows(stages: readonly Stage[], now: Date): string[][] {
+  const header = ['STAGE', 'PHASE', 'ATTEMPT', 'DURATION', 'TOKENS', 'COST', 'MESSAGE'];
+  const rows: string[][] = [header];
+  const workflows = [...new Set(stages.map((stage) => stage.workflow ?? 'main'))];
+  for (const workflow of workflows) {
+    rows.push([workflow, '', '', '', '', '', '']);
+    const members = stages.filter((stage) => (stage.workflow ?? 'main') === workflow);
+    members.forEach((stage, index) => {
+      const branch = index === members.length - 1 ? '└─' : '├─';
+      rows.push([
+        `${branch} ${PHASE_ICONS[stage.phase] ?? '?'} ${stage.name}`,
+        stage.phase,
+        stage.attempt ? String(stage.attempt) : '-',
+        between(stage.startTime, stage.completionTime, now),
+        tokens(stage.usage?.tokens),
+        dollars(stage.usage?.costUSD),
+        detail(stage),
+      ]);
+    });
+  }
+  return rows;
+}
+
+export function renderRunTree(runbook: AgentRunbookJson, now: Date): string {
+  const status = runbook.status ?? {};
+  const spec = runSpec(runbook);
+  const ready = status.conditions?.find((condition) => condition.type === 'Ready');
+  const budget = spec.budgets;
+  const limits = [
+    budget?.tokens?.total === undefined ? '' : `${tokens(budget.tokens.total)} tokens`,
+    budget?.cost?.maxUSD === undefined ? '' : dollars(budget.cost.maxUSD),
+  ].filter(Boolean);
+  const header: [string, string][] = [
+    ['Name:', runbook.metadata.name ?? ''],
+    ['Namespace:', runbook.metadata.namespace ?? ''],
+    ['Version:', `${runbook.spec.version}${status.revision ? `  (revision ${status.revision.number})` : ''}`],
+    ...(status.template
+      ? ([['Template:', `${status.template.name} (${status.template.kind})`]] as [string, string][])
+      : []),
+    ['Phase:', `${status.phase ?? 'Pending'}${status.progress ? `  (${status.progress} stages)` : ''}`],
+    ...(ready ? ([['Reason:', `${ready.reason}: ${ready.message}`]] as [string, string][]) : []),
+    ['Started:', status.startTime ?? '-'],
+    ['Duration:', between(status.startTime, status.completionTime, now)],
+    [
+      'Usage:',
+      `${tokens(status.usage?.tokens ?? 0)} tokens, ${dollars(status.usage?.costUSD ?? '0')}${limits.length ? `  (budget ${limits.join(', ')})` : ''}`,
+    ],
+  ];
+  const lines = tableLines(header.map(([key, value]) => [key, value]));
+  const stages = status.stages ?? [];
+  if (stages.length) lines.push('', ...tableLines(stageRows(stages, now)));
+  const gates = status.gates ?? [];
+  if (gates.length) {
+    lines.push(
+      '',
+      ...tableLines([
+        ['GATE', 'PHASE', 'DECIDED BY', 'WAITING', 'MESSAGE'],
+        ...gates.map((gate) => [
+          gate.name,
+          gate.phase,
+          gate.decidedBy ?? '-',
+          gate.since ? between(gate.since, gate.decidedAt, now) : '-',
+          gate.phase === 'Pending'
+            ? `agentrunbook approve ${runbook.metadata.name ?? ''} ${gate.name}`
+            : (gate.message ?? ''),
+        ]),
+      ]),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
