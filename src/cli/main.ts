@@ -32,6 +32,6 @@ registerHistoryCommands(program);
 registerCompletionCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
-  console.error(`agentrunbook: ${(error as Error).message}`);
+  console.error(`${program.name()}: ${(error as Error).message}`);
   process.exit(1);
 });

@@ -221,6 +221,10 @@ export function importRunbook(
     spec.version = '1.0.0';
     changes.push('spec.version: none given, set to 1.0.0');
   }
+  if (spec.agents === undefined) {
+    spec.agents = {};
+    changes.push('spec.agents: none given, set to {}');
+  }
   spec = missingContext(fixSpec(spec, changes), changes);
   const given = options.name ?? (typeof metadata.name === 'string' ? metadata.name : undefined);
   const context = isObject(spec.context) ? spec.context : {};

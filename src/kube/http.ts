@@ -217,7 +217,10 @@ export class KubeHttp {
    */
   async stream(path: string, query: KubeRequest['query']): Promise<IncomingMessage> {
     const url = this.url(path, query);
-    const options: RequestOptions & AgentOptions = { method: 'GET', headers: { Accept: 'application/json, */*' } };
+    const options: RequestOptions & AgentOptions = {
+      method: 'GET',
+      headers: { Accept: 'application/json, */*' },
+    };
     const send = await this.prepare(url, options);
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const call = send(url, options, resolve);

@@ -11,12 +11,21 @@ export interface CliProcess {
   output(): string;
 }
 
-export function startCli(args: string[]): CliProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** A word for sh -c: quoted, so arguments reach the command as they are. */
+const shellWord = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+
+/**
+ * With `terminal`, the command runs on a pseudo-terminal (util-linux script(1)), as it does when a
+ * person types it: stdout is a TTY, and the exit code is the command's.
+ */
+export function startCli(args: string[], options: { terminal?: boolean } = {}): CliProcess {
+  const command = [process.execPath, '--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args];
+  const child = options.terminal
+    ? spawn('script', ['-qefc', command.map(shellWord).join(' '), '/dev/null'], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(command[0] ?? '', command.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const collect = (chunk: Buffer) => {

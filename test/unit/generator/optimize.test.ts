@@ -152,6 +152,16 @@ describe('the optimizer on hostile input', () => {
     const spec: SpecV2 = { version: '1.0.0', execution: { mode: 'hybrid' }, agents: { pipeline } };
     // Of the 64*63/2 edges, all but the 63 of the chain are implied by the others.
     expect(analyzeRunbook(spec)).to.have.length((64 * 63) / 2 - 63);
+    const review = reviewAdmission({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'u', operation: 'CREATE', object: { spec } },
+    }) as { response: { warnings: string[] } };
+    // The API server keeps a few kilobytes of warnings: five findings and a count of the rest.
+    expect(review.response.warnings).to.have.length(6);
+    expect(review.response.warnings[5]).to.equal(
+      `and ${(64 * 63) / 2 - 63 - 5} more optimizer findings: agentrunbook optimize lists them`,
+    );
     const optimized = optimizeRunbook(spec).spec;
     expect(optimized.agents.pipeline?.map((stage) => stage.dependsOn?.length)).to.deep.equal([
       0,

@@ -1,0 +1,349 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import type { AgentCatalog } from '../../src/api/catalog.js';
+import type { SpecV2 } from '../../src/api/v2/runbook.js';
+import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
+import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { eventually } from '../support/eventually.js';
+import { startCli } from '../support/cli-process.js';
+import { RunbookEnv } from '../support/runbook-env.js';
+import { succeed } from '../support/scripted-agents.js';
+
+const CATALOG: AgentCatalog = {
+  agents: ['a', 'b', 'c', 'slow'].map((name) => ({ name, image: `registry.example/agents/${name}:1.0.0` })),
+};
+const SPECIFICATION = join(repoRoot, 'test', 'fixtures', 'specification');
+
+const runbook = (name: string, spec: Partial<SpecV2> & { agents: SpecV2['agents'] }) => ({
+  apiVersion: 'i2s.studio/v2',
+  kind: 'AgentRunbook',
+  metadata: { name },
+  spec: { version: '1.0.0', execution: { mode: 'hybrid' }, ...spec },
+});
+
+const chain = (...names: string[]) =>
+  names.map((name, index) => ({ name, ...(index ? { dependsOn: [names[index - 1] ?? ''] } : {}) }));
+
+describe('the agentrunbook CLI against a real API server', function () {
+  this.timeout(300_000);
+  const env = new RunbookEnv('cli', CATALOG, { webhook: true });
+  const scratch = mkdtempSync(join(tmpdir(), 'agentrunbook-cli-'));
+
+  before(async () => {
+    await env.start();
+    env.script = (call) => (call.agent === 'slow' ? 'hold' : succeed({}, { tokens: 1234, costUSD: '0.05' }));
+  });
+  after(() => env.stop());
+
+  const cluster = () => [`--kubeconfig=${env.plane.adminKubeconfigPath}`, '-n', env.namespace];
+  const cli = async (...args: string[]) => {
+    const run = startCli(args);
+    return { code: await run.exited, output: run.output() };
+  };
+  const file = (name: string, object: unknown) => {
+    const path = join(scratch, name);
+    writeFileSync(path, stringify(object));
+    return path;
+  };
+
+  describe('offline: validate, convert, diff, optimize, import', () => {
+    it('validate passes a valid runbook and fails an invalid one, naming the field and the rule', async () => {
+      const good = file('good.yaml', runbook('good', { agents: { pipeline: chain('a', 'b') } }));
+      const bad = file(
+        'bad.yaml',
+        runbook('bad', { agents: { pipeline: [{ name: 'a', dependsOn: ['ghost'] }] } }),
+      );
+      const passed = await cli('validate', good);
+      expect(passed.code, passed.output).to.equal(0);
+      expect(passed.output).to.contain(`${good}: AgentRunbook good: valid`);
+      const failed = await cli('validate', good, bad);
+      expect(failed.code).to.equal(1);
+      expect(failed.output).to.match(
+        /bad\.yaml: AgentRunbook bad: invalid\n {2}spec\.agents\.pipeline.*ghost/,
+      );
+    });
+
+    it('validate gives the webhook warnings, and convert goes to v1 and back unchanged', async () => {
+      const spec = {
+        execution: { mode: 'hybrid' as const, parallelism: 7 },
+        agents: { pipeline: chain('a', 'b') },
+      };
+      const original = file('warned.yaml', runbook('warned', spec));
+      const warned = await cli('validate', original);
+      expect(warned.code, warned.output).to.equal(0);
+      expect(warned.output).to.contain('Warning: ').and.contain('parallelism 7 is more than the 1 stages');
+      const v1 = await cli('convert', '--to', 'v1', original);
+      expect(v1.code, v1.output).to.equal(0);
+      expect(parse(v1.output)).to.deep.include({ apiVersion: 'i2s.studio/v1' });
+      const back = await cli('convert', '--to', 'v2', file('v1.yaml', parse(v1.output)));
+      expect(parse(back.output)).to.deep.equal(runbook('warned', spec));
+    });
+
+    it('diff names the change classes and the bump, failing when spec.version was not bumped enough', async () => {
+      const before = file('before.yaml', runbook('d', { agents: { pipeline: chain('a', 'b') } }));
+      const after = file('after.yaml', {
+        ...runbook('d', { agents: { pipeline: chain('a') } }),
+        spec: { version: '1.1.0', execution: { mode: 'hybrid' }, agents: { pipeline: chain('a') } },
+      });
+      const diffed = await cli('diff', before, after);
+      expect(diffed.code).to.equal(1);
+      expect(diffed.output).to.contain('breaking  spec.agents.pipeline[b]: removing stage b');
+      expect(diffed.output).to.contain(
+        'bump: major (1.0.0 -> 2.0.0); spec.version went 1.0.0 -> 1.1.0, a minor bump',
+      );
+    });
+
+    it('optimize reports the findings, and --write prints a runbook without them', async () => {
+      const path = file(
+        'slow.yaml',
+        runbook('slow', {
+          execution: { mode: 'pipeline' },
+          agents: { pipeline: [{ name: 'a' }, { name: 'b' }, { name: 'c', dependsOn: ['a', 'b'] }] },
+        }),
+      );
+      const report = await cli('optimize', path);
+      expect(report.code, report.output).to.equal(0);
+      expect(report.output)
+        .to.contain('parallelizable-stages  spec.execution.mode')
+        .and.contain('1 findings');
+      const written = await cli('optimize', '--write', path);
+      const optimized = parse(written.output.slice(written.output.indexOf('apiVersion'))) as { spec: SpecV2 };
+      expect(optimized.spec.execution?.mode).to.equal('hybrid');
+      const again = await cli('optimize', file('optimized.yaml', optimized));
+      expect(again.output).to.equal('nothing to optimize\n');
+    });
+
+    it("import makes the specification's YAML blocks one valid runbook, says what it changed, and the API server admits it", async () => {
+      const blocks = readdirSync(SPECIFICATION)
+        .filter((name) => name !== 'fallback-workflows.yaml')
+        .sort((a, b) => (a === 'metadata.yaml' ? -1 : b === 'metadata.yaml' ? 1 : a.localeCompare(b)))
+        .map((name) => join(SPECIFICATION, name));
+      const run = startCli(['import', ...blocks]);
+      expect(await run.exited, run.output()).to.equal(0);
+      const output = run.output();
+      for (const change of [
+        'changed: metadata.version: moved to spec.version',
+        'changed: metadata.context: moved to spec.context',
+        'changed: spec.environments.development.budgets.tokens: 500000 written as tokens.total',
+        'changed: spec.budgets.cost.maxUSD: the number 10 written as the decimal string "10.00"',
+        'changed: spec.retry_strategies: renamed spec.retryStrategies',
+        'changed: spec.agents.core.conductor: moved to spec.agents.conductor',
+        'changed: metadata.name: placeholders in "{idea-slug}-runbook" filled in: idea-42-runbook',
+      ])
+        expect(output).to.contain(change);
+      const imported = parse(output.slice(output.indexOf('apiVersion:'))) as { spec: SpecV2 };
+      expect(imported.spec.version).to.equal('1.2.3');
+      expect(imported.spec.environments?.testing?.budgets?.cost).to.deep.equal({
+        maxUSD: '5.00',
+        alertThreshold: '4.00',
+      });
+      const applied = await kubectl(
+        env.plane.adminKubeconfigPath,
+        ['-n', env.namespace, 'create', '--dry-run=server', '-f', '-'],
+        stringify(imported),
+      );
+      expect(applied.code, applied.stderr).to.equal(0);
+    });
+
+    it('import fails, exit code 1, on blocks that cannot make a valid runbook, saying why', async () => {
+      const failed = await cli('import', join(SPECIFICATION, 'fallback-workflows.yaml'));
+      expect(failed.code).to.equal(1);
+      expect(failed.output).to.contain('still not valid').and.contain('spec.workflows.main.steps[0].agent');
+    });
+  });
+
+  describe('on a running runbook', () => {
+    it('watch redraws a live tree on a terminal; approve lets the run finish, and watch exits 0', async () => {
+      await env.apply(
+        runbook('gated', {
+          agents: { pipeline: chain('a', 'b') },
+          quality: { gates: [{ name: 'signoff', required: true, before: 'b' }] },
+        }),
+      );
+      const watch = startCli(['watch', 'gated', ...cluster()], { terminal: true });
+      await watch.waitForOutput('WaitingForApproval');
+      const wrong = await cli('approve', 'gated', 'nope', ...cluster());
+      expect(wrong.code).to.equal(1);
+      expect(wrong.output).to.contain('runbook gated has no gate nope (its gates: signoff)');
+      const approved = await cli('approve', 'gated', 'signoff', ...cluster());
+      expect(approved.output).to.equal('agentrunbook.i2s.studio/gated gate signoff approved\n');
+      expect(await watch.exited, watch.output()).to.equal(0);
+      const screen = watch.output();
+      expect(screen).to.contain('\x1b[H\x1b[2J');
+      const last = screen.slice(screen.lastIndexOf('\x1b[2J'));
+      expect(last).to.match(/Phase: +Succeeded +\(2\/2 stages\)/);
+      expect(last).to.match(/└─ ✔ b +Succeeded +1 +\S+ +1,234 +\$0\.05/);
+      expect(last).to.match(/signoff +Approved +kubernetes-admin|signoff +Approved/);
+    });
+
+    it('get prints the tree, -o json the object; a runbook that does not exist exits 1', async () => {
+      const tree = await cli('get', 'gated', ...cluster());
+      expect(tree.code, tree.output).to.equal(0);
+      expect(tree.output).to.match(/Usage: +2,468 tokens, \$0\.10/);
+      expect(tree.output).to.match(/├─ ✔ a +Succeeded/);
+      const json = await cli('get', 'gated', '-o', 'json', ...cluster());
+      expect((JSON.parse(json.output) as { status: { phase: string } }).status.phase).to.equal('Succeeded');
+      const missing = await cli('get', 'ghost', ...cluster());
+      expect(missing.code).to.equal(1);
+      expect(missing.output).to.contain(`agentrunbook ghost not found in namespace ${env.namespace}`);
+    });
+
+    it('reject fails the run at its gate', async () => {
+      await env.apply(
+        runbook('refused', {
+          agents: { pipeline: chain('a', 'b') },
+          quality: { gates: [{ name: 'signoff', required: true, before: 'b' }] },
+        }),
+      );
+      await env.waitPhase('refused', 'WaitingForApproval');
+      const rejected = await cli('reject', 'refused', 'signoff', ...cluster());
+      expect(rejected.code, rejected.output).to.equal(0);
+      await env.waitPhase('refused', 'Failed');
+    });
+
+    it('cancel stops a run, rerun starts it again', async () => {
+      await env.apply(runbook('long', { agents: { pipeline: [{ name: 'slow', agent: 'slow' }] } }));
+      await env.waitPhase('long', 'Running');
+      const first = (await env.status('long')).execution;
+      const cancelled = await cli('cancel', 'long', ...cluster());
+      expect(cancelled.output).to.equal('agentrunbook.i2s.studio/long cancelled\n');
+      await env.waitPhase('long', 'Cancelled');
+      const rerun = await cli('rerun', 'long', ...cluster());
+      expect(rerun.output).to.equal('agentrunbook.i2s.studio/long rerun\n');
+      await env.waitPhase('long', 'Running');
+      expect((await env.status('long')).execution).to.not.equal(first);
+      await cli('cancel', 'long', ...cluster());
+      await env.waitPhase('long', 'Cancelled');
+    });
+  });
+
+  describe('history and rollback', () => {
+    const revisions = async () => {
+      const listed = await env.k(
+        'get',
+        'controllerrevisions',
+        '-l',
+        'i2s.studio/runbook=versioned',
+        '-o',
+        'json',
+      );
+      return (
+        JSON.parse(listed.stdout) as {
+          items: {
+            metadata: { labels: Record<string, string>; ownerReferences: { kind: string }[] };
+            revision: number;
+          }[];
+        }
+      ).items;
+    };
+    const revisionNumber = async () => {
+      const { revision } = (await env.status('versioned')) as { revision?: { number: number } };
+      return revision?.number;
+    };
+
+    it('keeps each of three spec changes as a revision with its bump, and rolls back to one', async () => {
+      await env.apply(runbook('versioned', { agents: { pipeline: chain('a', 'b') } }));
+      await eventually(async () => expect(await revisionNumber()).to.equal(1));
+      await env.apply({
+        ...runbook('versioned', { agents: { pipeline: chain('a', 'b', 'c') } }),
+        spec: { version: '1.1.0', execution: { mode: 'hybrid' }, agents: { pipeline: chain('a', 'b', 'c') } },
+      });
+      await eventually(async () => expect(await revisionNumber()).to.equal(2));
+      await env.apply({
+        ...runbook('versioned', { agents: { pipeline: chain('a', 'c') } }),
+        spec: { version: '2.0.0', execution: { mode: 'hybrid' }, agents: { pipeline: chain('a', 'c') } },
+      });
+      await eventually(async () => expect(await revisionNumber()).to.equal(3));
+      const owned = await revisions();
+      expect(owned.map((revision) => revision.metadata.labels['i2s.studio/bump'])).to.have.members([
+        'none',
+        'minor',
+        'major',
+      ]);
+      expect(
+        owned.every((revision) => revision.metadata.ownerReferences[0]?.kind === 'AgentRunbook'),
+      ).to.equal(true);
+
+      const history = await cli('history', 'versioned', ...cluster());
+      expect(history.code, history.output).to.equal(0);
+      const rows = history.output.trim().split('\n').slice(1);
+      expect(rows.map((row) => row.split(/\s+/).filter(Boolean).slice(0, 3))).to.deep.equal([
+        ['1', '1.0.0', 'none'],
+        ['2', '1.1.0', 'minor'],
+        ['*3', '2.0.0', 'major'],
+      ]);
+      expect(rows[2]).to.contain('breaking: removing stage b');
+
+      const rolled = await cli('rollback', 'versioned', '--to', '1.1.0', ...cluster());
+      expect(rolled.output).to.equal(
+        'agentrunbook.i2s.studio/versioned rolled back to revision 2 (version 1.1.0)\n',
+      );
+      await eventually(async () => expect(await revisionNumber()).to.equal(4));
+      const spec = (
+        JSON.parse((await env.k('get', 'agentrunbook', 'versioned', '-o', 'json')).stdout) as { spec: SpecV2 }
+      ).spec;
+      expect(spec.version).to.equal('1.1.0');
+      expect(spec.agents.pipeline?.map((stage) => stage.name)).to.deep.equal(['a', 'b', 'c']);
+      // The old revision is reused under the next number, as StatefulSets do: no fourth object.
+      expect((await revisions()).map((revision) => revision.revision).sort()).to.deep.equal([1, 3, 4]);
+      await env.waitPhase('versioned', 'Succeeded');
+    });
+
+    it('keeps no more than spec.revisionHistoryLimit revisions', async () => {
+      await env.apply({
+        ...runbook('versioned', { agents: { pipeline: chain('a') } }),
+        spec: {
+          version: '3.0.0',
+          revisionHistoryLimit: 2,
+          execution: { mode: 'hybrid' },
+          agents: { pipeline: chain('a') },
+        },
+      });
+      await eventually(async () =>
+        expect((await revisions()).map((revision) => revision.revision).sort()).to.deep.equal([4, 5]),
+      );
+      const missing = await cli('rollback', 'versioned', '--to', '1', ...cluster());
+      expect(missing.code).to.equal(1);
+      expect(missing.output).to.contain('no revision 1; the revisions kept are 4 (1.1.0), 5 (3.0.0)');
+    });
+  });
+
+  describe('as a kubectl plugin, and its shell completion', () => {
+    it('kubectl agentrunbook runs the CLI when kubectl-agentrunbook is on PATH', () => {
+      const bin = mkdtempSync(join(tmpdir(), 'kubectl-plugin-'));
+      const plugin = join(bin, 'kubectl-agentrunbook');
+      // Installed by npm, kubectl-agentrunbook links to the built main.js; here a link to main.ts
+      // (named as the plugin, which is how the CLI knows it runs as one), run through tsx.
+      symlinkSync(join(repoRoot, 'src', 'cli', 'main.ts'), `${plugin}.ts`);
+      writeFileSync(plugin, `#!/bin/sh\nexec ${process.execPath} --import tsx ${plugin}.ts "$@"\n`);
+      chmodSync(plugin, 0o755);
+      // kubectl finds plugins on PATH, and takes no flags before the plugin's name.
+      const viaKubectl = (...args: string[]) =>
+        execFileSync(layerBinary('kubectl'), ['agentrunbook', ...args], {
+          encoding: 'utf8',
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+        });
+      expect(viaKubectl('get', 'gated', ...cluster())).to.match(/Name: +gated/);
+      expect(viaKubectl('--help')).to.contain('Usage: kubectl agentrunbook');
+    });
+
+    it('completion bash completes commands and their flags', async () => {
+      const script = await cli('completion', 'bash');
+      const path = join(scratch, 'completion.bash');
+      writeFileSync(path, script.output);
+      const words = execFileSync(
+        'bash',
+        [
+          '-c',
+          `source ${path}; COMP_WORDS=(agentrunbook hi); COMP_CWORD=1; _agentrunbook; echo "\${COMPREPLY[@]}"; COMP_WORDS=(agentrunbook logs --fo); COMP_CWORD=2; _agentrunbook; echo "\${COMPREPLY[@]}"`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(words).to.equal('history\n--follow\n');
+    });
+  });
+});
