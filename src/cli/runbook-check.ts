@@ -8,6 +8,9 @@ import { KIND, TEMPLATE_KIND_NAMES } from '../api/group.js';
 import { validateAgentRunbook, validateTemplate } from '../api/validator.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { judgeSpec } from '../webhook/admission.js';
+import { crdRuleProblems } from '../engine/crd-rules.js';
+import { AgentRunbook } from '../api/v2/runbook.js';
+import { AgentRunbookTemplate } from '../api/v2/template.js';
 
 export interface Verdict {
   kind: string;
@@ -28,14 +31,19 @@ export function checkManifest(object: Json): Verdict {
   const kind = typeof object.kind === 'string' ? object.kind : '';
   const verdict = { kind: kind || '(no kind)', name: nameOf(object), errors: [], warnings: [] };
   if ((TEMPLATE_KIND_NAMES as readonly string[]).includes(kind)) {
-    return { ...verdict, errors: validateTemplate(object).map((p) => `${p.field}: ${p.message}`) };
+    const structural = validateTemplate(object);
+    const problems = structural.length ? structural : crdRuleProblems(AgentRunbookTemplate, object, '');
+    return { ...verdict, errors: problems.map((p) => `${p.field.replace(/^\./, '')}: ${p.message}`) };
   }
   if (kind !== KIND || (object.apiVersion !== V1 && object.apiVersion !== V2)) {
     return { ...verdict, errors: [`not an AgentRunbook of ${V1} or ${V2}, nor a template`] };
   }
   const runbook = asV2(object);
-  const structural = validateAgentRunbook(runbook).map((p) => `${p.field}: ${p.message}`);
-  if (structural.length) return { ...verdict, errors: structural };
+  // The schema first, then the CRD's CEL rules (which the API server checks), then the webhook's.
+  const structural = validateAgentRunbook(runbook);
+  const broken = structural.length ? structural : crdRuleProblems(AgentRunbook, runbook, '');
+  if (broken.length)
+    return { ...verdict, errors: broken.map((p) => `${p.field.replace(/^\./, '')}: ${p.message}`) };
   const { problems, warnings } = judgeSpec((runbook as unknown as { spec: SpecV2 }).spec);
   return { ...verdict, errors: problems.map((p) => `${p.field}: ${p.message}`), warnings };
 }

@@ -12,6 +12,7 @@ import { eventually } from '../support/eventually.js';
 import { startCli } from '../support/cli-process.js';
 import { RunbookEnv } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
+import { BROKEN_CEL_RULES } from '../support/invalid-runbooks.js';
 
 const CATALOG: AgentCatalog = {
   agents: ['a', 'b', 'c', 'slow'].map((name) => ({ name, image: `registry.example/agents/${name}:1.0.0` })),
@@ -65,6 +66,33 @@ describe('the agentrunbook CLI against a real API server', function () {
       expect(failed.output).to.match(
         /bad\.yaml: AgentRunbook bad: invalid\n {2}spec\.agents\.pipeline.*ghost/,
       );
+    });
+
+    it("validate refuses what the CRD's CEL rules refuse, as the API server does", async () => {
+      const path = file('rules.yaml', BROKEN_CEL_RULES);
+      const offline = await cli('validate', path);
+      expect(offline.code).to.equal(1);
+      const server = await kubectl(env.plane.adminKubeconfigPath, [
+        '-n',
+        env.namespace,
+        'create',
+        '--dry-run=server',
+        '-f',
+        path,
+      ]);
+      expect(server.code).to.equal(1);
+      for (const message of [
+        'environment nope is not defined in spec.environments',
+        'retryStrategy ghost is not defined in spec.retryStrategies',
+        'perAgent must not exceed total',
+        'alertThreshold must not exceed maxUSD',
+        'validation.minLength must not exceed validation.maxLength',
+        'a step needs agent unless its action is terminate',
+        'a quality gate names in before a stage that is not in spec.agents.pipeline',
+      ]) {
+        expect(offline.output).to.contain(message);
+        expect(server.stderr).to.contain(message);
+      }
     });
 
     it('validate gives the webhook warnings, and convert goes to v1 and back unchanged', async () => {

@@ -180,3 +180,19 @@ export const INVALID_CASES: InvalidCase[] = [
     serverOnly: 'cel',
   },
 ];
+
+/** A runbook the schema takes but that breaks each of seven of the CRD's CEL rules once. */
+export const BROKEN_CEL_RULES = {
+  apiVersion: 'i2s.studio/v2',
+  kind: 'AgentRunbook',
+  metadata: { name: 'broken-rules' },
+  spec: {
+    version: '1.0.0',
+    environment: 'nope',
+    execution: { mode: 'hybrid', retryStrategy: 'ghost' },
+    budgets: { tokens: { total: 10, perAgent: 20 }, cost: { maxUSD: '1.00', alertThreshold: '2.00' } },
+    quality: { gates: [{ name: 'g', before: 'nostage' }] },
+    agents: { pipeline: [{ name: 'a', config: { validation: { minLength: 5, maxLength: 2 } } }] },
+    workflows: { fallback: { trigger: { conditions: ['TIMEOUT'] }, steps: [{ name: 's' }] } },
+  },
+};
