@@ -15,6 +15,7 @@ import { BRIDGE_ADDRESS, RealCluster } from '../../hack/local-cluster/real-node.
 import { helm as runHelm } from '../../hack/local-cluster/tools.js';
 import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { runbook } from '../support/runbook-env.js';
+import { startCli } from '../support/cli-process.js';
 
 const NAMESPACE = 'e2e';
 const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
@@ -246,6 +247,30 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     expect(await k('-n', NAMESPACE, 'logs', job)).to.match(
       /reference agent: stage research: outputs .*tokens/,
     );
+  });
+
+  it('agentrunbook logs and get show a run from its Pods, as the kubelet serves their logs', async () => {
+    const runbookName = await k(
+      '-n',
+      NAMESPACE,
+      'get',
+      'jobs',
+      '-l',
+      'i2s.studio/stage=research',
+      '-o',
+      'jsonpath={.items[0].metadata.labels.i2s\\.studio/runbook}',
+    );
+    const cli = async (...args: string[]) => {
+      const run = startCli([...args, `--kubeconfig=${admin}`, '-n', NAMESPACE]);
+      expect(await run.exited, run.output()).to.equal(0);
+      return run.output();
+    };
+    expect(await cli('logs', runbookName, '--stage', 'research')).to.match(
+      /^\[research\/1\] reference agent: stage research: outputs .*tokens/m,
+    );
+    expect(await cli('get', runbookName))
+      .to.match(/Phase: +Succeeded/)
+      .and.match(/✔ research +Succeeded/);
   });
 
   it('serves the v1 example through the conversion webhook behind its Service', async () => {
