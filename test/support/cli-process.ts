@@ -1,5 +1,6 @@
-/** Runs the `agentrunbook` command (from source) as a child process and follows its output. */
-import { spawn } from 'node:child_process';
+/** Runs the `agentrunbook` command (from source, or built) as a child process and follows its output. */
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 
@@ -18,8 +19,29 @@ const shellWord = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
  * With `terminal`, the command runs on a pseudo-terminal (util-linux script(1)), as it does when a
  * person types it: stdout is a TTY, and the exit code is the command's.
  */
-export function startCli(args: string[], options: { terminal?: boolean } = {}): CliProcess {
-  const command = [process.execPath, '--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args];
+/** The CLI as `npm run build` makes it and npm installs it (dist/cli/main.js), built once per test run. */
+let built: string | undefined;
+export function builtCli(): string {
+  if (built) return built;
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+    },
+  );
+  built = join(repoRoot, 'dist', 'cli', 'main.js');
+  // npm makes a package's bin executable when it links it.
+  chmodSync(built, 0o755);
+  return built;
+}
+
+/** With `built`, the built CLI runs (see builtCli) instead of the source through tsx. */
+export function startCli(args: string[], options: { terminal?: boolean; built?: boolean } = {}): CliProcess {
+  const command = options.built
+    ? [process.execPath, builtCli(), ...args]
+    : [process.execPath, '--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args];
   const child = options.terminal
     ? spawn('script', ['-qefc', command.map(shellWord).join(' '), '/dev/null'], {
         cwd: repoRoot,
