@@ -1,5 +1,7 @@
 /**
  * One reconcile of one runbook: observe (from the informer caches only), ask the engine, act.
+ * Only when the generation changed does it first read and write the API server: the spec's
+ * ControllerRevision (revisions.ts), so the status can name it.
  * Writes, in order: Job deletions (together), one status update (only when it changed, with the
  * cached resourceVersion so a stale view fails with a conflict instead of overwriting), then Job
  * creations (together). The status goes first so that an attempt is recorded before its Job
