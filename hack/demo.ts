@@ -223,6 +223,9 @@ async function main(): Promise<void> {
         'jsonpath={range .status.stages[*]}{.name}{" "}{.phase}{": "}{.outputs}{"\\n"}{end}',
       ]),
     );
+    const logSelector = 'i2s.studio/runbook=normalize-research,i2s.studio/stage=research';
+    say(`what research's agent printed, as its node serves it: kubectl logs -l ${logSelector}`);
+    console.log(await run(admin, ['logs', '-n', DEMO_NAMESPACE, '-l', logSelector]));
     const failed = [...rows.values()].filter((row) => row.status?.phase !== 'Succeeded');
     if (failed.length > 0) {
       process.exitCode = 1;
@@ -235,6 +238,7 @@ async function main(): Promise<void> {
   kubectl get agentrunbooks -n ${DEMO_NAMESPACE}
   kubectl describe agentrunbook ai-task-manager-runbook -n ${DEMO_NAMESPACE}
   kubectl get jobs,pods -n ${DEMO_NAMESPACE}
+  kubectl logs -n ${DEMO_NAMESPACE} -l i2s.studio/runbook=market-scan   # what its agents printed
   kubectl get agentrunbooks.v1.i2s.studio legacy-layout -n ${DEMO_NAMESPACE} -o yaml   # the v1 view of a v2 object
   kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again
 The operator's log: ${operatorLog}`);

@@ -1,7 +1,7 @@
 /**
  * The demo's node runs agent Pods as local processes: the container's environment is handed to
  * the reference agent (src/agent/main.ts), and what it writes as its report becomes the Pod's
- * termination message, exactly as a kubelet would pass it on.
+ * termination message, exactly as a kubelet would pass it on; what it prints is the Pod's log.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,8 +31,12 @@ export function runAgentPod(pod: V1Pod, options: AgentRunnerOptions = {}): Promi
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'agent', 'main.ts')], {
       cwd: repoRoot,
       env,
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // What the container writes is its log, which the fake node serves as a kubelet would.
+    let logs = '';
+    child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     child.on('close', (code) => {
       let message: string | undefined;
       try {
@@ -43,8 +47,8 @@ export function runAgentPod(pod: V1Pod, options: AgentRunnerOptions = {}): Promi
       rmSync(dir, { recursive: true, force: true });
       resolve(
         code === 0
-          ? { phase: 'Succeeded', ...(message === undefined ? {} : { message }) }
-          : { phase: 'Failed', exitCode: code ?? 1, ...(message === undefined ? {} : { message }) },
+          ? { phase: 'Succeeded', logs, ...(message === undefined ? {} : { message }) }
+          : { phase: 'Failed', exitCode: code ?? 1, logs, ...(message === undefined ? {} : { message }) },
       );
     });
   });

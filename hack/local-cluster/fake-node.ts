@@ -1,14 +1,16 @@
 /**
  * Plays the kubelet for integration tests: there is no real node, so this helper binds pending
  * Pods to a fake Node, marks them Running, then ends them Succeeded or Failed with the
- * termination message the test's scenario chooses. The real Job controller does the rest.
+ * termination message and log the test's scenario chooses, and serves those logs to the API
+ * server's pods/log requests (pod-log-server.ts). The real Job controller does the rest.
  */
 import { CoreV1Api, Watch, ApiException, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { PodLogServer } from './pod-log-server.js';
 
 /** How a Pod ends. */
 export type PodResult =
-  | { phase: 'Succeeded'; message?: string }
-  | { phase: 'Failed'; message?: string; exitCode?: number; reason?: string };
+  | { phase: 'Succeeded'; message?: string; logs?: string }
+  | { phase: 'Failed'; message?: string; exitCode?: number; reason?: string; logs?: string };
 
 /** A result, or 'hold': keep the Pod Running until finish() is called. */
 export type PodOutcome = PodResult | 'hold';
@@ -17,6 +19,7 @@ export type PodOutcome = PodResult | 'hold';
 export type Scenario = (pod: V1Pod) => PodOutcome | Promise<PodOutcome>;
 
 export interface FakeNodeOptions {
+  /** The Node's name; envtest-node-<namespace> by default, so suites sharing a plane do not share a node. */
   nodeName?: string;
   /** Only Pods of this namespace; all namespaces when absent. */
   namespace?: string;
@@ -47,17 +50,20 @@ export class FakeNode {
   /** Most Pods that were Running at the same time. */
   maxRunning = 0;
   private runningNow = new Set<string>();
+  private readonly logServer = new PodLogServer();
 
   constructor(
     kc: KubeConfig,
     private readonly options: FakeNodeOptions,
   ) {
-    this.nodeName = options.nodeName ?? 'envtest-node';
+    this.nodeName =
+      options.nodeName ?? (options.namespace ? `envtest-node-${options.namespace}` : 'envtest-node');
     this.core = kc.makeApiClient(CoreV1Api);
     this.watch = new Watch(kc);
   }
 
   async start(): Promise<void> {
+    const port = await this.logServer.start();
     try {
       await this.core.createNode({
         body: { metadata: { name: this.nodeName, labels: { 'i2s.studio/fake-node': 'true' } } },
@@ -65,6 +71,13 @@ export class FakeNode {
     } catch (error) {
       if (!(error instanceof ApiException && error.code === 409)) throw error;
     }
+    // Where the API server finds this node's kubelet for pods/log.
+    const node = await this.core.readNode({ name: this.nodeName });
+    node.status = Object.assign(node.status ?? {}, {
+      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+      daemonEndpoints: { kubeletEndpoint: { Port: port } },
+    });
+    await this.core.replaceNodeStatus({ name: this.nodeName, body: node });
     await this.listAndWatch();
   }
 
@@ -72,11 +85,17 @@ export class FakeNode {
     this.stopped = true;
     this.abort?.abort();
     await Promise.all([...this.chains.values()]);
+    await this.logServer.stop();
   }
 
   /** Pods held Running by a 'hold' outcome, by namespace/name. */
   heldPods(): string[] {
     return [...this.held.keys()];
+  }
+
+  /** Log requests that follow a container still running (kubectl logs -f). */
+  followedLogs(): number {
+    return this.logServer.following();
   }
 
   /** Ends a held Pod with the given outcome. */
@@ -161,6 +180,7 @@ export class FakeNode {
       // The kubelet would stop the containers and confirm the deletion.
       this.runningNow.delete(key(pod));
       this.held.delete(key(pod));
+      this.logServer.forget(namespace, name);
       await this.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
       return;
     }
@@ -210,6 +230,8 @@ export class FakeNode {
       namespace: pod.metadata?.namespace ?? '',
       body: pod,
     });
+    for (const container of pod.spec?.containers ?? [])
+      this.logServer.started(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', container.name);
     this.runningNow.add(key(pod));
     this.maxRunning = Math.max(this.maxRunning, this.runningNow.size);
   }
@@ -246,6 +268,8 @@ export class FakeNode {
       }),
     });
     await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+    for (const container of pod.spec?.containers ?? [])
+      this.logServer.ended(namespace, name, container.name, outcome.logs ?? '');
     this.runningNow.delete(key(pod));
   }
 }

@@ -36,7 +36,10 @@ describe('the agentrunbook CLI against a real API server', function () {
 
   before(async () => {
     await env.start();
-    env.script = (call) => (call.agent === 'slow' ? 'hold' : succeed({}, { tokens: 1234, costUSD: '0.05' }));
+    env.script = (call) =>
+      call.agent === 'slow'
+        ? 'hold'
+        : { ...succeed({}, { tokens: 1234, costUSD: '0.05' }), logs: `agent ${call.stage}: working\ndone\n` };
   });
   after(() => env.stop());
 
@@ -219,6 +222,39 @@ describe('the agentrunbook CLI against a real API server', function () {
       const missing = await cli('get', 'ghost', ...cluster());
       expect(missing.code).to.equal(1);
       expect(missing.output).to.contain(`agentrunbook ghost not found in namespace ${env.namespace}`);
+    });
+
+    it("logs prints each stage's agent output, prefixed with stage and attempt, as the node serves it", async () => {
+      const all = await cli('logs', 'gated', ...cluster());
+      expect(all.code, all.output).to.equal(0);
+      expect(all.output).to.equal('[a/1] agent a: working\n[a/1] done\n[b/1] agent b: working\n[b/1] done\n');
+      const one = await cli('logs', 'gated', '--stage', 'b', ...cluster());
+      expect(one.output).to.equal('[b/1] agent b: working\n[b/1] done\n');
+      const wrong = await cli('logs', 'gated', '--stage', 'nope', ...cluster());
+      expect(wrong.code).to.equal(1);
+      expect(wrong.output).to.contain('runbook gated has no stage nope (its stages: a, b)');
+    });
+
+    it('logs -f follows a running agent until it ends', async () => {
+      await env.apply(runbook('followed', { agents: { pipeline: [{ name: 'slow', agent: 'slow' }] } }));
+      await env.waitPhase('followed', 'Running');
+      await env.node.waitFor(() => env.held('followed').length === 1, 30_000, 'the slow agent');
+      const follow = startCli(['logs', 'followed', '-f', ...cluster()], { built: true });
+      const [held] = env.held('followed');
+      // The log stream is open before the agent ends: the node answers it only then.
+      await eventually(() =>
+        Promise.resolve().then(() => {
+          expect(env.node.followedLogs()).to.equal(1);
+        }),
+      );
+      await env.node.finish(held ?? '', {
+        phase: 'Succeeded',
+        message: JSON.stringify({ outputs: {}, usage: { tokens: 1, costUSD: '0.01' } }),
+        logs: 'slow agent: finally\n',
+      });
+      expect(await follow.exited, follow.output()).to.equal(0);
+      expect(follow.output()).to.equal('[slow/1] slow agent: finally\n');
+      await env.waitPhase('followed', 'Succeeded');
     });
 
     it('reject fails the run at its gate', async () => {

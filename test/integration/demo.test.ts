@@ -37,6 +37,8 @@ describe('make demo', function () {
     ]) {
       expect(finalTable).to.match(new RegExp(`${name}\\s+Succeeded`));
     }
+    // kubectl logs reaches the agent's output through the API server and the fake node.
+    expect(output).to.match(/reference agent: stage research: outputs .*tokens/);
     // research's report quotes the normalized idea it was handed.
     expect(output).to.match(/research Succeeded: .*research: \{\\?"summary\\?":\\?"normalize: /);
   });
