@@ -3,8 +3,10 @@
  * put in the environment, do the work, write one report to the termination message.
  */
 import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import {
   ENV,
+  REPORT_LINE_PREFIX,
   TERMINATION_MESSAGE_LIMIT,
   TERMINATION_MESSAGE_PATH,
   type AgentBudget,
@@ -64,15 +66,26 @@ export function processResources(): NonNullable<AgentReport['resources']> {
 
 /**
  * Writes the report where the operator reads it, with the process's resources unless the report
- * has its own; refuses one over the 4 KiB limit.
+ * has its own. One over the termination message's 4 KiB goes to the log (`log`, stdout by
+ * default) as one report line, and the termination message says so, keeping usage and error.
  */
-export function writeReport(report: AgentReport, env: NodeJS.ProcessEnv = process.env): void {
-  const text = JSON.stringify({ ...report, resources: report.resources ?? processResources() });
+export function writeReport(
+  report: AgentReport,
+  env: NodeJS.ProcessEnv = process.env,
+  log: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): void {
+  const full = { ...report, resources: report.resources ?? processResources() };
+  let text = JSON.stringify(full);
   const bytes = Buffer.byteLength(text);
   if (bytes > TERMINATION_MESSAGE_LIMIT) {
-    throw new Error(
-      `the report is ${bytes} bytes; the termination message holds at most ${TERMINATION_MESSAGE_LIMIT}`,
-    );
+    const sha256 = createHash('sha256').update(text).digest('hex');
+    log(`${REPORT_LINE_PREFIX} ${bytes} ${sha256} ${text}`);
+    text = JSON.stringify({ ...full, outputs: undefined, reportInLog: { bytes, sha256 } });
+    if (Buffer.byteLength(text) > TERMINATION_MESSAGE_LIMIT) {
+      throw new Error(
+        `the report without its outputs is still ${Buffer.byteLength(text)} bytes; the termination message holds at most ${TERMINATION_MESSAGE_LIMIT}`,
+      );
+    }
   }
   writeFileSync(env[ENV.reportPath] ?? TERMINATION_MESSAGE_PATH, text);
 }

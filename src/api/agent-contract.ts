@@ -3,12 +3,20 @@
  * reports) and the agent SDK (which writes them).
  *
  * The operator hands the container its work in environment variables; the agent writes one JSON
- * report to its termination message (/dev/termination-log), which Kubernetes caps at 4 KiB.
+ * report to its termination message (/dev/termination-log), which Kubernetes caps at 4 KiB. A
+ * larger report goes to the container's log as one line (REPORT_LINE_PREFIX, its size, its
+ * sha256, the JSON), and the termination message carries the rest of the report with
+ * reportInLog {bytes, sha256} in place of the outputs; the operator reads the log (as Tekton reads
+ * larger results), so usage and errors never depend on it.
  */
 import { Type, type Static } from '@sinclair/typebox';
 
 export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 export const TERMINATION_MESSAGE_LIMIT = 4096;
+/** Starts the log line that carries a report too large for the termination message. */
+export const REPORT_LINE_PREFIX = 'agentrunbook.report';
+/** The largest report the operator reads from a log unless configured otherwise. */
+export const DEFAULT_MAX_REPORT_BYTES = 256 * 1024;
 
 /** Environment variables the operator sets on the agent container. */
 export const ENV = {
@@ -50,6 +58,13 @@ export const AgentReport = Type.Object(
       Type.Object({
         class: Type.String(),
         message: Type.Optional(Type.String()),
+      }),
+    ),
+    /** The full report is in the container's log: its size in bytes and its sha256 (hex). */
+    reportInLog: Type.Optional(
+      Type.Object({
+        bytes: Type.Integer({ minimum: 0 }),
+        sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
       }),
     ),
   },

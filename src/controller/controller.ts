@@ -20,6 +20,7 @@ import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
 import { RevisionHistory } from './revisions.js';
+import { ReportLogs } from './report-logs.js';
 import { TemplateResolver } from './template-resolver.js';
 
 export interface ControllerOptions {
@@ -107,6 +108,7 @@ export class RunbookController {
       log,
       templates: new TemplateResolver(this.templates, this.clusterTemplates),
       revisions: new RevisionHistory(http),
+      reportLogs: new ReportLogs(http),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(metrics
         ? {

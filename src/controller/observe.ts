@@ -79,6 +79,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     ...(job.status?.startTime ? { startTime: job.status.startTime } : {}),
     ...(completionTime ? { completionTime } : {}),
     podTerminated: podTerminated && terminated !== undefined,
+    ...(pod?.metadata.name ? { pod: pod.metadata.name } : {}),
     ...(terminated?.message !== undefined ? { terminationMessage: terminated.message } : {}),
     ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),
     ...(terminated?.reason !== undefined ? { terminatedReason: terminated.reason } : {}),

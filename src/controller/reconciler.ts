@@ -26,6 +26,7 @@ import type { JobCache } from './job-cache.js';
 import type { Resolution, TemplateResolver, TemplateStatus } from './template-resolver.js';
 import type { Notifier } from './notifier.js';
 import type { RevisionHistory, RevisionStatus } from './revisions.js';
+import type { ReportLogs } from './report-logs.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -44,6 +45,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Resolves spec.template; without it, runbooks made from templates wait with a condition. */
   templates?: Pick<TemplateResolver, 'resolve'>;
+  /** Reads the reports agents put in their logs; without it, such a report fails its stage. */
+  reportLogs?: Pick<ReportLogs, 'attach'>;
   /** Keeps each spec as a ControllerRevision; without it, status.revision is not written. */
   revisions?: Pick<RevisionHistory, 'observe'>;
   /** Told of every status written, with the one it replaced (for metrics). */
@@ -136,9 +139,12 @@ export class Reconciler {
       spec,
       ...(runbook.status ? { status: runbook.status } : {}),
     };
+    const observed = this.deps.cache.observeOwned(runbook.metadata.uid ?? '');
     const engineInput = {
       runbook: input,
-      jobs: this.deps.cache.observeOwned(runbook.metadata.uid ?? ''),
+      jobs: this.deps.reportLogs
+        ? await this.deps.reportLogs.attach(input.metadata.namespace, observed)
+        : observed,
       agentHistory: this.deps.cache.agentHistory,
       now,
       catalog: this.deps.catalog(),

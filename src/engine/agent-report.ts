@@ -1,6 +1,12 @@
-/** Reading an agent's report (its termination message) and checking it against the stage. */
+/** Reading an agent's report (its termination message, and its log for a large one) and checking it against the stage. */
 import { Ajv } from 'ajv';
-import { AgentReport, TERMINATION_MESSAGE_LIMIT } from '../api/agent-contract.js';
+import { createHash } from 'node:crypto';
+import {
+  AgentReport,
+  DEFAULT_MAX_REPORT_BYTES,
+  REPORT_LINE_PREFIX,
+  TERMINATION_MESSAGE_LIMIT,
+} from '../api/agent-contract.js';
 import { ERROR_CLASSES } from '../api/v2/error-class.js';
 import type { OUTPUT_TYPES } from '../api/v2/agents.js';
 import { jsonShapeProblem, MAX_TOKENS } from '../api/limits.js';
@@ -41,13 +47,61 @@ const parsedReports = new WeakMap<JobObservation, ParsedReport>();
 export function reportOf(job: JobObservation): ParsedReport {
   let parsed = parsedReports.get(job);
   if (!parsed) {
-    parsed = parseReport(job.terminationMessage);
+    parsed = parseReport(job.terminationMessage, job.reportLog);
     parsedReports.set(job, parsed);
   }
   return parsed;
 }
 
-export function parseReport(message: string | undefined): ParsedReport {
+/**
+ * The outputs of a report the agent put in its log: the line must carry exactly the bytes and
+ * sha256 its termination message announced, and stay within the limit.
+ */
+function outputsFromLog(
+  announced: { bytes: number; sha256: string },
+  log: JobObservation['reportLog'],
+): { outputs: Record<string, unknown> } | { problem: Problem } {
+  const fail = (reason: string, message: string) => ({ problem: { reason, message } });
+  if (announced.bytes > DEFAULT_MAX_REPORT_BYTES) {
+    return fail(
+      'ReportTooLarge',
+      `the agent's report is ${announced.bytes} bytes, over the limit of ${DEFAULT_MAX_REPORT_BYTES} bytes`,
+    );
+  }
+  if (!log) return fail('ReportLogMissing', "the agent's report is in its log, which was not read");
+  if ('error' in log) return fail('ReportLogUnreadable', `the agent's log could not be read: ${log.error}`);
+  const [prefix, bytes, sha256] = log.line.split(' ', 3);
+  const json = log.line.slice(`${prefix} ${bytes} ${sha256} `.length);
+  if (prefix !== REPORT_LINE_PREFIX || Number(bytes) !== announced.bytes || sha256 !== announced.sha256) {
+    return fail(
+      'ReportLogMissing',
+      `the agent's log has no report line of ${announced.bytes} bytes with sha256 ${announced.sha256}`,
+    );
+  }
+  if (
+    Buffer.byteLength(json) !== announced.bytes ||
+    createHash('sha256').update(json).digest('hex') !== sha256
+  ) {
+    return fail('ReportLogCorrupt', `the report line in the agent's log does not match its size and sha256`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (error) {
+    return fail('ReportLogCorrupt', `the report in the agent's log is not JSON: ${(error as Error).message}`);
+  }
+  const outputs = (parsed as { outputs?: unknown } | null)?.outputs;
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    (outputs !== undefined && (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)))
+  ) {
+    return fail('ReportLogCorrupt', "the report in the agent's log has no outputs object");
+  }
+  return { outputs: (outputs ?? {}) as Record<string, unknown> };
+}
+
+export function parseReport(message: string | undefined, log?: JobObservation['reportLog']): ParsedReport {
   if (message === undefined || message.trim() === '') {
     return {
       problem: {
@@ -105,7 +159,13 @@ export function parseReport(message: string | undefined): ParsedReport {
       },
     };
   }
-  const shape = jsonShapeProblem(parsed.outputs, ['outputs']);
+  let outputs = parsed.outputs ?? {};
+  if (parsed.reportInLog) {
+    const fromLog = outputsFromLog(parsed.reportInLog, log);
+    if ('problem' in fromLog) return fromLog;
+    outputs = fromLog.outputs;
+  }
+  const shape = jsonShapeProblem(outputs, ['outputs']);
   if (shape) {
     return {
       problem: {
@@ -115,7 +175,7 @@ export function parseReport(message: string | undefined): ParsedReport {
     };
   }
   const report: Report = {
-    outputs: parsed.outputs ?? {},
+    outputs,
     tokens: Math.min(MAX_TOKENS, parsed.usage?.tokens ?? 0),
     costMicros,
   };

@@ -33,6 +33,12 @@ export interface JobObservation {
   /** Whether the Pod's terminated agent container has been observed. */
   podTerminated: boolean;
   terminationMessage?: string;
+  /** The Pod that reported, whose log holds a report too large for its termination message. */
+  pod?: string;
+  /**
+   * The report line the controller found in that log (reportInLog), or why it could not read it.
+   */
+  reportLog?: { line: string } | { error: string };
   exitCode?: number;
   /** The container's terminated reason, e.g. OOMKilled or Error. */
   terminatedReason?: string;

@@ -44,10 +44,42 @@ describe('the reference agent and the agent SDK', () => {
     expect('report' in parsed && parsed.report.error?.class).to.equal('RATE_LIMIT');
   });
 
-  it('refuses to write a report over the 4 KiB termination message limit', () => {
-    const { env: environment } = env({});
-    expect(() => {
-      writeReport({ outputs: { big: 'x'.repeat(5000) } }, environment);
-    }).to.throw(/at most 4096/);
+  it('puts a report over 4 KiB in its log, and the operator reads its outputs from there', () => {
+    const { env: environment, reportPath } = env({});
+    const lines: string[] = [];
+    const big = 'x'.repeat(100_000);
+    writeReport({ outputs: { big }, usage: { tokens: 7, costUSD: '0.01' } }, environment, (line) =>
+      lines.push(line),
+    );
+    const message = readFileSync(reportPath, 'utf8');
+    expect(Buffer.byteLength(message)).to.be.below(4096);
+    expect(message).to.contain('"reportInLog"').and.not.contain('xxxx');
+    const [line = ''] = lines;
+    const parsed = parseReport(message, { line });
+    expect('report' in parsed && parsed.report.outputs.big).to.equal(big);
+    expect('report' in parsed && parsed.report.tokens).to.equal(7);
+  });
+
+  it('fails a report in the log that is missing, altered, unreadable or over the limit, saying which', () => {
+    const { env: environment, reportPath } = env({});
+    const lines: string[] = [];
+    writeReport({ outputs: { big: 'y'.repeat(10_000) } }, environment, (line) => lines.push(line));
+    const message = readFileSync(reportPath, 'utf8');
+    const reason = (log?: Parameters<typeof parseReport>[1], text = message) => {
+      const parsed = parseReport(text, log);
+      return 'problem' in parsed ? parsed.problem.reason : 'ok';
+    };
+    const [line = ''] = lines;
+    expect(reason({ line })).to.equal('ok');
+    expect(reason(undefined)).to.equal('ReportLogMissing');
+    expect(reason({ error: 'Pod x is gone' })).to.equal('ReportLogUnreadable');
+    expect(reason({ line: line.replace('yyy', 'yyz') })).to.equal('ReportLogCorrupt');
+    expect(reason({ line: 'something else' })).to.equal('ReportLogMissing');
+    const oversized = JSON.stringify({ reportInLog: { bytes: 10 * 1024 * 1024, sha256: 'a'.repeat(64) } });
+    const problem = parseReport(oversized, { line });
+    expect('problem' in problem && problem.problem).to.deep.equal({
+      reason: 'ReportTooLarge',
+      message: "the agent's report is 10485760 bytes, over the limit of 262144 bytes",
+    });
   });
 });

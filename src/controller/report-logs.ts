@@ -1,0 +1,80 @@
+/**
+ * Reads the reports agents put in their logs (the agent contract's reportInLog) for the engine,
+ * which reads no API itself. A report is read once and kept for a while; the engine needs it
+ * only until the stage's outcome is in the status.
+ */
+import { REPORT_LINE_PREFIX } from '../api/agent-contract.js';
+import type { JobObservation } from '../engine/types.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
+import { AGENT_CONTAINER } from './job-builder.js';
+
+/** Reports kept: beyond this the oldest is read again if it is needed again. */
+const KEPT = 64;
+/** The most of a log read looking for the report line. */
+const MAX_LOG_BYTES = 16 * 1024 * 1024;
+
+type Found = NonNullable<JobObservation['reportLog']>;
+
+/** Whether a termination message announces a report in the log (it is at most 4 KiB). */
+function announcesLog(message: string | undefined): boolean {
+  if (!message?.includes('"reportInLog"')) return false;
+  try {
+    const parsed = JSON.parse(message) as { reportInLog?: unknown };
+    return typeof parsed.reportInLog === 'object' && parsed.reportInLog !== null;
+  } catch {
+    return false;
+  }
+}
+
+export class ReportLogs {
+  private readonly kept = new Map<string, Found>();
+
+  constructor(private readonly http: KubeHttp) {}
+
+  /** The observations, with the report line of each whose agent put its report in its log. */
+  attach(namespace: string, observations: JobObservation[]): Promise<JobObservation[]> {
+    return Promise.all(
+      observations.map(async (observation) => {
+        if (!observation.podTerminated || !observation.pod || !announcesLog(observation.terminationMessage))
+          return observation;
+        const key = `${namespace}/${observation.pod}`;
+        let found = this.kept.get(key);
+        if (!found) {
+          found = await this.read(namespace, observation.pod);
+          this.kept.set(key, found);
+          if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value ?? '');
+        }
+        return { ...observation, reportLog: found };
+      }),
+    );
+  }
+
+  /**
+   * The report line of a Pod's log. A Pod that is gone has no log to read: that is the stage's
+   * outcome. Any other failure throws, so the reconcile is retried rather than the stage failed.
+   */
+  private async read(namespace: string, pod: string): Promise<Found> {
+    let stream;
+    try {
+      stream = await this.http.stream(`/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
+        container: AGENT_CONTAINER,
+        limitBytes: MAX_LOG_BYTES,
+      });
+    } catch (error) {
+      if (isStatus(error, 404)) return { error: `Pod ${pod} is gone` };
+      throw error;
+    }
+    stream.setEncoding('utf8');
+    let pending = '';
+    let line: string | undefined;
+    for await (const chunk of stream) {
+      const lines = (pending + String(chunk)).split('\n');
+      pending = lines.pop() ?? '';
+      line = lines.findLast((candidate) => candidate.startsWith(`${REPORT_LINE_PREFIX} `)) ?? line;
+    }
+    if (pending.startsWith(`${REPORT_LINE_PREFIX} `)) line = pending;
+    return line === undefined
+      ? { error: `the log of Pod ${pod} has no ${REPORT_LINE_PREFIX} line` }
+      : { line };
+  }
+}
