@@ -3,7 +3,7 @@
  * which reads no API itself. A report is read once and kept for a while; the engine needs it
  * only until the stage's outcome is in the status.
  */
-import { REPORT_LINE_PREFIX } from '../api/agent-contract.js';
+import { DEFAULT_MAX_REPORT_BYTES, REPORT_LINE_PREFIX } from '../api/agent-contract.js';
 import type { JobObservation } from '../engine/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import { AGENT_CONTAINER } from './job-builder.js';
@@ -11,7 +11,9 @@ import { AGENT_CONTAINER } from './job-builder.js';
 /** Reports kept: beyond this the oldest is read again if it is needed again. */
 const KEPT = 64;
 /** The most of a log read looking for the report line. */
-const MAX_LOG_BYTES = 16 * 1024 * 1024;
+const MAX_LOG_BYTES = 8 * 1024 * 1024;
+/** The longest report line kept: the largest report the engine takes, and its prefix. */
+const MAX_LINE_CHARS = DEFAULT_MAX_REPORT_BYTES + 128;
 
 type Found = NonNullable<JobObservation['reportLog']>;
 
@@ -65,16 +67,34 @@ export class ReportLogs {
       throw error;
     }
     stream.setEncoding('utf8');
+    // Only a report line the engine could take is kept: an agent's log cannot fill the memory.
+    const isReport = (candidate: string) =>
+      candidate.startsWith(`${REPORT_LINE_PREFIX} `) && candidate.length <= MAX_LINE_CHARS;
     let pending = '';
     let line: string | undefined;
+    // A line longer than any report is skipped as it streams by, so scanning stays linear.
+    let skipping = false;
     for await (const chunk of stream) {
-      const lines = (pending + String(chunk)).split('\n');
+      let text = String(chunk);
+      if (skipping) {
+        const end = text.indexOf('\n');
+        if (end < 0) continue;
+        text = text.slice(end + 1);
+        skipping = false;
+      }
+      const lines = (pending + text).split('\n');
       pending = lines.pop() ?? '';
-      line = lines.findLast((candidate) => candidate.startsWith(`${REPORT_LINE_PREFIX} `)) ?? line;
+      line = lines.findLast(isReport) ?? line;
+      if (pending.length > MAX_LINE_CHARS) {
+        pending = '';
+        skipping = true;
+      }
     }
-    if (pending.startsWith(`${REPORT_LINE_PREFIX} `)) line = pending;
+    if (isReport(pending)) line = pending;
     return line === undefined
-      ? { error: `the log of Pod ${pod} has no ${REPORT_LINE_PREFIX} line` }
+      ? {
+          error: `the log of Pod ${pod} has no ${REPORT_LINE_PREFIX} line of at most ${MAX_LINE_CHARS} characters`,
+        }
       : { line };
   }
 }

@@ -14,9 +14,9 @@ const CATALOG: AgentCatalog = {
 };
 
 /** What a container running the SDK leaves behind: its termination message and its log. */
-function agentResult(outputs: Record<string, unknown>): PodResult {
+function agentResult(outputs: Record<string, unknown>, chatter = 'agent: thinking hard'): PodResult {
   const reportPath = join(mkdtempSync(join(tmpdir(), 'large-report-')), 'termination-log');
-  const lines: string[] = ['agent: thinking hard'];
+  const lines: string[] = [chatter];
   writeReport({ outputs, usage: { tokens: 5, costUSD: '0.01' } }, { [ENV.reportPath]: reportPath }, (line) =>
     lines.push(line),
   );
@@ -48,6 +48,19 @@ describe('reports larger than the termination message, read from the agent log t
     const status = await env.status('large');
     // Usage comes from the termination message: 5 tokens from the writer, 100 from the reader.
     expect(status.usage).to.deep.equal({ tokens: 105, costUSD: '0.02' });
+  });
+
+  it('finds the report after 6 MiB of chatter on one line, which it skips without keeping', async () => {
+    const answer = 'f'.repeat(8 * 1024);
+    env.script = () => agentResult({ answer }, 'z'.repeat(6 * 1024 * 1024));
+    await env.apply(
+      runbook('chatty', 'pipeline', [
+        { name: 'write', agent: 'writer', config: { outputs: { answer: 'string' } } },
+      ]),
+    );
+    await env.waitPhase('chatty', 'Succeeded');
+    const status = (await env.status('chatty')) as { stages: { outputs?: Record<string, unknown> }[] };
+    expect(status.stages[0]?.outputs).to.deep.equal({ answer });
   });
 
   it('a report over the limit fails its stage, naming its size and the limit', async () => {
