@@ -39,7 +39,11 @@ export interface Problem {
 
 const validateReport = new Ajv({ strict: true }).compile<AgentReport>(AgentReport);
 
-export type ParsedReport = { report: Report } | { problem: Problem };
+/**
+ * A report, or why there is none. A report whose outputs could not be read from the log has both:
+ * its usage and error (from the termination message) still count, and the problem fails the stage.
+ */
+export type ParsedReport = { report: Report; problem?: Problem } | { problem: Problem };
 
 const parsedReports = new WeakMap<JobObservation, ParsedReport>();
 
@@ -160,10 +164,11 @@ export function parseReport(message: string | undefined, log?: JobObservation['r
     };
   }
   let outputs = parsed.outputs ?? {};
+  let logProblem: Problem | undefined;
   if (parsed.reportInLog) {
     const fromLog = outputsFromLog(parsed.reportInLog, log);
-    if ('problem' in fromLog) return fromLog;
-    outputs = fromLog.outputs;
+    if ('problem' in fromLog) logProblem = fromLog.problem;
+    else outputs = fromLog.outputs;
   }
   const shape = jsonShapeProblem(outputs, ['outputs']);
   if (shape) {
@@ -197,7 +202,7 @@ export function parseReport(message: string | undefined, log?: JobObservation['r
       ...(parsed.error.message === undefined ? {} : { message: parsed.error.message }),
     };
   }
-  return { report };
+  return logProblem ? { report, problem: logProblem } : { report };
 }
 
 function jsonType(value: unknown): OutputType | 'null' {

@@ -62,7 +62,7 @@ export function jobFailure(job: JobObservation): Failure | undefined {
     );
   }
   if (job.state === 'succeeded') {
-    return 'problem' in parsed
+    return parsed.problem
       ? failure(parsed.problem.reason, parsed.problem.message, 'VALIDATION_ERROR')
       : undefined;
   }

@@ -67,8 +67,13 @@ describe('reports larger than the termination message, read from the agent log t
     env.script = () => agentResult({ answer: 'b'.repeat(300 * 1024) });
     await env.apply(runbook('too-large', 'pipeline', [{ name: 'write', agent: 'writer' }]));
     await env.waitPhase('too-large', 'Failed');
-    const status = (await env.status('too-large')) as { stages: { reason?: string; message?: string }[] };
+    const status = (await env.status('too-large')) as {
+      usage?: unknown;
+      stages: { reason?: string; message?: string }[];
+    };
     expect(status.stages[0]).to.deep.include({ reason: 'ReportTooLarge' });
+    // Usage comes from the termination message, so it counts even when the outputs cannot.
+    expect(status.usage).to.deep.equal({ tokens: 5, costUSD: '0.01' });
     expect(status.stages[0]?.message).to.match(
       /the agent's report is 30\d{4} bytes, over the limit of 262144 bytes/,
     );

@@ -67,7 +67,7 @@ describe('the reference agent and the agent SDK', () => {
     const message = readFileSync(reportPath, 'utf8');
     const reason = (log?: Parameters<typeof parseReport>[1], text = message) => {
       const parsed = parseReport(text, log);
-      return 'problem' in parsed ? parsed.problem.reason : 'ok';
+      return parsed.problem?.reason ?? 'ok';
     };
     const [line = ''] = lines;
     expect(reason({ line })).to.equal('ok');
@@ -77,6 +77,15 @@ describe('the reference agent and the agent SDK', () => {
     expect(reason({ line: 'something else' })).to.equal('ReportLogMissing');
     const oversized = JSON.stringify({ reportInLog: { bytes: 10 * 1024 * 1024, sha256: 'a'.repeat(64) } });
     const problem = parseReport(oversized, { line });
+    // The termination message's usage survives a report whose outputs cannot be read.
+    expect('report' in problem && problem.report.tokens).to.equal(0);
+    const withUsage = JSON.stringify({
+      usage: { tokens: 9 },
+      reportInLog: { bytes: 1, sha256: 'b'.repeat(64) },
+    });
+    const kept = parseReport(withUsage, undefined);
+    expect('report' in kept && kept.report.tokens).to.equal(9);
+    expect(kept.problem?.reason).to.equal('ReportLogMissing');
     expect('problem' in problem && problem.problem).to.deep.equal({
       reason: 'ReportTooLarge',
       message: "the agent's report is 10485760 bytes, over the limit of 262144 bytes",
