@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_RUNBOOK, LABEL_STAGE } from '../api/labels.js';
 import { labelValue } from '../engine/naming.js';
+import { streamLines } from '../kube/http.js';
 import type { PodJson } from '../kube/types.js';
 import { AGENT_CONTAINER } from '../controller/job-builder.js';
 import { withClusterFlags, type ClusterFlags } from './cluster-flags.js';
@@ -44,14 +45,7 @@ async function copyLog(client: RunbookClient, pod: PodJson, prefix: string, foll
     `/api/v1/namespaces/${client.namespace}/pods/${pod.metadata.name ?? ''}/log`,
     { container: AGENT_CONTAINER, ...(follow ? { follow: true } : {}) },
   );
-  stream.setEncoding('utf8');
-  let pending = '';
-  for await (const chunk of stream) {
-    const lines = (pending + String(chunk)).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) process.stdout.write(`${prefix}${line}\n`);
-  }
-  if (pending) process.stdout.write(`${prefix}${pending}\n`);
+  for await (const line of streamLines(stream)) process.stdout.write(`${prefix}${line}\n`);
 }
 
 export function registerLogsCommand(program: Command): void {

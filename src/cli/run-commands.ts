@@ -94,6 +94,10 @@ function gateCommand(program: Command, verdict: 'approved' | 'rejected'): void {
   });
 }
 
+/** kubectl's -o, with the run's tree as the default. */
+const treeOutput = () =>
+  new Option('-o, --output <format>', 'output format').choices(['tree', 'yaml', 'json']).default('tree');
+
 export function registerRunCommands(program: Command): void {
   withClusterFlags(
     program
@@ -101,11 +105,7 @@ export function registerRunCommands(program: Command): void {
       .description(
         'Show a run: its phase, usage, and a tree of its stages (phase, attempt, duration, tokens, cost) and gates',
       )
-      .addOption(
-        new Option('-o, --output <format>', 'output format')
-          .choices(['tree', 'yaml', 'json'])
-          .default('tree'),
-      ),
+      .addOption(treeOutput()),
   ).action(async (name: string, flags: ClusterFlags & { output: string }) => {
     await withRunbook(name, flags, async (client) => {
       process.stdout.write(show(await client.get(), flags.output));
@@ -116,11 +116,7 @@ export function registerRunCommands(program: Command): void {
     program
       .command('watch <name>')
       .description('Show a run as get does, redrawn as it changes, until it finishes')
-      .addOption(
-        new Option('-o, --output <format>', 'output format')
-          .choices(['tree', 'yaml', 'json'])
-          .default('tree'),
-      ),
+      .addOption(treeOutput()),
   ).action(async (name: string, flags: ClusterFlags & { output: string }) => {
     await withRunbook(name, flags, (client) => watchRun(client, flags.output));
   });

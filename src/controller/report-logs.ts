@@ -5,7 +5,7 @@
  */
 import { DEFAULT_MAX_REPORT_BYTES, REPORT_LINE_PREFIX } from '../api/agent-contract.js';
 import type { JobObservation } from '../engine/types.js';
-import { isStatus, type KubeHttp } from '../kube/http.js';
+import { isStatus, streamLines, type KubeHttp } from '../kube/http.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 
 /** Reports kept: beyond this the oldest is read again if it is needed again. */
@@ -66,31 +66,11 @@ export class ReportLogs {
       if (isStatus(error, 404)) return { error: `Pod ${pod} is gone` };
       throw error;
     }
-    stream.setEncoding('utf8');
-    // Only a report line the engine could take is kept: an agent's log cannot fill the memory.
-    const isReport = (candidate: string) =>
-      candidate.startsWith(`${REPORT_LINE_PREFIX} `) && candidate.length <= MAX_LINE_CHARS;
-    let pending = '';
+    // Only a report line the engine could take is kept, and longer lines are skipped as they
+    // stream by: an agent's log can neither fill the memory nor make the scan quadratic.
     let line: string | undefined;
-    // A line longer than any report is skipped as it streams by, so scanning stays linear.
-    let skipping = false;
-    for await (const chunk of stream) {
-      let text = String(chunk);
-      if (skipping) {
-        const end = text.indexOf('\n');
-        if (end < 0) continue;
-        text = text.slice(end + 1);
-        skipping = false;
-      }
-      const lines = (pending + text).split('\n');
-      pending = lines.pop() ?? '';
-      line = lines.findLast(isReport) ?? line;
-      if (pending.length > MAX_LINE_CHARS) {
-        pending = '';
-        skipping = true;
-      }
-    }
-    if (isReport(pending)) line = pending;
+    for await (const candidate of streamLines(stream, MAX_LINE_CHARS))
+      if (candidate.startsWith(`${REPORT_LINE_PREFIX} `)) line = candidate;
     return line === undefined
       ? {
           error: `the log of Pod ${pod} has no ${REPORT_LINE_PREFIX} line of at most ${MAX_LINE_CHARS} characters`,

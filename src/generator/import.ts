@@ -8,6 +8,7 @@
 import { convertRunbook, V1, V2 } from '../api/conversion.js';
 import { KIND } from '../api/group.js';
 import { isObject, setOwn, type Json } from '../api/json.js';
+import { deepMerge } from '../engine/effective.js';
 import { referencedContext, slug } from '../engine/substitution.js';
 
 export interface Imported {
@@ -35,15 +36,6 @@ const METADATA_EXTRAS = ['version', 'created', 'description', 'tags', 'author', 
 const MONEY_FIELDS = ['maxUSD', 'perAgent', 'alertThreshold'] as const;
 /** An object name (a DNS subdomain): no underscores, unlike the names inside a spec. */
 const KUBERNETES_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function deepMerge(target: Json, source: Json): Json {
-  const merged: Json = { ...target };
-  for (const [key, value] of Object.entries(source)) {
-    const existing = merged[key];
-    setOwn(merged, key, isObject(existing) && isObject(value) ? deepMerge(existing, value) : value);
-  }
-  return merged;
-}
 
 /** A document as {metadata, spec}: a whole runbook, a spec section, or an agents section. */
 function asRunbookShape(document: Json, source: string, changes: string[]): Json {

@@ -46,6 +46,33 @@ const TLS_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthoriz
 /** Most connections to the API server at once; further requests queue for a free one. */
 const MAX_SOCKETS = 32;
 
+/**
+ * The lines of a streamed answer (a Pod's log), the last one even without its newline. With
+ * `maxChars`, a longer line is skipped as it streams by, so it is never held whole.
+ */
+export async function* streamLines(stream: IncomingMessage, maxChars = Infinity): AsyncGenerator<string> {
+  stream.setEncoding('utf8');
+  let pending = '';
+  let skipping = false;
+  for await (const chunk of stream) {
+    let text = String(chunk);
+    if (skipping) {
+      const end = text.indexOf('\n');
+      if (end < 0) continue;
+      text = text.slice(end + 1);
+      skipping = false;
+    }
+    const lines = (pending + text).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) if (line.length <= maxChars) yield line;
+    if (pending.length > maxChars) {
+      pending = '';
+      skipping = true;
+    }
+  }
+  if (pending) yield pending;
+}
+
 export class KubeHttp {
   /**
    * One keep-alive agent per client: client-node hands every request a new agent, and so a new
