@@ -1,6 +1,7 @@
 /**
- * The demo's node runs agent Pods as local processes: the container's environment is handed to
- * the reference agent (src/agent/main.ts), and what it writes as its report becomes the Pod's
+ * The demo's node runs agent Pods as local processes: the container's environment and the files
+ * of its volume (in a directory named by AGENT_FILES_DIR) are handed to the reference agent
+ * (src/agent/main.ts), and what it writes as its report becomes the Pod's
  * termination message, exactly as a kubelet would pass it on; what it prints is the Pod's log.
  */
 import { spawn } from 'node:child_process';
@@ -11,21 +12,28 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ENV } from '../../src/api/agent-contract.js';
 import type { PodResult } from './fake-node.js';
 import { repoRoot } from './paths.js';
+import { writeFiles } from './pod-volumes.js';
 
 export interface AgentRunnerOptions {
   /** Extra environment for every agent, e.g. REFERENCE_AGENT_DELAY_MS. */
   env?: Record<string, string>;
 }
 
-export function runAgentPod(pod: V1Pod, options: AgentRunnerOptions = {}): Promise<PodResult> {
+export function runAgentPod(
+  pod: V1Pod,
+  files: ReadonlyMap<string, string>,
+  options: AgentRunnerOptions = {},
+): Promise<PodResult> {
   const container = pod.spec?.containers[0];
   const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-agent-'));
   const reportPath = join(dir, 'termination-log');
+  writeFiles(join(dir, 'files'), files);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     ...options.env,
     ...Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value ?? ''])),
     [ENV.reportPath]: reportPath,
+    [ENV.filesDir]: join(dir, 'files'),
   };
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'agent', 'main.ts')], {

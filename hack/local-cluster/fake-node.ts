@@ -2,10 +2,12 @@
  * Plays the kubelet for integration tests: there is no real node, so this helper binds pending
  * Pods to a fake Node, marks them Running, then ends them Succeeded or Failed with the
  * termination message and log the test's scenario chooses, and serves those logs to the API
- * server's pods/log requests (pod-log-server.ts). The real Job controller does the rest.
+ * server's pods/log requests (pod-log-server.ts). The scenario gets the files a kubelet would
+ * mount (pod-volumes.ts). The real Job controller does the rest.
  */
 import { CoreV1Api, Watch, ApiException, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { PodLogServer } from './pod-log-server.js';
+import { projectedFiles } from './pod-volumes.js';
 
 /** How a Pod ends. */
 export type PodResult =
@@ -15,8 +17,11 @@ export type PodResult =
 /** A result, or 'hold': keep the Pod Running until finish() is called. */
 export type PodOutcome = PodResult | 'hold';
 
-/** Decides how each Pod ends; may take its time (the demo's node runs the agent process here). */
-export type Scenario = (pod: V1Pod) => PodOutcome | Promise<PodOutcome>;
+/**
+ * Decides how each Pod ends, given the files of its projected volumes (by path); may take its time
+ * (the demo's node runs the agent process here).
+ */
+export type Scenario = (pod: V1Pod, files: ReadonlyMap<string, string>) => PodOutcome | Promise<PodOutcome>;
 
 export interface FakeNodeOptions {
   /** The Node's name; envtest-node-<namespace> by default, so suites sharing a plane do not share a node. */
@@ -201,7 +206,7 @@ export class FakeNode {
       await this.markRunning(pod);
       return;
     }
-    const outcome = await this.options.scenario(pod);
+    const outcome = await this.options.scenario(pod, await projectedFiles(this.core, pod));
     if (outcome === 'hold') {
       this.held.set(key(pod), pod);
       return;

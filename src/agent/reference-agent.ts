@@ -3,11 +3,12 @@
  * each declared output from its inputs (so the demo shows outputs flowing between stages),
  * reports token usage and a cost derived from its inputs, and can be told to fail.
  *
- * Parameters it understands: fail (an error class to fail with), delayMs (time to "think").
+ * Parameters it understands: fail (an error class to fail with), delayMs (time to "think"),
+ * outputBytes (makes each string output exactly that many bytes as JSON, to try large outputs).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatMicros } from '../api/grammar.js';
-import { readAssignment, writeReport, type Assignment, type OutputType } from './sdk.js';
+import { AssignmentError, readAssignment, writeReport, type Assignment, type OutputType } from './sdk.js';
 
 /** Dollars per token, in micro-dollars: $10 per million tokens. */
 const MICROS_PER_TOKEN = 10;
@@ -38,13 +39,34 @@ function output(type: OutputType, name: string, work: Assignment): unknown {
   }
 }
 
-/** `log` gets what the agent does, one line each: its container's log (`kubectl logs`). */
+/** The text, cut or repeated to exactly `bytes` bytes as JSON (its ASCII characters and two quotes). */
+function padded(text: string, bytes: number): string {
+  const ascii = text.replace(/[^\x20-\x7e]|["\\]/g, '?');
+  return ascii.repeat(Math.ceil(bytes / Math.max(1, ascii.length))).slice(0, Math.max(0, bytes - 2));
+}
+
+/**
+ * `log` gets what the agent does, one line each: its container's log (`kubectl logs`);
+ * `reportLine` gets a report too large for the termination message (stdout by default).
+ */
 export async function runReferenceAgent(
   env: NodeJS.ProcessEnv = process.env,
   log: (line: string) => void = () => undefined,
+  reportLine?: (line: string) => void,
 ): Promise<number> {
-  const work = readAssignment(env);
-  log(`stage ${work.stage}: inputs ${Object.keys(work.inputs).join(', ') || '(none)'}`);
+  let work: Assignment;
+  try {
+    work = readAssignment(env);
+  } catch (error) {
+    if (!(error instanceof AssignmentError)) throw error;
+    writeReport({ error: { class: 'VALIDATION_ERROR', message: error.message } }, env);
+    log(error.message);
+    return 1;
+  }
+  const sizes = Object.entries(work.inputs).map(
+    ([name, value]) => `${name} (${Buffer.byteLength(JSON.stringify(value))} bytes)`,
+  );
+  log(`stage ${work.stage}: inputs ${sizes.join(', ') || '(none)'}`);
   const delayMs = Number(work.parameters.delayMs ?? env.REFERENCE_AGENT_DELAY_MS ?? 0);
   if (delayMs > 0) await sleep(delayMs);
   const tokens = 800 + 3 * JSON.stringify(work.inputs).length;
@@ -57,10 +79,14 @@ export async function runReferenceAgent(
     log(`stage ${work.stage}: failing with ${work.parameters.fail} as the parameters asked`);
     return 1;
   }
+  const size = Number(work.parameters.outputBytes ?? 0);
   const outputs = Object.fromEntries(
-    Object.entries(work.outputs).map(([name, type]) => [name, output(type, name, work)]),
+    Object.entries(work.outputs).map(([name, type]) => {
+      const value = output(type, name, work);
+      return [name, typeof value === 'string' && size > 0 ? padded(value, size) : value];
+    }),
   );
-  writeReport({ outputs, usage }, env);
+  writeReport({ outputs, usage }, env, reportLine);
   log(`stage ${work.stage}: outputs ${Object.keys(outputs).join(', ') || '(none)'}; ${tokens} tokens`);
   return 0;
 }

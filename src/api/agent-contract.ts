@@ -2,12 +2,16 @@
  * The contract between the operator and an agent container, shared by the engine (which reads
  * reports) and the agent SDK (which writes them).
  *
- * The operator hands the container its work in environment variables; the agent writes one JSON
- * report to its termination message (/dev/termination-log), which Kubernetes caps at 4 KiB. A
- * larger report goes to the container's log as one line (REPORT_LINE_PREFIX, its size, its
- * sha256, the JSON), and the termination message carries the rest of the report with
- * reportInLog {bytes, sha256} in place of the outputs; the operator reads the log (as Tekton reads
- * larger results), so usage and errors never depend on it.
+ * The operator hands the container its work as files in a projected volume at FILES_DIR
+ * (inputs.json, parameters.json, budget.json, and upstream outputs too large for the status under
+ * outputs/<stage>/<output>) and, when they are small, in environment variables too. An input that
+ * passes such an output whole is a file reference, {"$file": "outputs/<stage>/<output>"}.
+ *
+ * The agent writes one JSON report to its termination message (/dev/termination-log), which
+ * Kubernetes caps at 4 KiB. A larger report goes to the container's log as one line
+ * (REPORT_LINE_PREFIX, its size, its sha256, the JSON), and the termination message carries the
+ * rest of the report with reportInLog {bytes, sha256} in place of the outputs; the operator reads
+ * the log (as Tekton reads larger results), so usage and errors never depend on it.
  */
 import { Type, type Static } from '@sinclair/typebox';
 
@@ -15,8 +19,28 @@ export const TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 export const TERMINATION_MESSAGE_LIMIT = 4096;
 /** Starts the log line that carries a report too large for the termination message. */
 export const REPORT_LINE_PREFIX = 'agentrunbook.report';
-/** The largest report the operator reads from a log unless configured otherwise. */
-export const DEFAULT_MAX_REPORT_BYTES = 256 * 1024;
+/**
+ * The most a stage's outputs may hold, their JSON encodings added up, unless the operator's
+ * --max-output-bytes says less. It is also the most the operator allows: outputs kept outside the
+ * status live in one ConfigMap per stage attempt, and a ConfigMap holds at most 1 MiB of data.
+ */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** What a report may hold besides its outputs (their keys, usage, resources, an error message). */
+export const REPORT_ENVELOPE_BYTES = 64 * 1024;
+/** The largest report the operator reads from a log. */
+export const MAX_REPORT_BYTES = MAX_OUTPUT_BYTES + REPORT_ENVELOPE_BYTES;
+
+/** Where the operator mounts the agent's files (a projected volume, read-only). */
+export const FILES_DIR = '/var/run/agentrunbook';
+export const FILES = {
+  inputs: 'inputs.json',
+  parameters: 'parameters.json',
+  budget: 'budget.json',
+  /** outputs/<stage>/<output>: an upstream output kept outside the status, as JSON. */
+  outputs: 'outputs',
+} as const;
+/** The key of a file reference: an input whose value is the JSON in that file under FILES_DIR. */
+export const FILE_REF = '$file';
 
 /** Environment variables the operator sets on the agent container. */
 export const ENV = {
@@ -26,9 +50,9 @@ export const ENV = {
   agent: 'AGENT_NAME',
   version: 'AGENT_VERSION',
   attempt: 'AGENT_ATTEMPT',
-  /** JSON object: the stage's resolved inputs. */
+  /** JSON object: the stage's resolved inputs (unset when large: read FILES.inputs). */
   inputs: 'AGENT_INPUTS',
-  /** JSON object: the stage's parameters. */
+  /** JSON object: the stage's parameters (unset when large: read FILES.parameters). */
   parameters: 'AGENT_PARAMETERS',
   /** JSON object: declared outputs, name -> JSON type. */
   outputs: 'AGENT_OUTPUTS',
@@ -36,6 +60,8 @@ export const ENV = {
   budget: 'AGENT_BUDGET',
   /** Where to write the report; the termination message path unless a local runner moves it. */
   reportPath: 'AGENT_REPORT_PATH',
+  /** Where the files are; FILES_DIR unless a local runner moves them. */
+  filesDir: 'AGENT_FILES_DIR',
 } as const;
 
 export const AgentReport = Type.Object(

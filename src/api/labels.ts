@@ -18,3 +18,12 @@ export const LABEL_BUMP = 'i2s.studio/bump';
 /** On ControllerRevisions: the spec.version it holds, and what changed from the revision before. */
 export const ANNOTATION_VERSION = 'i2s.studio/version';
 export const ANNOTATION_CHANGES = 'i2s.studio/changes';
+
+/**
+ * On agent Pods: the stage's resolved inputs, parameters and budget as JSON, which the downward
+ * API projects into the agent's files (agent-contract.ts FILES); the API server bounds all of a
+ * Pod's annotations together to 256 KiB.
+ */
+export const ANNOTATION_INPUTS = 'i2s.studio/inputs';
+export const ANNOTATION_PARAMETERS = 'i2s.studio/parameters';
+export const ANNOTATION_BUDGET = 'i2s.studio/budget';

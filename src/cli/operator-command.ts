@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
+import { MAX_OUTPUT_BYTES } from '../api/agent-contract.js';
 import { WEBHOOK_SERVICE } from '../api/group.js';
 import { loadCatalog } from '../controller/catalog-loader.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../controller/rbac.js';
@@ -17,6 +18,7 @@ interface OperatorFlags {
   namespace?: string;
   workers: string;
   reconcileBudget: string;
+  maxOutputBytes: string;
   config: string;
   logLevel: string;
   templateLibrary?: string;
@@ -157,6 +159,11 @@ export function registerOperatorCommand(program: Command): void {
       '1s',
     )
     .option(
+      '--max-output-bytes <bytes>',
+      `most a stage's outputs may hold as JSON (up to ${MAX_OUTPUT_BYTES}); a stage over it fails with reason OutputsTooLarge`,
+      String(MAX_OUTPUT_BYTES),
+    )
+    .option(
       '--template-library <file>',
       'ClusterAgentRunbookTemplates (YAML) the leader applies at start: the template library',
     )
@@ -196,6 +203,12 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
   if (!Number.isInteger(workers) || workers < 1) {
     throw new Error(`--workers must be a whole number above 0, not ${flags.workers}`);
   }
+  const maxOutputBytes = Number(flags.maxOutputBytes);
+  if (!Number.isInteger(maxOutputBytes) || maxOutputBytes < 1 || maxOutputBytes > MAX_OUTPUT_BYTES) {
+    throw new Error(
+      `--max-output-bytes must be a whole number from 1 to ${MAX_OUTPUT_BYTES} (what one ConfigMap holds), not ${flags.maxOutputBytes}`,
+    );
+  }
   const catalog = loadCatalog(flags.config);
   const templateLibrary = flags.templateLibrary ? readTemplateLibrary(flags.templateLibrary) : undefined;
   const kubeConfig = await loadClusterAccess(flags.kubeconfig);
@@ -213,6 +226,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     log,
     workers,
     reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
+    maxOutputBytes,
     ...(flags.namespace ? { namespace: flags.namespace } : {}),
     ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
     ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),

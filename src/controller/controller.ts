@@ -32,6 +32,8 @@ export interface ControllerOptions {
   informer?: InformerOptions;
   /** Longest the engine may take for one runbook before it is parked. */
   reconcileBudgetMs?: number;
+  /** The most a stage's outputs may hold as JSON (MAX_OUTPUT_BYTES by default). */
+  maxOutputBytes?: number;
   metrics?: OperatorMetrics;
 }
 
@@ -110,6 +112,7 @@ export class RunbookController {
       revisions: new RevisionHistory(http),
       reportLogs: new ReportLogs(http),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
+      ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
       ...(metrics
         ? {
             statusWritten: (runbook, before, after) => {

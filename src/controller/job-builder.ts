@@ -1,7 +1,10 @@
 /** Turns the engine's JobPlan into a batch/v1 Job owned by its runbook. */
-import { TERMINATION_MESSAGE_PATH } from '../api/agent-contract.js';
+import { FILES, FILES_DIR, TERMINATION_MESSAGE_PATH } from '../api/agent-contract.js';
 import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
 import {
+  ANNOTATION_BUDGET,
+  ANNOTATION_INPUTS,
+  ANNOTATION_PARAMETERS,
   LABEL_AGENT,
   LABEL_ATTEMPT,
   LABEL_EXECUTION,
@@ -43,8 +46,47 @@ export function ownedBy(runbook: AgentRunbookJson) {
   };
 }
 
+const FILES_VOLUME = 'agentrunbook';
+
+/**
+ * The agent's files: its inputs, parameters and budget through the downward API from the Pod's
+ * annotations (no object to create or clean up, and there as soon as the Pod is), and the
+ * upstream outputs it is passed from their ConfigMaps. A ConfigMap deleted by hand leaves its file
+ * missing (optional), which the SDK reports, rather than a Pod that never starts.
+ */
+function filesVolume(plan: JobPlan) {
+  const annotated: [string, string][] = [
+    [FILES.inputs, ANNOTATION_INPUTS],
+    [FILES.parameters, ANNOTATION_PARAMETERS],
+    [FILES.budget, ANNOTATION_BUDGET],
+  ];
+  return {
+    name: FILES_VOLUME,
+    projected: {
+      sources: [
+        {
+          downwardAPI: {
+            items: annotated.map(([path, annotation]) => ({
+              path,
+              fieldRef: { fieldPath: `metadata.annotations['${annotation}']` },
+            })),
+          },
+        },
+        ...plan.mounts.map((file) => ({
+          configMap: { name: file.configMap, optional: true, items: [{ key: file.key, path: file.path }] },
+        })),
+      ],
+    },
+  };
+}
+
 export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
   const labels = jobLabels(runbook, plan);
+  const annotations = {
+    [ANNOTATION_INPUTS]: plan.files.inputs,
+    [ANNOTATION_PARAMETERS]: plan.files.parameters,
+    [ANNOTATION_BUDGET]: plan.files.budget,
+  };
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -61,9 +103,10 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
         ? {}
         : { activeDeadlineSeconds: plan.activeDeadlineSeconds }),
       template: {
-        metadata: { labels },
+        metadata: { labels, annotations },
         spec: {
           restartPolicy: 'Never',
+          volumes: [filesVolume(plan)],
           automountServiceAccountToken: plan.automountServiceAccountToken,
           ...(plan.serviceAccountName ? { serviceAccountName: plan.serviceAccountName } : {}),
           securityContext: {
@@ -80,6 +123,7 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
               ...(plan.args ? { args: plan.args } : {}),
               ...(plan.resources ? { resources: plan.resources } : {}),
               env: Object.entries(plan.env).map(([name, value]) => ({ name, value })),
+              volumeMounts: [{ name: FILES_VOLUME, mountPath: FILES_DIR, readOnly: true }],
               terminationMessagePath: TERMINATION_MESSAGE_PATH,
               terminationMessagePolicy: 'File',
               securityContext: {

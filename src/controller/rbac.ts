@@ -27,6 +27,8 @@ export const CONTROLLER_RULES: PolicyRule[] = [
   // A report too large for the termination message is read from the agent's log.
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+  // Outputs too large for the status are kept in ConfigMaps; a new run deletes its past runs' ones.
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'delete', 'deletecollection'] },
   // Each spec of a runbook is kept as a ControllerRevision it owns.
   {
     apiGroups: ['apps'],

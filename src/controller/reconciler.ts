@@ -2,10 +2,12 @@
  * One reconcile of one runbook: observe (from the informer caches only), ask the engine, act.
  * Only when the generation changed does it first read and write the API server: the spec's
  * ControllerRevision (revisions.ts), so the status can name it.
- * Writes, in order: Job deletions (together), one status update (only when it changed, with the
- * cached resourceVersion so a stale view fails with a conflict instead of overwriting), then Job
- * creations (together). The status goes first so that an attempt is recorded before its Job
- * exists. Events are handed to the recorder's queue and never hold the reconcile.
+ * Writes, in order: Job deletions (together), the ConfigMaps of outputs too large for the status
+ * (together), one status update (only when it changed, with the cached resourceVersion so a stale
+ * view fails with a conflict instead of overwriting), then Job creations (together). Outputs go
+ * before the status that refers to them, so a restart never finds a reference to nothing; the
+ * status goes before the Jobs, so an attempt is recorded before its Job exists. Events are handed
+ * to the recorder's queue and never hold the reconcile.
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
@@ -15,7 +17,14 @@ import { setCondition } from '../engine/conditions.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
 import { decideSafely, park } from '../engine/guard.js';
-import type { Decision, EngineEvent, EngineInput, JobPlan, RunbookObject } from '../engine/types.js';
+import type {
+  Decision,
+  EngineEvent,
+  EngineInput,
+  JobPlan,
+  OutputStore,
+  RunbookObject,
+} from '../engine/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from '../kube/informer.js';
@@ -27,6 +36,7 @@ import type { Resolution, TemplateResolver, TemplateStatus } from './template-re
 import type { Notifier } from './notifier.js';
 import type { RevisionHistory, RevisionStatus } from './revisions.js';
 import type { ReportLogs } from './report-logs.js';
+import { pruneStoredOutputs, storeOutputs } from './output-store.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -45,6 +55,8 @@ export interface ReconcilerDeps {
   now?: () => Date;
   /** Resolves spec.template; without it, runbooks made from templates wait with a condition. */
   templates?: Pick<TemplateResolver, 'resolve'>;
+  /** The most a stage's outputs may hold as JSON (--max-output-bytes). */
+  maxOutputBytes?: number;
   /** Reads the reports agents put in their logs; without it, such a report fails its stage. */
   reportLogs?: Pick<ReportLogs, 'attach'>;
   /** Keeps each spec as a ControllerRevision; without it, status.revision is not written. */
@@ -67,7 +79,7 @@ const turnOfTheEventLoop = () =>
 /** A write the API server refused as invalid: retrying the same write cannot succeed. */
 class Refused extends Error {
   constructor(
-    readonly reason: 'StatusRejected' | 'JobRejected',
+    readonly reason: 'StatusRejected' | 'JobRejected' | 'OutputsRejected',
     message: string,
   ) {
     super(message);
@@ -146,6 +158,7 @@ export class Reconciler {
         ? await this.deps.reportLogs.attach(input.metadata.namespace, observed)
         : observed,
       agentHistory: this.deps.cache.agentHistory,
+      ...(this.deps.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.deps.maxOutputBytes }),
       now,
       catalog: this.deps.catalog(),
     };
@@ -161,6 +174,7 @@ export class Reconciler {
         'ReconcileBudgetExceeded',
         `deciding this runbook took ${Math.round(tookMs)} ms, over the operator's budget of ${budgetMs} ms per reconcile: make it smaller (fewer stages, shorter inputs, cheaper gate conditions)`,
         decision.status,
+        decision.store,
       );
     }
     if (template) decision = { ...decision, status: { ...decision.status, template } };
@@ -192,7 +206,12 @@ export class Reconciler {
   ): Promise<void> {
     log.error('write refused by the API server', { reason: error.reason, error: error.message });
     try {
-      await this.act(runbook, stamp(park(input, error.reason, error.message, refused.status)), now, log);
+      await this.act(
+        runbook,
+        stamp(park(input, error.reason, error.message, refused.status, refused.store)),
+        now,
+        log,
+      );
     } catch (again) {
       if (!(again instanceof Refused)) throw again;
       await this.act(runbook, stamp(park(input, error.reason, error.message)), now, log);
@@ -217,11 +236,19 @@ export class Reconciler {
     const { recorder } = this.deps;
     const namespace = runbook.metadata.namespace ?? '';
     const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
+    await settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store)));
 
     if (!sameJson(decision.status, runbook.status ?? null)) {
       await this.writeStatus(runbook, decision);
       this.deps.statusWritten?.(runbook, runbook.status, decision.status);
       logTransition(log, runbook, decision.status);
+    }
+    if (decision.pruneStoredOutputs) {
+      // What is left behind goes with the runbook (it owns them): a failure here costs no run.
+      await pruneStoredOutputs(this.deps.http, runbook, decision.pruneStoredOutputs.keepExecution).catch(
+        (error: unknown) =>
+          log.error('deleting the stored outputs of past runs failed', { error: (error as Error).message }),
+      );
     }
 
     // Each Job's attempt is in the status written above, so the creations may go at once.
@@ -263,6 +290,20 @@ export class Reconciler {
       return { name, reason };
     } catch (error) {
       if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  private async storeOutputs(runbook: AgentRunbookJson, store: OutputStore): Promise<void> {
+    try {
+      await storeOutputs(this.deps.http, runbook, store);
+    } catch (error) {
+      if (isStatus(error, 422)) {
+        throw new Refused(
+          'OutputsRejected',
+          `the API server refused ConfigMap ${store.name} for the outputs of stage ${store.stage}: ${(error as Error).message}`,
+        );
+      }
       throw error;
     }
   }

@@ -3,7 +3,7 @@
  * which reads no API itself. A report is read once and kept for a while; the engine needs it
  * only until the stage's outcome is in the status.
  */
-import { DEFAULT_MAX_REPORT_BYTES, REPORT_LINE_PREFIX } from '../api/agent-contract.js';
+import { MAX_REPORT_BYTES, REPORT_LINE_PREFIX } from '../api/agent-contract.js';
 import type { JobObservation } from '../engine/types.js';
 import { isStatus, streamLines, type KubeHttp } from '../kube/http.js';
 import { AGENT_CONTAINER } from './job-builder.js';
@@ -13,7 +13,7 @@ const KEPT = 64;
 /** The most of a log read looking for the report line. */
 const MAX_LOG_BYTES = 8 * 1024 * 1024;
 /** The longest report line kept: the largest report the engine takes, and its prefix. */
-const MAX_LINE_CHARS = DEFAULT_MAX_REPORT_BYTES + 128;
+const MAX_LINE_CHARS = MAX_REPORT_BYTES + 128;
 
 type Found = NonNullable<JobObservation['reportLog']>;
 

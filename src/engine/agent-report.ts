@@ -3,7 +3,9 @@ import { Ajv } from 'ajv';
 import { createHash } from 'node:crypto';
 import {
   AgentReport,
-  DEFAULT_MAX_REPORT_BYTES,
+  MAX_OUTPUT_BYTES,
+  MAX_REPORT_BYTES,
+  REPORT_ENVELOPE_BYTES,
   REPORT_LINE_PREFIX,
   TERMINATION_MESSAGE_LIMIT,
 } from '../api/agent-contract.js';
@@ -66,10 +68,10 @@ function outputsFromLog(
   log: JobObservation['reportLog'],
 ): { outputs: Record<string, unknown> } | { problem: Problem } {
   const fail = (reason: string, message: string) => ({ problem: { reason, message } });
-  if (announced.bytes > DEFAULT_MAX_REPORT_BYTES) {
+  if (announced.bytes > MAX_REPORT_BYTES) {
     return fail(
       'ReportTooLarge',
-      `the agent's report is ${announced.bytes} bytes, over the limit of ${DEFAULT_MAX_REPORT_BYTES} bytes`,
+      `the agent's report is ${announced.bytes} bytes, over the limit of ${MAX_REPORT_BYTES} bytes (${MAX_OUTPUT_BYTES} for outputs, ${REPORT_ENVELOPE_BYTES} for the rest)`,
     );
   }
   if (!log) return fail('ReportLogMissing', "the agent's report is in its log, which was not read");

@@ -163,6 +163,8 @@ export function decide(input: EngineInput): Decision {
   return {
     status: next,
     create: run.create,
+    ...(run.store.length ? { store: run.store } : {}),
+    ...(fresh ? { pruneStoredOutputs: { keepExecution: execution } } : {}),
     delete: [...deletes, ...run.deletes, ...pruning.delete],
     events,
     notifications,

@@ -12,23 +12,30 @@ import type { StatusV2 } from '../api/v2/runbook.js';
 import { setCondition, timestamp } from './conditions.js';
 import { decide } from './decide.js';
 import { executionId } from './naming.js';
-import type { Decision, EngineInput } from './types.js';
+import type { Decision, EngineInput, OutputStore } from './types.js';
 import { stageNameProblems } from './workflow-stages.js';
 
 type ParkReason =
-  'InvalidSpec' | 'InternalError' | 'StatusRejected' | 'JobRejected' | 'ReconcileBudgetExceeded';
+  | 'InvalidSpec'
+  | 'InternalError'
+  | 'StatusRejected'
+  | 'JobRejected'
+  | 'OutputsRejected'
+  | 'ReconcileBudgetExceeded';
 
 const UNFINISHED = new Set(['Pending', 'Running', 'Retrying']);
 
 /**
  * The decision that parks a runbook. `base` is the status to keep stages from: the engine's
- * newest when there is one, so outputs and usage it just folded in are not lost.
+ * newest when there is one, so outputs and usage it just folded in are not lost; `store` holds the
+ * outputs that status keeps in ConfigMaps.
  */
 export function park(
   input: EngineInput,
   reason: ParkReason,
   detail: string,
   base: StatusV2 | undefined = input.runbook.status,
+  store: OutputStore[] = [],
 ): Decision {
   const { metadata } = input.runbook;
   const { now } = input;
@@ -66,6 +73,7 @@ export function park(
       .map((job) => ({ name: job.name, reason: 'RunStopped' })),
     events: already ? [] : [{ type: 'Warning', reason, message }],
     notifications: [],
+    ...(store.length && base?.execution === execution ? { store } : {}),
   };
 }
 

@@ -8,7 +8,15 @@ import { stageDeadlineSeconds } from './deadlines.js';
 import { resolveInputs } from './inputs.js';
 import { jobName } from './naming.js';
 import type { SubstitutionScope } from './substitution.js';
-import type { JobPlan, RunbookObject } from './types.js';
+import type { JobPlan, RunbookObject, StoredFile } from './types.js';
+
+/** A file's JSON also goes into the environment up to this size (a single variable breaks near 128 KiB). */
+const ENV_INLINE_BYTES = 32 * 1024;
+/**
+ * The most the files may hold together: they travel as Pod annotations, which the API server
+ * bounds to 256 KiB in all. Outputs kept outside the status pass as file references and cost little.
+ */
+export const MAX_ASSIGNMENT_BYTES = 192 * 1024;
 
 export interface PlanContext {
   runbook: RunbookObject;
@@ -34,11 +42,28 @@ export function planStageJob(
       problem: { reason: 'AgentNotFound', message: describeCatalogMiss(catalog, agent, stage.version) },
     };
   }
-  const resolved = resolveInputs(stage, scope);
+  const stored = new Map<string, StoredFile>();
+  const resolved = resolveInputs(stage, { ...scope, files: stored });
   if ('problem' in resolved) return resolved;
 
   const deadline = stageDeadlineSeconds(runbook.spec, stage, context.runRemainingMs);
   const budget = { ...context.grant, ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}) };
+  const files = {
+    inputs: JSON.stringify(resolved.inputs),
+    parameters: JSON.stringify(stage.config?.parameters ?? {}),
+    budget: JSON.stringify(budget),
+  };
+  const assignmentBytes = Object.values(files).reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  if (assignmentBytes > MAX_ASSIGNMENT_BYTES) {
+    return {
+      problem: {
+        reason: 'InputsTooLarge',
+        message: `the stage's inputs, parameters and budget are ${assignmentBytes} bytes as JSON, over the limit of ${MAX_ASSIGNMENT_BYTES} bytes: pass large outputs whole (\${<stage>.outputs.<name>}), which sends them as files`,
+      },
+    };
+  }
+  const small = (name: string, text: string) =>
+    Buffer.byteLength(text) <= ENV_INLINE_BYTES ? { [name]: text } : {};
   const { name, namespace, uid, generation } = runbook.metadata;
   const command = stage.command ?? entry?.command;
   const plan: JobPlan = {
@@ -60,11 +85,13 @@ export function planStageJob(
       [ENV.agent]: agent,
       ...(stage.version ? { [ENV.version]: stage.version } : {}),
       [ENV.attempt]: String(attempt),
-      [ENV.inputs]: JSON.stringify(resolved.inputs),
-      [ENV.parameters]: JSON.stringify(stage.config?.parameters ?? {}),
+      ...small(ENV.inputs, files.inputs),
+      ...small(ENV.parameters, files.parameters),
       [ENV.outputs]: JSON.stringify(stage.config?.outputs ?? {}),
-      [ENV.budget]: JSON.stringify(budget),
+      [ENV.budget]: files.budget,
     },
+    files,
+    mounts: [...stored.values()],
     ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}),
     ...(stage.serviceAccountName ? { serviceAccountName: stage.serviceAccountName } : {}),
     automountServiceAccountToken: stage.automountServiceAccountToken === true,

@@ -14,6 +14,8 @@ import { planStageJob, type PlanContext } from './job-plan.js';
 import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
 import { retryPolicy } from './retry.js';
 import { stageOutcome, type StageOutcome } from './stage-outcome.js';
+import { splitOutputs, StoredOutput, storedOutputsName } from './stored-outputs.js';
+import { MAX_OUTPUT_BYTES } from '../api/agent-contract.js';
 import type {
   AgentHistory,
   EngineEvent,
@@ -21,6 +23,7 @@ import type {
   JobObservation,
   JobPlan,
   Notification,
+  OutputStore,
 } from './types.js';
 import {
   allStages,
@@ -104,6 +107,8 @@ function withinGrant(outcome: StageOutcome, grant: Grant | undefined, attempt: n
 export class Run {
   readonly events: EngineEvent[] = [];
   readonly create: JobPlan[] = [];
+  /** Outputs folded in this reconcile that the status cannot keep. */
+  readonly store: OutputStore[] = [];
   readonly deletes: { name: string; reason: string }[] = [];
   requeueAfterMs: number | undefined;
   readonly stages: Map<string, StageStatusV2>;
@@ -225,8 +230,26 @@ export class Run {
     }
   }
 
+  /** Keeps a stage's outputs: small ones in its status, the others in a ConfigMap it refers to. */
+  private keepOutputs(
+    stage: StageStatusV2,
+    job: JobObservation,
+    outcome: Extract<StageOutcome, { kind: 'succeeded' }>,
+  ): void {
+    const split = splitOutputs(outcome.outputs, outcome.encoded, {
+      name: storedOutputsName(job.name),
+      stage: stage.name,
+      execution: this.execution,
+    });
+    stage.outputs = split.inline;
+    if (split.refs) stage.outputRefs = split.refs;
+    else delete stage.outputRefs;
+    if (split.store) this.store.push(split.store);
+  }
+
   private fold(stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
-    const outcome = withinGrant(stageOutcome(job, spec), stage.grant, job.attempt);
+    const maxOutputBytes = this.input.maxOutputBytes ?? MAX_OUTPUT_BYTES;
+    const outcome = withinGrant(stageOutcome(job, spec, maxOutputBytes), stage.grant, job.attempt);
     addUsage(stage, outcome.tokens, outcome.costMicros);
     addResources(stage, outcome.resources);
     if (
@@ -235,7 +258,7 @@ export class Run {
       spec.config?.parameters?.failOnCritical === true
     ) {
       if (hasCriticalFinding(outcome.outputs)) {
-        stage.outputs = outcome.outputs;
+        this.keepOutputs(stage, job, outcome);
         this.finishStage(
           stage,
           'Failed',
@@ -251,7 +274,7 @@ export class Run {
       }
     }
     if (outcome.kind === 'succeeded') {
-      stage.outputs = outcome.outputs;
+      this.keepOutputs(stage, job, outcome);
       delete stage.lastError;
       this.finishStage(stage, 'Succeeded', 'Succeeded', `attempt ${job.attempt} succeeded`);
       this.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded on attempt ${job.attempt}`);
@@ -343,9 +366,12 @@ export class Run {
     const outputs: Record<string, Record<string, unknown>> = {};
     for (const stage of this.stages.values()) {
       if (stage.phase !== 'Succeeded') continue;
-      setOwn(outputs, stage.name, stage.outputs ?? {});
+      const all = { ...stage.outputs };
+      for (const [name, ref] of Object.entries(stage.outputRefs ?? {}))
+        setOwn(all, name, new StoredOutput(stage.name, name, ref));
+      setOwn(outputs, stage.name, all);
       const alias = this.specStages.get(stage.name)?.alias;
-      if (alias) setOwn(outputs, alias, stage.outputs ?? {});
+      if (alias) setOwn(outputs, alias, all);
     }
     return {
       runbook,

@@ -4,6 +4,7 @@
  */
 import type { StageV2 } from '../api/v2/runbook.js';
 import { checkOutputs, reportOf, type ErrorClass, type OutputType, type Resources } from './agent-report.js';
+import { encodeOutputs } from './stored-outputs.js';
 import type { JobObservation } from './types.js';
 
 /** Error classes that no retry can fix. */
@@ -28,7 +29,13 @@ export interface Failure {
 }
 
 export type StageOutcome =
-  ({ kind: 'succeeded'; outputs: Record<string, unknown> } & Usage) | (Failure & Usage);
+  | ({
+      kind: 'succeeded';
+      outputs: Record<string, unknown>;
+      /** Each output as JSON. */
+      encoded: ReadonlyMap<string, string>;
+    } & Usage)
+  | (Failure & Usage);
 
 const failure = (reason: string, message: string, errorClass: ErrorClass): Failure => ({
   kind: 'failed',
@@ -76,7 +83,8 @@ export function jobFailure(job: JobObservation): Failure | undefined {
   );
 }
 
-export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome {
+/** What the Job means for its stage, whose outputs may hold `maxOutputBytes` as JSON. */
+export function stageOutcome(job: JobObservation, stage: StageV2, maxOutputBytes: number): StageOutcome {
   const parsed = reportOf(job);
   const usage: Usage =
     'report' in parsed
@@ -92,5 +100,9 @@ export function stageOutcome(job: JobObservation, stage: StageV2): StageOutcome 
   const declared = (stage.config?.outputs ?? {}) as Record<string, OutputType>;
   const problem = checkOutputs(declared, outputs);
   if (problem) return { ...failure(problem.reason, problem.message, 'VALIDATION_ERROR'), ...usage };
-  return { kind: 'succeeded', outputs, ...usage };
+  const sized = encodeOutputs(outputs, maxOutputBytes);
+  if ('problem' in sized) {
+    return { ...failure(sized.problem.reason, sized.problem.message, 'VALIDATION_ERROR'), ...usage };
+  }
+  return { kind: 'succeeded', outputs, encoded: sized.encoded, ...usage };
 }

@@ -2,17 +2,22 @@
  * ${...} substitution in stage inputs. A reference is a dotted path, optionally followed by
  * transforms: ${context.title|slug}, ${normalize.outputs.normalized_idea.summary|truncate:100},
  * ${$timestamp}, ${$runbook.name}. A string that is exactly one reference keeps the value's JSON
- * type; a reference inside a longer string is written into it (objects as JSON).
+ * type; a reference inside a longer string is written into it (objects as JSON). An output kept
+ * outside the status (stored-outputs.ts) only passes whole, as a file reference.
  */
 
+import { fileReference, StoredOutput } from './stored-outputs.js';
 import { graphemes } from './text.js';
+import type { StoredFile } from './types.js';
 
 export interface SubstitutionScope {
   context: Record<string, unknown>;
-  /** Outputs of finished stages, by stage name. */
+  /** Outputs of finished stages, by stage name; those kept outside the status as StoredOutput. */
   outputs: Record<string, Record<string, unknown>>;
   timestamp: string;
   runbook: { name: string; namespace: string; version: string };
+  /** Filled with the stored outputs the substituted values pass on, by path. */
+  files?: Map<string, StoredFile>;
 }
 
 export class UnresolvedReference extends Error {
@@ -55,6 +60,7 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
     );
   }
   for (const [index, part] of walked.entries()) {
+    if (value instanceof StoredOutput) throw new UnresolvedReference(reference, value.refusal(head));
     if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) {
       const at = [
         head,
@@ -106,9 +112,30 @@ function transform(value: unknown, name: string, reference: string): unknown {
   }
 }
 
-function resolve(scope: SubstitutionScope, reference: string): unknown {
+/**
+ * A stored output, or a stage's outputs that hold one, as file references; it must be passed
+ * whole (`whole`, no transforms), since the engine does not have its value.
+ */
+function passStored(scope: SubstitutionScope, value: unknown, reference: string, whole: boolean): unknown {
+  const head = reference.split('.')[0]?.trim() ?? '';
+  const pass = (stored: StoredOutput) => {
+    if (!whole) throw new UnresolvedReference(reference, stored.refusal(head));
+    const file = stored.file;
+    scope.files?.set(file.path, file);
+    return fileReference(file);
+  };
+  if (value instanceof StoredOutput) return pass(value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const entries = Object.entries(value);
+  if (!entries.some(([, item]) => item instanceof StoredOutput)) return value;
+  return Object.fromEntries(
+    entries.map(([key, item]) => [key, item instanceof StoredOutput ? pass(item) : item]),
+  );
+}
+
+function resolve(scope: SubstitutionScope, reference: string, whole: boolean): unknown {
   const [path = '', ...transforms] = reference.split('|').map((part) => part.trim());
-  let value = lookup(scope, path, reference);
+  let value = passStored(scope, lookup(scope, path, reference), reference, whole && transforms.length === 0);
   for (const name of transforms) value = transform(value, name, reference);
   return value;
 }
@@ -117,8 +144,8 @@ function resolve(scope: SubstitutionScope, reference: string): unknown {
 export function substitute(value: unknown, scope: SubstitutionScope): unknown {
   if (typeof value === 'string') {
     const whole = WHOLE_REFERENCE.exec(value);
-    if (whole) return resolve(scope, whole[1] ?? '');
-    return value.replace(REFERENCE, (_, reference: string) => asText(resolve(scope, reference)));
+    if (whole) return resolve(scope, whole[1] ?? '', true);
+    return value.replace(REFERENCE, (_, reference: string) => asText(resolve(scope, reference, false)));
   }
   if (Array.isArray(value)) return value.map((item) => substitute(item, scope));
   if (typeof value === 'object' && value !== null) {

@@ -60,6 +60,8 @@ export interface EngineInput {
   catalog: AgentCatalog;
   /** What each agent's circuit breaker reads, from the Jobs of every runbook. */
   agentHistory?: Pick<ReadonlyMap<string, AgentHistory>, 'get'>;
+  /** The most a stage's outputs may hold as JSON (the operator's --max-output-bytes); MAX_OUTPUT_BYTES by default. */
+  maxOutputBytes?: number;
 }
 
 /** A notify target of an emergency workflow, to be told by the controller. */
@@ -82,9 +84,33 @@ export interface JobPlan {
   args?: string[];
   resources?: Record<string, unknown>;
   env: Record<string, string>;
+  /** The agent's files (agent-contract.ts FILES) as JSON text: inputs, parameters, budget. */
+  files: { inputs: string; parameters: string; budget: string };
+  /** Upstream outputs kept in ConfigMaps, mounted at FILES_DIR/<path>. */
+  mounts: StoredFile[];
   activeDeadlineSeconds?: number;
   serviceAccountName?: string;
   automountServiceAccountToken: boolean;
+}
+
+/** An output kept in a ConfigMap, as a file under the agent's FILES_DIR. */
+export interface StoredFile {
+  configMap: string;
+  key: string;
+  /** outputs/<stage>/<output> */
+  path: string;
+}
+
+/**
+ * Outputs of one stage attempt too large for the status: the controller keeps them in a ConfigMap
+ * owned by the runbook before it writes the status that refers to them.
+ */
+export interface OutputStore {
+  name: string;
+  stage: string;
+  execution: string;
+  /** Output name -> the output as JSON. */
+  data: Record<string, string>;
 }
 
 export interface EngineEvent {
@@ -99,6 +125,10 @@ export interface Decision {
   delete: { name: string; reason: string }[];
   events: EngineEvent[];
   notifications: Notification[];
+  /** Outputs to keep in ConfigMaps before the status is written. */
+  store?: OutputStore[];
+  /** A new run started: the ConfigMaps of outputs of every other execution go. */
+  pruneStoredOutputs?: { keepExecution: string };
   /** Look again after this long even if nothing changes. */
   requeueAfterMs?: number;
 }

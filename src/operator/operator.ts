@@ -45,6 +45,8 @@ export interface OperatorOptions {
   workers?: number;
   /** Longest the engine may take for one runbook before it is parked (default 1 s). */
   reconcileBudgetMs?: number;
+  /** The most a stage's outputs may hold as JSON (MAX_OUTPUT_BYTES by default). */
+  maxOutputBytes?: number;
   informer?: InformerOptions;
   /** Serve the conversion and validating webhooks, and migrate stored objects to v2. */
   webhook?: WebhookOptions;
@@ -112,6 +114,7 @@ export class Operator {
       ...(options.namespace ? { namespace: options.namespace } : {}),
       ...(options.informer ? { informer: options.informer } : {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
+      ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
       ...(this.metrics ? { metrics: this.metrics } : {}),
     });
     this.elector = options.leaderElection

@@ -273,6 +273,44 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       .and.match(/✔ research +Succeeded/);
   });
 
+  it('a 1 MiB output flows from one stage to the next: its agent’s log, a ConfigMap, the next Pod’s projected volume', async () => {
+    const name = 'one-mebibyte';
+    await mustRun(
+      admin,
+      ['-n', NAMESPACE, 'apply', '-f', '-'],
+      stringify(
+        runbook(name, 'pipeline', [
+          {
+            name: 'write',
+            config: { parameters: { outputBytes: 1024 * 1024 }, outputs: { answer: 'string' } },
+          },
+          {
+            name: 'read',
+            config: { inputs: { text: '${write.outputs.answer}' }, outputs: { note: 'string' } },
+          },
+        ]),
+      ),
+    );
+    await timed('a 1 MiB output from one real Pod to the next', () =>
+      k('-n', NAMESPACE, 'wait', '--for=jsonpath={.status.phase}=Succeeded', '--timeout=180s', `arb/${name}`),
+    );
+    const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
+      stages: {
+        name: string;
+        job: string;
+        outputRefs?: Record<string, { configMap: string; bytes: number }>;
+      }[];
+    };
+    const [write, read] = ['write', 'read'].map((stage) => status.stages.find((s) => s.name === stage));
+    expect(write?.outputRefs?.answer).to.deep.include({
+      configMap: `${write?.job ?? ''}-outputs`,
+      bytes: 1024 * 1024,
+    });
+    expect(await k('-n', NAMESPACE, 'logs', `job/${read?.job ?? ''}`)).to.match(
+      /reference agent: stage read: inputs text \(1048576 bytes\)/,
+    );
+  });
+
   it('serves the v1 example through the conversion webhook behind its Service', async () => {
     const endpoints = await k(
       '-n',

@@ -27,27 +27,80 @@ function agentResult(outputs: Record<string, unknown>, chatter = 'agent: thinkin
   };
 }
 
-describe('reports larger than the termination message, read from the agent log through the API server', function () {
+describe('reports larger than the termination message, read from the agent log through the API server, and outputs kept outside the status', function () {
   this.timeout(180_000);
   const env = new RunbookEnv('large', CATALOG);
   before(() => env.start());
   after(() => env.stop());
 
-  it('a 200 KiB output flows from one stage to the next', async () => {
-    const answer = 'a'.repeat(200 * 1024);
+  it('a 1 MiB output flows from one stage to the next through a ConfigMap and the next Pod’s files', async () => {
+    const answer = 'a'.repeat(1024 * 1024 - 2);
     env.script = (call) => (call.stage === 'write' ? agentResult({ answer }) : succeed({ length: 1 }));
     await env.apply(
       runbook('large', 'pipeline', [
         { name: 'write', agent: 'writer', config: { outputs: { answer: 'string' } } },
-        { name: 'read', agent: 'reader', config: { inputs: { text: '${write.outputs.answer}' } } },
+        {
+          name: 'read',
+          agent: 'reader',
+          config: { inputs: { text: '${write.outputs.answer}', note: '${context.title}' } },
+        },
       ]),
     );
     await env.waitPhase('large', 'Succeeded');
     const read = env.calls.find((call) => call.namespace === env.namespace && call.stage === 'read');
     expect(read?.inputs.text).to.equal(answer);
-    const status = await env.status('large');
+    expect(read?.inputs.note).to.equal('AI Task Manager');
+    // Small values still travel in the environment; the large one only as a file.
+    const container = read?.pod.spec?.containers[0];
+    expect(container?.env?.find((variable) => variable.name === ENV.inputs)?.value).to.equal(
+      JSON.stringify({ note: 'AI Task Manager', text: { $file: 'outputs/write/answer' } }),
+    );
+
+    const status = (await env.status('large')) as {
+      usage?: unknown;
+      stages: {
+        name: string;
+        job?: string;
+        outputs?: unknown;
+        outputRefs?: Record<string, Record<string, unknown>>;
+      }[];
+    };
+    const write = status.stages.find((stage) => stage.name === 'write');
+    expect(write?.outputs).to.deep.equal({});
+    expect(write?.outputRefs?.answer).to.deep.equal({
+      configMap: `${write?.job ?? ''}-outputs`,
+      key: 'answer',
+      bytes: 1024 * 1024,
+      preview: 'a'.repeat(200),
+    });
     // Usage comes from the termination message: 5 tokens from the writer, 100 from the reader.
     expect(status.usage).to.deep.equal({ tokens: 105, costUSD: '0.02' });
+
+    const stored = JSON.parse(
+      (await env.k('get', 'configmap', `${write?.job ?? ''}-outputs`, '-o', 'json')).stdout,
+    ) as {
+      immutable: boolean;
+      data: Record<string, string>;
+      metadata: { ownerReferences: { kind: string; name: string }[] };
+    };
+    expect(stored.immutable).to.equal(true);
+    expect(stored.data.answer).to.equal(JSON.stringify(answer));
+    expect(stored.metadata.ownerReferences.map((owner) => `${owner.kind}/${owner.name}`)).to.deep.equal([
+      'AgentRunbook/large',
+    ]);
+
+    // A new run deletes the outputs of the run before, which its status no longer names.
+    const rerun = await env.k('annotate', '--overwrite', 'arb', 'large', 'i2s.studio/rerun=second');
+    expect(rerun.code, rerun.stderr).to.equal(0);
+    const gone = await env.k(
+      'wait',
+      '--for=delete',
+      '--timeout=60s',
+      'configmap',
+      `${write?.job ?? ''}-outputs`,
+    );
+    expect(gone.code, gone.stderr).to.equal(0);
+    await env.waitPhase('large', 'Succeeded');
   });
 
   it('finds the report after 6 MiB of chatter on one line, which it skips without keeping', async () => {
@@ -59,23 +112,25 @@ describe('reports larger than the termination message, read from the agent log t
       ]),
     );
     await env.waitPhase('chatty', 'Succeeded');
-    const status = (await env.status('chatty')) as { stages: { outputs?: Record<string, unknown> }[] };
-    expect(status.stages[0]?.outputs).to.deep.equal({ answer });
+    const status = (await env.status('chatty')) as {
+      stages: { outputRefs?: Record<string, { bytes: number }> }[];
+    };
+    expect(status.stages[0]?.outputRefs?.answer?.bytes).to.equal(8 * 1024 + 2);
   });
 
-  it('a report over the limit fails its stage, naming its size and the limit', async () => {
-    env.script = () => agentResult({ answer: 'b'.repeat(300 * 1024) });
+  it('outputs over the limit fail their stage, naming their size and the limit', async () => {
+    env.script = () => agentResult({ answer: 'b'.repeat(1024 * 1024 - 1) });
     await env.apply(runbook('too-large', 'pipeline', [{ name: 'write', agent: 'writer' }]));
     await env.waitPhase('too-large', 'Failed');
     const status = (await env.status('too-large')) as {
       usage?: unknown;
       stages: { reason?: string; message?: string }[];
     };
-    expect(status.stages[0]).to.deep.include({ reason: 'ReportTooLarge' });
+    expect(status.stages[0]).to.deep.include({
+      reason: 'OutputsTooLarge',
+      message: "the stage's outputs are 1048577 bytes as JSON, over the limit of 1048576 bytes",
+    });
     // Usage comes from the termination message, so it counts even when the outputs cannot.
     expect(status.usage).to.deep.equal({ tokens: 5, costUSD: '0.01' });
-    expect(status.stages[0]?.message).to.match(
-      /the agent's report is 30\d{4} bytes, over the limit of 262144 bytes/,
-    );
   });
 });

@@ -3,7 +3,12 @@
  * applies each decision the way the controller would (status first, then Jobs), and lets a test
  * finish Jobs as it likes.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ENV } from '../../src/api/agent-contract.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
+import { writeReport } from '../../src/agent/sdk.js';
 import type { SpecV2 } from '../../src/api/v2/runbook.js';
 import { timestamp } from '../../src/engine/conditions.js';
 import { decide } from '../../src/engine/decide.js';
@@ -46,6 +51,8 @@ export class EngineHarness {
   last: Decision | undefined;
   /** Agents' recent Jobs across runbooks (circuit breakers). */
   agentHistory = new Map<string, AgentHistory>();
+  /** The operator's --max-output-bytes, when a test sets one. */
+  maxOutputBytes: number | undefined;
 
   constructor(
     public runbook: RunbookObject,
@@ -63,6 +70,7 @@ export class EngineHarness {
       now: this.now,
       catalog: this.catalog,
       agentHistory: this.agentHistory,
+      ...(this.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.maxOutputBytes }),
     });
     const status = fitStatusToSchema(decision.status);
     const invalid = validateStatus(status);
@@ -117,7 +125,21 @@ export class EngineHarness {
     outputs: Record<string, unknown> = {},
     usage = { tokens: 10, costUSD: '0.01' },
   ): void {
-    this.finish(stage, 'succeeded', JSON.stringify({ outputs, usage }));
+    // As the agent SDK writes it: a report over the termination message's 4 KiB goes to the log.
+    const dir = mkdtempSync(join(tmpdir(), 'engine-harness-'));
+    try {
+      let line: string | undefined;
+      const path = join(dir, 'termination-log');
+      writeReport({ outputs, usage, resources: {} }, { [ENV.reportPath]: path }, (text) => (line = text));
+      this.finish(
+        stage,
+        'succeeded',
+        readFileSync(path, 'utf8'),
+        line === undefined ? {} : { reportLog: { line } },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   fail(stage: string, report?: Record<string, unknown>, extra: Partial<JobObservation> = {}): void {

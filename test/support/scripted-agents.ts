@@ -1,7 +1,16 @@
-/** Agents for integration tests: the fake node answers each agent Pod as the test's script says. */
+/**
+ * Agents for integration tests: the fake node answers each agent Pod as the test's script says.
+ * The script sees the assignment as the agent SDK reads it, from the files the fake node mounted
+ * and the container's environment, so tests go through the same path as an agent in a cluster.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ENV } from '../../src/api/agent-contract.js';
+import { readAssignment } from '../../src/agent/sdk.js';
 import type { PodOutcome, PodResult, Scenario } from '../../hack/local-cluster/fake-node.js';
+import { writeFiles } from '../../hack/local-cluster/pod-volumes.js';
 
 export interface AgentCall {
   namespace: string;
@@ -10,26 +19,36 @@ export interface AgentCall {
   attempt: number;
   inputs: Record<string, unknown>;
   outputs: Record<string, string>;
+  /** The files of the Pod's volume, by path (inputs.json, outputs/<stage>/<output>, ...). */
+  files: ReadonlyMap<string, string>;
   pod: V1Pod;
 }
 
 export type AgentScript = (call: AgentCall) => PodOutcome;
 
-function env(pod: V1Pod, name: string): string | undefined {
-  return pod.spec?.containers[0]?.env?.find((variable) => variable.name === name)?.value;
-}
-
 export function scenarioFrom(script: AgentScript): Scenario {
-  return (pod) =>
-    script({
-      namespace: pod.metadata?.namespace ?? '',
-      stage: env(pod, ENV.stage) ?? '',
-      agent: env(pod, ENV.agent) ?? '',
-      attempt: Number(env(pod, ENV.attempt) ?? '0'),
-      inputs: JSON.parse(env(pod, ENV.inputs) ?? '{}') as Record<string, unknown>,
-      outputs: JSON.parse(env(pod, ENV.outputs) ?? '{}') as Record<string, string>,
-      pod,
-    });
+  return (pod, files) => {
+    const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-files-'));
+    try {
+      writeFiles(dir, files);
+      const env = Object.fromEntries(
+        (pod.spec?.containers[0]?.env ?? []).map((variable) => [variable.name, variable.value ?? '']),
+      );
+      const work = readAssignment({ ...env, [ENV.filesDir]: dir });
+      return script({
+        namespace: pod.metadata?.namespace ?? '',
+        stage: work.stage,
+        agent: work.agent,
+        attempt: work.attempt,
+        inputs: work.inputs,
+        outputs: work.outputs,
+        files,
+        pod,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
 }
 
 export function succeed(

@@ -90,6 +90,15 @@ export const AlertStatus = Obj(
   },
 );
 
+const OutputRef = Obj('Where an output kept outside the status is, and what it begins with.', {
+  configMap: Str("Name of the ConfigMap, in the runbook's namespace.", { maxLength: 253 }),
+  key: Str('Key of the output in the ConfigMap; its value is the output as JSON.', { maxLength: 253 }),
+  bytes: Int('Size of the output as JSON, in bytes.', { minimum: 0 }),
+  preview: Str("The output's first characters (a string's text, anything else as JSON).", {
+    maxLength: 1024,
+  }),
+});
+
 export const StageStatus = Obj('Where one stage stands.', {
   name: Name('Name of the stage.'),
   workflow: Type.Optional(
@@ -105,7 +114,15 @@ export const StageStatus = Obj('Where one stage stands.', {
   message: Type.Optional(Str('Human-readable detail of the last transition.', { maxLength: 4096 })),
   lastError: Type.Optional(ErrorClass),
   outputs: Type.Optional(
-    Type.Record(Type.String(), AnyValue('An output value.'), { description: 'Outputs the agent reported.' }),
+    Type.Record(Type.String(), AnyValue('An output value.'), {
+      description: 'Outputs the agent reported, except those kept outside the status (outputRefs).',
+    }),
+  ),
+  outputRefs: Type.Optional(
+    Type.Record(Type.String(), OutputRef, {
+      description:
+        'Outputs too large for the status, by name: each is kept in a ConfigMap owned by the runbook. ${<stage>.outputs.<name>} passes one whole to a later stage, as a file.',
+    }),
   ),
   usage: Type.Optional(Usage),
   resources: Type.Optional(Resources),

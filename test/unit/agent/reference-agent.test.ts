@@ -88,7 +88,8 @@ describe('the reference agent and the agent SDK', () => {
     expect(kept.problem?.reason).to.equal('ReportLogMissing');
     expect('problem' in problem && problem.problem).to.deep.equal({
       reason: 'ReportTooLarge',
-      message: "the agent's report is 10485760 bytes, over the limit of 262144 bytes",
+      message:
+        "the agent's report is 10485760 bytes, over the limit of 1114112 bytes (1048576 for outputs, 65536 for the rest)",
     });
   });
 });

@@ -19,6 +19,8 @@ const plan: JobPlan = {
   image: 'example.com/agent:1',
   command: ['run'],
   env: { AGENT_STAGE: 'normalize' },
+  files: { inputs: '{"idea":"x"}', parameters: '{}', budget: '{"tokens":10}' },
+  mounts: [{ configMap: 'rb-research-g2-1-outputs', key: 'report', path: 'outputs/research/report' }],
   activeDeadlineSeconds: 30,
   automountServiceAccountToken: false,
 };
@@ -26,14 +28,16 @@ const plan: JobPlan = {
 describe('job builder', () => {
   const job = buildJob(runbook, plan);
   const template = (job.spec?.template ?? {}) as {
-    metadata: { labels: Record<string, string> };
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> };
     spec: {
       automountServiceAccountToken: boolean;
       securityContext: Record<string, unknown>;
+      volumes: { name: string; projected: { sources: Record<string, unknown>[] } }[];
       containers: {
         name: string;
         securityContext: Record<string, unknown>;
         terminationMessagePolicy: string;
+        volumeMounts: Record<string, unknown>[];
       }[];
     };
   };
@@ -63,6 +67,37 @@ describe('job builder', () => {
     };
     expect(job.metadata.labels).to.deep.equal(expected);
     expect(template.metadata.labels).to.deep.equal(expected);
+  });
+
+  it('mounts the inputs, parameters and budget from the Pod’s annotations, and the stored outputs it is passed', () => {
+    expect(template.metadata.annotations).to.deep.equal({
+      'i2s.studio/inputs': '{"idea":"x"}',
+      'i2s.studio/parameters': '{}',
+      'i2s.studio/budget': '{"tokens":10}',
+    });
+    expect(template.spec.containers[0]?.volumeMounts).to.deep.equal([
+      { name: 'agentrunbook', mountPath: '/var/run/agentrunbook', readOnly: true },
+    ]);
+    const [annotations, stored] = template.spec.volumes[0]?.projected.sources ?? [];
+    expect(annotations).to.deep.equal({
+      downwardAPI: {
+        items: [
+          { path: 'inputs.json', fieldRef: { fieldPath: "metadata.annotations['i2s.studio/inputs']" } },
+          {
+            path: 'parameters.json',
+            fieldRef: { fieldPath: "metadata.annotations['i2s.studio/parameters']" },
+          },
+          { path: 'budget.json', fieldRef: { fieldPath: "metadata.annotations['i2s.studio/budget']" } },
+        ],
+      },
+    });
+    expect(stored).to.deep.equal({
+      configMap: {
+        name: 'rb-research-g2-1-outputs',
+        optional: true,
+        items: [{ key: 'report', path: 'outputs/research/report' }],
+      },
+    });
   });
 
   it('leaves retries to the operator and passes the deadline on', () => {

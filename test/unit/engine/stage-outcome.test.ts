@@ -22,6 +22,7 @@ describe('what a finished Job means for its stage', () => {
           usage: { tokens: 7, costUSD: '0.01' },
         }),
         { name: 'research' },
+        1024,
       );
       expect(outcome, state).to.deep.include({
         kind: 'failed',
@@ -35,10 +36,26 @@ describe('what a finished Job means for its stage', () => {
   });
 
   it('succeeds with the outputs of a report that carries no error', () => {
-    const outcome = stageOutcome(job('succeeded', { outputs: { note: 'hi' } }), {
-      name: 'research',
-      config: { outputs: { note: 'string' } },
-    });
+    const outcome = stageOutcome(
+      job('succeeded', { outputs: { note: 'hi' } }),
+      { name: 'research', config: { outputs: { note: 'string' } } },
+      1024,
+    );
     expect(outcome).to.deep.include({ kind: 'succeeded', outputs: { note: 'hi' } });
+  });
+
+  it('fails the stage, keeping its usage, when its outputs are over the limit, and says both sizes', () => {
+    const report = { outputs: { a: 'x'.repeat(600), b: 'y'.repeat(500) }, usage: { tokens: 9 } };
+    expect(stageOutcome(job('succeeded', report), { name: 'research' }, 1104)).to.include({
+      kind: 'succeeded',
+    });
+    expect(stageOutcome(job('succeeded', report), { name: 'research' }, 1103)).to.deep.include({
+      kind: 'failed',
+      reason: 'OutputsTooLarge',
+      errorClass: 'VALIDATION_ERROR',
+      retryable: false,
+      tokens: 9,
+      message: "the stage's outputs are 1104 bytes as JSON, over the limit of 1103 bytes",
+    });
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * Keeps the outputs the status cannot hold (engine/stored-outputs.ts) in ConfigMaps owned by the
+ * runbook: one per stage attempt, immutable, written before the status that refers to them. The
+ * operator never reads them back; the kubelet mounts them into the stages that use them.
+ */
+import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, LABEL_STAGE, MANAGED_BY } from '../api/labels.js';
+import { labelValue } from '../engine/naming.js';
+import type { OutputStore } from '../engine/types.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
+import type { AgentRunbookJson } from '../kube/types.js';
+import { ownedBy } from './job-builder.js';
+
+const configMaps = (namespace: string) => `/api/v1/namespaces/${namespace}/configmaps`;
+
+export function outputsConfigMap(runbook: AgentRunbookJson, store: OutputStore) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: store.name,
+      namespace: runbook.metadata.namespace ?? '',
+      labels: {
+        [LABEL_MANAGED_BY]: MANAGED_BY,
+        [LABEL_RUNBOOK]: labelValue(runbook.metadata.name ?? ''),
+        [LABEL_STAGE]: labelValue(store.stage),
+        [LABEL_EXECUTION]: store.execution,
+      },
+      ownerReferences: [ownedBy(runbook)],
+    },
+    // Outputs never change once reported; kubelets need not watch an immutable ConfigMap.
+    immutable: true,
+    data: store.data,
+  };
+}
+
+/**
+ * Creates the ConfigMap. One that exists already holds the same outputs: its name is the Job
+ * attempt's, and a restart folds that attempt's report again to the same data.
+ */
+export async function storeOutputs(
+  http: KubeHttp,
+  runbook: AgentRunbookJson,
+  store: OutputStore,
+): Promise<void> {
+  try {
+    await http.request({
+      method: 'POST',
+      path: configMaps(runbook.metadata.namespace ?? ''),
+      body: outputsConfigMap(runbook, store),
+    });
+  } catch (error) {
+    if (!isStatus(error, 409)) throw error;
+  }
+}
+
+/** Deletes the stored outputs of the runbook's other executions, which no status refers to any more. */
+export async function pruneStoredOutputs(
+  http: KubeHttp,
+  runbook: AgentRunbookJson,
+  keepExecution: string,
+): Promise<void> {
+  const selector = [
+    `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
+    `${LABEL_RUNBOOK}=${labelValue(runbook.metadata.name ?? '')}`,
+    `${LABEL_EXECUTION}!=${keepExecution}`,
+  ].join(',');
+  await http.request({
+    method: 'DELETE',
+    path: configMaps(runbook.metadata.namespace ?? ''),
+    query: { labelSelector: selector },
+  });
+}
