@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     say('starting the demo node: it runs each agent Pod as the reference agent (src/agent/)');
     const node = new FakeNode(plane.adminConfig(), {
       namespace: DEMO_NAMESPACE,
-      scenario: (pod, files) => runAgentPod(pod, files, { env: { REFERENCE_AGENT_DELAY_MS: '1500' } }),
+      scenario: (pod, given) => runAgentPod(pod, given, { env: { REFERENCE_AGENT_DELAY_MS: '1500' } }),
     });
     await node.start();
     cleanups.push(() => node.stop());

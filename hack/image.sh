@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make image`: OCI image archives of the operator and of the reference agent, built without
+# `make image`: OCI image archives of the operator and of the reference agents, built without
 # Docker and reproducibly (the same sources give the same digests):
 #   $IMAGE_OUT/agentrunbook-operator.oci.tar   ghcr.io/i2s-studio/agentrunbook-operator:<version>
 #   $IMAGE_OUT/agentrunbook-agent.oci.tar      ghcr.io/i2s-studio/agentrunbook-agent:<version>
+#   $IMAGE_OUT/agentrunbook-llm-agent.oci.tar  ghcr.io/i2s-studio/agentrunbook-llm-agent:<version>
 # One layer each: a minimal Debian root file system (mmdebstrap --variant=extract: no shell, no
 # package manager), the pinned Node.js, dist/ and the production node_modules, a non-root user
 # (65532). Timestamps come from SOURCE_DATE_EPOCH (default: the last commit's time). Prints each
@@ -93,3 +94,4 @@ image() {
 }
 image agentrunbook-operator "AgentRunbook operator" cli/main.js
 image agentrunbook-agent "AgentRunbook reference agent" agent/main.js
+image agentrunbook-llm-agent "AgentRunbook reference LLM agent" agent/llm-main.js

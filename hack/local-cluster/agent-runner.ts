@@ -12,35 +12,40 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ENV } from '../../src/api/agent-contract.js';
 import type { PodResult } from './fake-node.js';
 import { repoRoot } from './paths.js';
-import { writeFiles } from './pod-volumes.js';
+import { writeFiles, type Mounted } from './pod-volumes.js';
 
 export interface AgentRunnerOptions {
   /** Extra environment for every agent, e.g. REFERENCE_AGENT_DELAY_MS. */
   env?: Record<string, string>;
+  /** The agent's program under src/agent/: the reference agent's main.ts by default. */
+  program?: string;
 }
 
 export function runAgentPod(
   pod: V1Pod,
-  files: ReadonlyMap<string, string>,
+  given: Mounted,
   options: AgentRunnerOptions = {},
 ): Promise<PodResult> {
-  const container = pod.spec?.containers[0];
   const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-agent-'));
   const reportPath = join(dir, 'termination-log');
-  writeFiles(join(dir, 'files'), files);
+  writeFiles(join(dir, 'files'), given.files);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     ...options.env,
-    ...Object.fromEntries((container?.env ?? []).map((variable) => [variable.name, variable.value ?? ''])),
+    ...given.env,
     [ENV.reportPath]: reportPath,
     [ENV.filesDir]: join(dir, 'files'),
   };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'agent', 'main.ts')], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'src', 'agent', options.program ?? 'main.ts')],
+      {
+        cwd: repoRoot,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     // What the container writes is its log, which the fake node serves as a kubelet would.
     let logs = '';
     child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));

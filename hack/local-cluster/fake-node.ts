@@ -7,7 +7,7 @@
  */
 import { CoreV1Api, Watch, ApiException, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { PodLogServer } from './pod-log-server.js';
-import { projectedFiles } from './pod-volumes.js';
+import { mounted, type Mounted } from './pod-volumes.js';
 
 /** How a Pod ends. */
 export type PodResult =
@@ -18,10 +18,10 @@ export type PodResult =
 export type PodOutcome = PodResult | 'hold';
 
 /**
- * Decides how each Pod ends, given the files of its projected volumes (by path); may take its time
- * (the demo's node runs the agent process here).
+ * Decides how each Pod ends, given what a kubelet would hand its container (environment and
+ * files); may take its time (the demo's node runs the agent process here).
  */
-export type Scenario = (pod: V1Pod, files: ReadonlyMap<string, string>) => PodOutcome | Promise<PodOutcome>;
+export type Scenario = (pod: V1Pod, mounted: Mounted) => PodOutcome | Promise<PodOutcome>;
 
 export interface FakeNodeOptions {
   /** The Node's name; envtest-node-<namespace> by default, so suites sharing a plane do not share a node. */
@@ -206,7 +206,7 @@ export class FakeNode {
       await this.markRunning(pod);
       return;
     }
-    const outcome = await this.options.scenario(pod, await projectedFiles(this.core, pod));
+    const outcome = await this.options.scenario(pod, await mounted(this.core, pod));
     if (outcome === 'hold') {
       this.held.set(key(pod), pod);
       return;

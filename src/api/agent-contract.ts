@@ -62,6 +62,8 @@ export const ENV = {
   reportPath: 'AGENT_REPORT_PATH',
   /** Where the files are; FILES_DIR unless a local runner moves them. */
   filesDir: 'AGENT_FILES_DIR',
+  /** JSON LlmSettings: the endpoint, model and price an LLM agent uses (catalog llm and prices). */
+  llm: 'AGENT_LLM',
 } as const;
 
 export const AgentReport = Type.Object(
@@ -98,6 +100,13 @@ export const AgentReport = Type.Object(
 );
 
 export type AgentReport = Static<typeof AgentReport>;
+
+export interface LlmSettings {
+  baseURL: string;
+  model: string;
+  /** US dollars per million tokens, as decimal strings. */
+  price: { inputPerMillionTokens: string; outputPerMillionTokens: string };
+}
 
 export interface AgentBudget {
   tokens?: number;

@@ -122,7 +122,13 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
               ...(plan.command ? { command: plan.command } : {}),
               ...(plan.args ? { args: plan.args } : {}),
               ...(plan.resources ? { resources: plan.resources } : {}),
-              env: Object.entries(plan.env).map(([name, value]) => ({ name, value })),
+              env: [
+                ...Object.entries(plan.env).map(([name, value]) => ({ name, value })),
+                ...plan.secretEnv.map(({ name, secret, key }) => ({
+                  name,
+                  valueFrom: { secretKeyRef: { name: secret, key } },
+                })),
+              ],
               volumeMounts: [{ name: FILES_VOLUME, mountPath: FILES_DIR, readOnly: true }],
               terminationMessagePath: TERMINATION_MESSAGE_PATH,
               terminationMessagePolicy: 'File',

@@ -1,6 +1,6 @@
 /** Turns a ready stage into a JobPlan: its agent's container, resolved inputs, budget and deadline. */
-import { ENV } from '../api/agent-contract.js';
-import type { AgentCatalog } from '../api/catalog.js';
+import { ENV, type LlmSettings } from '../api/agent-contract.js';
+import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
 import type { StageV2 } from '../api/v2/runbook.js';
 import type { Problem } from './agent-report.js';
 import { resolveAgent, describeCatalogMiss } from './catalog.js';
@@ -27,6 +27,31 @@ export interface PlanContext {
   runRemainingMs?: number;
   /** Tokens and dollars the Job may spend. */
   grant: { tokens?: number; costUSD?: string };
+}
+
+/**
+ * What an LLM agent calls and what it costs: the catalog entry's endpoint and model (or the model
+ * the stage's parameters name), priced from the catalog. A model without a price cannot start:
+ * its cost could not count against the budgets.
+ */
+function llmSettings(
+  catalog: AgentCatalog,
+  entry: CatalogEntry | undefined,
+  stage: StageV2,
+): { settings: LlmSettings } | { problem: Problem } | undefined {
+  if (!entry?.llm) return undefined;
+  const asked = stage.config?.parameters?.model;
+  const model = typeof asked === 'string' ? asked : entry.llm.model;
+  const price = catalog.prices && Object.hasOwn(catalog.prices, model) ? catalog.prices[model] : undefined;
+  if (!price) {
+    return {
+      problem: {
+        reason: 'ModelPriceMissing',
+        message: `agent ${entry.name} would call model ${model}, which the operator's catalog has no price for (prices.${model})`,
+      },
+    };
+  }
+  return { settings: { baseURL: entry.llm.baseURL, model, price } };
 }
 
 export function planStageJob(
@@ -62,6 +87,8 @@ export function planStageJob(
       },
     };
   }
+  const llm = llmSettings(catalog, entry, stage);
+  if (llm && 'problem' in llm) return llm;
   const small = (name: string, text: string) =>
     Buffer.byteLength(text) <= ENV_INLINE_BYTES ? { [name]: text } : {};
   const { name, namespace, uid, generation } = runbook.metadata;
@@ -89,7 +116,9 @@ export function planStageJob(
       ...small(ENV.parameters, files.parameters),
       [ENV.outputs]: JSON.stringify(stage.config?.outputs ?? {}),
       [ENV.budget]: files.budget,
+      ...(llm ? { [ENV.llm]: JSON.stringify(llm.settings) } : {}),
     },
+    secretEnv: Object.entries(entry?.secretEnv ?? {}).map(([variable, ref]) => ({ name: variable, ...ref })),
     files,
     mounts: [...stored.values()],
     ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}),

@@ -84,6 +84,8 @@ export interface JobPlan {
   args?: string[];
   resources?: Record<string, unknown>;
   env: Record<string, string>;
+  /** Environment variables from Secrets in the runbook's namespace (catalog secretEnv). */
+  secretEnv: { name: string; secret: string; key: string }[];
   /** The agent's files (agent-contract.ts FILES) as JSON text: inputs, parameters, budget. */
   files: { inputs: string; parameters: string; budget: string };
   /** Upstream outputs kept in ConfigMaps, mounted at FILES_DIR/<path>. */

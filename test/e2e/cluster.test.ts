@@ -282,10 +282,12 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         runbook(name, 'pipeline', [
           {
             name: 'write',
+            agent: 'research',
             config: { parameters: { outputBytes: 1024 * 1024 }, outputs: { answer: 'string' } },
           },
           {
             name: 'read',
+            agent: 'research',
             config: { inputs: { text: '${write.outputs.answer}' }, outputs: { note: 'string' } },
           },
         ]),

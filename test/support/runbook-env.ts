@@ -9,7 +9,7 @@ import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { Operator } from '../../src/operator/operator.js';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { freePort } from '../../hack/local-cluster/ports.js';
-import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
+import { FakeNode, type PodOutcome, type Scenario } from '../../hack/local-cluster/fake-node.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { installOperator, startOperator, startWebhookOperator, testNamespace } from './operator-harness.js';
 import { scenarioFrom, succeed, type AgentCall } from './scripted-agents.js';
@@ -102,8 +102,15 @@ export class RunbookEnv {
   constructor(
     private readonly prefix: string,
     public catalog: AgentCatalog,
-    private readonly options: { webhook?: boolean } = {},
+    /** scenario: how the fake node runs Pods, instead of through `script`. */
+    private readonly options: { webhook?: boolean; scenario?: Scenario } = {},
   ) {}
+
+  /** The fake node's default scenario: each Pod is answered by `script`, and recorded in `calls`. */
+  readonly scripted: Scenario = scenarioFrom((call) => {
+    this.calls.push(call);
+    return this.script(call);
+  });
 
   async start(): Promise<void> {
     this.plane = this.options.webhook ? await ControlPlane.start() : await sharedControlPlane();
@@ -111,10 +118,7 @@ export class RunbookEnv {
     this.namespace = await testNamespace(this.plane, this.prefix);
     this.node = new FakeNode(this.plane.adminConfig(), {
       namespace: this.namespace,
-      scenario: scenarioFrom((call) => {
-        this.calls.push(call);
-        return this.script(call);
-      }),
+      scenario: this.options.scenario ?? this.scripted,
     });
     await this.node.start();
     await this.startOperator();

@@ -27,13 +27,10 @@ export interface AgentCall {
 export type AgentScript = (call: AgentCall) => PodOutcome;
 
 export function scenarioFrom(script: AgentScript): Scenario {
-  return (pod, files) => {
+  return (pod, { files, env }) => {
     const dir = mkdtempSync(join(tmpdir(), 'agentrunbook-files-'));
     try {
       writeFiles(dir, files);
-      const env = Object.fromEntries(
-        (pod.spec?.containers[0]?.env ?? []).map((variable) => [variable.name, variable.value ?? '']),
-      );
       const work = readAssignment({ ...env, [ENV.filesDir]: dir });
       return script({
         namespace: pod.metadata?.namespace ?? '',

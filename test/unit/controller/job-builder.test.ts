@@ -19,6 +19,7 @@ const plan: JobPlan = {
   image: 'example.com/agent:1',
   command: ['run'],
   env: { AGENT_STAGE: 'normalize' },
+  secretEnv: [{ name: 'LLM_API_KEY', secret: 'openai', key: 'api-key' }],
   files: { inputs: '{"idea":"x"}', parameters: '{}', budget: '{"tokens":10}' },
   mounts: [{ configMap: 'rb-research-g2-1-outputs', key: 'report', path: 'outputs/research/report' }],
   activeDeadlineSeconds: 30,
@@ -37,6 +38,7 @@ describe('job builder', () => {
         name: string;
         securityContext: Record<string, unknown>;
         terminationMessagePolicy: string;
+        env: Record<string, unknown>[];
         volumeMounts: Record<string, unknown>[];
       }[];
     };
@@ -98,6 +100,13 @@ describe('job builder', () => {
         items: [{ key: 'report', path: 'outputs/research/report' }],
       },
     });
+  });
+
+  it('reads the catalog’s secretEnv from Secrets, and passes the rest as values', () => {
+    expect(template.spec.containers[0]?.env).to.deep.equal([
+      { name: 'AGENT_STAGE', value: 'normalize' },
+      { name: 'LLM_API_KEY', valueFrom: { secretKeyRef: { name: 'openai', key: 'api-key' } } },
+    ]);
   });
 
   it('leaves retries to the operator and passes the deadline on', () => {
