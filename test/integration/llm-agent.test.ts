@@ -3,7 +3,6 @@ import { runAgentPod } from '../../hack/local-cluster/agent-runner.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { completion, OpenAiServer } from '../support/openai-server.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
-import { succeed } from '../support/scripted-agents.js';
 
 describe('the reference LLM agent as a stage, its endpoint and key from the catalog', function () {
   this.timeout(180_000);
