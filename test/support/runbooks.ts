@@ -5,10 +5,14 @@ import { repoRoot } from '../../hack/local-cluster/paths.js';
 
 export const examplesDir = join(repoRoot, 'examples');
 
+/** The v2 examples: those `make demo` runs, then those that need an LLM provider (examples/llm/). */
 export function exampleFiles(): string[] {
-  return readdirSync(examplesDir)
-    .filter((file) => file.endsWith('.yaml'))
-    .sort();
+  const yaml = (dir: string) =>
+    readdirSync(join(examplesDir, dir))
+      .filter((file) => file.endsWith('.yaml'))
+      .sort()
+      .map((file) => join(dir, file));
+  return [...yaml('.'), ...yaml('llm')];
 }
 
 /** Runbooks in the v1 layout; they need the conversion webhook. */

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import { ENV } from '../../../src/api/agent-contract.js';
 import type { AgentCatalog } from '../../../src/api/catalog.js';
+import type { SpecV2 } from '../../../src/api/v2/runbook.js';
+import { loadCatalog } from '../../../src/controller/catalog-loader.js';
+import { repoRoot } from '../../../hack/local-cluster/paths.js';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
+import { loadExample } from '../../support/runbooks.js';
+import { join } from 'node:path';
 
 const CATALOG: AgentCatalog = {
   agents: [
@@ -52,5 +57,15 @@ describe('what an LLM agent is told from the catalog', () => {
       message:
         "agent researcher would call model unpriced, which the operator's catalog has no price for (prices.unpriced)",
     });
+  });
+
+  it('runs examples/llm/ with the sample catalog config/samples/llm-operator-config.yaml', () => {
+    const catalog = loadCatalog(join(repoRoot, 'config', 'samples', 'llm-operator-config.yaml'));
+    const example = loadExample('llm/market-research.yaml') as { spec: SpecV2 };
+    const h = new EngineHarness(runbookOf(example.spec), catalog);
+    const plan = h.step().create[0];
+    expect(plan?.image).to.equal('ghcr.io/i2s-studio/agentrunbook-llm-agent:0.1.0');
+    expect(JSON.parse(plan?.env[ENV.llm] ?? '')).to.deep.include({ model: 'gpt-4o-mini' });
+    expect(JSON.parse(plan?.env[ENV.budget] ?? '')).to.deep.include({ tokens: 30000 });
   });
 });
