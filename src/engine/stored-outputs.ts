@@ -17,6 +17,8 @@ export const INLINE_OUTPUT_BYTES = 1024;
 /** The most all of a stage's inline outputs may hold together: the status is rewritten on every change. */
 const INLINE_TOTAL_BYTES = 8 * 1024;
 const PREVIEW_CHARACTERS = 200;
+/** Stored outputs that get a preview (the largest last): a thousand small ones must not fill the status. */
+const MAX_PREVIEWS = 16;
 
 export type OutputRef = NonNullable<StageStatusV2['outputRefs']>[string];
 
@@ -109,8 +111,9 @@ export function splitOutputs(
       continue;
     }
     const key = storedKey(name);
+    const previewed = Object.keys(data).length < MAX_PREVIEWS;
     setOwn(data, key, json);
-    setOwn(refs, name, { configMap: store.name, key, bytes, preview: preview(value, json) });
+    setOwn(refs, name, { configMap: store.name, key, bytes, preview: previewed ? preview(value, json) : '' });
   }
   return Object.keys(data).length ? { inline, refs, store: { ...store, data } } : { inline };
 }

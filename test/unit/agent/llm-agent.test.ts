@@ -126,6 +126,16 @@ describe('the reference LLM agent against a local OpenAI-compatible endpoint', f
     );
   });
 
+  it('stops reading an answer over 8 MiB, with API_ERROR', async () => {
+    server.reply = () => completion('x'.repeat(9 * 1024 * 1024));
+    const { code, parsed } = await run();
+    expect(code).to.equal(1);
+    expect('report' in parsed && parsed.report.error).to.deep.equal({
+      class: 'API_ERROR',
+      message: 'the endpoint answered more than 8388608 bytes',
+    });
+  });
+
   it('gives up just before the stage’s deadline with TIMEOUT', async () => {
     server.reply = () => 'hang';
     const { code, parsed } = await run({ AGENT_BUDGET: JSON.stringify({ deadlineSeconds: 1 }) });

@@ -72,6 +72,17 @@ describe('outputs too large for the status', () => {
     expect(Object.keys(stage.outputRefs ?? {}).sort()).to.deep.equal(['o10', 'o11', 'o8', 'o9']);
   });
 
+  it('previews only the first 16 stored outputs, so a thousand of them cannot fill the status', () => {
+    const h = pipeline({});
+    h.step();
+    const outputs = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`o${i}`, big('x', 2000)]));
+    h.succeed('research', { ...outputs, report: big('r', 2000), score: 1 });
+    h.step();
+    const previews = Object.values(h.stage('research').outputRefs ?? {}).map((ref) => ref.preview);
+    expect(previews).to.have.length(501);
+    expect(previews.filter(Boolean)).to.have.length(16);
+  });
+
   it('passes a stored output only whole: a part of it, a transform or a place in a longer string fail the stage, saying so', () => {
     for (const input of [
       '${research.outputs.report.title}',
