@@ -164,7 +164,10 @@ export function decide(input: EngineInput): Decision {
     status: next,
     create: run.create,
     ...(run.store.length ? { store: run.store } : {}),
-    ...(fresh ? { pruneStoredOutputs: { keepExecution: execution } } : {}),
+    // The run before kept outputs in ConfigMaps: the status that named them is replaced now.
+    ...(fresh && previous?.stages?.some((stage) => stage.outputRefs)
+      ? { pruneStoredOutputs: { keepExecution: execution } }
+      : {}),
     delete: [...deletes, ...run.deletes, ...pruning.delete],
     events,
     notifications,

@@ -10,8 +10,12 @@ import { jobName } from './naming.js';
 import type { SubstitutionScope } from './substitution.js';
 import type { JobPlan, RunbookObject, StoredFile } from './types.js';
 
-/** A file's JSON also goes into the environment up to this size (a single variable breaks near 128 KiB). */
-const ENV_INLINE_BYTES = 32 * 1024;
+/**
+ * A file's JSON also goes into the environment up to this size, for agents that read only the
+ * environment. Small, because the operator's caches hold each Job and Pod with both copies (and
+ * a single variable breaks near 128 KiB).
+ */
+const ENV_INLINE_BYTES = 4 * 1024;
 /**
  * The most the files may hold together: they travel as Pod annotations, which the API server
  * bounds to 256 KiB in all. Outputs kept outside the status pass as file references and cost little.

@@ -129,7 +129,7 @@ export interface Decision {
   notifications: Notification[];
   /** Outputs to keep in ConfigMaps before the status is written. */
   store?: OutputStore[];
-  /** A new run started: the ConfigMaps of outputs of every other execution go. */
+  /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */
   pruneStoredOutputs?: { keepExecution: string };
   /** Look again after this long even if nothing changes. */
   requeueAfterMs?: number;

@@ -125,4 +125,17 @@ describe('agentrunbook operator (the CLI entry point)', function () {
     expect(await cli.exited).to.equal(1);
     expect(cli.output()).to.contain('agents[0].versions is not a semver range');
   });
+
+  it('refuses a --max-output-bytes above what one ConfigMap holds', async () => {
+    const cli = startCli([
+      'operator',
+      '--kubeconfig=/dev/null',
+      `--config=${CATALOG}`,
+      '--max-output-bytes=2000000',
+    ]);
+    expect(await cli.exited).to.equal(1);
+    expect(cli.output()).to.contain(
+      '--max-output-bytes must be a whole number from 1 to 1048576 (what one ConfigMap holds), not 2000000',
+    );
+  });
 });

@@ -95,7 +95,13 @@ describe('the AgentRunbook CRD on a real API server', function () {
       const [header, ...rows] = listed.stdout.trim().split('\n');
       expect(header?.split(/\s+/)).to.deep.equal(['NAME', 'PHASE', 'PROGRESS', 'TOKENS', 'COST', 'AGE']);
       expect(rows.map((row) => row.split(/\s+/)[0]).sort()).to.deep.equal(
-        ['ai-task-manager-base', 'ai-task-manager-runbook', 'market-scan', 'normalize-research'].sort(),
+        [
+          'ai-task-manager-base',
+          'ai-task-manager-runbook',
+          'llm-market-research',
+          'market-scan',
+          'normalize-research',
+        ].sort(),
       );
     });
   }

@@ -157,20 +157,28 @@ describe('outputs too large for the status', () => {
     const h = new EngineHarness(
       runbookOf(
         spec({
-          context: { title: 'x'.repeat(40 * 1024) },
+          context: { title: 'x'.repeat(8 * 1024) },
           stages: [{ name: 'one', config: { inputs: { a: '${context.title}' } } }],
         }),
       ),
     );
     const plan = h.step().create[0];
     expect(plan?.env[ENV.inputs]).to.equal(undefined);
-    expect(JSON.parse(plan?.files.inputs ?? '')).to.deep.equal({ a: 'x'.repeat(40 * 1024) });
+    expect(JSON.parse(plan?.files.inputs ?? '')).to.deep.equal({ a: 'x'.repeat(8 * 1024) });
     expect(JSON.parse(plan?.env[ENV.parameters] ?? '')).to.deep.equal({});
   });
 
-  it('deletes the stored outputs of other runs when a run starts', () => {
+  it('deletes the stored outputs of the run before when a new run starts, and only then', () => {
     const h = pipeline({});
-    expect(h.step().pruneStoredOutputs).to.deep.equal({ keepExecution: h.runbook.status?.execution });
     expect(h.step().pruneStoredOutputs).to.equal(undefined);
+    h.succeed('research', { report: big('r', 4096), score: 1 });
+    expect(h.step().pruneStoredOutputs).to.equal(undefined);
+    h.runbook = {
+      ...h.runbook,
+      metadata: { ...h.runbook.metadata, annotations: { 'i2s.studio/rerun': 'again' } },
+    };
+    const rerun = h.step();
+    expect(rerun.pruneStoredOutputs).to.deep.equal({ keepExecution: h.runbook.status?.execution });
+    expect(h.runbook.status?.execution).to.not.equal('g1');
   });
 });
