@@ -16,6 +16,7 @@ import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 import { setCondition } from '../engine/conditions.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
+import { awaitsOutcome } from '../engine/decide.js';
 import { decideSafely, park } from '../engine/guard.js';
 import type {
   Decision,
@@ -155,7 +156,9 @@ export class Reconciler {
     const engineInput = {
       runbook: input,
       jobs: this.deps.reportLogs
-        ? await this.deps.reportLogs.attach(input.metadata.namespace, observed)
+        ? await this.deps.reportLogs.attach(input.metadata.namespace, observed, (job) =>
+            awaitsOutcome(input, job),
+          )
         : observed,
       agentHistory: this.deps.cache.agentHistory,
       ...(this.deps.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.deps.maxOutputBytes }),

@@ -8,8 +8,11 @@ import type { JobObservation } from '../engine/types.js';
 import { isStatus, streamLines, type KubeHttp } from '../kube/http.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 
-/** Reports kept: beyond this the oldest is read again if it is needed again. */
-const KEPT = 64;
+/**
+ * Reports kept (each up to MAX_REPORT_BYTES): beyond this the oldest is read again if it is needed
+ * again. A report is wanted only until its stage's outcome is in the status, a reconcile or two.
+ */
+const KEPT = 16;
 /** The most of a log read looking for the report line. */
 const MAX_LOG_BYTES = 8 * 1024 * 1024;
 /** The longest report line kept: the largest report the engine takes, and its prefix. */
@@ -33,11 +36,23 @@ export class ReportLogs {
 
   constructor(private readonly http: KubeHttp) {}
 
-  /** The observations, with the report line of each whose agent put its report in its log. */
-  attach(namespace: string, observations: JobObservation[]): Promise<JobObservation[]> {
+  /**
+   * The observations, with the report line of each `wanted` one whose agent put its report in its
+   * log.
+   */
+  attach(
+    namespace: string,
+    observations: JobObservation[],
+    wanted: (observation: JobObservation) => boolean,
+  ): Promise<JobObservation[]> {
     return Promise.all(
       observations.map(async (observation) => {
-        if (!observation.podTerminated || !observation.pod || !announcesLog(observation.terminationMessage))
+        if (
+          !observation.podTerminated ||
+          !observation.pod ||
+          !announcesLog(observation.terminationMessage) ||
+          !wanted(observation)
+        )
           return observation;
         const key = `${namespace}/${observation.pod}`;
         let found = this.kept.get(key);

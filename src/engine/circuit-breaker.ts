@@ -7,7 +7,7 @@
 import type { AgentCatalog } from '../api/catalog.js';
 import type { ErrorClass } from './agent-report.js';
 import { parseDurationMs } from '../api/grammar.js';
-import { jobFailure } from './stage-outcome.js';
+import { agentFailure } from './stage-outcome.js';
 import type { AgentHistory } from './types.js';
 
 /** Failures that say the agent's infrastructure is in trouble, rather than the work itself. */
@@ -45,7 +45,7 @@ export function breakerState(history: AgentHistory, config: BreakerConfig, now: 
   for (let index = finished.length - 1; index >= 0; index -= 1) {
     const job = finished[index];
     if (!job) break;
-    const errorClass = jobFailure(job)?.errorClass;
+    const errorClass = agentFailure(job)?.errorClass;
     if (!errorClass) break;
     if (INFRASTRUCTURE_ERRORS.includes(errorClass)) {
       failures += 1;

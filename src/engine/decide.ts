@@ -29,9 +29,9 @@ import {
   pastDeadline,
   type Policy,
 } from './policies.js';
-import { Run } from './run-state.js';
+import { awaitsFold, Run } from './run-state.js';
 import { buildStatus, runEvents, TERMINAL_RUN } from './summary.js';
-import type { Decision, EngineInput, Notification, RunbookObject } from './types.js';
+import type { Decision, EngineInput, JobObservation, Notification, RunbookObject } from './types.js';
 import { mainStages, validationStages } from './workflow-stages.js';
 
 export { POD_REPORT_GRACE_MS } from './run-state.js';
@@ -55,17 +55,37 @@ function freshStatus(runbook: RunbookObject, execution: string, now: Date): Stat
   };
 }
 
+/** The execution a runbook's next reconcile works on: a cancel keeps the run it stops. */
+function currentExecution(runbook: RunbookObject): string {
+  const { generation, annotations } = runbook.metadata;
+  return runbook.spec.status === 'Cancelled' && runbook.status?.execution
+    ? runbook.status.execution
+    : executionId(generation, annotations?.[ANNOTATION_RERUN]);
+}
+
+/**
+ * Whether a finished Job's report can still change the run: it belongs to the current run and the
+ * engine would fold it into its stage. The controller reads a report from the agent's log only
+ * then, so the large reports of past runs and folded attempts are not read on every reconcile.
+ */
+export function awaitsOutcome(runbook: RunbookObject, job: JobObservation): boolean {
+  const execution = currentExecution(runbook);
+  if (job.execution !== execution) return false;
+  const stages = runbook.status?.execution === execution ? (runbook.status.stages ?? []) : [];
+  return awaitsFold(
+    stages.find((stage) => stage.name === job.stage),
+    job,
+  );
+}
+
 export function decide(input: EngineInput): Decision {
   const { jobs, now } = input;
   const spec = effectiveSpec(input.runbook.spec);
   const runbook: RunbookObject = { ...input.runbook, spec };
-  const { generation, annotations } = runbook.metadata;
+  const { generation } = runbook.metadata;
   const previous = runbook.status;
   // Cancelling changes the spec (and so the generation) but stops the run it cancels.
-  const execution =
-    spec.status === 'Cancelled' && previous?.execution
-      ? previous.execution
-      : executionId(generation, annotations?.[ANNOTATION_RERUN]);
+  const execution = currentExecution(runbook);
   const before: StatusV2 = previous?.execution === execution ? previous : {};
   const fresh = before !== previous;
   const status: StatusV2 = fresh ? freshStatus(runbook, execution, now) : structuredClone(before);

@@ -10,7 +10,7 @@ import { parseDurationMs } from '../api/grammar.js';
 import { DEFAULT_HISTORY_LIMIT } from '../api/v2/history.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 import { breakerConfig, INFRASTRUCTURE_ERRORS } from './circuit-breaker.js';
-import { jobFailure } from './stage-outcome.js';
+import { agentFailure } from './stage-outcome.js';
 import type { JobObservation } from './types.js';
 
 export interface Pruning {
@@ -84,7 +84,7 @@ export function pruneHistory(
 
 /** Until when a Job's failure may still hold its agent's breaker open (0 when it cannot). */
 function breakerHold(job: JobObservation, catalog: AgentCatalog): number {
-  const errorClass = jobFailure(job)?.errorClass;
+  const errorClass = agentFailure(job)?.errorClass;
   if (!job.agent || !errorClass || !INFRASTRUCTURE_ERRORS.includes(errorClass)) return 0;
   return completedAt(job) + breakerConfig(catalog, job.agent).resetTimeoutMs;
 }

@@ -56,6 +56,17 @@ export function isTerminalStage(stage: StageStatusV2): boolean {
   return TERMINAL_STAGE.has(stage.phase);
 }
 
+/**
+ * Whether a Job's result is still to be folded into its stage: a newer attempt than the status
+ * knows (the status lags behind the Jobs), or the attempt the stage runs.
+ */
+export function awaitsFold(stage: StageStatusV2 | undefined, job: JobObservation): boolean {
+  if (!stage) return true;
+  if (isTerminalStage(stage)) return false;
+  const attempt = stage.attempt ?? 0;
+  return job.attempt > attempt || (job.attempt === attempt && stage.phase === 'Running');
+}
+
 function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): void {
   const before = stage.usage ?? {};
   stage.usage = {
@@ -206,16 +217,12 @@ export class Run {
     for (const [name, stage] of this.stages) {
       const spec = this.specStages.get(name);
       const job = latest.get(name);
-      if (!spec || !job || isTerminalStage(stage)) continue;
-      const attempt = stage.attempt ?? 0;
-      if (job.attempt < attempt) continue;
-      if (job.attempt > attempt) {
+      if (!spec || !job || !awaitsFold(stage, job)) continue;
+      if (job.attempt > (stage.attempt ?? 0)) {
         // The status lags behind the Jobs (it was written by an older reconcile): adopt the Job.
         Object.assign(stage, { phase: 'Running', attempt: job.attempt, job: job.name });
         delete stage.nextAttemptTime;
         stage.startTime ??= job.startTime ?? timestamp(this.now);
-      } else if (stage.phase !== 'Running') {
-        continue; // this attempt's result is already folded in
       }
       if (job.state === 'active') continue;
       if (!job.podTerminated && job.failureReason !== 'DeadlineExceeded') {

@@ -46,10 +46,12 @@ const failure = (reason: string, message: string, errorClass: ErrorClass): Failu
 });
 
 /**
- * How a finished Job failed, or undefined when it succeeded (before its outputs are checked
- * against a stage). An agent that reports an error failed, whatever its exit code says.
+ * How a finished Job failed by its own and its agent's account, or undefined when it succeeded,
+ * before its outputs are read: what circuit breakers count. An agent that reports an error
+ * failed, whatever its exit code says. Its outputs do not count: they may be in a log that only
+ * the stage's own reconcile reads.
  */
-export function jobFailure(job: JobObservation): Failure | undefined {
+export function agentFailure(job: JobObservation): Failure | undefined {
   if (job.state === 'active') return undefined;
   const parsed = reportOf(job);
   const reported = 'report' in parsed ? parsed.report.error : undefined;
@@ -68,11 +70,7 @@ export function jobFailure(job: JobObservation): Failure | undefined {
       reported.class,
     );
   }
-  if (job.state === 'succeeded') {
-    return parsed.problem
-      ? failure(parsed.problem.reason, parsed.problem.message, 'VALIDATION_ERROR')
-      : undefined;
-  }
+  if (job.state === 'succeeded') return undefined;
   const how = [job.exitCode === undefined ? undefined : `exit code ${job.exitCode}`, job.terminatedReason]
     .filter(Boolean)
     .join(', ');
@@ -94,8 +92,11 @@ export function stageOutcome(job: JobObservation, stage: StageV2, maxOutputBytes
           ...(parsed.report.resources ? { resources: parsed.report.resources } : {}),
         }
       : { tokens: 0, costMicros: 0 };
-  const failed = jobFailure(job);
+  const failed = agentFailure(job);
   if (failed) return { ...failed, ...usage };
+  if (parsed.problem) {
+    return { ...failure(parsed.problem.reason, parsed.problem.message, 'VALIDATION_ERROR'), ...usage };
+  }
   const outputs = 'report' in parsed ? parsed.report.outputs : {};
   const declared = (stage.config?.outputs ?? {}) as Record<string, OutputType>;
   const problem = checkOutputs(declared, outputs);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { ENV } from '../../../src/api/agent-contract.js';
+import { awaitsOutcome } from '../../../src/engine/decide.js';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
 
 const big = (char: string, bytes: number) => char.repeat(bytes - 2);
@@ -180,5 +181,38 @@ describe('outputs too large for the status', () => {
     const rerun = h.step();
     expect(rerun.pruneStoredOutputs).to.deep.equal({ keepExecution: h.runbook.status?.execution });
     expect(h.runbook.status?.execution).to.not.equal('g1');
+  });
+});
+
+describe('which reports the controller reads from agents’ logs', () => {
+  it('only those of the current run that the engine would still fold into their stage', () => {
+    const h = pipeline({});
+    h.step();
+    const research = h.activeFor('research');
+    expect(awaitsOutcome(h.runbook, research)).to.equal(true);
+    h.succeed('research', { report: big('r', 4096), score: 1 });
+    expect(awaitsOutcome(h.runbook, research), 'finished, not yet in the status').to.equal(true);
+    h.step();
+    expect(awaitsOutcome(h.runbook, research), 'its outcome is in the status').to.equal(false);
+    const nextRun = { ...h.runbook, metadata: { ...h.runbook.metadata, generation: 2 } };
+    expect(awaitsOutcome(nextRun, research), 'a past run').to.equal(false);
+  });
+
+  it('not a failed attempt once its stage has moved on to the next', () => {
+    const h = new EngineHarness(
+      runbookOf(
+        spec({ stages: [{ name: 'research', config: { retries: 2, outputs: { report: 'string' } } }] }),
+      ),
+    );
+    h.step();
+    const first = h.activeFor('research');
+    h.fail('research', { error: { class: 'API_ERROR' } });
+    const lagging = h.runbook;
+    h.step();
+    const second = h.activeFor('research');
+    expect(second.attempt).to.equal(2);
+    expect(awaitsOutcome(h.runbook, first), 'attempt 1, folded').to.equal(false);
+    expect(awaitsOutcome(h.runbook, second), 'attempt 2, running').to.equal(true);
+    expect(awaitsOutcome(lagging, second), 'attempt 2, newer than the status').to.equal(true);
   });
 });

@@ -222,6 +222,20 @@ describe('circuit breakers', () => {
     );
   });
 
+  it('closes on a success whose outputs are in its agent’s log, which the breaker does not read', () => {
+    const largeReport = {
+      ...failed(5),
+      state: 'succeeded' as const,
+      terminationMessage: JSON.stringify({
+        usage: { tokens: 10, costUSD: '0.01' },
+        reportInLog: { bytes: 300_000, sha256: 'a'.repeat(64) },
+      }),
+    };
+    expect(
+      breakerState(finished(failed(0), failed(1), largeReport, failed(6), failed(7)), config, at(8)).state,
+    ).to.equal('closed');
+  });
+
   it('does not count failures that are not infrastructure errors', () => {
     expect(
       breakerState(
