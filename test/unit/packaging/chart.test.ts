@@ -72,6 +72,7 @@ describe('the Helm chart and install.yaml', function () {
       ['leaderElection.leaseDuration=fifteen', 'leaseDuration'],
       ['logFormat=xml', 'logFormat'],
       ['colour=red', 'colour'],
+      ['maxOutputBytes=2097152', 'maxOutputBytes'],
     ] as const) {
       const { code, output } = run(layerBinary('helm'), ['template', 'x', CHART, '--set', set]);
       expect(code, `${set}: ${output}`).not.to.equal(0);
@@ -134,5 +135,16 @@ describe('the Helm chart and install.yaml', function () {
     expect(webhook.webhooks[0]?.clientConfig.service.namespace).to.equal('ops');
     const deployment = JSON.stringify(find(rendered, 'Deployment'));
     expect(deployment).to.contain('--cert-manager');
+  });
+
+  it('hands the operator its output limit, 1 MiB unless set lower', () => {
+    const args = (set: string[]) =>
+      (
+        find(documents(renderChart('ops', set)), 'Deployment').spec as {
+          template: { spec: { containers: { args: string[] }[] } };
+        }
+      ).template.spec.containers[0]?.args;
+    expect(args([])).to.include('--max-output-bytes=1048576');
+    expect(args(['maxOutputBytes=65536'])).to.include('--max-output-bytes=65536');
   });
 });
