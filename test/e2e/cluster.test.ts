@@ -4,10 +4,11 @@
  * With E2E_KUBECONFIG set (`make e2e-kind`), the same checks run on that cluster instead, which
  * must already have the images.
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
@@ -16,6 +17,7 @@ import { helm as runHelm } from '../../hack/local-cluster/tools.js';
 import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { runbook } from '../support/runbook-env.js';
 import { startCli } from '../support/cli-process.js';
+import { completion, OpenAiServer } from '../support/openai-server.js';
 
 const NAMESPACE = 'e2e';
 const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
@@ -136,6 +138,32 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
 
   const leaderPod = async () => (await leaseHolder(admin)).split('_')[0] ?? '';
 
+  /** An OpenAI-compatible endpoint the LLM agent's Pods reach on the node's bridge (own node only). */
+  const llmServer = new OpenAiServer();
+  let llmValues: string[] = [];
+  /** The chart's catalog, plus an agent of the LLM agent image that calls llmServer. */
+  const withLlmAgent = (baseURL: string) => {
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as {
+      operatorConfig: { agents: unknown[] };
+    };
+    const operatorConfig = {
+      ...values.operatorConfig,
+      agents: [
+        ...values.operatorConfig.agents,
+        {
+          name: 'llm_researcher',
+          image: `ghcr.io/i2s-studio/agentrunbook-llm-agent:${VERSION}`,
+          llm: { baseURL, model: 'e2e-model' },
+          secretEnv: { LLM_API_KEY: { secret: 'llm-api-key', key: 'api-key' } },
+        },
+      ],
+      prices: { 'e2e-model': { inputPerMillionTokens: '1.00', outputPerMillionTokens: '4.00' } },
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'e2e-values-')), 'values.yaml');
+    writeFileSync(file, stringify({ operatorConfig }));
+    return ['-f', file];
+  };
+
   before(async () => {
     if (admin) return;
     const started = await timed('start the one-node cluster (node Ready)', () =>
@@ -145,13 +173,15 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     );
     cluster = started;
     admin = started.plane.adminKubeconfigPath;
-    for (const name of ['agentrunbook-operator', 'agentrunbook-agent']) {
+    for (const name of ['agentrunbook-operator', 'agentrunbook-agent', 'agentrunbook-llm-agent']) {
       started.importImage(join(IMAGES, `${name}.oci.tar`), `ghcr.io/i2s-studio/${name}:${VERSION}`);
     }
     apiServer = { host: BRIDGE_ADDRESS, port: new URL(started.plane.server).port };
+    llmValues = withLlmAgent(await llmServer.start(BRIDGE_ADDRESS));
   });
 
   after(async () => {
+    await llmServer.stop();
     await cluster?.stop();
     console.log('      e2e timings:');
     for (const [what, ms] of timings) console.log(`        ${(ms / 1000).toFixed(1).padStart(6)} s  ${what}`);
@@ -169,6 +199,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         '--wait',
         '--timeout=5m',
         ...apiServerValues(),
+        ...llmValues,
       ),
     );
     expect(
@@ -311,6 +342,56 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     expect(await k('-n', NAMESPACE, 'logs', `job/${read?.job ?? ''}`)).to.match(
       /reference agent: stage read: inputs text \(1048576 bytes\)/,
     );
+  });
+
+  it('the LLM agent’s image answers a stage from a chat-completions endpoint, its key from a Secret', async function () {
+    // Pods reach the test's endpoint on our own node's bridge; a kind cluster has no route to it.
+    if (!cluster) this.skip();
+    await mustRun(
+      admin,
+      ['-n', NAMESPACE, 'apply', '-f', '-'],
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'llm-api-key' },
+        stringData: { 'api-key': 'sk-e2e' },
+      }),
+    );
+    llmServer.reply = () =>
+      completion(JSON.stringify({ summary: 'a crowded market' }), {
+        prompt_tokens: 3000,
+        completion_tokens: 1000,
+      });
+    const name = 'llm-summary';
+    await mustRun(
+      admin,
+      ['-n', NAMESPACE, 'apply', '-f', '-'],
+      stringify(
+        runbook(name, 'pipeline', [
+          {
+            name: 'summarize',
+            agent: 'llm_researcher',
+            config: { parameters: { prompt: 'Summarize the market.' }, outputs: { summary: 'string' } },
+          },
+        ]),
+      ),
+    );
+    await k(
+      '-n',
+      NAMESPACE,
+      'wait',
+      '--for=jsonpath={.status.phase}=Succeeded',
+      '--timeout=120s',
+      `arb/${name}`,
+    );
+    expect(llmServer.requests.at(-1)?.authorization).to.equal('Bearer sk-e2e');
+    const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
+      usage: unknown;
+      stages: { outputs?: unknown }[];
+    };
+    expect(status.stages[0]?.outputs).to.deep.equal({ summary: 'a crowded market' });
+    // 3000 × $1/M + 1000 × $4/M = $0.007
+    expect(status.usage).to.deep.equal({ tokens: 4000, costUSD: '0.007' });
   });
 
   it('serves the v1 example through the conversion webhook behind its Service', async () => {

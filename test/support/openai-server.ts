@@ -41,12 +41,13 @@ export class OpenAiServer {
   private server: Server | undefined;
   private readonly hanging = new Set<ServerResponse>();
 
-  async start(): Promise<string> {
+  /** Listens on `host` (where the agents reach it); resolves with the base URL. */
+  async start(host = '127.0.0.1'): Promise<string> {
     this.server = createServer((req, res) => {
       void this.answer(req, res);
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+    await new Promise<void>((resolve) => this.server?.listen(0, host, resolve));
+    return `http://${host}:${(this.server.address() as AddressInfo).port}/v1`;
   }
 
   async stop(): Promise<void> {
