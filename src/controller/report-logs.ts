@@ -15,6 +15,11 @@ import { AGENT_CONTAINER } from './job-builder.js';
 const KEPT = 16;
 /** The most of a log read looking for the report line. */
 const MAX_LOG_BYTES = 8 * 1024 * 1024;
+/**
+ * The longest a log read may take: a node that answers slowly or not at all must not hold a
+ * worker, or one of the operator's few connections, for ever. The reconcile is retried instead.
+ */
+const READ_DEADLINE_MS = 60_000;
 /** The longest report line kept: the largest report the engine takes, and its prefix. */
 const MAX_LINE_CHARS = MAX_REPORT_BYTES + 128;
 
@@ -34,7 +39,10 @@ function announcesLog(message: string | undefined): boolean {
 export class ReportLogs {
   private readonly kept = new Map<string, Found>();
 
-  constructor(private readonly http: KubeHttp) {}
+  constructor(
+    private readonly http: KubeHttp,
+    private readonly deadlineMs = READ_DEADLINE_MS,
+  ) {}
 
   /**
    * The observations, with the report line of each `wanted` one whose agent put its report in its
@@ -73,10 +81,11 @@ export class ReportLogs {
   private async read(namespace: string, pod: string): Promise<Found> {
     let stream;
     try {
-      stream = await this.http.stream(`/api/v1/namespaces/${namespace}/pods/${pod}/log`, {
-        container: AGENT_CONTAINER,
-        limitBytes: MAX_LOG_BYTES,
-      });
+      stream = await this.http.stream(
+        `/api/v1/namespaces/${namespace}/pods/${pod}/log`,
+        { container: AGENT_CONTAINER, limitBytes: MAX_LOG_BYTES },
+        this.deadlineMs,
+      );
     } catch (error) {
       if (isStatus(error, 404)) return { error: `Pod ${pod} is gone` };
       throw error;

@@ -240,9 +240,10 @@ export class KubeHttp {
 
   /**
    * A GET whose answer is read as it comes (a watch, a log that is followed). Fails with the
-   * server's status when it does not answer 2xx.
+   * server's status when it does not answer 2xx. With `deadlineMs`, the whole exchange must end
+   * by then: past it the request is destroyed, and the answer, or the read of its body, fails.
    */
-  async stream(path: string, query: KubeRequest['query']): Promise<IncomingMessage> {
+  async stream(path: string, query: KubeRequest['query'], deadlineMs?: number): Promise<IncomingMessage> {
     const url = this.url(path, query);
     const options: RequestOptions & AgentOptions = {
       method: 'GET',
@@ -250,8 +251,26 @@ export class KubeHttp {
     };
     const send = await this.prepare(url, options);
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const call = send(url, options, resolve);
-      call.on('error', reject);
+      let answer: IncomingMessage | undefined;
+      const call = send(url, options, (started) => {
+        answer = started;
+        started.on('close', () => {
+          clearTimeout(deadline);
+        });
+        resolve(started);
+      });
+      const deadline =
+        deadlineMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              const late = new Error(`GET ${path}: no whole answer within ${deadlineMs} ms`);
+              if (answer) answer.destroy(late);
+              else call.destroy(late);
+            }, deadlineMs);
+      call.on('error', (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
       call.end();
     });
     const status = response.statusCode ?? 0;

@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { ReportLogs } from '../../../src/controller/report-logs.js';
+import type { JobObservation } from '../../../src/engine/types.js';
 import { KubeHttp } from '../../../src/kube/http.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
 
@@ -19,6 +21,12 @@ describe('KubeHttp connections', () => {
       ipAddresses: ['127.0.0.1'],
     });
     server = createServer({ cert: tls.certificate, key: tls.privateKey }, (req, res) => {
+      // A node that never answers, and one that starts a log and never ends it.
+      if (req.url?.startsWith('/silent')) return;
+      if (req.url?.startsWith('/api/v1/namespaces/n/pods/hanging/log')) {
+        res.writeHead(200, { 'Content-Type': 'text/plain' }).write('agentrunbook.report 2 ');
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ path: req.url }));
     });
     server.on('secureConnection', () => {
@@ -43,6 +51,7 @@ describe('KubeHttp connections', () => {
 
   after(() => {
     http.close();
+    server.closeAllConnections();
     server.close();
   });
 
@@ -53,5 +62,40 @@ describe('KubeHttp connections', () => {
       });
     }
     expect(handshakes).to.equal(1);
+  });
+
+  it('gives up a stream at its deadline, whether the answer never starts or never ends', async () => {
+    let failure: unknown;
+    await http.stream('/silent', {}, 200).catch((error: unknown) => (failure = error));
+    expect(String(failure)).to.contain('no whole answer within 200 ms');
+    const hanging = await http.stream('/api/v1/namespaces/n/pods/hanging/log', {}, 200);
+    failure = undefined;
+    try {
+      for await (const chunk of hanging) expect(String(chunk)).to.contain('agentrunbook.report');
+    } catch (error) {
+      failure = error;
+    }
+    expect(String(failure)).to.contain('no whole answer within 200 ms');
+  });
+
+  it('a report log that never ends fails the reconcile at the deadline instead of holding it', async () => {
+    const logs = new ReportLogs(http, 200);
+    const observation: JobObservation = {
+      name: 'job',
+      stage: 's',
+      execution: 'g1',
+      generation: 1,
+      attempt: 1,
+      state: 'succeeded',
+      podTerminated: true,
+      pod: 'hanging',
+      terminationMessage: JSON.stringify({ reportInLog: { bytes: 2, sha256: 'a'.repeat(64) } }),
+    };
+    let failure: unknown;
+    await logs.attach('n', [observation], () => true).catch((error: unknown) => (failure = error));
+    expect(String(failure)).to.contain('no whole answer within 200 ms');
+    expect(await http.request({ method: 'GET', path: '/api/v1/namespaces/after' })).to.deep.equal({
+      path: '/api/v1/namespaces/after',
+    });
   });
 });
