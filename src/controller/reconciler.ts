@@ -156,8 +156,11 @@ export class Reconciler {
     const engineInput = {
       runbook: input,
       jobs: this.deps.reportLogs
-        ? await this.deps.reportLogs.attach(input.metadata.namespace, observed, (job) =>
-            awaitsOutcome(input, job),
+        ? await this.deps.reportLogs.attach(
+            input.metadata.namespace,
+            observed,
+            (job) => awaitsOutcome(input, job),
+            now,
           )
         : observed,
       agentHistory: this.deps.cache.agentHistory,

@@ -20,6 +20,12 @@ const MAX_LOG_BYTES = 8 * 1024 * 1024;
  * worker, or one of the operator's few connections, for ever. The reconcile is retried instead.
  */
 const READ_DEADLINE_MS = 60_000;
+/**
+ * How long after its Job ended a log that cannot be read (a node gone or unreachable) is retried.
+ * Past it the stage fails with ReportLogUnreadable, keeping its usage, instead of the runbook
+ * waiting for ever.
+ */
+export const LOG_RETRY_MS = 5 * 60_000;
 /** The longest report line kept: the largest report the engine takes, and its prefix. */
 const MAX_LINE_CHARS = MAX_REPORT_BYTES + 128;
 
@@ -46,12 +52,14 @@ export class ReportLogs {
 
   /**
    * The observations, with the report line of each `wanted` one whose agent put its report in its
-   * log.
+   * log. A log that cannot be read throws, so the reconcile is retried, until LOG_RETRY_MS after
+   * its Job ended; then it is reported as unreadable.
    */
   attach(
     namespace: string,
     observations: JobObservation[],
     wanted: (observation: JobObservation) => boolean,
+    now: Date,
   ): Promise<JobObservation[]> {
     return Promise.all(
       observations.map(async (observation) => {
@@ -65,7 +73,9 @@ export class ReportLogs {
         const key = `${namespace}/${observation.pod}`;
         let found = this.kept.get(key);
         if (!found) {
-          found = await this.read(namespace, observation.pod);
+          found = await this.read(namespace, observation.pod).catch((error: unknown) =>
+            unreadable(observation, error, now),
+          );
           this.kept.set(key, found);
           if (this.kept.size > KEPT) this.kept.delete(this.kept.keys().next().value ?? '');
         }
@@ -101,4 +111,12 @@ export class ReportLogs {
         }
       : { line };
   }
+}
+
+/** A failed read as the stage's outcome once its Job ended LOG_RETRY_MS ago; until then it throws. */
+function unreadable(observation: JobObservation, error: unknown, now: Date): Found {
+  const endedAt = Date.parse(observation.completionTime ?? '');
+  if (!(now.getTime() - endedAt >= LOG_RETRY_MS)) throw error;
+  const why = error instanceof Error ? error.message : String(error);
+  return { error: `still failing ${LOG_RETRY_MS / 60_000} minutes after the Job ended: ${why}` };
 }

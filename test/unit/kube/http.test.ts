@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { ReportLogs } from '../../../src/controller/report-logs.js';
+import { LOG_RETRY_MS, ReportLogs } from '../../../src/controller/report-logs.js';
 import type { JobObservation } from '../../../src/engine/types.js';
 import { KubeHttp } from '../../../src/kube/http.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
@@ -78,8 +78,9 @@ describe('KubeHttp connections', () => {
     expect(String(failure)).to.contain('no whole answer within 200 ms');
   });
 
-  it('a report log that never ends fails the reconcile at the deadline instead of holding it', async () => {
+  it('a report log that never ends fails the reconcile at the deadline, and the stage once the Job ended 5 minutes ago', async () => {
     const logs = new ReportLogs(http, 200);
+    const endedAt = new Date('2026-01-01T00:00:00Z');
     const observation: JobObservation = {
       name: 'job',
       stage: 's',
@@ -89,11 +90,20 @@ describe('KubeHttp connections', () => {
       state: 'succeeded',
       podTerminated: true,
       pod: 'hanging',
+      completionTime: endedAt.toISOString(),
       terminationMessage: JSON.stringify({ reportInLog: { bytes: 2, sha256: 'a'.repeat(64) } }),
     };
+    const after = (ms: number) => new Date(endedAt.getTime() + ms);
     let failure: unknown;
-    await logs.attach('n', [observation], () => true).catch((error: unknown) => (failure = error));
+    await logs
+      .attach('n', [observation], () => true, after(LOG_RETRY_MS - 1000))
+      .catch((error: unknown) => (failure = error));
     expect(String(failure)).to.contain('no whole answer within 200 ms');
+    const [given] = await logs.attach('n', [observation], () => true, after(LOG_RETRY_MS));
+    expect(given?.reportLog).to.deep.equal({
+      error:
+        'still failing 5 minutes after the Job ended: GET /api/v1/namespaces/n/pods/hanging/log: no whole answer within 200 ms',
+    });
     expect(await http.request({ method: 'GET', path: '/api/v1/namespaces/after' })).to.deep.equal({
       path: '/api/v1/namespaces/after',
     });
