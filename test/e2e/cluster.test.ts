@@ -116,18 +116,27 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       .filter(Boolean)
       .sort();
 
+  /** Applies an object (a runbook, a Secret) in the test namespace. */
+  const apply = (object: unknown) => mustRun(admin, ['-n', NAMESPACE, 'apply', '-f', '-'], stringify(object));
+  /** Waits until the runbook's run has Succeeded. */
+  const succeeded = (name: string, timeout: string) =>
+    k(
+      '-n',
+      NAMESPACE,
+      'wait',
+      '--for=jsonpath={.status.phase}=Succeeded',
+      `--timeout=${timeout}`,
+      `arb/${name}`,
+    );
+
   /** A runbook whose agents think for a while, so something can happen to the operator mid-run. */
   const applySlowRunbook = async (name: string) => {
     const slow = { parameters: { delayMs: 4000 } };
-    await mustRun(
-      admin,
-      ['-n', NAMESPACE, 'apply', '-f', '-'],
-      stringify(
-        runbook(name, 'pipeline', [
-          { name: 'normalize', config: slow },
-          { name: 'research', config: slow },
-        ]),
-      ),
+    await apply(
+      runbook(name, 'pipeline', [
+        { name: 'normalize', config: slow },
+        { name: 'research', config: slow },
+      ]),
     );
     const deadline = Date.now() + 60_000;
     while ((await jobStages(name)).length === 0) {
@@ -306,27 +315,21 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
 
   it('a 1 MiB output flows from one stage to the next: its agent’s log, a ConfigMap, the next Pod’s projected volume', async () => {
     const name = 'one-mebibyte';
-    await mustRun(
-      admin,
-      ['-n', NAMESPACE, 'apply', '-f', '-'],
-      stringify(
-        runbook(name, 'pipeline', [
-          {
-            name: 'write',
-            agent: 'research',
-            config: { parameters: { outputBytes: 1024 * 1024 }, outputs: { answer: 'string' } },
-          },
-          {
-            name: 'read',
-            agent: 'research',
-            config: { inputs: { text: '${write.outputs.answer}' }, outputs: { note: 'string' } },
-          },
-        ]),
-      ),
+    await apply(
+      runbook(name, 'pipeline', [
+        {
+          name: 'write',
+          agent: 'research',
+          config: { parameters: { outputBytes: 1024 * 1024 }, outputs: { answer: 'string' } },
+        },
+        {
+          name: 'read',
+          agent: 'research',
+          config: { inputs: { text: '${write.outputs.answer}' }, outputs: { note: 'string' } },
+        },
+      ]),
     );
-    await timed('a 1 MiB output from one real Pod to the next', () =>
-      k('-n', NAMESPACE, 'wait', '--for=jsonpath={.status.phase}=Succeeded', '--timeout=180s', `arb/${name}`),
-    );
+    await timed('a 1 MiB output from one real Pod to the next', () => succeeded(name, '180s'));
     const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
       stages: {
         name: string;
@@ -347,43 +350,28 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   it('the LLM agent’s image answers a stage from a chat-completions endpoint, its key from a Secret', async function () {
     // Pods reach the test's endpoint on our own node's bridge; a kind cluster has no route to it.
     if (!cluster) this.skip();
-    await mustRun(
-      admin,
-      ['-n', NAMESPACE, 'apply', '-f', '-'],
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'llm-api-key' },
-        stringData: { 'api-key': 'sk-e2e' },
-      }),
-    );
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'llm-api-key' },
+      stringData: { 'api-key': 'sk-e2e' },
+    });
     llmServer.reply = () =>
       completion(JSON.stringify({ summary: 'a crowded market' }), {
         prompt_tokens: 3000,
         completion_tokens: 1000,
       });
     const name = 'llm-summary';
-    await mustRun(
-      admin,
-      ['-n', NAMESPACE, 'apply', '-f', '-'],
-      stringify(
-        runbook(name, 'pipeline', [
-          {
-            name: 'summarize',
-            agent: 'llm_researcher',
-            config: { parameters: { prompt: 'Summarize the market.' }, outputs: { summary: 'string' } },
-          },
-        ]),
-      ),
+    await apply(
+      runbook(name, 'pipeline', [
+        {
+          name: 'summarize',
+          agent: 'llm_researcher',
+          config: { parameters: { prompt: 'Summarize the market.' }, outputs: { summary: 'string' } },
+        },
+      ]),
     );
-    await k(
-      '-n',
-      NAMESPACE,
-      'wait',
-      '--for=jsonpath={.status.phase}=Succeeded',
-      '--timeout=120s',
-      `arb/${name}`,
-    );
+    await succeeded(name, '120s');
     expect(llmServer.requests.at(-1)?.authorization).to.equal('Bearer sk-e2e');
     const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
       usage: unknown;
