@@ -115,8 +115,9 @@ export class ReportLogs {
 
 /** A failed read as the stage's outcome once its Job ended LOG_RETRY_MS ago; until then it throws. */
 function unreadable(observation: JobObservation, error: unknown, now: Date): Found {
-  const endedAt = Date.parse(observation.completionTime ?? '');
-  if (!(now.getTime() - endedAt >= LOG_RETRY_MS)) throw error;
+  const waited = now.getTime() - Date.parse(observation.completionTime ?? '');
+  // NaN (no end time known) is never long enough: the reconcile keeps being retried.
+  if (!(waited >= LOG_RETRY_MS)) throw error;
   const why = error instanceof Error ? error.message : String(error);
   return { error: `still failing ${LOG_RETRY_MS / 60_000} minutes after the Job ended: ${why}` };
 }
