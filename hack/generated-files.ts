@@ -6,12 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { agentRunbookCrd, openApiSchema, templateCrd } from '../src/api/crd.js';
+import { agentCrd, agentRunbookCrd, openApiSchema, templateCrd } from '../src/api/crd.js';
 import { rbacManifests } from '../src/controller/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
 import { AgentRunbookTemplate } from '../src/api/v2/template.js';
+import { Agent } from '../src/api/v2/agent.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/webhook/registration.js';
-import { GROUP, TEMPLATE_KINDS, webhookServiceReference } from '../src/api/group.js';
+import { AGENT_KINDS, GROUP, TEMPLATE_KINDS, webhookServiceReference } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
 import { CHANGE_RULES } from '../src/engine/spec-changes.js';
 import { repoRoot } from './local-cluster/paths.js';
@@ -114,9 +115,13 @@ export function generatedFiles(): Map<string, string> {
   const crd = yamlFile(agentRunbookCrd());
   const sampleConfig = readFileSync(join(repoRoot, 'config', 'samples', 'operator-config.yaml'), 'utf8');
   const alertRules = readFileSync(join(repoRoot, ALERT_RULES), 'utf8');
-  const templateCrdNames = TEMPLATE_SCOPES.map((scope) => `${TEMPLATE_KINDS[scope].plural}.${GROUP}.yaml`);
-  const templateCrdFiles = TEMPLATE_SCOPES.flatMap((scope, index) => {
-    const content = yamlFile(templateCrd(scope));
+  const singleVersionCrds = [
+    ...TEMPLATE_SCOPES.map((scope) => ({ plural: TEMPLATE_KINDS[scope].plural, crd: templateCrd(scope) })),
+    ...TEMPLATE_SCOPES.map((scope) => ({ plural: AGENT_KINDS[scope].plural, crd: agentCrd(scope) })),
+  ];
+  const templateCrdNames = singleVersionCrds.map(({ plural }) => `${plural}.${GROUP}.yaml`);
+  const templateCrdFiles = singleVersionCrds.flatMap(({ crd }, index) => {
+    const content = yamlFile(crd);
     const name = templateCrdNames[index] ?? '';
     return [
       [`crds/${name}`, content],
@@ -150,11 +155,7 @@ export function generatedFiles(): Map<string, string> {
     ['config/webhook/mutating-webhook.yaml', yamlFile(mutatingWebhookConfiguration())],
     [
       `${CHART}/templates/crds.yaml`,
-      chartTemplate(
-        '.Values.crds.install',
-        chartCrd(),
-        ...TEMPLATE_SCOPES.map((scope) => keptCrd(templateCrd(scope))),
-      ),
+      chartTemplate('.Values.crds.install', chartCrd(), ...singleVersionCrds.map(({ crd }) => keptCrd(crd))),
     ],
     [`${CHART}/templates/rbac.yaml`, chartTemplate(undefined, ...rbacManifests(RELEASE_NAMESPACE))],
     [
@@ -189,6 +190,10 @@ export function generatedFiles(): Map<string, string> {
         'AgentRunbookTemplate and ClusterAgentRunbookTemplate i2s.studio/v2 API reference',
         openApiSchema(AgentRunbookTemplate),
       ),
+    ],
+    [
+      'docs/agent-reference.md',
+      renderApiReference('Agent and ClusterAgent i2s.studio/v2 API reference', openApiSchema(Agent)),
     ],
     [
       'docs/api-reference.md',

@@ -4,7 +4,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AGENT_HISTORY_LIMIT } from './limits.js';
-import { Obj, Str, StrList, Name, FreeObject, Int, Duration, Money, NamedMap } from './schema-kit.js';
+import { PodTemplate, Scratch } from './pod-template.js';
+import { Obj, Str, StrList, Name, FreeObject, Int, Duration, Money, NamedMap, Bool } from './schema-kit.js';
 
 /** What a container's environment variable may be called (as the API server checks it). */
 const ENV_NAME = '^[-._a-zA-Z][-._a-zA-Z0-9]*$';
@@ -24,10 +25,20 @@ export const CircuitBreaker = Obj(
   },
 );
 
-export const CatalogEntry = Obj('How one agent runs.', {
-  name: Name('Agent name, as stages and workflow steps refer to it.'),
+export const ModelPrice = Obj('What one model costs, in US dollars per million tokens.', {
+  inputPerMillionTokens: Money('Dollars per million prompt tokens.'),
+  outputPerMillionTokens: Money('Dollars per million completion tokens.'),
+});
+
+export const Prices = Type.Record(Type.String({ minLength: 1, maxLength: 256 }), ModelPrice, {
+  description: 'Prices of the models LLM agents call, by model name: the agents report their cost from them.',
+  maxProperties: 256,
+});
+
+/** How an agent runs: the same fields in a catalog entry, an Agent and a ClusterAgent. */
+export const AGENT_FIELDS = {
   versions: Type.Optional(
-    Str('Semver range of agent versions this entry serves, e.g. ">=1.0.0 <2.0.0"; any version when absent.', {
+    Str('Semver range of agent versions this agent serves, e.g. ">=1.0.0 <2.0.0"; any version when absent.', {
       maxLength: 256,
     }),
   ),
@@ -36,8 +47,9 @@ export const CatalogEntry = Obj('How one agent runs.', {
   args: Type.Optional(StrList('Container arguments.', Str('An argument.'), 64)),
   resources: Type.Optional(FreeObject('Container resources (requests and limits), as in a Pod spec.')),
   env: Type.Optional(
-    Type.Record(Type.String(), Str('A value.'), {
+    Type.Record(Type.String({ pattern: ENV_NAME, maxLength: 256 }), Str('A value.'), {
       description: 'Extra environment variables for the agent.',
+      maxProperties: 64,
     }),
   ),
   secretEnv: Type.Optional(
@@ -67,34 +79,78 @@ export const CatalogEntry = Obj('How one agent runs.', {
       },
     ),
   ),
+  prices: Type.Optional(Prices),
   circuitBreaker: Type.Optional(CircuitBreaker),
-});
+  podTemplate: Type.Optional(PodTemplate),
+  scratch: Type.Optional(Scratch),
+};
 
-export const ModelPrice = Obj('What one model costs, in US dollars per million tokens.', {
-  inputPerMillionTokens: Money('Dollars per million prompt tokens.'),
-  outputPerMillionTokens: Money('Dollars per million completion tokens.'),
+export const CatalogEntry = Obj('How one agent runs.', {
+  name: Name('Agent name, as stages and workflow steps refer to it.'),
+  ...AGENT_FIELDS,
 });
 
 export const NotificationTarget = Obj('Where a notify target of an emergency workflow is reached.', {
   url: Str('URL that receives an HTTP POST with a JSON description of the emergency.', { maxLength: 2048 }),
 });
 
+export const NamespacePolicy = Obj(
+  'What the runbooks, templates and agents of a namespace may set themselves, beyond what RBAC lets their authors do.',
+  {
+    allowedImages: Type.Optional(
+      StrList(
+        'Images they may name: each must match one of these patterns, where * matches any run of characters (registry.example/agents/*). Any image when absent.',
+        Str('An image pattern.', { maxLength: 512 }),
+        64,
+      ),
+    ),
+    allowedServiceAccounts: Type.Optional(
+      StrList(
+        'ServiceAccounts their agent Pods may run as (* for any). Any ServiceAccount when absent.',
+        Str('A ServiceAccount name.', { maxLength: 253 }),
+        64,
+      ),
+    ),
+    allowWritableRootFilesystem: Type.Optional(
+      Bool('Agents may set podTemplate.securityContext.readOnlyRootFilesystem: false (refused by default).'),
+    ),
+    allowedCapabilities: Type.Optional(
+      StrList(
+        'Capabilities agents may add back (podTemplate.securityContext.addCapabilities); none by default.',
+        Str('A capability, e.g. NET_BIND_SERVICE.', { maxLength: 64 }),
+        16,
+      ),
+    ),
+  },
+);
+
+export const AdmissionPolicy = Obj(
+  'Pins checked at admission on top of RBAC: which images and ServiceAccounts may be set, per namespace.',
+  {
+    default: Type.Optional(NamespacePolicy),
+    namespaces: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 63 }), NamespacePolicy, {
+        description:
+          'Policies by namespace; a namespace not listed gets the default. Cluster-scoped objects (ClusterAgent, ClusterAgentRunbookTemplate) get the default.',
+        maxProperties: 1024,
+      }),
+    ),
+  },
+);
+
 /** The operator's configuration file (--config): the agent catalog and what goes with it. */
 export const AgentCatalog = Obj('Agents the operator can run, and how it guards and reports on them.', {
   agents: Type.Array(CatalogEntry, { description: 'Entries, tried in order.', maxItems: 1024 }),
+  admission: Type.Optional(AdmissionPolicy),
   circuitBreaker: Type.Optional(CircuitBreaker),
   notificationTargets: Type.Optional(
     NamedMap('Notify targets of emergency workflows, by name.', NotificationTarget, 256),
   ),
-  prices: Type.Optional(
-    Type.Record(Type.String({ minLength: 1, maxLength: 256 }), ModelPrice, {
-      description:
-        'Prices of the models LLM agents call, by model name: the agents report their cost from them.',
-      maxProperties: 256,
-    }),
-  ),
+  prices: Type.Optional(Prices),
 });
 
 export type CatalogEntry = Static<typeof CatalogEntry>;
 export type AgentCatalog = Static<typeof AgentCatalog>;
 export type ModelPrice = Static<typeof ModelPrice>;
+export type AdmissionPolicy = Static<typeof AdmissionPolicy>;
+export type NamespacePolicy = Static<typeof NamespacePolicy>;

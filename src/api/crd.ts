@@ -1,5 +1,6 @@
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookTemplate } from './v2/template.js';
+import { Agent } from './v2/agent.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { toStructural, type JsonSchema } from './structural.js';
 import {
@@ -13,7 +14,9 @@ import {
   CRD_NAME,
   STORAGE_VERSION,
   TEMPLATE_KINDS,
+  AGENT_KINDS,
   webhookServiceReference,
+  type KindScope,
 } from './group.js';
 
 export const PRINTER_COLUMNS = [
@@ -104,9 +107,21 @@ export function agentRunbookCrd(): JsonSchema {
   };
 }
 
-/** The CRD of a template kind; templates are not converted (they exist in v2 only). */
-export function templateCrd(scope: keyof typeof TEMPLATE_KINDS): JsonSchema {
-  const { kind, plural, shortNames } = TEMPLATE_KINDS[scope];
+interface KindNames {
+  kind: string;
+  plural: string;
+  shortNames: readonly string[];
+}
+
+/** The CRD of a kind served in v2 only (templates, agents: never converted). */
+function singleVersionCrd(
+  names: KindNames,
+  scope: KindScope,
+  schema: JsonSchema,
+  columns: Record<string, unknown>[],
+  withStatus: boolean,
+): JsonSchema {
+  const { kind, plural, shortNames } = names;
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -127,14 +142,50 @@ export function templateCrd(scope: keyof typeof TEMPLATE_KINDS): JsonSchema {
           name: STORAGE_VERSION,
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: openApiSchema(AgentRunbookTemplate) },
-          additionalPrinterColumns: [
-            { name: 'Display Name', type: 'string', jsonPath: '.spec.displayName' },
-            { name: 'Priority', type: 'integer', jsonPath: '.spec.selector.priority' },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
+          schema: { openAPIV3Schema: schema },
+          ...(withStatus ? { subresources: { status: {} } } : {}),
+          additionalPrinterColumns: columns,
         },
       ],
     },
   };
+}
+
+/** The CRD of a template kind. */
+export function templateCrd(scope: KindScope): JsonSchema {
+  return singleVersionCrd(
+    TEMPLATE_KINDS[scope],
+    scope,
+    openApiSchema(AgentRunbookTemplate),
+    [
+      { name: 'Display Name', type: 'string', jsonPath: '.spec.displayName' },
+      { name: 'Priority', type: 'integer', jsonPath: '.spec.selector.priority' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+    false,
+  );
+}
+
+export const AGENT_PRINTER_COLUMNS = [
+  { name: 'Image', type: 'string', jsonPath: '.spec.image', description: 'Container image.' },
+  { name: 'Versions', type: 'string', jsonPath: '.spec.versions', description: 'Agent versions served.' },
+  {
+    name: 'Accepted',
+    type: 'string',
+    jsonPath: ".status.conditions[?(@.type=='Accepted')].status",
+    description: 'Whether stages can run it.',
+  },
+  {
+    name: 'Breaker',
+    type: 'string',
+    jsonPath: '.status.circuitBreaker.state',
+    description: 'Circuit breaker state.',
+  },
+  { name: 'Used By', type: 'integer', jsonPath: '.status.usedByCount', description: 'Runbooks naming it.' },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+];
+
+/** The CRD of an agent kind. */
+export function agentCrd(scope: KindScope): JsonSchema {
+  return singleVersionCrd(AGENT_KINDS[scope], scope, openApiSchema(Agent), AGENT_PRINTER_COLUMNS, true);
 }

@@ -19,6 +19,14 @@ export const TEMPLATE_KINDS = {
   },
 } as const;
 
+/** The agent kinds: a team's, in its namespace, and the platform team's, for every namespace. */
+export const AGENT_KINDS = {
+  namespaced: { kind: 'Agent', plural: 'agents', shortNames: ['agt'] },
+  cluster: { kind: 'ClusterAgent', plural: 'clusteragents', shortNames: ['cagt'] },
+} as const;
+
+export type KindScope = 'namespaced' | 'cluster';
+
 export const TEMPLATE_KIND_NAMES = [TEMPLATE_KINDS.namespaced.kind, TEMPLATE_KINDS.cluster.kind] as const;
 
 /** The Service in front of the operator's webhook server (conversion and validation). */

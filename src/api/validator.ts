@@ -5,6 +5,7 @@ import { jsonShapeProblem } from './limits.js';
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { AgentRunbookTemplate } from './v2/template.js';
+import { Agent } from './v2/agent.js';
 
 export interface FieldError {
   /** Field path in kubectl's notation, e.g. spec.agents.pipeline[1].name. */
@@ -70,4 +71,12 @@ let compiledTemplate: ValidateFunction | undefined;
 export function validateTemplate(object: unknown): FieldError[] {
   compiledTemplate ??= schemaAjv().compile(AgentRunbookTemplate);
   return boundedThenValid(compiledTemplate, object);
+}
+
+let compiledAgent: ValidateFunction | undefined;
+
+/** The same for an Agent or ClusterAgent. */
+export function validateAgent(object: unknown): FieldError[] {
+  compiledAgent ??= schemaAjv().compile(Agent);
+  return boundedThenValid(compiledAgent, object);
 }

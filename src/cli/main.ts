@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerGenerateCommand } from './generate-command.js';
 import { registerOperatorCommand } from './operator-command.js';
 import { registerTemplatesCommand } from './templates-command.js';
+import { registerAgentsCommand } from './agents-command.js';
 import { registerValidateCommands } from './validate-command.js';
 import { registerDiffCommands } from './diff-command.js';
 import { registerImportCommand } from './import-command.js';
@@ -23,6 +24,7 @@ const program = new Command()
 registerOperatorCommand(program);
 registerGenerateCommand(program);
 registerTemplatesCommand(program);
+registerAgentsCommand(program);
 registerImportCommand(program);
 registerValidateCommands(program);
 registerDiffCommands(program);

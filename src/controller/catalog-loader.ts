@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { schemaAjv } from '../api/ajv.js';
 import { AgentCatalog } from '../api/catalog.js';
-import semver from 'semver';
+import { agentProblems } from '../api/agent-checks.js';
 
 const validate = schemaAjv().compile<AgentCatalog>(AgentCatalog);
 
@@ -15,12 +15,11 @@ export function parseCatalog(text: string, source: string): AgentCatalog {
       .join('; ');
     throw new Error(`agent catalog ${source} is invalid: ${problems}`);
   }
-  for (const [index, entry] of parsed.agents.entries()) {
-    if (entry.versions !== undefined && semver.validRange(entry.versions) === null) {
-      throw new Error(
-        `agent catalog ${source}: agents[${index}].versions is not a semver range: ${entry.versions}`,
-      );
-    }
+  const problems = parsed.agents.flatMap((entry, index) => agentProblems(entry, `agents[${index}]`));
+  if (problems.length) {
+    throw new Error(
+      `agent catalog ${source}: ${problems.map((problem) => `${problem.field} ${problem.message}`).join('; ')}`,
+    );
   }
   return parsed;
 }

@@ -5,14 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
-import { GROUP, PLURAL, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
+import { AGENT_KINDS, GROUP, PLURAL, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
 import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
-import type { AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
+import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
+import { AgentDirectory } from './agent-directory.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
@@ -44,11 +45,24 @@ export class RunbookController {
   readonly pods: Informer<PodJson>;
   readonly templates: Informer<TemplateJson>;
   readonly clusterTemplates: Informer<TemplateJson>;
+  readonly agents: Informer<AgentJson>;
+  readonly clusterAgents: Informer<AgentJson>;
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
   readonly recorder: EventRecorder;
   private workers: Promise<void>[] = [];
+  private get informers() {
+    return [
+      this.runbooks,
+      this.jobs,
+      this.pods,
+      this.templates,
+      this.clusterTemplates,
+      this.agents,
+      this.clusterAgents,
+    ];
+  }
   private readonly log: Logger;
   private readonly metrics: OperatorMetrics | undefined;
 
@@ -97,6 +111,17 @@ export class RunbookController {
       kubeSource(http, { prefix: templatePrefix, plural: TEMPLATE_KINDS.cluster.plural }),
       informerOptions,
     );
+    this.agents = new Informer(
+      AGENT_KINDS.namespaced.plural,
+      kubeSource(http, { prefix: templatePrefix, plural: AGENT_KINDS.namespaced.plural, ...scope }),
+      informerOptions,
+    );
+    this.clusterAgents = new Informer(
+      AGENT_KINDS.cluster.plural,
+      kubeSource(http, { prefix: templatePrefix, plural: AGENT_KINDS.cluster.plural }),
+      informerOptions,
+    );
+    const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
     this.notifier = new Notifier(options.catalog, log);
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
@@ -104,7 +129,7 @@ export class RunbookController {
       http,
       runbooks: this.runbooks,
       cache: this.cache,
-      catalog: options.catalog,
+      catalog: (namespace) => directory.catalogFor(namespace),
       recorder: this.recorder,
       notifier: this.notifier,
       log,
@@ -178,17 +203,11 @@ export class RunbookController {
 
   /** Starts the informers; resolves when their caches are filled. */
   async startCaches(): Promise<void> {
-    await Promise.all(
-      [this.runbooks, this.jobs, this.pods, this.templates, this.clusterTemplates].map((informer) =>
-        informer.start(),
-      ),
-    );
+    await Promise.all(this.informers.map((informer) => informer.start()));
   }
 
   get cachesSynced(): boolean {
-    return [this.runbooks, this.jobs, this.pods, this.templates, this.clusterTemplates].every(
-      (informer) => informer.hasSynced,
-    );
+    return this.informers.every((informer) => informer.hasSynced);
   }
 
   startWorkers(count: number): void {
@@ -240,7 +259,7 @@ export class RunbookController {
   }
 
   stopCaches(): void {
-    for (const informer of [this.runbooks, this.jobs, this.pods, this.templates, this.clusterTemplates]) {
+    for (const informer of this.informers) {
       informer.stop();
     }
   }

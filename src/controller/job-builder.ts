@@ -16,6 +16,7 @@ import {
 } from '../api/labels.js';
 import { labelValue } from '../engine/naming.js';
 import type { JobPlan } from '../engine/types.js';
+import { RESERVED_VOLUMES, type PodTemplate } from '../api/pod-template.js';
 import type { AgentRunbookJson, JobJson } from '../kube/types.js';
 
 export const AGENT_CONTAINER = 'agent';
@@ -46,7 +47,8 @@ export function ownedBy(runbook: AgentRunbookJson) {
   };
 }
 
-const FILES_VOLUME = 'agentrunbook';
+/** The operator's own volumes; an agent's Pod template may not use these names (reserved in pod-template.ts). */
+const [FILES_VOLUME, SCRATCH_TMP, SCRATCH_HOME] = RESERVED_VOLUMES;
 
 /**
  * The agent's files: its inputs, parameters and budget through the downward API from the Pod's
@@ -80,13 +82,77 @@ function filesVolume(plan: JobPlan) {
   };
 }
 
+/** Writable scratch for a read-only root filesystem: /tmp and HOME, each a bounded emptyDir. */
+function scratchVolumes(plan: JobPlan) {
+  return {
+    volumes: [
+      { name: SCRATCH_TMP, emptyDir: { sizeLimit: plan.scratch.tmpSizeLimit } },
+      { name: SCRATCH_HOME, emptyDir: { sizeLimit: plan.scratch.homeSizeLimit } },
+    ],
+    mounts: [
+      { name: SCRATCH_TMP, mountPath: '/tmp' },
+      { name: SCRATCH_HOME, mountPath: plan.scratch.home },
+    ],
+  };
+}
+
+/** Where the agent's Pod runs and how: the agent's Pod template, field by field. */
+function placement(template: PodTemplate | undefined) {
+  if (!template) return {};
+  const {
+    nodeSelector,
+    tolerations,
+    affinity,
+    topologySpreadConstraints,
+    runtimeClassName,
+    priorityClassName,
+    imagePullSecrets,
+  } = template;
+  return {
+    ...(nodeSelector ? { nodeSelector } : {}),
+    ...(tolerations ? { tolerations } : {}),
+    ...(affinity ? { affinity } : {}),
+    ...(topologySpreadConstraints ? { topologySpreadConstraints } : {}),
+    ...(runtimeClassName ? { runtimeClassName } : {}),
+    ...(priorityClassName ? { priorityClassName } : {}),
+    ...(imagePullSecrets ? { imagePullSecrets } : {}),
+  };
+}
+
+/**
+ * The restricted defaults (non-root, no escalation, no capabilities, RuntimeDefault seccomp,
+ * read-only root), with what the agent's template sets instead: admission lets it only tighten
+ * them, or loosen what the operator's configuration allows.
+ */
+function securityContexts(template: PodTemplate | undefined) {
+  const own = template?.securityContext ?? {};
+  return {
+    pod: {
+      runAsNonRoot: true,
+      runAsUser: own.runAsUser ?? NON_ROOT_UID,
+      runAsGroup: own.runAsGroup ?? NON_ROOT_UID,
+      ...(own.fsGroup === undefined ? {} : { fsGroup: own.fsGroup }),
+      seccompProfile: own.seccompProfile ?? { type: 'RuntimeDefault' },
+    },
+    container: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: own.readOnlyRootFilesystem ?? true,
+      capabilities: { drop: ['ALL'], ...(own.addCapabilities ? { add: own.addCapabilities } : {}) },
+    },
+  };
+}
+
 export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
   const labels = jobLabels(runbook, plan);
+  const template = plan.podTemplate;
   const annotations = {
+    ...template?.annotations,
     [ANNOTATION_INPUTS]: plan.files.inputs,
     [ANNOTATION_PARAMETERS]: plan.files.parameters,
     [ANNOTATION_BUDGET]: plan.files.budget,
   };
+  const scratch = scratchVolumes(plan);
+  const security = securityContexts(template);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -103,18 +169,15 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
         ? {}
         : { activeDeadlineSeconds: plan.activeDeadlineSeconds }),
       template: {
-        metadata: { labels, annotations },
+        // The operator's labels win: they are how it finds its Pods.
+        metadata: { labels: { ...template?.labels, ...labels }, annotations },
         spec: {
           restartPolicy: 'Never',
-          volumes: [filesVolume(plan)],
+          volumes: [filesVolume(plan), ...scratch.volumes, ...(template?.volumes ?? [])],
           automountServiceAccountToken: plan.automountServiceAccountToken,
           ...(plan.serviceAccountName ? { serviceAccountName: plan.serviceAccountName } : {}),
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: NON_ROOT_UID,
-            runAsGroup: NON_ROOT_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          ...placement(template),
+          securityContext: security.pod,
           containers: [
             {
               name: AGENT_CONTAINER,
@@ -129,14 +192,14 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
                   valueFrom: { secretKeyRef: { name: secret, key } },
                 })),
               ],
-              volumeMounts: [{ name: FILES_VOLUME, mountPath: FILES_DIR, readOnly: true }],
+              volumeMounts: [
+                { name: FILES_VOLUME, mountPath: FILES_DIR, readOnly: true },
+                ...scratch.mounts,
+                ...(template?.volumeMounts ?? []),
+              ],
               terminationMessagePath: TERMINATION_MESSAGE_PATH,
               terminationMessagePolicy: 'File',
-              securityContext: {
-                allowPrivilegeEscalation: false,
-                readOnlyRootFilesystem: true,
-                capabilities: { drop: ['ALL'] },
-              },
+              securityContext: security.container,
             },
           ],
         },

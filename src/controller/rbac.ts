@@ -3,7 +3,15 @@
  * from it, the operator checks at start that it has all of it, and the integration tests run the
  * operator under exactly these rules.
  */
-import { APPROVE_VERB, APPROVER_ROLE, CRD_NAME, GROUP, PLURAL, TEMPLATE_KINDS } from '../api/group.js';
+import {
+  AGENT_KINDS,
+  APPROVE_VERB,
+  APPROVER_ROLE,
+  CRD_NAME,
+  GROUP,
+  PLURAL,
+  TEMPLATE_KINDS,
+} from '../api/group.js';
 
 export const OPERATOR_NAME = 'agentrunbook-operator';
 export const OPERATOR_NAMESPACE = 'agentrunbook-system';
@@ -35,13 +43,21 @@ export const CONTROLLER_RULES: PolicyRule[] = [
     resources: ['controllerrevisions'],
     verbs: ['get', 'list', 'create', 'patch', 'delete'],
   },
-  // spec.template: the templates a runbook may be made from.
-  { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.namespaced.plural], verbs: ['get', 'list', 'watch'] },
+  // spec.template: the templates a runbook may be made from; the Agents its stages name.
+  {
+    apiGroups: [GROUP],
+    resources: [TEMPLATE_KINDS.namespaced.plural, AGENT_KINDS.namespaced.plural],
+    verbs: ['get', 'list', 'watch'],
+  },
 ];
 
-/** The cluster-wide template library, read whichever namespaces the operator watches. */
+/** The cluster-wide template library and ClusterAgents, read whichever namespaces the operator watches. */
 export const CLUSTER_TEMPLATE_RULES: PolicyRule[] = [
-  { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.cluster.plural], verbs: ['get', 'list', 'watch'] },
+  {
+    apiGroups: [GROUP],
+    resources: [TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural],
+    verbs: ['get', 'list', 'watch'],
+  },
 ];
 
 /** The webhook's cluster-scoped objects: its CA bundle goes into them, and storedVersions is trimmed. */

@@ -47,7 +47,8 @@ export interface ReconcilerDeps {
   http: KubeHttp;
   runbooks: Informer<AgentRunbookJson>;
   cache: JobCache;
-  catalog: () => AgentCatalog;
+  /** The agents runbooks of a namespace can name (Agents, ClusterAgents, the catalog file). */
+  catalog: (namespace: string) => AgentCatalog;
   /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */
   reconcileBudgetMs?: number;
   recorder: EventRecorder;
@@ -166,7 +167,7 @@ export class Reconciler {
       agentHistory: this.deps.cache.agentHistory,
       ...(this.deps.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.deps.maxOutputBytes }),
       now,
-      catalog: this.deps.catalog(),
+      catalog: this.deps.catalog(input.metadata.namespace),
     };
     await turnOfTheEventLoop();
     const started = performance.now();

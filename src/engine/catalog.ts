@@ -1,7 +1,10 @@
 import semver from 'semver';
 import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
 
-/** The first catalog entry for the agent whose version range admits the requested version. */
+/**
+ * The first entry for the agent whose version range admits the requested version. The catalog is
+ * the namespace's: its Agents, then the ClusterAgents, then the operator's file (agent-directory.ts).
+ */
 export function resolveAgent(
   catalog: AgentCatalog,
   name: string,
@@ -20,7 +23,8 @@ export function describeCatalogMiss(
   version: string | undefined,
 ): string {
   const sameName = catalog.agents.filter((entry) => entry.name === name);
-  if (sameName.length === 0) return `the agent catalog has no agent named ${name}`;
+  if (sameName.length === 0)
+    return `no Agent in this namespace, ClusterAgent or entry of the operator's catalog is named ${name}`;
   const ranges = sameName.map((entry) => entry.versions ?? '*').join(', ');
-  return `the agent catalog has ${name} for versions ${ranges}, none of which admits ${version ?? 'any version'}`;
+  return `agent ${name} serves versions ${ranges}, none of which admits ${version ?? 'any version'}`;
 }

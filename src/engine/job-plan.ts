@@ -2,6 +2,7 @@
 import { ENV, type LlmSettings } from '../api/agent-contract.js';
 import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
 import type { StageV2 } from '../api/v2/runbook.js';
+import { SCRATCH_DEFAULTS } from '../api/pod-template.js';
 import type { Problem } from './agent-report.js';
 import { resolveAgent, describeCatalogMiss } from './catalog.js';
 import { stageDeadlineSeconds } from './deadlines.js';
@@ -46,12 +47,14 @@ function llmSettings(
   if (!entry?.llm) return undefined;
   const asked = stage.config?.parameters?.model;
   const model = typeof asked === 'string' ? asked : entry.llm.model;
-  const price = catalog.prices && Object.hasOwn(catalog.prices, model) ? catalog.prices[model] : undefined;
+  // The agent's own prices first, then the operator's.
+  const priced = [entry.prices, catalog.prices].find((prices) => prices && Object.hasOwn(prices, model));
+  const price = priced?.[model];
   if (!price) {
     return {
       problem: {
         reason: 'ModelPriceMissing',
-        message: `agent ${entry.name} would call model ${model}, which the operator's catalog has no price for (prices.${model})`,
+        message: `agent ${entry.name} would call model ${model}, which neither the agent nor the operator's catalog has a price for (prices.${model})`,
       },
     };
   }
@@ -97,6 +100,9 @@ export function planStageJob(
     Buffer.byteLength(text) <= ENV_INLINE_BYTES ? { [name]: text } : {};
   const { name, namespace, uid, generation } = runbook.metadata;
   const command = stage.command ?? entry?.command;
+  const template = entry?.podTemplate;
+  const serviceAccountName = stage.serviceAccountName ?? template?.serviceAccountName;
+  const home = entry?.env?.HOME ?? SCRATCH_DEFAULTS.home;
   const plan: JobPlan = {
     name: jobName(name, stage.name, execution, attempt, uid),
     stage: stage.name,
@@ -109,6 +115,7 @@ export function planStageJob(
     ...(entry?.args && !stage.command ? { args: entry.args } : {}),
     ...(entry?.resources ? { resources: entry.resources } : {}),
     env: {
+      HOME: home,
       ...(entry?.env ?? {}),
       [ENV.runbook]: name,
       [ENV.namespace]: namespace,
@@ -126,8 +133,15 @@ export function planStageJob(
     files,
     mounts: [...stored.values()],
     ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}),
-    ...(stage.serviceAccountName ? { serviceAccountName: stage.serviceAccountName } : {}),
-    automountServiceAccountToken: stage.automountServiceAccountToken === true,
+    ...(serviceAccountName ? { serviceAccountName } : {}),
+    automountServiceAccountToken:
+      stage.automountServiceAccountToken ?? template?.automountServiceAccountToken ?? false,
+    ...(template ? { podTemplate: template } : {}),
+    scratch: {
+      tmpSizeLimit: entry?.scratch?.tmpSizeLimit ?? SCRATCH_DEFAULTS.tmpSizeLimit,
+      homeSizeLimit: entry?.scratch?.homeSizeLimit ?? SCRATCH_DEFAULTS.homeSizeLimit,
+      home,
+    },
   };
   return { plan };
 }

@@ -1,4 +1,5 @@
 import type { AgentCatalog } from '../api/catalog.js';
+import type { PodTemplate } from '../api/pod-template.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 
 /** What the engine needs of an AgentRunbook object. */
@@ -93,6 +94,10 @@ export interface JobPlan {
   activeDeadlineSeconds?: number;
   serviceAccountName?: string;
   automountServiceAccountToken: boolean;
+  /** The agent's Pod template: placement, runtime class, volumes, stricter security settings. */
+  podTemplate?: PodTemplate;
+  /** Writable scratch: emptyDirs at /tmp and at `home` (which HOME names), with size limits. */
+  scratch: { tmpSizeLimit: string; homeSizeLimit: string; home: string };
 }
 
 /** An output kept in a ConfigMap, as a file under the agent's FILES_DIR. */

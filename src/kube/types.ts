@@ -4,6 +4,7 @@
  */
 import type { AgentRunbookV2 } from '../api/v2/runbook.js';
 import type { TemplateSpecV2 } from '../api/v2/template.js';
+import type { AgentSpecV2, AgentStatusV2 } from '../api/v2/agent.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -83,4 +84,13 @@ export interface TemplateJson {
   kind?: string;
   metadata: ObjectMeta;
   spec: TemplateSpecV2;
+}
+
+/** An Agent or ClusterAgent. */
+export interface AgentJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: AgentSpecV2;
+  status?: AgentStatusV2;
 }

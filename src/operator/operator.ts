@@ -93,17 +93,22 @@ export class Operator {
     }
     this.reportLeading(false);
     const metrics = this.metrics;
-    this.webhook = options.webhook
+    // The admission policy lives in the operator's configuration, beside the catalog.
+    const webhook = options.webhook && {
+      ...options.webhook,
+      ...(options.catalog.admission ? { policy: options.catalog.admission } : {}),
+    };
+    this.webhook = webhook
       ? new WebhookRunner(
           this.http,
           metrics
             ? {
-                ...options.webhook,
+                ...webhook,
                 onServed: ({ webhook, code, outcome, seconds }) => {
                   metrics.webhookServed(webhook, code, outcome, seconds);
                 },
               }
-            : options.webhook,
+            : webhook,
           log,
         )
       : undefined;

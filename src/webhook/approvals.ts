@@ -8,7 +8,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { isObject, type Json } from '../api/json.js';
-import { APPROVE_VERB, APPROVER_ROLE } from '../api/group.js';
+import { APPROVE_VERB, APPROVER_ROLE, GROUP, PLURAL } from '../api/group.js';
 import { timestamp } from '../engine/conditions.js';
 import {
   DECISION_ANNOTATION_PREFIX,
@@ -16,18 +16,7 @@ import {
   GATE_ANNOTATION_PREFIX,
   type DecisionRecord,
 } from '../engine/gates.js';
-
-/** Who asks, and about which runbook. */
-export interface AccessRequest {
-  user: string;
-  groups: string[];
-  uid?: string;
-  extra?: Record<string, string[]>;
-  namespace: string;
-  name: string;
-}
-
-export type Authorize = (request: AccessRequest) => Promise<{ allowed: boolean; reason?: string }>;
+import { requesterOf, type Authorize } from './requester.js';
 
 type Annotations = Record<string, string>;
 
@@ -107,29 +96,21 @@ export async function reviewApproval(body: unknown, authorize: Authorize, now: D
   if (decided.length === 0) return withPatch(uid, []);
 
   const metadata = isObject(object.metadata) ? object.metadata : {};
-  const userInfo = isObject(request.userInfo) ? request.userInfo : {};
-  const user = typeof userInfo.username === 'string' ? userInfo.username : '';
-  const access: AccessRequest = {
-    user,
-    groups: Array.isArray(userInfo.groups)
-      ? userInfo.groups.filter((g): g is string => typeof g === 'string')
-      : [],
-    ...(typeof userInfo.uid === 'string' ? { uid: userInfo.uid } : {}),
-    ...(isObject(userInfo.extra) ? { extra: userInfo.extra as Record<string, string[]> } : {}),
-    namespace: typeof request.namespace === 'string' ? request.namespace : '',
-    name:
-      typeof metadata.name === 'string'
-        ? metadata.name
-        : typeof request.name === 'string'
-          ? request.name
-          : '',
+  const requester = requesterOf(request);
+  const { user } = requester;
+  const namespace = typeof request.namespace === 'string' ? request.namespace : '';
+  const name =
+    typeof metadata.name === 'string' ? metadata.name : typeof request.name === 'string' ? request.name : '';
+  const access = {
+    ...requester,
+    attributes: { verb: APPROVE_VERB, group: GROUP, resource: PLURAL, namespace, name },
   };
   const verdict = await authorize(access);
   if (!verdict.allowed) {
     return deny(
       uid,
       403,
-      `metadata.annotations.${decided[0]?.key ?? ''}: user ${user} may not decide gates of agentrunbook ${access.namespace}/${access.name}: that needs the verb ${APPROVE_VERB} on agentrunbooks.i2s.studio (bind the ClusterRole ${APPROVER_ROLE})${verdict.reason ? ` (${verdict.reason})` : ''}`,
+      `metadata.annotations.${decided[0]?.key ?? ''}: user ${user} may not decide gates of agentrunbook ${namespace}/${name}: that needs the verb ${APPROVE_VERB} on agentrunbooks.i2s.studio (bind the ClusterRole ${APPROVER_ROLE})${verdict.reason ? ` (${verdict.reason})` : ''}`,
     );
   }
   // The generation the user saw: on create the object's first.

@@ -8,7 +8,14 @@
  * sync neither conflicts with the operator nor shows drift. Out of a cluster (`--webhook-url`) the
  * operator points them at its URL itself while it runs.
  */
-import { CRD_NAME, GROUP, PLURAL, webhookServiceReference } from '../api/group.js';
+import {
+  AGENT_KINDS,
+  CRD_NAME,
+  GROUP,
+  PLURAL,
+  TEMPLATE_KINDS,
+  webhookServiceReference,
+} from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import { DECISION_ANNOTATION_PREFIX, GATE_ANNOTATION_PREFIX } from '../engine/gates.js';
 
@@ -35,6 +42,23 @@ const ADMISSION = {
   },
 } as const;
 type Admission = (typeof ADMISSION)[keyof typeof ADMISSION];
+
+const runbookRule = (resources: string[], scope: 'Namespaced' | 'Cluster' = 'Namespaced') => ({
+  apiGroups: [GROUP],
+  apiVersions: ['v2'],
+  operations: ['CREATE', 'UPDATE'],
+  resources,
+  scope,
+});
+
+/**
+ * Runbooks for their rules; runbooks, templates and agents for who may decide what the operator
+ * runs (run-authority.ts).
+ */
+const VALIDATED_RESOURCES = [
+  runbookRule([PLURAL, TEMPLATE_KINDS.namespaced.plural, AGENT_KINDS.namespaced.plural]),
+  runbookRule([TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural], 'Cluster'),
+];
 
 const touchesDecisions = (object: string) =>
   `(${object} != null && has(${object}.metadata.annotations) && ${object}.metadata.annotations.exists(k, k.startsWith('${GATE_ANNOTATION_PREFIX}') || k.startsWith('${DECISION_ANNOTATION_PREFIX}')))`;
@@ -67,15 +91,8 @@ function admissionConfiguration(admission: Admission, clientConfig: Record<strin
       {
         name: admission.webhook,
         clientConfig,
-        rules: [
-          {
-            apiGroups: [GROUP],
-            apiVersions: ['v2'],
-            operations: ['CREATE', 'UPDATE'],
-            resources: [PLURAL],
-            scope: 'Namespaced',
-          },
-        ],
+        rules:
+          admission.kind === 'ValidatingWebhookConfiguration' ? VALIDATED_RESOURCES : [runbookRule([PLURAL])],
         // v1 requests are converted to v2 before they reach the webhook.
         matchPolicy: 'Equivalent',
         admissionReviewVersions: ['v1'],

@@ -5,8 +5,11 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { REVIEW_KINDS, reviewAdmission, reviewConversion, reviewShapeProblem } from './admission.js';
-import { reviewApproval, type Authorize } from './approvals.js';
+import type { AdmissionPolicy } from '../api/catalog.js';
+import { REVIEW_KINDS, reviewConversion, reviewShapeProblem } from './admission.js';
+import { reviewApproval } from './approvals.js';
+import type { Authorize } from './requester.js';
+import { reviewValidation } from './validation.js';
 import type { KeyPairPem } from './pki.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
@@ -69,6 +72,7 @@ export class WebhookServer {
     tls: KeyPairPem,
     private readonly log: ServerLog,
     private readonly authorize: Authorize,
+    private readonly policy?: AdmissionPolicy,
   ) {
     // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
     const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };
@@ -160,7 +164,7 @@ export class WebhookServer {
         ? reviewConversion(body)
         : path === '/mutate'
           ? await reviewApproval(body, this.authorize, new Date())
-          : reviewAdmission(body);
+          : await reviewValidation(body, { authorize: this.authorize, policy: this.policy });
     this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });
     reply(200, review);
     return outcomeOf(review);

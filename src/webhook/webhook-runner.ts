@@ -4,8 +4,8 @@
  */
 import type { KubeHttp } from '../kube/http.js';
 import type { Logger } from '../observability/logger.js';
-import { APPROVE_VERB, GROUP, PLURAL } from '../api/group.js';
-import type { Authorize } from './approvals.js';
+import type { AdmissionPolicy } from '../api/catalog.js';
+import type { Authorize } from './requester.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
 import { pointWebhooksAtService, registerWebhooks } from './registration.js';
 import type { Served } from './server.js';
@@ -20,9 +20,11 @@ export interface WebhookOptions extends CertificateOptions {
   renewCheckMs?: number;
   /** Told of every request answered (for metrics). */
   onServed?: (request: Served) => void;
+  /** The images and ServiceAccounts runbooks and agents may set, per namespace (operator configuration). */
+  policy?: AdmissionPolicy;
 }
 
-/** Whether a user may approve a runbook's gates: RBAC's answer through a SubjectAccessReview. */
+/** Whether RBAC lets a user do one thing (approve a gate, create Jobs): a SubjectAccessReview. */
 function subjectAccessReview(http: KubeHttp): Authorize {
   return async (request) => {
     const review = await http.request<{ status?: { allowed?: boolean; reason?: string } }>({
@@ -36,13 +38,7 @@ function subjectAccessReview(http: KubeHttp): Authorize {
           groups: request.groups,
           ...(request.uid ? { uid: request.uid } : {}),
           ...(request.extra ? { extra: request.extra } : {}),
-          resourceAttributes: {
-            group: GROUP,
-            resource: PLURAL,
-            verb: APPROVE_VERB,
-            namespace: request.namespace,
-            name: request.name,
-          },
+          resourceAttributes: request.attributes,
         },
       },
     });
@@ -78,6 +74,7 @@ export class WebhookRunner {
       this.log,
       subjectAccessReview(this.http),
       this.options.onServed,
+      this.options.policy,
     );
     this.port = await this.server.listening();
     await registerWebhooks(this.http, this.current.caPem, this.options.url);

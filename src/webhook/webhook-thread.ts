@@ -1,7 +1,8 @@
 /** The operator's side of webhook-worker.ts: starts the worker, relays its logs, renews, stops it. */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.js';
-import type { Authorize } from './approvals.js';
+import type { AdmissionPolicy } from '../api/catalog.js';
+import type { Authorize } from './requester.js';
 import type { KeyPairPem } from './pki.js';
 import type { Served } from './server.js';
 import type { FromWorker, ToWorker, WorkerStart } from './webhook-worker.js';
@@ -23,8 +24,9 @@ export class WebhookThread {
     log: Logger,
     authorize: Authorize,
     onServed?: (request: Served) => void,
+    policy?: AdmissionPolicy,
   ) {
-    const start: WorkerStart = { tls, port, ...(host ? { host } : {}) };
+    const start: WorkerStart = { tls, port, ...(host ? { host } : {}), ...(policy ? { policy } : {}) };
     this.worker = new Worker(WORKER, { workerData: start });
     this.worker.on('message', (message: FromWorker) => {
       if (message.type === 'log') {

@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KeyPairPem } from './pki.js';
 import { reviewAdmission } from './admission.js';
-import type { AccessRequest, Authorize } from './approvals.js';
+import type { AdmissionPolicy } from '../api/catalog.js';
+import type { AccessRequest, Authorize } from './requester.js';
 import { WebhookServer, type ServerLog, type Served } from './server.js';
 
 export type ToWorker =
@@ -25,6 +26,7 @@ export interface WorkerStart {
   tls: KeyPairPem;
   port: number;
   host?: string;
+  policy?: AdmissionPolicy;
 }
 
 const port = parentPort;
@@ -55,7 +57,7 @@ if (port) {
       pending.set(nextId, resolve);
       post({ type: 'authorize', id: nextId, request });
     });
-  const server = new WebhookServer(start.tls, log, authorize);
+  const server = new WebhookServer(start.tls, log, authorize, start.policy);
   port.on('message', (message: ToWorker) => {
     if (message.type === 'tls') server.updateTls(message.tls);
     else if (message.type === 'authorized') {

@@ -347,6 +347,59 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     );
   });
 
+  it('an Agent places a stage by nodeSelector and toleration on a tainted node and a RuntimeClass; it writes to /tmp and HOME', async () => {
+    const node = 'localhost';
+    await k('label', 'node', node, 'agentrunbook.e2e/pool=agents', '--overwrite');
+    await k('taint', 'node', node, 'agentrunbook.e2e/dedicated=agents:NoSchedule', '--overwrite');
+    try {
+      await mustRun(
+        admin,
+        ['apply', '-f', '-'],
+        stringify({
+          apiVersion: 'node.k8s.io/v1',
+          kind: 'RuntimeClass',
+          metadata: { name: 'e2e-sandbox' },
+          handler: 'runc',
+        }),
+      );
+      // The reference agent, after writing a file to each scratch volume under the read-only root.
+      const writeScratch =
+        "const fs = require('node:fs'); fs.writeFileSync('/tmp/scratch', 'tmp'); fs.mkdirSync(process.env.HOME + '/.cache', { recursive: true }); fs.writeFileSync(process.env.HOME + '/.cache/x', 'home'); console.log('wrote /tmp and ' + process.env.HOME); import('/app/dist/agent/main.js');";
+      await apply({
+        apiVersion: 'i2s.studio/v2',
+        kind: 'Agent',
+        metadata: { name: 'placed' },
+        spec: {
+          image: `ghcr.io/i2s-studio/agentrunbook-agent:${VERSION}`,
+          command: ['node', '-e', writeScratch],
+          podTemplate: {
+            nodeSelector: { 'agentrunbook.e2e/pool': 'agents' },
+            tolerations: [
+              { key: 'agentrunbook.e2e/dedicated', operator: 'Equal', value: 'agents', effect: 'NoSchedule' },
+            ],
+            runtimeClassName: 'e2e-sandbox',
+            labels: { team: 'e2e' },
+          },
+        },
+      });
+      await apply(runbook('placed', 'pipeline', [{ name: 'research', agent: 'placed' }]));
+      await timed('a stage from an Agent on a tainted node', () => succeeded('placed', '120s'));
+      const pod = JSON.parse(
+        await k('-n', NAMESPACE, 'get', 'pods', '-l', 'i2s.studio/runbook=placed,team=e2e', '-o', 'json'),
+      ) as { items: { spec: { nodeName: string; runtimeClassName: string } }[] };
+      expect(pod.items.map((item) => [item.spec.nodeName, item.spec.runtimeClassName])).to.deep.equal([
+        [node, 'e2e-sandbox'],
+      ]);
+      const job = (await jobStages('placed')).length;
+      expect(job).to.equal(1);
+      expect(await k('-n', NAMESPACE, 'logs', '-l', 'i2s.studio/runbook=placed')).to.contain(
+        'wrote /tmp and /home/agent',
+      );
+    } finally {
+      await k('taint', 'node', node, 'agentrunbook.e2e/dedicated=agents:NoSchedule-');
+    }
+  });
+
   it('the LLM agent’s image answers a stage from a chat-completions endpoint, its key from a Secret', async function () {
     // Pods reach the test's endpoint on our own node's bridge; a kind cluster has no route to it.
     if (!cluster) this.skip();

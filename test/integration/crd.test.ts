@@ -47,9 +47,22 @@ describe('the AgentRunbook CRD on a real API server', function () {
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooks.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooktemplates.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clusteragentrunbooktemplates.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/agents.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/clusteragents.i2s.studio',
       ]);
     });
   }
+
+  it('explains the Agent kinds with kubectl explain', async () => {
+    const applied = await k('apply', '--server-side', '-f', join(repoRoot, 'crds', 'agents.i2s.studio.yaml'));
+    expect(applied.code, applied.stderr).to.equal(0);
+    const explained = await eventually(async () => {
+      const result = await k('explain', 'agent.spec.podTemplate.securityContext');
+      expect(result.code, result.stderr).to.equal(0);
+      return result;
+    });
+    expect(explained.stdout).to.contain('readOnlyRootFilesystem').and.contain('may only make it stricter');
+  });
 
   it('explains its fields with kubectl explain', async () => {
     // The API server publishes a new CRD's OpenAPI document a little after it is Established.

@@ -83,7 +83,7 @@ export interface RunbookStatus extends Record<string, unknown> {
 
 export interface JobSummary {
   metadata: { name: string; labels: Record<string, string>; creationTimestamp: string };
-  spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+  spec: { template: { spec: { containers: { image: string; env: { name: string; value: string }[] }[] } } };
 }
 
 export class RunbookEnv {

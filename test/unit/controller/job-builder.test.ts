@@ -24,6 +24,7 @@ const plan: JobPlan = {
   mounts: [{ configMap: 'rb-research-g2-1-outputs', key: 'report', path: 'outputs/research/report' }],
   activeDeadlineSeconds: 30,
   automountServiceAccountToken: false,
+  scratch: { tmpSizeLimit: '1Gi', homeSizeLimit: '256Mi', home: '/home/agent' },
 };
 
 describe('job builder', () => {
@@ -34,6 +35,7 @@ describe('job builder', () => {
       automountServiceAccountToken: boolean;
       securityContext: Record<string, unknown>;
       volumes: { name: string; projected: { sources: Record<string, unknown>[] } }[];
+      [field: string]: unknown;
       containers: {
         name: string;
         securityContext: Record<string, unknown>;
@@ -77,9 +79,11 @@ describe('job builder', () => {
       'i2s.studio/parameters': '{}',
       'i2s.studio/budget': '{"tokens":10}',
     });
-    expect(template.spec.containers[0]?.volumeMounts).to.deep.equal([
-      { name: 'agentrunbook', mountPath: '/var/run/agentrunbook', readOnly: true },
-    ]);
+    expect(template.spec.containers[0]?.volumeMounts).to.deep.include({
+      name: 'agentrunbook',
+      mountPath: '/var/run/agentrunbook',
+      readOnly: true,
+    });
     const [annotations, stored] = template.spec.volumes[0]?.projected.sources ?? [];
     expect(annotations).to.deep.equal({
       downwardAPI: {
@@ -123,6 +127,103 @@ describe('job builder', () => {
       capabilities: { drop: ['ALL'] },
     });
     expect(container?.terminationMessagePolicy).to.equal('File');
+  });
+});
+
+describe('job builder: scratch and the agent’s Pod template', () => {
+  type PodSpec = {
+    securityContext: Record<string, unknown>;
+    volumes: Record<string, unknown>[];
+    containers: { securityContext: Record<string, unknown>; volumeMounts: Record<string, unknown>[] }[];
+    [field: string]: unknown;
+  };
+  const podOf = (job: JobJson) =>
+    (job.spec?.template ?? {}) as {
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+      spec: PodSpec;
+    };
+
+  it('gives every agent a writable /tmp and HOME, each a bounded emptyDir, under a read-only root', () => {
+    const pod = podOf(
+      buildJob(runbook, {
+        ...plan,
+        scratch: { tmpSizeLimit: '2Gi', homeSizeLimit: '64Mi', home: '/home/agent' },
+      }),
+    );
+    expect(pod.spec.volumes.slice(1)).to.deep.equal([
+      { name: 'scratch-tmp', emptyDir: { sizeLimit: '2Gi' } },
+      { name: 'scratch-home', emptyDir: { sizeLimit: '64Mi' } },
+    ]);
+    expect(pod.spec.containers[0]?.volumeMounts.slice(1)).to.deep.equal([
+      { name: 'scratch-tmp', mountPath: '/tmp' },
+      { name: 'scratch-home', mountPath: '/home/agent' },
+    ]);
+    expect(pod.spec.containers[0]?.securityContext).to.include({ readOnlyRootFilesystem: true });
+  });
+
+  it('places and configures the Pod from the template, keeping the operator’s labels and files', () => {
+    const pod = podOf(
+      buildJob(runbook, {
+        ...plan,
+        serviceAccountName: 'agents',
+        podTemplate: {
+          labels: { team: 'a', 'i2s.studio/stage': 'forged' },
+          annotations: { 'iam.example/role': 'reader', 'i2s.studio/inputs': 'forged' },
+          nodeSelector: { pool: 'gpu' },
+          tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'agents', effect: 'NoSchedule' }],
+          affinity: { nodeAffinity: {} },
+          topologySpreadConstraints: [{ maxSkew: 1 }],
+          runtimeClassName: 'gvisor',
+          priorityClassName: 'batch-low',
+          imagePullSecrets: [{ name: 'regcred' }],
+          volumes: [{ name: 'models', persistentVolumeClaim: { claimName: 'models' } }],
+          volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
+          securityContext: {
+            runAsUser: 1000,
+            fsGroup: 2000,
+            seccompProfile: { type: 'Localhost', localhostProfile: 'agents.json' },
+          },
+        },
+      }),
+    );
+    expect(pod.metadata.labels).to.include({ team: 'a', 'i2s.studio/stage': 'normalize' });
+    expect(pod.metadata.annotations).to.include({
+      'iam.example/role': 'reader',
+      'i2s.studio/inputs': '{"idea":"x"}',
+    });
+    expect(pod.spec).to.deep.include({
+      serviceAccountName: 'agents',
+      nodeSelector: { pool: 'gpu' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'agents', effect: 'NoSchedule' }],
+      affinity: { nodeAffinity: {} },
+      topologySpreadConstraints: [{ maxSkew: 1 }],
+      runtimeClassName: 'gvisor',
+      priorityClassName: 'batch-low',
+      imagePullSecrets: [{ name: 'regcred' }],
+    });
+    expect(pod.spec.volumes.map((volume) => volume.name)).to.deep.equal([
+      'agentrunbook',
+      'scratch-tmp',
+      'scratch-home',
+      'models',
+    ]);
+    expect(pod.spec.containers[0]?.volumeMounts.at(-1)).to.deep.equal({
+      name: 'models',
+      mountPath: '/models',
+      readOnly: true,
+    });
+    expect(pod.spec.securityContext).to.deep.equal({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 65532,
+      fsGroup: 2000,
+      seccompProfile: { type: 'Localhost', localhostProfile: 'agents.json' },
+    });
+    expect(pod.spec.containers[0]?.securityContext).to.deep.equal({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 });
 

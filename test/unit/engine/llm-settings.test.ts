@@ -55,7 +55,7 @@ describe('what an LLM agent is told from the catalog', () => {
       phase: 'Failed',
       reason: 'ModelPriceMissing',
       message:
-        "agent researcher would call model unpriced, which the operator's catalog has no price for (prices.unpriced)",
+        "agent researcher would call model unpriced, which neither the agent nor the operator's catalog has a price for (prices.unpriced)",
     });
   });
 

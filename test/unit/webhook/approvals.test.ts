@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { reviewApproval, type AccessRequest } from '../../../src/webhook/approvals.js';
+import { reviewApproval } from '../../../src/webhook/approvals.js';
+import type { AccessRequest } from '../../../src/webhook/requester.js';
 
 const NOW = new Date('2026-11-24T10:00:00Z');
 const spec = { version: '1.0.0', agents: { pipeline: [{ name: 'a' }] } };
@@ -50,7 +51,17 @@ describe('gate decisions at admission (/mutate)', () => {
     )) as unknown as Answer;
     expect(answer.response.allowed).to.equal(true);
     expect(asked).to.deep.equal([
-      { user: 'alice', groups: ['approvers', 'system:authenticated'], namespace: 'team', name: 'rb' },
+      {
+        user: 'alice',
+        groups: ['approvers', 'system:authenticated'],
+        attributes: {
+          verb: 'approve',
+          group: 'i2s.studio',
+          resource: 'agentrunbooks',
+          namespace: 'team',
+          name: 'rb',
+        },
+      },
     ]);
     expect(patchOf(answer)).to.deep.equal([
       {

@@ -1,0 +1,59 @@
+/**
+ * Which agents a runbook's stages can name: the Agents of its namespace first, then the
+ * ClusterAgents, then the operator's catalog file (kept for compatibility). Read from informers on
+ * every reconcile, so a changed Agent applies to the next attempt without a restart; the merged
+ * catalog of a namespace is rebuilt only after an Agent or ClusterAgent changed.
+ */
+import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
+import type { Informer } from '../kube/informer.js';
+import type { AgentJson } from '../kube/types.js';
+
+const AGENTS_BY_NAMESPACE = 'namespace';
+
+/** An Agent's spec as a catalog entry named after the object. */
+function entryOf(agent: AgentJson): CatalogEntry {
+  const spec: Partial<AgentJson['spec']> = { ...agent.spec };
+  delete spec.description;
+  return { ...(spec as AgentJson['spec']), name: agent.metadata.name ?? '' };
+}
+
+export class AgentDirectory {
+  private readonly merged = new Map<string, AgentCatalog>();
+  private clusterEntries: CatalogEntry[] | undefined;
+
+  constructor(
+    private readonly namespaced: Informer<AgentJson>,
+    private readonly cluster: Informer<AgentJson>,
+    /** The operator's configuration, read once at start. */
+    private readonly file: () => AgentCatalog,
+  ) {
+    namespaced.addIndex(AGENTS_BY_NAMESPACE, (agent) => [agent.metadata.namespace ?? '']);
+    const forget = (agent: AgentJson) => {
+      this.merged.delete(agent.metadata.namespace ?? '');
+    };
+    namespaced.on({ add: forget, update: forget, delete: forget });
+    const forgetAll = () => {
+      this.merged.clear();
+      this.clusterEntries = undefined;
+    };
+    cluster.on({ add: forgetAll, update: forgetAll, delete: forgetAll });
+  }
+
+  /** The catalog the engine resolves a runbook's agents in, for runbooks of `namespace`. */
+  catalogFor(namespace: string): AgentCatalog {
+    let catalog = this.merged.get(namespace);
+    if (!catalog) {
+      const file = this.file();
+      this.clusterEntries ??= [...this.cluster.values()]
+        .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+        .map(entryOf);
+      const own = this.namespaced
+        .byIndex(AGENTS_BY_NAMESPACE, namespace)
+        .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+        .map(entryOf);
+      catalog = { ...file, agents: [...own, ...this.clusterEntries, ...file.agents] };
+      this.merged.set(namespace, catalog);
+    }
+    return catalog;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * No confused deputy. The operator creates Jobs with its own ServiceAccount, so a field that
+ * decides which code runs (an image, a command) or as whom (a ServiceAccount, a mounted token)
+ * would let a runbook's author run what RBAC does not let them run. Whoever sets such a field must
+ * be allowed to create Jobs in the namespace the operator would run them in (a
+ * SubjectAccessReview), and the operator's admission policy may pin images and ServiceAccounts
+ * per namespace on top. Agents and templates named by a runbook were checked when their own
+ * authors set them.
+ */
+import type { AdmissionPolicy, NamespacePolicy } from '../api/catalog.js';
+import { isObject, sameJson, type Json } from '../api/json.js';
+import type { FieldError } from '../api/validator.js';
+import { describeAttributes, type Authorize, type Requester, type ResourceAttributes } from './requester.js';
+
+export type AuthorityKind =
+  'image' | 'command' | 'args' | 'serviceAccountName' | 'automountServiceAccountToken';
+
+/** One field that decides what the operator runs, or as whom. */
+export interface AuthorityField {
+  field: string;
+  kind: AuthorityKind;
+  value: unknown;
+}
+
+const WHAT: Record<AuthorityKind, string> = {
+  image: 'the image',
+  command: 'the command',
+  args: 'the arguments',
+  serviceAccountName: 'the ServiceAccount',
+  automountServiceAccountToken: 'a mounted ServiceAccount token',
+};
+
+const KINDS = Object.keys(WHAT) as AuthorityKind[];
+
+/** The authority fields set on one container-like object (a stage, an agent, a pod template). */
+function fieldsOf(node: unknown, at: string, kinds: readonly AuthorityKind[] = KINDS): AuthorityField[] {
+  if (!isObject(node)) return [];
+  return kinds.flatMap((kind) => {
+    const value = node[kind];
+    if (value === undefined || value === null) return [];
+    // Leaving the token unmounted is the default, and takes nothing.
+    if (kind === 'automountServiceAccountToken' && value !== true) return [];
+    return [{ field: `${at}.${kind}`, kind, value }];
+  });
+}
+
+const entries = (node: unknown): [string, unknown][] => (isObject(node) ? Object.entries(node) : []);
+
+/** What a runbook spec (or a template's runbook spec, at `at`) decides about the containers it runs. */
+export function runbookAuthority(spec: unknown, at = 'spec'): AuthorityField[] {
+  const agents = isObject(spec) && isObject(spec.agents) ? spec.agents : {};
+  const pipeline = Array.isArray(agents.pipeline) ? (agents.pipeline as unknown[]) : [];
+  return [
+    ...pipeline.flatMap((stage, index) => fieldsOf(stage, `${at}.agents.pipeline[${index}]`)),
+    ...entries(agents.core).flatMap(([name, agent]) => fieldsOf(agent, `${at}.agents.core.${name}`)),
+    ...entries(agents.deployment).flatMap(([name, agent]) =>
+      fieldsOf(agent, `${at}.agents.deployment.${name}`),
+    ),
+  ];
+}
+
+/** What an Agent or ClusterAgent spec decides: its container, and its Pod's identity. */
+export function agentAuthority(spec: unknown, at = 'spec'): AuthorityField[] {
+  const template = isObject(spec) ? spec.podTemplate : undefined;
+  return [
+    ...fieldsOf(spec, at, ['image', 'command', 'args']),
+    ...fieldsOf(template, `${at}.podTemplate`, ['serviceAccountName', 'automountServiceAccountToken']),
+  ];
+}
+
+/**
+ * The fields of `now` that `before` did not already have with the same value: an update that
+ * keeps what its earlier author set needs no new permission (Kubernetes' ratcheting).
+ */
+export function changedAuthority(now: AuthorityField[], before: AuthorityField[]): AuthorityField[] {
+  return now.filter(
+    (field) => !before.some((old) => old.field === field.field && sameJson(old.value, field.value)),
+  );
+}
+
+/** The policy for objects of `namespace` (empty for cluster-scoped ones). */
+export function namespacePolicy(
+  policy: AdmissionPolicy | undefined,
+  namespace: string,
+): NamespacePolicy | undefined {
+  const own = namespace && policy?.namespaces && Object.hasOwn(policy.namespaces, namespace);
+  return own ? policy.namespaces?.[namespace] : policy?.default;
+}
+
+/** Whether `value` matches `pattern`, where * matches any run of characters (and nothing else is special). */
+export function matchesPattern(value: string, pattern: string): boolean {
+  const parts = pattern.split('*');
+  const first = parts[0] ?? '';
+  const last = parts[parts.length - 1] ?? '';
+  if (parts.length === 1) return value === pattern;
+  if (!value.startsWith(first) || value.length < first.length + last.length || !value.endsWith(last))
+    return false;
+  let from = first.length;
+  const end = value.length - last.length;
+  for (const middle of parts.slice(1, -1)) {
+    const found = value.indexOf(middle, from);
+    if (found < 0 || found + middle.length > end) return false;
+    from = found + middle.length;
+  }
+  return true;
+}
+
+/** Fields that the namespace's pins refuse, each naming the pins. */
+export function policyProblems(fields: AuthorityField[], pins: NamespacePolicy | undefined): FieldError[] {
+  if (!pins) return [];
+  const problems: FieldError[] = [];
+  for (const { field, kind, value } of fields) {
+    if (kind === 'image' && pins.allowedImages && typeof value === 'string') {
+      if (!pins.allowedImages.some((pattern) => matchesPattern(value, pattern))) {
+        problems.push({
+          field,
+          message: `image ${value} is not allowed here: the operator's admission policy allows only ${pins.allowedImages.join(', ')}`,
+        });
+      }
+    }
+    if (kind === 'serviceAccountName' && pins.allowedServiceAccounts && typeof value === 'string') {
+      if (!pins.allowedServiceAccounts.some((pattern) => matchesPattern(value, pattern))) {
+        problems.push({
+          field,
+          message: `ServiceAccount ${value} is not allowed here: the operator's admission policy allows only ${pins.allowedServiceAccounts.join(', ')}`,
+        });
+      }
+    }
+  }
+  return problems;
+}
+
+/** A refusal: 403 when RBAC says no, 422 when the policy does. */
+export interface Refusal {
+  code: 403 | 422;
+  message: string;
+}
+
+export interface AuthorityCheck {
+  /** The fields to check (already only the new or changed ones). */
+  fields: AuthorityField[];
+  requester: Requester;
+  /** Where the operator would run them; empty for a cluster-scoped object (every namespace). */
+  namespace: string;
+  authorize: Authorize;
+  policy: AdmissionPolicy | undefined;
+}
+
+/** What creating the Jobs directly would take. */
+export const jobCreation = (namespace: string): ResourceAttributes => ({
+  verb: 'create',
+  group: 'batch',
+  resource: 'jobs',
+  namespace,
+});
+
+/** Refuses fields the requester could not set on a Job of their own, or that the policy pins out. */
+export async function checkAuthority(check: AuthorityCheck): Promise<Refusal | undefined> {
+  const { fields, requester, namespace } = check;
+  if (fields.length === 0) return undefined;
+  const pinned = policyProblems(fields, namespacePolicy(check.policy, namespace));
+  if (pinned.length) {
+    return { code: 422, message: pinned.map((p) => `${p.field}: ${p.message}`).join('; ') };
+  }
+  const attributes = jobCreation(namespace);
+  const verdict = await check.authorize({ ...requester, attributes });
+  if (verdict.allowed) return undefined;
+  const what = [...new Set(fields.map((field) => WHAT[field.kind]))].join(', ');
+  return {
+    code: 403,
+    message: `${fields.map((field) => field.field).join(', ')}: user ${requester.user} may not set ${what} that the operator runs: that needs ${describeAttributes(attributes)}, which RBAC does not grant${verdict.reason ? ` (${verdict.reason})` : ''}; name an Agent, a ClusterAgent or a catalog agent instead`,
+  };
+}
+
+/** The authority fields of an admission request's object and old object. */
+export function requestAuthority(
+  request: Json,
+  authority: (spec: unknown) => AuthorityField[],
+): AuthorityField[] {
+  const spec = (object: unknown) => (isObject(object) ? object.spec : undefined);
+  const now = authority(spec(request.object));
+  if (request.operation !== 'UPDATE') return now;
+  return changedAuthority(now, authority(spec(request.oldObject)));
+}

@@ -1,0 +1,120 @@
+/**
+ * The /validate review of every kind the webhook sees: each kind's own rules (a runbook's in
+ * admission.ts, an agent's in api/agent-checks.ts), then whether the requester may decide what the
+ * operator runs (run-authority.ts).
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { agentProblems, securityPolicyProblems } from '../api/agent-checks.js';
+import { AGENT_KINDS, STORAGE_VERSION, GROUP, TEMPLATE_KINDS } from '../api/group.js';
+import type { AdmissionPolicy } from '../api/catalog.js';
+import { isObject, type Json } from '../api/json.js';
+import { jsonShapeProblem } from '../api/limits.js';
+import type { AgentSpecV2 } from '../api/v2/agent.js';
+import { validateAgent, type FieldError } from '../api/validator.js';
+import { reviewAdmission } from './admission.js';
+import { requesterOf, type Authorize } from './requester.js';
+import {
+  agentAuthority,
+  checkAuthority,
+  namespacePolicy,
+  requestAuthority,
+  runbookAuthority,
+  type AuthorityField,
+} from './run-authority.js';
+
+export interface ValidationDeps {
+  authorize: Authorize;
+  policy?: AdmissionPolicy | undefined;
+}
+
+const templateAuthority = (spec: unknown) =>
+  runbookAuthority(
+    isObject(spec) && isObject(spec.runbook) ? spec.runbook.spec : undefined,
+    'spec.runbook.spec',
+  );
+
+const TEMPLATE_KIND_SET = new Set<string>([TEMPLATE_KINDS.namespaced.kind, TEMPLATE_KINDS.cluster.kind]);
+const AGENT_KIND_SET = new Set<string>([AGENT_KINDS.namespaced.kind, AGENT_KINDS.cluster.kind]);
+
+const kindOf = (request: Json) =>
+  isObject(request.kind) && typeof request.kind.kind === 'string' ? request.kind.kind : '';
+
+function answer(uid: string, response: Json): Json {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } };
+}
+
+const refuse = (uid: string, code: number, message: string) =>
+  answer(uid, {
+    allowed: false,
+    status: { code, reason: code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : 'Invalid', message },
+  });
+
+const fieldList = (problems: FieldError[]) => problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+
+/** An agent's own rules: the schema (a direct request was not checked), then what the API server cannot check. */
+function agentReview(request: Json, namespace: string, policy: AdmissionPolicy | undefined): FieldError[] {
+  const object = isObject(request.object) ? request.object : {};
+  const structural = validateAgent({
+    apiVersion: `${GROUP}/${STORAGE_VERSION}`,
+    kind: AGENT_KINDS.namespaced.kind,
+    metadata: {},
+    spec: object.spec,
+  });
+  if (structural.length) return structural;
+  const spec = object.spec as AgentSpecV2;
+  return [
+    ...agentProblems(spec, 'spec'),
+    ...securityPolicyProblems(spec, 'spec', namespacePolicy(policy, namespace)),
+  ];
+}
+
+/** An Agent decides everything its Pods run: any change of its spec needs what creating them would. */
+function agentRequestAuthority(request: Json): AuthorityField[] {
+  const spec = (object: unknown) => (isObject(object) ? object.spec : undefined);
+  const unchanged =
+    request.operation === 'UPDATE' && isDeepStrictEqual(spec(request.object), spec(request.oldObject));
+  return unchanged ? [] : agentAuthority(spec(request.object));
+}
+
+export async function reviewValidation(body: unknown, deps: ValidationDeps): Promise<Json> {
+  const request = isObject(body) && isObject(body.request) ? body.request : {};
+  const uid = typeof request.uid === 'string' ? request.uid : '';
+  const kind = kindOf(request);
+  const namespace = typeof request.namespace === 'string' ? request.namespace : '';
+  const isTemplate = TEMPLATE_KIND_SET.has(kind);
+  const isAgent = AGENT_KIND_SET.has(kind);
+  // A request straight to the webhook port is unchecked by the API server: bound it before walking it.
+  for (const [at, object] of [
+    ['object', request.object],
+    ['oldObject', request.oldObject],
+  ] as const) {
+    const shape =
+      (isTemplate || isAgent) && object !== undefined ? jsonShapeProblem(object, [at]) : undefined;
+    if (shape) return refuse(uid, 400, `${shape.field} ${shape.message}`);
+  }
+  let review: Json;
+  let fields: AuthorityField[];
+  if (isAgent) {
+    const problems = agentReview(request, namespace, deps.policy);
+    if (problems.length) return refuse(uid, 422, fieldList(problems));
+    review = answer(uid, { allowed: true });
+    fields = agentRequestAuthority(request);
+  } else if (isTemplate) {
+    review = answer(uid, { allowed: true });
+    fields = requestAuthority(request, templateAuthority);
+  } else {
+    // Runbooks: the webhook was registered for them first, and reviews without a kind are theirs.
+    review = reviewAdmission(body);
+    const response = isObject(review.response) ? review.response : {};
+    if (response.allowed !== true) return review;
+    fields = requestAuthority(request, (spec) => runbookAuthority(spec));
+  }
+  const refusal = await checkAuthority({
+    fields,
+    requester: requesterOf(request),
+    namespace,
+    authorize: deps.authorize,
+    policy: deps.policy,
+  });
+  return refusal ? refuse(uid, refusal.code, refusal.message) : review;
+}

@@ -1,0 +1,243 @@
+import { expect } from 'chai';
+import { stringify } from 'yaml';
+import type { AgentCatalog } from '../../src/api/catalog.js';
+import { kubectl } from '../../hack/local-cluster/tools.js';
+import { RunbookEnv, runbook } from '../support/runbook-env.js';
+import { eventually } from '../support/eventually.js';
+import { startCli } from '../support/cli-process.js';
+
+const CATALOG: AgentCatalog = {
+  agents: [
+    { name: 'researcher', image: 'registry.example/catalog/researcher:1' },
+    { name: 'writer', image: 'registry.example/catalog/writer:1' },
+  ],
+};
+
+const agent = (kind: 'Agent' | 'ClusterAgent', name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'i2s.studio/v2',
+  kind,
+  metadata: { name },
+  spec,
+});
+
+const PLACED = {
+  image: 'registry.example/team/researcher:2',
+  env: { MODE: 'deep' },
+  scratch: { tmpSizeLimit: '2Gi' },
+  podTemplate: {
+    labels: { team: 'research' },
+    annotations: { 'iam.example/role': 'reader' },
+    nodeSelector: { pool: 'agents' },
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'agents', effect: 'NoSchedule' }],
+    runtimeClassName: 'gvisor',
+    volumes: [{ name: 'models', configMap: { name: 'models' } }],
+    volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }],
+  },
+};
+
+describe('agents as API objects on a real control plane (Agent, ClusterAgent, admission)', function () {
+  this.timeout(180_000);
+  const env = new RunbookEnv('agents', CATALOG, { webhook: true });
+  const as = (user: string, args: string[], stdin?: string) =>
+    kubectl(env.plane.adminKubeconfigPath, ['--as', user, '-n', env.namespace, ...args], stdin);
+  const podsOf = (stage: string) => env.calls.filter((call) => call.stage === stage).map((call) => call.pod);
+
+  before(async () => {
+    await env.start();
+    // bob may write runbooks and Agents, but not create Jobs. The API server refuses a Pod whose
+    // RuntimeClass does not exist; the fake node runs it whatever its handler.
+    const rbac = [
+      { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'gvisor' }, handler: 'runsc' },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'author', namespace: env.namespace },
+        rules: [
+          {
+            apiGroups: ['i2s.studio'],
+            resources: ['agentrunbooks', 'agents'],
+            verbs: ['get', 'list', 'create', 'update', 'patch'],
+          },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'author-bob', namespace: env.namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'author' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' }],
+      },
+    ];
+    const applied = await kubectl(
+      env.plane.adminKubeconfigPath,
+      ['apply', '-f', '-'],
+      rbac.map((object) => stringify(object)).join('---\n'),
+    );
+    expect(applied.code, applied.stderr).to.equal(0);
+  });
+
+  after(async () => {
+    await env.stop();
+  });
+
+  it("runs a stage from its namespace's Agent, placed and configured by its Pod template, with scratch", async () => {
+    await env.apply(agent('Agent', 'researcher', PLACED));
+    const listed = await env.k('get', 'agents');
+    expect(listed.stdout).to.match(/researcher\s+registry\.example\/team\/researcher:2/);
+    // bob names the Agent: he sets no image, so he needs no Job rights.
+    const created = await as(
+      'bob',
+      ['create', '-f', '-'],
+      stringify(runbook('placed', 'pipeline', [{ name: 'research', agent: 'researcher' }])),
+    );
+    expect(created.code, created.stderr).to.equal(0);
+    await env.waitPhase('placed', 'Succeeded');
+    const [pod] = podsOf('research');
+    const spec = pod?.spec;
+    const container = spec?.containers[0];
+    expect(container?.image).to.equal(PLACED.image);
+    expect(spec?.nodeSelector).to.deep.equal({ pool: 'agents' });
+    expect(spec?.tolerations).to.deep.include({
+      key: 'dedicated',
+      operator: 'Equal',
+      value: 'agents',
+      effect: 'NoSchedule',
+    });
+    expect(spec?.runtimeClassName).to.equal('gvisor');
+    expect(pod?.metadata?.labels).to.include({ team: 'research', 'i2s.studio/stage': 'research' });
+    expect(pod?.metadata?.annotations).to.include({ 'iam.example/role': 'reader' });
+    expect(container?.env).to.deep.include({ name: 'MODE', value: 'deep' });
+    expect(container?.env).to.deep.include({ name: 'HOME', value: '/home/agent' });
+    expect(container?.securityContext?.readOnlyRootFilesystem).to.equal(true);
+    expect(container?.volumeMounts?.map((mount) => mount.mountPath)).to.include.members([
+      '/tmp',
+      '/home/agent',
+      '/models',
+    ]);
+    expect(spec?.volumes?.find((volume) => volume.name === 'scratch-tmp')?.emptyDir?.sizeLimit).to.equal(
+      '2Gi',
+    );
+  });
+
+  it('applies a changed Agent to the next attempt without restarting the operator', async () => {
+    await env.apply(agent('Agent', 'researcher', { ...PLACED, image: 'registry.example/team/researcher:3' }));
+    const rerun = await env.k('annotate', 'arb', 'placed', 'i2s.studio/rerun=1', '--overwrite');
+    expect(rerun.code, rerun.stderr).to.equal(0);
+    await eventually(async () => {
+      const jobs = await env.jobsOf('placed');
+      expect(jobs.map((job) => job.spec.template.spec.containers[0]?.image)).to.include(
+        'registry.example/team/researcher:3',
+      );
+    });
+    await env.waitPhase('placed', 'Succeeded');
+  });
+
+  it('resolves a namespaced Agent before a ClusterAgent, and a ClusterAgent before the catalog file', async () => {
+    await env.apply(agent('ClusterAgent', 'writer', { image: 'registry.example/platform/writer:5' }));
+    await env.apply(agent('ClusterAgent', 'researcher', { image: 'registry.example/platform/researcher:9' }));
+    await env.apply(
+      runbook('resolved', 'pipeline', [
+        { name: 'research', agent: 'researcher' },
+        { name: 'write', agent: 'writer', dependsOn: ['research'] },
+      ]),
+    );
+    await env.waitPhase('resolved', 'Succeeded');
+    const images = env.calls
+      .filter((call) => call.pod.metadata?.labels?.['i2s.studio/runbook'] === 'resolved')
+      .map((call) => call.pod.spec?.containers[0]?.image);
+    expect(images).to.deep.equal([
+      'registry.example/team/researcher:3',
+      'registry.example/platform/writer:5',
+    ]);
+  });
+
+  it('agentrunbook agents lists them in the order a stage resolves them', async () => {
+    const cli = startCli(['agents', '--kubeconfig', env.plane.adminKubeconfigPath, '-n', env.namespace]);
+    expect(await cli.exited, cli.output()).to.equal(0);
+    const lines = cli
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s{2,}/));
+    expect(lines).to.deep.equal([
+      ['NAME', 'KIND', 'VERSIONS', 'IMAGE', 'NOTE'],
+      ['researcher', 'Agent', '*', 'registry.example/team/researcher:3'],
+      [
+        'researcher',
+        'ClusterAgent',
+        '*',
+        'registry.example/platform/researcher:9',
+        `an Agent in ${env.namespace} comes first`,
+      ],
+      ['writer', 'ClusterAgent', '*', 'registry.example/platform/writer:5'],
+    ]);
+  });
+
+  it('fails a stage whose agent nothing defines, naming where it looked', async () => {
+    await env.apply(runbook('nowhere', 'pipeline', [{ name: 'x', agent: 'ghost' }]));
+    await env.waitPhase('nowhere', 'Failed');
+    const stage = (await env.status('nowhere')).stages.find((entry) => entry.name === 'x');
+    expect(stage?.reason).to.equal('AgentNotFound');
+    expect(stage?.message).to.contain('no Agent in this namespace, ClusterAgent').and.contain('ghost');
+  });
+
+  it('refuses an Agent whose author may not create Jobs, and one that asks for what no agent may', async () => {
+    const byBob = await as(
+      'bob',
+      ['create', '-f', '-'],
+      stringify(agent('Agent', 'mine', { image: 'alpine' })),
+    );
+    expect(byBob.code).to.not.equal(0);
+    expect(byBob.stderr).to.contain('spec.image').and.contain('user bob may not set the image');
+    const hostile: [string, Record<string, unknown>, string][] = [
+      [
+        'host-path',
+        { image: 'a:1', podTemplate: { volumes: [{ name: 'root', hostPath: { path: '/' } }] } },
+        'hostPath',
+      ],
+      [
+        'writable-root',
+        { image: 'a:1', podTemplate: { securityContext: { readOnlyRootFilesystem: false } } },
+        'spec.podTemplate.securityContext.readOnlyRootFilesystem: a writable root filesystem is not allowed here',
+      ],
+      [
+        'root-user',
+        { image: 'a:1', podTemplate: { securityContext: { runAsUser: 0 } } },
+        'spec.podTemplate.securityContext.runAsUser',
+      ],
+      [
+        'capabilities',
+        { image: 'a:1', podTemplate: { securityContext: { addCapabilities: ['SYS_ADMIN'] } } },
+        'capabilities SYS_ADMIN are not allowed here',
+      ],
+      ['privileged', { image: 'a:1', podTemplate: { securityContext: { privileged: true } } }, 'privileged'],
+      [
+        'hides-files',
+        {
+          image: 'a:1',
+          podTemplate: {
+            volumes: [{ name: 'x', emptyDir: {} }],
+            volumeMounts: [{ name: 'x', mountPath: '/var/run' }],
+          },
+        },
+        'spec.podTemplate.volumeMounts[0].mountPath: would hide /var/run/agentrunbook',
+      ],
+      [
+        'reserved-volume',
+        { image: 'a:1', podTemplate: { volumes: [{ name: 'scratch-tmp', emptyDir: {} }] } },
+        "scratch-tmp is the operator's own volume",
+      ],
+    ];
+    for (const [name, spec, message] of hostile) {
+      const result = await kubectl(
+        env.plane.adminKubeconfigPath,
+        ['-n', env.namespace, 'create', '-f', '-'],
+        stringify(agent('Agent', name, spec)),
+      );
+      expect(result.code, `${name} was admitted`).to.not.equal(0);
+      expect(result.stderr, name).to.contain(message);
+    }
+    const left = await env.k('get', 'agents', '-o', 'name');
+    expect(left.stdout.trim().split('\n')).to.deep.equal(['agent.i2s.studio/researcher']);
+  });
+});
