@@ -46,8 +46,8 @@ describe('the AgentRunbook CRD on a real API server', function () {
       expect(applied.stdout.trim().split('\n')).to.deep.equal([
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooks.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooktemplates.i2s.studio',
-        'customresourcedefinition.apiextensions.k8s.io/clusteragentrunbooktemplates.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/agents.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/clusteragentrunbooktemplates.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clusteragents.i2s.studio',
       ]);
     });
