@@ -38,42 +38,30 @@ const PLACED = {
 describe('agents as API objects on a real control plane (Agent, ClusterAgent, admission)', function () {
   this.timeout(180_000);
   const env = new RunbookEnv('agents', CATALOG, { webhook: true });
-  const as = (user: string, args: string[], stdin?: string) =>
-    kubectl(env.plane.adminKubeconfigPath, ['--as', user, '-n', env.namespace, ...args], stdin);
+  const as = env.as.bind(env);
   const podsOf = (stage: string) => env.calls.filter((call) => call.stage === stage).map((call) => call.pod);
 
   before(async () => {
     await env.start();
-    // bob may write runbooks and Agents, but not create Jobs. The API server refuses a Pod whose
-    // RuntimeClass does not exist; the fake node runs it whatever its handler.
-    const rbac = [
-      { apiVersion: 'node.k8s.io/v1', kind: 'RuntimeClass', metadata: { name: 'gvisor' }, handler: 'runsc' },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'author', namespace: env.namespace },
-        rules: [
-          {
-            apiGroups: ['i2s.studio'],
-            resources: ['agentrunbooks', 'agents'],
-            verbs: ['get', 'list', 'create', 'update', 'patch'],
-          },
-        ],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'author-bob', namespace: env.namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'author' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'bob' }],
-      },
-    ];
-    const applied = await kubectl(
-      env.plane.adminKubeconfigPath,
-      ['apply', '-f', '-'],
-      rbac.map((object) => stringify(object)).join('---\n'),
+    // The API server refuses a Pod whose RuntimeClass does not exist; the fake node runs it whatever its handler.
+    await env.apply({
+      apiVersion: 'node.k8s.io/v1',
+      kind: 'RuntimeClass',
+      metadata: { name: 'gvisor' },
+      handler: 'runsc',
+    });
+    // bob may write runbooks and Agents, but not create Jobs.
+    await env.grant(
+      'author',
+      [
+        {
+          apiGroups: ['i2s.studio'],
+          resources: ['agentrunbooks', 'agents'],
+          verbs: ['get', 'list', 'create', 'update', 'patch'],
+        },
+      ],
+      ['bob'],
     );
-    expect(applied.code, applied.stderr).to.equal(0);
   });
 
   after(async () => {

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
-import { kubectl } from '../../hack/local-cluster/tools.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 
 const CATALOG: AgentCatalog = {
@@ -24,52 +23,27 @@ const borrowing = (name: string, image = 'alpine') =>
 describe('no confused deputy on a real control plane (webhook, SubjectAccessReview)', function () {
   this.timeout(180_000);
   const env = new RunbookEnv('authority', CATALOG, { webhook: true });
-  const as = (user: string, args: string[], stdin?: string) =>
-    kubectl(env.plane.adminKubeconfigPath, ['--as', user, '-n', env.namespace, ...args], stdin);
+  const as = env.as.bind(env);
 
   before(async () => {
     await env.start();
     // Both may write runbooks and templates; only ops may also create Jobs.
-    const rbac = [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'runbook-author', namespace: env.namespace },
-        rules: [
-          {
-            apiGroups: ['i2s.studio'],
-            resources: ['agentrunbooks', 'agentrunbooktemplates'],
-            verbs: ['get', 'list', 'create', 'update', 'patch'],
-          },
-        ],
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'job-runner', namespace: env.namespace },
-        rules: [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }],
-      },
-      ...['bob', 'ops'].map((user) => ({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: `author-${user}`, namespace: env.namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'runbook-author' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-      })),
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'runner-ops', namespace: env.namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'job-runner' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'ops' }],
-      },
-    ];
-    const applied = await kubectl(
-      env.plane.adminKubeconfigPath,
-      ['apply', '-f', '-'],
-      rbac.map((object) => stringify(object)).join('---\n'),
+    await env.grant(
+      'runbook-author',
+      [
+        {
+          apiGroups: ['i2s.studio'],
+          resources: ['agentrunbooks', 'agentrunbooktemplates'],
+          verbs: ['get', 'list', 'create', 'update', 'patch'],
+        },
+      ],
+      ['bob', 'ops'],
     );
-    expect(applied.code, applied.stderr).to.equal(0);
+    await env.grant(
+      'job-runner',
+      [{ apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] }],
+      ['ops'],
+    );
   });
 
   after(async () => {

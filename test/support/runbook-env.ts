@@ -158,6 +158,36 @@ export class RunbookEnv {
     expect(result.code, result.stderr).to.equal(0);
   }
 
+  /** kubectl in the namespace as another user (the admin kubeconfig may impersonate). */
+  as(user: string, args: string[], stdin?: string) {
+    return kubectl(this.plane.adminKubeconfigPath, ['--as', user, '-n', this.namespace, ...args], stdin);
+  }
+
+  /** A Role in the namespace with these rules, bound to each user. */
+  async grant(
+    role: string,
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[],
+    users: string[],
+  ): Promise<void> {
+    const rbac = 'rbac.authorization.k8s.io';
+    const objects = [
+      { apiVersion: `${rbac}/v1`, kind: 'Role', metadata: { name: role, namespace: this.namespace }, rules },
+      ...users.map((user) => ({
+        apiVersion: `${rbac}/v1`,
+        kind: 'RoleBinding',
+        metadata: { name: `${role}-${user}`, namespace: this.namespace },
+        roleRef: { apiGroup: rbac, kind: 'Role', name: role },
+        subjects: [{ apiGroup: rbac, kind: 'User', name: user }],
+      })),
+    ];
+    const applied = await kubectl(
+      this.plane.adminKubeconfigPath,
+      ['apply', '-f', '-'],
+      objects.map((object) => stringify(object)).join('---\n'),
+    );
+    expect(applied.code, applied.stderr).to.equal(0);
+  }
+
   waitPhase(name: string, phase: string, timeoutSeconds = 60): Promise<void> {
     return waitForPhase(this.plane.adminKubeconfigPath, this.namespace, name, phase, timeoutSeconds);
   }
