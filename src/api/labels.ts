@@ -10,6 +10,8 @@ export const LABEL_ATTEMPT = 'i2s.studio/attempt';
 
 /** A new value re-runs the runbook without a spec change. */
 export const ANNOTATION_RERUN = 'i2s.studio/rerun';
+/** On a Job: the circuit breaker it counts for (namespace/name for a namespaced Agent), when not its agent label. */
+export const ANNOTATION_AGENT_KEY = 'i2s.studio/agent-key';
 
 /** On ControllerRevisions: the owning runbook's uid, the spec's hash, and the bump from the revision before. */
 export const LABEL_RUNBOOK_UID = 'i2s.studio/runbook-uid';

@@ -4,22 +4,29 @@
  * every reconcile, so a changed Agent applies to the next attempt without a restart; the merged
  * catalog of a namespace is rebuilt only after an Agent or ClusterAgent changed.
  */
-import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
+import type { AgentCatalog } from '../api/catalog.js';
+import type { ResolvedEntry } from '../engine/catalog.js';
 import type { Informer } from '../kube/informer.js';
 import type { AgentJson } from '../kube/types.js';
 
-const AGENTS_BY_NAMESPACE = 'namespace';
+export const AGENTS_BY_NAMESPACE = 'namespace';
 
 /** An Agent's spec as a catalog entry named after the object. */
-function entryOf(agent: AgentJson): CatalogEntry {
+function entryOf(agent: AgentJson): ResolvedEntry {
   const spec: Partial<AgentJson['spec']> = { ...agent.spec };
   delete spec.description;
-  return { ...(spec as AgentJson['spec']), name: agent.metadata.name ?? '' };
+  const { name, namespace } = agent.metadata;
+  // A namespaced Agent's breaker is its own; a ClusterAgent's is shared, as it is one agent.
+  return {
+    ...(spec as AgentJson['spec']),
+    name: name ?? '',
+    ...(namespace ? { key: `${namespace}/${name ?? ''}` } : {}),
+  };
 }
 
 export class AgentDirectory {
   private readonly merged = new Map<string, AgentCatalog>();
-  private clusterEntries: CatalogEntry[] | undefined;
+  private clusterEntries: ResolvedEntry[] | undefined;
 
   constructor(
     private readonly namespaced: Informer<AgentJson>,

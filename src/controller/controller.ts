@@ -14,6 +14,7 @@ import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
 import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
+import { AgentStatusWriter } from './agent-status.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
@@ -47,6 +48,7 @@ export class RunbookController {
   readonly clusterTemplates: Informer<TemplateJson>;
   readonly agents: Informer<AgentJson>;
   readonly clusterAgents: Informer<AgentJson>;
+  private readonly agentStatus: AgentStatusWriter;
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
@@ -125,6 +127,15 @@ export class RunbookController {
     this.notifier = new Notifier(options.catalog, log);
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
+    this.agentStatus = new AgentStatusWriter({
+      http,
+      agents: this.agents,
+      clusterAgents: this.clusterAgents,
+      runbooks: this.runbooks,
+      cache: this.cache,
+      catalog: options.catalog,
+      log,
+    });
     this.reconciler = new Reconciler({
       http,
       runbooks: this.runbooks,
@@ -213,6 +224,7 @@ export class RunbookController {
   startWorkers(count: number): void {
     this.metrics?.maxConcurrentReconciles.set({ controller: CONTROLLER }, count);
     this.workers = Array.from({ length: count }, () => this.work());
+    this.agentStatus.start();
   }
 
   private async work(): Promise<void> {
@@ -250,7 +262,7 @@ export class RunbookController {
   /** Stops taking work and waits for in-flight reconciles and (briefly) notifications. */
   async stopWorkers(): Promise<void> {
     this.queue.shutDown();
-    await Promise.all(this.workers);
+    await Promise.all([...this.workers, this.agentStatus.stop()]);
     // Give notifications and Events under way a little time; they never hold the stop for long.
     await Promise.race([
       Promise.all([this.notifier.settled(), this.recorder.idle()]),

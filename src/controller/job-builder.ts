@@ -2,6 +2,7 @@
 import { FILES, FILES_DIR, TERMINATION_MESSAGE_PATH } from '../api/agent-contract.js';
 import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
 import {
+  ANNOTATION_AGENT_KEY,
   ANNOTATION_BUDGET,
   ANNOTATION_INPUTS,
   ANNOTATION_PARAMETERS,
@@ -160,6 +161,7 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
       name: plan.name,
       namespace: runbook.metadata.namespace ?? '',
       labels,
+      ...(plan.agentKey ? { annotations: { [ANNOTATION_AGENT_KEY]: plan.agentKey } } : {}),
       ownerReferences: [ownedBy(runbook)],
     },
     spec: {

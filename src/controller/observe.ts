@@ -3,7 +3,14 @@
  * (backoffLimit 0, restartPolicy Never), so a Pod that ended on its own is the Job's outcome: the
  * stage finishes when the Pod does, not a second later when the Job controller marks the Job.
  */
-import { LABEL_AGENT, LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
+import {
+  ANNOTATION_AGENT_KEY,
+  LABEL_AGENT,
+  LABEL_ATTEMPT,
+  LABEL_EXECUTION,
+  LABEL_GENERATION,
+  LABEL_STAGE,
+} from '../api/labels.js';
 import type { JobObservation, JobState } from '../engine/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 import type { JobJson, PodJson } from '../kube/types.js';
@@ -48,6 +55,7 @@ function podState(
 
 export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | undefined {
   const labels = job.metadata.labels ?? {};
+  const agent = job.metadata.annotations?.[ANNOTATION_AGENT_KEY] ?? labels[LABEL_AGENT];
   const stage = labels[LABEL_STAGE];
   const execution = labels[LABEL_EXECUTION];
   const attempt = Number(labels[LABEL_ATTEMPT]);
@@ -71,7 +79,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
   return {
     name: job.metadata.name,
     stage,
-    ...(labels[LABEL_AGENT] ? { agent: labels[LABEL_AGENT] } : {}),
+    ...(agent ? { agent } : {}),
     execution,
     generation,
     attempt,

@@ -49,6 +49,8 @@ export const CONTROLLER_RULES: PolicyRule[] = [
     resources: [TEMPLATE_KINDS.namespaced.plural, AGENT_KINDS.namespaced.plural],
     verbs: ['get', 'list', 'watch'],
   },
+  // Each Agent's status: accepted, used by, circuit breaker.
+  { apiGroups: [GROUP], resources: [`${AGENT_KINDS.namespaced.plural}/status`], verbs: ['patch'] },
 ];
 
 /** The cluster-wide template library and ClusterAgents, read whichever namespaces the operator watches. */
@@ -58,6 +60,7 @@ export const CLUSTER_TEMPLATE_RULES: PolicyRule[] = [
     resources: [TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural],
     verbs: ['get', 'list', 'watch'],
   },
+  { apiGroups: [GROUP], resources: [`${AGENT_KINDS.cluster.plural}/status`], verbs: ['patch'] },
 ];
 
 /** The webhook's cluster-scoped objects: its CA bundle goes into them, and storedVersions is trimmed. */

@@ -28,3 +28,18 @@ export function describeCatalogMiss(
   const ranges = sameName.map((entry) => entry.versions ?? '*').join(', ');
   return `agent ${name} serves versions ${ranges}, none of which admits ${version ?? 'any version'}`;
 }
+
+/**
+ * An entry as the engine sees it: a namespaced Agent's carries the key its circuit breaker counts
+ * under (namespace/name), so one team's failing agent never holds another team's of the same name.
+ * Catalog entries and ClusterAgents, shared by every namespace, count under their name.
+ */
+export type ResolvedEntry = CatalogEntry & { key?: string };
+
+export const agentKey = (entry: ResolvedEntry): string => entry.key ?? entry.name;
+
+/** The breaker key of the agent a stage named `name` runs. */
+export function breakerKeyOf(catalog: AgentCatalog, name: string): string {
+  const entry: ResolvedEntry | undefined = catalog.agents.find((candidate) => candidate.name === name);
+  return entry ? agentKey(entry) : name;
+}

@@ -5,6 +5,7 @@
  * the same breaker. The history is bounded: a threshold is at most AGENT_HISTORY_LIMIT.
  */
 import type { AgentCatalog } from '../api/catalog.js';
+import { agentKey } from './catalog.js';
 import type { ErrorClass } from './agent-report.js';
 import { parseDurationMs } from '../api/grammar.js';
 import { agentFailure } from './stage-outcome.js';
@@ -28,8 +29,9 @@ export interface BreakerConfig {
   resetTimeoutMs: number;
 }
 
-export function breakerConfig(catalog: AgentCatalog, agent: string): BreakerConfig {
-  const own = catalog.agents.find((entry) => entry.name === agent)?.circuitBreaker;
+/** The breaker settings of the agent whose breaker key is `key` (catalog.ts breakerKeyOf). */
+export function breakerConfig(catalog: AgentCatalog, key: string): BreakerConfig {
+  const own = catalog.agents.find((entry) => agentKey(entry) === key)?.circuitBreaker;
   const shared = catalog.circuitBreaker;
   return {
     threshold: own?.threshold ?? shared?.threshold ?? 5,

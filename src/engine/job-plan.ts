@@ -4,7 +4,7 @@ import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
 import type { StageV2 } from '../api/v2/runbook.js';
 import { SCRATCH_DEFAULTS } from '../api/pod-template.js';
 import type { Problem } from './agent-report.js';
-import { resolveAgent, describeCatalogMiss } from './catalog.js';
+import { agentKey, resolveAgent, describeCatalogMiss } from './catalog.js';
 import { stageDeadlineSeconds } from './deadlines.js';
 import { resolveInputs } from './inputs.js';
 import { jobName } from './naming.js';
@@ -137,6 +137,7 @@ export function planStageJob(
     automountServiceAccountToken:
       stage.automountServiceAccountToken ?? template?.automountServiceAccountToken ?? false,
     ...(template ? { podTemplate: template } : {}),
+    ...(entry && agentKey(entry) !== agent ? { agentKey: agentKey(entry) } : {}),
     scratch: {
       tmpSizeLimit: entry?.scratch?.tmpSizeLimit ?? SCRATCH_DEFAULTS.tmpSizeLimit,
       homeSizeLimit: entry?.scratch?.homeSizeLimit ?? SCRATCH_DEFAULTS.homeSizeLimit,

@@ -8,6 +8,7 @@ import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import type { ErrorClass, Resources } from './agent-report.js';
 import { addTokens, grantFor, overGrant, reservedBy, totalUsage, type Grant, type Usage } from './budget.js';
 import { breakerConfig, breakerState } from './circuit-breaker.js';
+import { breakerKeyOf } from './catalog.js';
 import { timestamp } from './conditions.js';
 import { dependencies, type StageDependencies } from './graph.js';
 import { planStageJob, type PlanContext } from './job-plan.js';
@@ -472,11 +473,12 @@ export class Run {
   /** Whether the agent's circuit breaker lets this stage start now; holds it (CircuitOpen) if not. */
   private breakerAllows(spec: RunStage, stage: StageStatusV2): boolean {
     const agent = spec.agent ?? spec.name;
-    const history = this.input.agentHistory?.get(agent) ?? NO_HISTORY;
-    const breaker = breakerState(history, breakerConfig(this.input.catalog, agent), this.now.getTime());
+    const key = breakerKeyOf(this.input.catalog, agent);
+    const history = this.input.agentHistory?.get(key) ?? NO_HISTORY;
+    const breaker = breakerState(history, breakerConfig(this.input.catalog, key), this.now.getTime());
     if (breaker.state === 'closed') return true;
-    if (breaker.state === 'half-open' && !breaker.probeRunning && !this.probing.has(agent)) {
-      this.probing.add(agent); // one probe at a time
+    if (breaker.state === 'half-open' && !breaker.probeRunning && !this.probing.has(key)) {
+      this.probing.add(key); // one probe at a time
       return true;
     }
     const until = breaker.state === 'open' ? breaker.until : this.now.getTime() + 1000;

@@ -94,6 +94,8 @@ export interface JobPlan {
   activeDeadlineSeconds?: number;
   serviceAccountName?: string;
   automountServiceAccountToken: boolean;
+  /** The circuit breaker the Job counts for, when not its agent's name (a namespaced Agent's). */
+  agentKey?: string;
   /** The agent's Pod template: placement, runtime class, volumes, stricter security settings. */
   podTemplate?: PodTemplate;
   /** Writable scratch: emptyDirs at /tmp and at `home` (which HOME names), with size limits. */

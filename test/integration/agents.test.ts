@@ -139,6 +139,32 @@ describe('agents as API objects on a real control plane (Agent, ClusterAgent, ad
     ]);
   });
 
+  it("keeps each agent's status: accepted, the runbooks that use it, its circuit breaker", async () => {
+    interface Listed {
+      status?: {
+        conditions?: { type: string; status: string }[];
+        usedBy?: string[];
+        usedByCount?: number;
+        circuitBreaker?: { state: string };
+      };
+    }
+    const statusOf = async (kind: string, name: string) =>
+      (JSON.parse((await env.k('get', kind, name, '-o', 'json')).stdout) as Listed).status;
+    const ns = env.namespace;
+    await eventually(async () => {
+      const own = await statusOf('agent', 'researcher');
+      expect(own?.conditions?.map((c) => [c.type, c.status])).to.deep.equal([['Accepted', 'True']]);
+      expect(own?.usedBy).to.deep.equal([`${ns}/placed`, `${ns}/resolved`]);
+      expect(own?.usedByCount).to.equal(2);
+      expect(own?.circuitBreaker).to.deep.equal({ state: 'closed' });
+      expect((await statusOf('clusteragent', 'writer'))?.usedBy).to.deep.equal([`${ns}/resolved`]);
+      // The namespace's own researcher comes first: the ClusterAgent serves none of its runbooks.
+      expect((await statusOf('clusteragent', 'researcher'))?.usedByCount).to.equal(0);
+    });
+    const listed = await env.k('get', 'agents');
+    expect(listed.stdout).to.match(/researcher\s+registry\.example\/team\/researcher:3\s+True\s+closed\s+2/);
+  });
+
   it('agentrunbook agents lists them in the order a stage resolves them', async () => {
     const cli = startCli(['agents', '--kubeconfig', env.plane.adminKubeconfigPath, '-n', env.namespace]);
     expect(await cli.exited, cli.output()).to.equal(0);

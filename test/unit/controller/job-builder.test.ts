@@ -266,6 +266,13 @@ describe('observing Jobs and Pods', () => {
     expect(observeJob(failed, [])).to.deep.include({ state: 'failed', failureReason: 'DeadlineExceeded' });
   });
 
+  it('counts a namespaced Agent’s Job for its own breaker key', () => {
+    const keyed = buildJob(runbook, { ...plan, agentKey: 'ns/normalize' });
+    expect(keyed.metadata.annotations).to.deep.equal({ 'i2s.studio/agent-key': 'ns/normalize' });
+    expect(observeJob(keyed, [])?.agent).to.equal('ns/normalize');
+    expect(observeJob(job, [])?.agent).to.equal('normalize');
+  });
+
   it('ignores a Job without the operator’s labels', () => {
     expect(observeJob({ metadata: { name: 'x' } }, [])).to.equal(undefined);
   });

@@ -275,4 +275,29 @@ describe('circuit breakers', () => {
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['b']);
     expect(h.condition('Degraded')).to.equal(undefined);
   });
+
+  it("keeps a namespaced Agent's breaker to its namespace: another team's agent of the same name still runs", () => {
+    const failing = finished(failed(1), failed(2), failed(3));
+    const teamOf = (namespace: string) => {
+      const h = new EngineHarness(runbookOf(spec({ stages: [stage('a', { agent: 'research' })] })), {
+        agents: [
+          {
+            name: 'research',
+            image: 'x',
+            key: `${namespace}/research`,
+            circuitBreaker: { threshold: 3 },
+          } as never,
+        ],
+      });
+      h.agentHistory.set('team-a/research', failing);
+      h.now = new Date(at(3) + 10_000);
+      return h;
+    };
+    const held = teamOf('team-a');
+    expect(held.step().create).to.deep.equal([]);
+    expect(held.stage('a')).to.include({ reason: 'CircuitOpen' });
+    const other = teamOf('team-b');
+    const created = other.step().create;
+    expect(created.map((plan) => [plan.stage, plan.agentKey])).to.deep.equal([['a', 'team-b/research']]);
+  });
 });
