@@ -42,7 +42,8 @@ lint: $(STAMP) ## Type-check, lint and check formatting
 demo: $(STAMP) envtest ## Run the example runbooks on a local control plane (Ctrl-C stops it)
 	npx tsx hack/demo.ts $(DEMO_ARGS)
 
-test: $(STAMP) envtest test-tools ## Lint, then run the unit and integration tests against a real control plane
+test: $(STAMP) envtest test-tools ## Lint, then run the unit and integration tests against a real control plane, and the Python SDK's tests
+	python3 -m pytest -q -p no:cacheprovider sdk/python
 	npm test
 
 e2e: $(STAMP) envtest ## Prove the chart and images on a real one-node cluster (root; installs what it needs)

@@ -165,8 +165,10 @@ async function main(): Promise<void> {
       'crd/agentrunbooks.i2s.studio',
     ]);
 
-    say(`applying examples/ (v2) and examples/v1/ (the 1.0 layout) to namespace ${DEMO_NAMESPACE}`);
-    for (const folder of [join(repoRoot, 'examples'), join(repoRoot, 'examples', 'v1')]) {
+    say(
+      `applying examples/agents/ (an Agent and a ClusterAgent), examples/ (v2) and examples/v1/ (the 1.0 layout) to namespace ${DEMO_NAMESPACE}`,
+    );
+    for (const folder of ['agents', '.', 'v1'].map((dir) => join(repoRoot, 'examples', dir))) {
       process.stdout.write(await applyPatiently(admin, folder));
     }
 
@@ -223,6 +225,8 @@ async function main(): Promise<void> {
         'jsonpath={range .status.stages[*]}{.name}{" "}{.phase}{": "}{.outputs}{"\\n"}{end}',
       ]),
     );
+    say('the agents, and the runbooks whose stages ran them: kubectl get agents,clusteragents');
+    console.log(await run(admin, ['get', 'agents,clusteragents', '-n', DEMO_NAMESPACE]));
     const logSelector = 'i2s.studio/runbook=normalize-research,i2s.studio/stage=research';
     say(`what research's agent printed, as its node serves it: kubectl logs -l ${logSelector}`);
     console.log(await run(admin, ['logs', '-n', DEMO_NAMESPACE, '-l', logSelector]));
@@ -238,6 +242,7 @@ async function main(): Promise<void> {
   kubectl get agentrunbooks -n ${DEMO_NAMESPACE}
   kubectl describe agentrunbook ai-task-manager-runbook -n ${DEMO_NAMESPACE}
   kubectl get jobs,pods -n ${DEMO_NAMESPACE}
+  kubectl get agent research -n ${DEMO_NAMESPACE} -o yaml   # a team's agent: its Pod template and status
   kubectl logs -n ${DEMO_NAMESPACE} -l i2s.studio/runbook=market-scan   # what its agents printed
   kubectl get agentrunbooks.v1.i2s.studio legacy-layout -n ${DEMO_NAMESPACE} -o yaml   # the v1 view of a v2 object
   kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again

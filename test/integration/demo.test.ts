@@ -28,7 +28,8 @@ describe('make demo', function () {
   it('runs every example runbook to Succeeded with the reference agent, passing outputs between stages', async () => {
     const { code, output } = await runDemo();
     expect(code, output).to.equal(0);
-    const finalTable = output.slice(output.lastIndexOf('\nNAME '));
+    const watched = output.slice(0, output.indexOf('all runbooks finished'));
+    const finalTable = watched.slice(watched.lastIndexOf('\nNAME '));
     for (const name of [
       'ai-task-manager-base',
       'ai-task-manager-runbook',
@@ -37,6 +38,13 @@ describe('make demo', function () {
     ]) {
       expect(finalTable).to.match(new RegExp(`${name}\\s+Succeeded`));
     }
+    // research stages ran from the namespace's Agent object, synthesis from the ClusterAgent.
+    expect(output)
+      .to.contain('agent.i2s.studio/research created')
+      .and.contain('clusteragent.i2s.studio/synthesis created');
+    expect(output).to.match(
+      /agent\.i2s\.studio\/research\s+ghcr\.io\/i2s-studio\/agentrunbook-agent:0\.1\.0\s+>=1\.0\.0 <2\.0\.0\s+True\s+closed\s+[1-9]/,
+    );
     // kubectl logs reaches the agent's output through the API server and the fake node.
     expect(output).to.match(/reference agent: stage research: outputs .*tokens/);
     // research's report quotes the normalized idea it was handed.
