@@ -10,7 +10,7 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
-import { Informer, objectKey, type InformerOptions } from '../kube/informer.js';
+import { Informer, objectKey, type InformerOptions, type KubeObject } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
 import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
@@ -102,27 +102,21 @@ export class RunbookController {
       kubeSource(http, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
       informerOptions,
     );
-    const templatePrefix = `/apis/${GROUP}/${STORAGE_VERSION}`;
-    this.templates = new Informer(
-      TEMPLATE_KINDS.namespaced.plural,
-      kubeSource(http, { prefix: templatePrefix, plural: TEMPLATE_KINDS.namespaced.plural, ...scope }),
-      informerOptions,
-    );
-    this.clusterTemplates = new Informer(
-      TEMPLATE_KINDS.cluster.plural,
-      kubeSource(http, { prefix: templatePrefix, plural: TEMPLATE_KINDS.cluster.plural }),
-      informerOptions,
-    );
-    this.agents = new Informer(
-      AGENT_KINDS.namespaced.plural,
-      kubeSource(http, { prefix: templatePrefix, plural: AGENT_KINDS.namespaced.plural, ...scope }),
-      informerOptions,
-    );
-    this.clusterAgents = new Informer(
-      AGENT_KINDS.cluster.plural,
-      kubeSource(http, { prefix: templatePrefix, plural: AGENT_KINDS.cluster.plural }),
-      informerOptions,
-    );
+    /** An informer of one of our own kinds: in the watched namespace, or cluster-scoped. */
+    const ownKind = <T extends KubeObject>(plural: string, clusterScoped: boolean) =>
+      new Informer<T>(
+        plural,
+        kubeSource(http, {
+          prefix: `/apis/${GROUP}/${STORAGE_VERSION}`,
+          plural,
+          ...(clusterScoped ? {} : scope),
+        }),
+        informerOptions,
+      );
+    this.templates = ownKind(TEMPLATE_KINDS.namespaced.plural, false);
+    this.clusterTemplates = ownKind(TEMPLATE_KINDS.cluster.plural, true);
+    this.agents = ownKind(AGENT_KINDS.namespaced.plural, false);
+    this.clusterAgents = ownKind(AGENT_KINDS.cluster.plural, true);
     const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
     this.notifier = new Notifier(options.catalog, log);
     this.recorder = new EventRecorder(http, log);
