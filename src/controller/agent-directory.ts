@@ -5,6 +5,7 @@
  * catalog of a namespace is rebuilt only after an Agent or ClusterAgent changed.
  */
 import type { AgentCatalog } from '../api/catalog.js';
+import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
 import type { ResolvedEntry } from '../engine/catalog.js';
 import type { Informer } from '../kube/informer.js';
 import type { AgentJson } from '../kube/types.js';
@@ -17,9 +18,17 @@ function entryOf(agent: AgentJson): ResolvedEntry {
   delete spec.description;
   const { name, namespace } = agent.metadata;
   // A namespaced Agent's breaker is its own; a ClusterAgent's is shared, as it is one agent.
+  // It owns the NetworkPolicy made from its egress, which goes with it.
+  const owner = {
+    apiVersion: `${GROUP}/${STORAGE_VERSION}`,
+    kind: namespace ? AGENT_KINDS.namespaced.kind : AGENT_KINDS.cluster.kind,
+    name: name ?? '',
+    uid: agent.metadata.uid ?? '',
+  };
   return {
     ...(spec as AgentJson['spec']),
     name: name ?? '',
+    owner,
     ...(namespace ? { key: `${namespace}/${name ?? ''}` } : {}),
   };
 }

@@ -11,7 +11,9 @@ import { agentStatus } from '../engine/agent-status.js';
 import { breakerConfig, breakerState } from '../engine/circuit-breaker.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
-import type { AgentJson, AgentRunbookJson } from '../kube/types.js';
+import type { AgentJson, AgentRunbookJson, ObjectMeta } from '../kube/types.js';
+import { labelValue } from '../engine/naming.js';
+import { LABEL_EGRESS_OF, type EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import type { Logger } from '../observability/logger.js';
 import { AGENTS_BY_NAMESPACE } from './agent-directory.js';
@@ -49,6 +51,9 @@ export class AgentStatusWriter {
       runbooks: Informer<AgentRunbookJson>;
       cache: JobCache;
       catalog: () => AgentCatalog;
+      egressPolicies: EgressPolicies;
+      /** The one namespace the operator watches, if it watches one. */
+      namespace?: string | undefined;
       log: Logger;
     },
   ) {
@@ -150,8 +155,37 @@ export class AgentStatusWriter {
       ),
       now: new Date(),
     });
+    if (!agent.spec.egress) await this.removeEgressPolicies(agent);
     if (isDeepStrictEqual(status, agent.status)) return;
     await this.write(agent, status);
+  }
+
+  /** An agent without egress keeps no NetworkPolicy: those made from its egress before go. */
+  private async removeEgressPolicies(agent: AgentJson): Promise<void> {
+    const { namespace, name = '', uid } = agent.metadata;
+    const scope = namespace ?? this.deps.namespace;
+    const where = scope ? `/namespaces/${scope}` : '';
+    const list = await this.deps.http.request<{ items: { metadata: ObjectMeta }[] }>({
+      method: 'GET',
+      path: `/apis/networking.k8s.io/v1${where}/networkpolicies`,
+      query: { labelSelector: `${LABEL_EGRESS_OF}=${labelValue(name)}` },
+    });
+    const owned = list.items.filter((policy) =>
+      policy.metadata.ownerReferences?.some((owner) => owner.uid === uid),
+    );
+    for (const policy of owned) {
+      const policyNamespace = policy.metadata.namespace ?? '';
+      const policyName = policy.metadata.name ?? '';
+      try {
+        await this.deps.http.request({
+          method: 'DELETE',
+          path: `/apis/networking.k8s.io/v1/namespaces/${policyNamespace}/networkpolicies/${policyName}`,
+        });
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+      this.deps.egressPolicies.forget(policyNamespace, policyName);
+    }
   }
 
   private async write(agent: AgentJson, status: AgentStatusV2): Promise<void> {

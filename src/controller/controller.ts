@@ -15,6 +15,7 @@ import { kubeSource } from '../kube/source.js';
 import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
 import { AgentStatusWriter } from './agent-status.js';
+import { EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
@@ -118,6 +119,7 @@ export class RunbookController {
     this.agents = ownKind(AGENT_KINDS.namespaced.plural, false);
     this.clusterAgents = ownKind(AGENT_KINDS.cluster.plural, true);
     const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
+    const egressPolicies = new EgressPolicies(http);
     this.notifier = new Notifier(options.catalog, log);
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
@@ -128,6 +130,8 @@ export class RunbookController {
       runbooks: this.runbooks,
       cache: this.cache,
       catalog: options.catalog,
+      egressPolicies,
+      namespace,
       log,
     });
     this.reconciler = new Reconciler({
@@ -135,6 +139,7 @@ export class RunbookController {
       runbooks: this.runbooks,
       cache: this.cache,
       catalog: (namespace) => directory.catalogFor(namespace),
+      egressPolicies,
       recorder: this.recorder,
       notifier: this.notifier,
       log,

@@ -49,6 +49,13 @@ export const CONTROLLER_RULES: PolicyRule[] = [
     resources: [TEMPLATE_KINDS.namespaced.plural, AGENT_KINDS.namespaced.plural],
     verbs: ['get', 'list', 'watch'],
   },
+  // An Agent's egress becomes a NetworkPolicy selecting its Pods; removed with the egress.
+  {
+    apiGroups: ['networking.k8s.io'],
+    resources: ['networkpolicies'],
+    // Server-side apply of a new object needs create as well as patch.
+    verbs: ['get', 'list', 'create', 'patch', 'delete'],
+  },
   // Each Agent's status: accepted, used by, circuit breaker.
   { apiGroups: [GROUP], resources: [`${AGENT_KINDS.namespaced.plural}/status`], verbs: ['patch'] },
 ];

@@ -30,6 +30,7 @@ import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from '../kube/informer.js';
 import { buildJob } from './job-builder.js';
+import type { EgressPolicies } from './network-policy.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import type { JobCache } from './job-cache.js';
@@ -49,6 +50,8 @@ export interface ReconcilerDeps {
   cache: JobCache;
   /** The agents runbooks of a namespace can name (Agents, ClusterAgents, the catalog file). */
   catalog: (namespace: string) => AgentCatalog;
+  /** Applies the NetworkPolicy of an agent with egress before its Jobs. */
+  egressPolicies?: EgressPolicies;
   /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */
   reconcileBudgetMs?: number;
   recorder: EventRecorder;
@@ -336,6 +339,8 @@ export class Reconciler {
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
     if (jobs.get(key) || this.expectingCreate(key, now)) return;
+    // The agent's confinement exists before its Pod does.
+    await this.deps.egressPolicies?.ensure(namespace, plan);
     try {
       await this.deps.http.request({
         method: 'POST',

@@ -1,5 +1,6 @@
 import semver from 'semver';
 import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
+import type { EgressSpec } from '../api/egress.js';
 
 /**
  * The first entry for the agent whose version range admits the requested version. The catalog is
@@ -9,7 +10,7 @@ export function resolveAgent(
   catalog: AgentCatalog,
   name: string,
   version: string | undefined,
-): CatalogEntry | undefined {
+): ResolvedEntry | undefined {
   return catalog.agents.find(
     (entry) =>
       entry.name === name &&
@@ -34,7 +35,20 @@ export function describeCatalogMiss(
  * under (namespace/name), so one team's failing agent never holds another team's of the same name.
  * Catalog entries and ClusterAgents, shared by every namespace, count under their name.
  */
-export type ResolvedEntry = CatalogEntry & { key?: string };
+export type ResolvedEntry = CatalogEntry & {
+  key?: string;
+  /** An Agent's egress, and the object that owns the NetworkPolicy made from it. */
+  egress?: EgressSpec;
+  owner?: AgentOwner;
+};
+
+/** The Agent or ClusterAgent an entry came from. */
+export interface AgentOwner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+}
 
 export const agentKey = (entry: ResolvedEntry): string => entry.key ?? entry.name;
 

@@ -7,7 +7,7 @@ import type { Problem } from './agent-report.js';
 import { agentKey, resolveAgent, describeCatalogMiss } from './catalog.js';
 import { stageDeadlineSeconds } from './deadlines.js';
 import { resolveInputs } from './inputs.js';
-import { jobName } from './naming.js';
+import { egressPolicyName, jobName } from './naming.js';
 import type { SubstitutionScope } from './substitution.js';
 import type { JobPlan, RunbookObject, StoredFile } from './types.js';
 
@@ -138,6 +138,15 @@ export function planStageJob(
       stage.automountServiceAccountToken ?? template?.automountServiceAccountToken ?? false,
     ...(template ? { podTemplate: template } : {}),
     ...(entry && agentKey(entry) !== agent ? { agentKey: agentKey(entry) } : {}),
+    ...(entry?.egress
+      ? {
+          egress: {
+            policy: egressPolicyName(agent),
+            egress: entry.egress,
+            ...(entry.owner ? { owner: entry.owner } : {}),
+          },
+        }
+      : {}),
     scratch: {
       tmpSizeLimit: entry?.scratch?.tmpSizeLimit ?? SCRATCH_DEFAULTS.tmpSizeLimit,
       homeSizeLimit: entry?.scratch?.homeSizeLimit ?? SCRATCH_DEFAULTS.homeSizeLimit,

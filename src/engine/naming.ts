@@ -39,3 +39,12 @@ export function labelValue(value: string): string {
   const hash = shortHash([value]);
   return `${value.slice(0, MAX_NAME - hash.length - 1).replace(/[^a-zA-Z0-9]+$/, '')}-${hash}`;
 }
+
+/** The NetworkPolicy that confines an agent's Pods in a namespace: one per agent name there. */
+export function egressPolicyName(agent: string): string {
+  const hash = shortHash(['egress', agent]);
+  const readable = `agent-egress-${dnsLabelPart(agent)}`
+    .slice(0, MAX_NAME - hash.length - 1)
+    .replace(/-+$/, '');
+  return `${readable}-${hash}`;
+}

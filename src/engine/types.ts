@@ -1,5 +1,7 @@
 import type { AgentCatalog } from '../api/catalog.js';
 import type { PodTemplate } from '../api/pod-template.js';
+import type { EgressSpec } from '../api/egress.js';
+import type { AgentOwner } from './catalog.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 
 /** What the engine needs of an AgentRunbook object. */
@@ -94,6 +96,8 @@ export interface JobPlan {
   activeDeadlineSeconds?: number;
   serviceAccountName?: string;
   automountServiceAccountToken: boolean;
+  /** The NetworkPolicy that confines the agent's Pods, made before the Job (the Agent's egress). */
+  egress?: { policy: string; egress: EgressSpec; owner?: AgentOwner };
   /** The circuit breaker the Job counts for, when not its agent's name (a namespaced Agent's). */
   agentKey?: string;
   /** The agent's Pod template: placement, runtime class, volumes, stricter security settings. */

@@ -380,6 +380,8 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
             runtimeClassName: 'e2e-sandbox',
             labels: { team: 'e2e' },
           },
+          // The bridge CNI does not enforce NetworkPolicy: this proves the object, not the confinement.
+          egress: { to: [{ cidr: '203.0.113.0/24', ports: [{ port: 443 }] }] },
         },
       });
       await apply(runbook('placed', 'pipeline', [{ name: 'research', agent: 'placed' }]));
@@ -392,6 +394,12 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       ]);
       const job = (await jobStages('placed')).length;
       expect(job).to.equal(1);
+      const policy = JSON.parse(
+        await k('-n', NAMESPACE, 'get', 'networkpolicies', '-l', 'i2s.studio/egress-of=placed', '-o', 'json'),
+      ) as { items: { spec: { podSelector: { matchLabels: Record<string, string> } } }[] };
+      expect(policy.items.map((item) => item.spec.podSelector.matchLabels['i2s.studio/agent'])).to.deep.equal(
+        ['placed'],
+      );
       expect(await k('-n', NAMESPACE, 'logs', '-l', 'i2s.studio/runbook=placed')).to.contain(
         'wrote /tmp and /home/agent',
       );

@@ -187,6 +187,44 @@ describe('agents as API objects on a real control plane (Agent, ClusterAgent, ad
     ]);
   });
 
+  it('confines an Agent with egress by a NetworkPolicy made before its first Pod, removed with the egress', async () => {
+    const egress = { to: [{ cidr: '203.0.113.0/24', ports: [{ port: 443 }] }] };
+    await env.apply(agent('Agent', 'confined', { image: 'registry.example/team/confined:1', egress }));
+    await env.apply(runbook('confined', 'pipeline', [{ name: 'fetch', agent: 'confined' }]));
+    await env.waitPhase('confined', 'Succeeded');
+    interface Policy {
+      metadata: {
+        name: string;
+        creationTimestamp: string;
+        ownerReferences: { kind: string; name: string }[];
+      };
+      spec: { podSelector: { matchLabels: Record<string, string> }; egress: unknown[] };
+    }
+    const policies = async () =>
+      (
+        JSON.parse(
+          (await env.k('get', 'networkpolicies', '-l', 'i2s.studio/egress-of=confined', '-o', 'json')).stdout,
+        ) as { items: Policy[] }
+      ).items;
+    const [policy] = await policies();
+    expect(policy?.metadata.ownerReferences.map((owner) => [owner.kind, owner.name])).to.deep.equal([
+      ['Agent', 'confined'],
+    ]);
+    expect(policy?.spec.podSelector.matchLabels).to.include({ 'i2s.studio/agent': 'confined' });
+    expect(policy?.spec.egress).to.have.length(2);
+    const [job] = await env.jobsOf('confined');
+    expect(Date.parse(policy?.metadata.creationTimestamp ?? '')).to.be.at.most(
+      Date.parse(job?.metadata.creationTimestamp ?? ''),
+    );
+    // The egress removed (kubectl apply drops what the file no longer has): its policy goes.
+    await env.apply(agent('Agent', 'confined', { image: 'registry.example/team/confined:1' }));
+    await eventually(async () => {
+      expect(await policies()).to.deep.equal([]);
+    });
+    const deleted = await env.k('delete', 'agent', 'confined');
+    expect(deleted.code, deleted.stderr).to.equal(0);
+  });
+
   it('fails a stage whose agent nothing defines, naming where it looked', async () => {
     await env.apply(runbook('nowhere', 'pipeline', [{ name: 'x', agent: 'ghost' }]));
     await env.waitPhase('nowhere', 'Failed');

@@ -66,7 +66,11 @@ export async function startWebhookOperator(
   const operator = new Operator({
     kubeConfig,
     catalog,
-    log: log ?? silentLogger(),
+    log:
+      log ??
+      (process.env.AGENTRUNBOOK_TEST_LOG
+        ? createLogger(process.env.AGENTRUNBOOK_TEST_LOG, 'text')
+        : silentLogger()),
     metrics: { port: 0, host: '127.0.0.1' },
     ...(namespace ? { namespace } : {}),
     ...(reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs }),

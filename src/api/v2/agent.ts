@@ -6,12 +6,14 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { AGENT_FIELDS } from '../catalog.js';
+import { Egress } from '../egress.js';
 import { Condition } from './status.js';
 import { Int, Obj, Str, StrList, StringEnum, Timestamp } from '../schema-kit.js';
 
 export const AgentSpec = Obj('How the agent runs.', {
   description: Type.Optional(Str('What the agent does, for the people who pick it.', { maxLength: 4096 })),
   ...AGENT_FIELDS,
+  egress: Type.Optional(Egress),
 });
 
 export const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
