@@ -7,6 +7,7 @@ import { KIND } from '../api/group.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook, type FieldError } from '../api/validator.js';
 import { analyzeRunbook } from '../generator/optimize.js';
+import { fieldList } from './admission-response.js';
 import { settingWarnings, validateRunbookSpec, versionWarnings } from './validate-runbook.js';
 
 /** The review each path takes: anything else is not a review at all. */
@@ -80,8 +81,6 @@ export function reviewConversion(body: unknown): Json {
 function schemaProblems(spec: unknown): FieldError[] {
   return validateAgentRunbook({ apiVersion: V2, kind: KIND, metadata: {}, spec });
 }
-
-const fieldList = (problems: FieldError[]) => problems.map((p) => `${p.field}: ${p.message}`).join('; ');
 
 /** Most optimizer findings returned as warnings: the API server keeps only a few kilobytes of them. */
 const MAX_FINDING_WARNINGS = 5;

@@ -16,6 +16,7 @@ import {
   GATE_ANNOTATION_PREFIX,
   type DecisionRecord,
 } from '../engine/gates.js';
+import { deny, respond } from './admission-response.js';
 import { requesterOf, type Authorize } from './requester.js';
 
 type Annotations = Record<string, string>;
@@ -30,13 +31,6 @@ const annotationsOf = (object: unknown): Annotations => {
 
 /** JSON Pointer escaping of an annotation key ("/" becomes "~1"). */
 const pointer = (key: string) => `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
-
-function respond(uid: string, response: Json): Json {
-  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } };
-}
-
-const deny = (uid: string, code: number, message: string) =>
-  respond(uid, { allowed: false, status: { code, reason: code === 403 ? 'Forbidden' : 'Invalid', message } });
 
 function withPatch(uid: string, patch: Json[]): Json {
   if (patch.length === 0) return respond(uid, { allowed: true });

@@ -108,26 +108,22 @@ export function matchesPattern(value: string, pattern: string): boolean {
 /** Fields that the namespace's pins refuse, each naming the pins. */
 export function policyProblems(fields: AuthorityField[], pins: NamespacePolicy | undefined): FieldError[] {
   if (!pins) return [];
-  const problems: FieldError[] = [];
-  for (const { field, kind, value } of fields) {
-    if (kind === 'image' && pins.allowedImages && typeof value === 'string') {
-      if (!pins.allowedImages.some((pattern) => matchesPattern(value, pattern))) {
-        problems.push({
-          field,
-          message: `image ${value} is not allowed here: the operator's admission policy allows only ${pins.allowedImages.join(', ')}`,
-        });
-      }
-    }
-    if (kind === 'serviceAccountName' && pins.allowedServiceAccounts && typeof value === 'string') {
-      if (!pins.allowedServiceAccounts.some((pattern) => matchesPattern(value, pattern))) {
-        problems.push({
-          field,
-          message: `ServiceAccount ${value} is not allowed here: the operator's admission policy allows only ${pins.allowedServiceAccounts.join(', ')}`,
-        });
-      }
-    }
-  }
-  return problems;
+  // What each pinned kind of field is called, and the patterns it must match.
+  const pinned: Partial<Record<AuthorityKind, [string, string[] | undefined]>> = {
+    image: ['image', pins.allowedImages],
+    serviceAccountName: ['ServiceAccount', pins.allowedServiceAccounts],
+  };
+  return fields.flatMap(({ field, kind, value }) => {
+    const [noun, patterns] = pinned[kind] ?? [kind, undefined];
+    if (!patterns || typeof value !== 'string') return [];
+    if (patterns.some((pattern) => matchesPattern(value, pattern))) return [];
+    return [
+      {
+        field,
+        message: `${noun} ${value} is not allowed here: the operator's admission policy allows only ${patterns.join(', ')}`,
+      },
+    ];
+  });
 }
 
 /** A refusal: 403 when RBAC says no, 422 when the policy does. */

@@ -12,6 +12,7 @@ import { jsonShapeProblem } from '../api/limits.js';
 import type { AgentSpecV2 } from '../api/v2/agent.js';
 import { validateAgent, type FieldError } from '../api/validator.js';
 import { reviewAdmission } from './admission.js';
+import { deny, fieldList, respond } from './admission-response.js';
 import { requesterOf, type Authorize } from './requester.js';
 import {
   agentAuthority,
@@ -38,18 +39,6 @@ const AGENT_KIND_SET = new Set<string>([AGENT_KINDS.namespaced.kind, AGENT_KINDS
 
 const kindOf = (request: Json) =>
   isObject(request.kind) && typeof request.kind.kind === 'string' ? request.kind.kind : '';
-
-function answer(uid: string, response: Json): Json {
-  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, ...response } };
-}
-
-const refuse = (uid: string, code: number, message: string) =>
-  answer(uid, {
-    allowed: false,
-    status: { code, reason: code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : 'Invalid', message },
-  });
-
-const fieldList = (problems: FieldError[]) => problems.map((p) => `${p.field}: ${p.message}`).join('; ');
 
 /** An agent's own rules: the schema (a direct request was not checked), then what the API server cannot check. */
 function agentReview(request: Json, namespace: string, policy: AdmissionPolicy | undefined): FieldError[] {
@@ -90,17 +79,17 @@ export async function reviewValidation(body: unknown, deps: ValidationDeps): Pro
   ] as const) {
     const shape =
       (isTemplate || isAgent) && object !== undefined ? jsonShapeProblem(object, [at]) : undefined;
-    if (shape) return refuse(uid, 400, `${shape.field} ${shape.message}`);
+    if (shape) return deny(uid, 400, `${shape.field} ${shape.message}`);
   }
   let review: Json;
   let fields: AuthorityField[];
   if (isAgent) {
     const problems = agentReview(request, namespace, deps.policy);
-    if (problems.length) return refuse(uid, 422, fieldList(problems));
-    review = answer(uid, { allowed: true });
+    if (problems.length) return deny(uid, 422, fieldList(problems));
+    review = respond(uid, { allowed: true });
     fields = agentRequestAuthority(request);
   } else if (isTemplate) {
-    review = answer(uid, { allowed: true });
+    review = respond(uid, { allowed: true });
     fields = requestAuthority(request, templateAuthority);
   } else {
     // Runbooks: the webhook was registered for them first, and reviews without a kind are theirs.
@@ -116,5 +105,5 @@ export async function reviewValidation(body: unknown, deps: ValidationDeps): Pro
     authorize: deps.authorize,
     policy: deps.policy,
   });
-  return refusal ? refuse(uid, refusal.code, refusal.message) : review;
+  return refusal ? deny(uid, refusal.code, refusal.message) : review;
 }
