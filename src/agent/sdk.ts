@@ -31,6 +31,8 @@ export interface Assignment {
   parameters: Record<string, unknown>;
   outputs: Record<string, OutputType>;
   budget: AgentBudget;
+  /** The runbook's workspaces this stage mounts: name -> directory. */
+  workspaces: Record<string, string>;
 }
 
 /** What the operator handed over is not what the contract says: the agent should report it, not guess. */
@@ -109,6 +111,9 @@ export function readAssignment(env: NodeJS.ProcessEnv = process.env): Assignment
     parameters: json(env, dir, FILES.parameters, ENV.parameters, {}),
     outputs: env[ENV.outputs] ? (parse(env[ENV.outputs] ?? '', ENV.outputs) as Assignment['outputs']) : {},
     budget: json(env, dir, FILES.budget, ENV.budget, {}),
+    workspaces: env[ENV.workspaces]
+      ? (parse(env[ENV.workspaces] ?? '', ENV.workspaces) as Assignment['workspaces'])
+      : {},
   };
 }
 

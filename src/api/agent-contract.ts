@@ -64,6 +64,8 @@ export const ENV = {
   filesDir: 'AGENT_FILES_DIR',
   /** JSON LlmSettings: the endpoint, model and price an LLM agent uses (catalog llm and prices). */
   llm: 'AGENT_LLM',
+  /** JSON object: workspace name -> where the stage mounts it (spec.workspaces). */
+  workspaces: 'AGENT_WORKSPACES',
 } as const;
 
 export const AgentReport = Type.Object(

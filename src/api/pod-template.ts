@@ -10,15 +10,18 @@ import { Bool, FreeObject, Int, Name, NamedList, Obj, Str, StrList, StringEnum }
 
 /** A Kubernetes quantity, as resources and emptyDir sizes are written (512Mi, 1Gi). */
 export const QUANTITY_PATTERN = '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$';
-const Quantity = (description: string) => Str(description, { maxLength: 32, pattern: QUANTITY_PATTERN });
+export const Quantity = (description: string) =>
+  Str(description, { maxLength: 32, pattern: QUANTITY_PATTERN });
 
 /** Scratch space every agent gets unless its agent says otherwise. */
 export const SCRATCH_DEFAULTS = { tmpSizeLimit: '1Gi', homeSizeLimit: '256Mi', home: '/home/agent' } as const;
 
 /** The volumes the operator adds to every agent Pod: its files, /tmp and HOME. */
 export const RESERVED_VOLUMES = ['agentrunbook', 'scratch-tmp', 'scratch-home'] as const;
+/** The runbook's workspaces a stage mounts are its Pod's volumes workspace-0, workspace-1, ... */
+export const WORKSPACE_VOLUME_PREFIX = 'workspace-';
 
-const StringMap = (description: string, maxProperties = 32) =>
+export const StringMap = (description: string, maxProperties = 32) =>
   Type.Record(Type.String({ minLength: 1, maxLength: 317 }), Str('A value.', { maxLength: 1024 }), {
     description,
     maxProperties,
@@ -152,7 +155,7 @@ const QUALIFIED_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
-function keyProblems(map: Record<string, string> | undefined, at: string, checkValues: boolean) {
+export function keyProblems(map: Record<string, string> | undefined, at: string, checkValues: boolean) {
   return Object.entries(map ?? {}).flatMap(([key, value]) => {
     if (!QUALIFIED_KEY.test(key) || key.length > 317)
       return [
@@ -188,11 +191,11 @@ export function podTemplateProblems(
     ...keyProblems(template.annotations, `${at}.annotations`, false),
     ...keyProblems(template.nodeSelector, `${at}.nodeSelector`, true),
     ...(template.volumes ?? []).flatMap((volume, index) =>
-      reserved.has(volume.name)
+      reserved.has(volume.name) || volume.name.startsWith(WORKSPACE_VOLUME_PREFIX)
         ? [
             {
               field: `${at}.volumes[${index}].name`,
-              message: `${volume.name} is the operator's own volume; reserved names: ${RESERVED_VOLUMES.join(', ')}`,
+              message: `${volume.name} is the operator's own volume; reserved names: ${RESERVED_VOLUMES.join(', ')} and ${WORKSPACE_VOLUME_PREFIX}<n>`,
             },
           ]
         : [],

@@ -7,6 +7,7 @@ import {
   ANNOTATION_INPUTS,
   ANNOTATION_PARAMETERS,
   LABEL_AGENT,
+  LABEL_COLOCATE,
   LABEL_ATTEMPT,
   LABEL_EXECUTION,
   LABEL_GENERATION,
@@ -17,7 +18,8 @@ import {
 } from '../api/labels.js';
 import { labelValue } from '../engine/naming.js';
 import type { JobPlan } from '../engine/types.js';
-import { RESERVED_VOLUMES, type PodTemplate } from '../api/pod-template.js';
+import { RESERVED_VOLUMES, WORKSPACE_VOLUME_PREFIX, type PodTemplate } from '../api/pod-template.js';
+import { HOSTNAME_LABEL } from '../engine/workspaces.js';
 import type { AgentRunbookJson, JobJson } from '../kube/types.js';
 
 export const AGENT_CONTAINER = 'agent';
@@ -97,18 +99,66 @@ function scratchVolumes(plan: JobPlan) {
   };
 }
 
-/** Where the agent's Pod runs and how: the agent's Pod template, field by field. */
-function placement(template: PodTemplate | undefined) {
-  if (!template) return {};
-  const {
+/** The runbook's workspaces the stage mounts, as volumes workspace-<n>. */
+function workspaceVolumes(plan: JobPlan) {
+  const workspaces = plan.workspaces ?? [];
+  const name = (index: number) => `${WORKSPACE_VOLUME_PREFIX}${index}`;
+  return {
+    volumes: workspaces.map((workspace, index) => ({
+      name: name(index),
+      ...(workspace.claim
+        ? { persistentVolumeClaim: { claimName: workspace.claim.name } }
+        : { emptyDir: workspace.emptyDir ?? {} }),
+    })),
+    mounts: workspaces.map((workspace, index) => ({
+      name: name(index),
+      mountPath: workspace.mountPath,
+      ...(workspace.readOnly ? { readOnly: true } : {}),
+    })),
+    claims: workspaces.some((workspace) => workspace.claim),
+  };
+}
+
+/**
+ * Keeps the Pod with the run's others that share a ReadWriteOnce workspace: pod affinity to their
+ * group (the first of them lands anywhere: it matches its own term), and their node once known.
+ */
+function colocated(plan: JobPlan, template: PodTemplate | undefined) {
+  const { colocation } = plan;
+  const nodeSelector = colocation?.node
+    ? { ...template?.nodeSelector, [HOSTNAME_LABEL]: colocation.node }
+    : template?.nodeSelector;
+  if (!colocation) return { nodeSelector, affinity: template?.affinity };
+  const affinity = (template?.affinity ?? {}) as {
+    podAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: unknown[] };
+  };
+  const term = {
+    labelSelector: { matchLabels: { [LABEL_COLOCATE]: colocation.group } },
+    topologyKey: HOSTNAME_LABEL,
+  };
+  return {
     nodeSelector,
-    tolerations,
-    affinity,
-    topologySpreadConstraints,
-    runtimeClassName,
-    priorityClassName,
-    imagePullSecrets,
-  } = template;
+    affinity: {
+      ...affinity,
+      podAffinity: {
+        ...affinity.podAffinity,
+        requiredDuringSchedulingIgnoredDuringExecution: [
+          ...(affinity.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []),
+          term,
+        ],
+      },
+    },
+  };
+}
+
+/** Where the agent's Pod runs and how: the agent's Pod template, field by field, and its workspaces' node. */
+function placement(plan: JobPlan, template: PodTemplate | undefined) {
+  const { nodeSelector, affinity } = colocated(plan, template);
+  if (!template) {
+    return { ...(nodeSelector ? { nodeSelector } : {}), ...(affinity ? { affinity } : {}) };
+  }
+  const { tolerations, topologySpreadConstraints, runtimeClassName, priorityClassName, imagePullSecrets } =
+    template;
   return {
     ...(nodeSelector ? { nodeSelector } : {}),
     ...(tolerations ? { tolerations } : {}),
@@ -125,14 +175,18 @@ function placement(template: PodTemplate | undefined) {
  * read-only root), with what the agent's template sets instead: admission lets it only tighten
  * them, or loosen what the operator's configuration allows.
  */
-function securityContexts(template: PodTemplate | undefined) {
+function securityContexts(template: PodTemplate | undefined, mountsClaims: boolean) {
   const own = template?.securityContext ?? {};
+  const runAsGroup = own.runAsGroup ?? NON_ROOT_UID;
+  // A claim's volume belongs to root until fsGroup gives it to the agent's group.
+  const claimGroup = own.fsGroup === undefined && mountsClaims;
   return {
     pod: {
       runAsNonRoot: true,
       runAsUser: own.runAsUser ?? NON_ROOT_UID,
-      runAsGroup: own.runAsGroup ?? NON_ROOT_UID,
+      runAsGroup,
       ...(own.fsGroup === undefined ? {} : { fsGroup: own.fsGroup }),
+      ...(claimGroup ? { fsGroup: runAsGroup, fsGroupChangePolicy: 'OnRootMismatch' } : {}),
       seccompProfile: own.seccompProfile ?? { type: 'RuntimeDefault' },
     },
     container: {
@@ -153,7 +207,8 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
     [ANNOTATION_BUDGET]: plan.files.budget,
   };
   const scratch = scratchVolumes(plan);
-  const security = securityContexts(template);
+  const workspaces = workspaceVolumes(plan);
+  const security = securityContexts(template, workspaces.claims);
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -172,13 +227,25 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
         : { activeDeadlineSeconds: plan.activeDeadlineSeconds }),
       template: {
         // The operator's labels win: they are how it finds its Pods.
-        metadata: { labels: { ...template?.labels, ...labels }, annotations },
+        metadata: {
+          labels: {
+            ...template?.labels,
+            ...labels,
+            ...(plan.colocation ? { [LABEL_COLOCATE]: plan.colocation.group } : {}),
+          },
+          annotations,
+        },
         spec: {
           restartPolicy: 'Never',
-          volumes: [filesVolume(plan), ...scratch.volumes, ...(template?.volumes ?? [])],
+          volumes: [
+            filesVolume(plan),
+            ...scratch.volumes,
+            ...workspaces.volumes,
+            ...(template?.volumes ?? []),
+          ],
           automountServiceAccountToken: plan.automountServiceAccountToken,
           ...(plan.serviceAccountName ? { serviceAccountName: plan.serviceAccountName } : {}),
-          ...placement(template),
+          ...placement(plan, template),
           securityContext: security.pod,
           containers: [
             {
@@ -197,6 +264,7 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
               volumeMounts: [
                 { name: FILES_VOLUME, mountPath: FILES_DIR, readOnly: true },
                 ...scratch.mounts,
+                ...workspaces.mounts,
                 ...(template?.volumeMounts ?? []),
               ],
               terminationMessagePath: TERMINATION_MESSAGE_PATH,

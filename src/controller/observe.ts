@@ -76,6 +76,10 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
   const fromJob = jobState(job);
   const fromPod = fromJob.state === 'active' && terminated ? podState(pod, terminated.finishedAt) : undefined;
   const completionTime = fromPod ? fromPod.completionTime : finishedAt(job);
+  const node = pod?.spec?.nodeName;
+  const unschedulable = pod?.status?.conditions?.find(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  );
   return {
     name: job.metadata.name,
     stage,
@@ -91,5 +95,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     ...(terminated?.message !== undefined ? { terminationMessage: terminated.message } : {}),
     ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),
     ...(terminated?.reason !== undefined ? { terminatedReason: terminated.reason } : {}),
+    ...(node ? { node } : {}),
+    ...(unschedulable && !node ? { unschedulable: unschedulable.message ?? 'Unschedulable' } : {}),
   };
 }

@@ -56,6 +56,8 @@ export const CONTROLLER_RULES: PolicyRule[] = [
     // Server-side apply of a new object needs create as well as patch.
     verbs: ['get', 'list', 'create', 'patch', 'delete'],
   },
+  // The claims workspaces make for each run, removed with the run's history.
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create', 'deletecollection'] },
   // Each Agent's status: accepted, used by, circuit breaker.
   { apiGroups: [GROUP], resources: [`${AGENT_KINDS.namespaced.plural}/status`], verbs: ['patch'] },
 ];

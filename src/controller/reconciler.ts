@@ -39,6 +39,7 @@ import type { Notifier } from './notifier.js';
 import type { RevisionHistory, RevisionStatus } from './revisions.js';
 import type { ReportLogs } from './report-logs.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
+import { ensureClaims, pruneClaims } from './workspace-claims.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -261,6 +262,14 @@ export class Reconciler {
       );
     }
 
+    if (decision.pruneClaims) {
+      // Claims left behind go with the runbook (it owns them): a failure here costs no run.
+      await pruneClaims(this.deps.http, runbook, decision.pruneClaims.keepExecutions).catch(
+        (error: unknown) =>
+          log.error('deleting the workspace claims of past runs failed', { error: (error as Error).message }),
+      );
+    }
+
     // Each Job's attempt is in the status written above, so the creations may go at once.
     await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log)));
     log.debug('reconciled', {
@@ -318,6 +327,20 @@ export class Reconciler {
     }
   }
 
+  private async ensureClaims(runbook: AgentRunbookJson, plan: JobPlan): Promise<void> {
+    try {
+      await ensureClaims(this.deps.http, runbook, plan);
+    } catch (error) {
+      if (isStatus(error, 422)) {
+        throw new Refused(
+          'JobRejected',
+          `the API server refused a workspace claim for stage ${plan.stage}: ${(error as Error).message}`,
+        );
+      }
+      throw error;
+    }
+  }
+
   private async writeStatus(runbook: AgentRunbookJson, decision: Decision): Promise<void> {
     const namespace = runbook.metadata.namespace ?? '';
     try {
@@ -339,8 +362,9 @@ export class Reconciler {
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
     if (jobs.get(key) || this.expectingCreate(key, now)) return;
-    // The agent's confinement exists before its Pod does.
+    // The agent's confinement and the run's claims exist before its Pod does.
     await this.deps.egressPolicies?.ensure(namespace, plan);
+    await this.ensureClaims(runbook, plan);
     try {
       await this.deps.http.request({
         method: 'POST',

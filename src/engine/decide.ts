@@ -33,6 +33,7 @@ import { awaitsFold, Run } from './run-state.js';
 import { buildStatus, runEvents, TERMINAL_RUN } from './summary.js';
 import type { Decision, EngineInput, JobObservation, Notification, RunbookObject } from './types.js';
 import { mainStages, validationStages } from './workflow-stages.js';
+import { claimsToKeep, workspaceStatus } from './workspaces.js';
 
 export { POD_REPORT_GRACE_MS } from './run-state.js';
 
@@ -109,10 +110,13 @@ export function decide(input: EngineInput): Decision {
       { execution, status, final: true },
       now.getTime(),
     );
+    const deleted = [...deletes, ...pruning.delete];
+    const keepClaims = claimsToKeep(jobs, deleted, execution);
     return {
       status,
       create: [],
-      delete: [...deletes, ...pruning.delete],
+      delete: deleted,
+      ...(keepClaims ? { pruneClaims: keepClaims } : {}),
       events: run.events,
       notifications: [],
       ...(pruning.requeueAfterMs === undefined ? {} : { requeueAfterMs: pruning.requeueAfterMs }),
@@ -152,6 +156,14 @@ export function decide(input: EngineInput): Decision {
   if (clock) next.clock = clock;
   else delete next.clock;
   next.metrics = executionMetrics(next);
+  const workspaces = workspaceStatus(
+    { runbook, execution },
+    [...run.specStages.values()],
+    run.colocated.workspaces,
+    run.colocated.node,
+  );
+  if (workspaces) next.workspaces = workspaces;
+  else delete next.workspaces;
   const alerting = evaluateAlerts(spec, before, next, now, generation);
   if (alerting.alerts.length) next.alerts = alerting.alerts;
   else delete next.alerts;
@@ -168,6 +180,8 @@ export function decide(input: EngineInput): Decision {
   // ends now is looked at again (status writes alone do not bring a runbook back to the queue).
   const pruning = pruneHistory(spec, input.catalog, jobs, { execution, final: false }, now.getTime());
   const endedNow = TERMINAL_RUN.has(next.phase ?? '');
+  const deleted = [...deletes, ...run.deletes, ...pruning.delete];
+  const keepClaims = claimsToKeep(jobs, deleted, execution);
   const waits = [
     endedNow ? AFTER_FINISH_MS : undefined,
     ...(ending
@@ -188,7 +202,8 @@ export function decide(input: EngineInput): Decision {
     ...(fresh && previous?.stages?.some((stage) => stage.outputRefs)
       ? { pruneStoredOutputs: { keepExecution: execution } }
       : {}),
-    delete: [...deletes, ...run.deletes, ...pruning.delete],
+    delete: deleted,
+    ...(keepClaims ? { pruneClaims: keepClaims } : {}),
     events,
     notifications,
     ...(waits.length ? { requeueAfterMs: Math.min(...waits) } : {}),

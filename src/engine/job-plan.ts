@@ -2,14 +2,15 @@
 import { ENV, type LlmSettings } from '../api/agent-contract.js';
 import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
 import type { StageV2 } from '../api/v2/runbook.js';
-import { SCRATCH_DEFAULTS } from '../api/pod-template.js';
+import { SCRATCH_DEFAULTS, type PodTemplate } from '../api/pod-template.js';
 import type { Problem } from './agent-report.js';
 import { agentKey, resolveAgent, describeCatalogMiss } from './catalog.js';
 import { stageDeadlineSeconds } from './deadlines.js';
 import { resolveInputs } from './inputs.js';
 import { egressPolicyName, jobName } from './naming.js';
 import type { SubstitutionScope } from './substitution.js';
-import type { JobPlan, RunbookObject, StoredFile } from './types.js';
+import type { JobPlan, PlannedWorkspace, RunbookObject, StoredFile } from './types.js';
+import { colocationFor, HOSTNAME_LABEL, plannedWorkspaces } from './workspaces.js';
 
 /**
  * A file's JSON also goes into the environment up to this size, for agents that read only the
@@ -32,6 +33,37 @@ export interface PlanContext {
   runRemainingMs?: number;
   /** Tokens and dollars the Job may spend. */
   grant: { tokens?: number; costUSD?: string };
+  /** The run's workspaces that keep their stages on one node, and that node once known. */
+  colocated?: { workspaces: ReadonlySet<string>; node?: string };
+}
+
+/** Why the stage's workspaces cannot be mounted or placed as its agent is: at run time, as agents change. */
+function workspaceProblem(
+  stage: StageV2,
+  workspaces: PlannedWorkspace[],
+  template: PodTemplate | undefined,
+  home: string,
+  node: string | undefined,
+): Problem | undefined {
+  const mounts = (template?.volumeMounts ?? []).map((mount) => mount.mountPath.replace(/\/+$/, ''));
+  for (const workspace of workspaces) {
+    const path = workspace.mountPath.replace(/\/+$/, '') || '/';
+    const clash = [home, ...mounts].find((other) => other === path || other.startsWith(`${path}/`));
+    if (clash !== undefined) {
+      return {
+        reason: 'WorkspaceMountConflict',
+        message: `stage ${stage.name} mounts workspace ${workspace.name} at ${path}, which would hide ${clash}, where its agent has HOME or a volume: give the workspace another mountPath`,
+      };
+    }
+  }
+  const pinned = template?.nodeSelector?.[HOSTNAME_LABEL];
+  if (node && pinned !== undefined && pinned !== node) {
+    return {
+      reason: 'WorkspaceNodeConflict',
+      message: `stage ${stage.name} shares a ReadWriteOnce workspace with stages that ran on node ${node}, but its agent's nodeSelector requires node ${pinned}: use a ReadWriteMany claim or place the agents alike`,
+    };
+  }
+  return undefined;
 }
 
 /**
@@ -103,6 +135,15 @@ export function planStageJob(
   const template = entry?.podTemplate;
   const serviceAccountName = stage.serviceAccountName ?? template?.serviceAccountName;
   const home = entry?.env?.HOME ?? SCRATCH_DEFAULTS.home;
+  const workspaces = plannedWorkspaces({ runbook, execution }, stage);
+  const colocation = colocationFor(
+    { runbook, execution },
+    stage,
+    context.colocated?.workspaces ?? new Set(),
+    context.colocated?.node,
+  );
+  const conflict = workspaceProblem(stage, workspaces, template, home, colocation?.node);
+  if (conflict) return { problem: conflict };
   const plan: JobPlan = {
     name: jobName(name, stage.name, execution, attempt, uid),
     stage: stage.name,
@@ -128,6 +169,13 @@ export function planStageJob(
       [ENV.outputs]: JSON.stringify(stage.config?.outputs ?? {}),
       [ENV.budget]: files.budget,
       ...(llm ? { [ENV.llm]: JSON.stringify(llm.settings) } : {}),
+      ...(workspaces.length
+        ? {
+            [ENV.workspaces]: JSON.stringify(
+              Object.fromEntries(workspaces.map((workspace) => [workspace.name, workspace.mountPath])),
+            ),
+          }
+        : {}),
     },
     secretEnv: Object.entries(entry?.secretEnv ?? {}).map(([variable, ref]) => ({ name: variable, ...ref })),
     files,
@@ -152,6 +200,8 @@ export function planStageJob(
       homeSizeLimit: entry?.scratch?.homeSizeLimit ?? SCRATCH_DEFAULTS.homeSizeLimit,
       home,
     },
+    ...(workspaces.length ? { workspaces } : {}),
+    ...(colocation ? { colocation } : {}),
   };
   return { plan };
 }

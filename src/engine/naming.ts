@@ -48,3 +48,16 @@ export function egressPolicyName(agent: string): string {
     .replace(/-+$/, '');
   return `${readable}-${hash}`;
 }
+
+/** The PersistentVolumeClaim of a workspace for one run: a DNS label, unique by hash. */
+export function claimName(runbook: string, workspace: string, execution: string, uid: string): string {
+  const hash = shortHash(['claim', uid, runbook, workspace, execution]);
+  const readable = [dnsLabelPart(runbook), dnsLabelPart(workspace)].filter(Boolean).join('-');
+  const prefix = readable.slice(0, MAX_NAME - hash.length - 1).replace(/-+$/, '');
+  return prefix ? `${prefix}-${hash}` : `ws-${hash}`;
+}
+
+/** The label value that keeps the Pods of a run which share a ReadWriteOnce workspace together. */
+export function colocationGroup(uid: string, execution: string): string {
+  return shortHash(['colocate', uid, execution], 16);
+}

@@ -16,6 +16,7 @@ import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
 import { retryPolicy } from './retry.js';
 import { stageOutcome, type StageOutcome } from './stage-outcome.js';
 import { splitOutputs, StoredOutput, storedOutputsName } from './stored-outputs.js';
+import { colocatedWorkspaces, workspaceNode } from './workspaces.js';
 import { MAX_OUTPUT_BYTES } from '../api/agent-contract.js';
 import type {
   AgentHistory,
@@ -132,6 +133,8 @@ export class Run {
   newFallbackTriggers = 0;
   /** Agents whose breaker is open, with the time it may half-open. */
   readonly openBreakers = new Map<string, number>();
+  /** Workspaces whose stages stay on one node, and that node once one of them was scheduled. */
+  readonly colocated: { workspaces: ReadonlySet<string>; node?: string };
 
   constructor(
     readonly input: EngineInput,
@@ -142,6 +145,9 @@ export class Run {
     const every = allStages(spec);
     this.specStages = new Map(every.map((stage) => [stage.name, stage]));
     this.deps = dependencies(every);
+    const workspaces = colocatedWorkspaces(spec, every);
+    const node = workspaceNode(execution, input.jobs, this.specStages, workspaces);
+    this.colocated = { workspaces, ...(node ? { node } : {}) };
     const known = new Map((status.stages ?? []).map((stage) => [stage.name, stage]));
     // Main and validation stages are planned from the start; fallback and emergency ones join when they take over.
     const planned = [...mainStages(spec), ...validationStages(spec)].map((stage) => stage.name);
@@ -225,7 +231,10 @@ export class Run {
         delete stage.nextAttemptTime;
         stage.startTime ??= job.startTime ?? timestamp(this.now);
       }
-      if (job.state === 'active') continue;
+      if (job.state === 'active') {
+        this.noteUnschedulable(stage, spec, job);
+        continue;
+      }
       if (!job.podTerminated && job.failureReason !== 'DeadlineExceeded') {
         const finishedAt = Date.parse(job.completionTime ?? '') || this.now.getTime();
         const waited = this.now.getTime() - finishedAt;
@@ -236,6 +245,29 @@ export class Run {
       }
       this.fold(stage, spec, job);
     }
+  }
+
+  /**
+   * A running stage whose Pod the scheduler cannot place says so, and why: the stage's own
+   * deadline still bounds the wait. Once placed it says it runs again.
+   */
+  private noteUnschedulable(stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
+    if (job.unschedulable === undefined) {
+      if (stage.reason !== 'Unschedulable') return;
+      stage.reason = 'Started';
+      stage.message = `attempt ${job.attempt} running as Job ${job.name}`;
+      return;
+    }
+    const shared = (spec.workspaces ?? []).filter((binding) => this.colocated.workspaces.has(binding.name));
+    const where = shared.length
+      ? ` It must run ${this.colocated.node ? `on node ${this.colocated.node}` : 'on one node'} with the other stages that share workspace ${shared.map((binding) => binding.name).join(', ')} (ReadWriteOnce).`
+      : '';
+    const message = `attempt ${job.attempt} (Job ${job.name}) waits for a node: ${job.unschedulable.replace(/\.+$/, '')}.${where}`;
+    if (stage.reason !== 'Unschedulable') {
+      this.event('Warning', 'StageUnschedulable', `stage ${stage.name}: ${message}`);
+    }
+    stage.reason = 'Unschedulable';
+    stage.message = message.slice(0, 4096);
   }
 
   /** Keeps a stage's outputs: small ones in its status, the others in a ConfigMap it refers to. */
@@ -386,6 +418,7 @@ export class Run {
       execution: this.execution,
       catalog,
       grant,
+      colocated: this.colocated,
       ...(runRemainingMs === undefined ? {} : { runRemainingMs }),
       scope: {
         context: runbook.spec.context ?? {},

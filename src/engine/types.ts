@@ -3,6 +3,7 @@ import type { PodTemplate } from '../api/pod-template.js';
 import type { EgressSpec } from '../api/egress.js';
 import type { AgentOwner } from './catalog.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+import type { WorkspaceV2 } from '../api/v2/workspaces.js';
 
 /** What the engine needs of an AgentRunbook object. */
 export interface RunbookObject {
@@ -45,6 +46,10 @@ export interface JobObservation {
   exitCode?: number;
   /** The container's terminated reason, e.g. OOMKilled or Error. */
   terminatedReason?: string;
+  /** The node its Pod was scheduled to. */
+  node?: string;
+  /** Why the scheduler cannot place its Pod, while it cannot. */
+  unschedulable?: string;
 }
 
 /**
@@ -104,6 +109,20 @@ export interface JobPlan {
   podTemplate?: PodTemplate;
   /** Writable scratch: emptyDirs at /tmp and at `home` (which HOME names), with size limits. */
   scratch: { tmpSizeLimit: string; homeSizeLimit: string; home: string };
+  /** The runbook's workspaces the stage mounts; claims with a template are made before the Job. */
+  workspaces?: PlannedWorkspace[];
+  /** Keeps the Pod with the run's others that share a ReadWriteOnce workspace, on their node once known. */
+  colocation?: { group: string; node?: string };
+}
+
+/** A workspace as one stage mounts it. */
+export interface PlannedWorkspace {
+  name: string;
+  mountPath: string;
+  readOnly: boolean;
+  /** A claim: made from `template` for this run, or an existing one without it. */
+  claim?: { name: string; template?: NonNullable<WorkspaceV2['volumeClaimTemplate']> };
+  emptyDir?: NonNullable<WorkspaceV2['emptyDir']>;
 }
 
 /** An output kept in a ConfigMap, as a file under the agent's FILES_DIR. */
@@ -142,6 +161,8 @@ export interface Decision {
   store?: OutputStore[];
   /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */
   pruneStoredOutputs?: { keepExecution: string };
+  /** The claims made for workspaces of runs other than these go (their Jobs went with spec.history). */
+  pruneClaims?: { keepExecutions: string[] };
   /** Look again after this long even if nothing changes. */
   requeueAfterMs?: number;
 }

@@ -72,8 +72,10 @@ export interface PodJson {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
+  spec?: { nodeName?: string };
   status?: {
     phase?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
     containerStatuses?: ContainerStatusJson[];
   };
 }

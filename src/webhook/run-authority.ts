@@ -13,7 +13,15 @@ import type { FieldError } from '../api/validator.js';
 import { describeAttributes, type Authorize, type Requester, type ResourceAttributes } from './requester.js';
 
 export type AuthorityKind =
-  'image' | 'command' | 'args' | 'serviceAccountName' | 'automountServiceAccountToken';
+  | 'image'
+  | 'command'
+  | 'args'
+  | 'serviceAccountName'
+  | 'automountServiceAccountToken'
+  | 'volumes'
+  | 'secretEnv'
+  | 'persistentVolumeClaim'
+  | 'volumeClaimTemplate';
 
 /** One field that decides what the operator runs, or as whom. */
 export interface AuthorityField {
@@ -28,12 +36,27 @@ const WHAT: Record<AuthorityKind, string> = {
   args: 'the arguments',
   serviceAccountName: 'the ServiceAccount',
   automountServiceAccountToken: 'a mounted ServiceAccount token',
+  volumes: 'volumes (Secrets, ConfigMaps, claims)',
+  secretEnv: 'environment from Secrets',
+  persistentVolumeClaim: 'an existing PersistentVolumeClaim',
+  volumeClaimTemplate: 'a PersistentVolumeClaim made per run',
 };
 
-const KINDS = Object.keys(WHAT) as AuthorityKind[];
+/** The container fields of a stage or a catalog-like agent. */
+const CONTAINER_KINDS: readonly AuthorityKind[] = [
+  'image',
+  'command',
+  'args',
+  'serviceAccountName',
+  'automountServiceAccountToken',
+];
 
 /** The authority fields set on one container-like object (a stage, an agent, a pod template). */
-function fieldsOf(node: unknown, at: string, kinds: readonly AuthorityKind[] = KINDS): AuthorityField[] {
+function fieldsOf(
+  node: unknown,
+  at: string,
+  kinds: readonly AuthorityKind[] = CONTAINER_KINDS,
+): AuthorityField[] {
   if (!isObject(node)) return [];
   return kinds.flatMap((kind) => {
     const value = node[kind];
@@ -50,7 +73,11 @@ const entries = (node: unknown): [string, unknown][] => (isObject(node) ? Object
 export function runbookAuthority(spec: unknown, at = 'spec'): AuthorityField[] {
   const agents = isObject(spec) && isObject(spec.agents) ? spec.agents : {};
   const pipeline = Array.isArray(agents.pipeline) ? (agents.pipeline as unknown[]) : [];
+  const workspaces = isObject(spec) && Array.isArray(spec.workspaces) ? (spec.workspaces as unknown[]) : [];
   return [
+    ...workspaces.flatMap((workspace, index) =>
+      fieldsOf(workspace, `${at}.workspaces[${index}]`, ['persistentVolumeClaim', 'volumeClaimTemplate']),
+    ),
     ...pipeline.flatMap((stage, index) => fieldsOf(stage, `${at}.agents.pipeline[${index}]`)),
     ...entries(agents.core).flatMap(([name, agent]) => fieldsOf(agent, `${at}.agents.core.${name}`)),
     ...entries(agents.deployment).flatMap(([name, agent]) =>
@@ -59,12 +86,16 @@ export function runbookAuthority(spec: unknown, at = 'spec'): AuthorityField[] {
   ];
 }
 
-/** What an Agent or ClusterAgent spec decides: its container, and its Pod's identity. */
+/** What an Agent or ClusterAgent spec decides: its container, what it mounts and reads, and its Pod's identity. */
 export function agentAuthority(spec: unknown, at = 'spec'): AuthorityField[] {
   const template = isObject(spec) ? spec.podTemplate : undefined;
   return [
-    ...fieldsOf(spec, at, ['image', 'command', 'args']),
-    ...fieldsOf(template, `${at}.podTemplate`, ['serviceAccountName', 'automountServiceAccountToken']),
+    ...fieldsOf(spec, at, ['image', 'command', 'args', 'secretEnv']),
+    ...fieldsOf(template, `${at}.podTemplate`, [
+      'serviceAccountName',
+      'automountServiceAccountToken',
+      'volumes',
+    ]),
   ];
 }
 
@@ -150,7 +181,18 @@ export const jobCreation = (namespace: string): ResourceAttributes => ({
   namespace,
 });
 
-/** Refuses fields the requester could not set on a Job of their own, or that the policy pins out. */
+/** What making the claims of a claim template directly would take. */
+const claimCreation = (namespace: string): ResourceAttributes => ({
+  verb: 'create',
+  group: '',
+  resource: 'persistentvolumeclaims',
+  namespace,
+});
+
+/** The permission a field needs: a claim template makes claims; everything else goes into a Job. */
+const permissionFor = (kind: AuthorityKind) => (kind === 'volumeClaimTemplate' ? claimCreation : jobCreation);
+
+/** Refuses fields the requester could not set on a Job (or a claim) of their own, or that the policy pins out. */
 export async function checkAuthority(check: AuthorityCheck): Promise<Refusal | undefined> {
   const { fields, requester, namespace } = check;
   if (fields.length === 0) return undefined;
@@ -158,14 +200,19 @@ export async function checkAuthority(check: AuthorityCheck): Promise<Refusal | u
   if (pinned.length) {
     return { code: 422, message: pinned.map((p) => `${p.field}: ${p.message}`).join('; ') };
   }
-  const attributes = jobCreation(namespace);
-  const verdict = await check.authorize({ ...requester, attributes });
-  if (verdict.allowed) return undefined;
-  const what = [...new Set(fields.map((field) => WHAT[field.kind]))].join(', ');
-  return {
-    code: 403,
-    message: `${fields.map((field) => field.field).join(', ')}: user ${requester.user} may not set ${what} that the operator runs: that needs ${describeAttributes(attributes)}, which RBAC does not grant${verdict.reason ? ` (${verdict.reason})` : ''}; name an Agent, a ClusterAgent or a catalog agent instead`,
-  };
+  for (const permission of [jobCreation, claimCreation]) {
+    const needing = fields.filter((field) => permissionFor(field.kind) === permission);
+    if (needing.length === 0) continue;
+    const attributes = permission(namespace);
+    const verdict = await check.authorize({ ...requester, attributes });
+    if (verdict.allowed) continue;
+    const what = [...new Set(needing.map((field) => WHAT[field.kind]))].join(', ');
+    return {
+      code: 403,
+      message: `${needing.map((field) => field.field).join(', ')}: user ${requester.user} may not set ${what} that the operator ${permission === jobCreation ? 'runs' : 'makes'}: that needs ${describeAttributes(attributes)}, which RBAC does not grant${verdict.reason ? ` (${verdict.reason})` : ''}${permission === jobCreation ? '; name an Agent, a ClusterAgent or a catalog agent instead' : ''}`,
+    };
+  }
+  return undefined;
 }
 
 /** The authority fields of an admission request's object and old object. */

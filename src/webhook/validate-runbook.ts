@@ -4,6 +4,9 @@
  */
 import semver from 'semver';
 import { Spec, TEMPLATE_RUNBOOK_FIELDS, type SpecV2 } from '../api/v2/runbook.js';
+import { unusedWorkspaces, workspaceProblems } from '../api/v2/workspaces.js';
+import { FILES_DIR } from '../api/agent-contract.js';
+import { SCRATCH_DEFAULTS } from '../api/pod-template.js';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CEL_TOTAL_COST_LIMIT } from '../api/limits.js';
@@ -285,6 +288,11 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkConditions(spec),
     ...checkBudgets(spec),
     ...checkMonitoring(spec),
+    ...workspaceProblems(spec.workspaces, spec.agents.pipeline ?? [], [
+      FILES_DIR,
+      '/tmp',
+      SCRATCH_DEFAULTS.home,
+    ]),
   ];
 }
 
@@ -310,6 +318,7 @@ export function settingWarnings(spec: SpecV2): string[] {
       'spec.budgets.cost: without perAgent each starting stage is granted all the dollars left, so stages run one at a time; set perAgent to let them run side by side',
     );
   }
+  warnings.push(...unusedWorkspaces(spec.workspaces, spec.agents.pipeline ?? []));
   return warnings;
 }
 

@@ -20,6 +20,7 @@ export interface StageSketch {
   dependsOn?: string[];
   config?: Record<string, unknown>;
   agent?: string;
+  workspaces?: { name: string; mountPath?: string; readOnly?: boolean }[];
 }
 
 /** A runbook with a context the stages can refer to; `extra` is merged into the spec. */

@@ -56,6 +56,7 @@ ENV = {
     "report_path": "AGENT_REPORT_PATH",
     "files_dir": "AGENT_FILES_DIR",
     "llm": "AGENT_LLM",
+    "workspaces": "AGENT_WORKSPACES",
 }
 
 
@@ -79,6 +80,8 @@ class Assignment:
     version: Optional[str] = None
     #: The LLM settings (baseURL, model, price) when the agent's definition has an llm block.
     llm: Optional[Dict[str, Any]] = field(default=None)
+    #: The runbook's workspaces this stage mounts: name -> directory.
+    workspaces: Dict[str, str] = field(default_factory=dict)
 
 
 def _parse(text: str, what: str) -> Any:
@@ -135,6 +138,7 @@ def read_assignment(env: Optional[Mapping[str, str]] = None) -> Assignment:
     inputs = _json(env, directory, FILES["inputs"], ENV["inputs"], {})
     outputs = env.get(ENV["outputs"], "")
     llm = env.get(ENV["llm"], "")
+    workspaces = env.get(ENV["workspaces"], "")
     return Assignment(
         runbook=env.get(ENV["runbook"], ""),
         namespace=env.get(ENV["namespace"], ""),
@@ -147,6 +151,7 @@ def read_assignment(env: Optional[Mapping[str, str]] = None) -> Assignment:
         outputs=_parse(outputs, ENV["outputs"]) if outputs else {},
         budget=_json(env, directory, FILES["budget"], ENV["budget"], {}),
         llm=_parse(llm, ENV["llm"]) if llm else None,
+        workspaces=_parse(workspaces, ENV["workspaces"]) if workspaces else {},
     )
 
 

@@ -46,6 +46,7 @@ def test_reads_the_files_before_the_environment_and_resolves_file_references(tmp
     assert work.budget == {"tokens": 100, "costUSD": "0.50", "deadlineSeconds": 30}
     assert work.outputs == {"summary": "string"}
     assert work.llm is None
+    assert work.workspaces == {}
 
 
 def test_falls_back_to_the_environment_without_files(tmp_path: Path) -> None:
@@ -56,8 +57,10 @@ def test_falls_back_to_the_environment_without_files(tmp_path: Path) -> None:
             AGENT_PARAMETERS='{"p": 1}',
             AGENT_BUDGET='{"tokens": 5}',
             AGENT_LLM='{"baseURL": "http://x/v1", "model": "m", "price": {}}',
+            AGENT_WORKSPACES='{"source": "/workspace/source"}',
         )
     )
+    assert work.workspaces == {"source": "/workspace/source"}
     assert work.inputs == {"idea": "env"} and work.parameters == {"p": 1} and work.budget == {"tokens": 5}
     assert work.llm == {"baseURL": "http://x/v1", "model": "m", "price": {}}
 

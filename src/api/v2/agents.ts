@@ -13,6 +13,7 @@ import {
   StrList,
   FreeObject,
 } from '../schema-kit.js';
+import { WorkspaceBinding } from './workspaces.js';
 
 export const FAILURE_POLICIES = ['abort', 'continue'] as const;
 export const OUTPUT_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
@@ -94,6 +95,9 @@ export const Stage = Obj(
       Bool('Mount the ServiceAccount token into the agent Pod; off unless set to true.'),
     ),
     config: Type.Optional(StageConfig),
+    workspaces: Type.Optional(
+      NamedList('Workspaces of spec.workspaces this stage mounts.', WorkspaceBinding, 16),
+    ),
   },
   {
     celRules: [

@@ -1,6 +1,7 @@
 /** The AgentRunbook v2 spec, apart from the resource root (runbook.ts) that adds the status to it. */
 import { Type } from '@sinclair/typebox';
-import { Obj, Str, StrList, SemVer, Name, Bool, StringEnum, Int } from '../schema-kit.js';
+import { Obj, Str, StrList, SemVer, Name, Bool, StringEnum, Int, NamedList } from '../schema-kit.js';
+import { Workspace } from './workspaces.js';
 import { TEMPLATE_KIND_NAMES } from '../group.js';
 import { Context, Author, Created } from './context.js';
 import { Execution, RetryStrategies } from './execution.js';
@@ -70,6 +71,13 @@ export const Spec = Obj(
     budgets: Type.Optional(Budgets),
     quality: Type.Optional(Quality),
     agents: Agents,
+    workspaces: Type.Optional(
+      NamedList(
+        'Storage the stages that name it share (as Tekton workspaces): a claim made per run, an existing claim, or an emptyDir for one stage.',
+        Workspace,
+        16,
+      ),
+    ),
     workflows: Type.Optional(Workflows),
     monitoring: Type.Optional(Monitoring),
     environments: Type.Optional(Environments),

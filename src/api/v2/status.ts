@@ -207,6 +207,19 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
     NamedList('Alerts of spec.monitoring.alerts that fire now or failed to evaluate.', AlertStatus, 64),
   ),
   stages: Type.Optional(NamedList('One entry per stage.', StageStatus, 256)),
+  workspaces: Type.Optional(
+    NamedList(
+      "The run's workspaces: the claim each mounts, and the node where the stages sharing a ReadWriteOnce one run.",
+      Obj('Where one workspace of spec.workspaces is for this run.', {
+        name: Name('Name of the workspace.'),
+        claim: Type.Optional(Str('The PersistentVolumeClaim the stages mount.', { maxLength: 253 })),
+        node: Type.Optional(
+          Str('The node its stages are kept on, once the first of them was scheduled.', { maxLength: 253 }),
+        ),
+      }),
+      16,
+    ),
+  ),
   gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
   workflow: Type.Optional(
     Obj('Which workflow is running, and what counts towards the fallback trigger.', {

@@ -42,9 +42,11 @@ describe('the agent SDK reads its assignment from files', () => {
       AGENT_FILES_DIR: volume({}),
       AGENT_INPUTS: '{"idea":"x"}',
       AGENT_BUDGET: '{"tokens":5}',
+      AGENT_WORKSPACES: '{"source":"/workspace/source"}',
     });
     expect(work.inputs).to.deep.equal({ idea: 'x' });
     expect(work.budget).to.deep.equal({ tokens: 5 });
+    expect(work.workspaces).to.deep.equal({ source: '/workspace/source' });
   });
 
   it('refuses a file reference outside its directory, and says which file is missing', () => {

@@ -276,4 +276,88 @@ describe('observing Jobs and Pods', () => {
   it('ignores a Job without the operator’s labels', () => {
     expect(observeJob({ metadata: { name: 'x' } }, [])).to.equal(undefined);
   });
+
+  it('reads the node the Pod was scheduled to, and why the scheduler cannot place it while it cannot', () => {
+    const active: JobJson = { metadata: job.metadata, status: {} };
+    const pending: PodJson = {
+      metadata: { name: 'p', namespace: 'ns' },
+      status: {
+        phase: 'Pending',
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: '0/1 nodes are available',
+          },
+        ],
+      },
+    };
+    expect(observeJob(active, [pending])).to.include({ unschedulable: '0/1 nodes are available' });
+    expect(observeJob(active, [pending])).not.to.have.property('node');
+    const placed: PodJson = { ...pending, spec: { nodeName: 'node-b' }, status: { phase: 'Running' } };
+    expect(observeJob(active, [placed])).to.include({ node: 'node-b' });
+    expect(observeJob(active, [placed])).not.to.have.property('unschedulable');
+  });
+});
+
+describe('job builder: workspaces', () => {
+  const withWorkspaces: JobPlan = {
+    ...plan,
+    workspaces: [
+      {
+        name: 'source',
+        mountPath: '/workspace/source',
+        readOnly: true,
+        claim: { name: 'rb-source-abc', template: { spec: { resources: { requests: { storage: '1Gi' } } } } },
+      },
+      { name: 'scratch', mountPath: '/scratch', readOnly: false, emptyDir: { sizeLimit: '64Mi' } },
+    ],
+    colocation: { group: 'g-123', node: 'node-b' },
+    podTemplate: {
+      nodeSelector: { disk: 'ssd' },
+      affinity: {
+        podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'zone' }] },
+      },
+    },
+  };
+  const pod = buildJob(runbook, withWorkspaces).spec?.template as {
+    metadata: { labels: Record<string, string> };
+    spec: {
+      volumes: Record<string, unknown>[];
+      securityContext: Record<string, unknown>;
+      nodeSelector: Record<string, string>;
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: unknown[] } };
+      containers: { volumeMounts: Record<string, unknown>[] }[];
+    };
+  };
+
+  it('mounts each workspace the stage names: its claim or its emptyDir, read-only where asked', () => {
+    expect(pod.spec.volumes).to.deep.include.members([
+      { name: 'workspace-0', persistentVolumeClaim: { claimName: 'rb-source-abc' } },
+      { name: 'workspace-1', emptyDir: { sizeLimit: '64Mi' } },
+    ]);
+    expect(pod.spec.containers[0]?.volumeMounts).to.deep.include.members([
+      { name: 'workspace-0', mountPath: '/workspace/source', readOnly: true },
+      { name: 'workspace-1', mountPath: '/scratch' },
+    ]);
+  });
+
+  it('gives a claim’s volume to the agent’s group (fsGroup) so a non-root agent can write it', () => {
+    expect(pod.spec.securityContext).to.include({ fsGroup: 65532, fsGroupChangePolicy: 'OnRootMismatch' });
+    const plain = buildJob(runbook, plan).spec?.template as { spec: { securityContext: object } };
+    expect(plain.spec.securityContext).not.to.have.property('fsGroup');
+  });
+
+  it('keeps the Pod with its run’s others by pod affinity and on their node, adding to the agent’s own placement', () => {
+    expect(pod.metadata.labels).to.include({ 'i2s.studio/colocate': 'g-123' });
+    expect(pod.spec.nodeSelector).to.deep.equal({ disk: 'ssd', 'kubernetes.io/hostname': 'node-b' });
+    expect(pod.spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).to.deep.equal([
+      { topologyKey: 'zone' },
+      {
+        labelSelector: { matchLabels: { 'i2s.studio/colocate': 'g-123' } },
+        topologyKey: 'kubernetes.io/hostname',
+      },
+    ]);
+  });
 });

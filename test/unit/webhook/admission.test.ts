@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { reviewAdmission, reviewConversion } from '../../../src/webhook/admission.js';
-import { validateRunbookSpec, versionWarnings } from '../../../src/webhook/validate-runbook.js';
+import {
+  settingWarnings,
+  validateRunbookSpec,
+  versionWarnings,
+} from '../../../src/webhook/validate-runbook.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
 import { exampleFiles, loadExample } from '../../support/runbooks.js';
 import { deepObject, DOMAINS, nestedAll } from '../../support/hostile-input.js';
@@ -27,6 +31,55 @@ describe('semantic validation (the validating webhook)', () => {
       expect(fields(loadExample(file).spec as SpecV2)).to.deep.equal([]);
     });
   }
+
+  it('refuses workspaces that cannot be mounted as written, naming the field and the rule', () => {
+    const claim = { spec: { resources: { requests: { storage: '1Gi' } } } };
+    const problems = fields(
+      base(
+        {
+          workspaces: [
+            { name: 'shared', volumeClaimTemplate: { ...claim, metadata: { labels: { 'bad key!': 'x' } } } },
+            { name: 'scratch', emptyDir: {} },
+          ],
+        },
+        [
+          {
+            name: 'a',
+            workspaces: [{ name: 'missing' }, { name: 'scratch' }, { name: 'shared', mountPath: '/tmp' }],
+          },
+          {
+            name: 'b',
+            dependsOn: ['a'],
+            workspaces: [{ name: 'scratch' }, { name: 'shared', mountPath: '/data' }],
+          },
+          { name: 'c', workspaces: [{ name: 'shared', mountPath: '/' }] },
+          {
+            name: 'd',
+            workspaces: [
+              { name: 'shared', mountPath: '/data' },
+              { name: 'scratch', mountPath: '/data/' },
+            ],
+          },
+        ],
+      ),
+    );
+    expect(problems).to.deep.equal([
+      'spec.workspaces[0].volumeClaimTemplate.metadata.labels.bad key!: is not a valid key: [prefix/]name, as labels and annotations take',
+      'spec.agents.pipeline[0].workspaces[0].name: names no workspace of spec.workspaces',
+      "spec.agents.pipeline[0].workspaces[2].mountPath: /tmp would hide /tmp, where the operator mounts the agent's files or scratch",
+      "spec.agents.pipeline[1].workspaces[0].name: workspace scratch is an emptyDir, which lives in one stage's Pod, and stage a names it already: give it a volumeClaimTemplate to share files between stages",
+      "spec.agents.pipeline[2].workspaces[0].mountPath: / would hide /var/run/agentrunbook, where the operator mounts the agent's files or scratch",
+      "spec.agents.pipeline[3].workspaces[1].name: workspace scratch is an emptyDir, which lives in one stage's Pod, and stage a names it already: give it a volumeClaimTemplate to share files between stages",
+      'spec.agents.pipeline[3].workspaces[1].mountPath: this stage mounts another workspace at /data already',
+    ]);
+  });
+
+  it('warns about a workspace no stage names', () => {
+    const warnings = settingWarnings(base({ workspaces: [{ name: 'unused', emptyDir: {} }] }));
+    expect(warnings).to.include(
+      'spec.workspaces[0]: no stage of spec.agents.pipeline names workspace unused, so the operator makes nothing for it',
+    );
+  });
 
   it('names a dependency cycle', () => {
     const [problem] = fields(

@@ -80,6 +80,51 @@ describe('who may decide what the operator runs (no confused deputy)', () => {
     ).to.deep.equal(['spec.image', 'spec.podTemplate.serviceAccountName']);
   });
 
+  it('counts what an Agent mounts and reads from Secrets, and which claims a runbook mounts or makes', () => {
+    expect(
+      agentAuthority({
+        image: 'a:1',
+        secretEnv: { TOKEN: { secret: 's', key: 'k' } },
+        podTemplate: { volumes: [{ name: 'keys', secret: { secretName: 'deploy-keys' } }] },
+      }).map((field) => field.field),
+    ).to.deep.equal(['spec.image', 'spec.secretEnv', 'spec.podTemplate.volumes']);
+    const workspaces = {
+      ...borrowing,
+      workspaces: [
+        { name: 'cache', persistentVolumeClaim: { claimName: 'team-cache' } },
+        { name: 'source', volumeClaimTemplate: { spec: { resources: { requests: { storage: '1Gi' } } } } },
+        { name: 'tmp', emptyDir: {} },
+      ],
+    };
+    expect(runbookAuthority(workspaces).map((field) => `${field.field} ${field.kind}`)).to.include.members([
+      'spec.workspaces[0].persistentVolumeClaim persistentVolumeClaim',
+      'spec.workspaces[1].volumeClaimTemplate volumeClaimTemplate',
+    ]);
+  });
+
+  it('asks whether the author may create claims for a claim template, and refuses naming that permission', async () => {
+    const claiming = {
+      version: '1.0.0',
+      workspaces: [
+        { name: 'source', volumeClaimTemplate: { spec: { resources: { requests: { storage: '1Gi' } } } } },
+      ],
+      agents: { pipeline: [{ name: 'a', workspaces: [{ name: 'source' }] }] },
+    };
+    const answer = (await reviewValidation(
+      admissionReview({ spec: claiming }),
+      rbac(false),
+    )) as unknown as Answer;
+    expect(answer.response.status?.code).to.equal(403);
+    expect(answer.response.status?.message)
+      .to.contain(
+        'spec.workspaces[0].volumeClaimTemplate: user bob may not set a PersistentVolumeClaim made per run that the operator makes',
+      )
+      .and.contain('create on persistentvolumeclaims in namespace team');
+    expect(asked.map((request) => request.attributes)).to.deep.equal([
+      { verb: 'create', group: '', resource: 'persistentvolumeclaims', namespace: 'team' },
+    ]);
+  });
+
   it('ratchets: an update needs permission only for what it changes', () => {
     const before = runbookAuthority(borrowing);
     const moved = structuredClone(borrowing);
