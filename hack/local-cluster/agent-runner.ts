@@ -19,6 +19,8 @@ export interface AgentRunnerOptions {
   env?: Record<string, string>;
   /** The agent's program under src/agent/: the reference agent's main.ts by default. */
   program?: string;
+  /** Another program to run instead (e.g. a Python agent): its command line. */
+  command?: [string, ...string[]];
 }
 
 export function runAgentPod(
@@ -37,15 +39,13 @@ export function runAgentPod(
     [ENV.filesDir]: join(dir, 'files'),
   };
   return new Promise((resolve) => {
-    const child = spawn(
+    const [program, ...args] = options.command ?? [
       process.execPath,
-      ['--import', 'tsx', join(repoRoot, 'src', 'agent', options.program ?? 'main.ts')],
-      {
-        cwd: repoRoot,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+      '--import',
+      'tsx',
+      join(repoRoot, 'src', 'agent', options.program ?? 'main.ts'),
+    ];
+    const child = spawn(program, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     // What the container writes is its log, which the fake node serves as a kubelet would.
     let logs = '';
     child.stdout.on('data', (chunk: Buffer) => (logs += chunk.toString()));

@@ -11,6 +11,7 @@ import { LEADER_ELECTION_DEFAULTS } from '../kube/leader-election.js';
 import { createLogger, LOG_LEVELS, type Logger } from '../observability/logger.js';
 import { DEFAULT_WORKERS, Operator, type OperatorOptions } from '../operator/operator.js';
 import { readTemplateLibrary } from '../operator/template-library.js';
+import { readAgentLibrary } from '../operator/agent-library.js';
 import type { WebhookOptions } from '../webhook/webhook-runner.js';
 
 interface OperatorFlags {
@@ -22,6 +23,7 @@ interface OperatorFlags {
   config: string;
   logLevel: string;
   templateLibrary?: string;
+  agentLibrary?: string;
   logFormat: 'json' | 'text';
   webhook: boolean;
   webhookBindAddress: string;
@@ -167,6 +169,10 @@ export function registerOperatorCommand(program: Command): void {
       '--template-library <file>',
       'ClusterAgentRunbookTemplates (YAML) the leader applies at start: the template library',
     )
+    .option(
+      '--agent-library <file>',
+      'Agents and ClusterAgents (YAML documents or a List) the leader applies at start: the chart installs its agents so',
+    )
     .addOption(
       new Option('--log-level <level>', 'the least severe lines written').choices(LOG_LEVELS).default('info'),
     )
@@ -211,6 +217,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
   }
   const catalog = loadCatalog(flags.config);
   const templateLibrary = flags.templateLibrary ? readTemplateLibrary(flags.templateLibrary) : undefined;
+  const agentLibrary = flags.agentLibrary ? readAgentLibrary(flags.agentLibrary) : undefined;
   const kubeConfig = await loadClusterAccess(flags.kubeconfig);
   const metrics =
     flags.metricsBindAddress === '0'
@@ -233,6 +240,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     ...(health ? { health } : {}),
     ...(metrics ? { metrics } : {}),
     ...(templateLibrary ? { templateLibrary } : {}),
+    ...(agentLibrary ? { agentLibrary } : {}),
     onLeadershipLost: () => {
       // As client-go's controllers do: a replica that may no longer lead must not go on writing.
       log.error('leadership lost; exiting');

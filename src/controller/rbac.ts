@@ -94,10 +94,20 @@ export const TEMPLATE_LIBRARY_RULES: PolicyRule[] = [
   { apiGroups: [GROUP], resources: [TEMPLATE_KINDS.cluster.plural], verbs: ['create', 'patch'] },
 ];
 
+/** The agents a chart installs (--agent-library), applied by the leader. */
+export const AGENT_LIBRARY_RULES: PolicyRule[] = [
+  {
+    apiGroups: [GROUP],
+    resources: [AGENT_KINDS.namespaced.plural, AGENT_KINDS.cluster.plural],
+    verbs: ['create', 'patch'],
+  },
+];
+
 export const OPERATOR_RULES: PolicyRule[] = [
   ...CONTROLLER_RULES,
   ...CLUSTER_TEMPLATE_RULES,
   ...TEMPLATE_LIBRARY_RULES,
+  ...AGENT_LIBRARY_RULES,
   ...WEBHOOK_RULES,
 ];
 

@@ -12,6 +12,7 @@ import {
   CONTROLLER_RULES,
   LEADER_ELECTION_RULES,
   TEMPLATE_LIBRARY_RULES,
+  AGENT_LIBRARY_RULES,
   WEBHOOK_NAMESPACE_RULES,
   WEBHOOK_RULES,
 } from '../controller/rbac.js';
@@ -27,7 +28,8 @@ import { HealthServer } from './health-server.js';
 import { MetricsServer } from './metrics-server.js';
 import { migrateStorage } from './storage-migration.js';
 import { applyTemplateLibrary } from './template-library.js';
-import type { TemplateJson } from '../kube/types.js';
+import { applyAgentLibrary } from './agent-library.js';
+import type { AgentJson, TemplateJson } from '../kube/types.js';
 
 /**
  * Runbooks reconciled at once. A reconcile mostly waits on the API server, so more workers than
@@ -58,6 +60,8 @@ export interface OperatorOptions {
   metrics?: { port: number; host?: string };
   /** ClusterAgentRunbookTemplates the leader applies at start (the template library). */
   templateLibrary?: readonly TemplateJson[];
+  /** Agents and ClusterAgents the leader applies at start (--agent-library). */
+  agentLibrary?: readonly AgentJson[];
   /** Called when the Lease could not be renewed in time, or leading failed; the process should end. */
   onLeadershipLost?: () => void;
 }
@@ -156,6 +160,7 @@ export class Operator {
     }
     if (leaderElection) needs.push({ rules: LEADER_ELECTION_RULES, namespace: leaderElection.namespace });
     if (this.options.templateLibrary) needs.push({ rules: TEMPLATE_LIBRARY_RULES });
+    if (this.options.agentLibrary) needs.push({ rules: AGENT_LIBRARY_RULES });
     return needs;
   }
 
@@ -211,6 +216,11 @@ export class Operator {
     if (library) {
       await applyTemplateLibrary(this.http, library);
       this.log.info('template library applied', { templates: library.length });
+    }
+    const agents = this.options.agentLibrary;
+    if (agents) {
+      await applyAgentLibrary(this.http, agents);
+      this.log.info('agent library applied', { agents: agents.length });
     }
     if (this.stopping) return;
     const count = this.options.workers ?? DEFAULT_WORKERS;

@@ -4,7 +4,7 @@
  * With E2E_KUBECONFIG set (`make e2e-kind`), the same checks run on that cluster instead, which
  * must already have the images.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -182,7 +182,12 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     );
     cluster = started;
     admin = started.plane.adminKubeconfigPath;
-    for (const name of ['agentrunbook-operator', 'agentrunbook-agent', 'agentrunbook-llm-agent']) {
+    for (const name of [
+      'agentrunbook-operator',
+      'agentrunbook-agent',
+      'agentrunbook-llm-agent',
+      'agentrunbook-python-llm-agent',
+    ]) {
       started.importImage(join(IMAGES, `${name}.oci.tar`), `ghcr.io/i2s-studio/${name}:${VERSION}`);
     }
     apiServer = { host: BRIDGE_ADDRESS, port: new URL(started.plane.server).port };
@@ -406,6 +411,126 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     } finally {
       await k('taint', 'node', node, 'agentrunbook.e2e/dedicated=agents:NoSchedule-');
     }
+  });
+
+  it('a Python stage writes to /tmp, HOME and a workspace claim that the next stage reads, on the same node', async () => {
+    // Our own node has no provisioner: a PersistentVolume on a directory of it serves the claim
+    // (kind's default StorageClass provisions one itself).
+    const storageClass = cluster ? 'e2e-local' : undefined;
+    if (cluster) {
+      const directory = mkdtempSync('/var/tmp/agentrunbook-e2e-pv-');
+      chmodSync(directory, 0o777);
+      await mustRun(
+        admin,
+        ['apply', '-f', '-'],
+        stringify({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: 'e2e-workspace' },
+          spec: {
+            storageClassName: storageClass,
+            capacity: { storage: '1Gi' },
+            accessModes: ['ReadWriteOnce'],
+            persistentVolumeReclaimPolicy: 'Retain',
+            hostPath: { path: directory, type: 'Directory' },
+          },
+        }),
+      );
+    }
+    const image = `ghcr.io/i2s-studio/agentrunbook-python-llm-agent:${VERSION}`;
+    const write = [
+      'import os, pathlib',
+      'from agentrunbook import read_assignment, write_report',
+      'work = read_assignment()',
+      "pathlib.Path('/tmp/scratch').write_text('tmp')",
+      "cache = pathlib.Path(os.environ['HOME'], '.cache'); cache.mkdir(parents=True, exist_ok=True)",
+      "(cache / 'x').write_text('home')",
+      "notes = pathlib.Path(work.workspaces['shared'], 'notes.txt')",
+      "notes.write_text('written by ' + work.stage)",
+      "print('wrote /tmp, ' + os.environ['HOME'] + ' and ' + str(notes), flush=True)",
+      "write_report({'outputs': {'path': str(notes)}})",
+    ].join('\n');
+    const read = [
+      'import pathlib',
+      'from agentrunbook import read_assignment, write_report',
+      'work = read_assignment()',
+      "write_report({'outputs': {'notes': pathlib.Path(work.workspaces['shared'], 'notes.txt').read_text()}})",
+    ].join('\n');
+    for (const [name, script] of [
+      ['py-writer', write],
+      ['py-reader', read],
+    ] as const) {
+      await apply({
+        apiVersion: 'i2s.studio/v2',
+        kind: 'Agent',
+        metadata: { name },
+        spec: { image, command: ['python3', '-c', script] },
+      });
+    }
+    const name = 'py-workspace';
+    await apply(
+      runbook(
+        name,
+        'pipeline',
+        [
+          {
+            name: 'write',
+            agent: 'py-writer',
+            workspaces: [{ name: 'shared' }],
+            config: { outputs: { path: 'string' } },
+          },
+          {
+            name: 'read',
+            agent: 'py-reader',
+            dependsOn: ['write'],
+            workspaces: [{ name: 'shared', readOnly: true }],
+            config: { outputs: { notes: 'string' } },
+          },
+        ],
+        {
+          workspaces: [
+            {
+              name: 'shared',
+              volumeClaimTemplate: {
+                spec: {
+                  ...(storageClass ? { storageClassName: storageClass } : {}),
+                  resources: { requests: { storage: '1Gi' } },
+                },
+              },
+            },
+          ],
+        },
+      ),
+    );
+    await timed('two Python stages sharing a workspace claim', () => succeeded(name, '180s'));
+    const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
+      stages: { name: string; outputs?: Record<string, unknown> }[];
+      workspaces: { name: string; claim: string; node: string }[];
+    };
+    expect(status.stages.find((stage) => stage.name === 'write')?.outputs).to.deep.equal({
+      path: '/workspace/shared/notes.txt',
+    });
+    expect(status.stages.find((stage) => stage.name === 'read')?.outputs).to.deep.equal({
+      notes: 'written by write',
+    });
+    const [workspace] = status.workspaces;
+    const claimPhase = await k(
+      '-n',
+      NAMESPACE,
+      'get',
+      'pvc',
+      workspace?.claim ?? '',
+      '-o',
+      'jsonpath={.status.phase}',
+    );
+    expect(claimPhase).to.equal('Bound');
+    const pods = JSON.parse(
+      await k('-n', NAMESPACE, 'get', 'pods', '-l', `i2s.studio/runbook=${name}`, '-o', 'json'),
+    ) as { items: { spec: { nodeName: string } }[] };
+    expect(pods.items.map((pod) => pod.spec.nodeName)).to.deep.equal([workspace?.node, workspace?.node]);
+    expect(
+      await k('-n', NAMESPACE, 'logs', '-l', `i2s.studio/runbook=${name},i2s.studio/stage=write`),
+    ).to.contain('wrote /tmp, /home/agent and /workspace/shared/notes.txt');
   });
 
   it('the LLM agent’s image answers a stage from a chat-completions endpoint, its key from a Secret', async function () {

@@ -5,6 +5,9 @@ import { kubectl } from '../../hack/local-cluster/tools.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 import { eventually } from '../support/eventually.js';
 import { startCli } from '../support/cli-process.js';
+import { applyAgentLibrary } from '../../src/operator/agent-library.js';
+import { KubeHttp } from '../../src/kube/http.js';
+import { loadClusterAccess } from '../../src/kube/cluster-access.js';
 
 const CATALOG: AgentCatalog = {
   agents: [
@@ -291,5 +294,28 @@ describe('agents as API objects on a real control plane (Agent, ClusterAgent, ad
     }
     const left = await env.k('get', 'agents', '-o', 'name');
     expect(left.stdout.trim().split('\n')).to.deep.equal(['agent.i2s.studio/researcher']);
+  });
+
+  it('applies the agent library (the chart’s agents) under the operator’s own RBAC, through admission', async () => {
+    await applyAgentLibrary(new KubeHttp(await loadClusterAccess(env.operatorKubeconfig)), [
+      {
+        apiVersion: 'i2s.studio/v2',
+        kind: 'ClusterAgent',
+        metadata: { name: 'library-all' },
+        spec: { image: 'registry.example/lib:1' },
+      },
+      {
+        apiVersion: 'i2s.studio/v2',
+        kind: 'Agent',
+        metadata: { name: 'library-team', namespace: env.namespace },
+        spec: { image: 'registry.example/team:1' },
+      },
+    ]);
+    expect((await env.k('get', 'clusteragent', 'library-all', '-o', 'name')).stdout).to.contain(
+      'library-all',
+    );
+    expect((await env.k('get', 'agent', 'library-team', '-o', 'jsonpath={.spec.image}')).stdout).to.equal(
+      'registry.example/team:1',
+    );
   });
 });

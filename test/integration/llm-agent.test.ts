@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { runAgentPod } from '../../hack/local-cluster/agent-runner.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { completion, OpenAiServer } from '../support/openai-server.js';
+import { agentPython, PYTHON_AGENT_ENV, PYTHON_LLM_AGENT } from '../support/python-agents.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 
 describe('the reference LLM agent as a stage, its endpoint and key from the catalog', function () {
@@ -12,10 +13,16 @@ describe('the reference LLM agent as a stage, its endpoint and key from the cata
     { agents: [] },
     {
       // The researcher's Pods run the LLM agent's program, as its image would; the rest follow the script.
-      scenario: (pod, given) =>
-        given.env.AGENT_NAME === 'researcher'
-          ? runAgentPod(pod, given, { program: 'llm-main.ts' })
-          : env.scripted(pod, given),
+      scenario: (pod, given) => {
+        if (given.env.AGENT_NAME === 'researcher') return runAgentPod(pod, given, { program: 'llm-main.ts' });
+        // The Python researcher's Pods run the Python LLM agent, as its image would.
+        if (given.env.AGENT_NAME === 'py-researcher')
+          return runAgentPod(pod, given, {
+            command: [agentPython(), PYTHON_LLM_AGENT],
+            env: PYTHON_AGENT_ENV,
+          });
+        return env.scripted(pod, given);
+      },
     },
   );
 
@@ -26,6 +33,12 @@ describe('the reference LLM agent as a stage, its endpoint and key from the cata
         {
           name: 'researcher',
           image: 'ghcr.io/i2s-studio/agentrunbook-llm-agent:0.1.0',
+          llm: { baseURL, model: 'gpt-local' },
+          secretEnv: { LLM_API_KEY: { secret: 'llm-key', key: 'api-key' } },
+        },
+        {
+          name: 'py-researcher',
+          image: 'ghcr.io/i2s-studio/agentrunbook-python-llm-agent:0.1.0',
           llm: { baseURL, model: 'gpt-local' },
           secretEnv: { LLM_API_KEY: { secret: 'llm-key', key: 'api-key' } },
         },
@@ -82,6 +95,44 @@ describe('the reference LLM agent as a stage, its endpoint and key from the cata
     expect(status.stages.find((stage) => stage.name === 'research')?.usage).to.deep.equal({
       tokens: 62_000,
       costUSD: '0.605',
+    });
+  });
+
+  it('the Python LLM agent (openai client): a 200 KiB answer flows to the next stage, with its usage', async () => {
+    const answer = `# Competitors\n${'zeta ships agent queues; '.repeat((200 * 1024) / 25)}`;
+    server.reply = () => completion(answer, { prompt_tokens: 1000, completion_tokens: 50_000 });
+    await env.apply(
+      runbook(
+        'py-market',
+        'pipeline',
+        [
+          {
+            name: 'research',
+            agent: 'py-researcher',
+            config: {
+              inputs: { idea: '${context.title}' },
+              parameters: { prompt: 'List the competitors in Python.' },
+              outputs: { competitors: 'string' },
+            },
+          },
+          { name: 'read', agent: 'reader', config: { inputs: { text: '${research.outputs.competitors}' } } },
+        ],
+        { budgets: { tokens: { perAgent: 100_000 } } },
+      ),
+    );
+    await env.waitPhase('py-market', 'Succeeded');
+    const request = server.requests.at(-1);
+    expect(request?.authorization).to.equal('Bearer sk-local');
+    expect(request?.body.messages[1]?.content).to.include('List the competitors in Python.');
+    const read = env.calls.find(
+      (call) => call.stage === 'read' && call.pod.metadata?.labels?.['i2s.studio/runbook'] === 'py-market',
+    );
+    expect(read?.inputs.text).to.equal(answer);
+    const status = (await env.status('py-market')) as { stages: { name: string; usage?: unknown }[] };
+    // 1000 × $2.50/M + 50 000 × $10/M = $0.5025
+    expect(status.stages.find((stage) => stage.name === 'research')?.usage).to.deep.equal({
+      tokens: 51_000,
+      costUSD: '0.5025',
     });
   });
 
