@@ -5,11 +5,34 @@ import { join } from 'node:path';
 import { buildMessages, runLlmAgent } from '../../../src/agent/llm-agent.js';
 import { readAssignment } from '../../../src/agent/sdk.js';
 import { parseReport } from '../../../src/engine/agent-report.js';
+import { describeLlmAgent, PRICE } from '../../support/llm-agent-contract.js';
 import { completion, OpenAiServer } from '../../support/openai-server.js';
 
-const PRICE = { inputPerMillionTokens: '0.15', outputPerMillionTokens: '0.60' };
+/** The TypeScript agent, in-process: its log and report line as its container would print them. */
+async function runTypeScriptAgent(given: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'llm-agent-'));
+  const env = {
+    AGENT_FILES_DIR: join(dir, 'none'),
+    AGENT_REPORT_PATH: join(dir, 'termination-log'),
+    ...given,
+  };
+  const log: string[] = [];
+  let reportLine: string | undefined;
+  const code = await runLlmAgent(
+    env,
+    (line) => log.push(line),
+    (line) => (reportLine = line),
+  );
+  const parsed = parseReport(
+    readFileSync(env.AGENT_REPORT_PATH, 'utf8'),
+    reportLine === undefined ? undefined : { line: reportLine },
+  );
+  return { code, parsed, log: log.join('\n') };
+}
 
-describe('the reference LLM agent against a local OpenAI-compatible endpoint', function () {
+describeLlmAgent('the reference LLM agent against a local OpenAI-compatible endpoint', runTypeScriptAgent);
+
+describe('the reference LLM agent: what only the TypeScript one does', function () {
   this.timeout(20_000);
   const server = new OpenAiServer();
   let baseURL = '';
@@ -18,147 +41,18 @@ describe('the reference LLM agent against a local OpenAI-compatible endpoint', f
   });
   after(() => server.stop());
 
-  /** Runs the agent for one stage; resolves with its exit code, report (as the engine reads it) and log. */
-  async function run(extra: Record<string, string> = {}, settings: Record<string, unknown> = {}) {
-    const dir = mkdtempSync(join(tmpdir(), 'llm-agent-'));
-    const env = {
-      AGENT_STAGE: 'research',
-      AGENT_NAME: 'researcher',
-      AGENT_RUNBOOK: 'market',
-      AGENT_FILES_DIR: join(dir, 'none'),
-      AGENT_REPORT_PATH: join(dir, 'termination-log'),
-      AGENT_INPUTS: JSON.stringify({ idea: 'a task manager for AI teams' }),
-      AGENT_PARAMETERS: JSON.stringify({ prompt: 'Research the market.', region: 'EU' }),
-      AGENT_OUTPUTS: JSON.stringify({ market_research: 'string', competitors: 'array' }),
-      AGENT_BUDGET: JSON.stringify({ tokens: 5000, costUSD: '1.00' }),
-      AGENT_LLM: JSON.stringify({ baseURL, model: 'gpt-test', price: PRICE, ...settings }),
-      LLM_API_KEY: 'sk-test',
-      ...extra,
-    };
-    const log: string[] = [];
-    let reportLine: string | undefined;
-    const code = await runLlmAgent(
-      env,
-      (line) => log.push(line),
-      (line) => (reportLine = line),
-    );
-    const parsed = parseReport(
-      readFileSync(env.AGENT_REPORT_PATH, 'utf8'),
-      reportLine === undefined ? undefined : { line: reportLine },
-    );
-    return { code, parsed, log };
-  }
-
-  it('asks the model with the stage’s prompt, inputs and parameters, and reports its outputs, tokens and cost', async () => {
-    server.reply = () =>
-      completion(JSON.stringify({ market_research: 'growing fast', competitors: ['A', 'B'] }), {
-        prompt_tokens: 1000,
-        completion_tokens: 500,
-      });
-    const { code, parsed } = await run();
-    expect(code).to.equal(0);
-    if (!('report' in parsed)) throw new Error(parsed.problem.message);
-    expect(parsed.report.outputs).to.deep.equal({ market_research: 'growing fast', competitors: ['A', 'B'] });
-    expect(parsed.report.tokens).to.equal(1500);
-    // 1000 × $0.15/M + 500 × $0.60/M = $0.00045
-    expect(parsed.report.costMicros).to.equal(450);
-    const request = server.requests.at(-1);
-    expect(request?.authorization).to.equal('Bearer sk-test');
-    expect(request?.body.model).to.equal('gpt-test');
-    const [system, user] = request?.body.messages ?? [];
-    expect(system?.content)
-      .to.include('researcher')
-      .and.include('market_research (string), competitors (array)');
-    expect(user?.content)
-      .to.include('Research the market.')
-      .and.include('"idea": "a task manager for AI teams"')
-      .and.include('"region": "EU"')
-      .and.not.include('prompt');
-  });
-
-  it('asks for no more tokens than the grant leaves after the prompt, in tokens and in dollars', async () => {
-    server.reply = () => completion('{"market_research":"x","competitors":[]}');
-    await run();
-    const prompt = server.requests.at(-1)?.body.messages.reduce((sum, m) => sum + m.content.length, 0) ?? 0;
-    expect(server.requests.at(-1)?.body.max_tokens).to.equal(5000 - Math.ceil(prompt / 4));
-    // $0.001 leaves (1000 − prompt × 0.15) / 0.60 completion tokens.
-    await run({ AGENT_BUDGET: JSON.stringify({ costUSD: '0.001' }) });
-    const estimated = Math.ceil(prompt / 4);
-    expect(server.requests.at(-1)?.body.max_tokens).to.equal(
-      Math.floor((1000 * 1e6 - estimated * 150_000) / 600_000),
-    );
-  });
-
-  it('fails with QUOTA_EXCEEDED before calling when the prompt alone uses up the grant', async () => {
-    const before = server.requests.length;
-    const { code, parsed } = await run({ AGENT_BUDGET: JSON.stringify({ tokens: 10 }) });
-    expect(code).to.equal(1);
-    expect('report' in parsed && parsed.report.error?.class).to.equal('QUOTA_EXCEEDED');
-    expect(server.requests.length).to.equal(before);
-  });
-
-  for (const [status, body, errorClass] of [
-    [429, { error: { message: 'slow down', type: 'requests' } }, 'RATE_LIMIT'],
-    [
-      429,
-      { error: { message: 'You exceeded your current quota', code: 'insufficient_quota' } },
-      'QUOTA_EXCEEDED',
-    ],
-    [500, { error: { message: 'boom' } }, 'API_ERROR'],
-    [503, 'overloaded', 'API_ERROR'],
-    [401, { error: { message: 'bad key' } }, 'VALIDATION_ERROR'],
-  ] as const) {
-    it(`maps HTTP ${status} ${JSON.stringify(body).slice(0, 40)} to ${errorClass}`, async () => {
-      server.reply = () => ({ status, body });
-      const { code, parsed, log } = await run();
-      expect(code).to.equal(1);
-      expect('report' in parsed && parsed.report.error?.class).to.equal(errorClass);
-      expect(log.at(-1)).to.include(`(${status})`);
-    });
-  }
-
-  it('maps an endpoint it cannot reach to API_ERROR', async () => {
-    const { code, parsed } = await run({}, { baseURL: 'http://127.0.0.1:9/v1' });
-    expect(code).to.equal(1);
-    expect('report' in parsed && parsed.report.error).to.deep.include({ class: 'API_ERROR' });
-    expect('report' in parsed && parsed.report.error?.message).to.match(
-      /^could not reach http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions: /,
-    );
-  });
-
   it('stops reading an answer over 8 MiB, with API_ERROR', async () => {
     server.reply = () => completion('x'.repeat(9 * 1024 * 1024));
-    const { code, parsed } = await run();
+    const { code, parsed } = await runTypeScriptAgent({
+      AGENT_STAGE: 'research',
+      AGENT_OUTPUTS: JSON.stringify({ report: 'string' }),
+      AGENT_LLM: JSON.stringify({ baseURL, model: 'gpt-test', price: PRICE }),
+    });
     expect(code).to.equal(1);
     expect('report' in parsed && parsed.report.error).to.deep.equal({
       class: 'API_ERROR',
       message: 'the endpoint answered more than 8388608 bytes',
     });
-  });
-
-  it('gives up just before the stage’s deadline with TIMEOUT', async () => {
-    server.reply = () => 'hang';
-    const { code, parsed } = await run({ AGENT_BUDGET: JSON.stringify({ deadlineSeconds: 1 }) });
-    expect(code).to.equal(1);
-    expect('report' in parsed && parsed.report.error).to.deep.equal({
-      class: 'TIMEOUT',
-      message: "gpt-test did not answer within 900 ms, the stage's deadline less a margin",
-    });
-  });
-
-  it('fails an answer that is not the declared JSON with VALIDATION_ERROR, keeping its usage', async () => {
-    server.reply = () => completion('I would rather not.', { prompt_tokens: 10, completion_tokens: 5 });
-    const { parsed } = await run();
-    expect('report' in parsed && parsed.report.error?.class).to.equal('VALIDATION_ERROR');
-    expect('report' in parsed && parsed.report.tokens).to.equal(15);
-  });
-
-  it('reports a 200 KiB answer through its log, to one declared string output', async () => {
-    const answer = `# Market research\n${'lorem ipsum '.repeat((200 * 1024) / 12)}`;
-    server.reply = () => completion(answer, { prompt_tokens: 100, completion_tokens: 50_000 });
-    const { code, parsed } = await run({ AGENT_OUTPUTS: JSON.stringify({ report: 'string' }) });
-    expect(code).to.equal(0);
-    expect('report' in parsed && parsed.report.outputs).to.deep.equal({ report: answer });
   });
 
   it('builds the messages from the assignment the SDK reads', () => {
