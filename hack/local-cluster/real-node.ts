@@ -126,6 +126,10 @@ export class RealCluster {
           'disruption-controller',
           // Takes the not-ready taint off the node once the kubelet reports Ready.
           'node-lifecycle-controller',
+          // Binds workspace claims to volumes, and lets a claim go once no Pod uses it.
+          'persistentvolume-binder-controller',
+          'persistentvolumeclaim-protection-controller',
+          'persistentvolume-protection-controller',
         ],
         authorizationMode: 'Node,RBAC',
         apiServerArgs: ['--enable-aggregator-routing=true', '--kubelet-preferred-address-types=Hostname'],

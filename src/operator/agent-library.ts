@@ -45,9 +45,16 @@ export function readAgentLibrary(path: string): AgentJson[] {
   });
 }
 
-export async function applyAgentLibrary(http: KubeHttp, agents: readonly AgentJson[]): Promise<void> {
+/**
+ * Applies each agent; resolves with the ones the API server refused (e.g. an Agent whose namespace
+ * does not exist yet), each with why, so one bad entry never keeps the operator from leading.
+ */
+export async function applyAgentLibrary(
+  http: KubeHttp,
+  agents: readonly AgentJson[],
+): Promise<{ agent: string; error: string }[]> {
   const base = `/apis/${GROUP}/${STORAGE_VERSION}`;
-  await Promise.all(
+  const results = await Promise.allSettled(
     agents.map((agent) => {
       const name = agent.metadata.name ?? '';
       const path =
@@ -57,4 +64,15 @@ export async function applyAgentLibrary(http: KubeHttp, agents: readonly AgentJs
       return http.apply(path, { ...agent, apiVersion: `${GROUP}/${STORAGE_VERSION}` }, true);
     }),
   );
+  return results.flatMap((result, index) => {
+    if (result.status === 'fulfilled') return [];
+    const { kind, metadata } = agents[index] ?? { metadata: {} };
+    const where = metadata.namespace ? `${metadata.namespace}/` : '';
+    return [
+      {
+        agent: `${kind ?? 'Agent'} ${where}${metadata.name ?? ''}`,
+        error: (result.reason as Error).message,
+      },
+    ];
+  });
 }

@@ -219,8 +219,13 @@ export class Operator {
     }
     const agents = this.options.agentLibrary;
     if (agents) {
-      await applyAgentLibrary(this.http, agents);
-      this.log.info('agent library applied', { agents: agents.length });
+      const refused = await applyAgentLibrary(this.http, agents);
+      for (const { agent, error } of refused)
+        this.log.error('applying a library agent failed', { agent, error });
+      this.log.info('agent library applied', {
+        agents: agents.length - refused.length,
+        refused: refused.length,
+      });
     }
     if (this.stopping) return;
     const count = this.options.workers ?? DEFAULT_WORKERS;

@@ -168,8 +168,22 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       ],
       prices: { 'e2e-model': { inputPerMillionTokens: '1.00', outputPerMillionTokens: '4.00' } },
     };
+    // A team's Agent the chart installs too (its namespace exists before the operator starts).
+    const agents = {
+      ...(values as unknown as { agents: Record<string, unknown> }).agents,
+      namespaced: [
+        {
+          name: 'chart-research',
+          namespace: OPERATOR_NAMESPACE,
+          spec: {
+            image: `ghcr.io/i2s-studio/agentrunbook-agent:${VERSION}`,
+            command: ['node', '/app/dist/agent/main.js'],
+          },
+        },
+      ],
+    };
     const file = join(mkdtempSync(join(tmpdir(), 'e2e-values-')), 'values.yaml');
-    writeFileSync(file, stringify({ operatorConfig }));
+    writeFileSync(file, stringify({ operatorConfig, agents }));
     return ['-f', file];
   };
 
@@ -245,6 +259,23 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       }
     });
     expect(pods).to.contain(`pod/${await leaderPod()}`);
+    // The leader applied the chart's agents: its ClusterAgent, and (own node) a team's Agent.
+    await timed('the chart’s agents applied', async () => {
+      const deadline = Date.now() + 60_000;
+      const want = cluster ? 2 : 1;
+      for (;;) {
+        const found = [
+          ...(
+            await mustRun(admin, ['get', 'clusteragents', 'reference', '--ignore-not-found', '-o', 'name'])
+          ).split('\n'),
+          ...(await mustRun(admin, ['get', 'agents', '-A', '--ignore-not-found', '-o', 'name'])).split('\n'),
+        ].filter(Boolean);
+        if (found.length >= want) break;
+        if (Date.now() > deadline)
+          throw new Error(`the chart's agents were not applied: ${found.join(', ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    });
   });
 
   it('runs every example (v2 and v1) to Succeeded in real agent containers, with termination messages from the kubelet', async () => {

@@ -296,8 +296,8 @@ describe('agents as API objects on a real control plane (Agent, ClusterAgent, ad
     expect(left.stdout.trim().split('\n')).to.deep.equal(['agent.i2s.studio/researcher']);
   });
 
-  it('applies the agent library (the chart’s agents) under the operator’s own RBAC, through admission', async () => {
-    await applyAgentLibrary(new KubeHttp(await loadClusterAccess(env.operatorKubeconfig)), [
+  it('applies the agent library (the chart’s agents) under the operator’s own RBAC, through admission, reporting what it cannot', async () => {
+    const refused = await applyAgentLibrary(new KubeHttp(await loadClusterAccess(env.operatorKubeconfig)), [
       {
         apiVersion: 'i2s.studio/v2',
         kind: 'ClusterAgent',
@@ -310,7 +310,16 @@ describe('agents as API objects on a real control plane (Agent, ClusterAgent, ad
         metadata: { name: 'library-team', namespace: env.namespace },
         spec: { image: 'registry.example/team:1' },
       },
+      {
+        apiVersion: 'i2s.studio/v2',
+        kind: 'Agent',
+        metadata: { name: 'library-lost', namespace: 'no-such-namespace' },
+        spec: { image: 'registry.example/lost:1' },
+      },
     ]);
+    // An Agent whose namespace does not exist is reported, and keeps none of the others out.
+    expect(refused.map((entry) => entry.agent)).to.deep.equal(['Agent no-such-namespace/library-lost']);
+    expect(refused[0]?.error).to.match(/not found/i);
     expect((await env.k('get', 'clusteragent', 'library-all', '-o', 'name')).stdout).to.contain(
       'library-all',
     );

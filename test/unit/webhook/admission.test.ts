@@ -336,6 +336,20 @@ describe('admission of hostile specs (issue 9)', () => {
       'spec.agents.pipeline[0].config.validation.schema: is not a valid JSON Schema with RE2 patterns',
     ],
     [
+      'more workspaces than a run may make',
+      base({ workspaces: Array.from({ length: 17 }, (_, index) => ({ name: `w${index}`, emptyDir: {} })) }),
+      'spec.workspaces',
+    ],
+    [
+      'a workspace claim template that is not a quantity of storage',
+      base({
+        workspaces: [
+          { name: 'w', volumeClaimTemplate: { spec: { resources: { requests: { storage: '1 TB; rm' } } } } },
+        ],
+      }),
+      'spec.workspaces[0].volumeClaimTemplate.spec.resources.requests.storage',
+    ],
+    [
       'a run timeout of 1000 hours',
       base({ execution: { mode: 'hybrid', timeout: '1000h' } }),
       'spec.execution.timeout: must be a duration of at most 168h',
