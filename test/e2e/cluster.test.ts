@@ -165,6 +165,12 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
           llm: { baseURL, model: 'e2e-model' },
           secretEnv: { LLM_API_KEY: { secret: 'llm-api-key', key: 'api-key' } },
         },
+        {
+          name: 'py_llm_researcher',
+          image: `ghcr.io/i2s-studio/agentrunbook-python-llm-agent:${VERSION}`,
+          llm: { baseURL, model: 'e2e-model' },
+          secretEnv: { LLM_API_KEY: { secret: 'llm-api-key', key: 'api-key' } },
+        },
       ],
       prices: { 'e2e-model': { inputPerMillionTokens: '1.00', outputPerMillionTokens: '4.00' } },
     };
@@ -564,7 +570,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     ).to.contain('wrote /tmp, /home/agent and /workspace/shared/notes.txt');
   });
 
-  it('the LLM agent’s image answers a stage from a chat-completions endpoint, its key from a Secret', async function () {
+  it('the LLM agents’ images (TypeScript, and Python on the openai client) answer a stage from a chat-completions endpoint, their key from a Secret', async function () {
     // Pods reach the test's endpoint on our own node's bridge; a kind cluster has no route to it.
     if (!cluster) this.skip();
     await apply({
@@ -578,25 +584,31 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         prompt_tokens: 3000,
         completion_tokens: 1000,
       });
-    const name = 'llm-summary';
-    await apply(
-      runbook(name, 'pipeline', [
-        {
-          name: 'summarize',
-          agent: 'llm_researcher',
-          config: { parameters: { prompt: 'Summarize the market.' }, outputs: { summary: 'string' } },
-        },
-      ]),
-    );
-    await succeeded(name, '120s');
-    expect(llmServer.requests.at(-1)?.authorization).to.equal('Bearer sk-e2e');
-    const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
-      usage: unknown;
-      stages: { outputs?: unknown }[];
-    };
-    expect(status.stages[0]?.outputs).to.deep.equal({ summary: 'a crowded market' });
-    // 3000 × $1/M + 1000 × $4/M = $0.007
-    expect(status.usage).to.deep.equal({ tokens: 4000, costUSD: '0.007' });
+    for (const [name, agent] of [
+      ['llm-summary', 'llm_researcher'],
+      ['py-llm-summary', 'py_llm_researcher'],
+    ] as const) {
+      const asked = llmServer.requests.length;
+      await apply(
+        runbook(name, 'pipeline', [
+          {
+            name: 'summarize',
+            agent,
+            config: { parameters: { prompt: 'Summarize the market.' }, outputs: { summary: 'string' } },
+          },
+        ]),
+      );
+      await succeeded(name, '120s');
+      expect(llmServer.requests.length - asked, agent).to.equal(1);
+      expect(llmServer.requests.at(-1)?.authorization).to.equal('Bearer sk-e2e');
+      const status = JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status}')) as {
+        usage: unknown;
+        stages: { outputs?: unknown }[];
+      };
+      expect(status.stages[0]?.outputs, agent).to.deep.equal({ summary: 'a crowded market' });
+      // 3000 × $1/M + 1000 × $4/M = $0.007
+      expect(status.usage, agent).to.deep.equal({ tokens: 4000, costUSD: '0.007' });
+    }
   });
 
   it('serves the v1 example through the conversion webhook behind its Service', async () => {
