@@ -24,6 +24,8 @@ const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
 const IMAGES = join(repoRoot, 'dist', 'images');
 const VERSION = '0.1.0';
 const timings: [string, number][] = [];
+/** What a user would see at a few points (kubectl output), printed after the run for its record. */
+const seen: [string, string][] = [];
 
 async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
   const started = Date.now();
@@ -219,6 +221,8 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     await cluster?.stop();
     console.log('      e2e timings:');
     for (const [what, ms] of timings) console.log(`        ${(ms / 1000).toFixed(1).padStart(6)} s  ${what}`);
+    for (const [command, output] of seen)
+      console.log(`      $ ${command}\n${output.replace(/^/gm, '        ')}`);
   });
 
   it('helm install --wait gives two ready replicas, one of them the leader', async () => {
@@ -434,6 +438,10 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       expect(pod.items.map((item) => [item.spec.nodeName, item.spec.runtimeClassName])).to.deep.equal([
         [node, 'e2e-sandbox'],
       ]);
+      seen.push([
+        'kubectl describe node localhost | grep Taints; kubectl get pods -l i2s.studio/runbook=placed -o wide',
+        `${(await k('describe', 'node', node)).split('\n').find((line) => line.startsWith('Taints')) ?? ''}\n${await k('-n', NAMESPACE, 'get', 'pods', '-l', 'i2s.studio/runbook=placed', '-o', 'custom-columns=POD:.metadata.name,NODE:.spec.nodeName,RUNTIMECLASS:.spec.runtimeClassName,SELECTOR:.spec.nodeSelector,STATUS:.status.phase')}`,
+      ]);
       const job = (await jobStages('placed')).length;
       expect(job).to.equal(1);
       const policy = JSON.parse(
@@ -565,6 +573,14 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       await k('-n', NAMESPACE, 'get', 'pods', '-l', `i2s.studio/runbook=${name}`, '-o', 'json'),
     ) as { items: { spec: { nodeName: string } }[] };
     expect(pods.items.map((pod) => pod.spec.nodeName)).to.deep.equal([workspace?.node, workspace?.node]);
+    seen.push([
+      `kubectl get arb ${name} -o jsonpath='{.status.workspaces}'; kubectl get pvc,pods -l i2s.studio/runbook=${name}; kubectl logs -l i2s.studio/stage=write`,
+      [
+        await k('-n', NAMESPACE, 'get', 'arb', name, '-o', 'jsonpath={.status.workspaces}'),
+        await k('-n', NAMESPACE, 'get', 'pvc,pods', '-l', `i2s.studio/runbook=${name}`, '-o', 'wide'),
+        await k('-n', NAMESPACE, 'logs', '-l', `i2s.studio/runbook=${name},i2s.studio/stage=write`),
+      ].join('\n'),
+    ]);
     expect(
       await k('-n', NAMESPACE, 'logs', '-l', `i2s.studio/runbook=${name},i2s.studio/stage=write`),
     ).to.contain('wrote /tmp, /home/agent and /workspace/shared/notes.txt');
