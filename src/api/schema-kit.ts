@@ -29,6 +29,20 @@ export interface CelRule {
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
 
+/**
+ * A rule that the duration at `path` (a time limit, e.g. timeout or config.timeout) is longer
+ * than zero: a 0s limit could only fail at once.
+ */
+export function positiveDuration(path: string): CelRule {
+  const parts = path.split('.');
+  const present = parts.map((_, index) => `!has(self.${parts.slice(0, index + 1).join('.')})`).join(' || ');
+  return {
+    rule: `${present} || duration(self.${path}) > duration('0s')`,
+    message: `${parts.at(-1) ?? path} must be longer than 0s`,
+    fieldPath: `.${path}`,
+  };
+}
+
 /** A strict object: unknown fields are refused, by ajv here and by the API server's pruning/strict decoding. */
 export function Obj<T extends TProperties>(
   description: string,

@@ -16,6 +16,8 @@ import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 
 const MAX_MESSAGE = 1024;
+/** The longest object name (a DNS subdomain). */
+const MAX_NAME = 253;
 /** Events waiting to be sent at most; beyond that they are dropped (and the drop logged), as client-go does. */
 const MAX_QUEUED = 1000;
 /** Objects whose Events are sent at the same time. */
@@ -166,37 +168,57 @@ export class EventRecorder {
     }
   }
 
-  private async create({ runbook, index }: Pending, event: EngineEvent, timestamp: string): Promise<string> {
+  private async create(pending: Pending, event: EngineEvent, timestamp: string): Promise<string> {
+    const { runbook, index } = pending;
     const namespace = runbook.metadata.namespace ?? 'default';
     // lastTimestamp has whole seconds; eventTime (microseconds) keeps one reconcile's Events in order.
     const eventTime = `${timestamp.slice(0, -1)}${String(Math.min(index, 999)).padStart(3, '0')}Z`;
+    const body = (metadata: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { ...metadata, namespace },
+      involvedObject: {
+        apiVersion: `${GROUP}/${STORAGE_VERSION}`,
+        kind: KIND,
+        name: runbook.metadata.name,
+        namespace,
+        uid: runbook.metadata.uid,
+        resourceVersion: runbook.metadata.resourceVersion,
+      },
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      source: { component: MANAGED_BY },
+      reportingComponent: MANAGED_BY,
+      reportingInstance: this.instance,
+      firstTimestamp: timestamp,
+      lastTimestamp: timestamp,
+      eventTime,
+      action: event.reason,
+      count: 1,
+    });
+    // Named as client-go names them, <object>.<time in hex>: kubectl describe sorts Events by
+    // lastTimestamp, which has whole seconds, and keeps the API server's order (by name) among
+    // equals, so the name keeps one second's Events (RunStarted, then StageStarted) in order.
+    const object = runbook.metadata.name ?? 'runbook';
+    const nanos = BigInt(pending.time.getTime()) * 1_000_000n + BigInt(Math.min(index, 999_999));
+    const name = `${object}.${nanos.toString(16)}`;
+    const generated = () => this.post(namespace, body({ generateName: `${object.slice(0, 200)}.` }));
+    if (name.length > MAX_NAME) return generated();
+    try {
+      return await this.post(namespace, body({ name }));
+    } catch (error) {
+      // Another Event took the name in the same millisecond: let the API server name this one.
+      if (!isStatus(error, 409)) throw error;
+      return generated();
+    }
+  }
+
+  private async post(namespace: string, body: object): Promise<string> {
     const created = await this.http.request<{ metadata?: { name?: string } }>({
       method: 'POST',
       path: `/api/v1/namespaces/${namespace}/events`,
-      body: {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${runbook.metadata.name ?? 'runbook'}.`, namespace },
-        involvedObject: {
-          apiVersion: `${GROUP}/${STORAGE_VERSION}`,
-          kind: KIND,
-          name: runbook.metadata.name,
-          namespace,
-          uid: runbook.metadata.uid,
-          resourceVersion: runbook.metadata.resourceVersion,
-        },
-        type: event.type,
-        reason: event.reason,
-        message: event.message,
-        source: { component: MANAGED_BY },
-        reportingComponent: MANAGED_BY,
-        reportingInstance: this.instance,
-        firstTimestamp: timestamp,
-        lastTimestamp: timestamp,
-        eventTime,
-        action: event.reason,
-        count: 1,
-      },
+      body,
     });
     return created.metadata?.name ?? '';
   }

@@ -61,7 +61,8 @@ export function buildStatus(run: Run, ending: Ending | undefined, waiting: strin
   } else {
     const started = stages.some((stage) => stage.phase !== 'Pending');
     status.phase = waitsAtGate(run, waiting) ? 'WaitingForApproval' : started ? 'Running' : 'Pending';
-    set('Ready', 'False', 'Running', `${done}/${stages.length} stages finished`);
+    // Ready's reason is the phase (Pending, Running, WaitingForApproval), never another state.
+    set('Ready', 'False', status.phase, `${done}/${stages.length} stages finished`);
     if (runbook.spec.suspend)
       set('Progressing', 'False', 'Suspended', 'spec.suspend is true: no new stage starts');
     else if (running.length) set('Progressing', 'True', 'StagesRunning', `running: ${running.join(', ')}`);

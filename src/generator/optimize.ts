@@ -156,6 +156,7 @@ export function analyzeRunbook(spec: SpecV2): Finding[] {
     !isPipeline(spec) &&
     parallelism !== undefined &&
     parallelism !== DEFAULT_PARALLELISM &&
+    usable > 0 &&
     parallelism > usable
   ) {
     findings.push({

@@ -274,12 +274,32 @@ function checkTemplateRef(spec: SpecV2): FieldProblem[] {
     }));
 }
 
+/** A runbook that runs no stage at all is a mistake (a run would succeed having done nothing). */
+function checkRunsSomething(spec: SpecV2): FieldProblem[] {
+  if (spec.template || mainStages(spec).length > 0) return [];
+  return [
+    {
+      field: 'spec.agents.pipeline',
+      message:
+        'the runbook runs no stage: give spec.agents.pipeline a stage, or spec.workflows.main a step that runs one',
+    },
+  ];
+}
+
 export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
   const template = checkTemplateRef(spec);
   if (template.length) return template;
+  const empty = checkRunsSomething(spec);
+  if (empty.length) return empty;
   const names = stageNameProblems(spec);
   if (names.length) return names;
-  const cycle = graphProblem(allStages(spec));
+  // Main steps run in order and replace the pipeline's order, but the pipeline's own dependsOn
+  // must still make sense: a cycle there is refused whether or not steps run its stages.
+  const cycle =
+    graphProblem(allStages(spec)) ??
+    graphProblem(
+      (spec.agents.pipeline ?? []).map((stage) => ({ ...stage, workflow: 'main', sequential: false })),
+    );
   return [
     ...(cycle ? [{ field: 'spec.agents.pipeline', message: cycle }] : []),
     ...checkValidationSchemas(spec),

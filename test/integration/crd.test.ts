@@ -156,6 +156,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
         );
         expect(applied.code, `accepted:\n${manifest}`).to.not.equal(0);
         expect(applied.stderr).to.contain(testCase.field);
+        if (testCase.message) expect(applied.stderr).to.contain(testCase.message);
       });
     }
   });

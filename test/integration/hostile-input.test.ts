@@ -208,6 +208,11 @@ describe('hostile input on a real control plane (issue 9)', function () {
         }),
         'spec.workflows.fallback.steps[0].name: runs as stage b',
       ],
+      [
+        'dependsOn a stage that does not exist',
+        runbook('unknown-dep', 'pipeline', [{ name: 'a' }, { name: 'b', dependsOn: ['normalise'] }]),
+        'spec.agents.pipeline: stage b depends on normalise, which is not a stage of this runbook',
+      ],
     ];
     for (const [what, object, message] of cases) {
       const refused = await apply(tenantA, object);

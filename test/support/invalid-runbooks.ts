@@ -14,6 +14,8 @@ export interface InvalidCase {
   remove?: string[];
   /** The field the refusal must name, as the API server writes it. */
   field: string;
+  /** What the refusal must also say. */
+  message?: string;
   serverOnly?: 'cel' | 'list-map-key';
 }
 
@@ -94,9 +96,17 @@ export const INVALID_CASES: InvalidCase[] = [
     serverOnly: 'list-map-key',
   },
   {
-    title: 'dependsOn an unknown stage',
-    set: [['spec.agents.pipeline.1.dependsOn', ['normalise']]],
-    field: 'spec.agents.pipeline',
+    title: 'stage timeout of 0s',
+    set: [['spec.agents.pipeline.0.config.timeout', '0s']],
+    field: 'spec.agents.pipeline[0].config.timeout',
+    message: 'timeout must be longer than 0s',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'run timeout of 0ms',
+    set: [['spec.execution.timeout', '0ms']],
+    field: 'spec.execution.timeout',
+    message: 'timeout must be longer than 0s',
     serverOnly: 'cel',
   },
   {

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Obj, Int, Duration, Money } from '../schema-kit.js';
+import { Obj, Int, Duration, Money, positiveDuration } from '../schema-kit.js';
 
 const MAX_TOKENS = 1_000_000_000_000;
 
@@ -39,6 +39,8 @@ export const TimeBudget = Obj(
   },
   {
     celRules: [
+      positiveDuration('total'),
+      positiveDuration('perStage'),
       {
         rule: '!has(self.perStage) || !has(self.total) || duration(self.perStage) <= duration(self.total)',
         message: 'perStage must not exceed total',

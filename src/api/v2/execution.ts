@@ -1,5 +1,16 @@
 import { Type } from '@sinclair/typebox';
-import { Obj, StringEnum, Int, Num, Bool, Duration, Name, NamedMap, StrList } from '../schema-kit.js';
+import {
+  Obj,
+  StringEnum,
+  Int,
+  Num,
+  Bool,
+  Duration,
+  Name,
+  NamedMap,
+  StrList,
+  positiveDuration,
+} from '../schema-kit.js';
 import { ErrorClass } from './error-class.js';
 
 export const EXECUTION_MODES = ['pipeline', 'parallel', 'hybrid'] as const;
@@ -32,10 +43,17 @@ const executionFields = (withDefaults: boolean) => ({
 export const Execution = Obj(
   'How the runbook runs: scheduling mode, deadline, retries and concurrency.',
   executionFields(true),
+  { celRules: [positiveDuration('timeout')] },
 );
 
 /** The same fields without defaults, so an environment overlay only overrides what it sets. */
-export const ExecutionOverlay = Obj('Execution settings this environment overrides.', executionFields(false));
+export const ExecutionOverlay = Obj(
+  'Execution settings this environment overrides.',
+  executionFields(false),
+  {
+    celRules: [positiveDuration('timeout')],
+  },
+);
 
 export const RetryStrategy = Obj(
   'How a failed stage is retried. exponential uses baseDelay, maxDelay, multiplier and jitter; linear uses initialDelay, increment and maxAttempts; immediate uses maxAttempts; custom uses function and parameters.',

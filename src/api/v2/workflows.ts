@@ -1,5 +1,15 @@
 import { Type } from '@sinclair/typebox';
-import { Obj, StringEnum, Int, Duration, Name, NamedList, StrList, FreeObject } from '../schema-kit.js';
+import {
+  Obj,
+  StringEnum,
+  Int,
+  Duration,
+  Name,
+  NamedList,
+  StrList,
+  FreeObject,
+  positiveDuration,
+} from '../schema-kit.js';
 import { ErrorClass } from './error-class.js';
 
 export const STEP_ACTIONS = ['run', 'terminate'] as const;
@@ -18,6 +28,7 @@ export const Step = Obj(
   },
   {
     celRules: [
+      positiveDuration('timeout'),
       {
         rule: "(has(self.action) && self.action == 'terminate') || has(self.agent)",
         message: 'a step needs agent unless its action is terminate',

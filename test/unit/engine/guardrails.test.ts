@@ -235,11 +235,14 @@ describe('guardrails: quality gates', () => {
     const h = gated([{ name: 'review', required: true }]);
     expect(h.step().create).to.deep.equal([]);
     expect(h.phase).to.equal('WaitingForApproval');
+    // Ready says what the phase says, not Running.
+    expect(h.condition('Ready')).to.include({ status: 'False', reason: 'WaitingForApproval' });
     expect(h.condition('ApprovalPending')?.message)
       .to.contain('review')
       .and.contain('kubectl annotate agentrunbook rb -n ns gates.i2s.studio/review=approved --overwrite');
     decideGate(h, 'review', 'approved');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['a']);
+    expect(h.condition('Ready')).to.include({ status: 'False', reason: 'Running' });
     expect(h.runbook.status?.gates?.[0]).to.include({
       name: 'review',
       phase: 'Approved',

@@ -81,6 +81,22 @@ describe('semantic validation (the validating webhook)', () => {
     );
   });
 
+  it('refuses a runbook that runs no stage, instead of advising parallelism 0', () => {
+    expect(fields(base({}, []))).to.deep.equal([
+      'spec.agents.pipeline: the runbook runs no stage: give spec.agents.pipeline a stage, or spec.workflows.main a step that runs one',
+    ]);
+  });
+
+  it('refuses a dependsOn cycle in the pipeline when main workflow steps run its stages too', () => {
+    const [problem] = fields(
+      base({ workflows: { main: { steps: [{ name: 'a' }, { name: 'b' }] } } }, [
+        { name: 'a', dependsOn: ['b'] },
+        { name: 'b', dependsOn: ['a'] },
+      ]),
+    );
+    expect(problem).to.match(/^spec\.agents\.pipeline: .*cycle: (a -> b -> a|b -> a -> b)/);
+  });
+
   it('names a dependency cycle', () => {
     const [problem] = fields(
       base({}, [
