@@ -15,19 +15,27 @@ import type { JobObservation, JobState } from '../engine/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 import type { JobJson, PodJson } from '../kube/types.js';
 
+/**
+ * What the Job's conditions say. Since Kubernetes 1.31 a Job that failed (its deadline, say) first
+ * gets FailureTarget, and Failed only once its Pod has terminated, up to the Pod's grace period
+ * later: FailureTarget is already the outcome (SuccessCriteriaMet likewise for success).
+ */
 function jobState(job: JobJson): { state: JobState; failureReason?: string } {
   const conditions = job.status?.conditions ?? [];
-  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { state: 'succeeded' };
-  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  const holds = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
+  if (holds('Complete') || holds('SuccessCriteriaMet')) return { state: 'succeeded' };
+  const failed =
+    conditions.find((c) => c.type === 'Failed' && c.status === 'True') ??
+    conditions.find((c) => c.type === 'FailureTarget' && c.status === 'True');
   if (failed) return { state: 'failed', ...(failed.reason ? { failureReason: failed.reason } : {}) };
   return { state: 'active' };
 }
 
+const ENDED = new Set(['Complete', 'Failed', 'SuccessCriteriaMet', 'FailureTarget']);
+
 /** When the Job finished: its completionTime, or (a failed Job has none) when it became Failed. */
 function finishedAt(job: JobJson): string | undefined {
-  const ended = job.status?.conditions?.find(
-    (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
-  );
+  const ended = job.status?.conditions?.find((c) => ENDED.has(c.type) && c.status === 'True');
   return job.status?.completionTime ?? ended?.lastTransitionTime;
 }
 

@@ -41,6 +41,8 @@ function tokenLimit(spec: SpecV2, reserve: boolean): number | undefined {
 export interface Exhaustion {
   reason: 'TokenBudgetExceeded' | 'CostBudgetExceeded';
   message: string;
+  /** Usage went past the limit, not only up to it. */
+  over: boolean;
 }
 
 /** The budget the run has used up, if any; `reserve` adds the emergency tokens (fallback steps). */
@@ -50,6 +52,7 @@ export function exhausted(spec: SpecV2, usage: Usage, reserve = false): Exhausti
     return {
       reason: 'TokenBudgetExceeded',
       message: `used ${usage.tokens} tokens of the ${reserve ? 'total plus emergency reserve' : 'total budget'} of ${limit}`,
+      over: usage.tokens > limit,
     };
   }
   const maxUSD = spec.budgets?.cost?.maxUSD;
@@ -57,6 +60,7 @@ export function exhausted(spec: SpecV2, usage: Usage, reserve = false): Exhausti
     return {
       reason: 'CostBudgetExceeded',
       message: `spent $${formatMicros(usage.costMicros)} of the $${formatMicros(parseMicros(maxUSD))} budget`,
+      over: usage.costMicros > parseMicros(maxUSD),
     };
   }
   return undefined;

@@ -64,12 +64,17 @@ export function pastDeadline(time: { limitMs: number; usedMs: number } | undefin
       : undefined;
 }
 
-/** A used-up budget stops the stages still to come; a run with nothing left to do has simply finished. */
+/**
+ * A used-up budget stops the stages still to come. A run with nothing left to do has simply
+ * finished, unless it went over the budget (an agent reported more than its grant): that is the
+ * run's outcome, whatever the stage that went over says.
+ */
 export const budgetSpent: Policy = (run) => {
   if (run.activeWorkflow === 'emergency') return undefined;
   const spent = exhausted(run.spec, run.usage(), run.usesReserve);
   const unfinished = [...run.stages.values()].some((stage) => !isTerminalStage(stage));
-  return spent && unfinished ? { phase: 'BudgetExceeded', condition: 'BudgetExceeded', ...spent } : undefined;
+  if (!spent || !(unfinished || spent.over)) return undefined;
+  return { phase: 'BudgetExceeded', condition: 'BudgetExceeded', reason: spent.reason, message: spent.message };
 };
 
 function stageEnding(stage: StageStatusV2): Ending {

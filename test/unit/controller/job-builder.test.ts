@@ -277,6 +277,36 @@ describe('observing Jobs and Pods', () => {
     expect(observeJob({ metadata: { name: 'x' } }, [])).to.equal(undefined);
   });
 
+  it('takes FailureTarget as the outcome: a stage past its deadline fails then, not when its Pod is gone', () => {
+    const pastDeadline: JobJson = {
+      metadata: job.metadata,
+      status: {
+        conditions: [
+          {
+            type: 'FailureTarget',
+            status: 'True',
+            reason: 'DeadlineExceeded',
+            lastTransitionTime: '2026-01-01T00:00:05Z',
+          },
+        ],
+      },
+    };
+    const terminating: PodJson = {
+      metadata: { name: 'p', namespace: 'ns', deletionTimestamp: '2026-01-01T00:00:05Z' },
+      status: { phase: 'Running' },
+    };
+    expect(observeJob(pastDeadline, [terminating])).to.include({
+      state: 'failed',
+      failureReason: 'DeadlineExceeded',
+      completionTime: '2026-01-01T00:00:05Z',
+    });
+    const succeeded: JobJson = {
+      metadata: job.metadata,
+      status: { conditions: [{ type: 'SuccessCriteriaMet', status: 'True' }] },
+    };
+    expect(observeJob(succeeded, [])).to.include({ state: 'succeeded' });
+  });
+
   it('reads the node the Pod was scheduled to, and why the scheduler cannot place it while it cannot', () => {
     const active: JobJson = { metadata: job.metadata, status: {} };
     const pending: PodJson = {

@@ -329,3 +329,42 @@ describe('guardrails: environments', () => {
     });
   });
 });
+
+describe('a run that went over its budget (issue 25)', () => {
+  it('ends BudgetExceeded, not Failed, when its last stage reports more than its grant', () => {
+    const h = new EngineHarness(
+      runbookOf(
+        spec({
+          execution: { mode: 'pipeline' },
+          budgets: { tokens: { total: 2500 } },
+          stages: [{ name: 'a' }, { name: 'b' }, { name: 'c' }],
+        }),
+      ),
+    );
+    h.step();
+    h.succeed('a', {}, { tokens: 1200, costUSD: '0.01' });
+    h.step();
+    h.succeed('b', {}, { tokens: 1218, costUSD: '0.01' });
+    h.step();
+    expect(h.stage('c').grant).to.deep.equal({ tokens: 82 });
+    h.succeed('c', {}, { tokens: 806, costUSD: '0.01' });
+    h.step();
+    expect(h.phase).to.equal('BudgetExceeded');
+    expect(h.condition('BudgetExceeded')).to.include({
+      reason: 'TokenBudgetExceeded',
+      message: 'used 3224 tokens of the total budget of 2500',
+    });
+    // The stage that went over still says so.
+    expect(h.stage('c')).to.include({ phase: 'Failed', reason: 'AgentBudgetExceeded' });
+  });
+
+  it('ends Succeeded when the stages used exactly the budget', () => {
+    const h = new EngineHarness(
+      runbookOf(spec({ budgets: { tokens: { total: 100 } }, stages: [{ name: 'a' }] })),
+    );
+    h.step();
+    h.succeed('a', {}, { tokens: 100, costUSD: '0.01' });
+    h.step();
+    expect(h.phase).to.equal('Succeeded');
+  });
+});
