@@ -5,7 +5,19 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AGENT_HISTORY_LIMIT } from './limits.js';
 import { PodTemplate, Scratch } from './pod-template.js';
-import { Obj, Str, StrList, Name, FreeObject, Int, Duration, Money, NamedMap, Bool } from './schema-kit.js';
+import {
+  Obj,
+  Str,
+  StrList,
+  Name,
+  FreeObject,
+  Int,
+  Duration,
+  Money,
+  NamedMap,
+  Bool,
+  ImageRef,
+} from './schema-kit.js';
 
 /** What a container's environment variable may be called (as the API server checks it). */
 const ENV_NAME = '^[-._a-zA-Z][-._a-zA-Z0-9]*$';
@@ -42,7 +54,7 @@ export const AGENT_FIELDS = {
       maxLength: 256,
     }),
   ),
-  image: Str('Container image.', { maxLength: 512 }),
+  image: ImageRef('Container image.'),
   command: Type.Optional(StrList('Container command.', Str('An argument.'), 32)),
   args: Type.Optional(StrList('Container arguments.', Str('An argument.'), 64)),
   resources: Type.Optional(FreeObject('Container resources (requests and limits), as in a Pod spec.')),

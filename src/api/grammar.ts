@@ -19,6 +19,16 @@ export const MONEY_PATTERN = '^[0-9]{1,9}(\\.[0-9]{1,6})?$';
 /** Semantic Versioning 2.0.0, as given by semver.org. */
 export const SEMVER_PATTERN =
   '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$';
+/** A container image reference, as the distribution reference grammar (Docker, containerd) reads it. */
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const IMAGE_DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const IMAGE_TAG = ':[\\w][\\w.-]{0,127}';
+const IMAGE_DIGEST = '@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}';
+export const IMAGE_PATTERN = `^(?:${IMAGE_DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?:${IMAGE_TAG})?(?:${IMAGE_DIGEST})?$`;
+/** A ServiceAccount's name, as the API server checks it: a DNS subdomain. */
+export const DNS_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
 /** Stage, agent, gate and step names end up in Job names and label values. */
 export const NAME_PATTERN = '^[a-z0-9]([-_a-z0-9]*[a-z0-9])?$';
 export const NAME_MAX_LENGTH = 63;

@@ -6,7 +6,18 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { FILES_DIR } from './agent-contract.js';
-import { Bool, FreeObject, Int, Name, NamedList, Obj, Str, StrList, StringEnum } from './schema-kit.js';
+import {
+  Bool,
+  FreeObject,
+  Int,
+  Name,
+  NamedList,
+  Obj,
+  Str,
+  StrList,
+  StringEnum,
+  ServiceAccountName,
+} from './schema-kit.js';
 
 /** A Kubernetes quantity, as resources and emptyDir sizes are written (512Mi, 1Gi). */
 export const QUANTITY_PATTERN = '^[0-9]+(\\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|E|Ei)?$';
@@ -132,7 +143,7 @@ export const PodTemplate = Obj("How the agent's Pod is placed and configured.", 
     }),
   ),
   serviceAccountName: Type.Optional(
-    Str('ServiceAccount the Pod runs as; the namespace default when absent.', { maxLength: 253 }),
+    ServiceAccountName('ServiceAccount the Pod runs as; the namespace default when absent.'),
   ),
   automountServiceAccountToken: Type.Optional(
     Bool("Mount the ServiceAccount's token into the Pod; off unless set to true."),

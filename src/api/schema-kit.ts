@@ -16,6 +16,8 @@ import {
   MAX_DURATION_TEXT,
   MONEY_PATTERN,
   NAME_MAX_LENGTH,
+  IMAGE_PATTERN,
+  DNS_SUBDOMAIN_PATTERN,
   NAME_PATTERN,
   SEMVER_PATTERN,
 } from './grammar.js';
@@ -67,6 +69,16 @@ export function Str(
 
 export function Name(description: string) {
   return Type.String({ description, pattern: NAME_PATTERN, maxLength: NAME_MAX_LENGTH });
+}
+
+/** A container image reference (registry/path:tag@digest), checked against the reference grammar. */
+export function ImageRef(description: string) {
+  return Type.String({ description, pattern: IMAGE_PATTERN, maxLength: 512 });
+}
+
+/** A ServiceAccount name, checked as the API server checks it. */
+export function ServiceAccountName(description: string) {
+  return Type.String({ description, pattern: DNS_SUBDOMAIN_PATTERN, maxLength: 253 });
 }
 
 export function Duration(description: string) {

@@ -1,6 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { schemaAjv } from './ajv.js';
-import { MAX_DURATION_TEXT } from './grammar.js';
+import { DNS_SUBDOMAIN_PATTERN, IMAGE_PATTERN, MAX_DURATION_TEXT } from './grammar.js';
 import { jsonShapeProblem } from './limits.js';
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
@@ -25,6 +25,12 @@ export function fieldPath(pointer: string): string {
     .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
 }
 
+/** Patterns whose rule a person reads better in words than as the regular expression. */
+const PATTERN_NAMES = new Map([
+  [IMAGE_PATTERN, 'an image reference: [registry[:port]/]name[:tag][@digest], lowercase path'],
+  [DNS_SUBDOMAIN_PATTERN, 'a Kubernetes name: lowercase letters, digits, - and . (a DNS subdomain)'],
+]);
+
 export function toFieldError(error: ErrorObject): FieldError {
   let field = fieldPath(error.instancePath);
   const params = error.params as Record<string, unknown>;
@@ -40,6 +46,8 @@ export function toFieldError(error: ErrorObject): FieldError {
   if (error.keyword === 'format' && params.format === 'duration') {
     return { field, message: `must be a duration of at most ${MAX_DURATION_TEXT}` };
   }
+  const named = error.keyword === 'pattern' ? PATTERN_NAMES.get(String(params.pattern)) : undefined;
+  if (named) return { field, message: `must be ${named}` };
   return { field: field || '(root)', message: error.message ?? error.keyword };
 }
 

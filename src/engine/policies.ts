@@ -74,7 +74,12 @@ export const budgetSpent: Policy = (run) => {
   const spent = exhausted(run.spec, run.usage(), run.usesReserve);
   const unfinished = [...run.stages.values()].some((stage) => !isTerminalStage(stage));
   if (!spent || !(unfinished || spent.over)) return undefined;
-  return { phase: 'BudgetExceeded', condition: 'BudgetExceeded', reason: spent.reason, message: spent.message };
+  return {
+    phase: 'BudgetExceeded',
+    condition: 'BudgetExceeded',
+    reason: spent.reason,
+    message: spent.message,
+  };
 };
 
 function stageEnding(stage: StageStatusV2): Ending {

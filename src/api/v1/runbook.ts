@@ -17,6 +17,8 @@ import {
   StringEnum,
   FreeObject,
   ResourceRoot,
+  ImageRef,
+  ServiceAccountName,
 } from '../schema-kit.js';
 import { EXECUTION_MODES, RetryStrategies } from '../v2/execution.js';
 import { Budgets } from '../v2/budgets.js';
@@ -47,11 +49,11 @@ export const AgentV1 = Obj('An agent of the runbook (v1 layout): one pipeline st
   version: Type.Optional(SemVer('Agent version, matched against the agent catalog.')),
   timeout: Type.Optional(Duration('Deadline of one attempt (v2: config.timeout).')),
   dependsOn: Type.Optional(StrList('Agents that must succeed first.', Name('An agent name.'), 64)),
-  image: Type.Optional(Str('Container image, overriding the agent catalog.', { maxLength: 512 })),
+  image: Type.Optional(ImageRef('Container image, overriding the agent catalog.')),
   command: Type.Optional(
     StrList('Container command, overriding the agent catalog.', Str('An argument.'), 32),
   ),
-  serviceAccountName: Type.Optional(Str('ServiceAccount the agent Pod runs as.', { maxLength: 253 })),
+  serviceAccountName: Type.Optional(ServiceAccountName('ServiceAccount the agent Pod runs as.')),
   automountServiceAccountToken: Type.Optional(Bool('Mount the ServiceAccount token into the agent Pod.')),
   config: Type.Optional(
     Type.Omit(StageConfig, ['timeout'], { description: "The agent's settings (v1: no timeout here)." }),

@@ -13,13 +13,15 @@ import {
   StrList,
   FreeObject,
   positiveDuration,
+  ImageRef,
+  ServiceAccountName,
 } from '../schema-kit.js';
 import { WorkspaceBinding } from './workspaces.js';
 
 export const FAILURE_POLICIES = ['abort', 'continue'] as const;
 export const OUTPUT_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
 
-const Image = Str('Container image that runs the agent, overriding the agent catalog.', { maxLength: 512 });
+const Image = ImageRef('Container image that runs the agent, overriding the agent catalog.');
 const Command = StrList(
   'Command of the agent container, overriding the agent catalog.',
   Str('An argument.'),
@@ -90,7 +92,7 @@ export const Stage = Obj(
     image: Type.Optional(Image),
     command: Type.Optional(Command),
     serviceAccountName: Type.Optional(
-      Str('ServiceAccount the agent Pod runs as; the namespace default when absent.', { maxLength: 253 }),
+      ServiceAccountName('ServiceAccount the agent Pod runs as; the namespace default when absent.'),
     ),
     automountServiceAccountToken: Type.Optional(
       Bool('Mount the ServiceAccount token into the agent Pod; off unless set to true.'),

@@ -36,4 +36,25 @@ describe('the ajv validator generated from the API schema', () => {
     );
     expect(errors).to.deep.include({ field: 'spec.budgets.tokens.totl', message: 'unknown field' });
   });
+
+  it('says in words what an image reference and a ServiceAccount name must be', () => {
+    const runbook = buildInvalid({
+      title: 'x',
+      set: [
+        ['spec.agents.pipeline.0.image', 'busybox; rm -rf / #'],
+        ['spec.agents.pipeline.0.serviceAccountName', '../../kube-system/default'],
+      ],
+      field: '',
+    });
+    expect(validateAgentRunbook(runbook)).to.deep.include.members([
+      {
+        field: 'spec.agents.pipeline[0].image',
+        message: 'must be an image reference: [registry[:port]/]name[:tag][@digest], lowercase path',
+      },
+      {
+        field: 'spec.agents.pipeline[0].serviceAccountName',
+        message: 'must be a Kubernetes name: lowercase letters, digits, - and . (a DNS subdomain)',
+      },
+    ]);
+  });
 });
