@@ -98,50 +98,52 @@ export class RevisionHistory {
     const plan = planRevision(name, runbook.spec, await listRevisions(this.http, namespace, uid));
     const { write, current } = plan;
     if (write) {
-      const metadata = {
-        labels: { [LABEL_BUMP]: write.bump },
-        annotations: {
-          [ANNOTATION_VERSION]: write.version,
-          [ANNOTATION_CHANGES]: JSON.stringify(write.changes),
-        },
-      };
-      const renumber = () =>
+      const create = () =>
         this.http.request({
-          method: 'PATCH',
-          path: `${collection(namespace)}/${current.name}`,
-          contentType: 'application/merge-patch+json',
-          body: { metadata, revision: current.number },
+          method: 'POST',
+          path: collection(namespace),
+          body: {
+            apiVersion: 'apps/v1',
+            kind: 'ControllerRevision',
+            metadata: {
+              name: current.name,
+              namespace,
+              labels: {
+                [LABEL_BUMP]: write.bump,
+                [LABEL_MANAGED_BY]: MANAGED_BY,
+                [LABEL_RUNBOOK]: labelValue(name),
+                [LABEL_RUNBOOK_UID]: uid,
+                [LABEL_REVISION_HASH]: current.hash,
+              },
+              annotations: {
+                [ANNOTATION_VERSION]: write.version,
+                [ANNOTATION_CHANGES]: JSON.stringify(write.changes),
+              },
+              ownerReferences: [ownedBy(runbook)],
+            },
+            data: { spec: revisionSpec(runbook.spec) },
+            revision: current.number,
+          },
         });
-      if (write.mode === 'renumber') await renumber();
+      // An old revision taken back (a rollback) comes back under the next number. It is made
+      // again rather than patched: a patch re-encodes its data, which the API server then refuses
+      // as changed whenever Go and JavaScript write the same JSON differently (>, &, <).
+      const recreate = async () => {
+        await this.http
+          .request({ method: 'DELETE', path: `${collection(namespace)}/${current.name}` })
+          .catch((error: unknown) => {
+            if (!isStatus(error, 404)) throw error;
+          });
+        await create();
+      };
+      if (write.mode === 'renumber') await recreate();
       else {
         try {
-          await this.http.request({
-            method: 'POST',
-            path: collection(namespace),
-            body: {
-              apiVersion: 'apps/v1',
-              kind: 'ControllerRevision',
-              metadata: {
-                name: current.name,
-                namespace,
-                labels: {
-                  ...metadata.labels,
-                  [LABEL_MANAGED_BY]: MANAGED_BY,
-                  [LABEL_RUNBOOK]: labelValue(name),
-                  [LABEL_RUNBOOK_UID]: uid,
-                  [LABEL_REVISION_HASH]: current.hash,
-                },
-                annotations: metadata.annotations,
-                ownerReferences: [ownedBy(runbook)],
-              },
-              data: { spec: revisionSpec(runbook.spec) },
-              revision: current.number,
-            },
-          });
+          await create();
         } catch (error) {
           // Written by an earlier reconcile whose status write was lost: number it now.
           if (!isStatus(error, 409)) throw error;
-          await renumber();
+          await recreate();
         }
       }
     }
