@@ -88,28 +88,64 @@ function asText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-function transform(value: unknown, name: string, reference: string): unknown {
+const TRANSFORMS = new Set(['slug', 'upper', 'lower', 'truncate']);
+
+/** Why a transform can never apply, whatever the value: an unknown name or a bad argument. */
+function transformProblem(name: string): string | undefined {
   const [op = '', arg] = name.split(':').map((part) => part.trim());
-  switch (op) {
-    case 'slug':
-      return slug(asText(value));
-    case 'upper':
-      return asText(value).toUpperCase();
-    case 'lower':
-      return asText(value).toLowerCase();
-    case 'truncate': {
-      const length = Number(arg);
-      if (!Number.isInteger(length) || length < 0) {
-        throw new UnresolvedReference(reference, `truncate needs a whole number, as in truncate:100`);
-      }
-      return graphemes(asText(value)).slice(0, length).join('');
-    }
-    default:
-      throw new UnresolvedReference(
-        reference,
-        `unknown transform ${JSON.stringify(op)} (slug, upper, lower, truncate:N)`,
-      );
+  if (!TRANSFORMS.has(op)) return `unknown transform ${JSON.stringify(op)} (slug, upper, lower, truncate:N)`;
+  if (op === 'truncate' && !(Number.isInteger(Number(arg)) && Number(arg) >= 0 && arg !== '')) {
+    return 'truncate needs a whole number, as in truncate:100';
   }
+  return undefined;
+}
+
+function transform(value: unknown, name: string, reference: string): unknown {
+  const problem = transformProblem(name);
+  if (problem) throw new UnresolvedReference(reference, problem);
+  const [op = '', arg] = name.split(':').map((part) => part.trim());
+  if (op === 'slug') return slug(asText(value));
+  if (op === 'upper') return asText(value).toUpperCase();
+  if (op === 'lower') return asText(value).toLowerCase();
+  return graphemes(asText(value)).slice(0, Number(arg)).join('');
+}
+
+const RUNBOOK_FIELDS = new Set(['name', 'namespace', 'version']);
+
+/** Why a reference's path can never resolve, whatever the run: its shape, not its values. */
+function pathProblem(path: string): string | undefined {
+  const [head = '', ...rest] = path.split('.');
+  if (head === 'context' && rest.length > 0) return undefined;
+  if (head === '$timestamp' && rest.length === 0) return undefined;
+  if (head === '$runbook' && rest.length === 1 && RUNBOOK_FIELDS.has(rest[0] ?? '')) return undefined;
+  if (head === '$runbook') return '$runbook has name, namespace and version';
+  if (head && !head.startsWith('$') && rest[0] === 'outputs') return undefined;
+  return 'a reference is context.<field>, <stage>.outputs[.<name>], $runbook.<name|namespace|version> or $timestamp';
+}
+
+/**
+ * What can be known of a value's references before any run: each ${...} is closed, reads a path
+ * that can exist, and names transforms that exist with valid arguments. Each problem quotes the
+ * reference (whether the context field or the stage's output is there is checked elsewhere).
+ */
+export function referenceProblems(value: unknown): string[] {
+  const problems: string[] = [];
+  const visit = (node: unknown) => {
+    if (typeof node === 'string') {
+      for (const match of node.matchAll(REFERENCE)) {
+        const reference = match[1] ?? '';
+        const [path = '', ...transforms] = reference.split('|').map((part) => part.trim());
+        const problem = pathProblem(path) ?? transforms.map(transformProblem).find(Boolean);
+        if (problem) problems.push(`\${${reference}}: ${problem}`);
+      }
+      if (node.replace(REFERENCE, '').includes('${')) {
+        problems.push(`${JSON.stringify(node.slice(0, 80))} has a \${ that is never closed with }`);
+      }
+    } else if (Array.isArray(node)) node.forEach(visit);
+    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
+  };
+  visit(value);
+  return problems;
 }
 
 /**

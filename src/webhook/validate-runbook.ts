@@ -19,7 +19,7 @@ import { celScope, GATE_VARIABLES } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
 import { parseMicros } from '../api/grammar.js';
 import { dependencies } from '../engine/graph.js';
-import { referencedContext, referencedStages } from '../engine/substitution.js';
+import { referencedContext, referencedStages, referenceProblems } from '../engine/substitution.js';
 import { allStages, mainStages, stageNameProblems, type RunStage } from '../engine/workflow-stages.js';
 import { compileUserSchema } from '../engine/user-schema.js';
 import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/spec-changes.js';
@@ -105,6 +105,18 @@ function checkReferences(spec: SpecV2): FieldProblem[] {
     }
   }
   return [...problems, ...checkContextReferences(spec)];
+}
+
+/** Every ${...} of the stages' inputs can resolve in some run: closed, a real path, real transforms. */
+function checkReferenceSyntax(spec: SpecV2): FieldProblem[] {
+  return (spec.agents.pipeline ?? []).flatMap((stage, index) =>
+    Object.entries(stage.config?.inputs ?? {}).flatMap(([input, value]) =>
+      referenceProblems(value).map((message) => ({
+        field: `spec.agents.pipeline[${index}].config.inputs.${input}`,
+        message,
+      })),
+    ),
+  );
 }
 
 /** A ${context.<field>} must name a field the runbook's context sets. */
@@ -303,6 +315,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
   return [
     ...(cycle ? [{ field: 'spec.agents.pipeline', message: cycle }] : []),
     ...checkValidationSchemas(spec),
+    ...checkReferenceSyntax(spec),
     ...checkReferences(spec),
     ...checkSteps(spec),
     ...checkConditions(spec),

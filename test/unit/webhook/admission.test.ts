@@ -81,6 +81,33 @@ describe('semantic validation (the validating webhook)', () => {
     );
   });
 
+  it('refuses inputs whose references can never resolve, quoting each (issue 25)', () => {
+    const problems = fields(
+      base({ context: { title: 'T' } }, [
+        {
+          name: 'a',
+          config: {
+            inputs: {
+              bogus: '${context.title|bogus}',
+              negative: '${context.title|truncate:-1}',
+              unclosed: 'about ${context.title',
+              secret: '${$secret}',
+              runbook: '${$runbook.uid}',
+              fine: 'at ${$timestamp} for ${$runbook.name}: ${context.title|slug|truncate:10}',
+            },
+          },
+        },
+      ]),
+    );
+    expect(problems).to.deep.equal([
+      'spec.agents.pipeline[0].config.inputs.bogus: ${context.title|bogus}: unknown transform "bogus" (slug, upper, lower, truncate:N)',
+      'spec.agents.pipeline[0].config.inputs.negative: ${context.title|truncate:-1}: truncate needs a whole number, as in truncate:100',
+      'spec.agents.pipeline[0].config.inputs.unclosed: "about ${context.title" has a ${ that is never closed with }',
+      'spec.agents.pipeline[0].config.inputs.secret: ${$secret}: a reference is context.<field>, <stage>.outputs[.<name>], $runbook.<name|namespace|version> or $timestamp',
+      'spec.agents.pipeline[0].config.inputs.runbook: ${$runbook.uid}: $runbook has name, namespace and version',
+    ]);
+  });
+
   it('refuses a runbook that runs no stage, instead of advising parallelism 0', () => {
     expect(fields(base({}, []))).to.deep.equal([
       'spec.agents.pipeline: the runbook runs no stage: give spec.agents.pipeline a stage, or spec.workflows.main a step that runs one',
