@@ -68,7 +68,7 @@ describe('the agentrunbook CLI against a real API server', function () {
       const failed = await cli('validate', good, bad);
       expect(failed.code).to.equal(1);
       expect(failed.output).to.contain(
-        'bad.yaml: AgentRunbook bad: invalid\n  spec.agents.pipeline: every dependsOn entry must name a stage of spec.agents.pipeline',
+        'bad.yaml: AgentRunbook bad: invalid\n  spec.agents.pipeline: stage a depends on ghost, which is not a stage of this runbook',
       );
     });
 
