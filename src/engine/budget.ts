@@ -4,7 +4,7 @@
  * tokens.emergency reserve.
  */
 import type { SpecV2, StageStatusV2 } from '../api/v2/runbook.js';
-import { MAX_TOKENS } from '../api/limits.js';
+import { MAX_MICROS, MAX_TOKENS } from '../api/limits.js';
 import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
 
 export interface Usage {
@@ -30,6 +30,11 @@ function sum(amounts: { tokens?: number; costUSD?: string }[]): Usage {
 
 export function totalUsage(stages: StageStatusV2[]): Usage {
   return sum(stages.map((stage) => stage.usage ?? {}));
+}
+
+/** Whether a figure saturated: the status holds no more, so what was used is at least this. */
+export function isCapped(usage: Usage): boolean {
+  return usage.tokens >= MAX_TOKENS || usage.costMicros >= MAX_MICROS;
 }
 
 /** The tokens the run may use: the total, plus the emergency reserve for fallback and emergency steps. */

@@ -6,7 +6,16 @@
 import { setOwn } from '../api/json.js';
 import type { StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import type { ErrorClass, Resources } from './agent-report.js';
-import { addTokens, grantFor, overGrant, reservedBy, totalUsage, type Grant, type Usage } from './budget.js';
+import {
+  addTokens,
+  grantFor,
+  isCapped,
+  overGrant,
+  reservedBy,
+  totalUsage,
+  type Grant,
+  type Usage,
+} from './budget.js';
 import { breakerConfig, breakerState } from './circuit-breaker.js';
 import { breakerKeyOf } from './catalog.js';
 import { timestamp } from './conditions.js';
@@ -69,12 +78,20 @@ export function awaitsFold(stage: StageStatusV2 | undefined, job: JobObservation
   return job.attempt > attempt || (job.attempt === attempt && stage.phase === 'Running');
 }
 
-function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): void {
+/** Adds an attempt's usage to its stage's; resolves whether a figure has just saturated. */
+function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): boolean {
   const before = stage.usage ?? {};
-  stage.usage = {
+  const sum = {
     tokens: addTokens(before.tokens ?? 0, tokens),
-    costUSD: formatMicros(addMicros(parseMicros(before.costUSD ?? '0'), costMicros)),
+    costMicros: addMicros(parseMicros(before.costUSD ?? '0'), costMicros),
   };
+  const capped = isCapped(sum) || isCapped({ tokens, costMicros });
+  stage.usage = {
+    tokens: sum.tokens,
+    costUSD: formatMicros(sum.costMicros),
+    ...(capped || before.capped ? { capped: true } : {}),
+  };
+  return capped && !before.capped;
 }
 
 /** Peak memory is the most of any attempt; CPU time adds up over attempts. */
@@ -290,7 +307,13 @@ export class Run {
   private fold(stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
     const maxOutputBytes = this.input.maxOutputBytes ?? MAX_OUTPUT_BYTES;
     const outcome = withinGrant(stageOutcome(job, spec, maxOutputBytes), stage.grant, job.attempt);
-    addUsage(stage, outcome.tokens, outcome.costMicros);
+    if (addUsage(stage, outcome.tokens, outcome.costMicros)) {
+      this.event(
+        'Warning',
+        'UsageCapped',
+        `stage ${stage.name} reported usage beyond what the status can hold (${outcome.tokens} tokens, $${formatMicros(outcome.costMicros)} as read): it is kept at the most, and marked capped`,
+      );
+    }
     addResources(stage, outcome.resources);
     if (
       outcome.kind === 'succeeded' &&

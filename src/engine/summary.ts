@@ -3,7 +3,7 @@
  * that a change of it is worth: two pure functions, so what is shown and what is told agree.
  */
 import type { ConditionV2, StatusV2 } from '../api/v2/runbook.js';
-import { crossedAlert } from './budget.js';
+import { crossedAlert, isCapped } from './budget.js';
 import { removeCondition, setCondition, timestamp } from './conditions.js';
 import { formatMicros, parseMicros } from '../api/grammar.js';
 import { isTerminalStage, type Run } from './run-state.js';
@@ -33,7 +33,12 @@ export function buildStatus(run: Run, ending: Ending | undefined, waiting: strin
   const done = stages.filter(isTerminalStage).length;
   status.progress = `${done}/${stages.length}`;
   const usage = run.usage();
-  status.usage = { tokens: usage.tokens, costUSD: formatMicros(usage.costMicros) };
+  const capped = isCapped(usage) || stages.some((stage) => stage.usage?.capped);
+  status.usage = {
+    tokens: usage.tokens,
+    costUSD: formatMicros(usage.costMicros),
+    ...(capped ? { capped: true } : {}),
+  };
   let conditions: ConditionV2[] = status.conditions ?? [];
   const set = (type: string, state: 'True' | 'False', reason: string, message: string) => {
     conditions = setCondition(conditions, { type, status: state, reason, message }, now, generation);

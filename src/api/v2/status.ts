@@ -35,6 +35,11 @@ export const GATE_PHASES = ['Pending', 'Approved', 'Rejected', 'TimedOut', 'NotA
 export const Usage = Obj('Resources used, as reported by the agents.', {
   tokens: Type.Optional(Int('Tokens used.', { minimum: 0 })),
   costUSD: Type.Optional(Money('Cost accrued.')),
+  capped: Type.Optional(
+    Bool(
+      'A figure reached the most the status can hold (9007199254740991 tokens, $999999999.999999): what was used is at least this.',
+    ),
+  ),
 });
 
 export const WORKFLOWS = ['main', 'fallback', 'emergency', 'validation'] as const;

@@ -131,12 +131,27 @@ describe('bounds: money and tokens saturate within the schema', () => {
     h.step();
     h.succeed('a', {}, { tokens: 2 ** 63, costUSD: '999999999' });
     h.succeed('b', {}, { tokens: 2 ** 63, costUSD: 1e300 } as never);
-    h.step();
+    const folded = h.step();
+    // The figures are kept at the most the status holds, and say so (issue 25).
     expect(h.runbook.status?.usage).to.deep.equal({
       tokens: Number.MAX_SAFE_INTEGER,
       costUSD: '999999999.999999',
+      capped: true,
     });
+    expect(h.stage('b').usage).to.include({ capped: true });
+    expect(
+      folded.events.filter((event) => event.reason === 'UsageCapped').map((event) => event.type),
+    ).to.deep.equal(['Warning', 'Warning']);
     expect(h.phase).to.equal('BudgetExceeded');
+  });
+
+  it('marks nothing capped for ordinary usage', () => {
+    const h = new EngineHarness(runbookOf(spec({ stages: [stage('a')] })));
+    h.step();
+    h.succeed('a', {}, { tokens: 10, costUSD: '0.01' });
+    const folded = h.step();
+    expect(h.runbook.status?.usage).to.deep.equal({ tokens: 10, costUSD: '0.01' });
+    expect(folded.events.map((event) => event.reason)).not.to.include('UsageCapped');
   });
 });
 
