@@ -144,8 +144,9 @@ export class Run {
   readonly stages: Map<string, StageStatusV2>;
   readonly specStages: Map<string, RunStage>;
   readonly deps: Map<string, StageDependencies>;
-  /** An error class of an emergency trigger, reported by this reconcile's Jobs. */
+  /** The last failure of an emergency trigger class folded in this reconcile, and how many there were. */
   emergency: { stage: string; errorClass: ErrorClass } | undefined;
+  newEmergencyTriggers = 0;
   /** Main-workflow failures of fallback trigger classes folded in this reconcile. */
   newFallbackTriggers = 0;
   /** Agents whose breaker is open, with the time it may half-open. */
@@ -348,7 +349,8 @@ export class Run {
       this.spec.workflows?.emergency?.trigger.conditions.includes(outcome.errorClass) &&
       spec.workflow !== 'emergency'
     ) {
-      this.emergency ??= { stage: stage.name, errorClass: outcome.errorClass };
+      this.emergency = { stage: stage.name, errorClass: outcome.errorClass };
+      this.newEmergencyTriggers += 1;
     }
     if (
       spec.workflow === 'main' &&
@@ -548,11 +550,28 @@ export class Run {
     return false;
   }
 
-  /** An emergency error stops everything at once, tells the notify targets, and runs the emergency steps. */
+  /**
+   * Counts the failures of emergency trigger classes (in any workflow but the emergency one, over
+   * the whole run, as fallback triggers are counted); at the threshold (1 by default) the
+   * emergency stops everything at once, tells the notify targets, and runs the emergency steps.
+   */
   startEmergency(): Notification[] {
     const trigger = this.emergency;
-    if (!trigger || this.activeWorkflow === 'emergency') return [];
-    const cause = `${trigger.errorClass} reported by stage ${trigger.stage}`;
+    const emergency = this.spec.workflows?.emergency;
+    if (this.activeWorkflow === 'emergency' || !emergency) return [];
+    const triggers = (this.status.workflow?.emergencyTriggers ?? 0) + this.newEmergencyTriggers;
+    if (triggers > 0)
+      this.status.workflow = {
+        active: this.activeWorkflow,
+        ...this.status.workflow,
+        emergencyTriggers: triggers,
+      };
+    const threshold = emergency.trigger.threshold ?? 1;
+    if (!trigger || triggers < threshold) return [];
+    const cause =
+      threshold > 1
+        ? `${triggers} failures of classes ${emergency.trigger.conditions.join(', ')}, the last ${trigger.errorClass} reported by stage ${trigger.stage}`
+        : `${trigger.errorClass} reported by stage ${trigger.stage}`;
     this.stop(cause, ['main', 'fallback', 'validation'], 'EmergencyStopped', 'EmergencyStopped');
     this.activate('emergency', emergencyStages(this.spec));
     this.status.workflow = { ...this.status.workflow, active: 'emergency', emergencyCause: cause };

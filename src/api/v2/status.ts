@@ -227,12 +227,18 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
   ),
   gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
   workflow: Type.Optional(
-    Obj('Which workflow is running, and what counts towards the fallback trigger.', {
+    Obj('Which workflow is running, and what counts towards the fallback and emergency triggers.', {
       active: StringEnum('The workflow whose stages run now.', WORKFLOWS),
       fallbackTriggers: Type.Optional(
         Int('Failures of the main workflow whose error class is a fallback trigger condition.', {
           minimum: 0,
         }),
+      ),
+      emergencyTriggers: Type.Optional(
+        Int(
+          'Failures, in any workflow but the emergency one, whose error class is an emergency trigger condition.',
+          { minimum: 0 },
+        ),
       ),
       emergencyCause: Type.Optional(Str('What set off the emergency workflow.', { maxLength: 1024 })),
     }),

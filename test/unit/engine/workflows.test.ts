@@ -127,6 +127,33 @@ describe('workflows: fallback and emergency', () => {
     expect(decision.events.filter((e) => e.reason === 'EmergencyNotification')).to.have.length(2);
     expect(h.step().notifications).to.deep.equal([]);
   });
+
+  it('counts emergency trigger failures across the run and stops only at the threshold (issue 25)', () => {
+    const h = harness({
+      workflows: {
+        emergency: {
+          trigger: { conditions: ['RATE_LIMIT'], threshold: 3 },
+          steps: [{ name: 'safe_shutdown', action: 'terminate', notify: ['ops_manager'] }],
+        },
+      },
+    });
+    h.step();
+    for (const failure of [1, 2]) {
+      h.fail('research', { error: { class: 'RATE_LIMIT', message: 'slow down' } });
+      const decision = h.step();
+      expect(h.phase, `after failure ${failure}`).to.equal('Running');
+      expect(decision.notifications).to.deep.equal([]);
+      expect(h.runbook.status?.workflow?.emergencyTriggers).to.equal(failure);
+      // The retry is due after its backoff.
+      h.now = new Date(h.now.getTime() + 60_000);
+      h.step();
+    }
+    h.fail('research', { error: { class: 'RATE_LIMIT', message: 'slow down' } });
+    const third = h.step();
+    expect(h.condition('Failed')).to.include({ reason: 'EmergencyStop' });
+    expect(h.condition('Failed')?.message).to.contain('3 failures of classes RATE_LIMIT');
+    expect(third.notifications.map((n) => n.target)).to.deep.equal(['ops_manager']);
+  });
 });
 
 describe('workflows: deployment validation', () => {
