@@ -209,6 +209,11 @@ describe('hostile input on a real control plane (issue 9)', function () {
         'spec.workflows.fallback.steps[0].name: runs as stage b',
       ],
       [
+        'an empty image',
+        runbook('empty-image', 'pipeline', [{ name: 'a', image: '' } as StageSketch]),
+        'spec.agents.pipeline[0].image',
+      ],
+      [
         'dependsOn a stage that does not exist',
         runbook('unknown-dep', 'pipeline', [{ name: 'a' }, { name: 'b', dependsOn: ['normalise'] }]),
         'spec.agents.pipeline: stage b depends on normalise, which is not a stage of this runbook',
@@ -276,7 +281,18 @@ describe('hostile input on a real control plane (issue 9)', function () {
           },
         },
       ]),
-      runbook('bad-image', 'pipeline', [{ name: 's', agent: 'a', image: '' } as StageSketch]),
+      // What admission lets through but the API server refuses in the Job: an Agent's toleration
+      // with operator Exists and a value.
+      {
+        apiVersion: 'i2s.studio/v2',
+        kind: 'Agent',
+        metadata: { name: 'odd-toleration' },
+        spec: {
+          image: 'registry.example/agents/a:1',
+          podTemplate: { tolerations: [{ key: 'k', operator: 'Exists', value: 'v' }] },
+        },
+      },
+      runbook('bad-job', 'pipeline', [{ name: 's', agent: 'odd-toleration' }]),
     ];
     for (const object of objects) {
       const applied = await apply(tenantA, object);
@@ -292,7 +308,10 @@ describe('hostile input on a real control plane (issue 9)', function () {
     expect((await status(tenantA, 'spender')).usage).to.deep.equal({
       tokens: Number.MAX_SAFE_INTEGER,
       costUSD: '999999999.999999',
+      capped: true,
     });
+    const capped = await k(tenantA, 'get', 'events', '--field-selector', 'reason=UsageCapped', '-o', 'name');
+    expect(capped.stdout.trim().split('\n').filter(Boolean)).to.have.length.at.least(1);
 
     await waitForPhase(plane.adminKubeconfigPath, tenantA, 'long-message', 'Failed');
     const long = (await status(tenantA, 'long-message')).stages[1] as unknown as {
@@ -305,10 +324,10 @@ describe('hostile input on a real control plane (issue 9)', function () {
     await waitForPhase(plane.adminKubeconfigPath, tenantA, 'regex', 'Failed');
     expect((await status(tenantA, 'regex')).stages[0]).to.include({ reason: 'InputValidationFailed' });
 
-    await waitForPhase(plane.adminKubeconfigPath, tenantA, 'bad-image', 'Failed');
-    const rejected = await failedReason(tenantA, 'bad-image');
+    await waitForPhase(plane.adminKubeconfigPath, tenantA, 'bad-job', 'Failed');
+    const rejected = await failedReason(tenantA, 'bad-job');
     expect(rejected?.reason).to.equal('JobRejected');
-    expect(rejected?.message).to.contain('the API server refused Job').and.contain('image');
+    expect(rejected?.message).to.contain('the API server refused Job').and.contain('toleration');
     const events = await k(tenantA, 'get', 'events', '--field-selector', 'reason=JobRejected', '-o', 'name');
     expect(events.stdout.trim().split('\n').filter(Boolean)).to.have.length(1);
   });
