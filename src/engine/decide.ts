@@ -34,6 +34,7 @@ import { buildStatus, runEvents, TERMINAL_RUN } from './summary.js';
 import type { Decision, EngineInput, JobObservation, Notification, RunbookObject } from './types.js';
 import { mainStages, validationStages } from './workflow-stages.js';
 import { claimsToKeep, workspaceStatus } from './workspaces.js';
+import { stepNotifications } from './step-notifications.js';
 
 export { POD_REPORT_GRACE_MS } from './run-state.js';
 
@@ -180,6 +181,7 @@ export function decide(input: EngineInput): Decision {
   // ends now is looked at again (status writes alone do not bring a runbook back to the queue).
   const pruning = pruneHistory(spec, input.catalog, jobs, { execution, final: false }, now.getTime());
   const endedNow = TERMINAL_RUN.has(next.phase ?? '');
+  const told = stepNotifications(runbook, before, next);
   const deleted = [...deletes, ...run.deletes, ...pruning.delete];
   const keepClaims = claimsToKeep(jobs, deleted, execution);
   const waits = [
@@ -204,8 +206,15 @@ export function decide(input: EngineInput): Decision {
       : {}),
     delete: deleted,
     ...(keepClaims ? { pruneClaims: keepClaims } : {}),
-    events,
-    notifications,
+    events: [
+      ...events,
+      ...told.map((notification) => ({
+        type: 'Normal' as const,
+        reason: 'StepNotification',
+        message: `notifying ${notification.target}: ${notification.message}`,
+      })),
+    ],
+    notifications: [...notifications, ...told],
     ...(waits.length ? { requeueAfterMs: Math.min(...waits) } : {}),
   };
 }

@@ -14,6 +14,8 @@ export type Workflow = (typeof WORKFLOWS)[number];
 
 export interface RunStage extends StageV2 {
   workflow: Workflow;
+  /** Targets told when this step first starts (a workflow step's notify). */
+  notify?: string[];
   /** The pipeline stage a main step runs; its outputs answer to this name too. */
   alias?: string;
   /** Stages of this workflow run one after another in list order. */
@@ -47,14 +49,33 @@ function stepStage(spec: SpecV2, step: Step, workflow: Workflow): RunStage {
     config,
     workflow,
     sequential: true,
+    ...(step.notify?.length ? { notify: step.notify } : {}),
     ...(stage ? { alias: stage.name } : {}),
   };
 }
 
+const terminates = (step: Step) => step.action === 'terminate';
+
+/** The steps of a workflow that run: those before its first terminate step, which ends it there. */
+function runnableSteps(steps: Step[] | undefined): Step[] {
+  const all = steps ?? [];
+  const stop = all.findIndex(terminates);
+  return stop < 0 ? all : all.slice(0, stop);
+}
+
 function runSteps(spec: SpecV2, steps: Step[] | undefined, workflow: Workflow): RunStage[] {
-  return (steps ?? [])
-    .filter((step) => (step.action ?? 'run') === 'run')
-    .map((step) => stepStage(spec, step, workflow));
+  return runnableSteps(steps).map((step) => stepStage(spec, step, workflow));
+}
+
+/** The step that ends a workflow, if one does, with the steps after it (which never run). */
+export function terminatingStep(
+  spec: SpecV2,
+  workflow: 'main' | 'fallback' | 'emergency',
+): { step: Step; index: number; unreachable: Step[] } | undefined {
+  const steps = spec.workflows?.[workflow]?.steps ?? [];
+  const index = steps.findIndex(terminates);
+  const step = steps[index];
+  return step ? { step, index, unreachable: steps.slice(index + 1) } : undefined;
 }
 
 export function mainStages(spec: SpecV2): RunStage[] {

@@ -20,7 +20,13 @@ import { graphProblem } from '../engine/graph.js';
 import { parseMicros } from '../api/grammar.js';
 import { dependencies } from '../engine/graph.js';
 import { referencedContext, referencedStages, referenceProblems } from '../engine/substitution.js';
-import { allStages, mainStages, stageNameProblems, type RunStage } from '../engine/workflow-stages.js';
+import {
+  allStages,
+  mainStages,
+  stageNameProblems,
+  terminatingStep,
+  type RunStage,
+} from '../engine/workflow-stages.js';
 import { compileUserSchema } from '../engine/user-schema.js';
 import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/spec-changes.js';
 
@@ -352,6 +358,13 @@ export function settingWarnings(spec: SpecV2): string[] {
     );
   }
   warnings.push(...unusedWorkspaces(spec.workspaces, spec.agents.pipeline ?? []));
+  for (const workflow of ['main', 'fallback', 'emergency'] as const) {
+    const ending = terminatingStep(spec, workflow);
+    if (!ending?.unreachable.length) continue;
+    warnings.push(
+      `spec.workflows.${workflow}.steps[${ending.index + 1}]: step ${ending.step.name} (action terminate) ends the ${workflow} workflow, so ${ending.unreachable.map((step) => step.name).join(', ')} never run`,
+    );
+  }
   return warnings;
 }
 

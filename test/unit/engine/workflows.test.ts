@@ -156,6 +156,58 @@ describe('workflows: fallback and emergency', () => {
   });
 });
 
+describe('workflows: terminate and notify on any step (issue 25)', () => {
+  const stepped = (steps: NonNullable<NonNullable<SpecV2['workflows']>['main']>['steps']) =>
+    new EngineHarness(
+      runbookOf(
+        spec({
+          execution: { mode: 'pipeline' },
+          workflows: { main: { steps } },
+          stages: [stage('research'), stage('write'), stage('publish')],
+        }),
+      ),
+      catalog('research', 'write', 'publish'),
+    );
+
+  it('a main step’s notify targets are told once, when it first starts', () => {
+    const h = stepped([{ name: 'research', notify: ['research_team'] }, { name: 'write' }]);
+    const first = h.step();
+    expect(first.notifications).to.deep.equal([
+      {
+        target: 'research_team',
+        reason: 'StepStarted',
+        message: 'step research of the main workflow of runbook ns/rb started',
+      },
+    ]);
+    expect(first.events.map((event) => event.reason)).to.include('StepNotification');
+    expect(h.step().notifications).to.deep.equal([]);
+    h.succeed('research');
+    expect(h.step().notifications).to.deep.equal([]);
+  });
+
+  it('action terminate ends the main workflow there: later steps never run, and its targets are told', () => {
+    const h = stepped([
+      { name: 'research' },
+      { name: 'stop_here', action: 'terminate', notify: ['ops_manager'] },
+      { name: 'publish' },
+    ]);
+    h.step();
+    expect(h.runbook.status?.stages?.map((s) => s.name)).to.deep.equal(['research']);
+    h.succeed('research');
+    const ended = h.step();
+    expect(h.phase).to.equal('Succeeded');
+    expect([...h.plans.values()].map((plan) => plan.stage)).to.deep.equal(['research']);
+    expect(ended.notifications).to.deep.equal([
+      {
+        target: 'ops_manager',
+        reason: 'WorkflowTerminated',
+        message: 'the main workflow of runbook ns/rb reached its terminate step stop_here',
+      },
+    ]);
+    expect(h.step().notifications).to.deep.equal([]);
+  });
+});
+
 describe('workflows: deployment validation', () => {
   const validated = (failOnCritical: boolean) =>
     new EngineHarness(

@@ -74,6 +74,19 @@ describe('semantic validation (the validating webhook)', () => {
     ]);
   });
 
+  it('warns about steps after a terminate step, which never run', () => {
+    const warnings = settingWarnings(
+      base({
+        workflows: {
+          main: { steps: [{ name: 'a' }, { name: 'halt', action: 'terminate' }, { name: 'b' }] },
+        },
+      }),
+    );
+    expect(warnings).to.include(
+      'spec.workflows.main.steps[2]: step halt (action terminate) ends the main workflow, so b never run',
+    );
+  });
+
   it('warns about a workspace no stage names', () => {
     const warnings = settingWarnings(base({ workspaces: [{ name: 'unused', emptyDir: {} }] }));
     expect(warnings).to.include(
