@@ -34,6 +34,11 @@ export const CircuitBreaker = Obj(
     resetTimeout: Type.Optional(
       Duration('How long the breaker stays open before one probe may run (default 60s).'),
     ),
+    monitorPeriod: Type.Optional(
+      Duration(
+        'The window the failures must fall in: only those within this long before the newest count towards threshold (default: no window, every consecutive failure counts).',
+      ),
+    ),
   },
 );
 

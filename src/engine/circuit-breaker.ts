@@ -27,15 +27,19 @@ export type BreakerState =
 export interface BreakerConfig {
   threshold: number;
   resetTimeoutMs: number;
+  /** Only failures this close to the newest count; unbounded when absent. */
+  monitorPeriodMs?: number;
 }
 
 /** The breaker settings of the agent whose breaker key is `key` (catalog.ts breakerKeyOf). */
 export function breakerConfig(catalog: AgentCatalog, key: string): BreakerConfig {
   const own = catalog.agents.find((entry) => agentKey(entry) === key)?.circuitBreaker;
   const shared = catalog.circuitBreaker;
+  const monitorPeriod = own?.monitorPeriod ?? shared?.monitorPeriod;
   return {
     threshold: own?.threshold ?? shared?.threshold ?? 5,
     resetTimeoutMs: parseDurationMs(own?.resetTimeout ?? shared?.resetTimeout ?? '60s'),
+    ...(monitorPeriod === undefined ? {} : { monitorPeriodMs: parseDurationMs(monitorPeriod) }),
   };
 }
 
@@ -50,8 +54,12 @@ export function breakerState(history: AgentHistory, config: BreakerConfig, now: 
     const errorClass = agentFailure(job)?.errorClass;
     if (!errorClass) break;
     if (INFRASTRUCTURE_ERRORS.includes(errorClass)) {
+      const at = Date.parse(job.completionTime ?? '') || 0;
+      // Walking back in time: a failure before the window of the newest ends the count.
+      if (config.monitorPeriodMs !== undefined && failures > 0 && at < lastFailure - config.monitorPeriodMs)
+        break;
       failures += 1;
-      lastFailure = Math.max(lastFailure, Date.parse(job.completionTime ?? ''));
+      lastFailure = Math.max(lastFailure, at);
     }
   }
   if (failures < config.threshold) return { state: 'closed' };

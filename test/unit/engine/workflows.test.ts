@@ -294,6 +294,18 @@ describe('circuit breakers', () => {
     );
   });
 
+  it('with monitorPeriod counts only failures within that window of the newest (issue 25)', () => {
+    const windowed = { ...config, monitorPeriodMs: 2 * 60_000 };
+    // Minutes 0, 10, 11: the first is outside 2 minutes of the newest, so only two count.
+    expect(breakerState(finished(failed(0), failed(10), failed(11)), windowed, at(11)).state).to.equal(
+      'closed',
+    );
+    expect(breakerState(finished(failed(0), failed(10), failed(11)), config, at(11)).state).to.equal('open');
+    expect(breakerState(finished(failed(9), failed(10), failed(11)), windowed, at(11)).state).to.equal(
+      'open',
+    );
+  });
+
   it('counts a Job that exited 0 but reported an infrastructure error as a failure, as its stage does', () => {
     const exitedZero = (minute: number) => ({ ...failed(minute), state: 'succeeded' as const });
     expect(breakerState(finished(exitedZero(0), exitedZero(1), exitedZero(2)), config, at(2)).state).to.equal(
