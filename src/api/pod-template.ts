@@ -161,6 +161,13 @@ export const PodTemplate = Obj("How the agent's Pod is placed and configured.", 
 export type PodTemplate = Static<typeof PodTemplate>;
 export type Scratch = Static<typeof Scratch>;
 
+/** A mount path without trailing slashes ('/' stays '/'), so paths compare by prefix. */
+export const mountPoint = (path: string): string => path.replace(/\/+$/, '') || '/';
+
+/** Whether mounting at `path` (a mountPoint) hides `other`: the same directory or one above it. */
+export const hidesPath = (path: string, other: string): boolean =>
+  path === '/' || path === other || other.startsWith(`${path}/`);
+
 /** A label or annotation key: an optional DNS prefix and a name (as the API server checks them). */
 const QUALIFIED_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -215,9 +222,8 @@ export function podTemplateProblems(
       const field = `${at}.volumeMounts[${index}]`;
       if (!names.has(mount.name))
         return [{ field: `${field}.name`, message: `names no volume of ${at}.volumes` }];
-      const path = mount.mountPath.replace(/\/+$/, '') || '/';
-      const clash = reservedPaths.find(
-        (reservedPath) => path === reservedPath || reservedPath.startsWith(`${path}/`) || path === '/',
+      const clash = reservedPaths.find((reservedPath) =>
+        hidesPath(mountPoint(mount.mountPath), reservedPath),
       );
       return clash
         ? [

@@ -92,6 +92,18 @@ class Refused extends Error {
   }
 }
 
+/** Runs a write; the API server's 422 (invalid) becomes a Refused saying what it refused. */
+async function refusedAs<T>(reason: Refused['reason'], what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isStatus(error, 422)) {
+      throw new Refused(reason, `the API server refused ${what}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
 /** How long a created Job may take to show up in the informer before the expectation lapses. */
 const EXPECTATION_TTL_MS = 5 * 60_000;
 
@@ -313,48 +325,23 @@ export class Reconciler {
     }
   }
 
-  private async storeOutputs(runbook: AgentRunbookJson, store: OutputStore): Promise<void> {
-    try {
-      await storeOutputs(this.deps.http, runbook, store);
-    } catch (error) {
-      if (isStatus(error, 422)) {
-        throw new Refused(
-          'OutputsRejected',
-          `the API server refused ConfigMap ${store.name} for the outputs of stage ${store.stage}: ${(error as Error).message}`,
-        );
-      }
-      throw error;
-    }
-  }
-
-  private async ensureClaims(runbook: AgentRunbookJson, plan: JobPlan): Promise<void> {
-    try {
-      await ensureClaims(this.deps.http, runbook, plan);
-    } catch (error) {
-      if (isStatus(error, 422)) {
-        throw new Refused(
-          'JobRejected',
-          `the API server refused a workspace claim for stage ${plan.stage}: ${(error as Error).message}`,
-        );
-      }
-      throw error;
-    }
+  private storeOutputs(runbook: AgentRunbookJson, store: OutputStore): Promise<void> {
+    return refusedAs(
+      'OutputsRejected',
+      `ConfigMap ${store.name} for the outputs of stage ${store.stage}`,
+      () => storeOutputs(this.deps.http, runbook, store),
+    );
   }
 
   private async writeStatus(runbook: AgentRunbookJson, decision: Decision): Promise<void> {
     const namespace = runbook.metadata.namespace ?? '';
-    try {
-      await this.deps.http.request({
+    await refusedAs('StatusRejected', 'the status', () =>
+      this.deps.http.request({
         method: 'PUT',
         path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
         body: { ...runbook, status: decision.status },
-      });
-    } catch (error) {
-      if (isStatus(error, 422)) {
-        throw new Refused('StatusRejected', `the API server refused the status: ${(error as Error).message}`);
-      }
-      throw error;
-    }
+      }),
+    );
   }
 
   private async createJob(runbook: AgentRunbookJson, plan: JobPlan, now: Date, log: Logger): Promise<void> {
@@ -364,13 +351,17 @@ export class Reconciler {
     if (jobs.get(key) || this.expectingCreate(key, now)) return;
     // The agent's confinement and the run's claims exist before its Pod does.
     await this.deps.egressPolicies?.ensure(namespace, plan);
-    await this.ensureClaims(runbook, plan);
+    await refusedAs('JobRejected', `a workspace claim for stage ${plan.stage}`, () =>
+      ensureClaims(this.deps.http, runbook, plan),
+    );
     try {
-      await this.deps.http.request({
-        method: 'POST',
-        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        body: buildJob(runbook, plan),
-      });
+      await refusedAs('JobRejected', `Job ${plan.name}`, () =>
+        this.deps.http.request({
+          method: 'POST',
+          path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+          body: buildJob(runbook, plan),
+        }),
+      );
       if (!jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
       log.info('job created', {
         job: plan.name,
@@ -383,12 +374,6 @@ export class Reconciler {
     } catch (error) {
       // The Job exists already: a previous reconcile created it and the cache has not caught up.
       if (isStatus(error, 409)) return;
-      if (isStatus(error, 422)) {
-        throw new Refused(
-          'JobRejected',
-          `the API server refused Job ${plan.name}: ${(error as Error).message}`,
-        );
-      }
       throw error;
     }
   }

@@ -2,7 +2,7 @@
 import { ENV, type LlmSettings } from '../api/agent-contract.js';
 import type { AgentCatalog, CatalogEntry } from '../api/catalog.js';
 import type { StageV2 } from '../api/v2/runbook.js';
-import { SCRATCH_DEFAULTS, type PodTemplate } from '../api/pod-template.js';
+import { hidesPath, mountPoint, SCRATCH_DEFAULTS, type PodTemplate } from '../api/pod-template.js';
 import type { Problem } from './agent-report.js';
 import { agentKey, resolveAgent, describeCatalogMiss } from './catalog.js';
 import { stageDeadlineSeconds } from './deadlines.js';
@@ -45,10 +45,10 @@ function workspaceProblem(
   home: string,
   node: string | undefined,
 ): Problem | undefined {
-  const mounts = (template?.volumeMounts ?? []).map((mount) => mount.mountPath.replace(/\/+$/, ''));
+  const mounts = (template?.volumeMounts ?? []).map((mount) => mountPoint(mount.mountPath));
   for (const workspace of workspaces) {
-    const path = workspace.mountPath.replace(/\/+$/, '') || '/';
-    const clash = [home, ...mounts].find((other) => other === path || other.startsWith(`${path}/`));
+    const path = mountPoint(workspace.mountPath);
+    const clash = [home, ...mounts].find((other) => hidesPath(path, other));
     if (clash !== undefined) {
       return {
         reason: 'WorkspaceMountConflict',

@@ -5,7 +5,7 @@
  * (spec.history); an existing claim is mounted as it is; an emptyDir lives in one stage's Pod.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { keyProblems, Quantity, StringMap } from '../pod-template.js';
+import { hidesPath, keyProblems, mountPoint, Quantity, StringMap } from '../pod-template.js';
 import { Bool, Name, Obj, Str, StrList, StringEnum } from '../schema-kit.js';
 
 /** Where a stage finds a workspace that its binding gives no mountPath for. */
@@ -99,11 +99,6 @@ export function sharedOnOneNode(workspace: WorkspaceV2): boolean {
   return !modes.includes('ReadWriteMany') && !modes.includes('ReadOnlyMany');
 }
 
-/** A mount path without trailing slashes, so nested paths compare by prefix. */
-const normalized = (path: string) => path.replace(/\/+$/, '') || '/';
-/** Whether mounting at `path` hides `other`: the same directory or one above it. */
-const hides = (path: string, other: string) => path === '/' || path === other || other.startsWith(`${path}/`);
-
 /**
  * What the schema cannot say about workspaces: stages name declared ones, an emptyDir is named by
  * one stage only, and no mount hides the operator's own (`reserved`: its files, /tmp and the
@@ -142,8 +137,8 @@ export function workspaceProblems(
           });
         } else emptyDirUsers.set(binding.name, stage.name);
       }
-      const path = normalized(workspaceMountPath(binding));
-      const hidden = reserved.find((other) => hides(path, other));
+      const path = mountPoint(workspaceMountPath(binding));
+      const hidden = reserved.find((other) => hidesPath(path, other));
       const clash = paths.find((other) => other === path);
       if (hidden !== undefined) {
         problems.push({
