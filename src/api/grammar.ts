@@ -79,6 +79,13 @@ export function parseMicros(text: string): number {
   return Number(dollars) * 1_000_000 + Number(fraction.padEnd(6, '0'));
 }
 
+/** Dollars as a person writes them in a spec: a decimal string or a number (10.00), to micros. */
+export function moneyMicros(amount: string | number): number {
+  if (typeof amount === 'string') return parseMicros(amount);
+  if (!Number.isFinite(amount) || amount < 0) throw new Error(`not an amount of dollars: ${amount}`);
+  return saturate(Math.round(amount * 1_000_000));
+}
+
 /** Accepts what agents report: a decimal string or a JSON number of dollars, saturated. */
 export function microsFromReport(value: unknown): number | undefined {
   if (typeof value === 'number') {

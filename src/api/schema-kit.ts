@@ -98,6 +98,39 @@ export function Money(description: string) {
   });
 }
 
+/** The most dollars an amount written as a number may say (the decimal grammar's nine digits). */
+const MAX_DOLLARS = 999_999_999;
+
+/**
+ * Dollars a person writes: a decimal string ("10.00") or a plain number (10.00, as the
+ * specification writes budgets). A structural CRD schema cannot say "a string or a number", so
+ * the CRD leaves the node untyped and the validating webhook checks it (see `OneShapeOf`).
+ */
+export function MoneyAmount(description: string) {
+  return OneShapeOf<string | number>(
+    `${description} US dollars, as a decimal string ("10.00") or a number (10.00).`,
+    { type: 'number' },
+    Type.Number({ minimum: 0, maximum: MAX_DOLLARS }),
+    Money(description),
+  );
+}
+
+/**
+ * A value with two shapes, told apart by its JSON type (`when`): e.g. a number short for an
+ * object. The CRD cannot type such a node, so it is left untyped
+ * (x-kubernetes-preserve-unknown-fields, with `description` for kubectl explain), and ajv checks
+ * it as if/then/else in the validating webhook, so each error is about the shape written.
+ */
+export function OneShapeOf<T>(description: string, when: object, then: TSchema, otherwise: TSchema) {
+  return Type.Unsafe<T>({
+    description,
+    'x-kubernetes-preserve-unknown-fields': true,
+    if: when,
+    then,
+    else: otherwise,
+  });
+}
+
 export function SemVer(description: string) {
   return Type.String({
     description: `${description} A semantic version such as 1.2.0.`,

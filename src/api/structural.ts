@@ -16,6 +16,9 @@ export function toStructural(schema: unknown): JsonSchema {
 
 function convert(node: unknown): JsonSchema {
   if (!isObject(node)) throw new Error(`expected a schema object, got ${JSON.stringify(node)}`);
+  // A value of two shapes (schema-kit's OneShapeOf) is untyped to the API server: its description
+  // stays for kubectl explain, and the validating webhook checks the shapes.
+  if ('if' in node) return { description: node.description, 'x-kubernetes-preserve-unknown-fields': true };
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
     if (DROPPED_KEYS.has(key)) continue;

@@ -55,7 +55,8 @@ function boundedThenValid(validate: ValidateFunction, object: unknown): FieldErr
   const shape = jsonShapeProblem(object);
   if (shape) return [shape];
   if (validate(object)) return [];
-  return (validate.errors ?? []).map(toFieldError);
+  // An if/then/else (a value of two shapes) adds a summary error beside the shape's own errors.
+  return (validate.errors ?? []).filter((error) => error.keyword !== 'if').map(toFieldError);
 }
 
 /**

@@ -3,7 +3,8 @@
  * models): the run, then its stages as a tree under their workflows, then its gates.
  */
 import type { StatusV2 } from '../api/v2/runbook.js';
-import { runSpec } from '../engine/effective.js';
+import { formatMicros, moneyMicros } from '../api/grammar.js';
+import { effectiveSpec, runSpec } from '../engine/effective.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { tableLines } from './table.js';
 
@@ -72,10 +73,10 @@ export function renderRunTree(runbook: AgentRunbookJson, now: Date): string {
   const status = runbook.status ?? {};
   const spec = runSpec(runbook);
   const ready = status.conditions?.find((condition) => condition.type === 'Ready');
-  const budget = spec.budgets;
+  const budget = effectiveSpec(spec).budgets;
   const limits = [
     budget?.tokens?.total === undefined ? '' : `${tokens(budget.tokens.total)} tokens`,
-    budget?.cost?.maxUSD === undefined ? '' : dollars(budget.cost.maxUSD),
+    budget?.cost?.maxUSD === undefined ? '' : dollars(formatMicros(moneyMicros(budget.cost.maxUSD))),
   ].filter(Boolean);
   const header: [string, string][] = [
     ['Name:', runbook.metadata.name ?? ''],

@@ -3,7 +3,7 @@
  * a run that has not ended. A firing alert shows in status.alerts and the Alerting condition, and
  * is worth a Warning Event when it starts and a Normal one when it resolves.
  */
-import { parseMicros } from '../api/grammar.js';
+import { moneyMicros } from '../api/grammar.js';
 import type { AlertStatusV2, ConditionV2, SpecV2, StatusV2 } from '../api/v2/runbook.js';
 import { celDuration, compileTypedCondition, type CelType } from './cel.js';
 import { removeCondition, setCondition, timestamp } from './conditions.js';
@@ -41,10 +41,10 @@ export function alertScope(spec: SpecV2, status: StatusV2, now: Date): Record<st
   const elapsed = Number.isNaN(started)
     ? 0
     : ((Number.isNaN(ended) ? now.getTime() : ended) - started) / 1000;
-  const cost = parseMicros(metrics?.costAccrued ?? '0') / 1e6;
+  const cost = moneyMicros(metrics?.costAccrued ?? '0') / 1e6;
   const maxUSD = spec.budgets?.cost?.maxUSD;
   // Without a cost limit nothing is over it: `cost_accrued > budget * 1.2` stays false.
-  const budget = maxUSD === undefined ? Infinity : parseMicros(maxUSD) / 1e6;
+  const budget = maxUSD === undefined ? Infinity : moneyMicros(maxUSD) / 1e6;
   const tokens = metrics?.tokensUsed ?? 0;
   const tokenBudget = spec.budgets?.tokens?.total ?? 0;
   const stages = status.stages ?? [];

@@ -5,7 +5,7 @@
  */
 import type { SpecV2, StageStatusV2 } from '../api/v2/runbook.js';
 import { MAX_MICROS, MAX_TOKENS } from '../api/limits.js';
-import { addMicros, formatMicros, parseMicros } from '../api/grammar.js';
+import { addMicros, formatMicros, moneyMicros } from '../api/grammar.js';
 
 export interface Usage {
   tokens: number;
@@ -22,7 +22,7 @@ function sum(amounts: { tokens?: number; costUSD?: string }[]): Usage {
   return amounts.reduce<Usage>(
     (total, amount) => ({
       tokens: addTokens(total.tokens, amount.tokens ?? 0),
-      costMicros: addMicros(total.costMicros, parseMicros(amount.costUSD ?? '0')),
+      costMicros: addMicros(total.costMicros, moneyMicros(amount.costUSD ?? '0')),
     }),
     { tokens: 0, costMicros: 0 },
   );
@@ -61,11 +61,11 @@ export function exhausted(spec: SpecV2, usage: Usage, reserve = false): Exhausti
     };
   }
   const maxUSD = spec.budgets?.cost?.maxUSD;
-  if (maxUSD !== undefined && usage.costMicros >= parseMicros(maxUSD)) {
+  if (maxUSD !== undefined && usage.costMicros >= moneyMicros(maxUSD)) {
     return {
       reason: 'CostBudgetExceeded',
-      message: `spent $${formatMicros(usage.costMicros)} of the $${formatMicros(parseMicros(maxUSD))} budget`,
-      over: usage.costMicros > parseMicros(maxUSD),
+      message: `spent $${formatMicros(usage.costMicros)} of the $${formatMicros(moneyMicros(maxUSD))} budget`,
+      over: usage.costMicros > moneyMicros(maxUSD),
     };
   }
   return undefined;
@@ -98,13 +98,13 @@ export function grantFor(
   const unusedTokens = limit === undefined ? undefined : Math.max(0, limit - usage.tokens);
   const leftTokens = unusedTokens === undefined ? undefined : Math.max(0, unusedTokens - reserved.tokens);
   const maxUSD = spec.budgets?.cost?.maxUSD;
-  const unusedMicros = maxUSD === undefined ? undefined : Math.max(0, parseMicros(maxUSD) - usage.costMicros);
+  const unusedMicros = maxUSD === undefined ? undefined : Math.max(0, moneyMicros(maxUSD) - usage.costMicros);
   const leftMicros = unusedMicros === undefined ? undefined : Math.max(0, unusedMicros - reserved.costMicros);
   const perAgentUSD = spec.budgets?.cost?.perAgent;
   const tokenGrant = [spec.budgets?.tokens?.perAgent, leftTokens].filter(
     (value): value is number => value !== undefined,
   );
-  const costGrant = [perAgentUSD === undefined ? undefined : parseMicros(perAgentUSD), leftMicros].filter(
+  const costGrant = [perAgentUSD === undefined ? undefined : moneyMicros(perAgentUSD), leftMicros].filter(
     (value): value is number => value !== undefined,
   );
   const grant: Grant = {
@@ -124,12 +124,12 @@ export function grantFor(
 export function overGrant(grant: Grant | undefined, tokens: number, costMicros: number): string | undefined {
   if (grant?.tokens !== undefined && tokens > grant.tokens)
     return `reported ${tokens} tokens, over its grant of ${grant.tokens}`;
-  if (grant?.costUSD !== undefined && costMicros > parseMicros(grant.costUSD))
+  if (grant?.costUSD !== undefined && costMicros > moneyMicros(grant.costUSD))
     return `reported $${formatMicros(costMicros)}, over its grant of $${grant.costUSD}`;
   return undefined;
 }
 
 export function crossedAlert(spec: SpecV2, usage: Usage): boolean {
   const threshold = spec.budgets?.cost?.alertThreshold;
-  return threshold !== undefined && usage.costMicros >= parseMicros(threshold);
+  return threshold !== undefined && usage.costMicros >= moneyMicros(threshold);
 }

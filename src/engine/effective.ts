@@ -4,6 +4,15 @@
  */
 import { isObject, ownChild, setOwn, type Json } from '../api/json.js';
 import type { SpecV2, StageV2, StatusV2 } from '../api/v2/runbook.js';
+import { budgetLimits, clampBudgets, type BudgetsOverlayV2 } from '../api/v2/budgets.js';
+
+/**
+ * spec.budgets with an environment's budgets merged over it, both in the long form; a share the
+ * overlay leaves above its whole is lowered to it (the admission warning says which).
+ */
+export function overlayBudgets(spec: SpecV2, overlay: BudgetsOverlayV2) {
+  return clampBudgets(deepMerge(budgetLimits(spec.budgets) ?? {}, budgetLimits(overlay)));
+}
 
 /** Objects merge key by key; anything else in the overlay replaces the base value. */
 export function deepMerge<T>(base: T, overlay: unknown): T {
@@ -36,7 +45,7 @@ export function effectiveSpec(spec: SpecV2): SpecV2 {
   return {
     ...spec,
     ...(overlay.execution ? { execution: deepMerge(spec.execution ?? {}, overlay.execution) } : {}),
-    ...(overlay.budgets ? { budgets: deepMerge(spec.budgets ?? {}, overlay.budgets) } : {}),
+    ...(overlay.budgets ? { budgets: overlayBudgets(spec, overlay.budgets).limits } : {}),
     agents: {
       ...agents,
       ...(pipeline ? { pipeline: pipeline.map(stage) } : {}),

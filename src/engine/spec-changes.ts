@@ -159,7 +159,7 @@ const BUDGET_LIMITS: [string, Limit][] = [
   ['spec.budgets.time.total', (spec) => durationOf(spec.budgets?.time?.total)],
   ['spec.budgets.time.perStage', (spec) => durationOf(spec.budgets?.time?.perStage)],
 ];
-const numberOf = (money: string | undefined) => (money === undefined ? undefined : Number(money));
+const numberOf = (money: string | number | undefined) => (money === undefined ? undefined : Number(money));
 const durationOf = (text: string | undefined) => (text === undefined ? undefined : parseDurationMs(text));
 
 function budgetChanges(old: SpecV2, next: SpecV2): SpecChange[] {

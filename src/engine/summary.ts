@@ -5,7 +5,7 @@
 import type { ConditionV2, StatusV2 } from '../api/v2/runbook.js';
 import { crossedAlert, isCapped } from './budget.js';
 import { removeCondition, setCondition, timestamp } from './conditions.js';
-import { formatMicros, parseMicros } from '../api/grammar.js';
+import { formatMicros, moneyMicros } from '../api/grammar.js';
 import { isTerminalStage, type Run } from './run-state.js';
 import type { EngineEvent } from './types.js';
 
@@ -110,7 +110,7 @@ export function buildStatus(run: Run, ending: Ending | undefined, waiting: strin
   else conditions = removeCondition(conditions, 'Suspended');
 
   if (crossedAlert(run.spec, usage)) {
-    const threshold = formatMicros(parseMicros(run.spec.budgets?.cost?.alertThreshold ?? '0'));
+    const threshold = formatMicros(moneyMicros(run.spec.budgets?.cost?.alertThreshold ?? '0'));
     const message = `spent $${formatMicros(usage.costMicros)}, at or above the alert threshold of $${threshold}`;
     set('BudgetAlert', 'True', 'CostAlertThresholdReached', message);
   }

@@ -78,9 +78,50 @@ export function terminatingStep(
   return step ? { step, index, unreachable: steps.slice(index + 1) } : undefined;
 }
 
+/** A stage of the main workflow, with the step (its index) that runs it or pulled it in. */
+export interface MainEntry {
+  stage: RunStage;
+  step: number;
+  /** Run because the step's pipeline stage depends on it, not named by a step. */
+  pulledIn: boolean;
+}
+
+/**
+ * The main workflow's steps, each after the pipeline stages its own pipeline stage depends on
+ * (directly or not) that no step runs: a step pulls them in as a build target pulls in what it
+ * depends on, so `agent: research` also runs normalize when research reads its outputs. A stage
+ * some step runs stays where that step is.
+ */
+export function mainEntries(spec: SpecV2): MainEntry[] {
+  const pipeline = new Map((spec.agents.pipeline ?? []).map((stage) => [stage.name, stage]));
+  const steps = runnableSteps(spec.workflows?.main?.steps);
+  const ran = new Set(steps.map((step) => step.agent ?? step.name));
+  const entries: MainEntry[] = [];
+  const pullIn = (name: string, step: number, visiting: Set<string>) => {
+    const stage = pipeline.get(name);
+    if (!stage || ran.has(name) || visiting.has(name)) return;
+    visiting.add(name);
+    for (const dependency of stage.dependsOn ?? []) pullIn(dependency, step, visiting);
+    ran.add(name);
+    entries.push({
+      stage: { ...stage, dependsOn: [], workflow: 'main', sequential: true },
+      step,
+      pulledIn: true,
+    });
+  };
+  steps.forEach((step, index) => {
+    const stage = stepStage(spec, step, 'main');
+    const visiting = new Set([stage.alias ?? stage.name]);
+    for (const dependency of (stage.alias && pipeline.get(stage.alias)?.dependsOn) || [])
+      pullIn(dependency, index, visiting);
+    entries.push({ stage, step: index, pulledIn: false });
+  });
+  return entries;
+}
+
 export function mainStages(spec: SpecV2): RunStage[] {
   const steps = spec.workflows?.main?.steps;
-  if (steps?.length) return runSteps(spec, steps, 'main');
+  if (steps?.length) return mainEntries(spec).map((entry) => entry.stage);
   const sequential = (spec.execution?.mode ?? 'pipeline') === 'pipeline';
   return (spec.agents.pipeline ?? []).map((stage) => ({ ...stage, workflow: 'main' as const, sequential }));
 }
@@ -144,8 +185,16 @@ export function stageNameProblems(spec: SpecV2): { field: string; message: strin
       });
     });
   };
-  if (spec.workflows?.main?.steps?.length) steps('main');
-  else {
+  if (spec.workflows?.main?.steps?.length) {
+    for (const { stage, step, pulledIn } of mainEntries(spec)) {
+      named.push({
+        name: stage.name,
+        field: `spec.workflows.main.steps[${step}]${pulledIn ? '' : '.name'}`,
+        workflow: 'main',
+        ...(stage.alias ? { alias: stage.alias } : {}),
+      });
+    }
+  } else {
     (spec.agents.pipeline ?? []).forEach((stage, index) =>
       named.push({ name: stage.name, field: `spec.agents.pipeline[${index}].name`, workflow: 'main' }),
     );

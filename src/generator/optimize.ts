@@ -4,6 +4,7 @@
  * (and applies them with --write); the validating webhook returns them as admission warnings.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { CONDUCTOR } from '../engine/conductor.js';
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
 import { dependencies } from '../engine/graph.js';
 import { mainStages } from '../engine/workflow-stages.js';
@@ -83,8 +84,9 @@ function unusedCoreAgents(spec: SpecV2): Finding[] {
     ...steps.map((step) => step.agent ?? step.name),
     ...(spec.agents.pipeline ?? []).map((stage) => stage.agent ?? stage.name),
   ]);
+  // The conductor is the operator itself, which never runs it as a stage.
   return Object.keys(spec.agents.core ?? {})
-    .filter((name) => !used.has(name))
+    .filter((name) => !used.has(name) && name !== CONDUCTOR)
     .map((name) => ({
       rule: 'unused-core-agent' as const,
       field: `spec.agents.core.${name}`,

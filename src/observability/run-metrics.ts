@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BREAKER_SERIES_LIMIT } from '../api/limits.js';
-import { parseMicros } from '../api/grammar.js';
+import { moneyMicros } from '../api/grammar.js';
 import { DEFAULT_DURATION_BUCKETS } from '../api/v2/monitoring.js';
 import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { effectiveSpec, runSpec } from '../engine/effective.js';
@@ -189,9 +189,9 @@ export class RunMetrics {
           };
           const tokens = limits?.tokens?.total;
           if (tokens) this.set({ ...labels, resource: 'tokens' }, (status.usage?.tokens ?? 0) / tokens);
-          const cost = parseMicros(limits?.cost?.maxUSD ?? '0');
+          const cost = moneyMicros(limits?.cost?.maxUSD ?? '0');
           if (cost)
-            this.set({ ...labels, resource: 'cost' }, parseMicros(status.usage?.costUSD ?? '0') / cost);
+            this.set({ ...labels, resource: 'cost' }, moneyMicros(status.usage?.costUSD ?? '0') / cost);
         }
       },
     });
@@ -256,7 +256,7 @@ export class RunMetrics {
     }
     const tokens = (after.usage?.tokens ?? 0) - (previous?.usage?.tokens ?? 0);
     if (tokens > 0) this.tokens.inc({ namespace }, tokens);
-    const micros = parseMicros(after.usage?.costUSD ?? '0') - parseMicros(previous?.usage?.costUSD ?? '0');
+    const micros = moneyMicros(after.usage?.costUSD ?? '0') - moneyMicros(previous?.usage?.costUSD ?? '0');
     if (micros > 0) this.dollars.inc({ namespace }, micros / 1e6);
 
     if (!finished.run) return;

@@ -14,14 +14,16 @@ import { compileCondition } from '../engine/cel.js';
 import { sameJson } from '../api/json.js';
 import { compileAlertCondition } from '../engine/alerts.js';
 import { RUNBOOK_METRICS } from '../api/v2/monitoring.js';
-import { effectiveSpec } from '../engine/effective.js';
+import { overlayBudgets } from '../engine/effective.js';
+import { CONDUCTOR_SETTINGS, conductorConfig, maxConcurrentPipelines } from '../engine/conductor.js';
 import { celScope, GATE_VARIABLES } from '../engine/gates.js';
 import { graphProblem } from '../engine/graph.js';
-import { parseMicros } from '../api/grammar.js';
+import { moneyMicros } from '../api/grammar.js';
 import { dependencies } from '../engine/graph.js';
 import { referencedContext, referencedStages, referenceProblems } from '../engine/substitution.js';
 import {
   allStages,
+  mainEntries,
   mainStages,
   stageNameProblems,
   terminatingStep,
@@ -58,16 +60,13 @@ function ancestors(stages: RunStage[]): Map<string, Set<string>> {
 
 /** The main workflow's stages, each with the field a problem with its inputs is reported at. */
 function mainStagesWithFields(spec: SpecV2): { stage: RunStage; field: string }[] {
-  const stages = mainStages(spec);
-  const steps = spec.workflows?.main?.steps;
-  if (!steps?.length) {
-    return stages.map((stage, index) => ({ stage, field: `spec.agents.pipeline[${index}].config.inputs` }));
+  if (!spec.workflows?.main?.steps?.length) {
+    return mainStages(spec).map((stage, index) => ({
+      stage,
+      field: `spec.agents.pipeline[${index}].config.inputs`,
+    }));
   }
-  const fields = steps
-    .map((step, index) => ({ step, index }))
-    .filter(({ step }) => (step.action ?? 'run') === 'run')
-    .map(({ index }) => `spec.workflows.main.steps[${index}]`);
-  return stages.map((stage, index) => ({ stage, field: fields[index] ?? 'spec.workflows.main.steps' }));
+  return mainEntries(spec).map(({ stage, step }) => ({ stage, field: `spec.workflows.main.steps[${step}]` }));
 }
 
 /**
@@ -230,35 +229,32 @@ function checkMonitoring(spec: SpecV2): FieldProblem[] {
   return problems;
 }
 
-/** Budgets as each environment overlay makes them, which the schema cannot see merged. */
+/**
+ * The shares of spec.budgets.cost against its whole: the CRD cannot compare the amounts, which it
+ * leaves untyped (a number or a decimal string).
+ */
 function checkBudgets(spec: SpecV2): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  for (const environment of Object.keys(spec.environments ?? {})) {
-    const budgets = effectiveSpec({ ...spec, environment }).budgets;
-    const field = `spec.environments.${environment}.budgets`;
-    const tokens = budgets?.tokens;
-    if (tokens?.perAgent !== undefined && tokens.total !== undefined && tokens.perAgent > tokens.total) {
-      problems.push({
-        field,
-        message: `with this overlay tokens.perAgent (${tokens.perAgent}) exceeds tokens.total (${tokens.total})`,
-      });
-    }
-    const cost = budgets?.cost;
-    for (const name of ['perAgent', 'alertThreshold'] as const) {
-      const amount = cost?.[name];
-      if (
-        amount !== undefined &&
-        cost?.maxUSD !== undefined &&
-        parseMicros(amount) > parseMicros(cost.maxUSD)
-      ) {
-        problems.push({
-          field,
-          message: `with this overlay cost.${name} (${amount}) exceeds cost.maxUSD (${cost.maxUSD})`,
-        });
-      }
-    }
-  }
-  return problems;
+  const cost = spec.budgets?.cost;
+  const maxUSD = cost?.maxUSD;
+  if (maxUSD === undefined) return [];
+  return (['perAgent', 'alertThreshold'] as const).flatMap((share) => {
+    const amount = cost?.[share];
+    return amount !== undefined && moneyMicros(amount) > moneyMicros(maxUSD)
+      ? [{ field: `spec.budgets.cost.${share}`, message: `${share} must not exceed maxUSD` }]
+      : [];
+  });
+}
+
+/** What an environment overlay lowers below an inherited share, which the run lowers too. */
+function overlayBudgetWarnings(spec: SpecV2): string[] {
+  return Object.entries(spec.environments ?? {}).flatMap(([name, overlay]) =>
+    overlay.budgets
+      ? overlayBudgets(spec, overlay.budgets).clamped.map(
+          (what) =>
+            `spec.environments.${name}.budgets: with this overlay ${what}; set it in the overlay to choose another value`,
+        )
+      : [],
+  );
 }
 
 function checkValidationSchemas(spec: SpecV2): FieldProblem[] {
@@ -326,6 +322,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkSteps(spec),
     ...checkConditions(spec),
     ...checkBudgets(spec),
+    ...checkConductor(spec),
     ...checkMonitoring(spec),
     ...workspaceProblems(spec.workspaces, spec.agents.pipeline ?? [], [
       FILES_DIR,
@@ -335,15 +332,52 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
   ];
 }
 
+/** Which pipeline stages a main step runs first because its stage depends on them. */
+function pulledInWarnings(spec: SpecV2): string[] {
+  if (!spec.workflows?.main?.steps?.length) return [];
+  const pulled = new Map<number, string[]>();
+  for (const { stage, step, pulledIn } of mainEntries(spec))
+    if (pulledIn) pulled.set(step, [...(pulled.get(step) ?? []), stage.name]);
+  return [...pulled].map(([step, names]) => {
+    const target = spec.workflows?.main?.steps?.[step];
+    return `spec.workflows.main.steps[${step}]: step ${target?.name ?? ''} runs pipeline stage ${target?.agent ?? ''}, which depends on ${names.join(', ')}: ${names.length > 1 ? 'they run' : 'it runs'} first, as a build target's dependencies do; add ${names.length > 1 ? 'steps' : 'a step'} to place ${names.length > 1 ? 'them' : 'it'} yourself`;
+  });
+}
+
+/** The conductor's settings the operator does not act on (see engine/conductor.ts). */
+function conductorWarnings(spec: SpecV2): string[] {
+  const { field, config } = conductorConfig(spec);
+  return Object.entries(config).flatMap(([key, value]) => {
+    if (key === 'budgetTracking' || key === 'qualityGates') {
+      return value === false ? [`${field}.${key}: ${CONDUCTOR_SETTINGS[key]}`] : [];
+    }
+    if (key === 'maxConcurrentPipelines') return [];
+    return [
+      `${field}.${key}: the operator does not act on this setting; it is the conductor itself (it acts on ${Object.keys(CONDUCTOR_SETTINGS).join(', ')})`,
+    ];
+  });
+}
+
+/** maxConcurrentPipelines is a count of runbooks: a whole number from 1. */
+function checkConductor(spec: SpecV2): FieldProblem[] {
+  const { field, config } = conductorConfig(spec);
+  const limit = config.maxConcurrentPipelines;
+  return limit === undefined || maxConcurrentPipelines(spec) !== undefined
+    ? []
+    : [
+        {
+          field: `${field}.maxConcurrentPipelines`,
+          message: `must be a whole number of runbooks, at least 1 (got ${JSON.stringify(limit)})`,
+        },
+      ];
+}
+
 /**
  * Warnings (not refusals) on any create or update: settings the operator accepts but does not act
  * on, and budgets that will make stages wait for each other.
  */
 export function settingWarnings(spec: SpecV2): string[] {
-  const warnings = Object.keys(spec.agents.conductor?.config ?? {}).map(
-    (key) =>
-      `spec.agents.conductor.config.${key}: the operator does not act on this setting; it is the conductor itself (budgets are always tracked, gates always enforced, and spec.execution.parallelism limits the stages that run at once)`,
-  );
+  const warnings = conductorWarnings(spec);
   const parallel =
     (spec.execution?.mode ?? 'pipeline') !== 'pipeline' && (spec.execution?.parallelism ?? 5) > 1;
   const budgets = spec.budgets;
@@ -357,6 +391,7 @@ export function settingWarnings(spec: SpecV2): string[] {
       'spec.budgets.cost: without perAgent each starting stage is granted all the dollars left, so stages run one at a time; set perAgent to let them run side by side',
     );
   }
+  warnings.push(...overlayBudgetWarnings(spec), ...pulledInWarnings(spec));
   warnings.push(...unusedWorkspaces(spec.workspaces, spec.agents.pipeline ?? []));
   for (const workflow of ['main', 'fallback', 'emergency'] as const) {
     const ending = terminatingStep(spec, workflow);

@@ -146,7 +146,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
 
   describe('refuses invalid runbooks, naming the field', () => {
     expect(INVALID_CASES.length).to.be.at.least(15);
-    for (const testCase of INVALID_CASES) {
+    for (const testCase of INVALID_CASES.filter((c) => !c.webhookOnly)) {
       it(`${testCase.title} (${testCase.field})`, async () => {
         const manifest = stringify(buildInvalid(testCase));
         const applied = await kubectl(

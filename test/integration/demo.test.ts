@@ -33,6 +33,7 @@ describe('make demo', function () {
     for (const name of [
       'ai-task-manager-base',
       'ai-task-manager-runbook',
+      'idea-123-runbook',
       'market-scan',
       'normalize-research',
     ]) {

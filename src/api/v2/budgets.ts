@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox';
-import { Obj, Int, Duration, Money, positiveDuration } from '../schema-kit.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { Obj, Int, Duration, MoneyAmount, OneShapeOf, positiveDuration } from '../schema-kit.js';
+import { formatMicros, moneyMicros } from '../grammar.js';
 
 const MAX_TOKENS = 1_000_000_000_000;
 
@@ -50,37 +51,109 @@ export const TimeBudget = Obj(
   },
 );
 
-export const CostBudget = Obj(
-  'Cost limits, in US dollars.',
-  {
-    maxUSD: Type.Optional(Money('Most the whole run may cost.')),
-    perAgent: Type.Optional(
-      Money(
-        'Most one stage attempt may cost; at most maxUSD. Without it a starting stage is granted all that is left, so stages run one at a time.',
-      ),
+/** Their order to maxUSD (at most it) is checked by the webhook: the CRD cannot read an untyped amount. */
+export const CostBudget = Obj('Cost limits, in US dollars.', {
+  maxUSD: Type.Optional(MoneyAmount('Most the whole run may cost.')),
+  perAgent: Type.Optional(
+    MoneyAmount(
+      'Most one stage attempt may cost; at most maxUSD. Without it a starting stage is granted all that is left, so stages run one at a time.',
     ),
-    alertThreshold: Type.Optional(
-      Money('Spending at which the runbook raises a BudgetAlert; at most maxUSD.'),
-    ),
-  },
-  {
-    celRules: [
-      {
-        rule: '!has(self.alertThreshold) || !has(self.maxUSD) || double(self.alertThreshold) <= double(self.maxUSD)',
-        message: 'alertThreshold must not exceed maxUSD',
-        fieldPath: '.alertThreshold',
-      },
-      {
-        rule: '!has(self.perAgent) || !has(self.maxUSD) || double(self.perAgent) <= double(self.maxUSD)',
-        message: 'perAgent must not exceed maxUSD',
-        fieldPath: '.perAgent',
-      },
-    ],
-  },
-);
+  ),
+  alertThreshold: Type.Optional(
+    MoneyAmount('Spending at which the runbook raises a BudgetAlert; at most maxUSD.'),
+  ),
+});
 
 export const Budgets = Obj('Token, time and cost budgets the operator enforces.', {
   tokens: Type.Optional(TokenBudget),
   time: Type.Optional(TimeBudget),
   cost: Type.Optional(CostBudget),
 });
+
+/**
+ * An environment's budgets: each as in spec.budgets, or in the specification's short form, a
+ * number for the whole run (tokens: 500000 is tokens.total, cost: 50.00 is cost.maxUSD). What the
+ * overlay leaves out is inherited from spec.budgets.
+ */
+export const BudgetsOverlay = Obj(
+  'Budgets deep-merged over spec.budgets; tokens and cost may each be a number, short for tokens.total and cost.maxUSD.',
+  {
+    tokens: Type.Optional(
+      OneShapeOf<number | Static<typeof TokenBudget>>(
+        'Token limits as in spec.budgets.tokens (total, perAgent, emergency), or a number: short for {total: <number>}.',
+        { type: 'object' },
+        TokenBudget,
+        Int('Most tokens the whole run may use.', { minimum: 0, maximum: MAX_TOKENS }),
+      ),
+    ),
+    time: Type.Optional(TimeBudget),
+    cost: Type.Optional(
+      OneShapeOf<string | number | Static<typeof CostBudget>>(
+        'Cost limits as in spec.budgets.cost (maxUSD, perAgent, alertThreshold), or an amount: short for {maxUSD: <amount>}, as a decimal string ("50.00") or a number (50.00).',
+        { type: 'object' },
+        CostBudget,
+        MoneyAmount('Most the whole run may cost.'),
+      ),
+    ),
+  },
+);
+
+export type BudgetsV2 = Static<typeof Budgets>;
+export type BudgetsOverlayV2 = Static<typeof BudgetsOverlay>;
+
+/** Budgets as the engine reads them: the long form, every amount a decimal string. */
+export interface BudgetLimits {
+  tokens?: Static<typeof TokenBudget>;
+  time?: Static<typeof TimeBudget>;
+  cost?: { maxUSD?: string; perAgent?: string; alertThreshold?: string };
+}
+
+const decimal = (amount: string | number | undefined) =>
+  amount === undefined ? undefined : formatMicros(moneyMicros(amount));
+
+function longCost(cost: BudgetsOverlayV2['cost']): BudgetLimits['cost'] {
+  if (cost === undefined) return undefined;
+  if (typeof cost !== 'object') return { maxUSD: decimal(cost) };
+  const amounts = {
+    maxUSD: decimal(cost.maxUSD),
+    perAgent: decimal(cost.perAgent),
+    alertThreshold: decimal(cost.alertThreshold),
+  };
+  return Object.fromEntries(Object.entries(amounts).filter(([, value]) => value !== undefined));
+}
+
+/** Budgets in the long form, whichever form they were written in. */
+export function budgetLimits(budgets: BudgetsV2 | BudgetsOverlayV2 | undefined): BudgetLimits | undefined {
+  if (!budgets) return undefined;
+  const { tokens, time } = budgets;
+  const cost = longCost(budgets.cost);
+  return {
+    ...(tokens === undefined ? {} : { tokens: typeof tokens === 'number' ? { total: tokens } : tokens }),
+    ...(time === undefined ? {} : { time }),
+    ...(cost === undefined ? {} : { cost }),
+  };
+}
+
+/**
+ * An overlay may lower a whole below a share inherited from spec.budgets (cost: 5.00 under an
+ * alertThreshold of 8.00): the share is lowered to the whole, and each lowering is said.
+ */
+export function clampBudgets(limits: BudgetLimits): { limits: BudgetLimits; clamped: string[] } {
+  const clamped: string[] = [];
+  let { tokens, cost } = limits;
+  if (tokens?.total !== undefined && tokens.perAgent !== undefined && tokens.perAgent > tokens.total) {
+    clamped.push(`tokens.perAgent (${tokens.perAgent}) lowered to tokens.total (${tokens.total})`);
+    tokens = { ...tokens, perAgent: tokens.total };
+  }
+  const maxUSD = cost?.maxUSD;
+  for (const share of ['perAgent', 'alertThreshold'] as const) {
+    const amount = cost?.[share];
+    if (maxUSD === undefined || amount === undefined || moneyMicros(amount) <= moneyMicros(maxUSD)) continue;
+    clamped.push(`cost.${share} (${amount}) lowered to cost.maxUSD (${maxUSD})`);
+    cost = { ...cost, [share]: maxUSD };
+  }
+  return {
+    limits: { ...limits, ...(tokens ? { tokens } : {}), ...(cost ? { cost } : {}) },
+    clamped,
+  };
+}

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { Obj, NamedMap, FreeObject } from '../schema-kit.js';
 import { ExecutionOverlay } from './execution.js';
-import { Budgets } from './budgets.js';
+import { BudgetsOverlay } from './budgets.js';
 
 export const EnvironmentOverlay = Obj(
   'Settings deep-merged over the spec when spec.environment names this environment.',
   {
     execution: Type.Optional(ExecutionOverlay),
-    budgets: Type.Optional(Budgets),
+    budgets: Type.Optional(BudgetsOverlay),
     agents: Type.Optional(
       NamedMap(
         'Per-agent overrides by stage or agent name.',

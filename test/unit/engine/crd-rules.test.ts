@@ -19,7 +19,6 @@ describe("the CRD's CEL rules, evaluated offline", () => {
       '.spec.execution.retryStrategy: retryStrategy ghost is not defined in spec.retryStrategies',
       '.spec.quality.gates: a quality gate names in before a stage that is not in spec.agents.pipeline',
       '.spec.budgets.tokens.perAgent: perAgent must not exceed total',
-      '.spec.budgets.cost.alertThreshold: alertThreshold must not exceed maxUSD',
       '.spec.agents.pipeline[a].config.validation.minLength: validation.minLength must not exceed validation.maxLength',
       '.spec.workflows.fallback.steps[s].agent: a step needs agent unless its action is terminate',
     ]);

@@ -325,7 +325,7 @@ describe('guardrails: environments', () => {
     });
     expect(h.runbook.status?.effective).to.deep.include({ environment: 'testing' });
     expect((h.runbook.status?.effective as { budgets: unknown }).budgets).to.deep.equal({
-      tokens: { total: 5000, perAgent: 25000 },
+      tokens: { total: 5000, perAgent: 5000 },
     });
   });
 });

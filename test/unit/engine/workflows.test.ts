@@ -4,11 +4,40 @@ import { ENV } from '../../../src/api/agent-contract.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
 import type { JobObservation } from '../../../src/engine/types.js';
 import { breakerState } from '../../../src/engine/circuit-breaker.js';
+import { mainEntries } from '../../../src/engine/workflow-stages.js';
 
 const stage = (name: string, extra: Record<string, unknown> = {}) => ({ name, ...extra });
 const catalog = (...names: string[]) => ({ agents: names.map((name) => ({ name, image: `x/${name}` })) });
 
 describe('workflows: main steps', () => {
+  it('pulls in, before a step, the pipeline stages its stage depends on that no step runs (issue 25)', () => {
+    const pipeline = [
+      stage('normalize'),
+      stage('enrich', { dependsOn: ['normalize'] }),
+      stage('audit'),
+      stage('research', { dependsOn: ['enrich', 'audit'] }),
+      stage('unrelated'),
+    ];
+    const entries = (steps: { name: string; agent?: string }[]) =>
+      mainEntries(spec({ stages: pipeline, workflows: { main: { steps } } }) as SpecV2).map(
+        ({ stage: s, step, pulledIn }) => `${s.name}@${step}${pulledIn ? '+' : ''}`,
+      );
+    // Transitively, dependencies first, each once, stamped with the step that needed it.
+    expect(entries([{ name: 'primary', agent: 'research' }])).to.deep.equal([
+      'normalize@0+',
+      'enrich@0+',
+      'audit@0+',
+      'primary@0',
+    ]);
+    // A stage some step runs stays where that step puts it, and is not pulled in twice.
+    expect(entries([{ name: 'primary', agent: 'research' }, { name: 'audit' }])).to.deep.equal([
+      'normalize@0+',
+      'enrich@0+',
+      'primary@0',
+      'audit@1',
+    ]);
+  });
+
   it('runs workflows.main.steps in order, each step running the pipeline stage it names', () => {
     const h = new EngineHarness(
       runbookOf(

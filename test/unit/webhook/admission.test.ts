@@ -6,6 +6,8 @@ import {
   versionWarnings,
 } from '../../../src/webhook/validate-runbook.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
+import { effectiveSpec } from '../../../src/engine/effective.js';
+import { buildInvalid, INVALID_CASES } from '../../support/invalid-runbooks.js';
 import { exampleFiles, loadExample } from '../../support/runbooks.js';
 import { deepObject, DOMAINS, nestedAll } from '../../support/hostile-input.js';
 
@@ -227,14 +229,27 @@ describe('semantic validation (the validating webhook)', () => {
     expect(problem).to.match(/^spec\.quality\.gates\[0\]\.condition: is not a valid CEL expression: .+/);
   });
 
-  it('refuses budgets that an environment overlay makes inconsistent', () => {
+  it('refuses what the CRD cannot check in untyped fields, naming the field and the rule', () => {
+    for (const testCase of INVALID_CASES.filter((c) => c.webhookOnly === 'semantic')) {
+      const spec = (buildInvalid(testCase) as { spec: SpecV2 }).spec;
+      expect(fields(spec)).to.include(`${testCase.field}: ${testCase.message ?? ''}`);
+    }
+  });
+
+  it('lowers a share that an environment overlay leaves above its whole, and warns, instead of refusing', () => {
     const spec = base({
-      budgets: { tokens: { total: 1000, perAgent: 500 } },
-      environments: { testing: { budgets: { tokens: { total: 100 } } } },
+      budgets: { tokens: { total: 1000, perAgent: 500 }, cost: { maxUSD: 10, alertThreshold: '8.00' } },
+      environments: { testing: { budgets: { tokens: 100, cost: 5 } } },
     });
-    expect(fields(spec)).to.deep.equal([
-      'spec.environments.testing.budgets: with this overlay tokens.perAgent (500) exceeds tokens.total (100)',
+    expect(fields(spec)).to.deep.equal([]);
+    expect(settingWarnings(spec)).to.include.members([
+      'spec.environments.testing.budgets: with this overlay tokens.perAgent (500) lowered to tokens.total (100); set it in the overlay to choose another value',
+      'spec.environments.testing.budgets: with this overlay cost.alertThreshold (8.00) lowered to cost.maxUSD (5.00); set it in the overlay to choose another value',
     ]);
+    expect(effectiveSpec({ ...spec, environment: 'testing' }).budgets).to.deep.equal({
+      tokens: { total: 100, perAgent: 100 },
+      cost: { maxUSD: '5.00', alertThreshold: '5.00' },
+    });
   });
 });
 
@@ -506,7 +521,7 @@ describe('admission knows what can run (issue 10)', () => {
   it('warns about conductor settings the operator does not act on, and budgets that serialize stages', () => {
     const spec = base({
       budgets: { tokens: { total: 1000 } },
-      agents: { conductor: { config: { maxConcurrentPipelines: 10 } } },
+      agents: { conductor: { config: { maxConcurrentPipelines: 10, budgetTracking: true, smartness: 11 } } },
     });
     const answer = reviewAdmission({
       request: { uid: 'u', operation: 'CREATE', object: { spec } },
@@ -514,7 +529,7 @@ describe('admission knows what can run (issue 10)', () => {
     expect(answer.response.allowed).to.equal(true);
     expect(answer.response.warnings).to.have.length(2);
     expect(answer.response.warnings[0]).to.match(
-      /^spec\.agents\.conductor\.config\.maxConcurrentPipelines: the operator does not act on this setting/,
+      /^spec\.agents\.conductor\.config\.smartness: the operator does not act on this setting/,
     );
     expect(answer.response.warnings[1]).to.match(/^spec\.budgets\.tokens: without perAgent/);
   });
