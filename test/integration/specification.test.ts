@@ -88,7 +88,7 @@ describe('the specification’s full example, applied as written', function () {
     expect(approved.code, approved.stderr).to.equal(0);
     await env.waitPhase(name, 'Succeeded', 120);
     const status = await env.status(name);
-    expect(status.stages?.map((stage) => [stage.name, stage.phase])).to.have.deep.members([
+    expect(status.stages.map((stage) => [stage.name, stage.phase])).to.have.deep.members([
       ['normalize', 'Succeeded'],
       ['primary_research', 'Succeeded'],
       ['validate-security', 'Succeeded'],
@@ -115,7 +115,7 @@ describe('the specification’s full example, applied as written', function () {
     await env.waitPhase('idea-123-testing', 'Succeeded', 120);
     // The first stage was granted the overlay's whole: cost 5.00 (short for maxUSD) and, of the
     // short-form tokens 50000, the inherited perAgent 25000.
-    const normalize = (await env.status('idea-123-testing')).stages?.find(
+    const normalize = (await env.status('idea-123-testing')).stages.find(
       (stage) => stage.name === 'normalize',
     );
     expect(normalize?.grant).to.deep.equal({ tokens: 25_000, costUSD: '5.00' });

@@ -19,7 +19,7 @@ describe('workflows: main steps', () => {
       stage('unrelated'),
     ];
     const entries = (steps: { name: string; agent?: string }[]) =>
-      mainEntries(spec({ stages: pipeline, workflows: { main: { steps } } }) as SpecV2).map(
+      mainEntries(spec({ stages: pipeline, workflows: { main: { steps } } })).map(
         ({ stage: s, step, pulledIn }) => `${s.name}@${step}${pulledIn ? '+' : ''}`,
       );
     // Transitively, dependencies first, each once, stamped with the step that needed it.
