@@ -155,11 +155,20 @@ export const AdmissionPolicy = Obj(
   },
 );
 
+export const Concurrency = Obj(
+  'How many runbooks may run at once; a runbook over a limit waits in order (phase Queued). A runbook may set its own limit for its namespace (its conductor’s maxConcurrentPipelines).',
+  {
+    cluster: Type.Optional(Int('Most runbooks that run at once in the cluster.', { minimum: 1 })),
+    perNamespace: Type.Optional(Int('Most runbooks that run at once in any one namespace.', { minimum: 1 })),
+  },
+);
+
 /** The operator's configuration file (--config): the agent catalog and what goes with it. */
 export const AgentCatalog = Obj('Agents the operator can run, and how it guards and reports on them.', {
   agents: Type.Array(CatalogEntry, { description: 'Entries, tried in order.', maxItems: 1024 }),
   admission: Type.Optional(AdmissionPolicy),
   circuitBreaker: Type.Optional(CircuitBreaker),
+  concurrency: Type.Optional(Concurrency),
   notificationTargets: Type.Optional(
     NamedMap('Notify targets of emergency workflows, by name.', NotificationTarget, 256),
   ),

@@ -23,6 +23,8 @@ import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
 import { Reconciler } from './reconciler.js';
 import { RevisionHistory } from './revisions.js';
+import { RunSlots } from './run-slots.js';
+import { holdsSlot } from '../engine/concurrency.js';
 import { ReportLogs } from './report-logs.js';
 import { TemplateResolver } from './template-resolver.js';
 
@@ -146,6 +148,7 @@ export class RunbookController {
       templates: new TemplateResolver(this.templates, this.clusterTemplates),
       revisions: new RevisionHistory(http),
       reportLogs: new ReportLogs(http),
+      slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
       ...(metrics
@@ -165,14 +168,21 @@ export class RunbookController {
     const enqueueRunbook = (object: AgentRunbookJson) => {
       this.queue.add(objectKey(object));
     };
+    // A run that ends, or a runbook that goes, may make room for those waiting for a slot.
+    const enqueueQueued = () => {
+      for (const runbook of this.runbooks.values())
+        if (runbook.status?.phase === 'Queued') enqueueRunbook(runbook);
+    };
     this.runbooks.on({
       add: enqueueRunbook,
       update: (object, old) => {
         if (runbookChanged(object, old)) enqueueRunbook(object);
+        if (holdsSlot(old.status) && !holdsSlot(object.status)) enqueueQueued();
       },
       delete: (object) => {
         metrics?.forgetRunbook(object.metadata.uid ?? '');
         enqueueRunbook(object);
+        if (holdsSlot(object.status) || object.status?.phase === 'Queued') enqueueQueued();
       },
     });
     // A template that appears or changes may let a runbook waiting for one resolve.

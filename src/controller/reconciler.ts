@@ -39,6 +39,7 @@ import type { Notifier } from './notifier.js';
 import type { RevisionHistory, RevisionStatus } from './revisions.js';
 import type { ReportLogs } from './report-logs.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
+import type { RunSlots } from './run-slots.js';
 import { ensureClaims, pruneClaims } from './workspace-claims.js';
 
 export interface ReconcileResult {
@@ -67,6 +68,8 @@ export interface ReconcilerDeps {
   reportLogs?: Pick<ReportLogs, 'attach'>;
   /** Keeps each spec as a ControllerRevision; without it, status.revision is not written. */
   revisions?: Pick<RevisionHistory, 'observe'>;
+  /** Concurrency limits across runbooks; without it, every run starts at once. */
+  slots?: Pick<RunSlots, 'ask' | 'hold' | 'release'>;
   /** Told of every status written, with the one it replaced (for metrics). */
   statusWritten?: (runbook: AgentRunbookJson, before: StatusV2 | undefined, after: StatusV2) => void;
 }
@@ -186,9 +189,14 @@ export class Reconciler {
       catalog: this.deps.catalog(input.metadata.namespace),
     };
     await turnOfTheEventLoop();
+    // From asking for a slot to recording the grant nothing awaits, so no other reconcile can
+    // take the same slot in between.
+    const slot = this.deps.slots?.ask(runbook, spec, now);
     const started = performance.now();
-    let decision = decideSafely(engineInput);
+    let decision = decideSafely(slot ? { ...engineInput, slot } : engineInput);
     const tookMs = performance.now() - started;
+    const tookSlot = slot?.granted === true && decision.status.phase !== 'Queued';
+    if (tookSlot) this.deps.slots?.hold(key, decision.status.execution ?? '');
     this.deps.log.debug('decided', { runbook: key, engineMs: Math.round(tookMs * 10) / 10 });
     const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
     if (tookMs > budgetMs) {
@@ -206,6 +214,7 @@ export class Reconciler {
     try {
       await this.act(runbook, decision, now, log);
     } catch (error) {
+      if (tookSlot) this.deps.slots?.release(key);
       if (!(error instanceof Refused)) throw error;
       await this.parkRefused(runbook, engineInput, decision, error, stamp, now, log);
       return {};

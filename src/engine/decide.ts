@@ -12,7 +12,8 @@
 import { ANNOTATION_RERUN } from '../api/labels.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
 import { ALERT_INTERVAL_MS, evaluateAlerts } from './alerts.js';
-import { timestamp } from './conditions.js';
+import { setCondition, timestamp } from './conditions.js';
+import type { Waiting } from './concurrency.js';
 import { executionMetrics } from './execution-metrics.js';
 import { nextClock, runTime } from './deadlines.js';
 import { effectiveSpec } from './effective.js';
@@ -57,6 +58,63 @@ function freshStatus(runbook: RunbookObject, execution: string, now: Date): Stat
   };
 }
 
+/** How often a queued run is looked at again when no runbook ending brings it back sooner. */
+const QUEUED_RECHECK_MS = 30_000;
+
+/**
+ * A run over a concurrency limit waits: phase Queued, its place and what it waits for in its
+ * Queued condition, no start time (its clock does not run) and no Job.
+ */
+function queuedDecision(
+  runbook: RunbookObject,
+  execution: string,
+  slot: Waiting,
+  deletes: Decision['delete'],
+  now: Date,
+): Decision {
+  const { generation } = runbook.metadata;
+  const previous = runbook.status;
+  const wasQueued = previous?.phase === 'Queued';
+  let conditions = setCondition(
+    wasQueued ? (previous.conditions ?? []) : [],
+    { type: 'Queued', status: 'True', reason: 'WaitingForSlot', message: slot.message },
+    now,
+    generation,
+  );
+  conditions = setCondition(
+    conditions,
+    { type: 'Ready', status: 'False', reason: 'Queued', message: slot.message },
+    now,
+    generation,
+  );
+  const status = { ...freshStatus(runbook, execution, now), phase: 'Queued' as const, conditions };
+  delete status.startTime;
+  return {
+    status,
+    create: [],
+    delete: deletes,
+    events: wasQueued ? [] : [{ type: 'Normal', reason: 'Queued', message: slot.message }],
+    notifications: [],
+    requeueAfterMs: QUEUED_RECHECK_MS,
+  };
+}
+
+/** The conditions of a run that leaves the queue: Queued turns False, saying since when it waited. */
+function startedFromQueue(previous: StatusV2, now: Date, generation: number) {
+  const since = previous.conditions?.find((condition) => condition.type === 'Queued')?.lastTransitionTime;
+  return setCondition(
+    [],
+    {
+      type: 'Queued',
+      status: 'False',
+      reason: 'Started',
+      message: since ? `started after waiting for a slot since ${since}` : 'started',
+    },
+    now,
+    generation,
+  );
+}
+
 /** The execution a runbook's next reconcile works on: a cancel keeps the run it stops. */
 function currentExecution(runbook: RunbookObject): string {
   const { generation, annotations } = runbook.metadata;
@@ -88,9 +146,18 @@ export function decide(input: EngineInput): Decision {
   const previous = runbook.status;
   // Cancelling changes the spec (and so the generation) but stops the run it cancels.
   const execution = currentExecution(runbook);
-  const before: StatusV2 = previous?.execution === execution ? previous : {};
+  // A queued run has not started: it starts afresh once it has a slot.
+  const queued = previous?.phase === 'Queued';
+  const before: StatusV2 = previous?.execution === execution && !queued ? previous : {};
   const fresh = before !== previous;
+  const deletes = input.jobs
+    .filter((job) => job.execution !== execution && job.state === 'active')
+    .map((job) => ({ name: job.name, reason: job.generation !== generation ? 'SpecChanged' : 'Rerun' }));
+  if (fresh && spec.status !== 'Cancelled' && input.slot && !input.slot.granted) {
+    return queuedDecision(runbook, execution, input.slot, deletes, now);
+  }
   const status: StatusV2 = fresh ? freshStatus(runbook, execution, now) : structuredClone(before);
+  if (queued) status.conditions = startedFromQueue(previous, now, generation);
   status.observedGeneration = generation;
   status.effective = {
     ...(spec.environment ? { environment: spec.environment } : {}),
@@ -98,9 +165,6 @@ export function decide(input: EngineInput): Decision {
     budgets: spec.budgets ?? {},
   };
   const run = new Run({ ...input, runbook }, execution, status);
-  const deletes = jobs
-    .filter((job) => job.execution !== execution && job.state === 'active')
-    .map((job) => ({ name: job.name, reason: job.generation !== generation ? 'SpecChanged' : 'Rerun' }));
   if (fresh && spec.status !== 'Cancelled')
     run.event('Normal', 'RunStarted', `started run ${execution} of generation ${generation}`);
   if (TERMINAL_RUN.has(status.phase ?? '')) {

@@ -4,6 +4,7 @@ import type { EgressSpec } from '../api/egress.js';
 import type { AgentOwner } from './catalog.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 import type { WorkspaceV2 } from '../api/v2/workspaces.js';
+import type { Slot } from './concurrency.js';
 
 /** What the engine needs of an AgentRunbook object. */
 export interface RunbookObject {
@@ -68,6 +69,8 @@ export interface EngineInput {
   catalog: AgentCatalog;
   /** What each agent's circuit breaker reads, from the Jobs of every runbook. */
   agentHistory?: Pick<ReadonlyMap<string, AgentHistory>, 'get'>;
+  /** Whether a run that has not started may start now (concurrency.ts); it starts when absent. */
+  slot?: Slot;
   /** The most a stage's outputs may hold as JSON (the operator's --max-output-bytes); MAX_OUTPUT_BYTES by default. */
   maxOutputBytes?: number;
 }

@@ -111,6 +111,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
         [
           'ai-task-manager-base',
           'ai-task-manager-runbook',
+          'idea-123-runbook',
           'llm-market-research',
           'market-scan',
           'normalize-research',

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from '../../src/api/agent-contract.js';
+import type { Slot } from '../../src/engine/concurrency.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { writeReport } from '../../src/agent/sdk.js';
 import type { SpecV2 } from '../../src/api/v2/runbook.js';
@@ -53,6 +54,8 @@ export class EngineHarness {
   agentHistory = new Map<string, AgentHistory>();
   /** The operator's --max-output-bytes, when a test sets one. */
   maxOutputBytes: number | undefined;
+  /** The controller's answer to whether a run may start (concurrency limits), when a test sets one. */
+  slot: Slot | undefined;
 
   constructor(
     public runbook: RunbookObject,
@@ -71,6 +74,7 @@ export class EngineHarness {
       catalog: this.catalog,
       agentHistory: this.agentHistory,
       ...(this.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.maxOutputBytes }),
+      ...(this.slot ? { slot: this.slot } : {}),
     });
     const status = fitStatusToSchema(decision.status);
     const invalid = validateStatus(status);

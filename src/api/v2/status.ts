@@ -19,6 +19,7 @@ import { SEVERITIES } from './monitoring.js';
 import { TEMPLATE_KIND_NAMES } from '../group.js';
 
 export const RUNBOOK_PHASES = [
+  'Queued',
   'Pending',
   'Running',
   'WaitingForApproval',
