@@ -14,6 +14,7 @@ import { Agent } from '../src/api/v2/agent.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/webhook/registration.js';
 import { AGENT_KINDS, GROUP, TEMPLATE_KINDS, webhookServiceReference } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
+import { AGENT_SETTINGS, CONTEXT_FIELDS, DESCRIPTIVE_FIELDS, POD_FIELDS } from '../src/api/v2/field-roles.js';
 import { CHANGE_RULES } from '../src/engine/spec-changes.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { SPECIFICATION_EXAMPLE_FILE, specificationExampleFile } from './specification-example.js';
@@ -112,6 +113,30 @@ function prometheusRule(rules: string): Record<string, unknown> {
   };
 }
 
+/** The fields the operator passes on or keeps without acting on them (src/api/v2/field-roles.ts). */
+function fieldRoles(root: string): string {
+  const sections: [string, Readonly<Record<string, string>>][] = [
+    ['Settings only the agent acts on', AGENT_SETTINGS],
+    ['Copied into the agent Pod as written', POD_FIELDS],
+    ['Read where a runbook names them', CONTEXT_FIELDS],
+    ['For people and tools, never acted on', DESCRIPTIVE_FIELDS],
+  ];
+  const lines = [
+    '## Fields the operator does not act on itself',
+    '',
+    'Every other field is read by the operator; a unit test (schema-walk) keeps it so.',
+    '',
+  ];
+  for (const [title, fields] of sections) {
+    const mine = Object.entries(fields).filter(([path]) => path.startsWith(`${root}.`));
+    if (!mine.length) continue;
+    lines.push(`### ${title}`, '', '| Field | What it is for |', '| --- | --- |');
+    for (const [path, why] of mine) lines.push(`| \`${path}\` | ${why} |`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
 export function generatedFiles(): Map<string, string> {
   const crd = yamlFile(agentRunbookCrd());
   const sampleConfig = readFileSync(join(repoRoot, 'config', 'samples', 'operator-config.yaml'), 'utf8');
@@ -195,11 +220,13 @@ export function generatedFiles(): Map<string, string> {
     ],
     [
       'docs/agent-reference.md',
-      renderApiReference('Agent and ClusterAgent i2s.studio/v2 API reference', openApiSchema(Agent)),
+      renderApiReference('Agent and ClusterAgent i2s.studio/v2 API reference', openApiSchema(Agent)) +
+        fieldRoles('agent.spec'),
     ],
     [
       'docs/api-reference.md',
-      renderApiReference('AgentRunbook i2s.studio/v2 API reference', openApiSchema(AgentRunbook)),
+      renderApiReference('AgentRunbook i2s.studio/v2 API reference', openApiSchema(AgentRunbook)) +
+        fieldRoles('spec'),
     ],
     ['docs/versioning.md', versioningDoc()],
   ]);

@@ -21,6 +21,16 @@ export interface RetryPolicy {
 
 type Strategy = NonNullable<SpecV2['retryStrategies']>[string];
 
+/** The retry logic a custom strategy's function names (the schema lists the names there are). */
+const CUSTOM_RETRY_LOGIC: Record<
+  NonNullable<Strategy['function']>,
+  (strategy: Strategy, attempt: number) => number
+> = {
+  // 1s times backoffMultiplier to the power of the retry; which classes retry is retryPolicy's.
+  customRetryLogic: (strategy, attempt) =>
+    Math.round(1000 * (strategy.parameters?.backoffMultiplier ?? 1) ** (attempt - 1)),
+};
+
 /** A number in [0, 1) that depends only on the Job name. */
 export function jitterFraction(jobName: string): number {
   return parseInt(shortHash([jobName], 8), 16) / 0x1_0000_0000;
@@ -49,7 +59,7 @@ function uncappedDelayMs(strategy: Strategy | undefined, attempt: number, jobNam
     case 'immediate':
       return 0;
     case 'custom':
-      return Math.round(1000 * (strategy.parameters?.backoffMultiplier ?? 1) ** (attempt - 1));
+      return CUSTOM_RETRY_LOGIC[strategy.function ?? 'customRetryLogic'](strategy, attempt);
   }
 }
 
