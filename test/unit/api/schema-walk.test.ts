@@ -54,10 +54,7 @@ function sources(dir: string): string[] {
 
 describe('the schema walk: every runbook field is acted on or says what it is for', () => {
   const code = READERS.flatMap((dir) => sources(join(repoRoot, 'src', dir))).join('\n');
-  const paths = [
-    ...fieldPaths(Spec, 'spec'),
-    ...fieldPaths(AgentSpec, 'agent.spec'),
-  ];
+  const paths = [...fieldPaths(Spec, 'spec'), ...fieldPaths(AgentSpec, 'agent.spec')];
 
   it('walks the whole schema', () => {
     expect(paths.length).to.be.greaterThan(150);
