@@ -180,6 +180,30 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       'jsonpath={.spec.legacy.options.verboseLogging}',
     );
     expect(layout.stdout).to.equal('true');
+    // The 1.0.0 layout's inputs at the agent's top level: under config in v2, back on top in v1.
+    const v2Inputs = await k('get', 'agentrunbooks.v2.i2s.studio', 'legacy-layout', '-o', 'json');
+    const stage = (
+      JSON.parse(v2Inputs.stdout) as { spec: { agents: { pipeline: { name: string; config?: object }[] } } }
+    ).spec.agents.pipeline.find((entry) => entry.name === 'normalize');
+    expect(stage?.config).to.deep.include({ inputs: { idea_text: '${context.ideaText}' } });
+    const v1Inputs = await k(
+      'get',
+      'agentrunbooks.v1.i2s.studio',
+      'legacy-layout',
+      '-o',
+      'jsonpath={.spec.agents.normalize.inputs.idea_text}',
+    );
+    expect(v1Inputs.stdout).to.equal('${context.ideaText}');
+    // Set twice, at the top and under config: refused, naming the field.
+    const twice = v1Runbook('twice');
+    Object.assign(twice.spec.agents.normalize, { inputs: { title: 'x' } });
+    const refused = await kubectl(
+      plane.adminKubeconfigPath,
+      ['-n', namespace, 'apply', '--dry-run=server', '-f', '-'],
+      stringify(twice),
+    );
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/spec\.agents\[normalize\]\.inputs: .*inputs is set twice/);
   });
 
   it('refuses what the schema cannot say, naming the field, and warns about spec.version', async () => {

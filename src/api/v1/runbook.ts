@@ -44,21 +44,51 @@ export const ExecutionV1 = Obj(
   },
 );
 
-export const AgentV1 = Obj('An agent of the runbook (v1 layout): one pipeline stage, keyed by its name.', {
-  agent: Type.Optional(Name('Agent of the catalog that runs it; defaults to its key.')),
-  version: Type.Optional(SemVer('Agent version, matched against the agent catalog.')),
-  timeout: Type.Optional(Duration('Deadline of one attempt (v2: config.timeout).')),
-  dependsOn: Type.Optional(StrList('Agents that must succeed first.', Name('An agent name.'), 64)),
-  image: Type.Optional(ImageRef('Container image, overriding the agent catalog.')),
-  command: Type.Optional(
-    StrList('Container command, overriding the agent catalog.', Str('An argument.'), 32),
-  ),
-  serviceAccountName: Type.Optional(ServiceAccountName('ServiceAccount the agent Pod runs as.')),
-  automountServiceAccountToken: Type.Optional(Bool('Mount the ServiceAccount token into the agent Pod.')),
-  config: Type.Optional(
-    Type.Omit(StageConfig, ['timeout'], { description: "The agent's settings (v1: no timeout here)." }),
-  ),
-});
+/** The 1.0.0 layout keeps an agent's settings at its top level; the migration moves them under config. */
+export const TOP_LEVEL_SETTINGS = [
+  'retries',
+  'retryStrategy',
+  'failurePolicy',
+  'inputs',
+  'parameters',
+  'validation',
+  'outputs',
+] as const;
+
+const { properties: settings } = StageConfig;
+
+export const AgentV1 = Obj(
+  'An agent of the runbook (v1 layout): one pipeline stage, keyed by its name. Its settings may sit at its top level, as in the 1.0.0 layout, or under config; not both.',
+  {
+    agent: Type.Optional(Name('Agent of the catalog that runs it; defaults to its key.')),
+    version: Type.Optional(SemVer('Agent version, matched against the agent catalog.')),
+    timeout: Type.Optional(Duration('Deadline of one attempt (v2: config.timeout).')),
+    retries: Type.Optional(settings.retries),
+    retryStrategy: Type.Optional(settings.retryStrategy),
+    failurePolicy: Type.Optional(settings.failurePolicy),
+    inputs: Type.Optional(settings.inputs),
+    parameters: Type.Optional(settings.parameters),
+    validation: Type.Optional(settings.validation),
+    outputs: Type.Optional(settings.outputs),
+    dependsOn: Type.Optional(StrList('Agents that must succeed first.', Name('An agent name.'), 64)),
+    image: Type.Optional(ImageRef('Container image, overriding the agent catalog.')),
+    command: Type.Optional(
+      StrList('Container command, overriding the agent catalog.', Str('An argument.'), 32),
+    ),
+    serviceAccountName: Type.Optional(ServiceAccountName('ServiceAccount the agent Pod runs as.')),
+    automountServiceAccountToken: Type.Optional(Bool('Mount the ServiceAccount token into the agent Pod.')),
+    config: Type.Optional(
+      Type.Omit(StageConfig, ['timeout'], { description: "The agent's settings (v1: no timeout here)." }),
+    ),
+  },
+  {
+    celRules: TOP_LEVEL_SETTINGS.map((setting) => ({
+      rule: `!has(self.${setting}) || !has(self.config) || !has(self.config.${setting})`,
+      message: `${setting} is set twice: at the agent's top level (the 1.0.0 layout) and under config; keep one`,
+      fieldPath: `.${setting}`,
+    })),
+  },
+);
 
 export const Legacy = Obj('Settings of the 1.0 format that v2 no longer uses: kept, not acted on.', {
   options: Type.Optional(FreeObject('The 1.0 options.')),

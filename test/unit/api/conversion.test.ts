@@ -98,6 +98,9 @@ const v1Spec = fc.uniqueArray(name, { minLength: 0, maxLength: 5 }).chain((names
               {
                 version: fc.constant('1.1.0'),
                 timeout: duration,
+                // The 1.0.0 layout's settings at the top, beside others under config.
+                inputs: fc.dictionary(name, fc.string()),
+                failurePolicy: fc.constantFrom('abort', 'continue'),
                 config: fc.record(
                   { retries: fc.integer({ min: 0, max: 3 }), parameters: fc.dictionary(name, fc.string()) },
                   { requiredKeys: [] },
@@ -190,6 +193,43 @@ describe('v1 <-> v2 conversion', () => {
         (up.metadata as { annotations: Record<string, string> }).annotations[ANNOTATION_V1_FIELDS] ?? '',
       ),
     ).to.deep.equal([{ path: ['legacy'], value: { options: { verbose: true } } }]);
+  });
+
+  it('moves the 1.0.0 layout’s top-level settings under config, and gives them back where they were', () => {
+    const original = {
+      apiVersion: V1,
+      kind: 'AgentRunbook',
+      metadata: { name: 'rb' },
+      spec: {
+        version: '1.0.0',
+        agents: {
+          research: {
+            timeout: '2m',
+            retries: 2,
+            inputs: { idea: '${context.title}' },
+            outputs: { market_research: 'object' },
+            config: { parameters: { depth: 'moderate' } },
+          },
+        },
+      },
+    };
+    const up = convertRunbook(original, V2);
+    expect((up.spec as { agents: unknown }).agents).to.deep.equal({
+      pipeline: [
+        {
+          name: 'research',
+          config: {
+            timeout: '2m',
+            retries: 2,
+            inputs: { idea: '${context.title}' },
+            outputs: { market_research: 'object' },
+            parameters: { depth: 'moderate' },
+          },
+        },
+      ],
+    });
+    expect(validateAgentRunbook(up)).to.deep.equal([]);
+    expect(convertRunbook(up, V1)).to.deep.equal(original);
   });
 
   it('keeps what v1 cannot hold in an annotation', () => {
