@@ -17,6 +17,7 @@ import {
   NamedMap,
   Bool,
   ImageRef,
+  StringEnum,
 } from './schema-kit.js';
 
 /** What a container's environment variable may be called (as the API server checks it). */
@@ -111,6 +112,34 @@ export const NotificationTarget = Obj('Where a notify target of an emergency wor
   url: Str('URL that receives an HTTP POST with a JSON description of the emergency.', { maxLength: 2048 }),
 });
 
+/** What people are told about, by the receivers of the operator's notifications section. */
+export const NOTICE_EVENTS = ['GateWaiting', 'RunFailed', 'BudgetAlert', 'RunCancelled'] as const;
+export const NOTICE_FORMATS = ['json', 'slack', 'cloudevents'] as const;
+
+export const NoticeReceiver = Obj(
+  'An HTTP endpoint told when a run needs or deserves a person: a gate starts waiting, a run fails, raises its budget alert or is cancelled.',
+  {
+    url: Str('URL that receives an HTTP POST per notice.', { maxLength: 2048, pattern: '^https?://' }),
+    format: Type.Optional(
+      StringEnum(
+        'json: the notice as a JSON object; slack: a Slack-compatible incoming-webhook body ({text}); cloudevents: a CloudEvent in HTTP binary mode (ce-* headers, the notice as the JSON body).',
+        NOTICE_FORMATS,
+        'json',
+      ),
+    ),
+    events: Type.Optional(
+      StrList('The notices it receives; all when absent.', StringEnum('A notice.', NOTICE_EVENTS), 8),
+    ),
+    namespaces: Type.Optional(
+      StrList(
+        'Namespaces whose runbooks it hears about; all when absent.',
+        Str('A namespace.', { maxLength: 63 }),
+        256,
+      ),
+    ),
+  },
+);
+
 export const NamespacePolicy = Obj(
   'What the runbooks, templates and agents of a namespace may set themselves, beyond what RBAC lets their authors do.',
   {
@@ -169,6 +198,7 @@ export const AgentCatalog = Obj('Agents the operator can run, and how it guards 
   admission: Type.Optional(AdmissionPolicy),
   circuitBreaker: Type.Optional(CircuitBreaker),
   concurrency: Type.Optional(Concurrency),
+  notifications: Type.Optional(NamedMap('Receivers of notices to people, by name.', NoticeReceiver, 64)),
   notificationTargets: Type.Optional(
     NamedMap('Notify targets of emergency workflows, by name.', NotificationTarget, 256),
   ),
@@ -179,4 +209,6 @@ export type CatalogEntry = Static<typeof CatalogEntry>;
 export type AgentCatalog = Static<typeof AgentCatalog>;
 export type ModelPrice = Static<typeof ModelPrice>;
 export type AdmissionPolicy = Static<typeof AdmissionPolicy>;
+export type NoticeReceiver = Static<typeof NoticeReceiver>;
+export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
 export type NamespacePolicy = Static<typeof NamespacePolicy>;

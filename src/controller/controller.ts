@@ -21,6 +21,7 @@ import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
 import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
+import { NoticeSender } from './notice-sender.js';
 import { Reconciler } from './reconciler.js';
 import { RevisionHistory } from './revisions.js';
 import { RunSlots } from './run-slots.js';
@@ -55,6 +56,7 @@ export class RunbookController {
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
+  readonly notices: NoticeSender;
   readonly recorder: EventRecorder;
   private workers: Promise<void>[] = [];
   private get informers() {
@@ -123,6 +125,15 @@ export class RunbookController {
     const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
     const egressPolicies = new EgressPolicies(http);
     this.notifier = new Notifier(options.catalog, log);
+    this.notices = new NoticeSender(options.catalog, log, {
+      ...(metrics
+        ? {
+            counted: (receiver, event, result) => {
+              metrics.noticeDelivered(receiver, event, result);
+            },
+          }
+        : {}),
+    });
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
     this.agentStatus = new AgentStatusWriter({
@@ -144,6 +155,7 @@ export class RunbookController {
       egressPolicies,
       recorder: this.recorder,
       notifier: this.notifier,
+      notices: this.notices,
       log,
       templates: new TemplateResolver(this.templates, this.clusterTemplates),
       revisions: new RevisionHistory(http),
@@ -274,7 +286,7 @@ export class RunbookController {
     await Promise.all([...this.workers, this.agentStatus.stop()]);
     // Give notifications and Events under way a little time; they never hold the stop for long.
     await Promise.race([
-      Promise.all([this.notifier.settled(), this.recorder.idle()]),
+      Promise.all([this.notifier.settled(), this.notices.settled(), this.recorder.idle()]),
       new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
     ]);
   }

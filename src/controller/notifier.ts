@@ -18,7 +18,13 @@ export interface NotifierOptions {
   timeoutMs?: number;
 }
 
-function post(url: string, body: string, timeoutMs: number): Promise<void> {
+/** POSTs `body` to `url`; resolves on a 2xx answer, rejects on anything else or after `timeoutMs`. */
+export function post(
+  url: string,
+  body: string,
+  timeoutMs: number,
+  headers: Record<string, string> = { 'Content-Type': 'application/json' },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     const call = send(
@@ -26,7 +32,7 @@ function post(url: string, body: string, timeoutMs: number): Promise<void> {
       {
         method: 'POST',
         timeout: timeoutMs,
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        headers: { ...headers, 'Content-Length': Buffer.byteLength(body) },
       },
       (res) => {
         res.resume();

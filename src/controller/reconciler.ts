@@ -36,6 +36,7 @@ import type { AgentRunbookJson } from '../kube/types.js';
 import type { JobCache } from './job-cache.js';
 import type { Resolution, TemplateResolver, TemplateStatus } from './template-resolver.js';
 import type { Notifier } from './notifier.js';
+import type { NoticeSender } from './notice-sender.js';
 import type { RevisionHistory, RevisionStatus } from './revisions.js';
 import type { ReportLogs } from './report-logs.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
@@ -58,6 +59,8 @@ export interface ReconcilerDeps {
   reconcileBudgetMs?: number;
   recorder: EventRecorder;
   notifier: Notifier;
+  /** Sends notices to people once the status recording them is written. */
+  notices?: Pick<NoticeSender, 'send'>;
   log: Logger;
   now?: () => Date;
   /** Resolves spec.template; without it, runbooks made from templates wait with a condition. */
@@ -304,6 +307,7 @@ export class Reconciler {
       now,
     );
     this.deps.notifier.notify(runbook, decision.notifications);
+    if (decision.notices) this.deps.notices?.send(runbook, decision.notices);
   }
 
   /** Deletes a Job; resolves with what was deleted, or undefined when it was gone already. */

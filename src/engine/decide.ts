@@ -36,6 +36,7 @@ import type { Decision, EngineInput, JobObservation, Notification, RunbookObject
 import { mainStages, validationStages } from './workflow-stages.js';
 import { claimsToKeep, workspaceStatus } from './workspaces.js';
 import { stepNotifications } from './step-notifications.js';
+import { newNotices } from './notices.js';
 
 export { POD_REPORT_GRACE_MS } from './run-state.js';
 
@@ -233,6 +234,7 @@ export function decide(input: EngineInput): Decision {
   if (alerting.alerts.length) next.alerts = alerting.alerts;
   else delete next.alerts;
   next.conditions = alerting.conditions;
+  const notices = newNotices(runbook, next, now);
 
   const events = [
     ...run.events.slice(0, gateEventsAt),
@@ -279,6 +281,7 @@ export function decide(input: EngineInput): Decision {
       })),
     ],
     notifications: [...notifications, ...told],
+    ...(notices.length ? { notices } : {}),
     ...(waits.length ? { requeueAfterMs: Math.min(...waits) } : {}),
   };
 }

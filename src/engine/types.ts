@@ -5,6 +5,7 @@ import type { AgentOwner } from './catalog.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 import type { WorkspaceV2 } from '../api/v2/workspaces.js';
 import type { Slot } from './concurrency.js';
+import type { Notice } from './notices.js';
 
 /** What the engine needs of an AgentRunbook object. */
 export interface RunbookObject {
@@ -160,6 +161,8 @@ export interface Decision {
   delete: { name: string; reason: string }[];
   events: EngineEvent[];
   notifications: Notification[];
+  /** Notices to people, recorded in status.notices: sent once that status is written. */
+  notices?: Notice[];
   /** Outputs to keep in ConfigMaps before the status is written. */
   store?: OutputStore[];
   /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */

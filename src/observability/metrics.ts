@@ -50,6 +50,7 @@ export class OperatorMetrics {
   private readonly webhookRequests: Counter<'webhook' | 'code'>;
   private readonly webhookLatency: Histogram<'webhook'>;
   private readonly webhookOutcomes: Counter<'webhook' | 'outcome'>;
+  private readonly notices: Counter<'receiver' | 'event' | 'result'>;
   /** Read when scraped; set by the controller that owns the queue. */
   queueStats: () => QueueStats = () => ({ depth: 0, processingSeconds: [] });
   /** Read when scraped; set by the controller that owns the caches. */
@@ -183,6 +184,12 @@ export class OperatorMetrics {
       labelNames: ['webhook', 'outcome'],
       registers,
     });
+    this.notices = new Counter({
+      name: 'agentrunbook_notices_total',
+      help: 'Notices to people by receiver (the configuration names them), event and result: sent, failed (after retries) or dropped (queue full)',
+      labelNames: ['receiver', 'event', 'result'],
+      registers,
+    });
     this.runs = new RunMetrics(this.registry, () => this.runView, this.seriesBudget);
     this.declared = new RunbookMetrics(this.registry, () => this.runView.runbooks(), this.seriesBudget);
     collectDefaultMetrics({ register: this.registry });
@@ -193,6 +200,11 @@ export class OperatorMetrics {
     const finished = finishedIn(before, after);
     this.runs.statusWritten(runbook, before, after, finished);
     this.declared.observeFinished(runbook, finished);
+  }
+
+  /** A notice delivery ended. */
+  noticeDelivered(receiver: string, event: string, result: string): void {
+    this.notices.inc({ receiver, event, result });
   }
 
   /** A deleted runbook's series go with it. */

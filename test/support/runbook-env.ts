@@ -80,6 +80,7 @@ export interface RunbookStatus extends Record<string, unknown> {
   stages: (Record<string, unknown> & { name: string })[];
   conditions?: { type: string; status: string; reason: string; message: string }[];
   gates?: Record<string, unknown>[];
+  notices?: { name: string; time: string }[];
 }
 
 export interface JobSummary {

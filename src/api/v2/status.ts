@@ -156,6 +156,11 @@ export const GateStatus = Obj('Where one quality gate stands.', {
   message: Type.Optional(Str('Detail of the decision.', { maxLength: 1024 })),
 });
 
+export const NoticeRecord = Obj('A notice to people this run gave (the operator never gives one twice).', {
+  name: Str('The notice: its event, and for a gate the gate (GateWaiting/<gate>).', { maxLength: 128 }),
+  time: Timestamp('When it was given.'),
+});
+
 export const TemplateStatus = Obj(
   'The template this runbook was made from (spec.template), resolved once per generation: the run uses spec as resolved here.',
   {
@@ -227,6 +232,13 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
     ),
   ),
   gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
+  notices: Type.Optional(
+    NamedList(
+      "Notices to people this run gave (the operator configuration's notifications), recorded before they are sent.",
+      NoticeRecord,
+      40,
+    ),
+  ),
   workflow: Type.Optional(
     Obj('Which workflow is running, and what counts towards the fallback and emergency triggers.', {
       active: StringEnum('The workflow whose stages run now.', WORKFLOWS),
