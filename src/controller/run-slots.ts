@@ -49,6 +49,8 @@ export class RunSlots {
     if (own === undefined && limits.cluster === undefined && limits.perNamespace === undefined)
       return undefined;
     const key = objectKey(runbook);
+    // A running run keeps its slot: no need to look at the others.
+    if (holdsSlot(runbook.status) || this.grantPending(key, runbook)) return { granted: true };
     const members: QueueMember[] = [];
     for (const other of this.runbooks.values()) {
       const otherKey = objectKey(other);
@@ -63,7 +65,7 @@ export class RunSlots {
     members.push({
       key,
       namespace: runbook.metadata.namespace ?? '',
-      holds: holdsSlot(runbook.status) || this.grantPending(key, runbook),
+      holds: false,
       waitingSince: queuedSince(runbook) ?? timestamp(now),
       ...(own === undefined ? {} : { limit: own }),
     });
