@@ -236,6 +236,15 @@ describe('semantic validation (the validating webhook)', () => {
     }
   });
 
+  it('refuses a maxConcurrentPipelines that is not a whole number of runbooks, wherever the conductor is', () => {
+    for (const limit of [0, -1, 2.5, '10', 1e308, null]) {
+      const spec = base({ agents: { core: { conductor: { config: { maxConcurrentPipelines: limit } } } } });
+      expect(fields(spec)).to.include(
+        `spec.agents.core.conductor.config.maxConcurrentPipelines: must be a whole number of runbooks, at least 1 (got ${JSON.stringify(limit)})`,
+      );
+    }
+  });
+
   it('lowers a share that an environment overlay leaves above its whole, and warns, instead of refusing', () => {
     const spec = base({
       budgets: { tokens: { total: 1000, perAgent: 500 }, cost: { maxUSD: 10, alertThreshold: '8.00' } },
