@@ -100,16 +100,17 @@ function queuedDecision(
   };
 }
 
-/** The conditions of a run that leaves the queue: Queued turns False, saying since when it waited. */
-function startedFromQueue(previous: StatusV2, now: Date, generation: number) {
+/** The conditions of a run that leaves the queue (started, or cancelled while it waited). */
+function leftQueue(previous: StatusV2, now: Date, generation: number, cancelled: boolean) {
   const since = previous.conditions?.find((condition) => condition.type === 'Queued')?.lastTransitionTime;
+  const waited = since ? ` after waiting for a slot since ${since}` : '';
   return setCondition(
     [],
     {
       type: 'Queued',
       status: 'False',
-      reason: 'Started',
-      message: since ? `started after waiting for a slot since ${since}` : 'started',
+      reason: cancelled ? 'Cancelled' : 'Started',
+      message: `${cancelled ? 'cancelled' : 'started'}${waited}`,
     },
     now,
     generation,
@@ -158,7 +159,7 @@ export function decide(input: EngineInput): Decision {
     return queuedDecision(runbook, execution, input.slot, deletes, now);
   }
   const status: StatusV2 = fresh ? freshStatus(runbook, execution, now) : structuredClone(before);
-  if (queued) status.conditions = startedFromQueue(previous, now, generation);
+  if (queued) status.conditions = leftQueue(previous, now, generation, spec.status === 'Cancelled');
   status.observedGeneration = generation;
   status.effective = {
     ...(spec.environment ? { environment: spec.environment } : {}),

@@ -94,6 +94,11 @@ describe('concurrency across runbooks (maxConcurrentPipelines, issue 25)', () =>
     h.slot = { granted: false, place: 1, message: 'waiting' };
     h.step();
     h.runbook = { ...h.runbook, spec: { ...h.runbook.spec, status: 'Cancelled' } };
-    expect(h.step().status.phase).to.equal('Cancelled');
+    const cancelled = h.step().status;
+    expect(cancelled.phase).to.equal('Cancelled');
+    expect(cancelled.conditions?.find((c) => c.type === 'Queued')).to.deep.include({
+      status: 'False',
+      reason: 'Cancelled',
+    });
   });
 });
