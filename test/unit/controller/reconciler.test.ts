@@ -1,0 +1,161 @@
+/**
+ * The Reconciler over fakes of the informer sources and the HTTP client (issue 26): what it
+ * writes and in which order, the expectation that keeps a Job from being created twice before the
+ * informer sees it, and the park paths when the API server refuses a write.
+ */
+import { expect } from 'chai';
+import { Reconciler } from '../../../src/controller/reconciler.js';
+import { JobCache } from '../../../src/controller/job-cache.js';
+import { EventRecorder } from '../../../src/controller/event-recorder.js';
+import { Notifier } from '../../../src/controller/notifier.js';
+import { Informer, type InformerSource, type WatchEventType } from '../../../src/kube/informer.js';
+import { KubeApiError, type KubeHttp, type KubeRequest } from '../../../src/kube/http.js';
+import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
+import type { AgentCatalog } from '../../../src/api/catalog.js';
+import { createLogger } from '../../../src/observability/logger.js';
+
+const CATALOG: AgentCatalog = { agents: [{ name: 'a', image: 'registry.example/agents/a:1' }] };
+
+/** A source whose list returns the given objects and whose watch the test drives. */
+function sourceOf<T>(items: T[]) {
+  const watch: { emit?: (type: WatchEventType, object: T) => void } = {};
+  const source: InformerSource<T> = {
+    list: () => Promise.resolve({ items, resourceVersion: '1' }),
+    watch: (_rv, _timeout, onEvent) => {
+      watch.emit = onEvent;
+      return Promise.resolve({ abort: () => undefined });
+    },
+  };
+  return { source, watch };
+}
+
+/** An API server that records each request and answers by the test's rule. */
+class FakeHttp {
+  readonly requests: KubeRequest[] = [];
+  refuse: (request: KubeRequest, index: number) => boolean = () => false;
+
+  request(req: KubeRequest): Promise<unknown> {
+    this.requests.push(req);
+    if (this.refuse(req, this.requests.filter((r) => r.path === req.path).length))
+      return Promise.reject(new KubeApiError(422, 'Invalid', `${req.path} is invalid: refused by the test`));
+    return Promise.resolve(req.body ?? {});
+  }
+
+  /** The writes the reconciler made (not Events, which the recorder sends on its own time). */
+  writes(): string[] {
+    return this.requests
+      .filter((r) => r.method !== 'GET' && !r.path.includes('/events'))
+      .map((r) => `${r.method} ${r.path.replace(/^\/apis\/[^/]+\/[^/]+\/namespaces\/ns\//, '')}`); // e.g. POST jobs
+  }
+
+  statuses(): { phase?: string; conditions?: { type: string; reason?: string }[] }[] {
+    return this.requests
+      .filter((r) => r.method === 'PUT' && r.path.endsWith('/status'))
+      .map((r) => (r.body as { status: { phase?: string } }).status);
+  }
+}
+
+const runbook = (): AgentRunbookJson =>
+  ({
+    apiVersion: 'i2s.studio/v2',
+    kind: 'AgentRunbook',
+    metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 1, resourceVersion: '7' },
+    spec: { version: '1.0.0', execution: { mode: 'pipeline' }, agents: { pipeline: [{ name: 'a' }] } },
+  });
+
+async function harness(object = runbook()) {
+  const http = new FakeHttp();
+  const runbooks = sourceOf([object]);
+  const jobs = sourceOf<JobJson>([]);
+  const informers = {
+    runbooks: new Informer<AgentRunbookJson>('agentrunbooks', runbooks.source),
+    jobs: new Informer<JobJson>('jobs', jobs.source),
+    pods: new Informer<PodJson>('pods', sourceOf<PodJson>([]).source),
+  };
+  await Promise.all(Object.values(informers).map((informer) => informer.start()));
+  const log = createLogger('error');
+  // The park paths log their refusals as errors, which the tests provoke on purpose.
+  log.silent = true;
+  const kube = http as unknown as KubeHttp;
+  const reconciler = new Reconciler({
+    http: kube,
+    runbooks: informers.runbooks,
+    cache: new JobCache(informers.jobs, informers.pods),
+    catalog: () => CATALOG,
+    recorder: new EventRecorder(kube, log),
+    notifier: new Notifier(() => CATALOG, log),
+    log,
+    now: () => new Date('2026-01-01T00:00:00Z'),
+  });
+  const stop = () => {
+    for (const informer of Object.values(informers)) informer.stop();
+  };
+  return { http, reconciler, runbooks, informers, stop };
+}
+
+describe('the Reconciler over fakes of the API (issue 26)', () => {
+  it('writes the status that records an attempt before the Job of that attempt', async () => {
+    const h = await harness();
+    try {
+      await h.reconciler.reconcile('ns/rb');
+      expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
+      expect(h.http.statuses()[0]?.phase).to.equal('Running');
+    } finally {
+      h.stop();
+    }
+  });
+
+  it('does not create the Job again before the Job informer has seen it', async () => {
+    const h = await harness();
+    try {
+      await h.reconciler.reconcile('ns/rb');
+      // The runbook informer sees the status just written; the Job informer has not caught up.
+      const written = h.http.requests.find((r) => r.path.endsWith('/status'))?.body as AgentRunbookJson;
+      h.runbooks.watch.emit?.('MODIFIED', {
+        ...written,
+        metadata: { ...written.metadata, resourceVersion: '8' },
+      });
+      await h.reconciler.reconcile('ns/rb');
+      expect(h.http.writes().filter((write) => write.startsWith('POST'))).to.have.length(1);
+    } finally {
+      h.stop();
+    }
+  });
+
+  it('parks the runbook with the API server’s reason when it refuses the Job (JobRejected)', async () => {
+    const h = await harness();
+    h.http.refuse = (req) => req.method === 'POST' && req.path.endsWith('/jobs');
+    try {
+      await h.reconciler.reconcile('ns/rb');
+      const parked = h.http.statuses().at(-1);
+      expect(parked?.phase).to.equal('Failed');
+      expect(parked?.conditions?.find((c) => c.type === 'Ready')?.reason).to.equal('JobRejected');
+      expect(h.http.writes()).to.deep.equal([
+        'PUT agentrunbooks/rb/status',
+        'POST jobs',
+        'PUT agentrunbooks/rb/status',
+      ]);
+    } finally {
+      h.stop();
+    }
+  });
+
+  it('parks with StatusRejected when the status is refused, and writes a bare park when that is refused too', async () => {
+    const h = await harness();
+    // The run's status, then the park that keeps its stages, are refused; the bare park is taken.
+    h.http.refuse = (req, index) => req.path.endsWith('/status') && index <= 2;
+    try {
+      await h.reconciler.reconcile('ns/rb');
+      const statuses = h.http.statuses();
+      expect(statuses).to.have.length(3);
+      expect(
+        statuses.slice(1).map((s) => s.conditions?.find((c) => c.type === 'Ready')?.reason),
+      ).to.deep.equal(['StatusRejected', 'StatusRejected']);
+      expect(statuses[2]?.phase).to.equal('Failed');
+      // Nothing was started for a run whose status could not be written.
+      expect(h.http.writes().filter((write) => write.startsWith('POST'))).to.deep.equal([]);
+    } finally {
+      h.stop();
+    }
+  });
+});
