@@ -55,13 +55,12 @@ class FakeHttp {
   }
 }
 
-const runbook = (): AgentRunbookJson =>
-  ({
-    apiVersion: 'i2s.studio/v2',
-    kind: 'AgentRunbook',
-    metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 1, resourceVersion: '7' },
-    spec: { version: '1.0.0', execution: { mode: 'pipeline' }, agents: { pipeline: [{ name: 'a' }] } },
-  });
+const runbook = (): AgentRunbookJson => ({
+  apiVersion: 'i2s.studio/v2',
+  kind: 'AgentRunbook',
+  metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 1, resourceVersion: '7' },
+  spec: { version: '1.0.0', execution: { mode: 'pipeline' }, agents: { pipeline: [{ name: 'a' }] } },
+});
 
 async function harness(object = runbook()) {
   const http = new FakeHttp();
