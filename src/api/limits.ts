@@ -18,6 +18,8 @@ export const CEL_TOTAL_COST_LIMIT = 200_000;
 export const MAX_MICROS = 999_999_999_999_999;
 /** Most tokens a count may hold: the largest integer a JSON number carries exactly. */
 export const MAX_TOKENS = Number.MAX_SAFE_INTEGER;
+/** Largest token budget a runbook may set (a trillion): far below what a count may hold. */
+export const MAX_TOKEN_BUDGET = 1_000_000_000_000;
 
 interface ShapeProblem {
   /** Path in kubectl's notation, cut after a few segments so the message stays short. */

@@ -1,23 +1,24 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Obj, Int, Duration, MoneyAmount, OneShapeOf, positiveDuration } from '../schema-kit.js';
 import { formatMicros, moneyMicros } from '../grammar.js';
-
-const MAX_TOKENS = 1_000_000_000_000;
+import { MAX_TOKEN_BUDGET } from '../limits.js';
 
 export const TokenBudget = Obj(
   'Token limits. Usage comes from what the agents report.',
   {
-    total: Type.Optional(Int('Most tokens the whole run may use.', { minimum: 0, maximum: MAX_TOKENS })),
+    total: Type.Optional(
+      Int('Most tokens the whole run may use.', { minimum: 0, maximum: MAX_TOKEN_BUDGET }),
+    ),
     perAgent: Type.Optional(
       Int(
         'Most tokens one stage attempt may use; at most total. Without it a starting stage is granted all that is left, so stages run one at a time.',
-        { minimum: 0, maximum: MAX_TOKENS },
+        { minimum: 0, maximum: MAX_TOKEN_BUDGET },
       ),
     ),
     emergency: Type.Optional(
       Int('Reserve on top of total that only fallback and emergency steps may spend.', {
         minimum: 0,
-        maximum: MAX_TOKENS,
+        maximum: MAX_TOKEN_BUDGET,
       }),
     ),
   },
@@ -83,7 +84,7 @@ export const BudgetsOverlay = Obj(
         'Token limits as in spec.budgets.tokens (total, perAgent, emergency), or a number: short for {total: <number>}.',
         { type: 'object' },
         TokenBudget,
-        Int('Most tokens the whole run may use.', { minimum: 0, maximum: MAX_TOKENS }),
+        Int('Most tokens the whole run may use.', { minimum: 0, maximum: MAX_TOKEN_BUDGET }),
       ),
     ),
     time: Type.Optional(TimeBudget),
