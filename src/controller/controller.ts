@@ -23,7 +23,7 @@ import { controllerOwner, JobCache } from './job-cache.js';
 import { Notifier } from './notifier.js';
 import { NoticeSender } from './notice-sender.js';
 import { Reconciler } from './reconciler.js';
-import { RevisionHistory } from './revisions.js';
+import { SpecRevisions } from './revisions.js';
 import { RunSlots } from './run-slots.js';
 import { holdsSlot } from '../engine/concurrency.js';
 import { ReportLogs } from './report-logs.js';
@@ -158,7 +158,7 @@ export class RunbookController {
       notices: this.notices,
       log,
       templates: new TemplateResolver(this.templates, this.clusterTemplates),
-      revisions: new RevisionHistory(http),
+      revisions: new SpecRevisions(http),
       reportLogs: new ReportLogs(http),
       slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),

@@ -37,7 +37,7 @@ import type { JobCache } from './job-cache.js';
 import type { Resolution, TemplateResolver, TemplateStatus } from './template-resolver.js';
 import type { Notifier } from './notifier.js';
 import type { NoticeSender } from './notice-sender.js';
-import type { RevisionHistory, RevisionStatus } from './revisions.js';
+import type { SpecRevisions, RevisionStatus } from './revisions.js';
 import type { ReportLogs } from './report-logs.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
 import type { RunSlots } from './run-slots.js';
@@ -70,7 +70,7 @@ export interface ReconcilerDeps {
   /** Reads the reports agents put in their logs; without it, such a report fails its stage. */
   reportLogs?: Pick<ReportLogs, 'attach'>;
   /** Keeps each spec as a ControllerRevision; without it, status.revision is not written. */
-  revisions?: Pick<RevisionHistory, 'observe'>;
+  revisions?: Pick<SpecRevisions, 'record'>;
   /** Concurrency limits across runbooks; without it, every run starts at once. */
   slots?: Pick<RunSlots, 'ask' | 'hold' | 'release'>;
   /** Told of every status written, with the one it replaced (for metrics). */
@@ -260,7 +260,7 @@ export class Reconciler {
   private async revisionOf(runbook: AgentRunbookJson, log: Logger): Promise<RevisionStatus | undefined> {
     if (!this.deps.revisions) return undefined;
     try {
-      return await this.deps.revisions.observe(runbook);
+      return await this.deps.revisions.record(runbook);
     } catch (error) {
       log.error('recording the revision failed', { error: (error as Error).message });
       return runbook.status?.revision;

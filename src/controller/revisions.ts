@@ -84,11 +84,11 @@ export async function listRevisions(
     .sort((a, b) => a.number - b.number);
 }
 
-export class RevisionHistory {
+export class SpecRevisions {
   constructor(private readonly http: KubeHttp) {}
 
-  /** The revision of the runbook's current spec, written first when the spec is new. */
-  async observe(runbook: AgentRunbookJson): Promise<RevisionStatus> {
+  /** Records the runbook's current spec as a revision (a ControllerRevision) when it is new, and returns it. */
+  async record(runbook: AgentRunbookJson): Promise<RevisionStatus> {
     const generation = runbook.metadata.generation ?? 1;
     const stored = runbook.status?.revision;
     if (stored?.observedGeneration === generation) return stored;
