@@ -27,7 +27,7 @@ import { installOperator } from '../hack/local-cluster/install-operator.js';
 import { ManagedProcess } from '../hack/local-cluster/managed-process.js';
 import { repoRoot } from '../hack/local-cluster/paths.js';
 import { freePort } from '../hack/local-cluster/ports.js';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/controller/rbac.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/operator/rbac.js';
 import { FastNode } from './fast-node.js';
 import { reconcileCost } from './reconcile-cost.js';
 import { Timeline } from './timeline.js';

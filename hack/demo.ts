@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { Watch } from '@kubernetes/client-node';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/controller/rbac.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/operator/rbac.js';
 import { runAgentPod } from './local-cluster/agent-runner.js';
 import { ControlPlane } from './local-cluster/control-plane.js';
 import { FakeNode } from './local-cluster/fake-node.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { agentCrd, agentRunbookCrd, openApiSchema, templateCrd } from '../src/api/crd.js';
-import { rbacManifests } from '../src/controller/rbac.js';
+import { rbacManifests } from '../src/operator/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
 import { AgentRunbookTemplate } from '../src/api/v2/template.js';
 import { Agent } from '../src/api/v2/agent.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { CRD_NAME } from '../../src/api/group.js';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import type { ControlPlane } from './control-plane.js';
 import { repoRoot } from './paths.js';
 import { kubectl } from './tools.js';

@@ -3,7 +3,7 @@
  * verb of its RBAC rules, so a missing permission stops the start with a message naming the
  * resource and the verb, instead of an informer that retries a forbidden list forever.
  */
-import type { PolicyRule } from '../controller/rbac.js';
+import type { PolicyRule } from './rbac.js';
 import type { KubeHttp } from '../kube/http.js';
 
 export interface AccessNeed {

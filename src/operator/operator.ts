@@ -15,7 +15,7 @@ import {
   AGENT_LIBRARY_RULES,
   WEBHOOK_NAMESPACE_RULES,
   WEBHOOK_RULES,
-} from '../controller/rbac.js';
+} from './rbac.js';
 import type { ClusterAccess } from '../kube/cluster-access.js';
 import { KubeHttp } from '../kube/http.js';
 import type { InformerOptions } from '../kube/informer.js';

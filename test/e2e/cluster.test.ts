@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { BRIDGE_ADDRESS, RealCluster } from '../../hack/local-cluster/real-node.js';

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CRD_NAME } from '../../src/api/group.js';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { FIELD_MANAGER } from '../../src/kube/http.js';
 import { createLogger, silentLogger } from '../../src/observability/logger.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { stringify } from 'yaml';
 import { join } from 'node:path';
-import { OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';

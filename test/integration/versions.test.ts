@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { Operator } from '../../src/operator/operator.js';
 import { KubeHttp } from '../../src/kube/http.js';
-import { OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { CertificateAuthority, serialOf } from '../../src/webhook/pki.js';
 import { CertificateStore } from '../../src/webhook/certificates.js';
 import { silentLogger } from '../../src/observability/logger.js';

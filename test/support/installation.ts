@@ -1,7 +1,7 @@
 /** Checks of an installed (or uninstalled) operator, shared by the install and e2e suites. */
 import { expect } from 'chai';
 import { CRD_NAME } from '../../src/api/group.js';
-import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 
 /** The holderIdentity of the operator's Lease; empty when released. */

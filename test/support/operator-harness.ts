@@ -6,7 +6,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { Operator } from '../../src/operator/operator.js';
 import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.js';
-import { OPERATOR_NAMESPACE } from '../../src/controller/rbac.js';
+import { OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { installOperator as installOperatorOn, mustRun } from '../../hack/local-cluster/install-operator.js';
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ENV } from '../../../src/api/agent-contract.js';
 import type { AgentCatalog } from '../../../src/api/catalog.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
-import { loadCatalog } from '../../../src/controller/catalog-loader.js';
+import { loadCatalog } from '../../../src/operator/configuration-file.js';
 import { repoRoot } from '../../../hack/local-cluster/paths.js';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
 import { loadExample } from '../../support/runbooks.js';
