@@ -74,31 +74,14 @@ export function slotFor(key: string, members: readonly QueueMember[], limits: Co
   const self = members.find((member) => member.key === key);
   if (!self || self.holds) return { granted: true };
   const namespace = members.filter((member) => member.namespace === self.namespace);
-  const scopes: Scope[] = [];
-  if (self.limit !== undefined) {
-    scopes.push({
-      name: `namespace ${self.namespace}`,
-      limit: self.limit,
-      source: "this runbook's maxConcurrentPipelines",
-      members: namespace,
-    });
-  }
-  if (limits.perNamespace !== undefined) {
-    scopes.push({
-      name: `namespace ${self.namespace}`,
-      limit: limits.perNamespace,
-      source: "the operator's concurrency.perNamespace",
-      members: namespace,
-    });
-  }
-  if (limits.cluster !== undefined) {
-    scopes.push({
-      name: 'the cluster',
-      limit: limits.cluster,
-      source: "the operator's concurrency.cluster",
-      members,
-    });
-  }
+  const inNamespace = `namespace ${self.namespace}`;
+  const scopes: Scope[] = [
+    [inNamespace, self.limit, "this runbook's maxConcurrentPipelines", namespace] as const,
+    [inNamespace, limits.perNamespace, "the operator's concurrency.perNamespace", namespace] as const,
+    ['the cluster', limits.cluster, "the operator's concurrency.cluster", members] as const,
+  ].flatMap(([name, limit, source, scoped]) =>
+    limit === undefined ? [] : [{ name, limit, source, members: scoped }],
+  );
   for (const scope of scopes) {
     const holders = scope.members.filter((member) => member.holds);
     const waiting = scope.members.filter((member) => !member.holds && member.waitingSince !== undefined);

@@ -1,20 +1,8 @@
 import { expect } from 'chai';
 import { JobCache } from '../../../src/controller/job-cache.js';
-import { Informer, type InformerSource, type WatchEventType } from '../../../src/kube/informer.js';
+import { Informer } from '../../../src/kube/informer.js';
+import { sourceOf } from '../../support/informer-sources.js';
 import type { JobJson, PodJson } from '../../../src/kube/types.js';
-
-/** A source whose list returns the given objects and whose watch the test drives. */
-function sourceOf<T>(items: T[]) {
-  const watch: { emit?: (type: WatchEventType, object: T) => void } = {};
-  const source: InformerSource<T> = {
-    list: () => Promise.resolve({ items, resourceVersion: '1' }),
-    watch: (_rv, _timeout, onEvent) => {
-      watch.emit = onEvent;
-      return Promise.resolve({ abort: () => undefined });
-    },
-  };
-  return { source, watch };
-}
 
 const labels = (stage: string, agent: string) => ({
   'i2s.studio/stage': stage,

@@ -8,26 +8,14 @@ import { Reconciler } from '../../../src/controller/reconciler.js';
 import { JobCache } from '../../../src/controller/job-cache.js';
 import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import { Notifier } from '../../../src/controller/notifier.js';
-import { Informer, type InformerSource, type WatchEventType } from '../../../src/kube/informer.js';
+import { Informer } from '../../../src/kube/informer.js';
+import { sourceOf } from '../../support/informer-sources.js';
 import { KubeApiError, type KubeHttp, type KubeRequest } from '../../../src/kube/http.js';
 import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
 import type { AgentCatalog } from '../../../src/api/catalog.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
 const CATALOG: AgentCatalog = { agents: [{ name: 'a', image: 'registry.example/agents/a:1' }] };
-
-/** A source whose list returns the given objects and whose watch the test drives. */
-function sourceOf<T>(items: T[]) {
-  const watch: { emit?: (type: WatchEventType, object: T) => void } = {};
-  const source: InformerSource<T> = {
-    list: () => Promise.resolve({ items, resourceVersion: '1' }),
-    watch: (_rv, _timeout, onEvent) => {
-      watch.emit = onEvent;
-      return Promise.resolve({ abort: () => undefined });
-    },
-  };
-  return { source, watch };
-}
 
 /** An API server that records each request and answers by the test's rule. */
 class FakeHttp {
