@@ -10,6 +10,13 @@ const LAYERS = [
   ['operator'],
   ['cli'],
 ];
+// The rooms of src/engine/, lowest first, by the question a reader brings:
+// model: the engine's input and output, conditions, names; spec: what a runbook means (graph,
+// ${...} substitution, CEL, gates, workflows); stage: one attempt (Job plan, agent report,
+// outcome, retry, budget grant, circuit breaker, deadlines); versions: spec changes and revisions;
+// run: one reconcile's decision (the run, folding Jobs, scheduling, workflow switches, ending
+// policies, status). A room may name the types of a room above it (types only, never a value).
+const ENGINE_ROOMS = [['model'], ['spec'], ['stage'], ['versions', 'run']];
 const IO_MODULES = [
   'fs',
   'http',
@@ -23,33 +30,54 @@ const IO_MODULES = [
   'os',
   'timers',
 ];
+const PURE = ['api', 'engine', 'generator'];
 
-function layerRules() {
-  return LAYERS.flatMap((layer, index) =>
+/** For each directory of `layers`, the imports of the directories above it and beside it. */
+function layerPatterns(layers, prefixes, describe, extra = {}) {
+  return layers.flatMap((layer, index) =>
     layer.map((dir) => {
-      const above = LAYERS.slice(index + 1).flat();
+      const above = layers.slice(index + 1).flat();
       // Directories beside it in the same layer are independent of each other.
       const beside = layer.filter((other) => other !== dir);
-      const patterns = [
-        ...[...above, ...beside].map((other) => ({
-          group: [`../${other}/*`, `../../${other}/*`],
-          message: `src/${dir}/ may not import src/${other}/ (see the layers in eslint.config.js)`,
-        })),
-      ];
-      if (dir === 'engine' || dir === 'api' || dir === 'generator') {
-        patterns.push({
-          group: [
-            ...IO_MODULES.flatMap((name) => [name, `node:${name}`, `node:${name}/*`]),
-            '@kubernetes/*',
-            'winston',
-            'opossum',
-          ],
-          message: `src/${dir}/ is pure: no I/O, no clock-driven timers, no Kubernetes client`,
-        });
-      }
-      return { files: [`src/${dir}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns }] } };
+      const patterns = [...above, ...beside].map((other) => ({
+        group: prefixes.map((prefix) => `${prefix}${other}/*`),
+        message: `${describe(dir)} may not import ${describe(other)} (see the layers in eslint.config.js)`,
+        ...extra,
+      }));
+      return { dir, patterns };
     }),
   );
+}
+
+function layerRules() {
+  const top = layerPatterns(LAYERS, ['../', '../../'], (dir) => `src/${dir}/`);
+  const purity = (dir) => ({
+    group: [
+      ...IO_MODULES.flatMap((name) => [name, `node:${name}`, `node:${name}/*`]),
+      '@kubernetes/*',
+      'winston',
+      'opossum',
+    ],
+    message: `src/${dir}/ is pure: no I/O, no clock-driven timers, no Kubernetes client`,
+  });
+  const rule = (files, patterns) => ({
+    files,
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns }] },
+  });
+  const rules = top.map(({ dir, patterns }) =>
+    rule([`src/${dir}/**/*.ts`], [...patterns, ...(PURE.includes(dir) ? [purity(dir)] : [])]),
+  );
+  const engine = top.find(({ dir }) => dir === 'engine').patterns;
+  const rooms = layerPatterns(ENGINE_ROOMS, ['../'], (dir) => `src/engine/${dir}/`, {
+    allowTypeImports: true,
+  });
+  // Rooms come after src/engine/ so that their patterns (which repeat the engine's) win.
+  return [
+    ...rules,
+    ...rooms.map(({ dir, patterns }) =>
+      rule([`src/engine/${dir}/**/*.ts`], [...engine, purity('engine'), ...patterns]),
+    ),
+  ];
 }
 
 export default tseslint.config(

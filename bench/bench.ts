@@ -20,7 +20,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../src/api/group.js';
-import { executionId } from '../src/engine/naming.js';
+import { executionId } from '../src/engine/model/naming.js';
 import { KubeHttp } from '../src/kube/http.js';
 import { ControlPlane } from '../hack/local-cluster/control-plane.js';
 import { installOperator } from '../hack/local-cluster/install-operator.js';

@@ -6,8 +6,8 @@
 import { JobCache } from '../src/controller/job-cache.js';
 import { buildJob } from '../src/controller/job-builder.js';
 import { observeJob } from '../src/controller/observe.js';
-import { decide } from '../src/engine/decide.js';
-import type { RunbookObject } from '../src/engine/types.js';
+import { decide } from '../src/engine/run/decide.js';
+import type { RunbookObject } from '../src/engine/model/types.js';
 import { Informer, type InformerSource } from '../src/kube/informer.js';
 import type { AgentRunbookJson, JobJson, PodJson } from '../src/kube/types.js';
 

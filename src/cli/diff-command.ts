@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { isObject } from '../api/json.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
-import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/spec-changes.js';
+import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/versions/spec-changes.js';
 import { optimizeRunbook } from '../generator/optimize.js';
 import { render, withOutputFlag } from './cluster-flags.js';
 import { readManifest } from './manifest-files.js';

@@ -1,7 +1,7 @@
 /** `agentrunbook history` and `rollback`: a runbook's revisions (ControllerRevisions) and going back to one. */
 import type { Command } from 'commander';
 import semver from 'semver';
-import { OPERATIONAL_FIELDS } from '../engine/spec-changes.js';
+import { OPERATIONAL_FIELDS } from '../engine/versions/spec-changes.js';
 import { listRevisions, type RunbookRevision } from '../controller/revisions.js';
 import { withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { withRunbook } from './runbook-client.js';

@@ -1,7 +1,7 @@
 /** `agentrunbook logs`: the agents' output of a run, stage by stage, from their Pods (as kubectl logs). */
 import type { Command } from 'commander';
 import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_RUNBOOK, LABEL_STAGE } from '../api/labels.js';
-import { labelValue } from '../engine/naming.js';
+import { labelValue } from '../engine/model/naming.js';
 import { streamLines } from '../kube/http.js';
 import type { PodJson } from '../kube/types.js';
 import { AGENT_CONTAINER } from '../controller/job-builder.js';

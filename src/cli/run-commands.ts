@@ -1,8 +1,8 @@
 /** The commands on one runbook's run: get, watch, approve, reject, cancel, rerun. */
 import { Option, type Command } from 'commander';
 import { ANNOTATION_RERUN } from '../api/labels.js';
-import { runSpec } from '../engine/effective.js';
-import { GATE_ANNOTATION_PREFIX } from '../engine/gates.js';
+import { runSpec } from '../engine/spec/effective.js';
+import { GATE_ANNOTATION_PREFIX } from '../engine/spec/gates.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { render, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { renderRunTree } from './run-tree.js';

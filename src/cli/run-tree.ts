@@ -4,7 +4,7 @@
  */
 import type { StatusV2 } from '../api/v2/runbook.js';
 import { formatMicros, moneyMicros } from '../api/grammar.js';
-import { effectiveSpec, runSpec } from '../engine/effective.js';
+import { effectiveSpec, runSpec } from '../engine/spec/effective.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { tableLines } from './table.js';
 

@@ -8,7 +8,7 @@ import { KIND, TEMPLATE_KIND_NAMES } from '../api/group.js';
 import { validateAgentRunbook, validateTemplate } from '../api/validator.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { judgeSpec } from '../webhook/admission.js';
-import { crdRuleProblems } from '../engine/crd-rules.js';
+import { crdRuleProblems } from '../engine/spec/crd-rules.js';
 import { AgentRunbook } from '../api/v2/runbook.js';
 import { AgentRunbookTemplate } from '../api/v2/template.js';
 

@@ -6,7 +6,7 @@
  */
 import type { AgentCatalog } from '../api/catalog.js';
 import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
-import type { ResolvedEntry } from '../engine/catalog.js';
+import type { ResolvedEntry } from '../engine/spec/catalog.js';
 import type { Informer } from '../kube/informer.js';
 import type { AgentJson } from '../kube/types.js';
 

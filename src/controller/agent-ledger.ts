@@ -6,7 +6,7 @@
  * are kept.
  */
 import { AGENT_HISTORY_LIMIT } from '../api/limits.js';
-import type { AgentHistory, JobObservation } from '../engine/types.js';
+import type { AgentHistory, JobObservation } from '../engine/model/types.js';
 
 /** Agents remembered at most; the one seen least recently is forgotten first. */
 const MAX_AGENTS = 10_000;

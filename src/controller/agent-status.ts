@@ -1,5 +1,5 @@
 /**
- * Keeps each Agent's and ClusterAgent's status (engine/agent-status.ts decides it): on a change of
+ * Keeps each Agent's and ClusterAgent's status (engine/stage/agent-status.ts decides it): on a change of
  * the agent, of a runbook that names it, and every RESYNC_MS for its circuit breaker, which
  * changes with the Jobs of every runbook and with time. Writes only when the status differs.
  */
@@ -7,12 +7,12 @@ import { isDeepStrictEqual } from 'node:util';
 import type { AgentCatalog } from '../api/catalog.js';
 import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
 import type { AgentStatusV2 } from '../api/v2/agent.js';
-import { agentStatus } from '../engine/agent-status.js';
-import { breakerConfig, breakerState } from '../engine/circuit-breaker.js';
+import { agentStatus } from '../engine/stage/agent-status.js';
+import { breakerConfig, breakerState } from '../engine/stage/circuit-breaker.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { AgentJson, AgentRunbookJson, ObjectMeta } from '../kube/types.js';
-import { labelValue } from '../engine/naming.js';
+import { labelValue } from '../engine/model/naming.js';
 import { LABEL_EGRESS_OF, type EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import type { Logger } from '../observability/logger.js';

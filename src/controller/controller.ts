@@ -25,7 +25,7 @@ import { NoticeSender } from './notice-sender.js';
 import { Reconciler } from './reconciler.js';
 import { SpecRevisions } from './revisions.js';
 import { RunSlots } from './run-slots.js';
-import { holdsSlot } from '../engine/concurrency.js';
+import { holdsSlot } from '../engine/run/concurrency.js';
 import { ReportLogs } from './report-logs.js';
 import { TemplateResolver } from './template-resolver.js';
 

@@ -10,7 +10,7 @@
 import { hostname } from 'node:os';
 import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
 import { MANAGED_BY } from '../api/labels.js';
-import type { EngineEvent } from '../engine/types.js';
+import type { EngineEvent } from '../engine/model/types.js';
 import type { Logger } from '../observability/logger.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';

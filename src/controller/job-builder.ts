@@ -16,10 +16,10 @@ import {
   LABEL_STAGE,
   MANAGED_BY,
 } from '../api/labels.js';
-import { labelValue } from '../engine/naming.js';
-import type { JobPlan } from '../engine/types.js';
+import { labelValue } from '../engine/model/naming.js';
+import type { JobPlan } from '../engine/model/types.js';
 import { RESERVED_VOLUMES, WORKSPACE_VOLUME_PREFIX, type PodTemplate } from '../api/pod-template.js';
-import { HOSTNAME_LABEL } from '../engine/workspaces.js';
+import { HOSTNAME_LABEL } from '../engine/stage/workspaces.js';
 import type { AgentRunbookJson, JobJson } from '../kube/types.js';
 
 export const AGENT_CONTAINER = 'agent';

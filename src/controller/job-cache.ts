@@ -3,8 +3,8 @@
  * reads its own Jobs and their Pods and nothing else, however many other runbooks' Jobs are cached.
  */
 import type { AgentCatalog } from '../api/catalog.js';
-import { breakerConfig, breakerState, type BreakerState } from '../engine/circuit-breaker.js';
-import type { AgentHistory, JobObservation } from '../engine/types.js';
+import { breakerConfig, breakerState, type BreakerState } from '../engine/stage/circuit-breaker.js';
+import type { AgentHistory, JobObservation } from '../engine/model/types.js';
 import { objectKey, type Informer } from '../kube/informer.js';
 import type { JobJson, ObjectMeta, PodJson } from '../kube/types.js';
 import { AgentLedger } from './agent-ledger.js';

@@ -6,8 +6,8 @@
  */
 import { LABEL_AGENT, LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { EgressSpec } from '../api/egress.js';
-import { labelValue } from '../engine/naming.js';
-import type { JobPlan } from '../engine/types.js';
+import { labelValue } from '../engine/model/naming.js';
+import type { JobPlan } from '../engine/model/types.js';
 import type { KubeHttp } from '../kube/http.js';
 
 /** On each such NetworkPolicy: the agent it confines, so a removed egress finds its policies. */

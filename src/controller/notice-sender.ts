@@ -1,5 +1,5 @@
 /**
- * Sends the engine's notices to people (engine/notices.ts) to the receivers of the operator's
+ * Sends the engine's notices to people (engine/run/notices.ts) to the receivers of the operator's
  * configuration (notifications: a plain JSON webhook, a Slack-compatible incoming webhook, or
  * CloudEvents in HTTP binary mode). A reconcile only enqueues: a bounded queue is worked off in
  * the background with retries and backoff, so a slow or dead receiver never holds a reconcile,
@@ -7,7 +7,7 @@
  * in the runbook's status before it got here, so after a restart it is never sent again.
  */
 import type { AgentCatalog, NoticeReceiver } from '../api/catalog.js';
-import type { Notice } from '../engine/notices.js';
+import type { Notice } from '../engine/run/notices.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { post } from './notifier.js';

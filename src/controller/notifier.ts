@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import CircuitBreaker from 'opossum';
 import type { AgentCatalog } from '../api/catalog.js';
-import type { Notification } from '../engine/types.js';
+import type { Notification } from '../engine/model/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 

@@ -11,7 +11,7 @@ import {
   LABEL_GENERATION,
   LABEL_STAGE,
 } from '../api/labels.js';
-import type { JobObservation, JobState } from '../engine/types.js';
+import type { JobObservation, JobState } from '../engine/model/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 import type { JobJson, PodJson } from '../kube/types.js';
 

@@ -1,11 +1,11 @@
 /**
- * Keeps the outputs the status cannot hold (engine/stored-outputs.ts) in ConfigMaps owned by the
+ * Keeps the outputs the status cannot hold (engine/spec/stored-outputs.ts) in ConfigMaps owned by the
  * runbook: one per stage attempt, immutable, written before the status that refers to them. The
  * operator never reads them back; the kubelet mounts them into the stages that use them.
  */
 import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, LABEL_STAGE, MANAGED_BY } from '../api/labels.js';
-import { labelValue } from '../engine/naming.js';
-import type { OutputStore } from '../engine/types.js';
+import { labelValue } from '../engine/model/naming.js';
+import type { OutputStore } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';

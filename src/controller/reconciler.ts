@@ -13,11 +13,11 @@ import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
 import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
-import { setCondition } from '../engine/conditions.js';
+import { setCondition } from '../engine/model/conditions.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
-import { awaitsOutcome } from '../engine/decide.js';
-import { decideSafely, park } from '../engine/guard.js';
+import { awaitsOutcome } from '../engine/run/decide.js';
+import { decideSafely, park } from '../engine/run/guard.js';
 import type {
   Decision,
   EngineEvent,
@@ -25,7 +25,7 @@ import type {
   JobPlan,
   OutputStore,
   RunbookObject,
-} from '../engine/types.js';
+} from '../engine/model/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Informer } from '../kube/informer.js';

@@ -4,7 +4,7 @@
  * only until the stage's outcome is in the status.
  */
 import { MAX_REPORT_BYTES, REPORT_LINE_PREFIX } from '../api/agent-contract.js';
-import type { JobObservation } from '../engine/types.js';
+import type { JobObservation } from '../engine/model/types.js';
 import { isStatus, streamLines, type KubeHttp } from '../kube/http.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 

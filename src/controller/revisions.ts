@@ -15,9 +15,9 @@ import {
 } from '../api/labels.js';
 import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
 import { isObject } from '../api/json.js';
-import { labelValue } from '../engine/naming.js';
-import { planRevision, revisionSpec, type StoredRevision } from '../engine/revisions.js';
-import type { Bump } from '../engine/spec-changes.js';
+import { labelValue } from '../engine/model/naming.js';
+import { planRevision, revisionSpec, type StoredRevision } from '../engine/versions/revisions.js';
+import type { Bump } from '../engine/versions/spec-changes.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';

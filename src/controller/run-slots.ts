@@ -1,20 +1,20 @@
 /**
- * The concurrency limits of engine/concurrency.ts over the runbook informer: who holds a slot and
+ * The concurrency limits of engine/run/concurrency.ts over the runbook informer: who holds a slot and
  * who waits, from the runbooks' statuses, plus the slots this process granted that the cache does
  * not show yet (the informer lags the status write by a moment, and two reconciles in that moment
  * must not both take the last slot). A restarted operator starts with none of those: every grant
  * it made before is in a status written before any Job of the run.
  */
-import { timestamp } from '../engine/conditions.js';
+import { timestamp } from '../engine/model/conditions.js';
 import {
   holdsSlot,
   slotFor,
   type ConcurrencyLimits,
   type QueueMember,
   type Slot,
-} from '../engine/concurrency.js';
-import { maxConcurrentPipelines } from '../engine/conductor.js';
-import { effectiveSpec } from '../engine/effective.js';
+} from '../engine/run/concurrency.js';
+import { maxConcurrentPipelines } from '../engine/spec/conductor.js';
+import { effectiveSpec } from '../engine/spec/effective.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { objectKey, type Informer } from '../kube/informer.js';
 import type { AgentRunbookJson } from '../kube/types.js';

@@ -1,11 +1,11 @@
 /**
- * The PersistentVolumeClaims the runbook's workspaces make for each run (engine/workspaces.ts):
+ * The PersistentVolumeClaims the runbook's workspaces make for each run (engine/stage/workspaces.ts):
  * created before the first Job that mounts one, owned by the runbook (so they go with it), and
  * labelled with their run, so the claims of runs whose Jobs spec.history removed go too.
  */
 import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, MANAGED_BY } from '../api/labels.js';
-import { labelValue } from '../engine/naming.js';
-import type { JobPlan, PlannedWorkspace } from '../engine/types.js';
+import { labelValue } from '../engine/model/naming.js';
+import type { JobPlan, PlannedWorkspace } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';

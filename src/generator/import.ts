@@ -8,8 +8,8 @@
 import { convertRunbook, V1, V2 } from '../api/conversion.js';
 import { KIND } from '../api/group.js';
 import { isObject, setOwn, type Json } from '../api/json.js';
-import { deepMerge } from '../engine/effective.js';
-import { referencedContext, slug } from '../engine/substitution.js';
+import { deepMerge } from '../engine/spec/effective.js';
+import { referencedContext, slug } from '../engine/spec/substitution.js';
 
 export interface Imported {
   runbook: Json & { metadata: Json; spec: Json };

@@ -4,10 +4,10 @@
  * (and applies them with --write); the validating webhook returns them as admission warnings.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CONDUCTOR } from '../engine/conductor.js';
+import { CONDUCTOR } from '../engine/spec/conductor.js';
 import type { SpecV2, StageV2 } from '../api/v2/runbook.js';
-import { dependencies } from '../engine/graph.js';
-import { mainStages } from '../engine/workflow-stages.js';
+import { dependencies } from '../engine/spec/graph.js';
+import { mainStages } from '../engine/spec/workflow-stages.js';
 
 export type FindingRule =
   | 'unused-core-agent'

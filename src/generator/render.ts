@@ -5,7 +5,12 @@
  */
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
-import { slug, substitute, UnresolvedReference, type SubstitutionScope } from '../engine/substitution.js';
+import {
+  slug,
+  substitute,
+  UnresolvedReference,
+  type SubstitutionScope,
+} from '../engine/spec/substitution.js';
 import type { NamedTemplate } from './select.js';
 
 /** The annotation that names the template a runbook was made from. */

@@ -11,9 +11,9 @@ import { BREAKER_SERIES_LIMIT } from '../api/limits.js';
 import { moneyMicros } from '../api/grammar.js';
 import { DEFAULT_DURATION_BUCKETS } from '../api/v2/monitoring.js';
 import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
-import { effectiveSpec, runSpec } from '../engine/effective.js';
-import { attemptsOf } from '../engine/execution-metrics.js';
-import { TERMINAL_RUN } from '../engine/summary.js';
+import { effectiveSpec, runSpec } from '../engine/spec/effective.js';
+import { attemptsOf } from '../engine/run/execution-metrics.js';
+import { TERMINAL_RUN } from '../engine/run/summary.js';
 import type { SeriesBudget } from './series-budget.js';
 
 /** What metrics read of an AgentRunbook. */

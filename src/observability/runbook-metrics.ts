@@ -17,8 +17,8 @@ import {
 } from '../api/v2/monitoring.js';
 import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { parseMicros } from '../api/grammar.js';
-import { runSpec } from '../engine/effective.js';
-import { attemptsOf } from '../engine/execution-metrics.js';
+import { runSpec } from '../engine/spec/effective.js';
+import { attemptsOf } from '../engine/run/execution-metrics.js';
 import { runbookIdentity, type Finished, type RunbookRecord } from './run-metrics.js';
 import type { SeriesBudget } from './series-budget.js';
 

@@ -9,13 +9,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isObject, type Json } from '../api/json.js';
 import { APPROVE_VERB, APPROVER_ROLE, GROUP, PLURAL } from '../api/group.js';
-import { timestamp } from '../engine/conditions.js';
+import { timestamp } from '../engine/model/conditions.js';
 import {
   DECISION_ANNOTATION_PREFIX,
   gateVerdict,
   GATE_ANNOTATION_PREFIX,
   type DecisionRecord,
-} from '../engine/gates.js';
+} from '../engine/spec/gates.js';
 import { deny, respond } from './admission-response.js';
 import { requesterOf, type Authorize } from './requester.js';
 

@@ -17,7 +17,7 @@ import {
   webhookServiceReference,
 } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import { DECISION_ANNOTATION_PREFIX, GATE_ANNOTATION_PREFIX } from '../engine/gates.js';
+import { DECISION_ANNOTATION_PREFIX, GATE_ANNOTATION_PREFIX } from '../engine/spec/gates.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
 const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';

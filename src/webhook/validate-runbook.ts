@@ -10,17 +10,17 @@ import { SCRATCH_DEFAULTS } from '../api/pod-template.js';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { CEL_TOTAL_COST_LIMIT } from '../api/limits.js';
-import { compileCondition } from '../engine/cel.js';
+import { compileCondition } from '../engine/spec/cel.js';
 import { sameJson } from '../api/json.js';
-import { compileAlertCondition } from '../engine/alerts.js';
+import { compileAlertCondition } from '../engine/run/alerts.js';
 import { RUNBOOK_METRICS } from '../api/v2/monitoring.js';
-import { overlayBudgets } from '../engine/effective.js';
-import { CONDUCTOR_SETTINGS, conductorConfig, maxConcurrentPipelines } from '../engine/conductor.js';
-import { celScope, GATE_VARIABLES } from '../engine/gates.js';
-import { graphProblem } from '../engine/graph.js';
+import { overlayBudgets } from '../engine/spec/effective.js';
+import { CONDUCTOR_SETTINGS, conductorConfig, maxConcurrentPipelines } from '../engine/spec/conductor.js';
+import { celScope, GATE_VARIABLES } from '../engine/spec/gates.js';
+import { graphProblem } from '../engine/spec/graph.js';
 import { moneyMicros } from '../api/grammar.js';
-import { dependencies } from '../engine/graph.js';
-import { referencedContext, referencedStages, referenceProblems } from '../engine/substitution.js';
+import { dependencies } from '../engine/spec/graph.js';
+import { referencedContext, referencedStages, referenceProblems } from '../engine/spec/substitution.js';
 import {
   allStages,
   mainEntries,
@@ -28,9 +28,9 @@ import {
   stageNameProblems,
   terminatingStep,
   type RunStage,
-} from '../engine/workflow-stages.js';
-import { compileUserSchema } from '../engine/user-schema.js';
-import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/spec-changes.js';
+} from '../engine/spec/workflow-stages.js';
+import { compileUserSchema } from '../engine/spec/user-schema.js';
+import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/versions/spec-changes.js';
 
 export interface FieldProblem {
   field: string;
@@ -344,7 +344,7 @@ function pulledInWarnings(spec: SpecV2): string[] {
   });
 }
 
-/** The conductor's settings the operator does not act on (see engine/conductor.ts). */
+/** The conductor's settings the operator does not act on (see engine/spec/conductor.ts). */
 function conductorWarnings(spec: SpecV2): string[] {
   const { field, config } = conductorConfig(spec);
   return Object.entries(config).flatMap(([key, value]) => {
@@ -403,7 +403,7 @@ export function settingWarnings(spec: SpecV2): string[] {
   return warnings;
 }
 
-/** Warnings (not refusals) about spec.version on an update, by the rules of engine/spec-changes.ts. */
+/** Warnings (not refusals) about spec.version on an update, by the rules of engine/versions/spec-changes.ts. */
 export function versionWarnings(old: SpecV2, next: SpecV2): string[] {
   const changes = specChanges(old, next);
   if (changes.length === 0) return [];

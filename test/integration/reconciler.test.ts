@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Watch } from '@kubernetes/client-node';
 import type { AgentCatalog } from '../../src/api/catalog.js';
-import { executionId } from '../../src/engine/naming.js';
+import { executionId } from '../../src/engine/model/naming.js';
 import { eventually } from '../support/eventually.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';

@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ENV } from '../../src/api/agent-contract.js';
-import type { Slot } from '../../src/engine/concurrency.js';
+import type { Slot } from '../../src/engine/run/concurrency.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { writeReport } from '../../src/agent/sdk.js';
 import type { SpecV2 } from '../../src/api/v2/runbook.js';
-import { timestamp } from '../../src/engine/conditions.js';
-import { decide } from '../../src/engine/decide.js';
+import { timestamp } from '../../src/engine/model/conditions.js';
+import { decide } from '../../src/engine/run/decide.js';
 import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.js';
 import type {
   AgentHistory,
@@ -20,7 +20,7 @@ import type {
   JobObservation,
   JobPlan,
   RunbookObject,
-} from '../../src/engine/types.js';
+} from '../../src/engine/model/types.js';
 
 export const TEST_CATALOG: AgentCatalog = {
   agents: [{ name: '*', image: 'unused' }],

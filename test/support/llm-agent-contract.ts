@@ -3,7 +3,7 @@
  * OpenAI-compatible endpoint, for the TypeScript agent in-process and the Python one as a process.
  */
 import { expect } from 'chai';
-import type { ParsedReport } from '../../src/engine/agent-report.js';
+import type { ParsedReport } from '../../src/engine/stage/agent-report.js';
 import { completion, OpenAiServer } from './openai-server.js';
 
 export const PRICE = { inputPerMillionTokens: '0.15', outputPerMillionTokens: '0.60' };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMessages, runLlmAgent } from '../../../src/agent/llm-agent.js';
 import { readAssignment } from '../../../src/agent/sdk.js';
-import { parseReport } from '../../../src/engine/agent-report.js';
+import { parseReport } from '../../../src/engine/stage/agent-report.js';
 import { describeLlmAgent, PRICE } from '../../support/llm-agent-contract.js';
 import { completion, OpenAiServer } from '../../support/openai-server.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPORT_LINE_PREFIX } from '../../../src/api/agent-contract.js';
-import { parseReport } from '../../../src/engine/agent-report.js';
+import { parseReport } from '../../../src/engine/stage/agent-report.js';
 import { describeLlmAgent } from '../../support/llm-agent-contract.js';
 import { agentPython, PYTHON_AGENT_ENV, PYTHON_LLM_AGENT } from '../../support/python-agents.js';
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parseReport } from '../../../src/engine/agent-report.js';
+import { parseReport } from '../../../src/engine/stage/agent-report.js';
 import { repoRoot } from '../../../hack/local-cluster/paths.js';
 
 /** Runs Python with the SDK on its path; returns what it printed and the termination message it wrote. */

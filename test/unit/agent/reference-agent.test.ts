@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runReferenceAgent } from '../../../src/agent/reference-agent.js';
 import { writeReport } from '../../../src/agent/sdk.js';
-import { parseReport, checkOutputs } from '../../../src/engine/agent-report.js';
+import { parseReport, checkOutputs } from '../../../src/engine/stage/agent-report.js';
 
 function env(extra: Record<string, string>) {
   const reportPath = join(mkdtempSync(join(tmpdir(), 'agent-test-')), 'report');

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { buildJob, AGENT_CONTAINER } from '../../../src/controller/job-builder.js';
 import { observeJob } from '../../../src/controller/observe.js';
 import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
-import type { JobPlan } from '../../../src/engine/types.js';
+import type { JobPlan } from '../../../src/engine/model/types.js';
 
 const runbook: AgentRunbookJson = {
   metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 2 },

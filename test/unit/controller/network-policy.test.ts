@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { networkPolicyFor } from '../../../src/controller/network-policy.js';
-import type { JobPlan } from '../../../src/engine/types.js';
-import { egressPolicyName } from '../../../src/engine/naming.js';
+import type { JobPlan } from '../../../src/engine/model/types.js';
+import { egressPolicyName } from '../../../src/engine/model/naming.js';
 
 const plan = (egress: NonNullable<JobPlan['egress']>['egress']) =>
   ({

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { NoticeSender, type NoticeResult } from '../../../src/controller/notice-sender.js';
 import type { AgentCatalog } from '../../../src/api/catalog.js';
-import type { Notice } from '../../../src/engine/notices.js';
+import type { Notice } from '../../../src/engine/run/notices.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
 const runbook = { metadata: { name: 'rb', namespace: 'ns', uid: 'u1' }, spec: {} } as never;

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { LOG_RETRY_MS, ReportLogs } from '../../../src/controller/report-logs.js';
-import type { JobObservation } from '../../../src/engine/types.js';
+import type { JobObservation } from '../../../src/engine/model/types.js';
 import { KubeHttp } from '../../../src/kube/http.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
 

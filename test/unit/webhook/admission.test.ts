@@ -6,7 +6,7 @@ import {
   versionWarnings,
 } from '../../../src/webhook/validate-runbook.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
-import { effectiveSpec } from '../../../src/engine/effective.js';
+import { effectiveSpec } from '../../../src/engine/spec/effective.js';
 import { buildInvalid, INVALID_CASES } from '../../support/invalid-runbooks.js';
 import { exampleFiles, loadExample } from '../../support/runbooks.js';
 import { deepObject, DOMAINS, nestedAll } from '../../support/hostile-input.js';

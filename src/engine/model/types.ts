@@ -1,0 +1,174 @@
+import type { AgentCatalog } from '../../api/catalog.js';
+import type { PodTemplate } from '../../api/pod-template.js';
+import type { EgressSpec } from '../../api/egress.js';
+import type { AgentOwner } from '../spec/catalog.js';
+import type { SpecV2, StatusV2 } from '../../api/v2/runbook.js';
+import type { WorkspaceV2 } from '../../api/v2/workspaces.js';
+import type { Slot } from '../run/concurrency.js';
+import type { Notice } from '../run/notices.js';
+
+/** What the engine needs of an AgentRunbook object. */
+export interface RunbookObject {
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    generation: number;
+    annotations?: Record<string, string>;
+  };
+  spec: SpecV2;
+  status?: StatusV2;
+}
+
+export type JobState = 'active' | 'succeeded' | 'failed';
+
+/** A Job of the runbook as the controller observed it, with what its Pod reported. */
+export interface JobObservation {
+  name: string;
+  stage: string;
+  /** The agent the Job ran (for circuit breakers across runbooks). */
+  agent?: string;
+  execution: string;
+  generation: number;
+  attempt: number;
+  state: JobState;
+  /** Reason of the Job's Failed condition, e.g. DeadlineExceeded. */
+  failureReason?: string;
+  startTime?: string;
+  completionTime?: string;
+  /** Whether the Pod's terminated agent container has been observed. */
+  podTerminated: boolean;
+  terminationMessage?: string;
+  /** The Pod that reported, whose log holds a report too large for its termination message. */
+  pod?: string;
+  /**
+   * The report line the controller found in that log (reportInLog), or why it could not read it.
+   */
+  reportLog?: { line: string } | { error: string };
+  exitCode?: number;
+  /** The container's terminated reason, e.g. OOMKilled or Error. */
+  terminatedReason?: string;
+  /** The node its Pod was scheduled to. */
+  node?: string;
+  /** Why the scheduler cannot place its Pod, while it cannot. */
+  unschedulable?: string;
+}
+
+/**
+ * An agent's recent Jobs across runbooks: its newest finished ones, oldest first (the controller
+ * keeps at most AGENT_HISTORY_LIMIT), and how many run now.
+ */
+export interface AgentHistory {
+  finished: readonly JobObservation[];
+  running: number;
+}
+
+export interface EngineInput {
+  runbook: RunbookObject;
+  jobs: JobObservation[];
+  now: Date;
+  catalog: AgentCatalog;
+  /** What each agent's circuit breaker reads, from the Jobs of every runbook. */
+  agentHistory?: Pick<ReadonlyMap<string, AgentHistory>, 'get'>;
+  /** Whether a run that has not started may start now (concurrency.ts); it starts when absent. */
+  slot?: Slot;
+  /** The most a stage's outputs may hold as JSON (the operator's --max-output-bytes); MAX_OUTPUT_BYTES by default. */
+  maxOutputBytes?: number;
+}
+
+/** A notify target of an emergency workflow, to be told by the controller. */
+export interface Notification {
+  target: string;
+  reason: string;
+  message: string;
+}
+
+/** A Job the controller should create; the Job builder turns it into a batch/v1 Job. */
+export interface JobPlan {
+  name: string;
+  stage: string;
+  agent: string;
+  attempt: number;
+  execution: string;
+  generation: number;
+  image: string;
+  command?: string[];
+  args?: string[];
+  resources?: Record<string, unknown>;
+  env: Record<string, string>;
+  /** Environment variables from Secrets in the runbook's namespace (catalog secretEnv). */
+  secretEnv: { name: string; secret: string; key: string }[];
+  /** The agent's files (agent-contract.ts FILES) as JSON text: inputs, parameters, budget. */
+  files: { inputs: string; parameters: string; budget: string };
+  /** Upstream outputs kept in ConfigMaps, mounted at FILES_DIR/<path>. */
+  mounts: StoredFile[];
+  activeDeadlineSeconds?: number;
+  serviceAccountName?: string;
+  automountServiceAccountToken: boolean;
+  /** The NetworkPolicy that confines the agent's Pods, made before the Job (the Agent's egress). */
+  egress?: { policy: string; egress: EgressSpec; owner?: AgentOwner };
+  /** The circuit breaker the Job counts for, when not its agent's name (a namespaced Agent's). */
+  agentKey?: string;
+  /** The agent's Pod template: placement, runtime class, volumes, stricter security settings. */
+  podTemplate?: PodTemplate;
+  /** Writable scratch: emptyDirs at /tmp and at `home` (which HOME names), with size limits. */
+  scratch: { tmpSizeLimit: string; homeSizeLimit: string; home: string };
+  /** The runbook's workspaces the stage mounts; claims with a template are made before the Job. */
+  workspaces?: PlannedWorkspace[];
+  /** Keeps the Pod with the run's others that share a ReadWriteOnce workspace, on their node once known. */
+  colocation?: { group: string; node?: string };
+}
+
+/** A workspace as one stage mounts it. */
+export interface PlannedWorkspace {
+  name: string;
+  mountPath: string;
+  readOnly: boolean;
+  /** A claim: made from `template` for this run, or an existing one without it. */
+  claim?: { name: string; template?: NonNullable<WorkspaceV2['volumeClaimTemplate']> };
+  emptyDir?: NonNullable<WorkspaceV2['emptyDir']>;
+}
+
+/** An output kept in a ConfigMap, as a file under the agent's FILES_DIR. */
+export interface StoredFile {
+  configMap: string;
+  key: string;
+  /** outputs/<stage>/<output> */
+  path: string;
+}
+
+/**
+ * Outputs of one stage attempt too large for the status: the controller keeps them in a ConfigMap
+ * owned by the runbook before it writes the status that refers to them.
+ */
+export interface OutputStore {
+  name: string;
+  stage: string;
+  execution: string;
+  /** Output name -> the output as JSON. */
+  data: Record<string, string>;
+}
+
+export interface EngineEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface Decision {
+  status: StatusV2;
+  create: JobPlan[];
+  delete: { name: string; reason: string }[];
+  events: EngineEvent[];
+  notifications: Notification[];
+  /** Notices to people, recorded in status.notices: sent once that status is written. */
+  notices?: Notice[];
+  /** Outputs to keep in ConfigMaps before the status is written. */
+  store?: OutputStore[];
+  /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */
+  pruneStoredOutputs?: { keepExecution: string };
+  /** The claims made for workspaces of runs other than these go (their Jobs went with spec.history). */
+  pruneClaims?: { keepExecutions: string[] };
+  /** Look again after this long even if nothing changes. */
+  requeueAfterMs?: number;
+}

@@ -1,0 +1,123 @@
+/**
+ * The engine as the controller calls it: no input, however hostile, and no bug of the engine
+ * leaves a runbook stuck without a reason. A spec past the bounds, an exception, a status the
+ * schema would refuse, a reconcile over its budget or a status write the API server refuses all
+ * park the runbook: it ends Failed with a condition that names the cause, keeps every stage's
+ * outputs and usage, and stays so until its spec changes or it is rerun.
+ */
+import { ANNOTATION_RERUN } from '../../api/labels.js';
+import { jsonShapeProblem } from '../../api/limits.js';
+import { fitStatusToSchema, validateStatus } from '../../api/status-schema.js';
+import type { StatusV2 } from '../../api/v2/runbook.js';
+import { setCondition, timestamp } from '../model/conditions.js';
+import { decide } from './decide.js';
+import { executionId } from '../model/naming.js';
+import type { Decision, EngineInput, OutputStore } from '../model/types.js';
+import { stageNameProblems } from '../spec/workflow-stages.js';
+
+type ParkReason =
+  | 'InvalidSpec'
+  | 'InternalError'
+  | 'StatusRejected'
+  | 'JobRejected'
+  | 'OutputsRejected'
+  | 'ReconcileBudgetExceeded';
+
+const UNFINISHED = new Set(['Pending', 'Running', 'Retrying']);
+
+/**
+ * The decision that parks a runbook. `base` is the status to keep stages from: the engine's
+ * newest when there is one, so outputs and usage it just folded in are not lost; `store` holds the
+ * outputs that status keeps in ConfigMaps.
+ */
+export function park(
+  input: EngineInput,
+  reason: ParkReason,
+  detail: string,
+  base: StatusV2 | undefined = input.runbook.status,
+  store: OutputStore[] = [],
+): Decision {
+  const { metadata } = input.runbook;
+  const { now } = input;
+  const execution = executionId(metadata.generation, metadata.annotations?.[ANNOTATION_RERUN]);
+  const prior: StatusV2 = base?.execution === execution ? structuredClone(base) : {};
+  const message = `${detail}; the runbook is parked until its spec changes or it is rerun`;
+  const already = prior.conditions?.some(
+    (condition) => condition.type === 'Failed' && condition.reason === reason && condition.status === 'True',
+  );
+  let conditions = prior.conditions ?? [];
+  for (const type of ['Failed', 'Ready', 'Progressing']) {
+    const state = type === 'Failed' ? 'True' : 'False';
+    conditions = setCondition(conditions, { type, status: state, reason, message }, now, metadata.generation);
+  }
+  const stages = (prior.stages ?? []).map((stage) =>
+    UNFINISHED.has(stage.phase)
+      ? { ...stage, phase: 'Failed' as const, reason, message: `stopped: ${detail}` }
+      : stage,
+  );
+  const status: StatusV2 = {
+    ...prior,
+    observedGeneration: metadata.generation,
+    execution,
+    phase: 'Failed',
+    startTime: prior.startTime ?? timestamp(now),
+    completionTime: prior.completionTime ?? timestamp(now),
+    stages,
+    conditions,
+  };
+  return {
+    status: fitStatusToSchema(status),
+    create: [],
+    delete: input.jobs
+      .filter((job) => job.state === 'active')
+      .map((job) => ({ name: job.name, reason: 'RunStopped' })),
+    events: already ? [] : [{ type: 'Warning', reason, message }],
+    notifications: [],
+    ...(store.length && base?.execution === execution ? { store } : {}),
+  };
+}
+
+/**
+ * What was found wrong with each spec object, so a runbook reconciled again (the controller hands
+ * the same cached object until it changes) is not walked again. Specs are never mutated.
+ */
+const specProblems = new WeakMap<object, string | null>();
+
+/** What makes a spec impossible to run, found before anything walks it. */
+function specProblem(input: EngineInput): string | undefined {
+  const { spec } = input.runbook;
+  const memo = typeof spec === 'object' && (spec as unknown) !== null;
+  const known = memo ? specProblems.get(spec) : undefined;
+  if (known !== undefined) return known ?? undefined;
+  const shape = jsonShapeProblem(spec, ['spec']);
+  const [collision] = shape ? [] : stageNameProblems(spec);
+  const problem = shape
+    ? `${shape.field} ${shape.message}`
+    : collision
+      ? `${collision.field} ${collision.message}`
+      : undefined;
+  if (memo) specProblems.set(spec, problem ?? null);
+  return problem;
+}
+
+/** decide(), parked instead of thrown or written invalid; see the module comment. */
+export function decideSafely(input: EngineInput): Decision {
+  const problem = specProblem(input);
+  if (problem) return park(input, 'InvalidSpec', problem);
+  let decision: Decision;
+  try {
+    decision = decide(input);
+  } catch (error) {
+    return park(input, 'InternalError', `the engine failed: ${(error as Error).message}`);
+  }
+  const status = fitStatusToSchema(decision.status);
+  const [invalid] = validateStatus(status);
+  if (invalid) {
+    return park(
+      input,
+      'InternalError',
+      `the engine produced a status the schema refuses: ${invalid.field} ${invalid.message}`,
+    );
+  }
+  return { ...decision, status };
+}
