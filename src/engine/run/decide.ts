@@ -4,22 +4,28 @@
  * Pure: no I/O, no clock, no randomness. The controller writes the status first and then creates
  * the Jobs, so a restart between the two finds the attempt recorded and creates the same Job.
  *
- * One reconcile: fold the finished Jobs into their stages; let the emergency or fallback workflow
- * take over; ask the ending policies (policies.ts) in order; if none ends the run, start what is
- * ready; build the status and the run's Events; remove the Jobs of finished runs that
- * spec.history no longer keeps.
+ * One reconcile, in named steps: `begin` finds the run (a new one waits in the queue if over a
+ * concurrency limit); `advance` folds the finished Jobs into their stages (fold.ts), lets the
+ * emergency or fallback workflow take over (workflows.ts), asks the ending policies in order
+ * (policies.ts), and if none ends the run starts what is ready (schedule.ts); `summarize` builds
+ * the status; `conclude` adds the run's Events, notifications, the Jobs of finished runs that
+ * spec.history no longer keeps, and when to look again.
  */
 import { ANNOTATION_RERUN } from '../../api/labels.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
-import { ALERT_INTERVAL_MS, evaluateAlerts } from './alerts.js';
-import { setCondition, timestamp } from '../model/conditions.js';
-import type { Waiting } from './concurrency.js';
-import { executionMetrics } from './execution-metrics.js';
-import { nextClock, runTime } from '../stage/deadlines.js';
+import { timestamp } from '../model/conditions.js';
+import { executionId } from '../model/naming.js';
+import type { Decision, EngineInput, JobObservation, Notification, RunbookObject } from '../model/types.js';
 import { effectiveSpec } from '../spec/effective.js';
+import { mainStages, validationStages } from '../spec/workflow-stages.js';
+import { nextClock, runTime } from '../stage/deadlines.js';
+import { claimsToKeep, workspaceStatus } from '../stage/workspaces.js';
+import { ALERT_INTERVAL_MS, evaluateAlerts } from './alerts.js';
+import { executionMetrics } from './execution-metrics.js';
+import { awaitsFold, foldJobs } from './fold.js';
 import { evaluateGates, NO_GATES, type GateOutcome } from './gate-state.js';
 import { pruneHistory } from './job-retention.js';
-import { executionId } from '../model/naming.js';
+import { newNotices } from './notices.js';
 import {
   abortedStage,
   budgetSpent,
@@ -28,20 +34,40 @@ import {
   firstEnding,
   invalidGraph,
   pastDeadline,
-  type Policy,
 } from './policies.js';
-import { awaitsFold, Run } from './run-state.js';
-import { buildStatus, runEvents, TERMINAL_RUN } from './summary.js';
-import type { Decision, EngineInput, JobObservation, Notification, RunbookObject } from '../model/types.js';
-import { mainStages, validationStages } from '../spec/workflow-stages.js';
-import { claimsToKeep, workspaceStatus } from '../stage/workspaces.js';
+import { leftQueue, queuedDecision } from './queue.js';
+import { Run } from './run.js';
+import { recreateUnobserved, skipBlocked, startReady } from './schedule.js';
 import { stepNotifications } from './step-notifications.js';
-import { newNotices } from './notices.js';
+import { buildStatus, runEvents, TERMINAL_RUN, type Ending } from './summary.js';
+import { advanceWorkflow, considerFallback, startEmergency, stopAll } from './workflows.js';
 
-export { POD_REPORT_GRACE_MS } from './run-state.js';
+export { POD_REPORT_GRACE_MS } from './fold.js';
 
 /** How long after a run ends it is looked at again, for spec.history (its status write lands first). */
 const AFTER_FINISH_MS = 1000;
+
+/** Where a reconcile starts from: the run it works on and the status that run had. */
+interface Start {
+  /** The runbook with its effective spec (environment and overlays applied). */
+  runbook: RunbookObject;
+  execution: string;
+  /** The status as stored. */
+  previous: StatusV2 | undefined;
+  /** The stored status of this run; empty for a run that starts now. */
+  before: StatusV2;
+  fresh: boolean;
+  /** Jobs of other runs still active (a spec change or a rerun replaced their run). */
+  deletes: Decision['delete'];
+}
+
+/** What `advance` decided: the ending, if the run ends now, and what the gates and workflows said. */
+interface Progress {
+  ending: Ending | undefined;
+  gates: GateOutcome;
+  notifications: Notification[];
+  time: ReturnType<typeof runTime>;
+}
 
 function freshStatus(runbook: RunbookObject, execution: string, now: Date): StatusV2 {
   return {
@@ -57,64 +83,6 @@ function freshStatus(runbook: RunbookObject, execution: string, now: Date): Stat
     workflow: { active: 'main', fallbackTriggers: 0 },
     conditions: [],
   };
-}
-
-/** How often a queued run is looked at again when no runbook ending brings it back sooner. */
-const QUEUED_RECHECK_MS = 30_000;
-
-/**
- * A run over a concurrency limit waits: phase Queued, its place and what it waits for in its
- * Queued condition, no start time (its clock does not run) and no Job.
- */
-function queuedDecision(
-  runbook: RunbookObject,
-  execution: string,
-  slot: Waiting,
-  deletes: Decision['delete'],
-  now: Date,
-): Decision {
-  const { generation } = runbook.metadata;
-  const previous = runbook.status;
-  const wasQueued = previous?.phase === 'Queued';
-  let conditions = setCondition(
-    wasQueued ? (previous.conditions ?? []) : [],
-    { type: 'Queued', status: 'True', reason: 'WaitingForSlot', message: slot.message },
-    now,
-    generation,
-  );
-  conditions = setCondition(
-    conditions,
-    { type: 'Ready', status: 'False', reason: 'Queued', message: slot.message },
-    now,
-    generation,
-  );
-  const status = { ...freshStatus(runbook, execution, now), phase: 'Queued' as const, conditions };
-  delete status.startTime;
-  return {
-    status,
-    create: [],
-    delete: deletes,
-    events: wasQueued ? [] : [{ type: 'Normal', reason: 'Queued', message: slot.message }],
-    notifications: [],
-    requeueAfterMs: QUEUED_RECHECK_MS,
-  };
-}
-
-/** The conditions of a run that leaves the queue (started, or cancelled while it waited). */
-function leftQueue(previous: StatusV2, now: Date, generation: number, cancelled: boolean) {
-  const since = previous.conditions?.find((condition) => condition.type === 'Queued')?.lastTransitionTime;
-  const waited = since ? ` after waiting for a slot since ${since}` : '';
-  return setCondition(
-    [],
-    {
-      type: 'Queued',
-      status: 'False',
-      reason: cancelled ? 'Cancelled' : 'Started',
-      message: `${cancelled ? 'cancelled' : 'started'}${waited}`,
-    },
-    now,
-    generation,
-  );
 }
 
 /** The execution a runbook's next reconcile works on: a cancel keeps the run it stops. */
@@ -140,26 +108,30 @@ export function awaitsOutcome(runbook: RunbookObject, job: JobObservation): bool
   );
 }
 
-export function decide(input: EngineInput): Decision {
-  const { jobs, now } = input;
-  const spec = effectiveSpec(input.runbook.spec);
-  const runbook: RunbookObject = { ...input.runbook, spec };
-  const { generation } = runbook.metadata;
+function begin(input: EngineInput): Start {
+  const runbook: RunbookObject = { ...input.runbook, spec: effectiveSpec(input.runbook.spec) };
   const previous = runbook.status;
   // Cancelling changes the spec (and so the generation) but stops the run it cancels.
   const execution = currentExecution(runbook);
   // A queued run has not started: it starts afresh once it has a slot.
-  const queued = previous?.phase === 'Queued';
-  const before: StatusV2 = previous?.execution === execution && !queued ? previous : {};
-  const fresh = before !== previous;
+  const before: StatusV2 = previous?.execution === execution && previous.phase !== 'Queued' ? previous : {};
   const deletes = input.jobs
     .filter((job) => job.execution !== execution && job.state === 'active')
-    .map((job) => ({ name: job.name, reason: job.generation !== generation ? 'SpecChanged' : 'Rerun' }));
-  if (fresh && spec.status !== 'Cancelled' && input.slot && !input.slot.granted) {
-    return queuedDecision(runbook, execution, input.slot, deletes, now);
-  }
-  const status: StatusV2 = fresh ? freshStatus(runbook, execution, now) : structuredClone(before);
-  if (queued) status.conditions = leftQueue(previous, now, generation, spec.status === 'Cancelled');
+    .map((job) => ({
+      name: job.name,
+      reason: job.generation !== runbook.metadata.generation ? 'SpecChanged' : 'Rerun',
+    }));
+  return { runbook, execution, previous, before, fresh: before !== previous, deletes };
+}
+
+/** The run this reconcile moves: the stored status of its execution, or a fresh one. */
+function openRun(input: EngineInput, start: Start): Run {
+  const { runbook, execution, previous, fresh } = start;
+  const { spec } = runbook;
+  const { generation } = runbook.metadata;
+  const status: StatusV2 = fresh ? freshStatus(runbook, execution, input.now) : structuredClone(start.before);
+  if (previous?.phase === 'Queued')
+    status.conditions = leftQueue(previous, input.now, generation, spec.status === 'Cancelled');
   status.observedGeneration = generation;
   status.effective = {
     ...(spec.environment ? { environment: spec.environment } : {}),
@@ -169,57 +141,71 @@ export function decide(input: EngineInput): Decision {
   const run = new Run({ ...input, runbook }, execution, status);
   if (fresh && spec.status !== 'Cancelled')
     run.event('Normal', 'RunStarted', `started run ${execution} of generation ${generation}`);
-  if (TERMINAL_RUN.has(status.phase ?? '')) {
-    const pruning = pruneHistory(
-      spec,
-      input.catalog,
-      jobs,
-      { execution, status, final: true },
-      now.getTime(),
-    );
-    const deleted = [...deletes, ...pruning.delete];
-    const keepClaims = claimsToKeep(jobs, deleted, execution);
-    return {
-      status,
-      create: [],
-      delete: deleted,
-      ...(keepClaims ? { pruneClaims: keepClaims } : {}),
-      events: run.events,
-      notifications: [],
-      ...(pruning.requeueAfterMs === undefined ? {} : { requeueAfterMs: pruning.requeueAfterMs }),
-    };
-  }
+  return run;
+}
 
-  run.observeJobs();
-  let notifications: Notification[] = [];
-  let gates: GateOutcome = NO_GATES;
-  let gateEventsAt = 0;
-  const time = runTime(spec, status, now);
-  const gatePolicy: Policy = (current) => {
-    gates = evaluateGates(current);
-    gateEventsAt = current.events.length;
-    return gates.ending && { phase: 'Failed', condition: 'Failed', ...gates.ending };
+/** A run that had already finished: only the Jobs and claims spec.history no longer keeps go. */
+function finishedDecision(run: Run, start: Start): Decision {
+  const { jobs, catalog, now } = run.input;
+  const { execution, status } = run;
+  const pruning = pruneHistory(run.spec, catalog, jobs, { execution, status, final: true }, now.getTime());
+  const deleted = [...start.deletes, ...pruning.delete];
+  const keepClaims = claimsToKeep(jobs, deleted, execution);
+  return {
+    status,
+    create: [],
+    delete: deleted,
+    ...(keepClaims ? { pruneClaims: keepClaims } : {}),
+    events: run.events,
+    notifications: [],
+    ...(pruning.requeueAfterMs === undefined ? {} : { requeueAfterMs: pruning.requeueAfterMs }),
   };
+}
+
+/** Moves the run: folds, switches workflows, asks the ending policies, starts what is ready. */
+function advance(run: Run): Progress {
+  foldJobs(run);
+  const time = runTime(run.spec, run.status, run.now);
+  let notifications: Notification[] = [];
+  let gates = NO_GATES;
   let ending = firstEnding(run, [cancelled, invalidGraph]);
   if (!ending) {
-    notifications = run.startEmergency();
-    run.considerFallback();
-    ending = firstEnding(run, [emergencyFinished, pastDeadline(time), budgetSpent, gatePolicy, abortedStage]);
+    notifications = startEmergency(run);
+    considerFallback(run);
+    ending = firstEnding(run, [emergencyFinished, pastDeadline(time), budgetSpent]);
+  }
+  if (!ending) {
+    gates = evaluateGates(run);
+    run.events.push(...gates.events);
+    ending = gates.ending
+      ? { phase: 'Failed', condition: 'Failed', ...gates.ending }
+      : firstEnding(run, [abortedStage]);
   }
   if (!ending) {
     const runRemainingMs = time && time.limitMs - time.usedMs;
-    run.recreateUnobserved(runRemainingMs);
+    recreateUnobserved(run, runRemainingMs);
     const limits = { held: gates.held, startBlocked: gates.startBlocked, runRemainingMs };
-    while (!ending && (run.advanceWorkflow() || run.skipBlocked() || run.startReady(limits)))
+    while (!ending && (advanceWorkflow(run) || skipBlocked(run) || startReady(run, limits)))
       ending = firstEnding(run, [emergencyFinished, abortedStage]);
   }
-  const waiting = ending ? [] : gates.waiting;
-  if (ending) run.stopAll(ending.message);
-  const next = buildStatus(run, ending, waiting);
+  if (ending) stopAll(run, ending.message);
+  return { ending, gates, notifications, time };
+}
+
+/** The new status: stages and phase, gates, the run's clock, metrics, workspaces, alerts. */
+function summarize(
+  run: Run,
+  start: Start,
+  progress: Progress,
+): { status: StatusV2; alertEvents: Decision['events'] } {
+  const { ending, gates } = progress;
+  const { runbook, execution, before } = start;
+  const { now } = run;
+  const next = buildStatus(run, ending, ending ? [] : gates.waiting);
   // The clock stops exactly while the run shows it waits at a gate.
   const paused = next.phase === 'WaitingForApproval';
   if (gates.statuses.length) next.gates = gates.statuses;
-  const clock = nextClock(spec, status, now, paused);
+  const clock = nextClock(run.spec, run.status, now, paused);
   if (clock) next.clock = clock;
   else delete next.clock;
   next.metrics = executionMetrics(next);
@@ -231,26 +217,18 @@ export function decide(input: EngineInput): Decision {
   );
   if (workspaces) next.workspaces = workspaces;
   else delete next.workspaces;
-  const alerting = evaluateAlerts(spec, before, next, now, generation);
+  const alerting = evaluateAlerts(run.spec, before, next, now, runbook.metadata.generation);
   if (alerting.alerts.length) next.alerts = alerting.alerts;
   else delete next.alerts;
   next.conditions = alerting.conditions;
-  const notices = newNotices(runbook, next, now);
+  return { status: next, alertEvents: alerting.events };
+}
 
-  const events = [
-    ...run.events.slice(0, gateEventsAt),
-    ...gates.events,
-    ...run.events.slice(gateEventsAt),
-    ...runEvents(before, next, ending),
-    ...alerting.events,
-  ];
-  // Past runs only: this run's Jobs go once a stored status says it finished, so a run that
-  // ends now is looked at again (status writes alone do not bring a runbook back to the queue).
-  const pruning = pruneHistory(spec, input.catalog, jobs, { execution, final: false }, now.getTime());
+/** When to look at the runbook again: the soonest of what the run waits for. */
+function nextLook(run: Run, progress: Progress, next: StatusV2, pruningMs: number | undefined) {
+  const { ending, gates, time } = progress;
   const endedNow = TERMINAL_RUN.has(next.phase ?? '');
-  const told = stepNotifications(runbook, before, next);
-  const deleted = [...deletes, ...run.deletes, ...pruning.delete];
-  const keepClaims = claimsToKeep(jobs, deleted, execution);
+  const paused = next.phase === 'WaitingForApproval';
   const waits = [
     endedNow ? AFTER_FINISH_MS : undefined,
     ...(ending
@@ -259,10 +237,25 @@ export function decide(input: EngineInput): Decision {
           run.requeueAfterMs,
           gates.requeueAfterMs,
           time && !paused ? Math.max(1, time.limitMs - time.usedMs) : undefined,
-          spec.monitoring?.alerts?.length && !endedNow ? ALERT_INTERVAL_MS : undefined,
+          run.spec.monitoring?.alerts?.length && !endedNow ? ALERT_INTERVAL_MS : undefined,
         ]),
-    pruning.requeueAfterMs,
+    pruningMs,
   ].filter((ms): ms is number => ms !== undefined);
+  return waits.length ? { requeueAfterMs: Math.min(...waits) } : {};
+}
+
+/** The decision: the status, the Jobs and objects to write and delete, Events, notifications. */
+function conclude(run: Run, start: Start, progress: Progress): Decision {
+  const { runbook, execution, before, previous, fresh } = start;
+  const { jobs, catalog, now } = run.input;
+  const { status: next, alertEvents } = summarize(run, start, progress);
+  const notices = newNotices(runbook, next, now);
+  // Past runs only: this run's Jobs go once a stored status says it finished, so a run that
+  // ends now is looked at again (status writes alone do not bring a runbook back to the queue).
+  const pruning = pruneHistory(run.spec, catalog, jobs, { execution, final: false }, now.getTime());
+  const told = stepNotifications(runbook, before, next);
+  const deleted = [...start.deletes, ...run.deletes, ...pruning.delete];
+  const keepClaims = claimsToKeep(jobs, deleted, execution);
   return {
     status: next,
     create: run.create,
@@ -274,15 +267,34 @@ export function decide(input: EngineInput): Decision {
     delete: deleted,
     ...(keepClaims ? { pruneClaims: keepClaims } : {}),
     events: [
-      ...events,
+      ...run.events,
+      ...runEvents(before, next, progress.ending),
+      ...alertEvents,
       ...told.map((notification) => ({
         type: 'Normal' as const,
         reason: 'StepNotification',
         message: `notifying ${notification.target}: ${notification.message}`,
       })),
     ],
-    notifications: [...notifications, ...told],
+    notifications: [...progress.notifications, ...told],
     ...(notices.length ? { notices } : {}),
-    ...(waits.length ? { requeueAfterMs: Math.min(...waits) } : {}),
+    ...nextLook(run, progress, next, pruning.requeueAfterMs),
   };
+}
+
+export function decide(input: EngineInput): Decision {
+  const start = begin(input);
+  const { runbook, execution, fresh, deletes } = start;
+  if (fresh && runbook.spec.status !== 'Cancelled' && input.slot && !input.slot.granted) {
+    return queuedDecision(
+      runbook,
+      freshStatus(runbook, execution, input.now),
+      input.slot,
+      deletes,
+      input.now,
+    );
+  }
+  const run = openRun(input, start);
+  if (TERMINAL_RUN.has(run.status.phase ?? '')) return finishedDecision(run, start);
+  return conclude(run, start, advance(run));
 }

@@ -7,7 +7,8 @@ import type { StatusV2 } from '../../api/v2/runbook.js';
 import { parseDurationMs } from '../../api/grammar.js';
 import { timestamp } from '../model/conditions.js';
 import { gateApplies, gateDecision, GATE_ANNOTATION_PREFIX } from '../spec/gates.js';
-import type { Run } from './run-state.js';
+import type { Run } from './run.js';
+import { dependenciesMet } from './schedule.js';
 import type { EngineEvent } from '../model/types.js';
 
 type GateStatus = NonNullable<StatusV2['gates']>[number];
@@ -63,7 +64,7 @@ export function evaluateGates(run: Run): GateOutcome {
     if (status.phase !== 'Pending') continue;
     // A gate on a stage starts waiting when that stage could otherwise start.
     const guarded = gate.before ? run.stages.get(gate.before) : undefined;
-    const reached = !gate.before || (guarded !== undefined && run.dependenciesMet(gate.before, guarded));
+    const reached = !gate.before || (guarded !== undefined && dependenciesMet(run, gate.before, guarded));
     if (!reached) {
       if (gate.before) outcome.held.set(gate.before, `gate ${gate.name}`);
       continue;

@@ -7,8 +7,9 @@ import type { StageStatusV2 } from '../../api/v2/runbook.js';
 import { formatElapsed } from '../../api/grammar.js';
 import { exhausted } from '../stage/budget.js';
 import { graphProblem } from '../spec/graph.js';
-import { isTerminalStage, type Run } from './run-state.js';
+import { isTerminalStage, type Run } from './run.js';
 import type { Ending } from './summary.js';
+import { abortingStage } from './workflows.js';
 import { allStages } from '../spec/workflow-stages.js';
 
 export type Policy = (run: Run) => Ending | undefined;
@@ -100,6 +101,6 @@ function stageEnding(stage: StageStatusV2): Ending {
 /** A stage of the active workflow failed with failurePolicy abort (the default). */
 export const abortedStage: Policy = (run) => {
   if (run.activeWorkflow === 'emergency') return undefined;
-  const stage = run.abortingStage();
+  const stage = abortingStage(run);
   return stage ? stageEnding(stage) : undefined;
 };

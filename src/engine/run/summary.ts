@@ -6,7 +6,7 @@ import type { ConditionV2, StatusV2 } from '../../api/v2/runbook.js';
 import { crossedAlert, isCapped } from '../stage/budget.js';
 import { removeCondition, setCondition, timestamp } from '../model/conditions.js';
 import { formatMicros, moneyMicros } from '../../api/grammar.js';
-import { isTerminalStage, type Run } from './run-state.js';
+import { isTerminalStage, type Run } from './run.js';
 import type { EngineEvent } from '../model/types.js';
 
 export const TERMINAL_RUN = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);

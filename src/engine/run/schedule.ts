@@ -1,0 +1,191 @@
+/**
+ * Scheduling: which stages start in this reconcile. A stage starts when its dependencies have
+ * succeeded, its retry time has come, its agent's circuit breaker lets it, no gate holds it, the
+ * parallelism has room and the budget grants it an attempt; a stage whose dependency failed is
+ * skipped. Each start plans its Job (stage/job-plan.ts) with the outputs it may read.
+ */
+import { setOwn } from '../../api/json.js';
+import type { StageStatusV2 } from '../../api/v2/runbook.js';
+import { grantFor, reservedBy, type Grant } from '../stage/budget.js';
+import { breakerConfig, breakerState } from '../stage/circuit-breaker.js';
+import { planStageJob, type PlanContext } from '../stage/job-plan.js';
+import { breakerKeyOf } from '../spec/catalog.js';
+import { StoredOutput } from '../spec/stored-outputs.js';
+import type { RunStage } from '../spec/workflow-stages.js';
+import { timestamp } from '../model/conditions.js';
+import type { AgentHistory } from '../model/types.js';
+import { isTerminalStage, type Run } from './run.js';
+
+/** What lets stages start in this reconcile, decided before they do. */
+export interface StartLimits {
+  /** Stages that may not start yet, and why (gates). */
+  held: Map<string, string>;
+  /** Why no stage may start at all (a gate on the run), if anything stops them. */
+  startBlocked?: string;
+  /** What is left of the run's time limit. */
+  runRemainingMs?: number;
+}
+
+const NO_HISTORY: AgentHistory = { finished: [], running: 0 };
+const DEFAULT_PARALLELISM = 5;
+
+/** Whether the stage's dependencies let it start (ignoring time, gates, budgets and the cap). */
+export function dependenciesMet(run: Run, name: string, stage: StageStatusV2): boolean {
+  if (stage.phase === 'Retrying') return true;
+  if (stage.phase !== 'Pending') return false;
+  const deps = run.deps.get(name);
+  const required = (deps?.required ?? []).every((dep) => run.stages.get(dep)?.phase === 'Succeeded');
+  const after =
+    deps?.after === undefined ||
+    isTerminalStage(run.stages.get(deps.after) ?? { name: '', phase: 'Pending' });
+  return required && after;
+}
+
+/** Marks stages whose dependencies failed or were skipped as Skipped; returns whether any changed. */
+export function skipBlocked(run: Run): boolean {
+  let changed = false;
+  for (const [name, stage] of run.stages) {
+    if (stage.phase !== 'Pending') continue;
+    const blocker = (run.deps.get(name)?.required ?? []).find((dep) => {
+      const phase = run.stages.get(dep)?.phase;
+      return phase === 'Failed' || phase === 'Skipped';
+    });
+    if (blocker) {
+      run.finishStage(stage, 'Skipped', 'DependencyFailed', `dependency ${blocker} did not succeed`);
+      run.event('Normal', 'StageSkipped', `stage ${name} skipped: dependency ${blocker} did not succeed`);
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function retryDue(run: Run, stage: StageStatusV2): boolean {
+  if (stage.phase !== 'Retrying' || !stage.nextAttemptTime) return true;
+  const wait = Date.parse(stage.nextAttemptTime) - run.now.getTime();
+  if (wait <= 0) return true;
+  run.requeueAfter(wait);
+  return false;
+}
+
+/** What a stage's Job is planned from: the runbook, its grant, and the outputs of succeeded stages. */
+function planContext(run: Run, grant: Grant, runRemainingMs: number | undefined): PlanContext {
+  const { runbook, catalog } = run.input;
+  const outputs: Record<string, Record<string, unknown>> = {};
+  for (const stage of run.stages.values()) {
+    if (stage.phase !== 'Succeeded') continue;
+    const all = { ...stage.outputs };
+    for (const [name, ref] of Object.entries(stage.outputRefs ?? {}))
+      setOwn(all, name, new StoredOutput(stage.name, name, ref));
+    setOwn(outputs, stage.name, all);
+    const alias = run.specStages.get(stage.name)?.alias;
+    if (alias) setOwn(outputs, alias, all);
+  }
+  return {
+    runbook,
+    execution: run.execution,
+    catalog,
+    grant,
+    colocated: run.colocated,
+    ...(runRemainingMs === undefined ? {} : { runRemainingMs }),
+    scope: {
+      context: runbook.spec.context ?? {},
+      outputs,
+      timestamp: run.status.startTime ?? timestamp(run.now),
+      runbook: {
+        name: runbook.metadata.name,
+        namespace: runbook.metadata.namespace,
+        version: runbook.spec.version,
+      },
+    },
+  };
+}
+
+/** Jobs recorded in the status whose Job has not been observed: create them (again; the name is the same). */
+export function recreateUnobserved(run: Run, runRemainingMs: number | undefined): void {
+  const observed = new Set(run.input.jobs.map((job) => job.name));
+  for (const [name, stage] of run.stages) {
+    const spec = run.specStages.get(name);
+    if (stage.phase !== 'Running' || !stage.job || observed.has(stage.job) || !spec) continue;
+    const context = planContext(run, stage.grant ?? {}, runRemainingMs);
+    const planned = planStageJob(context, spec, stage.attempt ?? 1);
+    if ('plan' in planned && planned.plan.name === stage.job) run.create.push(planned.plan);
+  }
+}
+
+/** Whether the agent's circuit breaker lets this stage start now; holds it (CircuitOpen) if not. */
+function breakerAllows(run: Run, spec: RunStage, stage: StageStatusV2): boolean {
+  const agent = spec.agent ?? spec.name;
+  const key = breakerKeyOf(run.input.catalog, agent);
+  const history = run.input.agentHistory?.get(key) ?? NO_HISTORY;
+  const breaker = breakerState(history, breakerConfig(run.input.catalog, key), run.now.getTime());
+  if (breaker.state === 'closed') return true;
+  if (breaker.state === 'half-open' && !breaker.probeRunning && !run.probing.has(key)) {
+    run.probing.add(key); // one probe at a time
+    return true;
+  }
+  const until = breaker.state === 'open' ? breaker.until : run.now.getTime() + 1000;
+  run.openBreakers.set(agent, until);
+  stage.reason = 'CircuitOpen';
+  stage.message =
+    breaker.state === 'open'
+      ? `agent ${agent} failed ${breaker.failures} times in a row; its circuit breaker is open until ${new Date(until).toISOString()}`
+      : `agent ${agent}'s circuit breaker lets one probe through at a time; waiting for it`;
+  run.requeueAfter(until - run.now.getTime());
+  return false;
+}
+
+/** Starts ready stages of the active workflow, in order, as far as the parallelism allows; returns whether any changed. */
+export function startReady(run: Run, limits: StartLimits): boolean {
+  if (run.spec.suspend || limits.startBlocked) return false;
+  const parallelism = run.spec.execution?.parallelism ?? DEFAULT_PARALLELISM;
+  let running = [...run.stages.values()].filter((stage) => stage.phase === 'Running').length;
+  let changed = false;
+  for (const [name, stage] of run.stages) {
+    const spec = run.specStages.get(name);
+    if (!spec || spec.workflow !== run.activeWorkflow || limits.held.has(name)) continue;
+    if (!dependenciesMet(run, name, stage) || !retryDue(run, stage) || !breakerAllows(run, spec, stage))
+      continue;
+    if (running >= parallelism) break;
+    const { grant, waitFor } = grantFor(
+      run.spec,
+      run.usage(),
+      reservedBy([...run.stages.values()]),
+      run.usesReserve,
+    );
+    if (waitFor) {
+      stage.reason = 'WaitingForBudget';
+      stage.message = `waiting for a budget grant: ${waitFor}`;
+      break;
+    }
+    changed = true;
+    if (startStage(run, name, stage, spec, planContext(run, grant, limits.runRemainingMs))) running += 1;
+  }
+  return changed;
+}
+
+/** Plans the stage's next attempt and starts it, or fails the stage if it cannot be planned. */
+function startStage(
+  run: Run,
+  name: string,
+  stage: StageStatusV2,
+  spec: RunStage,
+  context: PlanContext,
+): boolean {
+  const attempt = (stage.attempt ?? 0) + 1;
+  const planned = planStageJob(context, spec, attempt);
+  if ('problem' in planned) {
+    const { reason, message } = planned.problem;
+    stage.lastError = 'VALIDATION_ERROR';
+    run.finishStage(stage, 'Failed', reason, message);
+    run.event('Warning', 'StageFailed', `stage ${name} failed (${reason}): ${message}`);
+    return false;
+  }
+  const { grant } = context;
+  Object.assign(stage, { phase: 'Running', attempt, job: planned.plan.name, reason: 'Started', grant });
+  delete stage.nextAttemptTime;
+  stage.message = `attempt ${attempt} running as Job ${planned.plan.name}`;
+  stage.startTime ??= timestamp(run.now);
+  run.create.push(planned.plan);
+  run.event('Normal', 'StageStarted', `stage ${name} attempt ${attempt} started as Job ${planned.plan.name}`);
+  return true;
+}
