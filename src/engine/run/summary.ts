@@ -3,7 +3,7 @@
  * that a change of it is worth: two pure functions, so what is shown and what is told agree.
  */
 import type { ConditionV2, StatusV2 } from '../../api/v2/runbook.js';
-import { crossedAlert, isCapped } from '../stage/budget.js';
+import { crossedAlert, isCapped, type Usage } from '../stage/budget.js';
 import { removeCondition, setCondition, timestamp } from '../model/conditions.js';
 import { formatMicros, moneyMicros } from '../../api/grammar.js';
 import { isTerminalStage, type Run } from './run.js';
@@ -25,66 +25,83 @@ function waitsAtGate(run: Run, waiting: string[]): boolean {
   return waiting.length > 0 && ![...run.stages.values()].some((stage) => stage.phase === 'Running');
 }
 
-export function buildStatus(run: Run, ending: Ending | undefined, waiting: string[]): StatusV2 {
-  const { runbook, now } = run.input;
-  const generation = runbook.metadata.generation;
-  const stages = [...run.stages.values()];
-  const status: StatusV2 = { ...run.status, stages };
-  const done = stages.filter(isTerminalStage).length;
-  status.progress = `${done}/${stages.length}`;
-  const usage = run.usage();
-  const capped = isCapped(usage) || stages.some((stage) => stage.usage?.capped);
-  status.usage = {
-    tokens: usage.tokens,
-    costUSD: formatMicros(usage.costMicros),
-    ...(capped ? { capped: true } : {}),
-  };
-  let conditions: ConditionV2[] = status.conditions ?? [];
-  const set = (type: string, state: 'True' | 'False', reason: string, message: string) => {
-    conditions = setCondition(conditions, { type, status: state, reason, message }, now, generation);
-  };
-  const viaFallback = stages.some((stage) => stage.workflow === 'fallback');
-  const running = stages.filter((stage) => stage.phase === 'Running').map((stage) => stage.name);
+/** The run's conditions as this reconcile sets and removes them. */
+class Conditions {
+  constructor(
+    public list: ConditionV2[],
+    private readonly now: Date,
+    private readonly generation: number,
+  ) {}
 
+  set(type: string, state: 'True' | 'False', reason: string, message: string): void {
+    this.list = setCondition(this.list, { type, status: state, reason, message }, this.now, this.generation);
+  }
+
+  remove(type: string): void {
+    this.list = removeCondition(this.list, type);
+  }
+}
+
+/** The phase, and the Ready and Progressing conditions (with the ending's own, if it ends). */
+function setPhase(
+  run: Run,
+  status: StatusV2,
+  conditions: Conditions,
+  ending: Ending | undefined,
+  waiting: string[],
+): void {
+  const stages = status.stages ?? [];
+  const done = stages.filter(isTerminalStage).length;
   if (ending) {
     status.phase = ending.phase;
-    set(ending.condition, 'True', ending.reason, ending.message);
-    set('Ready', 'False', ending.reason, ending.message);
-    set('Progressing', 'False', ending.reason, ending.message);
-  } else if (done === stages.length) {
+    for (const type of [ending.condition, 'Ready', 'Progressing'])
+      conditions.set(type, type === ending.condition ? 'True' : 'False', ending.reason, ending.message);
+    return;
+  }
+  if (done === stages.length) {
     status.phase = 'Succeeded';
     const failed = stages
       .filter((stage) => stage.phase !== 'Succeeded')
       .map((stage) => `${stage.name} (${stage.phase})`);
-    const [reason, message] = viaFallback
+    const [reason, message] = stages.some((stage) => stage.workflow === 'fallback')
       ? ['CompletedViaFallback', 'finished through the fallback workflow']
       : failed.length
         ? ['CompletedWithFailures', `finished; not succeeded: ${failed.join(', ')}`]
         : ['Succeeded', `all ${stages.length} stages succeeded`];
-    set('Ready', 'True', reason, message);
-    set('Progressing', 'False', reason, message);
-  } else {
-    const started = stages.some((stage) => stage.phase !== 'Pending');
-    status.phase = waitsAtGate(run, waiting) ? 'WaitingForApproval' : started ? 'Running' : 'Pending';
-    // Ready's reason is the phase (Pending, Running, WaitingForApproval), never another state.
-    set('Ready', 'False', status.phase, `${done}/${stages.length} stages finished`);
-    if (runbook.spec.suspend)
-      set('Progressing', 'False', 'Suspended', 'spec.suspend is true: no new stage starts');
-    else if (running.length) set('Progressing', 'True', 'StagesRunning', `running: ${running.join(', ')}`);
-    else if (waiting.length)
-      set('Progressing', 'False', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
-    else set('Progressing', 'True', 'Waiting', 'waiting for stages to become ready');
+    conditions.set('Ready', 'True', reason, message);
+    conditions.set('Progressing', 'False', reason, message);
+    return;
   }
+  const started = stages.some((stage) => stage.phase !== 'Pending');
+  const running = stages.filter((stage) => stage.phase === 'Running').map((stage) => stage.name);
+  status.phase = waitsAtGate(run, waiting) ? 'WaitingForApproval' : started ? 'Running' : 'Pending';
+  // Ready's reason is the phase (Pending, Running, WaitingForApproval), never another state.
+  conditions.set('Ready', 'False', status.phase, `${done}/${stages.length} stages finished`);
+  if (run.spec.suspend)
+    conditions.set('Progressing', 'False', 'Suspended', 'spec.suspend is true: no new stage starts');
+  else if (running.length)
+    conditions.set('Progressing', 'True', 'StagesRunning', `running: ${running.join(', ')}`);
+  else if (waiting.length)
+    conditions.set('Progressing', 'False', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
+  else conditions.set('Progressing', 'True', 'Waiting', 'waiting for stages to become ready');
+}
 
-  if (waiting.length && !TERMINAL_RUN.has(status.phase)) {
-    set('ApprovalPending', 'True', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
-  } else {
-    conditions = removeCondition(conditions, 'ApprovalPending');
-  }
-  const terminal = TERMINAL_RUN.has(status.phase);
+/** The conditions beside the phase: ApprovalPending, FallbackActive, Degraded, Suspended, BudgetAlert. */
+function setStateConditions(
+  run: Run,
+  status: StatusV2,
+  conditions: Conditions,
+  waiting: string[],
+  usage: Usage,
+): void {
+  const terminal = TERMINAL_RUN.has(status.phase ?? '');
+  const viaFallback = (status.stages ?? []).some((stage) => stage.workflow === 'fallback');
+  if (waiting.length && !terminal)
+    conditions.set('ApprovalPending', 'True', 'WaitingForApproval', `waiting for ${waiting.join('; ')}`);
+  else conditions.remove('ApprovalPending');
   if (viaFallback) {
     const active = !terminal && run.activeWorkflow === 'fallback';
-    set(
+    conditions.set(
       'FallbackActive',
       active ? 'True' : 'False',
       active ? 'FallbackTriggered' : 'FallbackFinished',
@@ -95,27 +112,44 @@ export function buildStatus(run: Run, ending: Ending | undefined, waiting: strin
   }
   const breakers = [...run.openBreakers.keys()];
   if (viaFallback && status.phase === 'Succeeded') {
-    set('Degraded', 'True', 'CompletedViaFallback', 'the run finished through its fallback workflow');
-  } else if (breakers.length && !terminal) {
-    set(
+    conditions.set(
       'Degraded',
       'True',
-      'CircuitOpen',
-      `circuit breaker open for agent ${breakers.join(', ')}; their stages wait`,
+      'CompletedViaFallback',
+      'the run finished through its fallback workflow',
     );
+  } else if (breakers.length && !terminal) {
+    const message = `circuit breaker open for agent ${breakers.join(', ')}; their stages wait`;
+    conditions.set('Degraded', 'True', 'CircuitOpen', message);
   } else {
-    conditions = removeCondition(conditions, 'Degraded');
+    conditions.remove('Degraded');
   }
-  if (runbook.spec.suspend) set('Suspended', 'True', 'Suspended', 'spec.suspend is true');
-  else conditions = removeCondition(conditions, 'Suspended');
-
+  if (run.spec.suspend) conditions.set('Suspended', 'True', 'Suspended', 'spec.suspend is true');
+  else conditions.remove('Suspended');
   if (crossedAlert(run.spec, usage)) {
     const threshold = formatMicros(moneyMicros(run.spec.budgets?.cost?.alertThreshold ?? '0'));
     const message = `spent $${formatMicros(usage.costMicros)}, at or above the alert threshold of $${threshold}`;
-    set('BudgetAlert', 'True', 'CostAlertThresholdReached', message);
+    conditions.set('BudgetAlert', 'True', 'CostAlertThresholdReached', message);
   }
-  status.conditions = conditions;
-  if (TERMINAL_RUN.has(status.phase) && !TERMINAL_RUN.has(run.status.phase ?? ''))
+}
+
+export function buildStatus(run: Run, ending: Ending | undefined, waiting: string[]): StatusV2 {
+  const { runbook, now } = run.input;
+  const stages = [...run.stages.values()];
+  const status: StatusV2 = { ...run.status, stages };
+  status.progress = `${stages.filter(isTerminalStage).length}/${stages.length}`;
+  const usage = run.usage();
+  const capped = isCapped(usage) || stages.some((stage) => stage.usage?.capped);
+  status.usage = {
+    tokens: usage.tokens,
+    costUSD: formatMicros(usage.costMicros),
+    ...(capped ? { capped: true } : {}),
+  };
+  const conditions = new Conditions(status.conditions ?? [], now, runbook.metadata.generation);
+  setPhase(run, status, conditions, ending, waiting);
+  setStateConditions(run, status, conditions, waiting, usage);
+  status.conditions = conditions.list;
+  if (TERMINAL_RUN.has(status.phase ?? '') && !TERMINAL_RUN.has(run.status.phase ?? ''))
     status.completionTime = timestamp(now);
   return status;
 }

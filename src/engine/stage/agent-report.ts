@@ -186,25 +186,32 @@ export function parseReport(message: string | undefined, log?: JobObservation['r
     tokens: Math.min(MAX_TOKENS, parsed.usage?.tokens ?? 0),
     costMicros,
   };
-  const resources = parsed.resources;
-  if (resources?.memoryPeakBytes !== undefined || resources?.cpuSeconds !== undefined) {
-    report.resources = {
-      ...(resources.memoryPeakBytes === undefined
-        ? {}
-        : { memoryPeakBytes: Math.min(MAX_TOKENS, resources.memoryPeakBytes) }),
-      ...(resources.cpuSeconds === undefined
-        ? {}
-        : { cpuSeconds: Math.min(MAX_CPU_SECONDS, resources.cpuSeconds) }),
-    };
-  }
-  if (parsed.error) {
-    const known = (ERROR_CLASSES as readonly string[]).includes(parsed.error.class);
-    report.error = {
-      class: known ? (parsed.error.class as ErrorClass) : 'UNKNOWN',
-      ...(parsed.error.message === undefined ? {} : { message: parsed.error.message }),
-    };
-  }
+  const resources = reportedResources(parsed.resources);
+  if (resources) report.resources = resources;
+  if (parsed.error) report.error = reportedError(parsed.error);
   return logProblem ? { report, problem: logProblem } : { report };
+}
+
+/** The attempt's resources as reported, each bounded. */
+function reportedResources(resources: AgentReport['resources']): Resources | undefined {
+  if (resources?.memoryPeakBytes === undefined && resources?.cpuSeconds === undefined) return undefined;
+  return {
+    ...(resources.memoryPeakBytes === undefined
+      ? {}
+      : { memoryPeakBytes: Math.min(MAX_TOKENS, resources.memoryPeakBytes) }),
+    ...(resources.cpuSeconds === undefined
+      ? {}
+      : { cpuSeconds: Math.min(MAX_CPU_SECONDS, resources.cpuSeconds) }),
+  };
+}
+
+/** The error the agent reports, its class one the contract knows (else UNKNOWN). */
+function reportedError(error: NonNullable<AgentReport['error']>): NonNullable<Report['error']> {
+  const known = (ERROR_CLASSES as readonly string[]).includes(error.class);
+  return {
+    class: known ? (error.class as ErrorClass) : 'UNKNOWN',
+    ...(error.message === undefined ? {} : { message: error.message }),
+  };
 }
 
 function jsonType(value: unknown): OutputType | 'null' {

@@ -93,6 +93,67 @@ function llmSettings(
   return { settings: { baseURL: entry.llm.baseURL, model, price } };
 }
 
+/** The files an agent reads its assignment from: inputs, parameters and budget, bounded in size. */
+function assignmentFiles(
+  context: PlanContext,
+  stage: StageV2,
+  inputs: unknown,
+): { files: JobPlan['files']; deadline: number | undefined } | { problem: Problem } {
+  const deadline = stageDeadlineSeconds(context.runbook.spec, stage, context.runRemainingMs);
+  const budget = { ...context.grant, ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}) };
+  const files = {
+    inputs: JSON.stringify(inputs),
+    parameters: JSON.stringify(stage.config?.parameters ?? {}),
+    budget: JSON.stringify(budget),
+  };
+  const assignmentBytes = Object.values(files).reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  if (assignmentBytes > MAX_ASSIGNMENT_BYTES) {
+    return {
+      problem: {
+        reason: 'InputsTooLarge',
+        message: `the stage's inputs, parameters and budget are ${assignmentBytes} bytes as JSON, over the limit of ${MAX_ASSIGNMENT_BYTES} bytes: pass large outputs whole (\${<stage>.outputs.<name>}), which sends them as files`,
+      },
+    };
+  }
+  return { files, deadline };
+}
+
+/** The agent contract's environment (api/agent-contract.ts) for one attempt. */
+function agentEnv(
+  runbook: RunbookObject,
+  stage: StageV2,
+  attempt: number,
+  agent: { name: string; entry: CatalogEntry | undefined; home: string; llm: LlmSettings | undefined },
+  files: JobPlan['files'],
+  workspaces: PlannedWorkspace[],
+): Record<string, string> {
+  const small = (name: string, text: string) =>
+    Buffer.byteLength(text) <= ENV_INLINE_BYTES ? { [name]: text } : {};
+  const { entry, llm } = agent;
+  return {
+    HOME: agent.home,
+    ...(entry?.env ?? {}),
+    [ENV.runbook]: runbook.metadata.name,
+    [ENV.namespace]: runbook.metadata.namespace,
+    [ENV.stage]: stage.name,
+    [ENV.agent]: agent.name,
+    ...(stage.version ? { [ENV.version]: stage.version } : {}),
+    [ENV.attempt]: String(attempt),
+    ...small(ENV.inputs, files.inputs),
+    ...small(ENV.parameters, files.parameters),
+    [ENV.outputs]: JSON.stringify(stage.config?.outputs ?? {}),
+    [ENV.budget]: files.budget,
+    ...(llm ? { [ENV.llm]: JSON.stringify(llm) } : {}),
+    ...(workspaces.length
+      ? {
+          [ENV.workspaces]: JSON.stringify(
+            Object.fromEntries(workspaces.map((workspace) => [workspace.name, workspace.mountPath])),
+          ),
+        }
+      : {}),
+  };
+}
+
 export function planStageJob(
   context: PlanContext,
   stage: StageV2,
@@ -109,28 +170,12 @@ export function planStageJob(
   const stored = new Map<string, StoredFile>();
   const resolved = resolveInputs(stage, { ...scope, files: stored });
   if ('problem' in resolved) return resolved;
-
-  const deadline = stageDeadlineSeconds(runbook.spec, stage, context.runRemainingMs);
-  const budget = { ...context.grant, ...(deadline !== undefined ? { deadlineSeconds: deadline } : {}) };
-  const files = {
-    inputs: JSON.stringify(resolved.inputs),
-    parameters: JSON.stringify(stage.config?.parameters ?? {}),
-    budget: JSON.stringify(budget),
-  };
-  const assignmentBytes = Object.values(files).reduce((sum, text) => sum + Buffer.byteLength(text), 0);
-  if (assignmentBytes > MAX_ASSIGNMENT_BYTES) {
-    return {
-      problem: {
-        reason: 'InputsTooLarge',
-        message: `the stage's inputs, parameters and budget are ${assignmentBytes} bytes as JSON, over the limit of ${MAX_ASSIGNMENT_BYTES} bytes: pass large outputs whole (\${<stage>.outputs.<name>}), which sends them as files`,
-      },
-    };
-  }
+  const assignment = assignmentFiles(context, stage, resolved.inputs);
+  if ('problem' in assignment) return assignment;
+  const { files, deadline } = assignment;
   const llm = llmSettings(catalog, entry, stage);
   if (llm && 'problem' in llm) return llm;
-  const small = (name: string, text: string) =>
-    Buffer.byteLength(text) <= ENV_INLINE_BYTES ? { [name]: text } : {};
-  const { name, namespace, uid, generation } = runbook.metadata;
+  const { name, uid, generation } = runbook.metadata;
   const command = stage.command ?? entry?.command;
   const template = entry?.podTemplate;
   const serviceAccountName = stage.serviceAccountName ?? template?.serviceAccountName;
@@ -155,28 +200,14 @@ export function planStageJob(
     ...(command ? { command } : {}),
     ...(entry?.args && !stage.command ? { args: entry.args } : {}),
     ...(entry?.resources ? { resources: entry.resources } : {}),
-    env: {
-      HOME: home,
-      ...(entry?.env ?? {}),
-      [ENV.runbook]: name,
-      [ENV.namespace]: namespace,
-      [ENV.stage]: stage.name,
-      [ENV.agent]: agent,
-      ...(stage.version ? { [ENV.version]: stage.version } : {}),
-      [ENV.attempt]: String(attempt),
-      ...small(ENV.inputs, files.inputs),
-      ...small(ENV.parameters, files.parameters),
-      [ENV.outputs]: JSON.stringify(stage.config?.outputs ?? {}),
-      [ENV.budget]: files.budget,
-      ...(llm ? { [ENV.llm]: JSON.stringify(llm.settings) } : {}),
-      ...(workspaces.length
-        ? {
-            [ENV.workspaces]: JSON.stringify(
-              Object.fromEntries(workspaces.map((workspace) => [workspace.name, workspace.mountPath])),
-            ),
-          }
-        : {}),
-    },
+    env: agentEnv(
+      runbook,
+      stage,
+      attempt,
+      { name: agent, entry, home, llm: llm?.settings },
+      files,
+      workspaces,
+    ),
     secretEnv: Object.entries(entry?.secretEnv ?? {}).map(([variable, ref]) => ({ name: variable, ...ref })),
     files,
     mounts: [...stored.values()],
