@@ -5,13 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
-import { AGENT_KINDS, GROUP, PLURAL, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
-import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
-import { Informer, objectKey, type InformerOptions, type KubeObject } from '../kube/informer.js';
-import { kubeSource } from '../kube/source.js';
+import { objectKey, type Informer, type InformerOptions } from '../kube/informer.js';
 import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
 import { AgentStatusWriter } from './agent-status.js';
@@ -19,7 +16,9 @@ import { EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
-import { controllerOwner, JobCache } from './job-cache.js';
+import { JobCache } from './job-cache.js';
+import { controllerInformers } from './informers.js';
+import { ownerKey, Watches } from './watches.js';
 import { Notifier } from './notifier.js';
 import { NoticeSender } from './notice-sender.js';
 import { Reconciler } from './reconciler.js';
@@ -77,62 +76,24 @@ export class RunbookController {
     const { http, namespace, log, metrics } = options;
     this.log = log;
     this.metrics = metrics;
-    if (metrics) {
-      this.queue.observer = metrics.queue;
-      metrics.queueStats = () => ({
-        depth: this.queue.length,
-        processingSeconds: this.queue.processingSeconds(),
-      });
-    }
-    const informerOptions: InformerOptions = { log: (message) => log.info(message), ...options.informer };
-    const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-    const scope = namespace ? { namespace } : {};
-    this.runbooks = new Informer(
-      'agentrunbooks',
-      kubeSource(http, { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural: PLURAL, ...scope }),
-      informerOptions,
-    );
-    this.jobs = new Informer(
-      'jobs',
-      kubeSource(http, {
-        prefix: '/apis/batch/v1',
-        plural: 'jobs',
-        labelSelector: managed,
-        ...scope,
-      }),
-      informerOptions,
-    );
-    this.pods = new Informer(
-      'pods',
-      kubeSource(http, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
-      informerOptions,
-    );
-    /** An informer of one of our own kinds: in the watched namespace, or cluster-scoped. */
-    const ownKind = <T extends KubeObject>(plural: string, clusterScoped: boolean) =>
-      new Informer<T>(
-        plural,
-        kubeSource(http, {
-          prefix: `/apis/${GROUP}/${STORAGE_VERSION}`,
-          plural,
-          ...(clusterScoped ? {} : scope),
-        }),
-        informerOptions,
-      );
-    this.templates = ownKind(TEMPLATE_KINDS.namespaced.plural, false);
-    this.clusterTemplates = ownKind(TEMPLATE_KINDS.cluster.plural, true);
-    this.agents = ownKind(AGENT_KINDS.namespaced.plural, false);
-    this.clusterAgents = ownKind(AGENT_KINDS.cluster.plural, true);
+    const informers = controllerInformers(http, namespace, {
+      log: (message) => log.info(message),
+      ...options.informer,
+    });
+    ({
+      runbooks: this.runbooks,
+      jobs: this.jobs,
+      pods: this.pods,
+      templates: this.templates,
+      clusterTemplates: this.clusterTemplates,
+      agents: this.agents,
+      clusterAgents: this.clusterAgents,
+    } = informers);
     const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
     const egressPolicies = new EgressPolicies(http);
     this.notifier = new Notifier(options.catalog, log);
     this.notices = new NoticeSender(options.catalog, log, {
-      ...(metrics
-        ? {
-            counted: (receiver, event, result) => {
-              metrics.noticeDelivered(receiver, event, result);
-            },
-          }
-        : {}),
+      ...(metrics ? { counted: metrics.noticeDelivered.bind(metrics) } : {}),
     });
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
@@ -163,73 +124,61 @@ export class RunbookController {
       slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
-      ...(metrics
-        ? {
-            statusWritten: (runbook, before, after) => {
-              metrics.statusWritten(runbook, before, after);
-            },
-          }
-        : {}),
+      ...(metrics ? { statusWritten: metrics.statusWritten.bind(metrics) } : {}),
     });
-    if (metrics) {
-      metrics.runView = {
-        runbooks: () => this.runbooks.values(),
-        breakers: () => this.cache.breakers(options.catalog(), Date.now()),
-      };
-    }
-    const enqueueRunbook = (object: AgentRunbookJson) => {
-      this.queue.add(objectKey(object));
-    };
+    if (metrics) this.observe(metrics, options.catalog);
+    this.watch();
+  }
+
+  /** What enqueues a runbook: every watch, in one place. */
+  private watch(): void {
+    const runbooksOf = (select: (runbook: AgentRunbookJson) => boolean) => () =>
+      [...this.runbooks.values()].filter(select).map((runbook) => objectKey(runbook));
+    // A template that appears or changes may let a runbook waiting for one resolve.
+    const waitingFor = (template: TemplateJson) =>
+      runbooksOf(
+        (runbook) =>
+          runbook.spec.template !== undefined &&
+          (!template.metadata.namespace || runbook.metadata.namespace === template.metadata.namespace) &&
+          runbook.status?.template?.observedGeneration !== runbook.metadata.generation,
+      )();
     // A run that ends, or a runbook that goes, may make room for those waiting for a slot.
-    const enqueueQueued = () => {
-      for (const runbook of this.runbooks.values())
-        if (runbook.status?.phase === 'Queued') enqueueRunbook(runbook);
+    const queued = runbooksOf((runbook) => runbook.status?.phase === 'Queued');
+    new Watches(this.queue)
+      .for(this.runbooks, { update: runbookChanged })
+      .owns(this.jobs, { update: jobChanged })
+      .watches(
+        this.pods,
+        (pod) => {
+          const job = this.cache.jobOf(pod);
+          return job ? ownerKey(job) : [];
+        },
+        { update: podChanged },
+      )
+      .watches(this.templates, waitingFor)
+      .watches(this.clusterTemplates, waitingFor)
+      .watches(this.runbooks, queued, {
+        add: () => false,
+        update: (runbook, old) => holdsSlot(old.status) && !holdsSlot(runbook.status),
+        delete: (runbook) => holdsSlot(runbook.status) || runbook.status?.phase === 'Queued',
+      });
+  }
+
+  /** The metrics that read the controller's queue, runbooks and breakers. */
+  private observe(metrics: OperatorMetrics, catalog: () => AgentCatalog): void {
+    this.queue.observer = metrics.queue;
+    metrics.queueStats = () => ({
+      depth: this.queue.length,
+      processingSeconds: this.queue.processingSeconds(),
+    });
+    metrics.runView = {
+      runbooks: () => this.runbooks.values(),
+      breakers: () => this.cache.breakers(catalog(), Date.now()),
     };
     this.runbooks.on({
-      add: enqueueRunbook,
-      update: (object, old) => {
-        if (runbookChanged(object, old)) enqueueRunbook(object);
-        if (holdsSlot(old.status) && !holdsSlot(object.status)) enqueueQueued();
+      delete: (runbook) => {
+        metrics.forgetRunbook(runbook.metadata.uid ?? '');
       },
-      delete: (object) => {
-        metrics?.forgetRunbook(object.metadata.uid ?? '');
-        enqueueRunbook(object);
-        if (holdsSlot(object.status) || object.status?.phase === 'Queued') enqueueQueued();
-      },
-    });
-    // A template that appears or changes may let a runbook waiting for one resolve.
-    const enqueueWaiting = (template: TemplateJson) => {
-      const namespace = template.metadata.namespace;
-      for (const runbook of this.runbooks.values()) {
-        if (!runbook.spec.template || (namespace && runbook.metadata.namespace !== namespace)) continue;
-        if (runbook.status?.template?.observedGeneration !== runbook.metadata.generation)
-          enqueueRunbook(runbook);
-      }
-    };
-    for (const informer of [this.templates, this.clusterTemplates]) {
-      informer.on({ add: enqueueWaiting, update: enqueueWaiting, delete: enqueueWaiting });
-    }
-    const enqueueOwner = (job: JobJson) => {
-      const owner = controllerOwner(job.metadata, 'AgentRunbook');
-      if (owner) this.queue.add(`${job.metadata.namespace ?? ''}/${owner.name}`);
-    };
-    this.jobs.on({
-      add: enqueueOwner,
-      update: (job, old) => {
-        if (jobChanged(job, old)) enqueueOwner(job);
-      },
-      delete: enqueueOwner,
-    });
-    const enqueueJobOwner = (pod: PodJson) => {
-      const job = this.cache.jobOf(pod);
-      if (job) enqueueOwner(job);
-    };
-    this.pods.on({
-      add: enqueueJobOwner,
-      update: (pod, old) => {
-        if (podChanged(pod, old)) enqueueJobOwner(pod);
-      },
-      delete: enqueueJobOwner,
     });
   }
 

@@ -12,19 +12,21 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
 import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
-import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
-import { setCondition } from '../engine/model/conditions.js';
+import type { StatusV2 } from '../api/v2/runbook.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
 import { awaitsOutcome } from '../engine/run/decide.js';
-import { decideSafely, park } from '../engine/run/guard.js';
+import { decideSafely, park, withinReconcileBudget } from '../engine/run/guard.js';
+import { templateOutcome, templateToResolve, withTemplateSpec } from '../engine/run/template-outcome.js';
 import type {
   Decision,
   EngineEvent,
   EngineInput,
   JobPlan,
   OutputStore,
+  RevisionStatus,
   RunbookObject,
+  TemplateResolution,
 } from '../engine/model/types.js';
 import type { Logger } from '../observability/logger.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -34,10 +36,10 @@ import type { EgressPolicies } from './network-policy.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import type { JobCache } from './job-cache.js';
-import type { Resolution, TemplateResolver, TemplateStatus } from './template-resolver.js';
+import type { TemplateResolver } from './template-resolver.js';
 import type { Notifier } from './notifier.js';
 import type { NoticeSender } from './notice-sender.js';
-import type { SpecRevisions, RevisionStatus } from './revisions.js';
+import type { SpecRevisions } from './revisions.js';
 import type { ReportLogs } from './report-logs.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
 import type { RunSlots } from './run-slots.js';
@@ -45,6 +47,21 @@ import { ensureClaims, pruneClaims } from './workspace-claims.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
+}
+
+/** One reconcile's observation: the cached runbook, what the engine reads, and its log. */
+interface Observed {
+  key: string;
+  runbook: AgentRunbookJson;
+  input: EngineInput;
+  log: Logger;
+}
+
+/** The engine's decision, and whether this reconcile took a concurrency slot for it. */
+interface Decided {
+  decision: Decision;
+  /** A failed write gives the slot back. */
+  tookSlot: boolean;
 }
 
 export interface ReconcilerDeps {
@@ -136,35 +153,25 @@ export class Reconciler {
 
   /** `reconcileID` names this reconcile in every log line it writes, as controller-runtime's does. */
   async reconcile(key: string, reconcileID: string = randomUUID()): Promise<ReconcileResult> {
+    const observed = await this.observe(key, reconcileID);
+    if (!observed) return {};
+    return this.act(observed, this.decide(observed));
+  }
+
+  /**
+   * What the engine decides from: the runbook and its Jobs from the informer caches (with the
+   * reports agents left in their logs), its agents, its template resolved, its spec's revision
+   * (recorded first, so the status can name it) and whether it may take a concurrency slot.
+   */
+  private async observe(key: string, reconcileID: string): Promise<Observed | undefined> {
     // The engine reads the cached object and never writes it (the engine's tests freeze it), so a
     // large runbook is not copied on every reconcile.
     const runbook = this.deps.runbooks.get(key);
-    if (!runbook || runbook.metadata.deletionTimestamp) return {};
+    if (!runbook || runbook.metadata.deletionTimestamp) return undefined;
     const now = this.deps.now?.() ?? new Date();
     const log = this.deps.log.child({ runbook: key, reconcileID });
-    const generation = runbook.metadata.generation ?? 1;
     const revision = await this.revisionOf(runbook, log);
-    const stamp = (decision: Decision): Decision =>
-      revision ? { ...decision, status: { ...decision.status, revision } } : decision;
-    let spec = runbook.spec;
-    let template: TemplateStatus | undefined;
-    if (runbook.spec.template) {
-      const stored = runbook.status?.template;
-      const resolved: Resolution =
-        stored?.observedGeneration === generation
-          ? { template: stored }
-          : (this.deps.templates?.resolve(runbook, now) ?? {
-              reason: 'TemplatesUnavailable',
-              message: 'this operator does not read templates',
-            });
-      if (!('template' in resolved)) {
-        await this.act(runbook, stamp(unresolved(runbook, resolved, now)), now, log);
-        return {};
-      }
-      template = resolved.template;
-      spec = template.spec as unknown as SpecV2;
-    }
-    const input: RunbookObject = {
+    const object: RunbookObject = {
       metadata: {
         name: runbook.metadata.name ?? '',
         namespace: runbook.metadata.namespace ?? '',
@@ -172,84 +179,85 @@ export class Reconciler {
         generation: runbook.metadata.generation ?? 1,
         ...(runbook.metadata.annotations ? { annotations: runbook.metadata.annotations } : {}),
       },
-      spec,
+      spec: runbook.spec,
       ...(runbook.status ? { status: runbook.status } : {}),
     };
-    const observed = this.deps.cache.observeOwned(runbook.metadata.uid ?? '');
-    const engineInput = {
-      runbook: input,
-      jobs: this.deps.reportLogs
-        ? await this.deps.reportLogs.attach(
-            input.metadata.namespace,
-            observed,
-            (job) => awaitsOutcome(input, job),
-            now,
-          )
-        : observed,
+    const template = templateToResolve(object) ? this.resolveTemplate(object, now) : undefined;
+    const owned = this.deps.cache.observeOwned(object.metadata.uid);
+    const jobs = this.deps.reportLogs
+      ? await this.deps.reportLogs.attach(
+          object.metadata.namespace,
+          owned,
+          (job) => awaitsOutcome(object, job),
+          now,
+        )
+      : owned;
+    const input: EngineInput = {
+      runbook: object,
+      jobs,
       agentHistory: this.deps.cache.agentHistory,
       ...(this.deps.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.deps.maxOutputBytes }),
       now,
-      catalog: this.deps.catalog(input.metadata.namespace),
+      catalog: this.deps.catalog(object.metadata.namespace),
+      ...(template ? { template } : {}),
+      ...(revision ? { revision } : {}),
     };
     await turnOfTheEventLoop();
-    // From asking for a slot to recording the grant nothing awaits, so no other reconcile can
-    // take the same slot in between.
-    const slot = this.deps.slots?.ask(runbook, spec, now);
+    return { key, runbook, input, log };
+  }
+
+  private resolveTemplate(runbook: RunbookObject, now: Date): TemplateResolution {
+    return (
+      this.deps.templates?.resolve(runbook, now) ?? {
+        reason: 'TemplatesUnavailable',
+        message: 'this operator does not read templates',
+      }
+    );
+  }
+
+  /**
+   * The engine's decision, parked if it took longer than the budget. From asking for a slot to
+   * recording the grant nothing awaits, so no other reconcile can take the same slot in between.
+   */
+  private decide(observed: Observed): Decided {
+    const { key, runbook, input } = observed;
+    const outcome = templateOutcome(input);
+    const slot =
+      outcome && !('template' in outcome)
+        ? undefined
+        : this.deps.slots?.ask(runbook, withTemplateSpec(input, outcome?.template).runbook.spec, input.now);
     const started = performance.now();
-    let decision = decideSafely(slot ? { ...engineInput, slot } : engineInput);
+    const decision = decideSafely(slot ? { ...input, slot } : input);
     const tookMs = performance.now() - started;
     const tookSlot = slot?.granted === true && decision.status.phase !== 'Queued';
     if (tookSlot) this.deps.slots?.hold(key, decision.status.execution ?? '');
     this.deps.log.debug('decided', { runbook: key, engineMs: Math.round(tookMs * 10) / 10 });
     const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
-    if (tookMs > budgetMs) {
-      decision = park(
-        engineInput,
-        'ReconcileBudgetExceeded',
-        `deciding this runbook took ${Math.round(tookMs)} ms, over the operator's budget of ${budgetMs} ms per reconcile: make it smaller (fewer stages, shorter inputs, cheaper gate conditions)`,
-        decision.status,
-        decision.store,
-      );
-    }
-    if (template) decision = { ...decision, status: { ...decision.status, template } };
-    decision = stamp(decision);
-    await turnOfTheEventLoop();
-    try {
-      await this.act(runbook, decision, now, log);
-    } catch (error) {
-      if (tookSlot) this.deps.slots?.release(key);
-      if (!(error instanceof Refused)) throw error;
-      await this.parkRefused(runbook, engineInput, decision, error, stamp, now, log);
-      return {};
-    }
-    return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
+    return { decision: withinReconcileBudget(input, decision, tookMs, budgetMs), tookSlot };
   }
 
   /**
-   * The API server refused a write (422), which no retry changes: park the runbook with the
-   * server's reason, keeping the engine's stages when the server takes them and the stored ones
-   * otherwise.
+   * Carries out the decision. A write the API server refuses (422), which no retry changes, parks
+   * the runbook with the server's reason: keeping the engine's stages when the server takes them,
+   * the stored ones otherwise.
    */
-  private async parkRefused(
-    runbook: AgentRunbookJson,
-    input: EngineInput,
-    refused: Decision,
-    error: Refused,
-    stamp: (decision: Decision) => Decision,
-    now: Date,
-    log: Logger,
-  ): Promise<void> {
-    log.error('write refused by the API server', { reason: error.reason, error: error.message });
+  private async act(observed: Observed, { decision, tookSlot }: Decided): Promise<ReconcileResult> {
+    const { key, input, log } = observed;
+    await turnOfTheEventLoop();
     try {
-      await this.act(
-        runbook,
-        stamp(park(input, error.reason, error.message, refused.status, refused.store)),
-        now,
-        log,
-      );
-    } catch (again) {
-      if (!(again instanceof Refused)) throw again;
-      await this.act(runbook, stamp(park(input, error.reason, error.message)), now, log);
+      await this.write(observed, decision);
+      return decision.requeueAfterMs === undefined ? {} : { requeueAfterMs: decision.requeueAfterMs };
+    } catch (error) {
+      if (tookSlot) this.deps.slots?.release(key);
+      if (!(error instanceof Refused)) throw error;
+      log.error('write refused by the API server', { reason: error.reason, error: error.message });
+      try {
+        await this.write(observed, park(input, error.reason, error.message, decision.status, decision.store));
+      } catch (again) {
+        if (!(again instanceof Refused)) throw again;
+        await this.write(observed, park(input, error.reason, error.message));
+      }
+      return {};
     }
   }
 
@@ -267,8 +275,10 @@ export class Reconciler {
     }
   }
 
-  private async act(runbook: AgentRunbookJson, decision: Decision, now: Date, log: Logger): Promise<void> {
+  /** The writes, in the order of the module comment, then Events and notifications. */
+  private async write({ runbook, input, log }: Observed, decision: Decision): Promise<void> {
     const { recorder } = this.deps;
+    const { now } = input;
     const namespace = runbook.metadata.namespace ?? '';
     const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
     await settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store)));
@@ -390,38 +400,6 @@ export class Reconciler {
       throw error;
     }
   }
-}
-
-/**
- * A runbook whose template cannot be resolved waits, saying why; it is looked at again when a
- * template changes (the controller enqueues it) or its spec does.
- */
-function unresolved(
-  runbook: AgentRunbookJson,
-  why: { reason: string; message: string },
-  now: Date,
-): Decision {
-  const generation = runbook.metadata.generation ?? 1;
-  // As for any new generation, the status starts over: it describes this spec, which cannot run.
-  let conditions = (runbook.status?.conditions ?? []).filter(
-    (condition) => condition.type === 'TemplateResolved' || condition.type === 'Ready',
-  );
-  for (const type of ['TemplateResolved', 'Ready']) {
-    conditions = setCondition(
-      conditions,
-      { type, status: 'False', reason: why.reason, message: why.message },
-      now,
-      generation,
-    );
-  }
-  const changed = !sameJson(runbook.status?.conditions ?? [], conditions);
-  return {
-    status: { observedGeneration: generation, phase: 'Pending', conditions },
-    create: [],
-    delete: [],
-    events: changed ? [{ type: 'Warning', reason: why.reason, message: why.message }] : [],
-    notifications: [],
-  };
 }
 
 /** One info line when the run starts or changes phase, with why (the Ready condition's reason). */

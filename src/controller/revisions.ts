@@ -13,7 +13,7 @@ import {
   LABEL_RUNBOOK_UID,
   MANAGED_BY,
 } from '../api/labels.js';
-import type { SpecV2, StatusV2 } from '../api/v2/runbook.js';
+import type { SpecV2 } from '../api/v2/runbook.js';
 import { isObject } from '../api/json.js';
 import { labelValue } from '../engine/model/naming.js';
 import { planRevision, revisionSpec, type StoredRevision } from '../engine/versions/revisions.js';
@@ -22,7 +22,7 @@ import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
-export type RevisionStatus = NonNullable<StatusV2['revision']>;
+import type { RevisionStatus } from '../engine/model/types.js';
 
 /** A ControllerRevision of a runbook, as `agentrunbook history` shows it. */
 export interface RunbookRevision extends StoredRevision {

@@ -63,6 +63,13 @@ export interface AgentHistory {
   running: number;
 }
 
+/** The template a runbook was made from, and the spec it made, as status.template keeps it. */
+export type TemplateStatus = NonNullable<StatusV2['template']>;
+/** spec.template resolved: the template, or why there is none. */
+export type TemplateResolution = { template: TemplateStatus } | { reason: string; message: string };
+/** The ControllerRevision that holds the runbook's spec, as status.revision names it. */
+export type RevisionStatus = NonNullable<StatusV2['revision']>;
+
 export interface EngineInput {
   runbook: RunbookObject;
   jobs: JobObservation[];
@@ -74,6 +81,13 @@ export interface EngineInput {
   slot?: Slot;
   /** The most a stage's outputs may hold as JSON (the operator's --max-output-bytes); MAX_OUTPUT_BYTES by default. */
   maxOutputBytes?: number;
+  /**
+   * spec.template resolved against the templates the runbook may see, when the status does not
+   * hold this generation's (templateToResolve says when); the status then keeps it.
+   */
+  template?: TemplateResolution;
+  /** The ControllerRevision holding this spec, for status.revision (when the operator keeps them). */
+  revision?: RevisionStatus;
 }
 
 /** A notify target of an emergency workflow, to be told by the controller. */

@@ -14,8 +14,9 @@ import { decide } from './decide.js';
 import { executionId } from '../model/naming.js';
 import type { Decision, EngineInput, OutputStore } from '../model/types.js';
 import { stageNameProblems } from '../spec/workflow-stages.js';
+import { stamp, templateOutcome, unresolvedTemplate, withTemplateSpec } from './template-outcome.js';
 
-type ParkReason =
+export type ParkReason =
   | 'InvalidSpec'
   | 'InternalError'
   | 'StatusRejected'
@@ -65,7 +66,7 @@ export function park(
     stages,
     conditions,
   };
-  return {
+  return stampTemplate(input, {
     status: fitStatusToSchema(status),
     create: [],
     delete: input.jobs
@@ -74,7 +75,13 @@ export function park(
     events: already ? [] : [{ type: 'Warning', reason, message }],
     notifications: [],
     ...(store.length && base?.execution === execution ? { store } : {}),
-  };
+  });
+}
+
+/** A park names the template the runbook was made from, when it was resolved. */
+function stampTemplate(input: EngineInput, decision: Decision): Decision {
+  const outcome = templateOutcome(input);
+  return stamp(input, decision, outcome && 'template' in outcome ? outcome.template : undefined);
 }
 
 /**
@@ -100,13 +107,21 @@ function specProblem(input: EngineInput): string | undefined {
   return problem;
 }
 
-/** decide(), parked instead of thrown or written invalid; see the module comment. */
+/**
+ * The engine as the controller calls it: spec.template's outcome first (a runbook waits for its
+ * template), then decide() on the spec the run uses, parked instead of thrown or written invalid
+ * (see the module comment); the status names the template and the spec's revision.
+ */
 export function decideSafely(input: EngineInput): Decision {
-  const problem = specProblem(input);
+  const outcome = templateOutcome(input);
+  if (outcome && !('template' in outcome)) return unresolvedTemplate(input, outcome);
+  const template = outcome?.template;
+  const run = withTemplateSpec(input, template);
+  const problem = specProblem(run);
   if (problem) return park(input, 'InvalidSpec', problem);
   let decision: Decision;
   try {
-    decision = decide(input);
+    decision = decide(run);
   } catch (error) {
     return park(input, 'InternalError', `the engine failed: ${(error as Error).message}`);
   }
@@ -119,5 +134,25 @@ export function decideSafely(input: EngineInput): Decision {
       `the engine produced a status the schema refuses: ${invalid.field} ${invalid.message}`,
     );
   }
-  return { ...decision, status };
+  return stamp(input, { ...decision, status }, template);
+}
+
+/**
+ * A decision that took longer than the operator's budget per reconcile parks the runbook (the
+ * controller measures; the same spec would take as long again), keeping what it folded in.
+ */
+export function withinReconcileBudget(
+  input: EngineInput,
+  decision: Decision,
+  tookMs: number,
+  budgetMs: number,
+): Decision {
+  if (tookMs <= budgetMs) return decision;
+  return park(
+    input,
+    'ReconcileBudgetExceeded',
+    `deciding this runbook took ${Math.round(tookMs)} ms, over the operator's budget of ${budgetMs} ms per reconcile: make it smaller (fewer stages, shorter inputs, cheaper gate conditions)`,
+    decision.status,
+    decision.store,
+  );
 }

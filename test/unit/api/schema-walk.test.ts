@@ -40,7 +40,7 @@ const LISTED = [AGENT_SETTINGS, DESCRIPTIVE_FIELDS, CONTEXT_FIELDS, POD_FIELDS].
 const listed = (path: string) =>
   LISTED.some((entry) => path === entry || path.startsWith(`${entry}.`) || path.startsWith(`${entry}[]`));
 
-const READERS = ['engine', 'controller', 'webhook', 'observability', 'operator'];
+const READERS = ['engine', 'generator', 'controller', 'webhook', 'observability', 'operator'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -4,7 +4,7 @@
  * informer sees it, and the park paths when the API server refuses a write.
  */
 import { expect } from 'chai';
-import { Reconciler } from '../../../src/controller/reconciler.js';
+import { Reconciler, type ReconcilerDeps } from '../../../src/controller/reconciler.js';
 import { JobCache } from '../../../src/controller/job-cache.js';
 import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import { Notifier } from '../../../src/controller/notifier.js';
@@ -50,7 +50,7 @@ const runbook = (): AgentRunbookJson => ({
   spec: { version: '1.0.0', execution: { mode: 'pipeline' }, agents: { pipeline: [{ name: 'a' }] } },
 });
 
-async function harness(object = runbook()) {
+async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) {
   const http = new FakeHttp();
   const runbooks = sourceOf([object]);
   const jobs = sourceOf<JobJson>([]);
@@ -73,6 +73,7 @@ async function harness(object = runbook()) {
     notifier: new Notifier(() => CATALOG, log),
     log,
     now: () => new Date('2026-01-01T00:00:00Z'),
+    ...extra,
   });
   const stop = () => {
     for (const informer of Object.values(informers)) informer.stop();
@@ -144,5 +145,65 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
     } finally {
       h.stop();
     }
+  });
+
+  describe('spec.template', () => {
+    const fromTemplate = (): AgentRunbookJson => ({
+      ...runbook(),
+      spec: { template: { name: 'base' }, context: {} } as unknown as AgentRunbookJson['spec'],
+    });
+
+    it('writes the template’s outcome the engine decides, and starts nothing, when it cannot be resolved', async () => {
+      const asked: string[] = [];
+      const h = await harness(fromTemplate(), {
+        templates: {
+          resolve: (object) => {
+            asked.push(object.metadata.name);
+            return { reason: 'TemplateNotFound', message: 'no template named base' };
+          },
+        },
+      });
+      try {
+        await h.reconciler.reconcile('ns/rb');
+        expect(asked).to.deep.equal(['rb']);
+        expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status']);
+        const status = h.http.statuses()[0];
+        expect(status?.phase).to.equal('Pending');
+        expect(status?.conditions?.find((c) => c.type === 'TemplateResolved')?.reason).to.equal(
+          'TemplateNotFound',
+        );
+      } finally {
+        h.stop();
+      }
+    });
+
+    it('runs the spec the status holds for this generation without resolving the template again', async () => {
+      const stored = fromTemplate();
+      stored.status = {
+        template: {
+          kind: 'AgentRunbookTemplate',
+          name: 'base',
+          observedGeneration: 1,
+          reason: 'named in spec.template',
+          spec: runbook().spec as unknown as Record<string, unknown>,
+        },
+      };
+      const h = await harness(stored, {
+        templates: {
+          resolve: () => {
+            throw new Error('resolved again');
+          },
+        },
+      });
+      try {
+        await h.reconciler.reconcile('ns/rb');
+        expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
+        expect(
+          (h.http.statuses()[0] as { template?: { name: string } } | undefined)?.template?.name,
+        ).to.equal('base');
+      } finally {
+        h.stop();
+      }
+    });
   });
 });

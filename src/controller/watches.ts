@@ -1,0 +1,65 @@
+/**
+ * The watches that enqueue runbooks, declared as controller-runtime's builder declares them: For
+ * the runbooks themselves, Owns for the Jobs they own, Watches for anything else, with a function
+ * that maps an object to the runbooks it concerns. Predicates say which events are worth a
+ * reconcile (controller-runtime's predicate.Funcs); every event is, where none is given.
+ */
+import { objectKey, type Informer, type KubeObject } from '../kube/informer.js';
+import type { WorkQueue } from '../kube/work-queue.js';
+import type { ObjectMeta } from '../kube/types.js';
+import { controllerOwner } from './job-cache.js';
+
+export interface Predicates<T> {
+  add?: (object: T) => boolean;
+  update?: (next: T, old: T) => boolean;
+  delete?: (object: T) => boolean;
+}
+
+/** The keys of the runbooks an object concerns. */
+export type ToRunbooks<T> = (object: T) => Iterable<string>;
+
+/** The key of the AgentRunbook that controls an object, if one does. */
+export function ownerKey(object: { metadata: ObjectMeta }): string[] {
+  const owner = controllerOwner(object.metadata, 'AgentRunbook');
+  return owner ? [`${object.metadata.namespace ?? ''}/${owner.name}`] : [];
+}
+
+export class Watches {
+  constructor(private readonly queue: Pick<WorkQueue, 'add'>) {}
+
+  /** The runbooks themselves. */
+  for<T extends KubeObject>(informer: Informer<T>, predicates: Predicates<T> = {}): this {
+    return this.watches(informer, (object) => [objectKey(object)], predicates);
+  }
+
+  /** Objects a runbook controls (its Jobs): their owner. */
+  owns<T extends KubeObject & { metadata: ObjectMeta }>(
+    informer: Informer<T>,
+    predicates: Predicates<T> = {},
+  ): this {
+    return this.watches(informer, ownerKey, predicates);
+  }
+
+  /** Any other object, mapped to the runbooks it concerns. */
+  watches<T extends KubeObject>(
+    informer: Informer<T>,
+    toRunbooks: ToRunbooks<T>,
+    predicates: Predicates<T> = {},
+  ): this {
+    const enqueue = (object: T) => {
+      for (const key of toRunbooks(object)) this.queue.add(key);
+    };
+    informer.on({
+      add: (object) => {
+        if (predicates.add?.(object) ?? true) enqueue(object);
+      },
+      update: (object, old) => {
+        if (predicates.update?.(object, old) ?? true) enqueue(object);
+      },
+      delete: (object) => {
+        if (predicates.delete?.(object) ?? true) enqueue(object);
+      },
+    });
+    return this;
+  }
+}
