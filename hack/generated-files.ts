@@ -2,6 +2,7 @@
  * Every generated file of the repository and its content. `make generate` writes them; a unit
  * test fails when a committed copy differs.
  */
+import { REASONS } from '../src/api/reasons.js';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -226,10 +227,29 @@ export function generatedFiles(): Map<string, string> {
     [
       'docs/api-reference.md',
       renderApiReference('AgentRunbook i2s.studio/v2 API reference', openApiSchema(AgentRunbook)) +
-        fieldRoles('spec'),
+        fieldRoles('spec') +
+        reasonsTable(),
     ],
     ['docs/versioning.md', versioningDoc()],
   ]);
+}
+
+/** Every reason of conditions, stages, Events and notifications, from src/api/reasons.ts. */
+function reasonsTable(): string {
+  const rows = Object.entries(REASONS).map(
+    ([reason, doc]) => `| \`${reason}\` | ${doc.on.join(', ')} | ${doc.means.replaceAll('|', '\\|')} |`,
+  );
+  return [
+    '',
+    '## Reasons',
+    '',
+    "Every reason the operator gives, in conditions (`status.conditions`, and an Agent's), in `status.stages[].reason`, in Events (`kubectl describe`) and in notifications. The Alerting condition alone takes its reason from the firing alert's name.",
+    '',
+    '| Reason | Where | Meaning |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
 }
 
 /** The semver rules of a spec change, from the table the webhook and the operator use. */

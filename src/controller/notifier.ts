@@ -65,10 +65,7 @@ export class Notifier {
   }
 
   /** Starts delivering; returns at once. */
-  notify(
-    runbook: AgentRunbookJson,
-    notifications: { target: string; reason: string; message: string }[],
-  ): void {
+  notify(runbook: AgentRunbookJson, notifications: Notification[]): void {
     for (const notification of notifications) {
       const url = this.config().notificationTargets?.[notification.target]?.url;
       if (!url) continue; // the Warning Event already told the target's people

@@ -23,6 +23,7 @@ import type {
   EngineEvent,
   EngineInput,
   JobPlan,
+  DeletionReason,
   OutputStore,
   RevisionStatus,
   RunbookObject,
@@ -437,7 +438,7 @@ const NAMES_PER_EVENT = 10;
 
 /** One Event per reason, not per Job: pruning a long history must not flood the namespace. */
 function deletionEvents(deleted: Decision['delete']): EngineEvent[] {
-  const byReason = new Map<string, string[]>();
+  const byReason = new Map<DeletionReason, string[]>();
   for (const { name, reason } of deleted) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
   return [...byReason].map(([reason, names]) => {
     const shown = names.slice(0, NAMES_PER_EVENT).join(', ');

@@ -6,7 +6,12 @@
 import { GROUP, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
 import { TEMPLATE_RUNBOOK_FIELDS, type SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook } from '../api/validator.js';
-import type { RunbookObject, TemplateResolution, TemplateStatus } from '../engine/model/types.js';
+import type {
+  RunbookObject,
+  TemplateReason,
+  TemplateResolution,
+  TemplateStatus,
+} from '../engine/model/types.js';
 import { renderRunbook } from './render.js';
 import { selectTemplate, type KindedTemplate, type SelectionContext } from './select.js';
 
@@ -26,7 +31,7 @@ function describeContext(context: SelectionContext): string {
 function chooseTemplate(
   runbook: Pick<RunbookObject, 'metadata' | 'spec'>,
   candidates: KindedTemplate[],
-): { chosen: KindedTemplate; reason: string } | { reason: string; message: string } {
+): { chosen: KindedTemplate; reason: string } | { reason: TemplateReason; message: string } {
   const ref = runbook.spec.template ?? {};
   if (ref.name !== undefined) {
     const named = candidates.find((candidate) => candidate.name === ref.name);

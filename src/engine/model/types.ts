@@ -1,4 +1,5 @@
 import type { AgentCatalog } from '../../api/catalog.js';
+import type { ConditionReason, EventReason, NotificationReason } from '../../api/reasons.js';
 import type { PodTemplate } from '../../api/pod-template.js';
 import type { EgressSpec } from '../../api/egress.js';
 import type { AgentOwner } from '../spec/catalog.js';
@@ -66,7 +67,21 @@ export interface AgentHistory {
 /** The template a runbook was made from, and the spec it made, as status.template keeps it. */
 export type TemplateStatus = NonNullable<StatusV2['template']>;
 /** spec.template resolved: the template, or why there is none. */
-export type TemplateResolution = { template: TemplateStatus } | { reason: string; message: string };
+export type TemplateResolution = { template: TemplateStatus } | { reason: TemplateReason; message: string };
+/** Why a runbook's template cannot be resolved (its TemplateResolved condition). */
+export type TemplateReason = Extract<
+  ConditionReason,
+  | 'TemplateNotFound'
+  | 'NoTemplateMatches'
+  | 'TemplateRenderFailed'
+  | 'TemplateInvalid'
+  | 'TemplatesUnavailable'
+>;
+/** Why a Job is deleted, told in one Event per reason. */
+export type DeletionReason = Extract<
+  EventReason,
+  'SpecChanged' | 'Rerun' | 'RunStopped' | 'HistoryLimit' | 'HistoryExpired'
+>;
 /** The ControllerRevision that holds the runbook's spec, as status.revision names it. */
 export type RevisionStatus = NonNullable<StatusV2['revision']>;
 
@@ -93,7 +108,7 @@ export interface EngineInput {
 /** A notify target of an emergency workflow, to be told by the controller. */
 export interface Notification {
   target: string;
-  reason: string;
+  reason: NotificationReason;
   message: string;
 }
 
@@ -165,14 +180,14 @@ export interface OutputStore {
 
 export interface EngineEvent {
   type: 'Normal' | 'Warning';
-  reason: string;
+  reason: EventReason;
   message: string;
 }
 
 export interface Decision {
   status: StatusV2;
   create: JobPlan[];
-  delete: { name: string; reason: string }[];
+  delete: { name: string; reason: DeletionReason }[];
   events: EngineEvent[];
   notifications: Notification[];
   /** Notices to people, recorded in status.notices: sent once that status is written. */

@@ -6,7 +6,7 @@
 import { moneyMicros } from '../../api/grammar.js';
 import type { AlertStatusV2, ConditionV2, SpecV2, StatusV2 } from '../../api/v2/runbook.js';
 import { celDuration, compileTypedCondition, type CelType } from '../spec/cel.js';
-import { removeCondition, setCondition, timestamp } from '../model/conditions.js';
+import { removeCondition, setCondition, timestamp, type AlertReason } from '../model/conditions.js';
 import type { EngineEvent } from '../model/types.js';
 
 /** How often a running run with alerts is looked at again, so time-based alerts fire without other changes. */
@@ -71,13 +71,13 @@ export function alertScope(spec: SpecV2, status: StatusV2, now: Date): Record<st
 }
 
 /** An alert's name as a condition reason: high_error-rate -> HighErrorRate. */
-export function alertReason(name: string): string {
+export function alertReason(name: string): AlertReason {
   const reason = name
     .split(/[-_]/)
     .filter(Boolean)
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
-  return /^[A-Za-z]/.test(reason) ? reason : `Alert${reason}`;
+  return (/^[A-Za-z]/.test(reason) ? reason : `Alert${reason}`) as AlertReason;
 }
 
 /** A quoted CEL string (left alone), or a Go duration written bare, as in `execution_duration > 20m`. */

@@ -119,7 +119,7 @@ function begin(input: EngineInput): Start {
     .filter((job) => job.execution !== execution && job.state === 'active')
     .map((job) => ({
       name: job.name,
-      reason: job.generation !== runbook.metadata.generation ? 'SpecChanged' : 'Rerun',
+      reason: job.generation !== runbook.metadata.generation ? ('SpecChanged' as const) : ('Rerun' as const),
     }));
   return { runbook, execution, previous, before, fresh: before !== previous, deletes };
 }
@@ -272,7 +272,7 @@ function conclude(run: Run, start: Start, progress: Progress): Decision {
       ...alertEvents,
       ...told.map((notification) => ({
         type: 'Normal' as const,
-        reason: 'StepNotification',
+        reason: 'StepNotification' as const,
         message: `notifying ${notification.target}: ${notification.message}`,
       })),
     ],

@@ -3,6 +3,7 @@
  * a decision nor restarts a gate's timeout. Pure: the gates' statuses, Events, and the stages they
  * hold are returned for decide() to apply.
  */
+import type { EventReason } from '../../api/reasons.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { parseDurationMs } from '../../api/grammar.js';
 import { timestamp } from '../model/conditions.js';
@@ -42,7 +43,7 @@ export function evaluateGates(run: Run): GateOutcome {
   const known = new Map((run.status.gates ?? []).map((gate) => [gate.name, gate]));
   const { annotations, generation } = run.input.runbook.metadata;
   const outcome: GateOutcome = { statuses: [], events: [], waiting: [], held: new Map() };
-  const event = (type: EngineEvent['type'], reason: string, message: string) =>
+  const event = (type: EngineEvent['type'], reason: EventReason, message: string) =>
     outcome.events.push({ type, reason, message });
   const requeue = (ms: number) => {
     outcome.requeueAfterMs = Math.min(outcome.requeueAfterMs ?? ms, Math.max(1, Math.ceil(ms)));

@@ -16,13 +16,7 @@ import type { Decision, EngineInput, OutputStore } from '../model/types.js';
 import { stageNameProblems } from '../spec/workflow-stages.js';
 import { stamp, templateOutcome, unresolvedTemplate, withTemplateSpec } from './template-outcome.js';
 
-export type ParkReason =
-  | 'InvalidSpec'
-  | 'InternalError'
-  | 'StatusRejected'
-  | 'JobRejected'
-  | 'OutputsRejected'
-  | 'ReconcileBudgetExceeded';
+import type { ParkReason } from '../../api/reasons.js';
 
 const UNFINISHED = new Set(['Pending', 'Running', 'Retrying']);
 

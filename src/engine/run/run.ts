@@ -10,7 +10,8 @@ import { totalUsage, type Usage } from '../stage/budget.js';
 import { timestamp } from '../model/conditions.js';
 import { dependencies, type StageDependencies } from '../spec/graph.js';
 import { colocatedWorkspaces, workspaceNode } from '../stage/workspaces.js';
-import type { EngineEvent, EngineInput, JobPlan, OutputStore } from '../model/types.js';
+import type { EventReason, StageReason } from '../../api/reasons.js';
+import type { DeletionReason, EngineEvent, EngineInput, JobPlan, OutputStore } from '../model/types.js';
 import {
   allStages,
   mainStages,
@@ -30,7 +31,7 @@ export class Run {
   readonly create: JobPlan[] = [];
   /** Outputs folded in this reconcile that the status cannot keep. */
   readonly store: OutputStore[] = [];
-  readonly deletes: { name: string; reason: string }[] = [];
+  readonly deletes: { name: string; reason: DeletionReason }[] = [];
   requeueAfterMs: number | undefined;
   readonly stages: Map<string, StageStatusV2>;
   readonly specStages: Map<string, RunStage>;
@@ -112,14 +113,14 @@ export class Run {
     this.requeueAfterMs = Math.min(this.requeueAfterMs ?? wait, wait);
   }
 
-  event(type: EngineEvent['type'], reason: string, message: string): void {
+  event(type: EngineEvent['type'], reason: EventReason, message: string): void {
     this.events.push({ type, reason, message });
   }
 
   finishStage(
     stage: StageStatusV2,
     phase: 'Succeeded' | 'Failed' | 'Skipped',
-    reason: string,
+    reason: StageReason,
     message: string,
   ): void {
     stage.phase = phase;

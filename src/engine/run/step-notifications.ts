@@ -25,7 +25,7 @@ export function stepNotifications(runbook: RunbookObject, before: StatusV2, next
     .flatMap((stage) =>
       (stage.notify ?? []).map((target) => ({
         target,
-        reason: 'StepStarted',
+        reason: 'StepStarted' as const,
         message: `step ${stage.name} of the ${stage.workflow} workflow of ${where} started`,
       })),
     );
@@ -40,7 +40,7 @@ export function stepNotifications(runbook: RunbookObject, before: StatusV2, next
     notifications.push(
       ...ending.step.notify.map((target) => ({
         target,
-        reason: 'WorkflowTerminated',
+        reason: 'WorkflowTerminated' as const,
         message: `the ${workflow} workflow of ${where} reached its terminate step ${ending.step.name}`,
       })),
     );

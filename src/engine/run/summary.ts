@@ -2,6 +2,7 @@
  * The run-level status (phase, progress, usage, conditions) built from the stages, and the Events
  * that a change of it is worth: two pure functions, so what is shown and what is told agree.
  */
+import type { ConditionReason, EventReason } from '../../api/reasons.js';
 import type { ConditionV2, StatusV2 } from '../../api/v2/runbook.js';
 import { crossedAlert, isCapped, type Usage } from '../stage/budget.js';
 import { removeCondition, setCondition, timestamp } from '../model/conditions.js';
@@ -15,8 +16,8 @@ export const TERMINAL_RUN = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetE
 export interface Ending {
   phase: 'Failed' | 'TimedOut' | 'BudgetExceeded' | 'Cancelled';
   /** The condition that says why: Failed, TimedOut, BudgetExceeded or Cancelled. */
-  condition: string;
-  reason: string;
+  condition: 'Failed' | 'TimedOut' | 'BudgetExceeded' | 'Cancelled';
+  reason: ConditionReason;
   message: string;
 }
 
@@ -33,7 +34,7 @@ class Conditions {
     private readonly generation: number,
   ) {}
 
-  set(type: string, state: 'True' | 'False', reason: string, message: string): void {
+  set(type: string, state: 'True' | 'False', reason: ConditionReason, message: string): void {
     this.list = setCondition(this.list, { type, status: state, reason, message }, this.now, this.generation);
   }
 
@@ -63,7 +64,7 @@ function setPhase(
     const failed = stages
       .filter((stage) => stage.phase !== 'Succeeded')
       .map((stage) => `${stage.name} (${stage.phase})`);
-    const [reason, message] = stages.some((stage) => stage.workflow === 'fallback')
+    const [reason, message]: [ConditionReason, string] = stages.some((stage) => stage.workflow === 'fallback')
       ? ['CompletedViaFallback', 'finished through the fallback workflow']
       : failed.length
         ? ['CompletedWithFailures', `finished; not succeeded: ${failed.join(', ')}`]
@@ -157,6 +158,15 @@ export function buildStatus(run: Run, ending: Ending | undefined, waiting: strin
 const alerting = (status: StatusV2) =>
   status.conditions?.find((condition) => condition.type === 'BudgetAlert' && condition.status === 'True');
 
+/** The Event that says how a run ended. */
+const RUN_ENDED: Record<Ending['phase'] | 'Succeeded', EventReason> = {
+  Succeeded: 'RunSucceeded',
+  Failed: 'RunFailed',
+  TimedOut: 'RunTimedOut',
+  BudgetExceeded: 'RunBudgetExceeded',
+  Cancelled: 'RunCancelled',
+};
+
 /** The Events of the run itself that going from `before` to `after` is worth, in causal order (after the stages'). */
 export function runEvents(before: StatusV2, after: StatusV2, ending: Ending | undefined): EngineEvent[] {
   const events: EngineEvent[] = [];
@@ -168,7 +178,7 @@ export function runEvents(before: StatusV2, after: StatusV2, ending: Ending | un
     const succeeded = phase === 'Succeeded';
     events.push({
       type: succeeded ? 'Normal' : 'Warning',
-      reason: succeeded ? 'RunSucceeded' : `Run${phase === 'Failed' ? 'Failed' : phase}`,
+      reason: RUN_ENDED[phase as Ending['phase'] | 'Succeeded'],
       message: succeeded
         ? `runbook finished: ${after.progress ?? ''} stages`
         : `runbook ${phase}: ${ending?.message ?? ''}`,

@@ -7,7 +7,13 @@
 import { sameJson } from '../../api/json.js';
 import type { SpecV2 } from '../../api/v2/runbook.js';
 import { setCondition } from '../model/conditions.js';
-import type { Decision, EngineInput, TemplateResolution, TemplateStatus } from '../model/types.js';
+import type {
+  Decision,
+  EngineInput,
+  TemplateReason,
+  TemplateResolution,
+  TemplateStatus,
+} from '../model/types.js';
 
 /** Whether the controller must resolve spec.template: the status does not hold this generation's. */
 export function templateToResolve(runbook: EngineInput['runbook']): boolean {
@@ -48,7 +54,10 @@ export function stamp(input: EngineInput, decision: Decision, template?: Templat
 }
 
 /** A runbook whose template cannot be resolved: Pending, with TemplateResolved and Ready saying why. */
-export function unresolvedTemplate(input: EngineInput, why: { reason: string; message: string }): Decision {
+export function unresolvedTemplate(
+  input: EngineInput,
+  why: { reason: TemplateReason; message: string },
+): Decision {
   const { runbook, now } = input;
   const { generation } = runbook.metadata;
   // As for any new generation, the status starts over: it describes this spec, which cannot run.

@@ -3,6 +3,7 @@
  * stops everything and runs its own steps, when the validation stages follow, and how a run (or
  * a workflow of it) stops.
  */
+import type { StageReason } from '../../api/reasons.js';
 import type { StageStatusV2 } from '../../api/v2/runbook.js';
 import type { Notification } from '../model/types.js';
 import { emergencyStages, emergencyTargets, fallbackStages, type Workflow } from '../spec/workflow-stages.js';
@@ -15,8 +16,8 @@ export function stopWorkflows(
   run: Run,
   cause: string,
   workflows: Workflow[],
-  stopped = 'Aborted',
-  skipped = 'RunStopped',
+  stopped: StageReason = 'Aborted',
+  skipped: StageReason = 'RunStopped',
 ): void {
   const active = new Set(
     run.input.jobs
@@ -33,7 +34,7 @@ export function stopWorkflows(
       run.finishStage(
         stage,
         'Failed',
-        stage.reason ?? 'AgentFailed',
+        (stage.reason as StageReason | undefined) ?? 'AgentFailed',
         `${stage.message ?? ''}; not retried because ${cause}`,
       );
     } else if (stage.phase === 'Pending') {

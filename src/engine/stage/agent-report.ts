@@ -1,4 +1,5 @@
 /** Reading an agent's report (its termination message, and its log for a large one) and checking it against the stage. */
+import type { StageReason } from '../../api/reasons.js';
 import { Ajv } from 'ajv';
 import { createHash } from 'node:crypto';
 import {
@@ -35,7 +36,7 @@ export interface Resources {
 const MAX_CPU_SECONDS = 1e9;
 
 export interface Problem {
-  reason: string;
+  reason: StageReason;
   message: string;
 }
 
@@ -67,7 +68,7 @@ function outputsFromLog(
   announced: { bytes: number; sha256: string },
   log: JobObservation['reportLog'],
 ): { outputs: Record<string, unknown> } | { problem: Problem } {
-  const fail = (reason: string, message: string) => ({ problem: { reason, message } });
+  const fail = (reason: StageReason, message: string) => ({ problem: { reason, message } });
   if (announced.bytes > MAX_REPORT_BYTES) {
     return fail(
       'ReportTooLarge',

@@ -2,6 +2,7 @@
  * What a finished Job means: success with outputs, or a failure with a reason and an error class.
  * One rule serves the stage (with its declared outputs) and the agent's circuit breaker.
  */
+import type { StageReason } from '../../api/reasons.js';
 import type { StageV2 } from '../../api/v2/runbook.js';
 import { checkOutputs, reportOf, type ErrorClass, type OutputType, type Resources } from './agent-report.js';
 import { encodeOutputs } from '../spec/stored-outputs.js';
@@ -22,7 +23,7 @@ interface Usage {
 
 export interface Failure {
   kind: 'failed';
-  reason: string;
+  reason: StageReason;
   message: string;
   errorClass: ErrorClass;
   retryable: boolean;
@@ -37,7 +38,7 @@ export type StageOutcome =
     } & Usage)
   | (Failure & Usage);
 
-const failure = (reason: string, message: string, errorClass: ErrorClass): Failure => ({
+const failure = (reason: StageReason, message: string, errorClass: ErrorClass): Failure => ({
   kind: 'failed',
   reason,
   message,

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { EventReason } from '../../../src/api/reasons.js';
 import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import type { KubeHttp, KubeRequest } from '../../../src/kube/http.js';
 import { createLogger } from '../../../src/observability/logger.js';
@@ -32,7 +33,12 @@ class HeldApi {
 
 const runbook = (uid: string) =>
   ({ metadata: { name: uid, namespace: 'ns', uid }, spec: {} }) as unknown as AgentRunbookJson;
-const event = (message: string, reason = 'StageStarted') => ({ type: 'Normal' as const, reason, message });
+const event = (message: string, reason: EventReason = 'StageStarted') => ({
+  type: 'Normal' as const,
+  reason,
+  message,
+});
+
 const log = createLogger('error');
 
 describe('the Event recorder', () => {
@@ -84,7 +90,7 @@ describe('the Event recorder', () => {
   it('drops Events beyond its queue rather than growing without bound', async () => {
     const api = new HeldApi();
     const recorder = new EventRecorder(api as unknown as KubeHttp, log);
-    const many = Array.from({ length: 3000 }, (_, i) => event(`message ${i}`, `Reason${i}`));
+    const many = Array.from({ length: 3000 }, (_, i) => event(`message ${i}`, `Reason${i}` as EventReason));
     recorder.record(runbook('a'), many, new Date());
     await api.releaseAll(recorder);
     expect(api.requests).to.have.length(1000);

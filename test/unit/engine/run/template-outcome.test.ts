@@ -46,7 +46,7 @@ describe('engine: spec.template', () => {
   });
 
   it('leaves a runbook whose template cannot be resolved Pending, saying why once', () => {
-    const why = { reason: 'TemplateNotFound', message: 'no AgentRunbookTemplate named base' };
+    const why = { reason: 'TemplateNotFound' as const, message: 'no AgentRunbookTemplate named base' };
     const first = decideSafely(input(fromTemplate(), { template: why, revision: REVISION }));
     expect(first.status.phase).to.equal('Pending');
     expect(first.create).to.deep.equal([]);
