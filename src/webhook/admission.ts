@@ -8,7 +8,8 @@ import type { SpecV2 } from '../api/v2/runbook.js';
 import { validateAgentRunbook, type FieldError } from '../api/validator.js';
 import { analyzeRunbook } from '../generator/optimize.js';
 import { fieldList } from './admission-response.js';
-import { settingWarnings, validateRunbookSpec, versionWarnings } from './validate-runbook.js';
+import { settingWarnings, versionWarnings } from './runbook-warnings.js';
+import { validateRunbookSpec } from './validate-runbook.js';
 
 /** The review each path takes: anything else is not a review at all. */
 export const REVIEW_KINDS = {

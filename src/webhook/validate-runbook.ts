@@ -2,9 +2,8 @@
  * What the CRD's schema cannot say about a runbook, checked by the validating webhook. Every
  * message starts with the field path it is about.
  */
-import semver from 'semver';
 import { Spec, TEMPLATE_RUNBOOK_FIELDS, type SpecV2 } from '../api/v2/runbook.js';
-import { unusedWorkspaces, workspaceProblems } from '../api/v2/workspaces.js';
+import { workspaceProblems } from '../api/v2/workspaces.js';
 import { FILES_DIR } from '../api/agent-contract.js';
 import { SCRATCH_DEFAULTS } from '../api/pod-template.js';
 import type { TSchema } from '@sinclair/typebox';
@@ -14,8 +13,7 @@ import { compileCondition } from '../engine/spec/cel.js';
 import { sameJson } from '../api/json.js';
 import { compileAlertCondition } from '../engine/run/alerts.js';
 import { RUNBOOK_METRICS } from '../api/v2/monitoring.js';
-import { overlayBudgets } from '../engine/spec/effective.js';
-import { CONDUCTOR_SETTINGS, conductorConfig, maxConcurrentPipelines } from '../engine/spec/conductor.js';
+import { conductorConfig, maxConcurrentPipelines } from '../engine/spec/conductor.js';
 import { celScope, GATE_VARIABLES } from '../engine/spec/gates.js';
 import { graphProblem } from '../engine/spec/graph.js';
 import { moneyMicros } from '../api/grammar.js';
@@ -26,11 +24,9 @@ import {
   mainEntries,
   mainStages,
   stageNameProblems,
-  terminatingStep,
   type RunStage,
 } from '../engine/spec/workflow-stages.js';
 import { compileUserSchema } from '../engine/spec/user-schema.js';
-import { bumpBetween, bumpOf, bumpRank, nextVersion, specChanges } from '../engine/versions/spec-changes.js';
 
 export interface FieldProblem {
   field: string;
@@ -245,18 +241,6 @@ function checkBudgets(spec: SpecV2): FieldProblem[] {
   });
 }
 
-/** What an environment overlay lowers below an inherited share, which the run lowers too. */
-function overlayBudgetWarnings(spec: SpecV2): string[] {
-  return Object.entries(spec.environments ?? {}).flatMap(([name, overlay]) =>
-    overlay.budgets
-      ? overlayBudgets(spec, overlay.budgets).clamped.map(
-          (what) =>
-            `spec.environments.${name}.budgets: with this overlay ${what}; set it in the overlay to choose another value`,
-        )
-      : [],
-  );
-}
-
 function checkValidationSchemas(spec: SpecV2): FieldProblem[] {
   return (spec.agents.pipeline ?? []).flatMap((stage, index) => {
     const schema = stage.config?.validation?.schema;
@@ -332,32 +316,6 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
   ];
 }
 
-/** Which pipeline stages a main step runs first because its stage depends on them. */
-function pulledInWarnings(spec: SpecV2): string[] {
-  if (!spec.workflows?.main?.steps?.length) return [];
-  const pulled = new Map<number, string[]>();
-  for (const { stage, step, pulledIn } of mainEntries(spec))
-    if (pulledIn) pulled.set(step, [...(pulled.get(step) ?? []), stage.name]);
-  return [...pulled].map(([step, names]) => {
-    const target = spec.workflows?.main?.steps?.[step];
-    return `spec.workflows.main.steps[${step}]: step ${target?.name ?? ''} runs pipeline stage ${target?.agent ?? ''}, which depends on ${names.join(', ')}: ${names.length > 1 ? 'they run' : 'it runs'} first, as a build target's dependencies do; add ${names.length > 1 ? 'steps' : 'a step'} to place ${names.length > 1 ? 'them' : 'it'} yourself`;
-  });
-}
-
-/** The conductor's settings the operator does not act on (see engine/spec/conductor.ts). */
-function conductorWarnings(spec: SpecV2): string[] {
-  const { field, config } = conductorConfig(spec);
-  return Object.entries(config).flatMap(([key, value]) => {
-    if (key === 'budgetTracking' || key === 'qualityGates') {
-      return value === false ? [`${field}.${key}: ${CONDUCTOR_SETTINGS[key]}`] : [];
-    }
-    if (key === 'maxConcurrentPipelines') return [];
-    return [
-      `${field}.${key}: the operator does not act on this setting; it is the conductor itself (it acts on ${Object.keys(CONDUCTOR_SETTINGS).join(', ')})`,
-    ];
-  });
-}
-
 /** maxConcurrentPipelines is a count of runbooks: a whole number from 1. */
 function checkConductor(spec: SpecV2): FieldProblem[] {
   const { field, config } = conductorConfig(spec);
@@ -370,56 +328,4 @@ function checkConductor(spec: SpecV2): FieldProblem[] {
           message: `must be a whole number of runbooks, at least 1 (got ${JSON.stringify(limit)})`,
         },
       ];
-}
-
-/**
- * Warnings (not refusals) on any create or update: settings the operator accepts but does not act
- * on, and budgets that will make stages wait for each other.
- */
-export function settingWarnings(spec: SpecV2): string[] {
-  const warnings = conductorWarnings(spec);
-  const parallel =
-    (spec.execution?.mode ?? 'pipeline') !== 'pipeline' && (spec.execution?.parallelism ?? 5) > 1;
-  const budgets = spec.budgets;
-  if (parallel && budgets?.tokens?.total !== undefined && budgets.tokens.perAgent === undefined) {
-    warnings.push(
-      'spec.budgets.tokens: without perAgent each starting stage is granted all the tokens left, so stages run one at a time; set perAgent to let them run side by side',
-    );
-  }
-  if (parallel && budgets?.cost?.maxUSD !== undefined && budgets.cost.perAgent === undefined) {
-    warnings.push(
-      'spec.budgets.cost: without perAgent each starting stage is granted all the dollars left, so stages run one at a time; set perAgent to let them run side by side',
-    );
-  }
-  warnings.push(...overlayBudgetWarnings(spec), ...pulledInWarnings(spec));
-  warnings.push(...unusedWorkspaces(spec.workspaces, spec.agents.pipeline ?? []));
-  for (const workflow of ['main', 'fallback', 'emergency'] as const) {
-    const ending = terminatingStep(spec, workflow);
-    if (!ending?.unreachable.length) continue;
-    warnings.push(
-      `spec.workflows.${workflow}.steps[${ending.index + 1}]: step ${ending.step.name} (action terminate) ends the ${workflow} workflow, so ${ending.unreachable.map((step) => step.name).join(', ')} never run`,
-    );
-  }
-  return warnings;
-}
-
-/** Warnings (not refusals) about spec.version on an update, by the rules of engine/versions/spec-changes.ts. */
-export function versionWarnings(old: SpecV2, next: SpecV2): string[] {
-  const changes = specChanges(old, next);
-  if (changes.length === 0) return [];
-  if (old.version === next.version) {
-    return [
-      `spec changed but spec.version is still ${next.version}: bump it so the change can be told apart`,
-    ];
-  }
-  if (!semver.valid(old.version) || !semver.valid(next.version)) return [];
-  if (semver.lt(next.version, old.version))
-    return [`spec.version went down from ${old.version} to ${next.version}`];
-  const needed = bumpOf(changes);
-  const bump = bumpBetween(old.version, next.version);
-  if (bumpRank(bump) >= bumpRank(needed)) return [];
-  const [why] = changes;
-  return [
-    `${why?.message ?? 'the change'} is a ${why?.class ?? 'fix'} change: spec.version should get a ${needed} bump (${nextVersion(old.version, needed)}), but ${old.version} -> ${next.version} is a ${bump} bump`,
-  ];
 }

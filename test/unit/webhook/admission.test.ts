@@ -1,10 +1,7 @@
 import { expect } from 'chai';
 import { reviewAdmission, reviewConversion } from '../../../src/webhook/admission.js';
-import {
-  settingWarnings,
-  validateRunbookSpec,
-  versionWarnings,
-} from '../../../src/webhook/validate-runbook.js';
+import { settingWarnings, versionWarnings } from '../../../src/webhook/runbook-warnings.js';
+import { validateRunbookSpec } from '../../../src/webhook/validate-runbook.js';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
 import { effectiveSpec } from '../../../src/engine/spec/effective.js';
 import { buildInvalid, INVALID_CASES } from '../../support/invalid-runbooks.js';

@@ -1,0 +1,256 @@
+/**
+ * Carries out a decision of the engine for one runbook. Writes, in order: Job deletions
+ * (together), the ConfigMaps of outputs too large for the status (together), one status update
+ * (only when it changed, with the cached resourceVersion so a stale view fails with a conflict
+ * instead of overwriting), then Job creations (together). Outputs go before the status that
+ * refers to them, so a restart never finds a reference to nothing; the status goes before the
+ * Jobs, so an attempt is recorded before its Job exists. Events are handed to the recorder's
+ * queue and never hold the reconcile. A write the API server refuses as invalid (422) throws
+ * Refused, which the reconciler parks the runbook for.
+ */
+import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
+import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { sameJson } from '../api/json.js';
+import type { StatusV2 } from '../api/v2/runbook.js';
+import type { DeletionReason, Decision, EngineEvent, JobPlan, OutputStore } from '../engine/model/types.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
+import type { AgentRunbookJson } from '../kube/types.js';
+import type { Logger } from '../observability/logger.js';
+import { buildJob } from './job-builder.js';
+import { pruneStoredOutputs, storeOutputs } from './output-store.js';
+import type { EventRecorder } from './event-recorder.js';
+import type { JobCache } from './job-cache.js';
+import type { EgressPolicies } from './network-policy.js';
+import type { NoticeSender } from './notice-sender.js';
+import type { Notifier } from './notifier.js';
+import { ensureClaims, pruneClaims } from './workspace-claims.js';
+
+export interface WriterDeps {
+  http: KubeHttp;
+  cache: JobCache;
+  /** Applies the NetworkPolicy of an agent with egress before its Jobs. */
+  egressPolicies?: EgressPolicies;
+  recorder: EventRecorder;
+  notifier: Notifier;
+  /** Sends notices to people once the status recording them is written. */
+  notices?: Pick<NoticeSender, 'send'>;
+  /** Told of every status written, with the one it replaced (for metrics). */
+  statusWritten?: (runbook: AgentRunbookJson, before: StatusV2 | undefined, after: StatusV2) => void;
+}
+
+/** A write the API server refused as invalid: retrying the same write cannot succeed. */
+export class Refused extends Error {
+  constructor(
+    readonly reason: 'StatusRejected' | 'JobRejected' | 'OutputsRejected',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs a write; the API server's 422 (invalid) becomes a Refused saying what it refused. */
+async function refusedAs<T>(reason: Refused['reason'], what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isStatus(error, 422)) {
+      throw new Refused(reason, `the API server refused ${what}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
+/** How long a created Job may take to show up in the informer before the expectation lapses. */
+const EXPECTATION_TTL_MS = 5 * 60_000;
+
+export class DecisionWriter {
+  /**
+   * Jobs created but not yet seen by the Job informer (client-go's "expectations"), with when the
+   * expectation lapses: a Job deleted before the informer ever saw it is created again after that.
+   */
+  private readonly pendingCreates = new Map<string, number>();
+
+  constructor(private readonly deps: WriterDeps) {
+    const seen = (job: { metadata: { namespace?: string; name?: string } }) =>
+      this.pendingCreates.delete(`${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`);
+    deps.cache.jobs.on({ add: seen, delete: seen });
+  }
+
+  private expectingCreate(key: string, now: Date): boolean {
+    const until = this.pendingCreates.get(key);
+    if (until === undefined) return false;
+    if (until > now.getTime()) return true;
+    this.pendingCreates.delete(key);
+    return false;
+  }
+
+  /** The writes, in the order of the module comment, then Events and notifications. */
+  async write(runbook: AgentRunbookJson, decision: Decision, now: Date, log: Logger): Promise<void> {
+    const { recorder } = this.deps;
+    const namespace = runbook.metadata.namespace ?? '';
+    const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
+    await settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store)));
+
+    if (!sameJson(decision.status, runbook.status ?? null)) {
+      await this.writeStatus(runbook, decision);
+      this.deps.statusWritten?.(runbook, runbook.status, decision.status);
+      logTransition(log, runbook, decision.status);
+    }
+    if (decision.pruneStoredOutputs) {
+      // What is left behind goes with the runbook (it owns them): a failure here costs no run.
+      await pruneStoredOutputs(this.deps.http, runbook, decision.pruneStoredOutputs.keepExecution).catch(
+        (error: unknown) =>
+          log.error('deleting the stored outputs of past runs failed', { error: (error as Error).message }),
+      );
+    }
+
+    if (decision.pruneClaims) {
+      // Claims left behind go with the runbook (it owns them): a failure here costs no run.
+      await pruneClaims(this.deps.http, runbook, decision.pruneClaims.keepExecutions).catch(
+        (error: unknown) =>
+          log.error('deleting the workspace claims of past runs failed', { error: (error as Error).message }),
+      );
+    }
+
+    // Each Job's attempt is in the status written above, so the creations may go at once.
+    await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log)));
+    log.debug('reconciled', {
+      phase: decision.status.phase,
+      created: decision.create.length,
+      deleted: decision.delete.length,
+    });
+    recorder.record(
+      runbook,
+      [...deletionEvents(deleted.filter((name) => name !== undefined)), ...decision.events],
+      now,
+    );
+    this.deps.notifier.notify(runbook, decision.notifications);
+    if (decision.notices) this.deps.notices?.send(runbook, decision.notices);
+  }
+
+  /** Deletes a Job; resolves with what was deleted, or undefined when it was gone already. */
+  private async deleteJob(
+    namespace: string,
+    { name, reason }: Decision['delete'][number],
+    log: Logger,
+  ): Promise<Decision['delete'][number] | undefined> {
+    const labels = this.deps.cache.jobs.get(`${namespace}/${name}`)?.metadata.labels ?? {};
+    try {
+      await this.deps.http.request({
+        method: 'DELETE',
+        path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
+      });
+      log.info('job deleted', {
+        job: name,
+        reason,
+        generation: Number(labels[LABEL_GENERATION] ?? 0),
+        execution: labels[LABEL_EXECUTION],
+        stage: labels[LABEL_STAGE],
+        attempt: Number(labels[LABEL_ATTEMPT] ?? 0),
+      });
+      return { name, reason };
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  private storeOutputs(runbook: AgentRunbookJson, store: OutputStore): Promise<void> {
+    return refusedAs(
+      'OutputsRejected',
+      `ConfigMap ${store.name} for the outputs of stage ${store.stage}`,
+      () => storeOutputs(this.deps.http, runbook, store),
+    );
+  }
+
+  private async writeStatus(runbook: AgentRunbookJson, decision: Decision): Promise<void> {
+    const namespace = runbook.metadata.namespace ?? '';
+    await refusedAs('StatusRejected', 'the status', () =>
+      this.deps.http.request({
+        method: 'PUT',
+        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
+        body: { ...runbook, status: decision.status },
+      }),
+    );
+  }
+
+  private async createJob(runbook: AgentRunbookJson, plan: JobPlan, now: Date, log: Logger): Promise<void> {
+    const namespace = runbook.metadata.namespace ?? '';
+    const key = `${namespace}/${plan.name}`;
+    const { jobs } = this.deps.cache;
+    if (jobs.get(key) || this.expectingCreate(key, now)) return;
+    // The agent's confinement and the run's claims exist before its Pod does.
+    await this.deps.egressPolicies?.ensure(namespace, plan);
+    await refusedAs('JobRejected', `a workspace claim for stage ${plan.stage}`, () =>
+      ensureClaims(this.deps.http, runbook, plan),
+    );
+    try {
+      await refusedAs('JobRejected', `Job ${plan.name}`, () =>
+        this.deps.http.request({
+          method: 'POST',
+          path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+          body: buildJob(runbook, plan),
+        }),
+      );
+      if (!jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
+      log.info('job created', {
+        job: plan.name,
+        generation: plan.generation,
+        execution: plan.execution,
+        stage: plan.stage,
+        attempt: plan.attempt,
+        agent: plan.agent,
+      });
+    } catch (error) {
+      // The Job exists already: a previous reconcile created it and the cache has not caught up.
+      if (isStatus(error, 409)) return;
+      throw error;
+    }
+  }
+}
+
+/** One info line when the run starts or changes phase, with why (the Ready condition's reason). */
+function logTransition(log: Logger, runbook: AgentRunbookJson, status: StatusV2): void {
+  const before = runbook.status;
+  if (before?.phase === status.phase && before?.execution === status.execution) return;
+  const ready = status.conditions?.find((condition) => condition.type === 'Ready');
+  log.info('run transition', {
+    generation: status.observedGeneration,
+    execution: status.execution,
+    from: before?.execution === status.execution ? before?.phase : undefined,
+    to: status.phase,
+    reason: ready?.reason,
+    detail: ready?.message,
+  });
+}
+
+/**
+ * Waits for every request, then fails with the first refusal (which parks the runbook) or else the
+ * first other error (which retries it); requests that succeeded are not undone.
+ */
+async function settleAll<T>(requests: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(requests);
+  const failures = settled
+    .filter((result) => result.status === 'rejected')
+    .map((result) => result.reason as unknown);
+  const refused = failures.find((reason) => reason instanceof Refused);
+  if (refused !== undefined) throw refused;
+  if (failures.length) throw failures[0];
+  return settled.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
+
+/** Most Jobs named in one deletion Event; the count says how many there were. */
+const NAMES_PER_EVENT = 10;
+
+/** One Event per reason, not per Job: pruning a long history must not flood the namespace. */
+function deletionEvents(deleted: Decision['delete']): EngineEvent[] {
+  const byReason = new Map<DeletionReason, string[]>();
+  for (const { name, reason } of deleted) byReason.set(reason, [...(byReason.get(reason) ?? []), name]);
+  return [...byReason].map(([reason, names]) => {
+    const shown = names.slice(0, NAMES_PER_EVENT).join(', ');
+    const more = names.length > NAMES_PER_EVENT ? ` and ${names.length - NAMES_PER_EVENT} more` : '';
+    const what = names.length === 1 ? `Job ${shown}` : `${names.length} Jobs: ${shown}${more}`;
+    return { type: 'Normal' as const, reason, message: `deleted ${what} (${reason})` };
+  });
+}
