@@ -9,7 +9,7 @@ import { observeJob } from '../src/controller/observe.js';
 import { decide } from '../src/engine/run/decide.js';
 import type { RunbookObject } from '../src/engine/model/types.js';
 import { Informer, type InformerSource } from '../src/kube/informer.js';
-import type { AgentRunbookJson, JobJson, PodJson } from '../src/kube/types.js';
+import type { CachedRunbook, CachedJob, CachedPod } from '../src/kube/types.js';
 
 const STAGES = ['s1', 's2', 's3', 's4', 's5'];
 const OTHER_RUNBOOKS = 2_500;
@@ -22,9 +22,9 @@ function staticSource<T>(items: T[]): InformerSource<T> {
   };
 }
 
-function runbook(uid: string): RunbookObject & AgentRunbookJson {
+function runbook(uid: string): RunbookObject & CachedRunbook {
   return {
-    metadata: { name: uid, namespace: 'bench', uid, generation: 1 },
+    metadata: { name: uid, namespace: 'bench', uid, generation: 1, resourceVersion: '1' },
     spec: {
       version: '1.0.0',
       execution: { mode: 'pipeline', parallelism: 5 },
@@ -37,20 +37,21 @@ const catalog = { agents: [{ name: 'bench', image: 'bench:0' }] };
 
 /** The runbook's Jobs and Pods after `finished` stages succeeded and the next one runs, and its status. */
 function jobsOf(
-  object: RunbookObject & AgentRunbookJson,
+  object: RunbookObject & CachedRunbook,
   finished: number,
-): { jobs: JobJson[]; pods: PodJson[] } {
-  const jobs: JobJson[] = [];
-  const pods: PodJson[] = [];
+): { jobs: CachedJob[]; pods: CachedPod[] } {
+  const jobs: CachedJob[] = [];
+  const pods: CachedPod[] = [];
   const now = new Date('2026-01-01T00:00:00Z').toISOString();
   for (let step = 0; step <= finished; step += 1) {
     const observed = jobs.flatMap((job, i) => observeJob(job, pods.slice(i, i + 1)) ?? []);
     const decision = decide({ runbook: object, jobs: observed, now: new Date(now), catalog });
     object.status = decision.status;
     for (const plan of decision.create) {
-      const job = buildJob(object, plan);
       const uid = `${object.metadata.uid}-${plan.stage}`;
-      job.metadata.uid = uid;
+      const built = buildJob(object, plan);
+      const metadata = { ...built.metadata, name: plan.name, namespace: 'bench', uid, resourceVersion: '1' };
+      const job: CachedJob = { ...built, metadata };
       const done = step < finished;
       job.status = done
         ? { conditions: [{ type: 'Complete', status: 'True' }], completionTime: now, startTime: now }
@@ -62,6 +63,7 @@ function jobsOf(
           name: `${plan.name}-pod`,
           namespace: 'bench',
           uid: `${uid}-pod`,
+          resourceVersion: '1',
           labels: job.metadata.labels ?? {},
           ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: plan.name, uid, controller: true }],
         },
@@ -74,7 +76,7 @@ function jobsOf(
   return { jobs, pods };
 }
 
-async function cacheWith(jobs: JobJson[], pods: PodJson[]): Promise<JobCache> {
+async function cacheWith(jobs: CachedJob[], pods: CachedPod[]): Promise<JobCache> {
   const jobInformer = new Informer('jobs', staticSource(jobs));
   const podInformer = new Informer('pods', staticSource(pods));
   const cache = new JobCache(jobInformer, podInformer);
@@ -84,7 +86,7 @@ async function cacheWith(jobs: JobJson[], pods: PodJson[]): Promise<JobCache> {
   return cache;
 }
 
-function medianReconcileMs(target: RunbookObject & AgentRunbookJson, cache: JobCache): number {
+function medianReconcileMs(target: RunbookObject & CachedRunbook, cache: JobCache): number {
   const samples: number[] = [];
   for (let i = 0; i < SAMPLES; i += 1) {
     const started = performance.now();

@@ -8,13 +8,13 @@ import type { AgentCatalog } from '../api/catalog.js';
 import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
 import type { ResolvedEntry } from '../engine/spec/catalog.js';
 import type { Informer } from '../kube/informer.js';
-import type { AgentJson } from '../kube/types.js';
+import type { CachedAgent } from '../kube/types.js';
 
 export const AGENTS_BY_NAMESPACE = 'namespace';
 
 /** An Agent's spec as a catalog entry named after the object. */
-function entryOf(agent: AgentJson): ResolvedEntry {
-  const spec: Partial<AgentJson['spec']> = { ...agent.spec };
+function entryOf(agent: CachedAgent): ResolvedEntry {
+  const spec: Partial<CachedAgent['spec']> = { ...agent.spec };
   delete spec.description;
   const { name, namespace } = agent.metadata;
   // A namespaced Agent's breaker is its own; a ClusterAgent's is shared, as it is one agent.
@@ -22,14 +22,14 @@ function entryOf(agent: AgentJson): ResolvedEntry {
   const owner = {
     apiVersion: `${GROUP}/${STORAGE_VERSION}`,
     kind: namespace ? AGENT_KINDS.namespaced.kind : AGENT_KINDS.cluster.kind,
-    name: name ?? '',
-    uid: agent.metadata.uid ?? '',
+    name: name,
+    uid: agent.metadata.uid,
   };
   return {
-    ...(spec as AgentJson['spec']),
-    name: name ?? '',
+    ...(spec as CachedAgent['spec']),
+    name: name,
     owner,
-    ...(namespace ? { key: `${namespace}/${name ?? ''}` } : {}),
+    ...(namespace ? { key: `${namespace}/${name}` } : {}),
   };
 }
 
@@ -38,13 +38,13 @@ export class AgentDirectory {
   private clusterEntries: ResolvedEntry[] | undefined;
 
   constructor(
-    private readonly namespaced: Informer<AgentJson>,
-    private readonly cluster: Informer<AgentJson>,
+    private readonly namespaced: Informer<CachedAgent>,
+    private readonly cluster: Informer<CachedAgent>,
     /** The operator's configuration, read once at start. */
     private readonly file: () => AgentCatalog,
   ) {
     namespaced.addIndex(AGENTS_BY_NAMESPACE, (agent) => [agent.metadata.namespace ?? '']);
-    const forget = (agent: AgentJson) => {
+    const forget = (agent: CachedAgent) => {
       this.merged.delete(agent.metadata.namespace ?? '');
     };
     namespaced.on({ add: forget, update: forget, delete: forget });
@@ -61,11 +61,11 @@ export class AgentDirectory {
     if (!catalog) {
       const file = this.file();
       this.clusterEntries ??= [...this.cluster.values()]
-        .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
         .map(entryOf);
       const own = this.namespaced
         .byIndex(AGENTS_BY_NAMESPACE, namespace)
-        .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
+        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
         .map(entryOf);
       catalog = { ...file, agents: [...own, ...this.clusterEntries, ...file.agents] };
       this.merged.set(namespace, catalog);

@@ -11,7 +11,7 @@ import { agentStatus } from '../engine/stage/agent-status.js';
 import { breakerConfig, breakerState } from '../engine/stage/circuit-breaker.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
-import type { AgentJson, AgentRunbookJson, ObjectMeta } from '../kube/types.js';
+import type { CachedAgent, CachedRunbook, ObjectMeta } from '../kube/types.js';
 import { labelValue } from '../engine/model/naming.js';
 import { LABEL_EGRESS_OF, type EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
@@ -24,19 +24,17 @@ const RESYNC_MS = 30_000;
 const RUNBOOKS_BY_AGENT = 'agent';
 
 /** The agents a runbook's stages name, as namespace/agent and as the bare agent name. */
-function namedAgents(runbook: AgentRunbookJson): string[] {
-  const spec = runbook.status?.template?.spec as AgentRunbookJson['spec'] | undefined;
+function namedAgents(runbook: CachedRunbook): string[] {
+  const spec = runbook.status?.template?.spec as CachedRunbook['spec'] | undefined;
   const pipeline = (spec ?? runbook.spec).agents.pipeline ?? [];
   const names = new Set(pipeline.map((stage) => stage.agent ?? stage.name));
-  const namespace = runbook.metadata.namespace ?? '';
+  const namespace = runbook.metadata.namespace;
   return [...names].flatMap((name) => [`${namespace}/${name}`, name]);
 }
 
 /** Work-queue keys: namespace/name for an Agent, name alone for a ClusterAgent. */
-const keyOf = (agent: AgentJson) =>
-  agent.metadata.namespace
-    ? `${agent.metadata.namespace}/${agent.metadata.name ?? ''}`
-    : (agent.metadata.name ?? '');
+const keyOf = (agent: CachedAgent) =>
+  agent.metadata.namespace ? `${agent.metadata.namespace}/${agent.metadata.name}` : agent.metadata.name;
 
 export class AgentStatusWriter {
   private readonly queue = new WorkQueue();
@@ -46,9 +44,9 @@ export class AgentStatusWriter {
   constructor(
     private readonly deps: {
       http: KubeHttp;
-      agents: Informer<AgentJson>;
-      clusterAgents: Informer<AgentJson>;
-      runbooks: Informer<AgentRunbookJson>;
+      agents: Informer<CachedAgent>;
+      clusterAgents: Informer<CachedAgent>;
+      runbooks: Informer<CachedRunbook>;
       cache: JobCache;
       catalog: () => AgentCatalog;
       egressPolicies: EgressPolicies;
@@ -58,7 +56,7 @@ export class AgentStatusWriter {
     },
   ) {
     deps.runbooks.addIndex(RUNBOOKS_BY_AGENT, namedAgents);
-    const enqueue = (agent: AgentJson) => {
+    const enqueue = (agent: CachedAgent) => {
       this.queue.add(keyOf(agent));
     };
     for (const informer of [deps.agents, deps.clusterAgents]) {
@@ -69,7 +67,7 @@ export class AgentStatusWriter {
         },
       });
     }
-    const enqueueNamed = (runbook: AgentRunbookJson) => {
+    const enqueueNamed = (runbook: CachedRunbook) => {
       for (const key of namedAgents(runbook)) {
         if (key.includes('/') ? deps.agents.get(key) : deps.clusterAgents.get(key)) this.queue.add(key);
       }
@@ -124,8 +122,8 @@ export class AgentStatusWriter {
   }
 
   /** The runbooks whose stages would run this agent. */
-  private usedBy(agent: AgentJson): string[] {
-    const { namespace, name = '' } = agent.metadata;
+  private usedBy(agent: CachedAgent): string[] {
+    const { namespace, name } = agent.metadata;
     const named = this.deps.runbooks.byIndex(RUNBOOKS_BY_AGENT, namespace ? `${namespace}/${name}` : name);
     // A ClusterAgent serves only the namespaces without an Agent of its name.
     const shadowed = (runbookNamespace: string) =>
@@ -133,14 +131,14 @@ export class AgentStatusWriter {
         .byIndex(AGENTS_BY_NAMESPACE, runbookNamespace)
         .some((own) => own.metadata.name === name);
     return named
-      .filter((runbook) => namespace || !shadowed(runbook.metadata.namespace ?? ''))
-      .map((runbook) => `${runbook.metadata.namespace ?? ''}/${runbook.metadata.name ?? ''}`);
+      .filter((runbook) => namespace || !shadowed(runbook.metadata.namespace))
+      .map((runbook) => `${runbook.metadata.namespace}/${runbook.metadata.name}`);
   }
 
   private async sync(key: string): Promise<void> {
     const agent = key.includes('/') ? this.deps.agents.get(key) : this.deps.clusterAgents.get(key);
     if (!agent) return;
-    const name = agent.metadata.name ?? '';
+    const name = agent.metadata.name;
     const file = this.deps.catalog();
     const catalog = { ...file, agents: [{ ...agent.spec, name, key }] };
     const status = agentStatus({
@@ -161,8 +159,8 @@ export class AgentStatusWriter {
   }
 
   /** An agent without egress keeps no NetworkPolicy: those made from its egress before go. */
-  private async removeEgressPolicies(agent: AgentJson): Promise<void> {
-    const { namespace, name = '', uid } = agent.metadata;
+  private async removeEgressPolicies(agent: CachedAgent): Promise<void> {
+    const { namespace, name, uid } = agent.metadata;
     const scope = namespace ?? this.deps.namespace;
     const where = scope ? `/namespaces/${scope}` : '';
     const list = await this.deps.http.request<{ items: { metadata: ObjectMeta }[] }>({
@@ -188,8 +186,8 @@ export class AgentStatusWriter {
     }
   }
 
-  private async write(agent: AgentJson, status: AgentStatusV2): Promise<void> {
-    const { namespace, name = '' } = agent.metadata;
+  private async write(agent: CachedAgent, status: AgentStatusV2): Promise<void> {
+    const { namespace, name } = agent.metadata;
     const kind = namespace ? AGENT_KINDS.namespaced : AGENT_KINDS.cluster;
     const where = namespace ? `/namespaces/${namespace}` : '';
     try {

@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
 import { objectKey, type Informer, type InformerOptions } from '../kube/informer.js';
-import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
+import type { CachedAgent, CachedRunbook, CachedJob, CachedPod, CachedTemplate } from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
 import { AgentStatusWriter } from './agent-status.js';
 import { EgressPolicies } from './network-policy.js';
@@ -44,13 +44,13 @@ export interface ControllerOptions {
 
 export class RunbookController {
   readonly queue = new WorkQueue();
-  readonly runbooks: Informer<AgentRunbookJson>;
-  readonly jobs: Informer<JobJson>;
-  readonly pods: Informer<PodJson>;
-  readonly templates: Informer<TemplateJson>;
-  readonly clusterTemplates: Informer<TemplateJson>;
-  readonly agents: Informer<AgentJson>;
-  readonly clusterAgents: Informer<AgentJson>;
+  readonly runbooks: Informer<CachedRunbook>;
+  readonly jobs: Informer<CachedJob>;
+  readonly pods: Informer<CachedPod>;
+  readonly templates: Informer<CachedTemplate>;
+  readonly clusterTemplates: Informer<CachedTemplate>;
+  readonly agents: Informer<CachedAgent>;
+  readonly clusterAgents: Informer<CachedAgent>;
   private readonly agentStatus: AgentStatusWriter;
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
@@ -132,10 +132,10 @@ export class RunbookController {
 
   /** What enqueues a runbook: every watch, in one place. */
   private watch(): void {
-    const runbooksOf = (select: (runbook: AgentRunbookJson) => boolean) => () =>
+    const runbooksOf = (select: (runbook: CachedRunbook) => boolean) => () =>
       [...this.runbooks.values()].filter(select).map((runbook) => objectKey(runbook));
     // A template that appears or changes may let a runbook waiting for one resolve.
-    const waitingFor = (template: TemplateJson) =>
+    const waitingFor = (template: CachedTemplate) =>
       runbooksOf(
         (runbook) =>
           runbook.spec.template !== undefined &&
@@ -177,7 +177,7 @@ export class RunbookController {
     };
     this.runbooks.on({
       delete: (runbook) => {
-        metrics.forgetRunbook(runbook.metadata.uid ?? '');
+        metrics.forgetRunbook(runbook.metadata.uid);
       },
     });
   }

@@ -14,7 +14,7 @@ import { sameJson } from '../api/json.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
 import type { DeletionReason, Decision, EngineEvent, JobPlan, OutputStore } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { buildJob } from './job-builder.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
@@ -35,7 +35,7 @@ export interface WriterDeps {
   /** Sends notices to people once the status recording them is written. */
   notices?: Pick<NoticeSender, 'send'>;
   /** Told of every status written, with the one it replaced (for metrics). */
-  statusWritten?: (runbook: AgentRunbookJson, before: StatusV2 | undefined, after: StatusV2) => void;
+  statusWritten?: (runbook: CachedRunbook, before: StatusV2 | undefined, after: StatusV2) => void;
 }
 
 /** A write the API server refused as invalid: retrying the same write cannot succeed. */
@@ -85,9 +85,9 @@ export class DecisionWriter {
   }
 
   /** The writes, in the order of the module comment, then Events and notifications. */
-  async write(runbook: AgentRunbookJson, decision: Decision, now: Date, log: Logger): Promise<void> {
+  async write(runbook: CachedRunbook, decision: Decision, now: Date, log: Logger): Promise<void> {
     const { recorder } = this.deps;
-    const namespace = runbook.metadata.namespace ?? '';
+    const namespace = runbook.metadata.namespace;
     const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
     await settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store)));
 
@@ -156,7 +156,7 @@ export class DecisionWriter {
     }
   }
 
-  private storeOutputs(runbook: AgentRunbookJson, store: OutputStore): Promise<void> {
+  private storeOutputs(runbook: CachedRunbook, store: OutputStore): Promise<void> {
     return refusedAs(
       'OutputsRejected',
       `ConfigMap ${store.name} for the outputs of stage ${store.stage}`,
@@ -164,19 +164,19 @@ export class DecisionWriter {
     );
   }
 
-  private async writeStatus(runbook: AgentRunbookJson, decision: Decision): Promise<void> {
-    const namespace = runbook.metadata.namespace ?? '';
+  private async writeStatus(runbook: CachedRunbook, decision: Decision): Promise<void> {
+    const namespace = runbook.metadata.namespace;
     await refusedAs('StatusRejected', 'the status', () =>
       this.deps.http.request({
         method: 'PUT',
-        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name ?? ''}/status`,
+        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name}/status`,
         body: { ...runbook, status: decision.status },
       }),
     );
   }
 
-  private async createJob(runbook: AgentRunbookJson, plan: JobPlan, now: Date, log: Logger): Promise<void> {
-    const namespace = runbook.metadata.namespace ?? '';
+  private async createJob(runbook: CachedRunbook, plan: JobPlan, now: Date, log: Logger): Promise<void> {
+    const namespace = runbook.metadata.namespace;
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
     if (jobs.get(key) || this.expectingCreate(key, now)) return;
@@ -211,7 +211,7 @@ export class DecisionWriter {
 }
 
 /** One info line when the run starts or changes phase, with why (the Ready condition's reason). */
-function logTransition(log: Logger, runbook: AgentRunbookJson, status: StatusV2): void {
+function logTransition(log: Logger, runbook: CachedRunbook, status: StatusV2): void {
   const before = runbook.status;
   if (before?.phase === status.phase && before?.execution === status.execution) return;
   const ready = status.conditions?.find((condition) => condition.type === 'Ready');

@@ -13,7 +13,7 @@ import { MANAGED_BY } from '../api/labels.js';
 import type { EngineEvent } from '../engine/model/types.js';
 import type { Logger } from '../observability/logger.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 
 const MAX_MESSAGE = 1024;
 /** The longest object name (a DNS subdomain). */
@@ -28,7 +28,7 @@ const AGGREGATE_AFTER = 10;
 const AGGREGATE_WINDOW_MS = 10 * 60_000;
 
 interface Pending {
-  runbook: AgentRunbookJson;
+  runbook: CachedRunbook;
   event: EngineEvent;
   time: Date;
   /** Position within one reconcile's Events, to order them by eventTime. */
@@ -63,9 +63,8 @@ export class EventRecorder {
   ) {}
 
   /** Queues the Events; a failure to record is logged and never reaches the caller. */
-  record(runbook: AgentRunbookJson, events: EngineEvent[], time: Date): void {
-    const object =
-      runbook.metadata.uid ?? `${runbook.metadata.namespace ?? ''}/${runbook.metadata.name ?? ''}`;
+  record(runbook: CachedRunbook, events: EngineEvent[], time: Date): void {
+    const object = runbook.metadata.uid;
     for (const [index, event] of events.entries()) {
       if (this.queued >= MAX_QUEUED) {
         this.dropped += 1;
@@ -134,7 +133,7 @@ export class EventRecorder {
    */
   private aggregated({ runbook, event, time }: Pending): { event: EngineEvent; key: string } {
     const message = event.message.slice(0, MAX_MESSAGE);
-    const similarKey = [runbook.metadata.uid ?? '', event.type, event.reason].join('\u0000');
+    const similarKey = [runbook.metadata.uid, event.type, event.reason].join('\u0000');
     const now = time.getTime();
     let similar = this.similar.get(similarKey);
     if (!similar || now - similar.since > AGGREGATE_WINDOW_MS) similar = { messages: new Set(), since: now };
@@ -148,7 +147,7 @@ export class EventRecorder {
 
   /** Adds one to a stored Event's count; false when it is gone (then a new one is created). */
   private async bump(
-    runbook: AgentRunbookJson,
+    runbook: CachedRunbook,
     stored: Stored,
     event: EngineEvent,
     timestamp: string,
@@ -157,7 +156,7 @@ export class EventRecorder {
     try {
       await this.http.request({
         method: 'PATCH',
-        path: `/api/v1/namespaces/${runbook.metadata.namespace ?? 'default'}/events/${stored.name}`,
+        path: `/api/v1/namespaces/${runbook.metadata.namespace}/events/${stored.name}`,
         contentType: 'application/strategic-merge-patch+json',
         body: { count: stored.count, lastTimestamp: timestamp, message: event.message },
       });
@@ -170,7 +169,7 @@ export class EventRecorder {
 
   private async create(pending: Pending, event: EngineEvent, timestamp: string): Promise<string> {
     const { runbook, index } = pending;
-    const namespace = runbook.metadata.namespace ?? 'default';
+    const namespace = runbook.metadata.namespace;
     // lastTimestamp has whole seconds; eventTime (microseconds) keeps one reconcile's Events in order.
     const eventTime = `${timestamp.slice(0, -1)}${String(Math.min(index, 999)).padStart(3, '0')}Z`;
     const body = (metadata: Record<string, string>) => ({
@@ -200,7 +199,7 @@ export class EventRecorder {
     // Named as client-go names them, <object>.<time in hex>: kubectl describe sorts Events by
     // lastTimestamp, which has whole seconds, and keeps the API server's order (by name) among
     // equals, so the name keeps one second's Events (RunStarted, then StageStarted) in order.
-    const object = runbook.metadata.name ?? 'runbook';
+    const object = runbook.metadata.name;
     const nanos = BigInt(pending.time.getTime()) * 1_000_000n + BigInt(Math.min(index, 999_999));
     const name = `${object}.${nanos.toString(16)}`;
     const generated = () => this.post(namespace, body({ generateName: `${object.slice(0, 200)}.` }));

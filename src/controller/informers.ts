@@ -7,17 +7,22 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { KubeHttp } from '../kube/http.js';
 import { Informer, type InformerOptions, type KubeObject } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
-import type { AgentJson, AgentRunbookJson, JobJson, PodJson, TemplateJson } from '../kube/types.js';
+import type { RequiredMeta } from '../kube/informer.js';
+import type { CachedAgent, CachedJob, CachedPod, CachedRunbook, CachedTemplate } from '../kube/types.js';
 
 export interface ControllerInformers {
-  runbooks: Informer<AgentRunbookJson>;
-  jobs: Informer<JobJson>;
-  pods: Informer<PodJson>;
-  templates: Informer<TemplateJson>;
-  clusterTemplates: Informer<TemplateJson>;
-  agents: Informer<AgentJson>;
-  clusterAgents: Informer<AgentJson>;
+  runbooks: Informer<CachedRunbook>;
+  jobs: Informer<CachedJob>;
+  pods: Informer<CachedPod>;
+  templates: Informer<CachedTemplate>;
+  clusterTemplates: Informer<CachedTemplate>;
+  agents: Informer<CachedAgent>;
+  clusterAgents: Informer<CachedAgent>;
 }
+
+/** What the API server sets on every object it stores, as the cached types say. */
+const STORED: RequiredMeta[] = ['name', 'uid', 'resourceVersion'];
+const NAMESPACED: RequiredMeta[] = [...STORED, 'namespace'];
 
 export function controllerInformers(
   http: KubeHttp,
@@ -27,7 +32,7 @@ export function controllerInformers(
   const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   const scope = namespace ? { namespace } : {};
   /** An informer of one of our own kinds: in the watched namespace, or cluster-scoped. */
-  const ownKind = <T extends KubeObject>(plural: string, clusterScoped: boolean) =>
+  const ownKind = <T extends KubeObject>(plural: string, clusterScoped: boolean, requires = NAMESPACED) =>
     new Informer<T>(
       plural,
       kubeSource(http, {
@@ -35,23 +40,23 @@ export function controllerInformers(
         plural,
         ...(clusterScoped ? {} : scope),
       }),
-      options,
+      { ...options, requires },
     );
   return {
-    runbooks: ownKind<AgentRunbookJson>(PLURAL, false),
+    runbooks: ownKind<CachedRunbook>(PLURAL, false, [...NAMESPACED, 'generation']),
     jobs: new Informer(
       'jobs',
       kubeSource(http, { prefix: '/apis/batch/v1', plural: 'jobs', labelSelector: managed, ...scope }),
-      options,
+      { ...options, requires: NAMESPACED },
     ),
     pods: new Informer(
       'pods',
       kubeSource(http, { prefix: '/api/v1', plural: 'pods', labelSelector: managed, ...scope }),
-      options,
+      { ...options, requires: NAMESPACED },
     ),
-    templates: ownKind<TemplateJson>(TEMPLATE_KINDS.namespaced.plural, false),
-    clusterTemplates: ownKind<TemplateJson>(TEMPLATE_KINDS.cluster.plural, true),
-    agents: ownKind<AgentJson>(AGENT_KINDS.namespaced.plural, false),
-    clusterAgents: ownKind<AgentJson>(AGENT_KINDS.cluster.plural, true),
+    templates: ownKind<CachedTemplate>(TEMPLATE_KINDS.namespaced.plural, false),
+    clusterTemplates: ownKind<CachedTemplate>(TEMPLATE_KINDS.cluster.plural, true, STORED),
+    agents: ownKind<CachedAgent>(AGENT_KINDS.namespaced.plural, false),
+    clusterAgents: ownKind<CachedAgent>(AGENT_KINDS.cluster.plural, true, STORED),
   };
 }

@@ -20,16 +20,16 @@ import { labelValue } from '../engine/model/naming.js';
 import type { JobPlan } from '../engine/model/types.js';
 import { RESERVED_VOLUMES, WORKSPACE_VOLUME_PREFIX, type PodTemplate } from '../api/pod-template.js';
 import { HOSTNAME_LABEL } from '../engine/stage/workspaces.js';
-import type { AgentRunbookJson, JobJson } from '../kube/types.js';
+import type { CachedRunbook, JobJson } from '../kube/types.js';
 
 export const AGENT_CONTAINER = 'agent';
 /** The "nonroot" user of distroless images. */
 const NON_ROOT_UID = 65532;
 
-export function jobLabels(runbook: AgentRunbookJson, plan: JobPlan): Record<string, string> {
+export function jobLabels(runbook: CachedRunbook, plan: JobPlan): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY,
-    [LABEL_RUNBOOK]: labelValue(runbook.metadata.name ?? ''),
+    [LABEL_RUNBOOK]: labelValue(runbook.metadata.name),
     [LABEL_STAGE]: labelValue(plan.stage),
     [LABEL_AGENT]: labelValue(plan.agent),
     [LABEL_GENERATION]: String(plan.generation),
@@ -39,12 +39,12 @@ export function jobLabels(runbook: AgentRunbookJson, plan: JobPlan): Record<stri
 }
 
 /** The owner reference that makes the runbook's deletion delete the object too. */
-export function ownedBy(runbook: AgentRunbookJson) {
+export function ownedBy(runbook: CachedRunbook) {
   return {
     apiVersion: `${GROUP}/${STORAGE_VERSION}`,
     kind: KIND,
-    name: runbook.metadata.name ?? '',
-    uid: runbook.metadata.uid ?? '',
+    name: runbook.metadata.name,
+    uid: runbook.metadata.uid,
     controller: true,
     blockOwnerDeletion: true,
   };
@@ -197,7 +197,7 @@ function securityContexts(template: PodTemplate | undefined, mountsClaims: boole
   };
 }
 
-export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
+export function buildJob(runbook: CachedRunbook, plan: JobPlan): JobJson {
   const labels = jobLabels(runbook, plan);
   const template = plan.podTemplate;
   const annotations = {
@@ -214,7 +214,7 @@ export function buildJob(runbook: AgentRunbookJson, plan: JobPlan): JobJson {
     kind: 'Job',
     metadata: {
       name: plan.name,
-      namespace: runbook.metadata.namespace ?? '',
+      namespace: runbook.metadata.namespace,
       labels,
       ...(plan.agentKey ? { annotations: { [ANNOTATION_AGENT_KEY]: plan.agentKey } } : {}),
       ownerReferences: [ownedBy(runbook)],

@@ -6,7 +6,7 @@ import type { AgentCatalog } from '../api/catalog.js';
 import { breakerConfig, breakerState, type BreakerState } from '../engine/stage/circuit-breaker.js';
 import type { AgentHistory, JobObservation } from '../engine/model/types.js';
 import { objectKey, type Informer } from '../kube/informer.js';
-import type { JobJson, ObjectMeta, PodJson } from '../kube/types.js';
+import type { CachedJob, ObjectMeta, CachedPod } from '../kube/types.js';
 import { AgentLedger } from './agent-ledger.js';
 import { observeJob } from './observe.js';
 
@@ -27,12 +27,12 @@ export class JobCache {
   private readonly ledger = new AgentLedger();
 
   constructor(
-    readonly jobs: Informer<JobJson>,
-    readonly pods: Informer<PodJson>,
+    readonly jobs: Informer<CachedJob>,
+    readonly pods: Informer<CachedPod>,
   ) {
     jobs.addIndex(JOBS_BY_OWNER, ownerUid('AgentRunbook'));
     pods.addIndex(PODS_BY_JOB, ownerUid('Job'));
-    const record = (job: JobJson) => {
+    const record = (job: CachedJob) => {
       this.ledger.record(objectKey(job), this.observe(job));
     };
     jobs.on({
@@ -42,7 +42,7 @@ export class JobCache {
         this.ledger.forgetRunning(objectKey(job));
       },
     });
-    const recordJobOf = (pod: PodJson) => {
+    const recordJobOf = (pod: CachedPod) => {
       const job = this.jobOf(pod);
       if (job) record(job);
     };
@@ -50,13 +50,13 @@ export class JobCache {
   }
 
   /** The Job that owns a Pod, from the cache. */
-  jobOf(pod: PodJson): JobJson | undefined {
+  jobOf(pod: CachedPod): CachedJob | undefined {
     const owner = controllerOwner(pod.metadata, 'Job');
-    return owner && this.jobs.get(`${pod.metadata.namespace ?? ''}/${owner.name}`);
+    return owner && this.jobs.get(`${pod.metadata.namespace}/${owner.name}`);
   }
 
-  observe(job: JobJson): JobObservation | undefined {
-    return observeJob(job, this.pods.byIndex(PODS_BY_JOB, job.metadata.uid ?? ''));
+  observe(job: CachedJob): JobObservation | undefined {
+    return observeJob(job, this.pods.byIndex(PODS_BY_JOB, job.metadata.uid));
   }
 
   /** The Jobs a runbook owns (its controller owner reference names its UID), observed with their Pods. */

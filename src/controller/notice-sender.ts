@@ -8,7 +8,7 @@
  */
 import type { AgentCatalog, NoticeReceiver } from '../api/catalog.js';
 import type { Notice } from '../engine/run/notices.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { post } from './notifier.js';
 
@@ -35,17 +35,17 @@ interface Delivery {
 /** The body and headers of a notice in a receiver's format. */
 export function encodeNotice(
   format: NonNullable<NoticeReceiver['format']>,
-  runbook: AgentRunbookJson,
+  runbook: CachedRunbook,
   notice: Notice,
 ): { headers: Record<string, string>; body: string } {
-  const namespace = runbook.metadata.namespace ?? '';
-  const name = runbook.metadata.name ?? '';
+  const namespace = runbook.metadata.namespace;
+  const name = runbook.metadata.name;
   const data = {
     event: notice.event,
     notice: notice.name,
     message: notice.message,
     time: notice.time,
-    runbook: { namespace, name, uid: runbook.metadata.uid ?? '', execution: notice.execution },
+    runbook: { namespace, name, uid: runbook.metadata.uid, execution: notice.execution },
   };
   const json = { 'Content-Type': 'application/json' };
   switch (format) {
@@ -59,7 +59,7 @@ export function encodeNotice(
         headers: {
           ...json,
           'ce-specversion': '1.0',
-          'ce-id': `${runbook.metadata.uid ?? ''}/${notice.execution}/${notice.name}`,
+          'ce-id': `${runbook.metadata.uid}/${notice.execution}/${notice.name}`,
           'ce-type': `studio.i2s.agentrunbook.${notice.event}`,
           'ce-source': `/apis/i2s.studio/v2/namespaces/${namespace}/agentrunbooks/${name}`,
           'ce-subject': notice.name,
@@ -93,12 +93,12 @@ export class NoticeSender {
   }
 
   /** Queues the notices for every receiver that wants them; returns at once. */
-  send(runbook: AgentRunbookJson, notices: readonly Notice[]): void {
+  send(runbook: CachedRunbook, notices: readonly Notice[]): void {
     const receivers = Object.entries(this.config().notifications ?? {});
     for (const notice of notices) {
       for (const [receiver, target] of receivers) {
         if (target.events && !target.events.includes(notice.event)) continue;
-        if (target.namespaces && !target.namespaces.includes(runbook.metadata.namespace ?? '')) continue;
+        if (target.namespaces && !target.namespaces.includes(runbook.metadata.namespace)) continue;
         const encoded = encodeNotice(target.format ?? 'json', runbook, notice);
         this.queue.push({ receiver, event: notice.event, url: target.url, ...encoded });
         if (this.queue.length > this.capacity) {

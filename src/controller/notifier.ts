@@ -10,7 +10,7 @@ import CircuitBreaker from 'opossum';
 import type { AgentCatalog } from '../api/catalog.js';
 import type { Notification } from '../engine/model/types.js';
 import type { Logger } from '../observability/logger.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 
 export interface NotifierOptions {
   attempts?: number;
@@ -65,7 +65,7 @@ export class Notifier {
   }
 
   /** Starts delivering; returns at once. */
-  notify(runbook: AgentRunbookJson, notifications: Notification[]): void {
+  notify(runbook: CachedRunbook, notifications: Notification[]): void {
     for (const notification of notifications) {
       const url = this.config().notificationTargets?.[notification.target]?.url;
       if (!url) continue; // the Warning Event already told the target's people

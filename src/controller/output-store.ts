@@ -7,21 +7,21 @@ import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, LABEL_STAGE, MANAGED_
 import { labelValue } from '../engine/model/naming.js';
 import type { OutputStore } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
 const configMaps = (namespace: string) => `/api/v1/namespaces/${namespace}/configmaps`;
 
-export function outputsConfigMap(runbook: AgentRunbookJson, store: OutputStore) {
+export function outputsConfigMap(runbook: CachedRunbook, store: OutputStore) {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: {
       name: store.name,
-      namespace: runbook.metadata.namespace ?? '',
+      namespace: runbook.metadata.namespace,
       labels: {
         [LABEL_MANAGED_BY]: MANAGED_BY,
-        [LABEL_RUNBOOK]: labelValue(runbook.metadata.name ?? ''),
+        [LABEL_RUNBOOK]: labelValue(runbook.metadata.name),
         [LABEL_STAGE]: labelValue(store.stage),
         [LABEL_EXECUTION]: store.execution,
       },
@@ -39,13 +39,13 @@ export function outputsConfigMap(runbook: AgentRunbookJson, store: OutputStore) 
  */
 export async function storeOutputs(
   http: KubeHttp,
-  runbook: AgentRunbookJson,
+  runbook: CachedRunbook,
   store: OutputStore,
 ): Promise<void> {
   try {
     await http.request({
       method: 'POST',
-      path: configMaps(runbook.metadata.namespace ?? ''),
+      path: configMaps(runbook.metadata.namespace),
       body: outputsConfigMap(runbook, store),
     });
   } catch (error) {
@@ -56,17 +56,17 @@ export async function storeOutputs(
 /** Deletes the stored outputs of the runbook's other executions, which no status refers to any more. */
 export async function pruneStoredOutputs(
   http: KubeHttp,
-  runbook: AgentRunbookJson,
+  runbook: CachedRunbook,
   keepExecution: string,
 ): Promise<void> {
   const selector = [
     `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
-    `${LABEL_RUNBOOK}=${labelValue(runbook.metadata.name ?? '')}`,
+    `${LABEL_RUNBOOK}=${labelValue(runbook.metadata.name)}`,
     `${LABEL_EXECUTION}!=${keepExecution}`,
   ].join(',');
   await http.request({
     method: 'DELETE',
-    path: configMaps(runbook.metadata.namespace ?? ''),
+    path: configMaps(runbook.metadata.namespace),
     query: { labelSelector: selector },
   });
 }

@@ -17,7 +17,7 @@ import { awaitsOutcome } from '../engine/run/decide.js';
 import { decideSafely, park, withinReconcileBudget } from '../engine/run/guard.js';
 import { templateOutcome, templateToResolve, withTemplateSpec } from '../engine/run/template-outcome.js';
 import type { Informer } from '../kube/informer.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { DecisionWriter, Refused, type WriterDeps } from './decision-writer.js';
 import type { ReportLogs } from './report-logs.js';
@@ -32,7 +32,7 @@ export interface ReconcileResult {
 /** One reconcile's observation: the cached runbook, what the engine reads, and its log. */
 interface Observed {
   key: string;
-  runbook: AgentRunbookJson;
+  runbook: CachedRunbook;
   input: EngineInput;
   log: Logger;
 }
@@ -45,7 +45,7 @@ interface Decided {
 }
 
 export interface ReconcilerDeps extends WriterDeps {
-  runbooks: Informer<AgentRunbookJson>;
+  runbooks: Informer<CachedRunbook>;
   /** The agents runbooks of a namespace can name (Agents, ClusterAgents, the catalog file). */
   catalog: (namespace: string) => AgentCatalog;
   /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */
@@ -104,10 +104,10 @@ export class Reconciler {
     const revision = await this.revisionOf(runbook, log);
     const object: RunbookObject = {
       metadata: {
-        name: runbook.metadata.name ?? '',
-        namespace: runbook.metadata.namespace ?? '',
-        uid: runbook.metadata.uid ?? '',
-        generation: runbook.metadata.generation ?? 1,
+        name: runbook.metadata.name,
+        namespace: runbook.metadata.namespace,
+        uid: runbook.metadata.uid,
+        generation: runbook.metadata.generation,
         ...(runbook.metadata.annotations ? { annotations: runbook.metadata.annotations } : {}),
       },
       spec: runbook.spec,
@@ -197,7 +197,7 @@ export class Reconciler {
    * The revision of the runbook's spec. A failure to write it (an API error, missing RBAC) is
    * logged and leaves the stored one: the run goes on, and the next reconcile tries again.
    */
-  private async revisionOf(runbook: AgentRunbookJson, log: Logger): Promise<RevisionStatus | undefined> {
+  private async revisionOf(runbook: CachedRunbook, log: Logger): Promise<RevisionStatus | undefined> {
     if (!this.deps.revisions) return undefined;
     try {
       return await this.deps.revisions.record(runbook);

@@ -19,7 +19,7 @@ import { labelValue } from '../engine/model/naming.js';
 import { planRevision, revisionSpec, type StoredRevision } from '../engine/versions/revisions.js';
 import type { Bump } from '../engine/versions/spec-changes.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
 import type { RevisionStatus } from '../engine/model/types.js';
@@ -88,13 +88,13 @@ export class SpecRevisions {
   constructor(private readonly http: KubeHttp) {}
 
   /** Records the runbook's current spec as a revision (a ControllerRevision) when it is new, and returns it. */
-  async record(runbook: AgentRunbookJson): Promise<RevisionStatus> {
-    const generation = runbook.metadata.generation ?? 1;
+  async record(runbook: CachedRunbook): Promise<RevisionStatus> {
+    const generation = runbook.metadata.generation;
     const stored = runbook.status?.revision;
     if (stored?.observedGeneration === generation) return stored;
-    const namespace = runbook.metadata.namespace ?? '';
-    const uid = runbook.metadata.uid ?? '';
-    const name = runbook.metadata.name ?? '';
+    const namespace = runbook.metadata.namespace;
+    const uid = runbook.metadata.uid;
+    const name = runbook.metadata.name;
     const plan = planRevision(name, runbook.spec, await listRevisions(this.http, namespace, uid));
     const { write, current } = plan;
     if (write) {

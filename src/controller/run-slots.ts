@@ -17,9 +17,9 @@ import { maxConcurrentPipelines } from '../engine/spec/conductor.js';
 import { effectiveSpec } from '../engine/spec/effective.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { objectKey, type Informer } from '../kube/informer.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 
-const queuedSince = (runbook: AgentRunbookJson) =>
+const queuedSince = (runbook: CachedRunbook) =>
   runbook.status?.phase === 'Queued'
     ? runbook.status.conditions?.find((condition) => condition.type === 'Queued')?.lastTransitionTime
     : undefined;
@@ -38,12 +38,12 @@ export class RunSlots {
   private readonly granted = new Map<string, string>();
 
   constructor(
-    private readonly runbooks: Informer<AgentRunbookJson>,
+    private readonly runbooks: Informer<CachedRunbook>,
     private readonly limits: () => ConcurrencyLimits,
   ) {}
 
   /** Whether the run of `runbook` (whose spec is `spec`) may start; undefined when nothing limits it. */
-  ask(runbook: AgentRunbookJson, spec: SpecV2, now: Date): Slot | undefined {
+  ask(runbook: CachedRunbook, spec: SpecV2, now: Date): Slot | undefined {
     const limits = this.limits();
     const own = ownLimit(spec);
     if (own === undefined && limits.cluster === undefined && limits.perNamespace === undefined)
@@ -57,14 +57,14 @@ export class RunSlots {
       if (otherKey === key || other.metadata.deletionTimestamp) continue;
       members.push({
         key: otherKey,
-        namespace: other.metadata.namespace ?? '',
+        namespace: other.metadata.namespace,
         holds: holdsSlot(other.status) || this.grantPending(otherKey, other),
         ...(queuedSince(other) ? { waitingSince: queuedSince(other) } : {}),
       });
     }
     members.push({
       key,
-      namespace: runbook.metadata.namespace ?? '',
+      namespace: runbook.metadata.namespace,
       holds: false,
       waitingSince: queuedSince(runbook) ?? timestamp(now),
       ...(own === undefined ? {} : { limit: own }),
@@ -82,7 +82,7 @@ export class RunSlots {
     this.granted.delete(key);
   }
 
-  private grantPending(key: string, cached: AgentRunbookJson): boolean {
+  private grantPending(key: string, cached: CachedRunbook): boolean {
     const execution = this.granted.get(key);
     if (execution === undefined) return false;
     // From the moment the cache shows the run, its status says whether it holds a slot.

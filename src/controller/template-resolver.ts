@@ -9,25 +9,25 @@ import type { RunbookObject, TemplateResolution } from '../engine/model/types.js
 import { resolveTemplate } from '../generator/resolve-template.js';
 import { visibleTemplates, type KindedTemplate } from '../generator/select.js';
 import type { Informer } from '../kube/informer.js';
-import type { TemplateJson } from '../kube/types.js';
+import type { CachedTemplate } from '../kube/types.js';
 
 const TEMPLATES_BY_NAMESPACE = 'namespace';
 
 export class TemplateResolver {
   constructor(
-    private readonly namespaced: Informer<TemplateJson>,
-    private readonly cluster: Informer<TemplateJson>,
+    private readonly namespaced: Informer<CachedTemplate>,
+    private readonly cluster: Informer<CachedTemplate>,
   ) {
     namespaced.addIndex(TEMPLATES_BY_NAMESPACE, (template) => [template.metadata.namespace ?? '']);
   }
 
   /** Templates a runbook in `namespace` may use, of one kind or both. */
   private candidates(namespace: string, kind: string | undefined): KindedTemplate[] {
-    const of = (templates: Iterable<TemplateJson>, templateKind: string): KindedTemplate[] =>
+    const of = (templates: Iterable<CachedTemplate>, templateKind: string): KindedTemplate[] =>
       kind !== undefined && kind !== templateKind
         ? []
         : [...templates].map((template) => ({
-            name: template.metadata.name ?? '',
+            name: template.metadata.name,
             kind: templateKind,
             spec: template.spec,
           }));

@@ -7,25 +7,25 @@ import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, MANAGED_BY } from '..
 import { labelValue } from '../engine/model/naming.js';
 import type { JobPlan, PlannedWorkspace } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { AgentRunbookJson } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
 const claims = (namespace: string) => `/api/v1/namespaces/${namespace}/persistentvolumeclaims`;
 
 type MadeClaim = Required<NonNullable<PlannedWorkspace['claim']>>;
 
-export function claimObject(runbook: AgentRunbookJson, execution: string, claim: MadeClaim) {
+export function claimObject(runbook: CachedRunbook, execution: string, claim: MadeClaim) {
   const { metadata, spec } = claim.template;
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: {
       name: claim.name,
-      namespace: runbook.metadata.namespace ?? '',
+      namespace: runbook.metadata.namespace,
       labels: {
         ...metadata?.labels,
         [LABEL_MANAGED_BY]: MANAGED_BY,
-        [LABEL_RUNBOOK]: labelValue(runbook.metadata.name ?? ''),
+        [LABEL_RUNBOOK]: labelValue(runbook.metadata.name),
         [LABEL_EXECUTION]: execution,
       },
       ...(metadata?.annotations ? { annotations: metadata.annotations } : {}),
@@ -41,14 +41,14 @@ export function claimObject(runbook: AgentRunbookJson, execution: string, claim:
 }
 
 /** Creates the claims the Job mounts that its run makes; one that exists already is the run's. */
-export async function ensureClaims(http: KubeHttp, runbook: AgentRunbookJson, plan: JobPlan): Promise<void> {
+export async function ensureClaims(http: KubeHttp, runbook: CachedRunbook, plan: JobPlan): Promise<void> {
   for (const workspace of plan.workspaces ?? []) {
     const claim = workspace.claim;
     if (!claim?.template) continue;
     try {
       await http.request({
         method: 'POST',
-        path: claims(runbook.metadata.namespace ?? ''),
+        path: claims(runbook.metadata.namespace),
         body: claimObject(runbook, plan.execution, { name: claim.name, template: claim.template }),
       });
     } catch (error) {
@@ -60,17 +60,17 @@ export async function ensureClaims(http: KubeHttp, runbook: AgentRunbookJson, pl
 /** Deletes the runbook's claims of every run but these. */
 export async function pruneClaims(
   http: KubeHttp,
-  runbook: AgentRunbookJson,
+  runbook: CachedRunbook,
   keepExecutions: readonly string[],
 ): Promise<void> {
   const selector = [
     `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
-    `${LABEL_RUNBOOK}=${labelValue(runbook.metadata.name ?? '')}`,
+    `${LABEL_RUNBOOK}=${labelValue(runbook.metadata.name)}`,
     `${LABEL_EXECUTION} notin (${keepExecutions.join(',')})`,
   ].join(',');
   await http.request({
     method: 'DELETE',
-    path: claims(runbook.metadata.namespace ?? ''),
+    path: claims(runbook.metadata.namespace),
     query: { labelSelector: selector },
   });
 }

@@ -43,7 +43,15 @@ export interface InformerHandlers<T> {
   delete?(object: T): void;
 }
 
+/** Metadata fields an informer may require of every object it caches. */
+export type RequiredMeta = 'name' | 'uid' | 'resourceVersion' | 'namespace' | 'generation';
+
 export interface InformerOptions {
+  /**
+   * Fields every cached object has: the API server sets them on every object it stores, so an
+   * object without them (a broken source) is left out and logged, and the cache's type may say so.
+   */
+  requires?: readonly RequiredMeta[];
   /** The server ends each watch after this long (plus jitter it adds itself). */
   watchTimeoutSeconds?: number;
   /** A watch with no traffic for this long is presumed dead. */
@@ -103,6 +111,7 @@ export class Informer<T extends KubeObject> {
       minBackoffMs: 100,
       maxBackoffMs: 10_000,
       log: () => undefined,
+      requires: [],
       ...options,
     };
     this.backoffMs = this.options.minBackoffMs;
@@ -214,7 +223,7 @@ export class Informer<T extends KubeObject> {
     const version = object.metadata?.resourceVersion;
     if (version) this.resourceVersion = version;
     this.backoffMs = this.options.minBackoffMs;
-    if (type === 'BOOKMARK') return;
+    if (type === 'BOOKMARK' || !this.complete(object)) return;
     const key = objectKey(object);
     const old = this.cache.get(key);
     if (type === 'DELETED') {
@@ -265,8 +274,21 @@ export class Informer<T extends KubeObject> {
   }
 
   /** Replaces the cache with a fresh list, telling handlers what changed. */
+  /** Whether the object has the metadata this informer requires; logs it when not. */
+  private complete(object: T): boolean {
+    const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+    const missing = this.options.requires.filter(
+      (field) => metadata[field] === undefined || metadata[field] === '',
+    );
+    if (missing.length)
+      this.options.log(
+        `${this.name}: left out ${objectKey(object)}, which has no metadata.${missing.join(', metadata.')}`,
+      );
+    return missing.length === 0;
+  }
+
   private replace(items: T[]): void {
-    const fresh = new Map(items.map((item) => [objectKey(item), item]));
+    const fresh = new Map(items.filter((item) => this.complete(item)).map((item) => [objectKey(item), item]));
     for (const [key, old] of this.cache) {
       if (!fresh.has(key)) {
         this.remove(key);

@@ -30,6 +30,29 @@ export interface ObjectMeta {
   finalizers?: string[];
 }
 
+/**
+ * The metadata the API server always sets on an object it stores. An informer asked for these
+ * fields (InformerOptions.requires) caches no object without them, so readers of its cache need
+ * no fallbacks.
+ */
+export interface StoredMeta extends ObjectMeta {
+  name: string;
+  uid: string;
+  resourceVersion: string;
+}
+export interface NamespacedMeta extends StoredMeta {
+  namespace: string;
+}
+/** A namespaced object of a kind with a spec (its generation counts spec changes). */
+export interface SpecMeta extends NamespacedMeta {
+  generation: number;
+}
+/** An object as an informer caches it: with the metadata it always has. */
+export type Stored<T extends { metadata: ObjectMeta }, M extends StoredMeta = NamespacedMeta> = Omit<
+  T,
+  'metadata'
+> & { metadata: M };
+
 /** An AgentRunbook as generated from the v2 schema, with its metadata spelled out. */
 export type AgentRunbookJson = Omit<AgentRunbookV2, 'metadata' | 'apiVersion' | 'kind'> & {
   apiVersion?: string;
@@ -96,3 +119,12 @@ export interface AgentJson {
   spec: AgentSpecV2;
   status?: AgentStatusV2;
 }
+
+/** Objects from the operator's caches. */
+export type CachedRunbook = Stored<AgentRunbookJson, SpecMeta>;
+export type CachedJob = Stored<JobJson>;
+export type CachedPod = Stored<PodJson>;
+/** A template of either kind (a ClusterAgentRunbookTemplate has no namespace). */
+export type CachedTemplate = Stored<TemplateJson, StoredMeta>;
+/** An agent of either kind (a ClusterAgent has no namespace). */
+export type CachedAgent = Stored<AgentJson, StoredMeta>;

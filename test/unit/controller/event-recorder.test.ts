@@ -3,7 +3,7 @@ import type { EventReason } from '../../../src/api/reasons.js';
 import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import type { KubeHttp, KubeRequest } from '../../../src/kube/http.js';
 import { createLogger } from '../../../src/observability/logger.js';
-import type { AgentRunbookJson } from '../../../src/kube/types.js';
+import type { CachedRunbook } from '../../../src/kube/types.js';
 
 /** Records the requests and holds each until the test releases it, as a slow API server would. */
 class HeldApi {
@@ -32,7 +32,7 @@ class HeldApi {
 }
 
 const runbook = (uid: string) =>
-  ({ metadata: { name: uid, namespace: 'ns', uid }, spec: {} }) as unknown as AgentRunbookJson;
+  ({ metadata: { name: uid, namespace: 'ns', uid }, spec: {} }) as unknown as CachedRunbook;
 const event = (message: string, reason: EventReason = 'StageStarted') => ({
   type: 'Normal' as const,
   reason,

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { buildJob, AGENT_CONTAINER } from '../../../src/controller/job-builder.js';
 import { observeJob } from '../../../src/controller/observe.js';
-import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
+import type { CachedRunbook, JobJson, PodJson } from '../../../src/kube/types.js';
 import type { JobPlan } from '../../../src/engine/model/types.js';
 
-const runbook: AgentRunbookJson = {
-  metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 2 },
+const runbook: CachedRunbook = {
+  metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 2, resourceVersion: '1' },
   spec: { version: '1.0.0', agents: {} },
 };
 

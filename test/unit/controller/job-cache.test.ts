@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { JobCache } from '../../../src/controller/job-cache.js';
 import { Informer } from '../../../src/kube/informer.js';
 import { sourceOf } from '../../support/informer-sources.js';
-import type { JobJson, PodJson } from '../../../src/kube/types.js';
+import type { CachedJob, CachedPod } from '../../../src/kube/types.js';
 
 const labels = (stage: string, agent: string) => ({
   'i2s.studio/stage': stage,
@@ -12,12 +12,13 @@ const labels = (stage: string, agent: string) => ({
   'i2s.studio/generation': '1',
 });
 
-function job(name: string, runbookUid: string, agent: string, finishedMinute?: number): JobJson {
+function job(name: string, runbookUid: string, agent: string, finishedMinute?: number): CachedJob {
   return {
     metadata: {
       name,
       namespace: 'ns',
       uid: `uid-${name}`,
+      resourceVersion: '1',
       labels: labels(name, agent),
       ownerReferences: [
         { apiVersion: 'i2s.studio/v2', kind: 'AgentRunbook', name: 'rb', uid: runbookUid, controller: true },
@@ -33,12 +34,13 @@ function job(name: string, runbookUid: string, agent: string, finishedMinute?: n
   };
 }
 
-function pod(jobName: string, phase: string, extra: Partial<PodJson['metadata']> = {}): PodJson {
+function pod(jobName: string, phase: string, extra: Partial<CachedPod['metadata']> = {}): CachedPod {
   return {
     metadata: {
       name: `${jobName}-pod`,
       namespace: 'ns',
       uid: `pod-${jobName}`,
+      resourceVersion: '1',
       ownerReferences: [
         { apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: `uid-${jobName}`, controller: true },
       ],
@@ -65,7 +67,7 @@ function pod(jobName: string, phase: string, extra: Partial<PodJson['metadata']>
   };
 }
 
-async function cacheOf(jobs: JobJson[], pods: PodJson[]) {
+async function cacheOf(jobs: CachedJob[], pods: CachedPod[]) {
   const jobSource = sourceOf(jobs);
   const podSource = sourceOf(pods);
   const jobInformer = new Informer('jobs', jobSource.source);

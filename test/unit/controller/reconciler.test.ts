@@ -11,7 +11,7 @@ import { Notifier } from '../../../src/controller/notifier.js';
 import { Informer } from '../../../src/kube/informer.js';
 import { sourceOf } from '../../support/informer-sources.js';
 import { KubeApiError, type KubeHttp, type KubeRequest } from '../../../src/kube/http.js';
-import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
+import type { CachedRunbook, CachedJob, CachedPod } from '../../../src/kube/types.js';
 import type { AgentCatalog } from '../../../src/api/catalog.js';
 import { createLogger } from '../../../src/observability/logger.js';
 
@@ -43,7 +43,7 @@ class FakeHttp {
   }
 }
 
-const runbook = (): AgentRunbookJson => ({
+const runbook = (): CachedRunbook => ({
   apiVersion: 'i2s.studio/v2',
   kind: 'AgentRunbook',
   metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 1, resourceVersion: '7' },
@@ -53,11 +53,11 @@ const runbook = (): AgentRunbookJson => ({
 async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) {
   const http = new FakeHttp();
   const runbooks = sourceOf([object]);
-  const jobs = sourceOf<JobJson>([]);
+  const jobs = sourceOf<CachedJob>([]);
   const informers = {
-    runbooks: new Informer<AgentRunbookJson>('agentrunbooks', runbooks.source),
-    jobs: new Informer<JobJson>('jobs', jobs.source),
-    pods: new Informer<PodJson>('pods', sourceOf<PodJson>([]).source),
+    runbooks: new Informer<CachedRunbook>('agentrunbooks', runbooks.source),
+    jobs: new Informer<CachedJob>('jobs', jobs.source),
+    pods: new Informer<CachedPod>('pods', sourceOf<CachedPod>([]).source),
   };
   await Promise.all(Object.values(informers).map((informer) => informer.start()));
   const log = createLogger('error');
@@ -98,7 +98,7 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
     try {
       await h.reconciler.reconcile('ns/rb');
       // The runbook informer sees the status just written; the Job informer has not caught up.
-      const written = h.http.requests.find((r) => r.path.endsWith('/status'))?.body as AgentRunbookJson;
+      const written = h.http.requests.find((r) => r.path.endsWith('/status'))?.body as CachedRunbook;
       h.runbooks.watch.emit?.('MODIFIED', {
         ...written,
         metadata: { ...written.metadata, resourceVersion: '8' },
@@ -148,9 +148,9 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
   });
 
   describe('spec.template', () => {
-    const fromTemplate = (): AgentRunbookJson => ({
+    const fromTemplate = (): CachedRunbook => ({
       ...runbook(),
-      spec: { template: { name: 'base' }, context: {} } as unknown as AgentRunbookJson['spec'],
+      spec: { template: { name: 'base' }, context: {} } as unknown as CachedRunbook['spec'],
     });
 
     it('writes the template’s outcome the engine decides, and starts nothing, when it cannot be resolved', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { RunSlots } from '../../../src/controller/run-slots.js';
-import type { AgentRunbookJson } from '../../../src/kube/types.js';
+import type { CachedRunbook } from '../../../src/kube/types.js';
 
 const limited = (name: string, status?: Record<string, unknown>) =>
   ({
@@ -10,7 +10,7 @@ const limited = (name: string, status?: Record<string, unknown>) =>
       agents: { pipeline: [{ name: 'a' }], conductor: { config: { maxConcurrentPipelines: 1 } } },
     },
     ...(status ? { status } : {}),
-  }) as unknown as AgentRunbookJson;
+  }) as unknown as CachedRunbook;
 
 describe('run slots over the informer: grants the cache does not show yet still count', () => {
   const now = new Date('2026-01-01T00:00:00Z');

@@ -2,20 +2,21 @@
 import { expect } from 'chai';
 import { Watches } from '../../../src/controller/watches.js';
 import { Informer } from '../../../src/kube/informer.js';
-import type { AgentRunbookJson, JobJson } from '../../../src/kube/types.js';
+import type { CachedRunbook, CachedJob } from '../../../src/kube/types.js';
 import { sourceOf } from '../../support/informer-sources.js';
 
-const runbook = (name: string, generation = 1): AgentRunbookJson => ({
+const runbook = (name: string, generation = 1): CachedRunbook => ({
   apiVersion: 'i2s.studio/v2',
   kind: 'AgentRunbook',
   metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation, resourceVersion: String(generation) },
-  spec: { agents: {} } as unknown as AgentRunbookJson['spec'],
+  spec: { agents: {} } as unknown as CachedRunbook['spec'],
 });
 
-const job = (name: string, owner: string | undefined, resourceVersion = '1'): JobJson => ({
+const job = (name: string, owner: string | undefined, resourceVersion = '1'): CachedJob => ({
   metadata: {
     name,
     namespace: 'ns',
+    uid: `uid-${name}`,
     resourceVersion,
     ...(owner
       ? {
@@ -46,7 +47,7 @@ async function started<T extends { metadata?: { name?: string } }>(items: T[]) {
 describe('watches: what enqueues a runbook', () => {
   it('For: a runbook added or deleted, and updated only where the predicate says so', async () => {
     const queued: string[] = [];
-    const runbooks = await started<AgentRunbookJson>([]);
+    const runbooks = await started<CachedRunbook>([]);
     new Watches({ add: (key) => queued.push(key) }).for(runbooks.informer, {
       update: (next, old) => next.metadata.generation !== old.metadata.generation,
     });
@@ -63,7 +64,7 @@ describe('watches: what enqueues a runbook', () => {
 
   it('Owns: a Job enqueues the runbook that controls it, and nothing for a Job without one', async () => {
     const queued: string[] = [];
-    const jobs = await started<JobJson>([]);
+    const jobs = await started<CachedJob>([]);
     new Watches({ add: (key) => queued.push(key) }).owns(jobs.informer);
     jobs.emit('ADDED', job('j1', 'rb'));
     jobs.emit('ADDED', job('j2', undefined));
@@ -74,7 +75,7 @@ describe('watches: what enqueues a runbook', () => {
 
   it('Watches: an object mapped to the runbooks it concerns, with a predicate per event', async () => {
     const queued: string[] = [];
-    const runbooks = await started<AgentRunbookJson>([]);
+    const runbooks = await started<CachedRunbook>([]);
     new Watches({ add: (key) => queued.push(key) }).watches(
       runbooks.informer,
       () => ['ns/waiting-1', 'ns/waiting-2'],

@@ -102,6 +102,26 @@ describe('informer', () => {
     expect([...informer.values()].map((o) => o.metadata?.name)).to.deep.equal(['a']);
   });
 
+  it('caches no object without the metadata it requires, and says which it left out', async () => {
+    const source = new ScriptedSource();
+    const logged: string[] = [];
+    const nameless: Obj = { metadata: { namespace: 'ns', resourceVersion: '1' } };
+    const clusterScoped: Obj = { metadata: { name: 'c', resourceVersion: '2' } };
+    source.lists = [[obj('a', '1'), nameless, clusterScoped]];
+    const { informer, events, started } = start(source, {
+      requires: ['name', 'namespace'],
+      log: (message: string) => logged.push(message),
+    });
+    await started;
+    await source.until(() => source.watches.length === 1);
+    source.current.emit('ADDED', { metadata: { name: 'd', resourceVersion: '101' } });
+    source.current.emit('ADDED', obj('e', '102'));
+    expect(events).to.deep.equal(['add a', 'add e']);
+    expect([...informer.values()].map((o) => o.metadata?.name)).to.deep.equal(['a', 'e']);
+    expect(logged.filter((line) => line.includes('left out'))).to.have.length(3);
+    expect(logged.join('\n')).to.contain('test: left out c, which has no metadata.namespace');
+  });
+
   it('keeps an index in step with adds, updates, deletes and relists, reading one bucket only', async () => {
     const source = new ScriptedSource();
     source.lists = [
