@@ -132,18 +132,18 @@ export class RunbookController {
 
   /** What enqueues a runbook: every watch, in one place. */
   private watch(): void {
-    const runbooksOf = (select: (runbook: CachedRunbook) => boolean) => () =>
+    const runbooksWhere = (select: (runbook: CachedRunbook) => boolean) =>
       [...this.runbooks.values()].filter(select).map((runbook) => objectKey(runbook));
     // A template that appears or changes may let a runbook waiting for one resolve.
     const waitingFor = (template: CachedTemplate) =>
-      runbooksOf(
+      runbooksWhere(
         (runbook) =>
           runbook.spec.template !== undefined &&
           (!template.metadata.namespace || runbook.metadata.namespace === template.metadata.namespace) &&
           runbook.status?.template?.observedGeneration !== runbook.metadata.generation,
-      )();
+      );
     // A run that ends, or a runbook that goes, may make room for those waiting for a slot.
-    const queued = runbooksOf((runbook) => runbook.status?.phase === 'Queued');
+    const queued = () => runbooksWhere((runbook) => runbook.status?.phase === 'Queued');
     new Watches(this.queue)
       .for(this.runbooks, { update: runbookChanged })
       .owns(this.jobs, { update: jobChanged })
