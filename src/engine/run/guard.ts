@@ -6,6 +6,7 @@
  * outputs and usage, and stays so until its spec changes or it is rerun.
  */
 import { ANNOTATION_RERUN } from '../../api/labels.js';
+import type { ParkReason } from '../../api/reasons.js';
 import { jsonShapeProblem } from '../../api/limits.js';
 import { fitStatusToSchema, validateStatus } from '../../api/status-schema.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
@@ -15,8 +16,6 @@ import { executionId } from '../model/naming.js';
 import type { Decision, EngineInput, OutputStore } from '../model/types.js';
 import { stageNameProblems } from '../spec/workflow-stages.js';
 import { stamp, templateOutcome, unresolvedTemplate, withTemplateSpec } from './template-outcome.js';
-
-import type { ParkReason } from '../../api/reasons.js';
 
 const UNFINISHED = new Set(['Pending', 'Running', 'Retrying']);
 
