@@ -18,7 +18,7 @@ import type { SeriesBudget } from './series-budget.js';
 
 /** What metrics read of an AgentRunbook. */
 export interface RunbookRecord {
-  metadata: { name?: string; namespace?: string; uid?: string };
+  metadata: { name: string; namespace: string; uid: string };
   spec: SpecV2;
   status?: StatusV2;
 }
@@ -36,8 +36,8 @@ type RunbookLabels = 'namespace' | 'runbook_name' | 'version' | 'environment';
 
 export function runbookIdentity(runbook: RunbookRecord): Record<RunbookLabels, string> {
   return {
-    namespace: runbook.metadata.namespace ?? '',
-    runbook_name: runbook.metadata.name ?? '',
+    namespace: runbook.metadata.namespace,
+    runbook_name: runbook.metadata.name,
     version: runbook.spec.version,
     environment: runSpec(runbook).environment ?? '',
   };
@@ -146,7 +146,7 @@ export class RunMetrics {
         this.reset();
         for (const runbook of runbooks()) {
           const phase = runbook.status?.phase ?? 'Pending';
-          const namespace = runbook.metadata.namespace ?? '';
+          const namespace = runbook.metadata.namespace;
           seen(namespace);
           this.inc({ namespace, phase });
         }
@@ -162,7 +162,7 @@ export class RunMetrics {
         for (const runbook of runbooks()) {
           if (TERMINAL_RUN.has(runbook.status?.phase ?? '')) continue;
           const waiting = (runbook.status?.gates ?? []).filter((gate) => gate.phase === 'Pending').length;
-          if (waiting) this.inc({ namespace: runbook.metadata.namespace ?? '' }, waiting);
+          if (waiting) this.inc({ namespace: runbook.metadata.namespace }, waiting);
         }
       },
     });
@@ -176,16 +176,12 @@ export class RunMetrics {
         this.reset();
         for (const runbook of runbooks()) {
           const status = runbook.status;
-          if (
-            !status ||
-            TERMINAL_RUN.has(status.phase ?? '') ||
-            !seriesBudget.admit(runbook.metadata.uid ?? '')
-          )
+          if (!status || TERMINAL_RUN.has(status.phase ?? '') || !seriesBudget.admit(runbook.metadata.uid))
             continue;
           const limits = effectiveSpec(runSpec(runbook)).budgets;
           const labels = {
-            namespace: runbook.metadata.namespace ?? '',
-            runbook_name: runbook.metadata.name ?? '',
+            namespace: runbook.metadata.namespace,
+            runbook_name: runbook.metadata.name,
           };
           const tokens = limits?.tokens?.total;
           if (tokens) this.set({ ...labels, resource: 'tokens' }, (status.usage?.tokens ?? 0) / tokens);
@@ -236,7 +232,7 @@ export class RunMetrics {
     after: StatusV2,
     finished: Finished,
   ): void {
-    const namespace = runbook.metadata.namespace ?? '';
+    const namespace = runbook.metadata.namespace;
     this.seen(namespace);
     const previous = before?.execution === after.execution ? before : undefined;
     const previousStages = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage]));
@@ -264,7 +260,7 @@ export class RunMetrics {
     this.runsFinished.inc({ namespace, phase });
     if (took === undefined) return;
     this.runDuration.observe({ phase }, took);
-    const uid = runbook.metadata.uid ?? '';
+    const uid = runbook.metadata.uid;
     if (!this.budget.admit(uid)) return;
     const labels = runbookIdentity(runbook);
     const old = this.executionLabels.get(uid);

@@ -161,7 +161,7 @@ export class RunbookMetrics {
     const samples: Sample[] = [];
     for (const runbook of this.runbooks()) {
       const declared = this.declared(runbook, name);
-      if (!declared || !runbook.status || !this.budget.admit(runbook.metadata.uid ?? '')) continue;
+      if (!declared || !runbook.status || !this.budget.admit(runbook.metadata.uid)) continue;
       const series = new Map<string, { labels: Labels; value: number; of: number; rate: boolean }>();
       for (const row of rowsOf(name, runbook, runbook.status)) {
         const labels = pick(row.labels, declared);
@@ -208,7 +208,7 @@ export class RunbookMetrics {
 
   private observe(runbook: RunbookRecord, name: RunbookMetricName, row: Labels, value: number): void {
     const declared = this.declared(runbook, name);
-    const uid = runbook.metadata.uid ?? '';
+    const uid = runbook.metadata.uid;
     if (!declared || !(value >= 0) || !this.budget.admit(uid)) return;
     const labels = pick(row, declared);
     const buckets = declared.buckets?.length ? declared.buckets : DEFAULT_DURATION_BUCKETS;
