@@ -25,6 +25,7 @@ import { Reconciler } from './reconciler.js';
 import { SpecRevisions } from './revisions.js';
 import { RunSlots } from './run-slots.js';
 import { holdsSlot } from '../engine/run/concurrency.js';
+import { templateToResolve } from '../engine/run/template-outcome.js';
 import { ReportLogs } from './report-logs.js';
 import { TemplateResolver } from './template-resolver.js';
 
@@ -138,9 +139,8 @@ export class RunbookController {
     const waitingFor = (template: CachedTemplate) =>
       runbooksWhere(
         (runbook) =>
-          runbook.spec.template !== undefined &&
           (!template.metadata.namespace || runbook.metadata.namespace === template.metadata.namespace) &&
-          runbook.status?.template?.observedGeneration !== runbook.metadata.generation,
+          templateToResolve(runbook),
       );
     // A run that ends, or a runbook that goes, may make room for those waiting for a slot.
     const queued = () => runbooksWhere((runbook) => runbook.status?.phase === 'Queued');

@@ -14,7 +14,8 @@ import { sameJson } from '../api/json.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
 import type { DeletionReason, Decision, EngineEvent, JobPlan, OutputStore } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { CachedRunbook } from '../kube/types.js';
+import { objectKey } from '../kube/informer.js';
+import type { CachedJob, CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { buildJob } from './job-builder.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
@@ -71,8 +72,7 @@ export class DecisionWriter {
   private readonly pendingCreates = new Map<string, number>();
 
   constructor(private readonly deps: WriterDeps) {
-    const seen = (job: { metadata: { namespace?: string; name?: string } }) =>
-      this.pendingCreates.delete(`${job.metadata.namespace ?? ''}/${job.metadata.name ?? ''}`);
+    const seen = (job: CachedJob) => this.pendingCreates.delete(objectKey(job));
     deps.cache.jobs.on({ add: seen, delete: seen });
   }
 

@@ -6,13 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AgentCatalog } from '../api/catalog.js';
-import type {
-  Decision,
-  EngineInput,
-  RevisionStatus,
-  RunbookObject,
-  TemplateResolution,
-} from '../engine/model/types.js';
+import type { Decision, EngineInput, RevisionStatus, RunbookObject } from '../engine/model/types.js';
 import { awaitsOutcome } from '../engine/run/decide.js';
 import { decideSafely, park, withinReconcileBudget } from '../engine/run/guard.js';
 import { templateOutcome, templateToResolve, withTemplateSpec } from '../engine/run/template-outcome.js';
@@ -113,7 +107,8 @@ export class Reconciler {
       spec: runbook.spec,
       ...(runbook.status ? { status: runbook.status } : {}),
     };
-    const template = templateToResolve(object) ? this.resolveTemplate(object, now) : undefined;
+    // Without a resolver the engine says the operator does not read templates.
+    const template = templateToResolve(object) ? this.deps.templates?.resolve(object, now) : undefined;
     const owned = this.deps.cache.observeOwned(object.metadata.uid);
     const jobs = this.deps.reportLogs
       ? await this.deps.reportLogs.attach(
@@ -135,15 +130,6 @@ export class Reconciler {
     };
     await turnOfTheEventLoop();
     return { key, runbook, input, log };
-  }
-
-  private resolveTemplate(runbook: RunbookObject, now: Date): TemplateResolution {
-    return (
-      this.deps.templates?.resolve(runbook, now) ?? {
-        reason: 'TemplatesUnavailable',
-        message: 'this operator does not read templates',
-      }
-    );
   }
 
   /**

@@ -6,7 +6,7 @@
  * the smallest object of that kind and admitted too; ```yaml fragment=configuration is checked as
  * the operator's configuration file. A block that is none of these fails the test.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments, stringify } from 'yaml';
@@ -15,6 +15,8 @@ import type { AgentCatalog } from '../../src/api/catalog.js';
 import { parseCatalog } from '../../src/operator/configuration-file.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { RunbookEnv } from '../support/runbook-env.js';
+import { DOC_PAGES } from '../support/repo-files.js';
+import { deepMerge } from '../../src/engine/spec/effective.js';
 import { succeed } from '../support/scripted-agents.js';
 
 interface Block {
@@ -23,12 +25,8 @@ interface Block {
   objects: Record<string, unknown>[];
 }
 
-const DOCS = ['README.md', ...readdirSync(join(repoRoot, 'docs')).map((file) => `docs/${file}`)].filter(
-  (file) => file.endsWith('.md'),
-);
-
 function yamlBlocks(): Block[] {
-  return DOCS.flatMap((file) => {
+  return DOC_PAGES.flatMap((file) => {
     const text = readFileSync(join(repoRoot, file), 'utf8');
     return [...text.matchAll(/^```ya?ml([^\n]*)\n([\s\S]*?)^```/gm)].map((match) => {
       const line = text.slice(0, match.index).split('\n').length;
@@ -46,14 +44,6 @@ const SMALLEST: Record<string, Record<string, unknown>> = {
   AgentRunbook: { spec: { version: '1.0.0', agents: { pipeline: [{ name: 'a' }] } } },
   Agent: { spec: { image: 'registry.example/agents/a:1' } },
 };
-
-function merged(base: unknown, over: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base)) return over;
-  if (typeof over !== 'object' || over === null || Array.isArray(over)) return over;
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [key, value] of Object.entries(over)) out[key] = merged(out[key], value);
-  return out;
-}
 
 const VALUE_OF_TYPE: Record<string, unknown> = {
   string: 'text',
@@ -143,7 +133,7 @@ describe('the runbooks of the README and docs/ on a real control plane', functio
       return block.objects
         .map((object) =>
           block.fragment
-            ? merged(
+            ? deepMerge(
                 { apiVersion: 'i2s.studio/v2', kind: block.fragment, ...SMALLEST[block.fragment] },
                 object,
               )

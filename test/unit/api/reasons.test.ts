@@ -4,28 +4,14 @@
  * the literals that do not (a stage's reason assigned directly), and entries nothing gives.
  */
 import { expect } from 'chai';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { REASONS } from '../../../src/api/reasons.js';
-import { repoRoot } from '../../../hack/local-cluster/paths.js';
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sources(join(dir, entry.name))
-      : entry.name.endsWith('.ts') && entry.name !== 'reasons.ts'
-        ? [readFileSync(join(dir, entry.name), 'utf8')]
-        : [],
-  );
-}
+import { sourceCode } from '../../support/repo-files.js';
 
 // The HTTP Status reasons of admission responses are Kubernetes' (metav1.StatusReason), not ours.
 const KUBERNETES_STATUS_REASONS = new Set(['BadRequest', 'Invalid']);
 
 describe('reasons: one documented vocabulary', () => {
-  const code = ['engine', 'controller', 'generator', 'operator']
-    .flatMap((dir) => sources(join(repoRoot, 'src', dir)))
-    .join('\n');
+  const code = sourceCode(['engine', 'controller', 'generator', 'operator'], ['reasons.ts']);
   const given = new Set(
     [...code.matchAll(/reason(?::| =| \?\?=) '([A-Z][A-Za-z]+)'/g)].map((match) => match[1] ?? ''),
   );

@@ -3,8 +3,6 @@
  * operator's code (engine, controller, webhook, observability), or is listed with what it is for
  * in src/api/v2/field-roles.ts (settings only the agent acts on, descriptive fields).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { Spec } from '../../../src/api/v2/spec.js';
 import { AgentSpec } from '../../../src/api/v2/agent.js';
@@ -14,7 +12,7 @@ import {
   DESCRIPTIVE_FIELDS,
   POD_FIELDS,
 } from '../../../src/api/v2/field-roles.js';
-import { repoRoot } from '../../../hack/local-cluster/paths.js';
+import { sourceCode } from '../../support/repo-files.js';
 
 type Node = Record<string, unknown>;
 
@@ -42,18 +40,8 @@ const listed = (path: string) =>
 
 const READERS = ['engine', 'generator', 'controller', 'webhook', 'observability', 'operator'];
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sources(join(dir, entry.name))
-      : entry.name.endsWith('.ts')
-        ? [readFileSync(join(dir, entry.name), 'utf8')]
-        : [],
-  );
-}
-
 describe('the schema walk: every runbook field is acted on or says what it is for', () => {
-  const code = READERS.flatMap((dir) => sources(join(repoRoot, 'src', dir))).join('\n');
+  const code = sourceCode(READERS);
   const paths = [...fieldPaths(Spec, 'spec'), ...fieldPaths(AgentSpec, 'agent.spec')];
 
   it('walks the whole schema', () => {

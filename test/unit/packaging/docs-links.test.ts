@@ -1,12 +1,9 @@
 /** The README and docs/ link to files and headings that exist, so moving a page breaks a test, not a reader. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { expect } from 'chai';
 import { repoRoot } from '../../../hack/local-cluster/paths.js';
-
-const PAGES = ['README.md', ...readdirSync(join(repoRoot, 'docs')).map((file) => `docs/${file}`)].filter(
-  (file) => file.endsWith('.md'),
-);
+import { DOC_PAGES } from '../../support/repo-files.js';
 
 /** Text outside code blocks. */
 const prose = (text: string) => text.replace(/^```[\s\S]*?^```/gm, '');
@@ -28,7 +25,7 @@ describe('docs: links between pages', () => {
   it('resolves every relative link to a file, and every #anchor to a heading of it', () => {
     const broken: string[] = [];
     let checked = 0;
-    for (const page of PAGES) {
+    for (const page of DOC_PAGES) {
       for (const match of prose(readFileSync(join(repoRoot, page), 'utf8')).matchAll(/\]\(([^)\s]+)\)/g)) {
         const target = match[1] ?? '';
         if (/^[a-z]+:/.test(target)) continue;
