@@ -5,7 +5,9 @@
  * --exit-when-done).
  */
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { Watch } from '@kubernetes/client-node';
+import { newGateDecision } from '../src/api/v2/gate-decision.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/operator/rbac.js';
 import { runAgentPod } from './local-cluster/agent-runner.js';
 import { ControlPlane } from './local-cluster/control-plane.js';
@@ -41,18 +43,17 @@ function approvePendingGates(kubeconfig: string, row: RunbookRow): void {
     const key = `${row.metadata.name}/${gate.name}`;
     if (gate.phase !== 'Pending' || !gate.since || approved.has(key)) continue;
     approved.add(key);
-    const args = [
-      'annotate',
-      'agentrunbook',
-      row.metadata.name,
-      '-n',
-      DEMO_NAMESPACE,
-      `gates.i2s.studio/${gate.name}=approved`,
-    ];
+    const decision = newGateDecision({
+      namespace: DEMO_NAMESPACE,
+      runbook: row.metadata.name,
+      gate: gate.name,
+      decision: 'Approved',
+      comment: 'approved by the demo',
+    });
     say(
-      `${row.metadata.name} waits for approval of gate ${gate.name}; approving it: kubectl ${args.join(' ')}`,
+      `${row.metadata.name} waits for approval of gate ${gate.name}; approving it: agentrunbook approve ${row.metadata.name} ${gate.name} -n ${DEMO_NAMESPACE}`,
     );
-    void kubectl(kubeconfig, args);
+    void kubectl(kubeconfig, ['create', '-f', '-'], stringify(decision));
   }
 }
 

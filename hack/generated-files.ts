@@ -7,13 +7,27 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { agentCrd, agentRunbookCrd, openApiSchema, templateCrd } from '../src/api/crd.js';
+import {
+  agentCrd,
+  agentRunbookCrd,
+  decisionCrd,
+  gatePolicyCrd,
+  openApiSchema,
+  templateCrd,
+} from '../src/api/crd.js';
 import { rbacManifests } from '../src/operator/rbac.js';
 import { AgentRunbook } from '../src/api/v2/runbook.js';
 import { AgentRunbookTemplate } from '../src/api/v2/template.js';
 import { Agent } from '../src/api/v2/agent.js';
 import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '../src/webhook/registration.js';
-import { AGENT_KINDS, GROUP, TEMPLATE_KINDS, webhookServiceReference } from '../src/api/group.js';
+import {
+  AGENT_KINDS,
+  DECISION_KIND,
+  GATE_POLICY_KINDS,
+  GROUP,
+  TEMPLATE_KINDS,
+  webhookServiceReference,
+} from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
 import { AGENT_SETTINGS, CONTEXT_FIELDS, DESCRIPTIVE_FIELDS, POD_FIELDS } from '../src/api/v2/field-roles.js';
 import { CHANGE_RULES } from '../src/engine/versions/spec-changes.js';
@@ -145,6 +159,11 @@ export function generatedFiles(): Map<string, string> {
   const singleVersionCrds = [
     ...TEMPLATE_SCOPES.map((scope) => ({ plural: TEMPLATE_KINDS[scope].plural, crd: templateCrd(scope) })),
     ...TEMPLATE_SCOPES.map((scope) => ({ plural: AGENT_KINDS[scope].plural, crd: agentCrd(scope) })),
+    { plural: DECISION_KIND.plural, crd: decisionCrd() },
+    ...TEMPLATE_SCOPES.map((scope) => ({
+      plural: GATE_POLICY_KINDS[scope].plural,
+      crd: gatePolicyCrd(scope),
+    })),
   ];
   const templateCrdNames = singleVersionCrds.map(({ plural }) => `${plural}.${GROUP}.yaml`);
   const templateCrdFiles = singleVersionCrds.flatMap(({ crd }, index) => {
@@ -190,14 +209,14 @@ export function generatedFiles(): Map<string, string> {
       `${CHART}/templates/validating-webhook.yaml`,
       chartTemplate(
         undefined,
-        validatingWebhookConfiguration(webhookServiceReference('/validate', RELEASE_NAMESPACE)),
+        validatingWebhookConfiguration((path) => webhookServiceReference(path, RELEASE_NAMESPACE)),
       ),
     ],
     [
       `${CHART}/templates/mutating-webhook.yaml`,
       chartTemplate(
         undefined,
-        mutatingWebhookConfiguration(webhookServiceReference('/mutate', RELEASE_NAMESPACE)),
+        mutatingWebhookConfiguration((path) => webhookServiceReference(path, RELEASE_NAMESPACE)),
       ),
     ],
     [

@@ -1,6 +1,8 @@
 import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookTemplate } from './v2/template.js';
 import { Agent } from './v2/agent.js';
+import { GateDecision } from './v2/gate-decision.js';
+import { ClusterGatePolicy, GatePolicy } from './v2/gate-policy.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { toStructural, type JsonSchema } from './structural.js';
 import {
@@ -15,6 +17,8 @@ import {
   STORAGE_VERSION,
   TEMPLATE_KINDS,
   AGENT_KINDS,
+  DECISION_KIND,
+  GATE_POLICY_KINDS,
   webhookServiceReference,
   type KindScope,
 } from './group.js';
@@ -188,4 +192,33 @@ export const AGENT_PRINTER_COLUMNS = [
 /** The CRD of an agent kind. */
 export function agentCrd(scope: KindScope): JsonSchema {
   return singleVersionCrd(AGENT_KINDS[scope], scope, openApiSchema(Agent), AGENT_PRINTER_COLUMNS, true);
+}
+
+/** The CRD of GateDecision. */
+export function decisionCrd(): JsonSchema {
+  return singleVersionCrd(
+    DECISION_KIND,
+    'namespaced',
+    openApiSchema(GateDecision),
+    [
+      { name: 'Runbook', type: 'string', jsonPath: '.spec.runbook' },
+      { name: 'Gate', type: 'string', jsonPath: '.spec.gate' },
+      { name: 'Decision', type: 'string', jsonPath: '.spec.decision' },
+      { name: 'User', type: 'string', jsonPath: '.spec.user' },
+      { name: 'Generation', type: 'integer', jsonPath: '.spec.generation' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+    false,
+  );
+}
+
+/** The CRD of a gate policy kind. */
+export function gatePolicyCrd(scope: KindScope): JsonSchema {
+  return singleVersionCrd(
+    GATE_POLICY_KINDS[scope],
+    scope,
+    openApiSchema(scope === 'cluster' ? ClusterGatePolicy : GatePolicy),
+    [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+    false,
+  );
 }

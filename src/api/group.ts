@@ -39,5 +39,14 @@ export function webhookServiceReference(path: string, namespace = WEBHOOK_SERVIC
 
 /** The verb on agentrunbooks that lets a user approve or reject a runbook's quality gates. */
 export const APPROVE_VERB = 'approve';
-/** The ClusterRole that grants it (with what annotating a runbook takes). */
+/** The ClusterRole that grants it, with creating GateDecisions (and nothing that changes a runbook). */
 export const APPROVER_ROLE = 'agentrunbook-approver';
+
+/** One user's decision on one gate. */
+export const DECISION_KIND = { kind: 'GateDecision', plural: 'gatedecisions', shortNames: ['gd'] } as const;
+
+/** Gates added to matching runbooks: a namespace's, and the cluster's. */
+export const GATE_POLICY_KINDS = {
+  namespaced: { kind: 'GatePolicy', plural: 'gatepolicies', shortNames: ['gp'] },
+  cluster: { kind: 'ClusterGatePolicy', plural: 'clustergatepolicies', shortNames: ['cgp'] },
+} as const;

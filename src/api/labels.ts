@@ -31,3 +31,8 @@ export const ANNOTATION_CHANGES = 'i2s.studio/changes';
 export const ANNOTATION_INPUTS = 'i2s.studio/inputs';
 export const ANNOTATION_PARAMETERS = 'i2s.studio/parameters';
 export const ANNOTATION_BUDGET = 'i2s.studio/budget';
+
+/** On a runbook: the user whose request last changed its spec, written by the admission webhook only. */
+export const ANNOTATION_AUTHOR = 'i2s.studio/author';
+/** On a GateDecision: the runbook and gate it decides (set by the admission webhook, for selectors). */
+export const LABEL_GATE = 'i2s.studio/gate';

@@ -6,6 +6,7 @@ import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { AgentRunbookTemplate } from './v2/template.js';
 import { Agent } from './v2/agent.js';
+import { ClusterGatePolicy } from './v2/gate-policy.js';
 
 export interface FieldError {
   /** Field path in kubectl's notation, e.g. spec.agents.pipeline[1].name. */
@@ -88,4 +89,12 @@ let compiledAgent: ValidateFunction | undefined;
 export function validateAgent(object: unknown): FieldError[] {
   compiledAgent ??= schemaAjv().compile(Agent);
   return boundedThenValid(compiledAgent, object);
+}
+
+let compiledPolicy: ValidateFunction | undefined;
+
+/** The same for a GatePolicy or ClusterGatePolicy (the cluster kind's schema; only it has match.namespaces). */
+export function validateGatePolicy(object: unknown): FieldError[] {
+  compiledPolicy ??= schemaAjv().compile(ClusterGatePolicy);
+  return boundedThenValid(compiledPolicy, object);
 }

@@ -1,12 +1,12 @@
 /** The commands on one runbook's run: get, watch, approve, reject, cancel, rerun. */
 import { Option, type Command } from 'commander';
 import { ANNOTATION_RERUN } from '../api/labels.js';
-import { runSpec } from '../engine/spec/effective.js';
-import { GATE_ANNOTATION_PREFIX } from '../engine/spec/gates.js';
+import { GROUP } from '../api/group.js';
+import { newGateDecision } from '../api/v2/gate-decision.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { render, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { renderRunTree } from './run-tree.js';
-import { FINISHED_PHASES, withRunbook, type RunbookClient } from './runbook-client.js';
+import { decisionsPath, FINISHED_PHASES, withRunbook, type RunbookClient } from './runbook-client.js';
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 /** How long one watch request lasts before it is made again (as kubectl's --request-timeout does). */
@@ -72,24 +72,34 @@ async function watchRun(client: RunbookClient, output: string): Promise<void> {
   }
 }
 
-function gateCommand(program: Command, verdict: 'approved' | 'rejected'): void {
-  const verb = verdict === 'approved' ? 'approve' : 'reject';
+function gateCommand(program: Command, verdict: 'Approved' | 'Rejected'): void {
+  const verb = verdict === 'Approved' ? 'approve' : 'reject';
   withClusterFlags(
     program
       .command(`${verb} <name> <gate>`)
       .description(
-        `${verdict === 'approved' ? 'Approve' : 'Reject'} a quality gate of a runbook (needs the approve verb on agentrunbooks; the webhook records who decided)`,
-      ),
-  ).action(async (name: string, gate: string, flags: ClusterFlags) => {
+        `${verdict === 'Approved' ? 'Approve' : 'Reject'} a quality gate of a runbook: makes a GateDecision (needs create on gatedecisions and the approve verb on the runbook; the webhook records who decided)`,
+      )
+      .option('-m, --comment <text>', 'why, for the people who read the run'),
+  ).action(async (name: string, gate: string, flags: ClusterFlags & { comment?: string }) => {
     await withRunbook(name, flags, async (client) => {
       const runbook = await client.get();
-      const gates = (runSpec(runbook).quality?.gates ?? []).map((candidate) => candidate.name);
-      if (!gates.includes(gate))
-        throw new Error(
-          `runbook ${name} has no gate ${gate}${gates.length ? ` (its gates: ${gates.join(', ')})` : ''}`,
-        );
-      await client.patch({ metadata: { annotations: { [`${GATE_ANNOTATION_PREFIX}${gate}`]: verdict } } });
-      process.stdout.write(`agentrunbook.i2s.studio/${name} gate ${gate} ${verdict}\n`);
+      const body = newGateDecision({
+        namespace: client.namespace,
+        runbook: name,
+        gate,
+        decision: verdict,
+        ...(flags.comment ? { comment: flags.comment } : {}),
+        generation: runbook.metadata.generation,
+      });
+      const made = await client.http.request<{ metadata: { name: string } }>({
+        method: 'POST',
+        path: decisionsPath(client.namespace),
+        body,
+      });
+      process.stdout.write(
+        `gatedecision.${GROUP}/${made.metadata.name}: gate ${gate} of ${name} ${verdict.toLowerCase()}\n`,
+      );
     });
   });
 }
@@ -121,8 +131,8 @@ export function registerRunCommands(program: Command): void {
     await withRunbook(name, flags, (client) => watchRun(client, flags.output));
   });
 
-  gateCommand(program, 'approved');
-  gateCommand(program, 'rejected');
+  gateCommand(program, 'Approved');
+  gateCommand(program, 'Rejected');
 
   withClusterFlags(
     program

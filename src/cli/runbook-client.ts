@@ -1,5 +1,5 @@
 /** Reading and changing one AgentRunbook, for the CLI's commands on a named runbook. */
-import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { DECISION_KIND, GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { connect, type ClusterFlags } from './cluster-flags.js';
@@ -15,6 +15,9 @@ export const FINISHED_PHASES: ReadonlySet<string> = new Set([
 
 export const runbooksPath = (namespace: string) =>
   `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`;
+
+export const decisionsPath = (namespace: string) =>
+  `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${DECISION_KIND.plural}`;
 
 export interface RunbookClient {
   http: KubeHttp;

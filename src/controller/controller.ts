@@ -9,13 +9,22 @@ import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
 import { objectKey, type Informer, type InformerOptions } from '../kube/informer.js';
-import type { CachedAgent, CachedRunbook, CachedJob, CachedPod, CachedTemplate } from '../kube/types.js';
+import type {
+  CachedAgent,
+  CachedDecision,
+  CachedGatePolicy,
+  CachedRunbook,
+  CachedJob,
+  CachedPod,
+  CachedTemplate,
+} from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
 import { AgentStatusWriter } from './agent-status.js';
 import { EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
+import { GateDirectory } from './gate-directory.js';
 import { JobCache } from './job-cache.js';
 import { controllerInformers } from './informers.js';
 import { ownerKey, Watches } from './watches.js';
@@ -52,6 +61,9 @@ export class RunbookController {
   readonly clusterTemplates: Informer<CachedTemplate>;
   readonly agents: Informer<CachedAgent>;
   readonly clusterAgents: Informer<CachedAgent>;
+  readonly decisions: Informer<CachedDecision>;
+  readonly gatePolicies: Informer<CachedGatePolicy>;
+  readonly clusterGatePolicies: Informer<CachedGatePolicy>;
   private readonly agentStatus: AgentStatusWriter;
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
@@ -68,6 +80,9 @@ export class RunbookController {
       this.clusterTemplates,
       this.agents,
       this.clusterAgents,
+      this.decisions,
+      this.gatePolicies,
+      this.clusterGatePolicies,
     ];
   }
   private readonly log: Logger;
@@ -89,6 +104,9 @@ export class RunbookController {
       clusterTemplates: this.clusterTemplates,
       agents: this.agents,
       clusterAgents: this.clusterAgents,
+      decisions: this.decisions,
+      gatePolicies: this.gatePolicies,
+      clusterGatePolicies: this.clusterGatePolicies,
     } = informers);
     const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
     const egressPolicies = new EgressPolicies(http);
@@ -120,6 +138,7 @@ export class RunbookController {
       notices: this.notices,
       log,
       templates: new TemplateResolver(this.templates, this.clusterTemplates),
+      gates: new GateDirectory(this.decisions, this.gatePolicies, this.clusterGatePolicies),
       revisions: new SpecRevisions(http),
       reportLogs: new ReportLogs(http),
       slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
@@ -142,6 +161,11 @@ export class RunbookController {
           (!template.metadata.namespace || runbook.metadata.namespace === template.metadata.namespace) &&
           templateToResolve(runbook),
       );
+    // A gate policy adds gates to the runbooks of its namespace, or of every namespace.
+    const inScope = (policy: CachedGatePolicy) =>
+      runbooksWhere(
+        (runbook) => !policy.metadata.namespace || runbook.metadata.namespace === policy.metadata.namespace,
+      );
     // A run that ends, or a runbook that goes, may make room for those waiting for a slot.
     const queued = () => runbooksWhere((runbook) => runbook.status?.phase === 'Queued');
     new Watches(this.queue)
@@ -157,6 +181,9 @@ export class RunbookController {
       )
       .watches(this.templates, waitingFor)
       .watches(this.clusterTemplates, waitingFor)
+      .watches(this.decisions, (decision) => [`${decision.metadata.namespace}/${decision.spec.runbook}`])
+      .watches(this.gatePolicies, inScope)
+      .watches(this.clusterGatePolicies, inScope)
       .watches(this.runbooks, queued, {
         add: () => false,
         update: (runbook, old) => holdsSlot(old.status) && !holdsSlot(runbook.status),

@@ -1,14 +1,31 @@
 /**
  * The informers of the controller: runbooks, the Jobs and Pods the operator manages (by label),
- * templates and agents (namespaced in the watched namespace, cluster-scoped everywhere).
+ * templates, agents and gate policies (namespaced in the watched namespace, cluster-scoped
+ * everywhere), and gate decisions.
  */
-import { AGENT_KINDS, GROUP, PLURAL, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
+import {
+  AGENT_KINDS,
+  DECISION_KIND,
+  GATE_POLICY_KINDS,
+  GROUP,
+  PLURAL,
+  STORAGE_VERSION,
+  TEMPLATE_KINDS,
+} from '../api/group.js';
 import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { KubeHttp } from '../kube/http.js';
 import { Informer, type InformerOptions, type KubeObject } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
 import type { RequiredMeta } from '../kube/informer.js';
-import type { CachedAgent, CachedJob, CachedPod, CachedRunbook, CachedTemplate } from '../kube/types.js';
+import type {
+  CachedAgent,
+  CachedDecision,
+  CachedGatePolicy,
+  CachedJob,
+  CachedPod,
+  CachedRunbook,
+  CachedTemplate,
+} from '../kube/types.js';
 
 export interface ControllerInformers {
   runbooks: Informer<CachedRunbook>;
@@ -18,6 +35,9 @@ export interface ControllerInformers {
   clusterTemplates: Informer<CachedTemplate>;
   agents: Informer<CachedAgent>;
   clusterAgents: Informer<CachedAgent>;
+  decisions: Informer<CachedDecision>;
+  gatePolicies: Informer<CachedGatePolicy>;
+  clusterGatePolicies: Informer<CachedGatePolicy>;
 }
 
 /** What the API server sets on every object it stores, as the cached types say. */
@@ -58,5 +78,8 @@ export function controllerInformers(
     clusterTemplates: ownKind<CachedTemplate>(TEMPLATE_KINDS.cluster.plural, true, STORED),
     agents: ownKind<CachedAgent>(AGENT_KINDS.namespaced.plural, false),
     clusterAgents: ownKind<CachedAgent>(AGENT_KINDS.cluster.plural, true, STORED),
+    decisions: ownKind<CachedDecision>(DECISION_KIND.plural, false),
+    gatePolicies: ownKind<CachedGatePolicy>(GATE_POLICY_KINDS.namespaced.plural, false),
+    clusterGatePolicies: ownKind<CachedGatePolicy>(GATE_POLICY_KINDS.cluster.plural, true, STORED),
   };
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../observability/logger.js';
 import { DecisionWriter, Refused, type WriterDeps } from './decision-writer.js';
 import type { ReportLogs } from './report-logs.js';
 import type { SpecRevisions } from './revisions.js';
+import type { GateDirectory } from './gate-directory.js';
 import type { RunSlots } from './run-slots.js';
 import type { TemplateResolver } from './template-resolver.js';
 
@@ -54,6 +55,8 @@ export interface ReconcilerDeps extends WriterDeps {
   reportLogs?: Pick<ReportLogs, 'attach'>;
   /** Keeps each spec as a ControllerRevision; without it, status.revision is not written. */
   revisions?: Pick<SpecRevisions, 'record'>;
+  /** The runbook's gate decisions and the gate policies; without it, only the spec's gates, undecided. */
+  gates?: Pick<GateDirectory, 'decisionsOf' | 'policiesFor'>;
   /** Concurrency limits across runbooks; without it, every run starts at once. */
   slots?: Pick<RunSlots, 'ask' | 'hold' | 'release'>;
 }
@@ -102,6 +105,7 @@ export class Reconciler {
         namespace: runbook.metadata.namespace,
         uid: runbook.metadata.uid,
         generation: runbook.metadata.generation,
+        ...(runbook.metadata.labels ? { labels: runbook.metadata.labels } : {}),
         ...(runbook.metadata.annotations ? { annotations: runbook.metadata.annotations } : {}),
       },
       spec: runbook.spec,
@@ -127,6 +131,12 @@ export class Reconciler {
       catalog: this.deps.catalog(object.metadata.namespace),
       ...(template ? { template } : {}),
       ...(revision ? { revision } : {}),
+      ...(this.deps.gates
+        ? {
+            decisions: this.deps.gates.decisionsOf(object.metadata.uid),
+            gatePolicies: this.deps.gates.policiesFor(object.metadata.namespace),
+          }
+        : {}),
     };
     await turnOfTheEventLoop();
     return { key, runbook, input, log };

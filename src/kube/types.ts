@@ -5,6 +5,8 @@
 import type { AgentRunbookV2 } from '../api/v2/runbook.js';
 import type { TemplateSpecV2 } from '../api/v2/template.js';
 import type { AgentSpecV2, AgentStatusV2 } from '../api/v2/agent.js';
+import type { GateDecisionSpecV2 } from '../api/v2/gate-decision.js';
+import type { GatePolicySpecV2 } from '../api/v2/gate-policy.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -120,6 +122,22 @@ export interface AgentJson {
   status?: AgentStatusV2;
 }
 
+/** A GateDecision. */
+export interface GateDecisionJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: GateDecisionSpecV2;
+}
+
+/** A GatePolicy or ClusterGatePolicy. */
+export interface GatePolicyJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: GatePolicySpecV2;
+}
+
 /** Objects from the operator's caches. */
 export type CachedRunbook = Stored<AgentRunbookJson, SpecMeta>;
 export type CachedJob = Stored<JobJson>;
@@ -128,3 +146,6 @@ export type CachedPod = Stored<PodJson>;
 export type CachedTemplate = Stored<TemplateJson, StoredMeta>;
 /** An agent of either kind (a ClusterAgent has no namespace). */
 export type CachedAgent = Stored<AgentJson, StoredMeta>;
+export type CachedDecision = Stored<GateDecisionJson>;
+/** A gate policy of either kind (a ClusterGatePolicy has no namespace). */
+export type CachedGatePolicy = Stored<GatePolicyJson, StoredMeta>;

@@ -8,6 +8,8 @@ import {
   APPROVE_VERB,
   APPROVER_ROLE,
   CRD_NAME,
+  DECISION_KIND,
+  GATE_POLICY_KINDS,
   GROUP,
   PLURAL,
   TEMPLATE_KINDS,
@@ -58,6 +60,12 @@ export const CONTROLLER_RULES: PolicyRule[] = [
   },
   // The claims workspaces make for each run, removed with the run's history.
   { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['create', 'deletecollection'] },
+  // The decisions on runbooks' gates, and the gates policies add.
+  {
+    apiGroups: [GROUP],
+    resources: [DECISION_KIND.plural, GATE_POLICY_KINDS.namespaced.plural],
+    verbs: ['get', 'list', 'watch'],
+  },
   // Each Agent's status: accepted, used by, circuit breaker.
   { apiGroups: [GROUP], resources: [`${AGENT_KINDS.namespaced.plural}/status`], verbs: ['patch'] },
 ];
@@ -66,7 +74,7 @@ export const CONTROLLER_RULES: PolicyRule[] = [
 export const CLUSTER_TEMPLATE_RULES: PolicyRule[] = [
   {
     apiGroups: [GROUP],
-    resources: [TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural],
+    resources: [TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural, GATE_POLICY_KINDS.cluster.plural],
     verbs: ['get', 'list', 'watch'],
   },
   { apiGroups: [GROUP], resources: [`${AGENT_KINDS.cluster.plural}/status`], verbs: ['patch'] },
@@ -112,11 +120,14 @@ export const OPERATOR_RULES: PolicyRule[] = [
 ];
 
 /**
- * What an approver needs: to read runbooks, annotate them (the decision), and the approve verb the
- * webhook checks. Bind it with a RoleBinding per namespace, or a ClusterRoleBinding.
+ * What an approver needs: to read runbooks and their Events, make GateDecisions, and the approve
+ * verb the webhook checks. Nothing in it changes a runbook. Bind it with a RoleBinding per
+ * namespace, or a ClusterRoleBinding.
  */
 const APPROVER_RULES: PolicyRule[] = [
-  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'patch', APPROVE_VERB] },
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', APPROVE_VERB] },
+  { apiGroups: [GROUP], resources: [DECISION_KIND.plural], verbs: ['get', 'list', 'watch', 'create'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
 ];
 
 /** In the operator's own namespace: the Secret with the webhook's certificates. */

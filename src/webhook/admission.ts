@@ -1,4 +1,4 @@
-/** The webhook's two reviews: ConversionReview (/convert) and AdmissionReview (/validate). */
+/** The webhook's reviews: ConversionReview (/convert) and AdmissionReview (/validate, /mutate, /decide). */
 import { isDeepStrictEqual } from 'node:util';
 import { convertRunbook, V2 } from '../api/conversion.js';
 import { isObject, type Json } from '../api/json.js';
@@ -16,6 +16,7 @@ export const REVIEW_KINDS = {
   '/convert': { kind: 'ConversionReview', apiVersion: 'apiextensions.k8s.io/v1' },
   '/validate': { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' },
   '/mutate': { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' },
+  '/decide': { kind: 'AdmissionReview', apiVersion: 'admission.k8s.io/v1' },
 } as const;
 
 const shown = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value).slice(0, 64));

@@ -11,104 +11,115 @@
 import {
   AGENT_KINDS,
   CRD_NAME,
+  DECISION_KIND,
+  GATE_POLICY_KINDS,
   GROUP,
   PLURAL,
   TEMPLATE_KINDS,
   webhookServiceReference,
 } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import { DECISION_ANNOTATION_PREFIX, GATE_ANNOTATION_PREFIX } from '../engine/spec/gates.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
 const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
 const ADMISSION_API = '/apis/admissionregistration.k8s.io/v1';
 
-/** The two admission webhook configurations: kind, object name, webhook name and path. */
+const rule = (
+  resources: string[],
+  scope: 'Namespaced' | 'Cluster' = 'Namespaced',
+  operations = ['CREATE', 'UPDATE'],
+) => ({ apiGroups: [GROUP], apiVersions: ['v2'], operations, resources, scope });
+
+interface Webhook {
+  name: string;
+  path: string;
+  rules: ReturnType<typeof rule>[];
+}
+
+/** The two admission webhook configurations: kind, object name, and their webhooks. */
 const ADMISSION = {
   validating: {
     kind: 'ValidatingWebhookConfiguration',
     name: VALIDATING_WEBHOOK_NAME,
-    webhook: `validate.${PLURAL}.${GROUP}`,
-    path: '/validate',
     collection: `${ADMISSION_API}/validatingwebhookconfigurations`,
+    webhooks: [
+      {
+        // Runbooks for their rules; runbooks, templates and agents for who may decide what the
+        // operator runs (run-authority.ts); gate policies for their conditions.
+        name: `validate.${PLURAL}.${GROUP}`,
+        path: '/validate',
+        rules: [
+          rule([
+            PLURAL,
+            TEMPLATE_KINDS.namespaced.plural,
+            AGENT_KINDS.namespaced.plural,
+            GATE_POLICY_KINDS.namespaced.plural,
+          ]),
+          rule(
+            [TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural, GATE_POLICY_KINDS.cluster.plural],
+            'Cluster',
+          ),
+        ],
+      },
+    ],
   },
   mutating: {
     kind: 'MutatingWebhookConfiguration',
     name: MUTATING_WEBHOOK_NAME,
-    webhook: `approve.${PLURAL}.${GROUP}`,
-    path: '/mutate',
     collection: `${ADMISSION_API}/mutatingwebhookconfigurations`,
+    webhooks: [
+      // A runbook's author (runbook-author.ts).
+      { name: `author.${PLURAL}.${GROUP}`, path: '/mutate', rules: [rule([PLURAL])] },
+      // Who decided a gate, after checking they may (gate-decisions.ts).
+      {
+        name: `decide.${DECISION_KIND.plural}.${GROUP}`,
+        path: '/decide',
+        rules: [rule([DECISION_KIND.plural], 'Namespaced', ['CREATE'])],
+      },
+    ],
   },
-} as const;
+} as const satisfies Record<
+  string,
+  { kind: string; name: string; collection: string; webhooks: readonly Webhook[] }
+>;
 type Admission = (typeof ADMISSION)[keyof typeof ADMISSION];
 
-const runbookRule = (resources: string[], scope: 'Namespaced' | 'Cluster' = 'Namespaced') => ({
-  apiGroups: [GROUP],
-  apiVersions: ['v2'],
-  operations: ['CREATE', 'UPDATE'],
-  resources,
-  scope,
-});
+/** Where the API server reaches one of the webhook's paths. */
+type Reach = (path: string) => Record<string, unknown>;
 
-/**
- * Runbooks for their rules; runbooks, templates and agents for who may decide what the operator
- * runs (run-authority.ts).
- */
-const VALIDATED_RESOURCES = [
-  runbookRule([PLURAL, TEMPLATE_KINDS.namespaced.plural, AGENT_KINDS.namespaced.plural]),
-  runbookRule([TEMPLATE_KINDS.cluster.plural, AGENT_KINDS.cluster.plural], 'Cluster'),
-];
-
-const touchesDecisions = (object: string) =>
-  `(${object} != null && has(${object}.metadata.annotations) && ${object}.metadata.annotations.exists(k, k.startsWith('${GATE_ANNOTATION_PREFIX}') || k.startsWith('${DECISION_ANNOTATION_PREFIX}')))`;
-/** CEL over the admission request: the object, before or after, carries a gate decision. */
-const GATE_DECISION_REQUEST = `${touchesDecisions('object')} || ${touchesDecisions('oldObject')}`;
-
-/** The ValidatingWebhookConfiguration, reaching the webhook through `clientConfig`. */
+/** The ValidatingWebhookConfiguration, reaching the webhook through `reach`. */
 export function validatingWebhookConfiguration(
-  clientConfig: Record<string, unknown> = webhookServiceReference('/validate'),
+  reach: Reach = webhookServiceReference,
 ): Record<string, unknown> {
-  return admissionConfiguration(ADMISSION.validating, clientConfig);
+  return admissionConfiguration(ADMISSION.validating, reach);
 }
 
-/**
- * The MutatingWebhookConfiguration for gate decisions: it checks that the user may approve
- * (SubjectAccessReview) and records who decided, for which generation, in an annotation.
- */
+/** The MutatingWebhookConfiguration: a runbook's author, and gate decisions. */
 export function mutatingWebhookConfiguration(
-  clientConfig: Record<string, unknown> = webhookServiceReference('/mutate'),
+  reach: Reach = webhookServiceReference,
 ): Record<string, unknown> {
-  return admissionConfiguration(ADMISSION.mutating, clientConfig);
+  return admissionConfiguration(ADMISSION.mutating, reach);
 }
 
-function admissionConfiguration(admission: Admission, clientConfig: Record<string, unknown>) {
+function admissionConfiguration(admission: Admission, reach: Reach) {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: admission.kind,
     metadata: { name: admission.name },
-    webhooks: [
-      {
-        name: admission.webhook,
-        clientConfig,
-        rules:
-          admission.kind === 'ValidatingWebhookConfiguration' ? VALIDATED_RESOURCES : [runbookRule([PLURAL])],
-        // v1 requests are converted to v2 before they reach the webhook.
-        matchPolicy: 'Equivalent',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        // A runbook is refused while the webhook is down rather than admitted unchecked.
-        failurePolicy: 'Fail',
-        timeoutSeconds: 5,
-        ...(admission.kind === 'MutatingWebhookConfiguration'
-          ? {
-              reinvocationPolicy: 'Never',
-              // Only requests that touch gate decisions reach it; every other write goes on without it.
-              matchConditions: [{ name: 'gate-decisions', expression: GATE_DECISION_REQUEST }],
-            }
-          : {}),
-      },
-    ],
+    webhooks: admission.webhooks.map((webhook) => ({
+      name: webhook.name,
+      clientConfig: reach(webhook.path),
+      rules: webhook.rules,
+      // v1 requests are converted to v2 before they reach the webhook.
+      matchPolicy: 'Equivalent',
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      // A runbook is refused while the webhook is down rather than admitted unchecked.
+      failurePolicy: 'Fail',
+      timeoutSeconds: 5,
+      ...(admission.kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
+    })),
   };
 }
 
@@ -135,7 +146,10 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
       // Installed without the manifests' webhook configuration (CRD and RBAC only): make all of it.
       await http.apply(
         path,
-        admissionConfiguration(admission, { ...webhookServiceReference(admission.path), caBundle }),
+        admissionConfiguration(admission, (webhookPath) => ({
+          ...webhookServiceReference(webhookPath),
+          caBundle,
+        })),
         true,
       );
       continue;
@@ -146,14 +160,12 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
         apiVersion: 'admissionregistration.k8s.io/v1',
         kind: admission.kind,
         metadata: { name: admission.name },
-        webhooks: [{ name: admission.webhook, clientConfig: { caBundle } }],
+        webhooks: admission.webhooks.map((webhook) => ({ name: webhook.name, clientConfig: { caBundle } })),
       },
       true,
     );
   }
 }
-
-type Reach = (path: string) => Record<string, unknown>;
 
 /** Points both at `reach(path)`, replacing the URL or Service reference they had. */
 async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void> {
@@ -165,7 +177,7 @@ async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void>
     body: crdConversion({ url: null, service: null, ...reach('/convert') }),
   });
   for (const admission of Object.values(ADMISSION)) {
-    const desired = admissionConfiguration(admission, reach(admission.path));
+    const desired = admissionConfiguration(admission, reach);
     try {
       await http.request({
         method: 'PATCH',

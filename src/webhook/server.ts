@@ -1,13 +1,14 @@
 /**
- * The operator's HTTPS webhook server: /convert (ConversionReview), /validate and /mutate
- * (AdmissionReview: the spec's rules, and gate decisions), /healthz.
+ * The operator's HTTPS webhook server: /convert (ConversionReview), /validate, /mutate and /decide
+ * (AdmissionReview: the spec's rules, a runbook's author, gate decisions), /healthz.
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AdmissionPolicy } from '../api/catalog.js';
 import { REVIEW_KINDS, reviewConversion, reviewShapeProblem } from './admission.js';
-import { reviewApproval } from './approvals.js';
+import { reviewDecision, type Read } from './gate-decisions.js';
+import { reviewRunbookWrite } from './runbook-author.js';
 import type { Authorize } from './requester.js';
 import { reviewValidation } from './validation.js';
 import type { KeyPairPem } from './pki.js';
@@ -72,6 +73,7 @@ export class WebhookServer {
     tls: KeyPairPem,
     private readonly log: ServerLog,
     private readonly authorize: Authorize,
+    private readonly read: Read,
     private readonly policy?: AdmissionPolicy,
   ) {
     // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
@@ -163,8 +165,14 @@ export class WebhookServer {
       path === '/convert'
         ? reviewConversion(body)
         : path === '/mutate'
-          ? await reviewApproval(body, this.authorize, new Date())
-          : await reviewValidation(body, { authorize: this.authorize, policy: this.policy });
+          ? reviewRunbookWrite(body)
+          : path === '/decide'
+            ? await reviewDecision(body, { authorize: this.authorize, read: this.read })
+            : await reviewValidation(body, {
+                authorize: this.authorize,
+                read: this.read,
+                policy: this.policy,
+              });
     this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });
     reply(200, review);
     return outcomeOf(review);

@@ -12,6 +12,9 @@ import { jsonShapeProblem } from '../api/limits.js';
 import type { AgentSpecV2 } from '../api/v2/agent.js';
 import { validateAgent, type FieldError } from '../api/validator.js';
 import { reviewAdmission } from './admission.js';
+import { gateChangeRefusal } from './gate-changes.js';
+import type { Read } from './gate-decisions.js';
+import { GATE_POLICY_KIND_SET, gatePolicyProblems } from './gate-policy-checks.js';
 import { deny, fieldList, respond } from './admission-response.js';
 import { requesterOf, type Authorize } from './requester.js';
 import {
@@ -25,6 +28,7 @@ import {
 
 export interface ValidationDeps {
   authorize: Authorize;
+  read: Read;
   policy?: AdmissionPolicy | undefined;
 }
 
@@ -78,11 +82,17 @@ export async function reviewValidation(body: unknown, deps: ValidationDeps): Pro
     ['oldObject', request.oldObject],
   ] as const) {
     const shape =
-      (isTemplate || isAgent) && object !== undefined ? jsonShapeProblem(object, [at]) : undefined;
+      (isTemplate || isAgent || GATE_POLICY_KIND_SET.has(kind)) && object !== undefined
+        ? jsonShapeProblem(object, [at])
+        : undefined;
     if (shape) return deny(uid, 400, `${shape.field} ${shape.message}`);
   }
   let review: Json;
   let fields: AuthorityField[];
+  if (GATE_POLICY_KIND_SET.has(kind)) {
+    const problems = gatePolicyProblems(request);
+    return problems.length ? deny(uid, 422, fieldList(problems)) : respond(uid, { allowed: true });
+  }
   if (isAgent) {
     const problems = agentReview(request, namespace, deps.policy);
     if (problems.length) return deny(uid, 422, fieldList(problems));
@@ -96,6 +106,8 @@ export async function reviewValidation(body: unknown, deps: ValidationDeps): Pro
     review = reviewAdmission(body);
     const response = isObject(review.response) ? review.response : {};
     if (response.allowed !== true) return review;
+    const loosened = await gateChangeRefusal(request, deps.authorize, deps.read);
+    if (loosened) return deny(uid, 403, loosened);
     fields = requestAuthority(request, (spec) => runbookAuthority(spec));
   }
   const refusal = await checkAuthority({

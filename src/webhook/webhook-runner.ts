@@ -2,7 +2,9 @@
  * Runs the webhook side of the operator: certificates (made, or cert-manager's), the HTTPS server,
  * the registration with the API server, and renewal before expiry.
  */
-import type { KubeHttp } from '../kube/http.js';
+import { isStatus, type KubeHttp } from '../kube/http.js';
+import type { Json } from '../api/json.js';
+import type { Read } from './gate-decisions.js';
 import type { Logger } from '../observability/logger.js';
 import type { AdmissionPolicy } from '../api/catalog.js';
 import type { Authorize } from './requester.js';
@@ -49,6 +51,18 @@ function subjectAccessReview(http: KubeHttp): Authorize {
   };
 }
 
+/** A GET with the operator's identity; a missing object is undefined. */
+function readObject(http: KubeHttp): Read {
+  return async (path) => {
+    try {
+      return await http.request<Json>({ method: 'GET', path });
+    } catch (error) {
+      if (isStatus(error, 404)) return undefined;
+      throw error;
+    }
+  };
+}
+
 export class WebhookRunner {
   private server: WebhookThread | undefined;
   private current: WebhookTls | undefined;
@@ -73,6 +87,7 @@ export class WebhookRunner {
       this.options.host,
       this.log,
       subjectAccessReview(this.http),
+      readObject(this.http),
       this.options.onServed,
       this.options.policy,
     );

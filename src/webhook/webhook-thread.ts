@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.js';
 import type { AdmissionPolicy } from '../api/catalog.js';
 import type { Authorize } from './requester.js';
+import type { Read } from './gate-decisions.js';
 import type { KeyPairPem } from './pki.js';
 import type { Served } from './server.js';
 import type { FromWorker, ToWorker, WorkerStart } from './webhook-worker.js';
@@ -23,6 +24,7 @@ export class WebhookThread {
     host: string | undefined,
     log: Logger,
     authorize: Authorize,
+    read: Read,
     onServed?: (request: Served) => void,
     policy?: AdmissionPolicy,
   ) {
@@ -52,6 +54,18 @@ export class WebhookThread {
               allowed: false,
               reason: `the access check failed: ${(error as Error).message}`,
             });
+          },
+        );
+        return;
+      }
+      if (message.type === 'read') {
+        const { id } = message;
+        read(message.path).then(
+          (object) => {
+            this.send({ type: 'read-result', id, ...(object ? { object } : {}) });
+          },
+          (error: unknown) => {
+            this.send({ type: 'read-result', id, error: (error as Error).message });
           },
         );
         return;

@@ -8,14 +8,18 @@ import type { KeyPairPem } from './pki.js';
 import { reviewAdmission } from './admission.js';
 import type { AdmissionPolicy } from '../api/catalog.js';
 import type { AccessRequest, Authorize } from './requester.js';
+import type { Read } from './gate-decisions.js';
+import type { Json } from '../api/json.js';
 import { WebhookServer, type ServerLog, type Served } from './server.js';
 
 export type ToWorker =
   | { type: 'tls'; tls: KeyPairPem }
   | { type: 'close' }
-  | { type: 'authorized'; id: number; allowed: boolean; reason?: string };
+  | { type: 'authorized'; id: number; allowed: boolean; reason?: string }
+  | { type: 'read-result'; id: number; object?: Json; error?: string };
 export type FromWorker =
   | { type: 'authorize'; id: number; request: AccessRequest }
+  | { type: 'read'; id: number; path: string }
   | { type: 'listening'; port: number }
   | { type: 'failed'; message: string }
   | { type: 'closed' }
@@ -48,7 +52,7 @@ if (port) {
   const start = workerData as WorkerStart;
   // Compiles the schemas before the first review arrives, so it waits no longer than the rest.
   reviewAdmission({ request: { uid: 'warm-up', operation: 'CREATE', object: { spec: { agents: {} } } } });
-  // The SubjectAccessReviews go through the operator's API client in the main thread.
+  // The SubjectAccessReviews and reads go through the operator's API client in the main thread.
   const pending = new Map<number, (verdict: { allowed: boolean; reason?: string }) => void>();
   let nextId = 0;
   const authorize: Authorize = (request) =>
@@ -57,7 +61,17 @@ if (port) {
       pending.set(nextId, resolve);
       post({ type: 'authorize', id: nextId, request });
     });
-  const server = new WebhookServer(start.tls, log, authorize, start.policy);
+  const reads = new Map<
+    number,
+    { resolve: (object: Json | undefined) => void; reject: (error: Error) => void }
+  >();
+  const read: Read = (path) =>
+    new Promise((resolve, reject) => {
+      nextId += 1;
+      reads.set(nextId, { resolve, reject });
+      post({ type: 'read', id: nextId, path });
+    });
+  const server = new WebhookServer(start.tls, log, authorize, read, start.policy);
   port.on('message', (message: ToWorker) => {
     if (message.type === 'tls') server.updateTls(message.tls);
     else if (message.type === 'authorized') {
@@ -66,6 +80,11 @@ if (port) {
         ...(message.reason ? { reason: message.reason } : {}),
       });
       pending.delete(message.id);
+    } else if (message.type === 'read-result') {
+      const waiting = reads.get(message.id);
+      reads.delete(message.id);
+      if (message.error !== undefined) waiting?.reject(new Error(message.error));
+      else waiting?.resolve(message.object);
     } else {
       void server.close().then(() => {
         post({ type: 'closed' });

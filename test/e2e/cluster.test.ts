@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
+import { newGateDecision } from '../../src/api/v2/gate-decision.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
@@ -36,7 +37,7 @@ async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
 
 interface RunbookRow {
   metadata: { name: string };
-  status?: { phase?: string; gates?: { name: string; phase: string }[] };
+  status?: { phase?: string; gates?: { name: string; phase: string; since?: string }[] };
 }
 
 describe('make e2e: the chart and the images on a real kubelet', function () {
@@ -77,16 +78,15 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       for (const row of rows) {
         for (const gate of row.status?.gates ?? []) {
           const key = `${row.metadata.name}/${gate.name}`;
-          if (gate.phase !== 'Pending' || approved.has(key)) continue;
+          if (gate.phase !== 'Pending' || !gate.since || approved.has(key)) continue;
           approved.add(key);
-          await k(
-            '-n',
-            NAMESPACE,
-            'annotate',
-            'arb',
-            row.metadata.name,
-            `gates.i2s.studio/${gate.name}=approved`,
-          );
+          const decision = newGateDecision({
+            namespace: NAMESPACE,
+            runbook: row.metadata.name,
+            gate: gate.name,
+            decision: 'Approved',
+          });
+          await mustRun(admin, ['create', '-f', '-'], stringify(decision));
         }
       }
       const failed = rows.filter((row) =>

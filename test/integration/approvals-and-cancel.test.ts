@@ -22,37 +22,31 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
 
   before(async () => {
     await env.start();
-    // Both may read and annotate runbooks in the namespace; only alice is bound to the approver role.
-    const rbac = [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'Role',
-        metadata: { name: 'runbook-editor', namespace: env.namespace },
-        rules: [{ apiGroups: ['i2s.studio'], resources: ['agentrunbooks'], verbs: ['get', 'list', 'patch'] }],
-      },
-      ...['alice', 'mallory'].map((user) => ({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: `editor-${user}`, namespace: env.namespace },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'runbook-editor' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-      })),
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'RoleBinding',
-        metadata: { name: 'approver-alice', namespace: env.namespace },
-        roleRef: {
-          apiGroup: 'rbac.authorization.k8s.io',
-          kind: 'ClusterRole',
-          name: 'agentrunbook-approver',
+    // mallory and carol edit runbooks (no approve verb); alice and carol are bound to the approver
+    // role, which changes no runbook.
+    await env.grant(
+      'runbook-editor',
+      [
+        {
+          apiGroups: ['i2s.studio'],
+          resources: ['agentrunbooks'],
+          verbs: ['get', 'list', 'create', 'patch'],
         },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }],
-      },
-    ];
+        { apiGroups: ['i2s.studio'], resources: ['gatedecisions'], verbs: ['create'] },
+      ],
+      ['mallory', 'carol'],
+    );
+    const approvers = ['alice', 'carol'].map((user) => ({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: `approver-${user}`, namespace: env.namespace },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'agentrunbook-approver' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    }));
     const applied = await kubectl(
       env.plane.adminKubeconfigPath,
       ['apply', '-f', '-'],
-      rbac.map((object) => stringify(object)).join('---\n'),
+      approvers.map((object) => stringify(object)).join('---\n'),
     );
     expect(applied.code, applied.stderr).to.equal(0);
   });
@@ -61,54 +55,101 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
     await env.stop();
   });
 
-  it('lets only a user with the approve verb decide, and records who did for which generation', async () => {
+  it('lets only a user with the approve verb decide, with a GateDecision the webhook records', async () => {
     await gated('needs-approval');
     await env.waitPhase('needs-approval', 'WaitingForApproval');
     const hint = (await env.condition('needs-approval', 'ApprovalPending'))?.message ?? '';
-    expect(hint).to.contain(
-      `kubectl annotate agentrunbook needs-approval -n ${env.namespace} gates.i2s.studio/review=approved --overwrite`,
-    );
+    expect(hint).to.contain(`agentrunbook approve needs-approval review -n ${env.namespace}`);
 
-    const refused = await as(
-      'mallory',
-      'annotate',
-      'arb',
-      'needs-approval',
-      'gates.i2s.studio/review=approved',
-    );
+    const refused = await env.decide('needs-approval', 'review', { user: 'mallory' });
     expect(refused.code).to.not.equal(0);
     expect(refused.stderr).to.contain('user mallory may not decide gates').and.contain('verb approve');
-    const forged = await as(
+    const legacy = await as(
       'mallory',
-      'annotate',
-      'arb',
-      'needs-approval',
-      'decisions.gates.i2s.studio/review={"decision":"approved","generation":1,"user":"alice","time":"2026-01-01T00:00:00Z"}',
-    );
-    expect(forged.code).to.not.equal(0);
-    expect(forged.stderr).to.contain('written only by the webhook');
-
-    const approved = await as(
-      'alice',
       'annotate',
       'arb',
       'needs-approval',
       'gates.i2s.studio/review=approved',
     );
+    expect(legacy.stderr).to.contain('gates are decided with a GateDecision now');
+
+    const approved = await env.decide('needs-approval', 'review', { user: 'alice', comment: 'looks right' });
     expect(approved.code, approved.stderr).to.equal(0);
     await env.waitPhase('needs-approval', 'Succeeded');
-    expect((await env.status('needs-approval')).gates?.[0]).to.include({
-      phase: 'Approved',
-      decidedBy: 'alice',
-      generation: 1,
-    });
+    const row = (await env.status('needs-approval')).gates?.[0] as Record<string, unknown>;
+    expect(row).to.include({ phase: 'Approved', decidedBy: 'alice', generation: 1 });
+    expect(row.decisions).to.have.nested.property('[0].comment', 'looks right');
+    const recorded = await env.k(
+      'get',
+      'gatedecisions',
+      '-l',
+      'i2s.studio/runbook=needs-approval',
+      '-o',
+      'json',
+    );
+    const [decision] = (JSON.parse(recorded.stdout) as { items: { spec: Record<string, unknown> }[] }).items;
+    expect(decision?.spec).to.include({ user: 'alice', generation: 1, decision: 'Approved' });
+    const again = await env.decide('needs-approval', 'review', { user: 'alice' });
+    expect(again.stderr).to.contain('waits for no decision: it was already approved by alice');
   });
 
-  it('needs a new decision after a spec change, and fails GateRejected on a rejection', async () => {
+  it('an approver cannot change a spec; an editor cannot remove a gate that waits, nor unmatch a policy', async () => {
+    await gated('held');
+    await env.waitPhase('held', 'WaitingForApproval');
+    const rewrite = await as(
+      'alice',
+      'patch',
+      'arb',
+      'held',
+      '--type=merge',
+      '-p',
+      '{"spec":{"description":"x"}}',
+    );
+    expect(rewrite.code).to.not.equal(0);
+    expect(rewrite.stderr).to.contain('forbidden');
+    const removed = await as(
+      'mallory',
+      'patch',
+      'arb',
+      'held',
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/spec/quality"}]',
+    );
+    expect(removed.code).to.not.equal(0);
+    expect(removed.stderr).to.contain('removing or changing gate review is as good as deciding it');
+
+    const policy = {
+      apiVersion: 'i2s.studio/v2',
+      kind: 'GatePolicy',
+      metadata: { name: 'prod-review', namespace: env.namespace },
+      spec: {
+        match: { runbookSelector: { matchLabels: { tier: 'prod' } } },
+        gates: [{ name: 'prod-signoff', required: true, approvals: { excludeAuthor: true } }],
+      },
+    };
+    await env.apply(policy);
+    const prod = runbook('prod', 'pipeline', [{ name: 'a' }]) as { metadata: Record<string, unknown> };
+    prod.metadata.labels = { tier: 'prod' };
+    const created = await env.as('carol', ['create', '-f', '-'], stringify(prod));
+    expect(created.code, created.stderr).to.equal(0);
+    await env.waitPhase('prod', 'WaitingForApproval');
+    expect((await env.status('prod')).gates?.[0]).to.include({
+      name: 'prod-signoff',
+      policy: 'GatePolicy/prod-review',
+    });
+    const unlabel = await as('mallory', 'label', 'arb', 'prod', 'tier-');
+    expect(unlabel.stderr).to.contain('making GatePolicy/prod-review stop matching this runbook');
+    const byAuthor = await env.decide('prod', 'prod-signoff', { user: 'carol' });
+    expect(byAuthor.stderr).to.contain('carol last changed the spec, and the gate forbids its author');
+    const byOther = await env.decide('prod', 'prod-signoff', { user: 'alice' });
+    expect(byOther.code, byOther.stderr).to.equal(0);
+    await env.waitPhase('prod', 'Succeeded');
+  });
+
+  it('a spec change starts a run that waits again, and a rejection fails it GateRejected', async () => {
     await gated('changes');
-    await env.waitPhase('changes', 'WaitingForApproval');
-    const approved = await as('alice', 'annotate', 'arb', 'changes', 'gates.i2s.studio/review=approved');
-    expect(approved.code, approved.stderr).to.equal(0);
+    await env.approve('changes', 'review');
     await env.waitPhase('changes', 'Succeeded');
     const patched = await env.k(
       'patch',
@@ -119,10 +160,8 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
       '{"spec":{"description":"v2"}}',
     );
     expect(patched.code, patched.stderr).to.equal(0);
-    const annotations = await env.k('get', 'arb', 'changes', '-o', 'jsonpath={.metadata.annotations}');
-    expect(annotations.stdout).to.not.contain('gates.i2s.studio/review');
     await env.waitPhase('changes', 'WaitingForApproval');
-    const rejected = await as('alice', 'annotate', 'arb', 'changes', 'gates.i2s.studio/review=rejected');
+    const rejected = await env.decide('changes', 'review', { user: 'alice', decision: 'Rejected' });
     expect(rejected.code, rejected.stderr).to.equal(0);
     await env.waitPhase('changes', 'Failed');
     expect(await env.condition('changes', 'Failed')).to.include({ reason: 'GateRejected' });

@@ -199,9 +199,13 @@ describe('the agentrunbook CLI against a real API server', function () {
       await watch.waitForOutput('WaitingForApproval');
       const wrong = await cli('approve', 'gated', 'nope', ...cluster());
       expect(wrong.code).to.equal(1);
-      expect(wrong.output).to.contain('runbook gated has no gate nope (its gates: signoff)');
-      const approved = await cli('approve', 'gated', 'signoff', ...cluster());
-      expect(approved.output).to.equal('agentrunbook.i2s.studio/gated gate signoff approved\n');
+      expect(wrong.output).to.contain(
+        `agentrunbook ${env.namespace}/gated has no gate nope (its gates: signoff)`,
+      );
+      const approved = await cli('approve', 'gated', 'signoff', '-m', 'ship it', ...cluster());
+      expect(approved.output).to.match(
+        /^gatedecision\.i2s\.studio\/gated-signoff-\w{5}: gate signoff of gated approved\n$/,
+      );
       expect(await watch.exited, watch.output()).to.equal(0);
       const screen = watch.output();
       expect(screen).to.contain('\x1b[H\x1b[2J');

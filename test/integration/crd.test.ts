@@ -49,6 +49,9 @@ describe('the AgentRunbook CRD on a real API server', function () {
         'customresourcedefinition.apiextensions.k8s.io/agents.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clusteragentrunbooktemplates.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clusteragents.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/clustergatepolicies.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/gatedecisions.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/gatepolicies.i2s.studio',
       ]);
     });
   }

@@ -147,7 +147,13 @@ describe('the runbooks of the README and docs/ on a real control plane', functio
     expect(admitted.length).to.be.greaterThanOrEqual(4);
     for (const { where, object } of admitted) {
       const result = await applyAsAdmin(object, '--dry-run=server');
-      expect(result.code, `${where}: ${result.stderr}`).to.equal(0);
+      if (object.kind === 'GateDecision') {
+        // The schema took it; the webhook then looks for the run it decides, which no doc makes.
+        const runbook = (object.spec as { runbook: string }).runbook;
+        expect(result.stderr, where).to.contain(
+          `spec.runbook: agentrunbook ${env.namespace}/${runbook} does not exist`,
+        );
+      } else expect(result.code, `${where}: ${result.stderr}`).to.equal(0);
     }
   });
 

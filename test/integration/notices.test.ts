@@ -63,9 +63,7 @@ describe('notices to people: gate waiting, failed, budget alert, cancelled (issu
     await eventually(() => Promise.resolve(expect(to('/people')).to.have.length(1)));
     const [waiting] = to('/people');
     expect(waiting?.body).to.deep.include({ event: 'GateWaiting', notice: 'GateWaiting/review' });
-    expect(String(waiting?.body.message)).to.contain(
-      `kubectl annotate agentrunbook gated -n ${env.namespace} gates.i2s.studio/review=approved`,
-    );
+    expect(String(waiting?.body.message)).to.contain(`agentrunbook approve gated review -n ${env.namespace}`);
     expect((await env.status('gated')).notices?.map((notice) => notice.name)).to.deep.equal([
       'GateWaiting/review',
     ]);

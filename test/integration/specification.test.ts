@@ -84,8 +84,7 @@ describe('the specification’s full example, applied as written', function () {
       expect(status.gates?.find((gate) => gate.name === 'risk_review')?.phase).to.equal('Pending');
       expect(status.phase).to.equal('WaitingForApproval');
     });
-    const approved = await env.k('annotate', 'arb', name, 'gates.i2s.studio/risk_review=approved');
-    expect(approved.code, approved.stderr).to.equal(0);
+    await env.approve(name, 'risk_review');
     await env.waitPhase(name, 'Succeeded', 120);
     const status = await env.status(name);
     expect(status.stages.map((stage) => [stage.name, stage.phase])).to.have.deep.members([
@@ -111,7 +110,7 @@ describe('the specification’s full example, applied as written', function () {
     await eventually(async () =>
       expect((await env.status('idea-123-testing')).phase).to.equal('WaitingForApproval'),
     );
-    await env.k('annotate', 'arb', 'idea-123-testing', 'gates.i2s.studio/risk_review=approved');
+    await env.approve('idea-123-testing', 'risk_review');
     await env.waitPhase('idea-123-testing', 'Succeeded', 120);
     // The first stage was granted the overlay's whole: cost 5.00 (short for maxUSD) and, of the
     // short-form tokens 50000, the inherited perAgent 25000.

@@ -422,7 +422,9 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
     operator = undefined;
     const v1 = await apply(v1Runbook('while-down'));
     expect(v1.code).to.not.equal(0);
-    expect(v1.stderr).to.match(/conversion webhook for i2s.studio\/v1|validate\.agentrunbooks\.i2s\.studio/);
+    expect(v1.stderr).to.match(
+      /conversion webhook for i2s.studio\/v1|(author|validate)\.agentrunbooks\.i2s\.studio/,
+    );
     // A stopped operator points the webhooks back at their Service, which this plane lacks.
     expect(v1.stderr, v1.stderr).to.match(/service "agentrunbook-webhook" not found|failed calling webhook/);
     const v2 = await apply({
@@ -432,7 +434,8 @@ describe('API versions: v1 through the conversion webhook, the validating webhoo
       spec: { version: '1.0.0', agents: { pipeline: [{ name: 'a' }] } },
     });
     expect(v2.code).to.not.equal(0);
-    expect(v2.stderr).to.contain('failed calling webhook "validate.agentrunbooks.i2s.studio"');
+    // The mutating webhook (the author) is called first.
+    expect(v2.stderr).to.contain('failed calling webhook "author.agentrunbooks.i2s.studio"');
     const after = await k(
       'get',
       'agentrunbooks.v2.i2s.studio',

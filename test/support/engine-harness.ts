@@ -13,6 +13,8 @@ import { writeReport } from '../../src/agent/sdk.js';
 import type { SpecV2 } from '../../src/api/v2/runbook.js';
 import { timestamp } from '../../src/engine/model/conditions.js';
 import { decide } from '../../src/engine/run/decide.js';
+import type { DecisionRecord } from '../../src/engine/spec/gates.js';
+import type { GatePolicyRecord } from '../../src/engine/spec/gate-policies.js';
 import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.js';
 import type {
   AgentHistory,
@@ -56,6 +58,10 @@ export class EngineHarness {
   maxOutputBytes: number | undefined;
   /** The controller's answer to whether a run may start (concurrency limits), when a test sets one. */
   slot: Slot | undefined;
+  /** The runbook's GateDecisions, as the webhook recorded them. */
+  decisions: DecisionRecord[] = [];
+  /** The gate policies of the runbook's namespace and the cluster. */
+  gatePolicies: GatePolicyRecord[] = [];
 
   constructor(
     public runbook: RunbookObject,
@@ -75,6 +81,8 @@ export class EngineHarness {
       agentHistory: this.agentHistory,
       ...(this.maxOutputBytes === undefined ? {} : { maxOutputBytes: this.maxOutputBytes }),
       ...(this.slot ? { slot: this.slot } : {}),
+      decisions: deepFreeze(structuredClone(this.decisions)),
+      gatePolicies: deepFreeze(structuredClone(this.gatePolicies)),
     });
     const status = fitStatusToSchema(decision.status);
     const invalid = validateStatus(status);
@@ -195,25 +203,23 @@ export function spec(
 }
 
 /**
- * A decision on a gate as it reaches the engine after admission: the annotation, and the
- * webhook's record of who made it for which generation (the current one unless given).
+ * A GateDecision as it reaches the engine after admission: who made it, for which generation
+ * (the current one unless given), and when.
  */
 export function decideGate(
   h: EngineHarness,
   gate: string,
-  decision: 'approved' | 'rejected',
-  { generation = h.runbook.metadata.generation, user = 'alice' } = {},
+  decision: 'Approved' | 'Rejected',
+  { generation = h.runbook.metadata.generation, user = 'alice', groups = [] as string[], comment = '' } = {},
 ): void {
-  const record = { decision, generation, user, time: timestamp(h.now) };
-  h.runbook = {
-    ...h.runbook,
-    metadata: {
-      ...h.runbook.metadata,
-      annotations: {
-        ...h.runbook.metadata.annotations,
-        [`gates.i2s.studio/${gate}`]: decision,
-        [`decisions.gates.i2s.studio/${gate}`]: JSON.stringify(record),
-      },
-    },
-  };
+  h.decisions.push({
+    name: `${gate}-${h.decisions.length}`,
+    gate,
+    decision,
+    user,
+    groups,
+    ...(comment ? { comment } : {}),
+    generation,
+    time: timestamp(h.now),
+  });
 }

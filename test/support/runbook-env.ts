@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { stringify } from 'yaml';
+import { newGateDecision } from '../../src/api/v2/gate-decision.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { Operator } from '../../src/operator/operator.js';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
@@ -163,6 +164,46 @@ export class RunbookEnv {
   /** kubectl in the namespace as another user (the admin kubeconfig may impersonate). */
   as(user: string, args: string[], stdin?: string) {
     return kubectl(this.plane.adminKubeconfigPath, ['--as', user, '-n', this.namespace, ...args], stdin);
+  }
+
+  /**
+   * Decides a gate as `agentrunbook approve|reject` does: a GateDecision, made as `user` (the
+   * admin when absent). The admission webhook takes it only while the gate waits for a decision.
+   */
+  decide(
+    name: string,
+    gate: string,
+    {
+      decision = 'Approved',
+      user = '',
+      comment = '',
+    }: { decision?: 'Approved' | 'Rejected'; user?: string; comment?: string } = {},
+  ) {
+    const object = newGateDecision({
+      namespace: this.namespace,
+      runbook: name,
+      gate,
+      decision,
+      ...(comment ? { comment } : {}),
+    });
+    const args = ['create', '-o', 'name', '-f', '-'];
+    return user
+      ? this.as(user, args, stringify(object))
+      : kubectl(this.plane.adminKubeconfigPath, ['-n', this.namespace, ...args], stringify(object));
+  }
+
+  /** Approves a gate once it waits for a decision (polls the status until then, within the deadline). */
+  async approve(name: string, gate: string, timeoutSeconds = 60): Promise<void> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+      const row = (await this.status(name)).gates?.find((candidate) => candidate.name === gate);
+      if (row?.phase === 'Pending' && row.since) break;
+      if (Date.now() > deadline)
+        throw new Error(`gate ${gate} of ${name} never waited: ${JSON.stringify(row)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const made = await this.decide(name, gate);
+    expect(made.code, made.stderr).to.equal(0);
   }
 
   /** A Role in the namespace with these rules, bound to each user. */

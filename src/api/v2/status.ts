@@ -17,6 +17,8 @@ import {
 import { ErrorClass } from './error-class.js';
 import { SEVERITIES } from './monitoring.js';
 import { TEMPLATE_KIND_NAMES } from '../group.js';
+import { DECISIONS } from './gate-decision.js';
+import { Approvals } from './quality.js';
 
 export const RUNBOOK_PHASES = [
   'Queued',
@@ -151,9 +153,28 @@ export const GateStatus = Obj('Where one quality gate stands.', {
     Timestamp("When the gate times out without a decision (since plus the gate's timeout)."),
   ),
   decidedAt: Type.Optional(Timestamp('When the gate was decided.')),
-  decidedBy: Type.Optional(Str('The user who approved or rejected the gate.', { maxLength: 256 })),
+  decidedBy: Type.Optional(
+    Str('The users who approved the gate, or the one who rejected it.', { maxLength: 2816 }),
+  ),
   generation: Type.Optional(Int('The generation of the spec the decision was made for.', { minimum: 0 })),
   message: Type.Optional(Str('Detail of the decision.', { maxLength: 1024 })),
+  policy: Type.Optional(
+    Str('The GatePolicy or ClusterGatePolicy that added the gate (kind/name).', { maxLength: 317 }),
+  ),
+  approvals: Type.Optional(Approvals),
+  approved: Type.Optional(Int('Approvals counted so far.', { minimum: 0 })),
+  decisions: Type.Optional(
+    Type.Array(
+      Obj('A GateDecision that counts.', {
+        name: Str('The GateDecision.', { maxLength: 253 }),
+        user: Str('Who decided.', { maxLength: 256 }),
+        decision: StringEnum('The decision.', DECISIONS),
+        comment: Type.Optional(Str('Why.', { maxLength: 2048 })),
+        time: Timestamp('When.'),
+      }),
+      { description: 'The decisions that count, oldest first (the last 16).', maxItems: 16 },
+    ),
+  ),
 });
 
 export const NoticeRecord = Obj('A notice to people this run gave (the operator never gives one twice).', {
@@ -231,7 +252,9 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
       16,
     ),
   ),
-  gates: Type.Optional(NamedList('One entry per quality gate.', GateStatus, 32)),
+  gates: Type.Optional(
+    NamedList("One entry per quality gate: the spec's, and those gate policies add.", GateStatus, 96),
+  ),
   notices: Type.Optional(
     NamedList(
       "Notices to people this run gave (the operator configuration's notifications), recorded before they are sent.",

@@ -3,6 +3,8 @@ import type { ConditionReason, EventReason, NotificationReason } from '../../api
 import type { PodTemplate } from '../../api/pod-template.js';
 import type { EgressSpec } from '../../api/egress.js';
 import type { AgentOwner } from '../spec/catalog.js';
+import type { DecisionRecord } from '../spec/gates.js';
+import type { GatePolicyRecord } from '../spec/gate-policies.js';
 import type { SpecV2, StatusV2 } from '../../api/v2/runbook.js';
 import type { WorkspaceV2 } from '../../api/v2/workspaces.js';
 import type { Slot } from '../run/concurrency.js';
@@ -15,6 +17,7 @@ export interface RunbookObject {
     namespace: string;
     uid: string;
     generation: number;
+    labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
   spec: SpecV2;
@@ -103,6 +106,10 @@ export interface EngineInput {
   template?: TemplateResolution;
   /** The ControllerRevision holding this spec, for status.revision (when the operator keeps them). */
   revision?: RevisionStatus;
+  /** The runbook's GateDecisions (every generation's; the engine counts the current one's). */
+  decisions?: readonly DecisionRecord[];
+  /** The gate policies of the runbook's namespace and the cluster; the engine applies those that match. */
+  gatePolicies?: readonly GatePolicyRecord[];
 }
 
 /** A notify target of an emergency workflow, to be told by the controller. */

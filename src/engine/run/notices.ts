@@ -4,6 +4,7 @@
  * recorded in status.notices in the same write, before it is sent: a restarted operator never
  * decides it again, so a notice is given at most once per run.
  */
+import { approvalCommand } from '../spec/gates.js';
 import type { NoticeEvent } from '../../api/catalog.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { timestamp } from '../model/conditions.js';
@@ -31,7 +32,7 @@ function candidates(runbook: RunbookObject, next: StatusV2): Omit<Notice, 'execu
     found.push({
       name: `GateWaiting/${gate.name}`,
       event: 'GateWaiting',
-      message: `${who} waits for approval of gate ${gate.name}${gate.deadline ? ` (until ${gate.deadline})` : ''}: kubectl annotate agentrunbook ${runbook.metadata.name} -n ${runbook.metadata.namespace} gates.i2s.studio/${gate.name}=approved`,
+      message: `${who} waits for approval of gate ${gate.name}${gate.deadline ? ` (until ${gate.deadline})` : ''}: ${approvalCommand(runbook.metadata.name, runbook.metadata.namespace, gate.name)}`,
     });
   }
   if (FAILED.has(next.phase ?? '')) {

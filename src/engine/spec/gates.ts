@@ -1,16 +1,14 @@
 /**
  * Quality gates. A gate applies when it is required, or when its CEL condition over the spec is
- * true; an applying gate waits for the annotation gates.i2s.studio/<gate>: approved|rejected (made
- * by a user allowed to approve, and recorded by the webhook for the current generation), or until
- * its timeout passes. A condition that cannot be evaluated makes the gate apply (fail closed).
+ * true; an applying gate waits for GateDecisions (made by users allowed to approve, recorded by
+ * the admission webhook for the current generation) or until its timeout passes. A condition that
+ * cannot be evaluated makes the gate apply (fail closed).
  */
 import { Context } from '../../api/v2/context.js';
 import { Spec, type SpecV2 } from '../../api/v2/runbook.js';
 import { compileCondition } from './cel.js';
 
-export const GATE_ANNOTATION_PREFIX = 'gates.i2s.studio/';
-
-type Gate = NonNullable<NonNullable<SpecV2['quality']>['gates']>[number];
+export type Gate = NonNullable<NonNullable<SpecV2['quality']>['gates']>[number];
 
 /**
  * The variables a gate condition may name: the spec's fields (context, execution, budgets, ...),
@@ -58,65 +56,101 @@ export function gateApplies(gate: Gate, spec: SpecV2): { applies: boolean; messa
   }
 }
 
-/** Where the admission webhook records who decided a gate, for which generation, and when. */
-export const DECISION_ANNOTATION_PREFIX = 'decisions.gates.i2s.studio/';
-/** A decision record is a small JSON object; anything longer is not one. */
-const MAX_RECORD_LENGTH = 1024;
+/** The command that approves a gate, as it works when printed. */
+export function approvalCommand(name: string, namespace: string, gate: string): string {
+  return `agentrunbook approve ${name} ${gate} -n ${namespace}`;
+}
 
-export type GateVerdict = 'approved' | 'rejected';
-
+/** One user's GateDecision, as the admission webhook recorded it. */
 export interface DecisionRecord {
-  decision: GateVerdict;
-  generation: number;
+  /** The GateDecision's name. */
+  name: string;
+  gate: string;
+  decision: Verdict;
   user: string;
+  groups: readonly string[];
+  comment?: string;
+  generation: number;
+  /** When it was made (its creationTimestamp). */
   time: string;
 }
 
-export function gateVerdict(value: string | undefined): GateVerdict | undefined {
-  const verdict = value?.trim().toLowerCase();
-  return verdict === 'approved' || verdict === 'rejected' ? verdict : undefined;
+export type Verdict = 'Approved' | 'Rejected';
+
+/** Who may decide a gate, and how many approvals it needs. */
+export interface Eligibility {
+  needed: number;
+  excludeAuthor: boolean;
+  groups: readonly string[];
 }
 
-function parseDecisionRecord(text: string | undefined): DecisionRecord | undefined {
-  if (text === undefined || text.length > MAX_RECORD_LENGTH) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
+export function eligibility(gate: Gate): Eligibility {
+  return {
+    needed: gate.approvals?.count ?? 1,
+    excludeAuthor: gate.approvals?.excludeAuthor ?? false,
+    groups: gate.approvals?.groups ?? [],
+  };
+}
+
+/** Why a user may not decide a gate, or undefined when they may. The webhook and the engine both ask. */
+export function ineligibility(
+  rules: Eligibility,
+  user: string,
+  groups: readonly string[],
+  author: string | undefined,
+): string | undefined {
+  if (rules.excludeAuthor && author === undefined) {
+    return 'the gate forbids the author from deciding it, and the runbook has no recorded author (annotation i2s.studio/author): change its spec once to record one';
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const record = parsed as Partial<DecisionRecord>;
-  return gateVerdict(record.decision) &&
-    Number.isSafeInteger(record.generation) &&
-    typeof record.user === 'string' &&
-    typeof record.time === 'string'
-    ? (record as DecisionRecord)
-    : undefined;
+  if (rules.excludeAuthor && user === author) {
+    return `${user} last changed the spec, and the gate forbids its author from deciding it`;
+  }
+  if (rules.groups.length && !rules.groups.some((group) => groups.includes(group))) {
+    return `${user} is in none of the gate's approver groups (${rules.groups.join(', ')})`;
+  }
+  return undefined;
+}
+
+export interface Tally {
+  verdict?: Verdict;
+  /** The decisions that count for this generation, one per user (their latest), oldest first. */
+  counted: DecisionRecord[];
+  approvals: number;
+  /** Why decisions of this generation do not count. */
+  ignored: string[];
 }
 
 /**
- * The decision on a gate for this generation of the spec: the annotation
- * gates.i2s.studio/<gate>, counted only with the webhook's record of who made it for this
- * generation (an approval is for the spec that was approved). `stale` says why an annotation
- * present does not count.
+ * What the decisions made for this generation of the spec add up to: one rejection rejects the
+ * gate; the needed number of different users approving approves it. A decision made for another
+ * generation is for a spec that is no longer the one that runs, so it does not count.
  */
-export function gateDecision(
-  annotations: Record<string, string> | undefined,
+export function tallyDecisions(
   gate: string,
+  rules: Eligibility,
+  decisions: readonly DecisionRecord[],
   generation: number,
-): { record: DecisionRecord } | { stale: string } | undefined {
-  const key = `${GATE_ANNOTATION_PREFIX}${gate}`;
-  const verdict = gateVerdict(annotations?.[key]);
-  if (!verdict) return undefined;
-  const record = parseDecisionRecord(annotations?.[`${DECISION_ANNOTATION_PREFIX}${gate}`]);
-  if (!record || record.decision !== verdict) {
-    return { stale: `${key}=${verdict} has no record of who decided it (the admission webhook writes one)` };
+  author: string | undefined,
+): Tally {
+  const latest = new Map<string, DecisionRecord>();
+  const ignored: string[] = [];
+  const ordered = decisions
+    .filter((decision) => decision.gate === gate && decision.generation === generation)
+    .sort((a, b) => a.time.localeCompare(b.time) || a.name.localeCompare(b.name));
+  for (const decision of ordered) {
+    const why = ineligibility(rules, decision.user, decision.groups, author);
+    if (why) ignored.push(`${decision.name}: ${why}`);
+    else {
+      latest.delete(decision.user);
+      latest.set(decision.user, decision);
+    }
   }
-  if (record.generation !== generation) {
-    return {
-      stale: `${key}=${verdict} was decided by ${record.user} for generation ${record.generation}; the spec has changed since (generation ${generation})`,
-    };
-  }
-  return { record };
+  const counted = [...latest.values()];
+  const approvals = counted.filter((decision) => decision.decision === 'Approved').length;
+  const verdict = counted.some((decision) => decision.decision === 'Rejected')
+    ? 'Rejected'
+    : approvals >= rules.needed
+      ? 'Approved'
+      : undefined;
+  return { ...(verdict ? { verdict } : {}), counted, approvals, ignored };
 }

@@ -59,6 +59,7 @@ describe('who may decide what the operator runs (no confused deputy)', () => {
       asked.push(request);
       return Promise.resolve({ allowed, ...(allowed ? {} : { reason: 'no RBAC rule' }) });
     },
+    read: () => Promise.resolve(undefined),
   });
   beforeEach(() => {
     asked.length = 0;

@@ -97,7 +97,12 @@ describe('the webhook server under hostile requests', function () {
       dnsNames: ['localhost'],
       ipAddresses: ['127.0.0.1'],
     });
-    server = new WebhookServer(tls, silentLogger(), () => Promise.resolve({ allowed: false }));
+    server = new WebhookServer(
+      tls,
+      silentLogger(),
+      () => Promise.resolve({ allowed: false }),
+      () => Promise.resolve(undefined),
+    );
     port = await server.listen(0, '127.0.0.1');
   });
 

@@ -132,28 +132,25 @@ describe('status reads true', () => {
       runbookOf(spec({ quality: { gates: [{ name: 'review', required: true }] }, stages: [{ name: 'a' }] })),
     );
     h.step();
-    decideGate(h, 'review', 'approved');
+    decideGate(h, 'review', 'Approved');
     withSpec(h, (current) => ({ ...current, description: 'changed after the approval' }));
     expect(h.step().create).to.deep.equal([]);
     expect(h.phase).to.equal('WaitingForApproval');
-    expect(h.runbook.status?.gates?.[0]?.message).to.contain(
-      'decided by alice for generation 1; the spec has changed since (generation 2)',
-    );
-    decideGate(h, 'review', 'approved', { user: 'bob' });
+    expect(h.runbook.status?.gates?.[0]).to.include({ phase: 'Pending', approved: 0 });
+    decideGate(h, 'review', 'Approved', { user: 'bob' });
     expect(h.step().create).to.have.length(1);
     expect(h.runbook.status?.gates?.[0]).to.include({ decidedBy: 'bob', generation: 2 });
   });
 
-  it('does not count an annotation the webhook has not recorded', () => {
+  it('believes no gate row in the status without a decision behind it', () => {
     const h = new EngineHarness(
       runbookOf(spec({ quality: { gates: [{ name: 'review', required: true }] }, stages: [{ name: 'a' }] })),
     );
     h.step();
-    h.runbook = {
-      ...h.runbook,
-      metadata: { ...h.runbook.metadata, annotations: { 'gates.i2s.studio/review': 'approved' } },
-    };
+    const forged = { name: 'review', phase: 'Approved' as const, decidedBy: 'mallory', generation: 1 };
+    h.runbook = { ...h.runbook, status: { ...h.runbook.status, gates: [forged] } };
     expect(h.step().create).to.deep.equal([]);
-    expect(h.runbook.status?.gates?.[0]?.message).to.contain('has no record of who decided it');
+    expect(h.phase).to.equal('WaitingForApproval');
+    expect(h.runbook.status?.gates?.[0]).to.include({ phase: 'Pending' });
   });
 });

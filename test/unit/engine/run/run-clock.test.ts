@@ -34,7 +34,7 @@ describe('run clock: time waiting at a gate does not count', () => {
     later(h, 20 * MINUTE);
     expect(h.step().requeueAfterMs).to.equal(4 * 3600_000 - 20 * MINUTE - 1000);
     expect(h.phase, 'past execution.timeout while waiting').to.equal('WaitingForApproval');
-    decideGate(h, 'review', 'approved');
+    decideGate(h, 'review', 'Approved');
     const approved = h.step();
     expect(approved.create.map((plan) => plan.stage)).to.deep.equal(['a']);
     const paused = 20 * 60 + 2;
@@ -65,7 +65,7 @@ describe('run clock: time waiting at a gate does not count', () => {
     expect(h.phase).to.equal('WaitingForApproval');
     later(h, 20 * MINUTE);
     h.step();
-    decideGate(h, 'risk_review', 'approved');
+    decideGate(h, 'risk_review', 'Approved');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['normalize_idea']);
     h.succeed(
       'normalize_idea',

@@ -231,7 +231,7 @@ describe('guardrails: quality gates', () => {
         }),
       ),
     );
-  it('holds the run WaitingForApproval until the gate is approved by annotation', () => {
+  it('holds the run WaitingForApproval until a GateDecision approves the gate', () => {
     const h = gated([{ name: 'review', required: true }]);
     expect(h.step().create).to.deep.equal([]);
     expect(h.phase).to.equal('WaitingForApproval');
@@ -239,8 +239,8 @@ describe('guardrails: quality gates', () => {
     expect(h.condition('Ready')).to.include({ status: 'False', reason: 'WaitingForApproval' });
     expect(h.condition('ApprovalPending')?.message)
       .to.contain('review')
-      .and.contain('kubectl annotate agentrunbook rb -n ns gates.i2s.studio/review=approved --overwrite');
-    decideGate(h, 'review', 'approved');
+      .and.contain('agentrunbook approve rb review -n ns');
+    decideGate(h, 'review', 'Approved');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['a']);
     expect(h.condition('Ready')).to.include({ status: 'False', reason: 'Running' });
     expect(h.runbook.status?.gates?.[0]).to.include({
@@ -255,7 +255,7 @@ describe('guardrails: quality gates', () => {
   it('fails the run GateRejected when the gate is rejected', () => {
     const h = gated([{ name: 'review', required: true }]);
     h.step();
-    decideGate(h, 'review', 'rejected');
+    decideGate(h, 'review', 'Rejected');
     h.step();
     expect(h.phase).to.equal('Failed');
     expect(h.condition('Failed')).to.include({ reason: 'GateRejected' });
@@ -287,7 +287,7 @@ describe('guardrails: quality gates', () => {
     expect(h.step().create).to.deep.equal([]);
     expect(h.phase).to.equal('WaitingForApproval');
     expect(h.runbook.status?.gates?.[0]?.since).to.be.a('string');
-    decideGate(h, 'review', 'approved');
+    decideGate(h, 'review', 'Approved');
     expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['b']);
   });
 
