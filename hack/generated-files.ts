@@ -29,6 +29,8 @@ import {
   webhookServiceReference,
 } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
+import { GateDecision } from '../src/api/v2/gate-decision.js';
+import { ClusterGatePolicy } from '../src/api/v2/gate-policy.js';
 import { AGENT_SETTINGS, CONTEXT_FIELDS, DESCRIPTIVE_FIELDS, POD_FIELDS } from '../src/api/v2/field-roles.js';
 import { CHANGE_RULES } from '../src/engine/versions/spec-changes.js';
 import { repoRoot } from './local-cluster/paths.js';
@@ -248,6 +250,15 @@ export function generatedFiles(): Map<string, string> {
       renderApiReference('AgentRunbook i2s.studio/v2 API reference', openApiSchema(AgentRunbook)) +
         fieldRoles('spec') +
         reasonsTable(),
+    ],
+    [
+      'docs/gate-reference.md',
+      renderApiReference('GateDecision i2s.studio/v2 API reference', openApiSchema(GateDecision)) +
+        '\n' +
+        renderApiReference(
+          'GatePolicy and ClusterGatePolicy i2s.studio/v2 API reference (match.namespaces: ClusterGatePolicy only)',
+          openApiSchema(ClusterGatePolicy),
+        ),
     ],
     ['docs/versioning.md', versioningDoc()],
   ]);
