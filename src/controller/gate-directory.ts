@@ -11,7 +11,7 @@ import type { GatePolicyRecord } from '../engine/spec/gate-policies.js';
 const BY_OWNER = 'owner';
 
 /** The most decisions one runbook's run reads: its approvers are people, and a spammer is bounded. */
-export const MAX_DECISIONS_READ = 256;
+const MAX_DECISIONS_READ = 256;
 
 export class GateDirectory {
   constructor(

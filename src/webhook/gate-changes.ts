@@ -24,7 +24,7 @@ const gatesOf = (object: unknown): GateLike[] => {
 };
 
 /** The gates of the old spec that the new one removes or changes, by name. */
-export function loosenedGates(request: Json): string[] {
+function loosenedGates(request: Json): string[] {
   if (request.operation !== 'UPDATE') return [];
   const next = new Map(gatesOf(request.object).map((gate) => [gate.name, gate]));
   return gatesOf(request.oldObject)

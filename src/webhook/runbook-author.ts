@@ -16,7 +16,7 @@ import { deny, respond } from './admission-response.js';
 import { requesterOf } from './requester.js';
 
 /** The annotations gates were once decided with. */
-export const LEGACY_GATE_ANNOTATION_PREFIX = 'gates.i2s.studio/';
+const LEGACY_GATE_ANNOTATION_PREFIX = 'gates.i2s.studio/';
 
 type Annotations = Record<string, string>;
 
@@ -31,7 +31,7 @@ const annotationsOf = (object: unknown): Annotations | undefined => {
 };
 
 /** JSON Pointer of an annotation ("/" in its key becomes "~1"). */
-export const annotationPointer = (key: string) =>
+const annotationPointer = (key: string) =>
   `/metadata/annotations/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
 
 export function withPatch(uid: string, patch: Json[]): Json {

@@ -22,7 +22,7 @@ export type RunGate = Gate & { policy?: string };
 /** The most gates policies may add to one runbook; past it the run waits (fail closed). */
 export const MAX_POLICY_GATES_PER_RUNBOOK = 64;
 
-export const policyRef = (policy: Pick<GatePolicyRecord, 'kind' | 'name'>) => `${policy.kind}/${policy.name}`;
+const policyRef = (policy: Pick<GatePolicyRecord, 'kind' | 'name'>) => `${policy.kind}/${policy.name}`;
 
 type Selector = NonNullable<NonNullable<GatePolicySpecV2['match']>['runbookSelector']>;
 
