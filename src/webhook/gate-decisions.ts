@@ -104,12 +104,7 @@ export async function reviewDecision(body: unknown, deps: DecisionDeps): Promise
   const annotations = isObject(metadata.annotations) ? metadata.annotations : {};
   const author =
     typeof annotations[ANNOTATION_AUTHOR] === 'string' ? annotations[ANNOTATION_AUTHOR] : undefined;
-  const refused = ineligibility(
-    eligibility({ name: gate, ...(row.approvals ? { approvals: row.approvals } : {}) }),
-    requester.user,
-    requester.groups,
-    author,
-  );
+  const refused = ineligibility(eligibility(row.approvals), requester.user, requester.groups, author);
   if (refused) return deny(uid, 403, `gate ${gate} of ${where}: ${refused}`);
 
   const labels =

@@ -10,9 +10,6 @@ const CATALOG: AgentCatalog = { agents: [{ name: 'a', image: 'registry.example/a
 describe('gate decisions and cancel on a real control plane (webhook, RBAC)', function () {
   this.timeout(180_000);
   const env = new RunbookEnv('approve', CATALOG, { webhook: true });
-  /** kubectl as another user (the admin kubeconfig may impersonate). */
-  const as = (user: string, ...args: string[]) =>
-    kubectl(env.plane.adminKubeconfigPath, ['--as', user, '-n', env.namespace, ...args]);
   const gated = (name: string) =>
     env.apply(
       runbook(name, 'pipeline', [{ name: 'a' }], {
@@ -64,13 +61,12 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
     const refused = await env.decide('needs-approval', 'review', { user: 'mallory' });
     expect(refused.code).to.not.equal(0);
     expect(refused.stderr).to.contain('user mallory may not decide gates').and.contain('verb approve');
-    const legacy = await as(
-      'mallory',
+    const legacy = await env.as('mallory', [
       'annotate',
       'arb',
       'needs-approval',
       'gates.i2s.studio/review=approved',
-    );
+    ]);
     expect(legacy.stderr).to.contain('gates are decided with a GateDecision now');
 
     const approved = await env.decide('needs-approval', 'review', { user: 'alice', comment: 'looks right' });
@@ -96,26 +92,24 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
   it('an approver cannot change a spec; an editor cannot remove a gate that waits, nor unmatch a policy', async () => {
     await gated('held');
     await env.waitPhase('held', 'WaitingForApproval');
-    const rewrite = await as(
-      'alice',
+    const rewrite = await env.as('alice', [
       'patch',
       'arb',
       'held',
       '--type=merge',
       '-p',
       '{"spec":{"description":"x"}}',
-    );
+    ]);
     expect(rewrite.code).to.not.equal(0);
     expect(rewrite.stderr).to.contain('forbidden');
-    const removed = await as(
-      'mallory',
+    const removed = await env.as('mallory', [
       'patch',
       'arb',
       'held',
       '--type=json',
       '-p',
       '[{"op":"remove","path":"/spec/quality"}]',
-    );
+    ]);
     expect(removed.code).to.not.equal(0);
     expect(removed.stderr).to.contain('removing or changing gate review is as good as deciding it');
 
@@ -138,7 +132,7 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
       name: 'prod-signoff',
       policy: 'GatePolicy/prod-review',
     });
-    const unlabel = await as('mallory', 'label', 'arb', 'prod', 'tier-');
+    const unlabel = await env.as('mallory', ['label', 'arb', 'prod', 'tier-']);
     expect(unlabel.stderr).to.contain('making GatePolicy/prod-review stop matching this runbook');
     const byAuthor = await env.decide('prod', 'prod-signoff', { user: 'carol' });
     expect(byAuthor.stderr).to.contain('carol last changed the spec, and the gate forbids its author');

@@ -64,7 +64,7 @@ export function evaluateGates(run: Run): GateOutcome {
   for (const gate of gates) {
     const previous = known.get(gate.name);
     const applies = gateApplies(gate, run.spec);
-    const rules = eligibility(gate);
+    const rules = eligibility(gate.approvals);
     const base: GateStatus = {
       name: gate.name,
       phase: applies.applies ? 'Pending' : 'NotApplicable',
@@ -144,7 +144,7 @@ export function evaluateGates(run: Run): GateOutcome {
 }
 
 function describeNeed(gate: RunGate, approved = 0): string {
-  const needed = eligibility(gate).needed;
+  const needed = eligibility(gate.approvals).needed;
   const rules = [
     gate.approvals?.excludeAuthor ? 'not by the author' : '',
     gate.approvals?.groups?.length ? `from ${gate.approvals.groups.join(' or ')}` : '',

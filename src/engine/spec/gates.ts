@@ -84,11 +84,12 @@ export interface Eligibility {
   groups: readonly string[];
 }
 
-export function eligibility(gate: Gate): Eligibility {
+/** A gate's approver rules, from its approvals (as the spec, a policy or a status row has them). */
+export function eligibility(approvals: Gate['approvals']): Eligibility {
   return {
-    needed: gate.approvals?.count ?? 1,
-    excludeAuthor: gate.approvals?.excludeAuthor ?? false,
-    groups: gate.approvals?.groups ?? [],
+    needed: approvals?.count ?? 1,
+    excludeAuthor: approvals?.excludeAuthor ?? false,
+    groups: approvals?.groups ?? [],
   };
 }
 
