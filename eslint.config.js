@@ -7,7 +7,8 @@ const LAYERS = [
   ['engine'],
   ['observability', 'kube', 'generator'],
   ['controller', 'webhook', 'agent'],
-  ['operator'],
+  ['operator', 'client'],
+  ['console'],
   ['cli'],
 ];
 // The rooms of src/engine/, lowest first, by the question a reader brings:

@@ -3,9 +3,8 @@
  * RunbookGenerator), printed, or created with --apply.
  */
 import type { Command } from 'commander';
-import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
-import { renderRunbook } from '../generator/render.js';
-import { selectTemplate } from '../generator/select.js';
+import { GROUP } from '../api/group.js';
+import { chooseTemplate, createRunbook, generatedRunbook } from '../client/templates.js';
 import { render, withClusterFlags, withOutputFlag } from './cluster-flags.js';
 import { contextFrom, withContextFlags, type ContextFlags } from './context-flags.js';
 import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
@@ -30,30 +29,15 @@ export function registerGenerateCommand(program: Command): void {
         throw new Error('--apply creates the runbook in a cluster: drop --library');
       const context = contextFrom(flags);
       const { templates, namespace, http } = await loadTemplates(flags);
-      const template = flags.template
-        ? templates.find((candidate) => candidate.name === flags.template)
-        : selectTemplate(templates, context)?.template;
-      if (!template) {
-        throw new Error(
-          flags.template
-            ? `no template named ${flags.template} (agentrunbook templates lists them)`
-            : `no template's rules select this context (agentrunbook templates select explains)`,
-        );
-      }
-      const rendered = renderRunbook(template, context, new Date(), namespace);
-      if ('problem' in rendered) throw new Error(rendered.problem);
-      const { runbook } = rendered;
+      const template = chooseTemplate(templates, context, flags.template);
+      const runbook = generatedRunbook(template, context, namespace);
       if (!flags.apply || !http) {
         http?.close();
         process.stdout.write(render(runbook, flags.output));
         return;
       }
       try {
-        await http.request({
-          method: 'POST',
-          path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
-          body: runbook,
-        });
+        await createRunbook(http, namespace, runbook);
       } finally {
         http.close();
       }

@@ -1,23 +1,8 @@
 /** `agentrunbook history` and `rollback`: a runbook's revisions (ControllerRevisions) and going back to one. */
 import type { Command } from 'commander';
-import semver from 'semver';
-import { OPERATIONAL_FIELDS } from '../engine/versions/spec-changes.js';
-import { listRevisions, type RunbookRevision } from '../controller/revisions.js';
 import { withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { withRunbook } from './runbook-client.js';
 import { table } from './table.js';
-
-/** The revision `to` names: a revision number, or a spec.version (the newest revision that has it). */
-function pick(revisions: readonly RunbookRevision[], to: string): RunbookRevision {
-  const found = /^\d+$/.test(to)
-    ? revisions.find((revision) => revision.number === Number(to))
-    : revisions.filter((revision) => revision.version === semver.clean(to)).at(-1);
-  if (!found) {
-    const kept = revisions.map((revision) => `${revision.number} (${revision.version})`).join(', ');
-    throw new Error(`no revision ${to}; the revisions kept are ${kept || 'none'}`);
-  }
-  return found;
-}
 
 export function registerHistoryCommands(program: Command): void {
   withClusterFlags(
@@ -28,8 +13,7 @@ export function registerHistoryCommands(program: Command): void {
       ),
   ).action(async (name: string, flags: ClusterFlags) => {
     await withRunbook(name, flags, async (client) => {
-      const runbook = await client.get();
-      const revisions = await listRevisions(client.http, client.namespace, runbook.metadata.uid ?? '');
+      const [runbook, revisions] = await Promise.all([client.get(), client.revisions()]);
       const current = runbook.status?.revision?.name;
       const rows = revisions.map((revision) => [
         `${revision.name === current ? '*' : ' '}${revision.number}`,
@@ -55,22 +39,7 @@ export function registerHistoryCommands(program: Command): void {
       .requiredOption('--to <version>', 'a revision number, or a spec.version (its newest revision)'),
   ).action(async (name: string, flags: ClusterFlags & { to: string }) => {
     await withRunbook(name, flags, async (client) => {
-      const runbook = await client.get();
-      const revision = pick(
-        await listRevisions(client.http, client.namespace, runbook.metadata.uid ?? ''),
-        flags.to,
-      );
-      const kept = Object.fromEntries(
-        OPERATIONAL_FIELDS.flatMap((field) =>
-          runbook.spec[field] === undefined ? [] : [[field, runbook.spec[field]]],
-        ),
-      );
-      // An update with the resourceVersion read: a change made meanwhile fails it instead of being lost.
-      await client.http.request({
-        method: 'PUT',
-        path: client.path,
-        body: { ...runbook, spec: { ...revision.spec, ...kept } },
-      });
+      const revision = await client.rollback(flags.to);
       process.stdout.write(
         `agentrunbook.i2s.studio/${name} rolled back to revision ${revision.number} (version ${revision.version})\n`,
       );

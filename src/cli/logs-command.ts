@@ -6,7 +6,8 @@ import { streamLines } from '../kube/http.js';
 import type { PodJson } from '../kube/types.js';
 import { AGENT_CONTAINER } from '../controller/job-builder.js';
 import { withClusterFlags, type ClusterFlags } from './cluster-flags.js';
-import { withRunbook, type RunbookClient } from './runbook-client.js';
+import type { RunbookHandle } from '../client/runbook-actions.js';
+import { withRunbook } from './runbook-client.js';
 
 interface LogsFlags extends ClusterFlags {
   stage?: string;
@@ -14,7 +15,7 @@ interface LogsFlags extends ClusterFlags {
 }
 
 /** The Pods of the run's current execution, in the order of its stages, then attempts. */
-async function runPods(client: RunbookClient, stage: string | undefined): Promise<PodJson[]> {
+async function runPods(client: RunbookHandle, stage: string | undefined): Promise<PodJson[]> {
   const runbook = await client.get();
   const execution = runbook.status?.execution;
   if (!execution) throw new Error(`runbook ${client.name} has not started a run yet`);
@@ -40,7 +41,7 @@ async function runPods(client: RunbookClient, stage: string | undefined): Promis
 }
 
 /** Writes a Pod's log with each line prefixed, following it when asked; resolves when the log ends. */
-async function copyLog(client: RunbookClient, pod: PodJson, prefix: string, follow: boolean): Promise<void> {
+async function copyLog(client: RunbookHandle, pod: PodJson, prefix: string, follow: boolean): Promise<void> {
   const stream = await client.http.stream(
     `/api/v1/namespaces/${client.namespace}/pods/${pod.metadata.name ?? ''}/log`,
     { container: AGENT_CONTAINER, ...(follow ? { follow: true } : {}) },

@@ -1,12 +1,11 @@
 /** The commands on one runbook's run: get, watch, approve, reject, cancel, rerun. */
 import { Option, type Command } from 'commander';
-import { ANNOTATION_RERUN } from '../api/labels.js';
 import { GROUP } from '../api/group.js';
-import { newGateDecision } from '../api/v2/gate-decision.js';
+import { FINISHED_PHASES, type RunbookHandle } from '../client/runbook-actions.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { render, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { renderRunTree } from './run-tree.js';
-import { decisionsPath, FINISHED_PHASES, withRunbook, type RunbookClient } from './runbook-client.js';
+import { withRunbook } from './runbook-client.js';
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 /** How long one watch request lasts before it is made again (as kubectl's --request-timeout does). */
@@ -20,7 +19,7 @@ function show(runbook: AgentRunbookJson, output: string): string {
  * Prints the run each time it changes, redrawn in place on a terminal, until it finishes (exit 0)
  * or the watch fails (an error).
  */
-async function watchRun(client: RunbookClient, output: string): Promise<void> {
+async function watchRun(client: RunbookHandle, output: string): Promise<void> {
   const tty = process.stdout.isTTY;
   let last = '';
   const draw = (runbook: AgentRunbookJson) => {
@@ -83,22 +82,9 @@ function gateCommand(program: Command, verdict: 'Approved' | 'Rejected'): void {
       .option('-m, --comment <text>', 'why, for the people who read the run'),
   ).action(async (name: string, gate: string, flags: ClusterFlags & { comment?: string }) => {
     await withRunbook(name, flags, async (client) => {
-      const runbook = await client.get();
-      const body = newGateDecision({
-        namespace: client.namespace,
-        runbook: name,
-        gate,
-        decision: verdict,
-        ...(flags.comment ? { comment: flags.comment } : {}),
-        generation: runbook.metadata.generation,
-      });
-      const made = await client.http.request<{ metadata: { name: string } }>({
-        method: 'POST',
-        path: decisionsPath(client.namespace),
-        body,
-      });
+      const made = await client.decide(gate, verdict, flags.comment);
       process.stdout.write(
-        `gatedecision.${GROUP}/${made.metadata.name}: gate ${gate} of ${name} ${verdict.toLowerCase()}\n`,
+        `gatedecision.${GROUP}/${made}: gate ${gate} of ${name} ${verdict.toLowerCase()}\n`,
       );
     });
   });
@@ -142,7 +128,7 @@ export function registerRunCommands(program: Command): void {
       ),
   ).action(async (name: string, flags: ClusterFlags) => {
     await withRunbook(name, flags, async (client) => {
-      await client.patch({ spec: { status: 'Cancelled' } });
+      await client.cancel();
       process.stdout.write(`agentrunbook.i2s.studio/${name} cancelled\n`);
     });
   });
@@ -153,11 +139,7 @@ export function registerRunCommands(program: Command): void {
       .description('Run a runbook again from the start with the same spec (a cancelled one too)'),
   ).action(async (name: string, flags: ClusterFlags) => {
     await withRunbook(name, flags, async (client) => {
-      const runbook = await client.get();
-      await client.patch({
-        metadata: { annotations: { [ANNOTATION_RERUN]: new Date().toISOString() } },
-        ...(runbook.spec.status === 'Cancelled' ? { spec: { status: null } } : {}),
-      });
+      await client.rerun();
       process.stdout.write(`agentrunbook.i2s.studio/${name} rerun\n`);
     });
   });

@@ -1,0 +1,139 @@
+/**
+ * The writes a person makes to one runbook, the same from the CLI and the console, so that RBAC
+ * and admission judge them the same way whichever a person uses.
+ */
+import { ANNOTATION_RERUN } from '../api/labels.js';
+import { DECISION_KIND, GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
+import { newGateDecision } from '../api/v2/gate-decision.js';
+import { OPERATIONAL_FIELDS } from '../engine/versions/spec-changes.js';
+import { listRevisions, type RunbookRevision } from '../controller/revisions.js';
+import semver from 'semver';
+import { isStatus, type KubeHttp } from '../kube/http.js';
+import type { AgentRunbookJson } from '../kube/types.js';
+
+/** Phases a run does not leave without a spec change or a rerun. */
+export const FINISHED_PHASES: ReadonlySet<string> = new Set([
+  'Succeeded',
+  'Failed',
+  'TimedOut',
+  'BudgetExceeded',
+  'Cancelled',
+]);
+
+export const runbooksPath = (namespace: string) =>
+  `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`;
+
+export const decisionsPath = (namespace: string) =>
+  `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${DECISION_KIND.plural}`;
+
+/** One named runbook, read and changed through one connection with one identity. */
+export class RunbookHandle {
+  readonly path: string;
+
+  constructor(
+    readonly http: KubeHttp,
+    readonly namespace: string,
+    readonly name: string,
+  ) {
+    this.path = `${runbooksPath(namespace)}/${name}`;
+  }
+
+  private notFound = (error: unknown): never => {
+    if (isStatus(error, 404))
+      throw new Error(`agentrunbook ${this.name} not found in namespace ${this.namespace}`);
+    throw error;
+  };
+
+  get(): Promise<AgentRunbookJson> {
+    return this.http.request<AgentRunbookJson>({ method: 'GET', path: this.path }).catch(this.notFound);
+  }
+
+  /** A JSON merge patch of the runbook. */
+  patch(body: unknown): Promise<AgentRunbookJson> {
+    return this.http
+      .request<AgentRunbookJson>({
+        method: 'PATCH',
+        path: this.path,
+        contentType: 'application/merge-patch+json',
+        body,
+      })
+      .catch(this.notFound);
+  }
+
+  /** Decides a gate with a GateDecision; returns the decision's name. */
+  async decide(gate: string, verdict: 'Approved' | 'Rejected', comment?: string): Promise<string> {
+    const runbook = await this.get();
+    const body = newGateDecision({
+      namespace: this.namespace,
+      runbook: this.name,
+      gate,
+      decision: verdict,
+      ...(comment ? { comment } : {}),
+      generation: runbook.metadata.generation,
+    });
+    const made = await this.http.request<{ metadata: { name: string } }>({
+      method: 'POST',
+      path: decisionsPath(this.namespace),
+      body,
+    });
+    return made.metadata.name;
+  }
+
+  cancel(): Promise<AgentRunbookJson> {
+    return this.patch({ spec: { status: 'Cancelled' } });
+  }
+
+  /** Runs again from the start with the same spec; a cancelled run is uncancelled. */
+  async rerun(): Promise<AgentRunbookJson> {
+    const runbook = await this.get();
+    return this.patch({
+      metadata: { annotations: { [ANNOTATION_RERUN]: new Date().toISOString() } },
+      ...(runbook.spec.status === 'Cancelled' ? { spec: { status: null } } : {}),
+    });
+  }
+
+  suspend(suspended: boolean): Promise<AgentRunbookJson> {
+    return this.patch({ spec: { suspend: suspended ? true : null } });
+  }
+
+  async revisions(): Promise<RunbookRevision[]> {
+    const runbook = await this.get();
+    return listRevisions(this.http, this.namespace, runbook.metadata.uid ?? '');
+  }
+
+  /**
+   * Puts back the spec of revision `to` (a number, or a spec.version: its newest revision),
+   * keeping suspend and cancel as they are. An update with the resourceVersion read, so a change
+   * made meanwhile fails it instead of being lost.
+   */
+  async rollback(to: string): Promise<RunbookRevision> {
+    const runbook = await this.get();
+    const revision = pickRevision(
+      await listRevisions(this.http, this.namespace, runbook.metadata.uid ?? ''),
+      to,
+    );
+    const kept = Object.fromEntries(
+      OPERATIONAL_FIELDS.flatMap((field) =>
+        runbook.spec[field] === undefined ? [] : [[field, runbook.spec[field]]],
+      ),
+    );
+    await this.http.request({
+      method: 'PUT',
+      path: this.path,
+      body: { ...runbook, spec: { ...revision.spec, ...kept } },
+    });
+    return revision;
+  }
+}
+
+/** The revision `to` names: a revision number, or a spec.version (the newest revision that has it). */
+export function pickRevision(revisions: readonly RunbookRevision[], to: string): RunbookRevision {
+  const found = /^\d+$/.test(to)
+    ? revisions.find((revision) => revision.number === Number(to))
+    : revisions.filter((revision) => revision.version === semver.clean(to)).at(-1);
+  if (!found) {
+    const kept = revisions.map((revision) => `${revision.number} (${revision.version})`).join(', ');
+    throw new Error(`no revision ${to}; the revisions kept are ${kept || 'none'}`);
+  }
+  return found;
+}
