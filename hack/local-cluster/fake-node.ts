@@ -103,6 +103,14 @@ export class FakeNode {
     return this.logServer.following();
   }
 
+  /** A held Pod's container writes `text` to its log (the agent container when none is named). */
+  writeLog(podKey: string, text: string, container?: string): void {
+    const pod = this.held.get(podKey);
+    if (!pod) throw new Error(`pod ${podKey} is not held by the fake node`);
+    const name = container ?? pod.spec?.containers[0]?.name ?? '';
+    this.logServer.write(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', name, text);
+  }
+
   /** Ends a held Pod with the given outcome. */
   async finish(podKey: string, outcome: PodResult): Promise<void> {
     const pod = this.held.get(podKey);

@@ -56,6 +56,7 @@ export class PodLogServer {
           response.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no container ${key} has started\n`);
         } else if (waiting && url.searchParams.get('follow') === 'true') {
           response.writeHead(200, { 'Content-Type': 'text/plain' });
+          response.write(text);
           waiting.push(response);
         } else {
           response.writeHead(200, { 'Content-Type': 'text/plain' }).end(cut(text, url.searchParams));
@@ -81,10 +82,20 @@ export class PodLogServer {
     this.followers.set(key, []);
   }
 
+  /** A running container wrote `text`: followers get it as it comes, as from a kubelet. */
+  write(namespace: string, pod: string, container: string, text: string): void {
+    const key = `${namespace}/${pod}/${container}`;
+    const waiting = this.followers.get(key);
+    if (!waiting) throw new Error(`container ${key} is not running`);
+    this.logs.set(key, (this.logs.get(key) ?? '') + text);
+    for (const response of waiting) response.write(text);
+  }
+
   /** A container ended having written `text`: followers get it, and the log stays readable. */
   ended(namespace: string, pod: string, container: string, text: string): void {
     const key = `${namespace}/${pod}/${container}`;
-    this.logs.set(key, text);
+    const written = this.logs.get(key) ?? '';
+    this.logs.set(key, written + text);
     for (const response of this.followers.get(key) ?? []) response.end(text);
     this.followers.delete(key);
   }

@@ -12,6 +12,7 @@ import { registerRunCommands } from './run-commands.js';
 import { registerLogsCommand } from './logs-command.js';
 import { registerHistoryCommands } from './history-command.js';
 import { registerCompletionCommand } from './completion-command.js';
+import { registerConsoleCommand } from './console-command.js';
 
 // Installed as kubectl-agentrunbook on PATH, it is the kubectl plugin `kubectl agentrunbook`.
 const asKubectlPlugin = basename(process.argv[1] ?? '').startsWith('kubectl-');
@@ -31,6 +32,7 @@ registerDiffCommands(program);
 registerRunCommands(program);
 registerLogsCommand(program);
 registerHistoryCommands(program);
+registerConsoleCommand(program);
 registerCompletionCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
