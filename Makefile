@@ -21,10 +21,11 @@ install: $(STAMP) ## Install the Node.js dependencies (npm ci)
 envtest: ## Build (once) or locate the test control plane binaries
 	@bash hack/envtest.sh >/dev/null
 
-test-tools: ## Build or fetch (once) the offline checkers the tests use: kubeconform, Argo CD's Lua VM, Prometheus and promtool
+test-tools: ## Build or fetch (once) the offline checkers the tests use: kubeconform, Argo CD's Lua VM, Prometheus and promtool, and Chromium for the console's browser tests
 	@bash hack/kubeconform.sh -v >/dev/null
 	@bash hack/argocd-health.sh >/dev/null
 	@bash hack/prometheus.sh >/dev/null
+	@bash hack/chromium.sh >/dev/null
 
 generate: $(STAMP) ## Regenerate the CRD and every other generated file from src/api
 	npm run generate

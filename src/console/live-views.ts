@@ -11,6 +11,7 @@ import { runbooksPath } from '../client/runbook-actions.js';
 import { AGENT_CONTAINER } from '../controller/job-builder.js';
 import { streamLines } from '../kube/http.js';
 import type { AgentRunbookJson, PodJson } from '../kube/types.js';
+import { runSummary } from './run-summary.js';
 import { followCollection, refusal, type EventStream } from './event-stream.js';
 import type { Viewer } from './viewer.js';
 
@@ -55,7 +56,11 @@ export function followRunbookList(
 function runMessage(runbook: AgentRunbookJson) {
   const metadata: AgentRunbookJson['metadata'] & { managedFields?: unknown } = { ...runbook.metadata };
   delete metadata.managedFields;
-  return { runbook: { ...runbook, metadata }, specYaml: stringify(runbook.spec, { lineWidth: 0 }) };
+  return {
+    runbook: { ...runbook, metadata },
+    specYaml: stringify(runbook.spec, { lineWidth: 0 }),
+    ...runSummary(runbook, new Date()),
+  };
 }
 
 interface EventJson {
