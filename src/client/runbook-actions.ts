@@ -8,7 +8,7 @@ import { newGateDecision } from '../api/v2/gate-decision.js';
 import { OPERATIONAL_FIELDS } from '../engine/versions/spec-changes.js';
 import { listRevisions, type RunbookRevision } from '../controller/revisions.js';
 import semver from 'semver';
-import { isStatus, type KubeHttp } from '../kube/http.js';
+import { isStatus, KubeApiError, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 
 /** Phases a run does not leave without a spec change or a rerun. */
@@ -40,7 +40,11 @@ export class RunbookHandle {
 
   private notFound = (error: unknown): never => {
     if (isStatus(error, 404))
-      throw new Error(`agentrunbook ${this.name} not found in namespace ${this.namespace}`);
+      throw new KubeApiError(
+        404,
+        'NotFound',
+        `agentrunbook ${this.name} not found in namespace ${this.namespace}`,
+      );
     throw error;
   };
 

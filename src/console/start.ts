@@ -55,7 +55,7 @@ async function selfSigned(): Promise<{ cert: string; key: string }> {
     dnsNames: ['localhost'],
     usage: 'server',
   });
-  return { cert: `${pair.certificate}${ca.certificatePem}`, key: pair.privateKey };
+  return { cert: `${pair.certificate.trim()}\n${ca.certificatePem.trim()}\n`, key: pair.privateKey };
 }
 
 /** In the cluster: TLS always, and each viewer's own bearer token (no anonymous access). */

@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { expect } from 'chai';
 import semver from 'semver';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { buildConsole, SCRIPT_BUDGET_GZIP_BYTES } from '../../hack/build-console.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,5 +46,19 @@ describe('the production build', function () {
     expect(help.status, help.stderr).to.equal(0);
     expect(help.stderr).to.equal('');
     expect(help.stdout).to.contain('--leader-elect');
+  });
+
+  it("bundles the console's front end within its budget, loading nothing from another origin", async () => {
+    const out = join(outDir, 'console-ui');
+    const { gzipBytes } = await buildConsole(out);
+    expect(gzipBytes).to.be.at.most(SCRIPT_BUDGET_GZIP_BYTES);
+    const page = readFileSync(join(out, 'index.html'), 'utf8');
+    expect([...page.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1])).to.deep.equal([
+      '/app.css',
+      '/app.js',
+    ]);
+    expect(readFileSync(join(out, 'app.js'), 'utf8')).to.not.match(
+      /https?:\/\/(?:cdn|unpkg|esm\.sh|fonts\.)/,
+    );
   });
 });
