@@ -17,6 +17,9 @@ import { ManagedProcess } from './local-cluster/managed-process.js';
 import { freePort } from './local-cluster/ports.js';
 import { repoRoot } from './local-cluster/paths.js';
 import { kubectl, layerBinary } from './local-cluster/tools.js';
+import { loadClusterAccess } from '../src/kube/cluster-access.js';
+import { startLocalConsole } from '../src/console/start.js';
+import { buildConsole, CONSOLE_OUT } from './build-console.js';
 
 const DEMO_NAMESPACE = 'demo';
 const TERMINAL = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
@@ -166,6 +169,15 @@ async function main(): Promise<void> {
       'crd/agentrunbooks.i2s.studio',
     ]);
 
+    await buildConsole();
+    const consoleServer = await startLocalConsole(await loadClusterAccess(admin), {
+      port: 0,
+      assets: CONSOLE_OUT,
+    });
+    cleanups.push(() => consoleServer.server.close());
+    const consoleUrl = `${consoleServer.url}#/run/${DEMO_NAMESPACE}/idea-123-runbook`;
+    say(`the console (agentrunbook console, as the demo's admin): ${consoleUrl}`);
+
     say(
       `applying examples/agents/ (an Agent and a ClusterAgent), examples/ (v2) and examples/v1/ (the 1.0 layout) to namespace ${DEMO_NAMESPACE}`,
     );
@@ -247,6 +259,7 @@ async function main(): Promise<void> {
   kubectl logs -n ${DEMO_NAMESPACE} -l i2s.studio/runbook=market-scan   # what its agents printed
   kubectl get agentrunbooks.v1.i2s.studio legacy-layout -n ${DEMO_NAMESPACE} -o yaml   # the v1 view of a v2 object
   kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again
+The console (the runbooks, their stage graphs, outputs, logs and gates, live): ${consoleServer.url}
 The operator's log: ${operatorLog}`);
     if (exitWhenDone) return;
     say('the demo keeps running; press Ctrl-C to stop it and remove everything it started');

@@ -316,6 +316,14 @@ export const CHART_VARIANTS: Record<string, { namespace: string; set: string[] }
       'metrics.grafanaDashboard.enabled=true',
     ],
   },
+  console: {
+    namespace: 'agentrunbook-system',
+    set: [
+      'console.enabled=true',
+      'console.tls.secretName=console-tls',
+      'console.sessionKeySecret=console-session',
+    ],
+  },
   'cert-manager': {
     namespace: 'ops',
     set: [

@@ -14,7 +14,8 @@ import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { BRIDGE_ADDRESS, RealCluster } from '../../hack/local-cluster/real-node.js';
-import { helm as runHelm } from '../../hack/local-cluster/tools.js';
+import { helm as runHelm, kubectl as runKubectl } from '../../hack/local-cluster/tools.js';
+import { launchBrowser } from '../support/browser.js';
 import { expectOnlyTheCrdLeft, leaseHolder } from '../support/installation.js';
 import { runbook } from '../support/runbook-env.js';
 import { startCli } from '../support/cli-process.js';
@@ -48,16 +49,16 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   let apiServer: { host: string; port: string } | undefined;
   const apiServerValues = () =>
     apiServer
-      ? [
+      ? ['extraEnv', 'console.extraEnv'].flatMap((values) => [
           '--set',
-          'extraEnv[0].name=KUBERNETES_SERVICE_HOST',
+          `${values}[0].name=KUBERNETES_SERVICE_HOST`,
           '--set',
-          `extraEnv[0].value=${apiServer.host}`,
+          `${values}[0].value=${apiServer?.host ?? ''}`,
           '--set',
-          'extraEnv[1].name=KUBERNETES_SERVICE_PORT',
+          `${values}[1].name=KUBERNETES_SERVICE_PORT`,
           '--set-string',
-          `extraEnv[1].value=${apiServer.port}`,
-        ]
+          `${values}[1].value=${apiServer?.port ?? ''}`,
+        ])
       : [];
   const k = (...args: string[]) => mustRun(admin, args);
   const helm = async (...args: string[]) => {
@@ -236,6 +237,8 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         '--create-namespace',
         '--wait',
         '--timeout=5m',
+        '--set',
+        'console.enabled=true',
         ...apiServerValues(),
         ...llmValues,
       ),
@@ -673,6 +676,75 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       expect(text).to.match(/^leader_election_master_status\{name="agentrunbook-operator"\} [01]$/m);
       expect(text).to.match(/^controller_runtime_max_concurrent_reconciles|^workqueue_depth/m);
       expect(value(text, 'process_resident_memory_bytes')).to.be.greaterThan(0);
+    }
+  });
+
+  it('serves the chart’s console through its Service, and acts only with the token a viewer signs in with', async () => {
+    const proxied = `/api/v1/namespaces/${OPERATOR_NAMESPACE}/services/https:agentrunbook-console:https/proxy`;
+    expect(await k('get', '--raw', `${proxied}/`)).to.contain('<script type="module" src="/app.js">');
+    expect(JSON.parse(await k('get', '--raw', `${proxied}/api/session`))).to.include({
+      mode: 'cluster',
+      signedIn: false,
+    });
+    // The API server's proxy does not pass the admin's credentials on: the console sees nobody.
+    const anonymous = await runKubectl(admin, [
+      'get',
+      '--raw',
+      `${proxied}/api/live/runbooks?namespace=${NAMESPACE}`,
+    ]);
+    expect(anonymous.code).to.not.equal(0);
+    expect(anonymous.stderr).to.contain('Unauthorized');
+
+    // A person who may only read runbooks in the examples' namespace signs in with their token in
+    // a real browser, at the Service's endpoint, and sees those runbooks and nothing more.
+    await k('-n', NAMESPACE, 'create', 'serviceaccount', 'console-viewer');
+    await k(
+      '-n',
+      NAMESPACE,
+      'create',
+      'role',
+      'console-viewer',
+      '--verb=get,list,watch',
+      '--resource=agentrunbooks.i2s.studio',
+    );
+    await k(
+      '-n',
+      NAMESPACE,
+      'create',
+      'rolebinding',
+      'console-viewer',
+      '--role=console-viewer',
+      `--serviceaccount=${NAMESPACE}:console-viewer`,
+    );
+    const token = (await k('-n', NAMESPACE, 'create', 'token', 'console-viewer')).trim();
+    const endpoint = await k(
+      '-n',
+      OPERATOR_NAMESPACE,
+      'get',
+      'endpoints',
+      'agentrunbook-console',
+      '-o',
+      'jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}',
+    );
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      const page = await context.newPage();
+      await page.goto(`https://${endpoint}/`);
+      await page.getByLabel('Token').fill(token);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText(`signed in as system:serviceaccount:${NAMESPACE}:console-viewer`).waitFor();
+      await page.getByLabel('Namespace').fill(NAMESPACE);
+      await page.getByRole('button', { name: 'Filter' }).click();
+      const names = (await k('-n', NAMESPACE, 'get', 'arb', '-o', 'jsonpath={.items[*].metadata.name}'))
+        .split(' ')
+        .filter(Boolean);
+      for (const name of names) await page.locator(`tr[data-name="${name}"] .phase-Succeeded`).waitFor();
+      await page.getByLabel('Namespace').fill(OPERATOR_NAMESPACE);
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.getByRole('alert').filter({ hasText: 'forbidden' }).waitFor();
+    } finally {
+      await browser.close();
     }
   });
 

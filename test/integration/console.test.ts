@@ -132,11 +132,14 @@ describe('the web console in a real browser, on a real control plane with the op
         { name: 'review', agent: 'reviewer', dependsOn: ['draft'] },
       ]),
     );
+    const atOpen = alice.requests();
     const { page } = await openPage(browser, runUrl(alice, 'live-graph'));
     await page.locator('[data-stage="draft"][data-phase="Running"]').waitFor();
     await page.locator('[data-stage="research"][data-phase="Succeeded"]').waitFor();
     await screenshot(page, shots, 'run-graph');
     const before = alice.requests();
+    // Opening the page: who the viewer is, then a list and a watch of the runbook and of its Events.
+    expect(before - atOpen).to.equal(5);
     await new Promise<void>((resolve, reject) => {
       const held = env.held('live-graph');
       if (held.length !== 1) reject(new Error(`expected one held Pod, found ${held.join(', ')}`));

@@ -48,6 +48,7 @@ describe('make demo', function () {
     );
     // kubectl logs reaches the agent's output through the API server and the fake node.
     expect(output).to.match(/reference agent: stage research: outputs .*tokens/);
+    expect(output).to.match(/The console \(the runbooks, .*\): http:\/\/127\.0\.0\.1:\d+\//);
     // research's report quotes the normalized idea it was handed.
     expect(output).to.match(/research Succeeded: .*research: \{\\?"summary\\?":\\?"normalize: /);
   });

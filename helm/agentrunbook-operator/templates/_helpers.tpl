@@ -20,3 +20,13 @@ app.kubernetes.io/name: agentrunbook-operator
 {{- define "agentrunbook.webhookSecret" -}}
 agentrunbook-webhook-tls
 {{- end }}
+
+{{/* Labels of the console's objects: a name of its own, so no operator selector picks its Pods. */}}
+{{- define "agentrunbook.consoleLabels" -}}
+app.kubernetes.io/name: agentrunbook-console
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: console
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end }}

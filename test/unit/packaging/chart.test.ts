@@ -147,4 +147,31 @@ describe('the Helm chart and install.yaml', function () {
     expect(args([])).to.include('--max-output-bytes=1048576');
     expect(args(['maxOutputBytes=65536'])).to.include('--max-output-bytes=65536');
   });
+
+  it('deploys the console on request with no rights of its own: no token mounted, no binding, TLS only', () => {
+    const plain = documents(renderChart('ops', []));
+    expect(plain.map(identity)).not.to.include('Deployment/ops/agentrunbook-console');
+    const rendered = documents(renderChart('ops', ['console.enabled=true']));
+    const deployment = rendered.find((m) => identity(m) === 'Deployment/ops/agentrunbook-console');
+    const pod = (deployment?.spec as { template: { spec: Record<string, unknown> } }).template.spec as {
+      serviceAccountName: string;
+      automountServiceAccountToken: boolean;
+      containers: { args: string[]; readinessProbe: { httpGet: { scheme: string } } }[];
+      volumes: { configMap?: { name: string } }[];
+    };
+    expect(pod.serviceAccountName).to.equal('agentrunbook-console');
+    expect(pod.automountServiceAccountToken).to.equal(false);
+    expect(pod.containers[0]?.args).to.include.members(['console', '--in-cluster']);
+    expect(pod.containers[0]?.readinessProbe.httpGet.scheme).to.equal('HTTPS');
+    expect(pod.volumes).to.deep.include({ name: 'api-ca', configMap: { name: 'kube-root-ca.crt' } });
+    const bound = rendered
+      .filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding')
+      .flatMap((m) => (m as unknown as { subjects?: { name: string }[] }).subjects ?? []);
+    expect(bound.map((subject) => subject.name)).not.to.include('agentrunbook-console');
+    // Its Pods carry a name of their own, so the operator's Service and PDB never select them.
+    const operatorService = rendered.find(
+      (m) => m.kind === 'Service' && m.metadata.name !== 'agentrunbook-console',
+    );
+    expect(JSON.stringify(operatorService?.spec)).to.contain('agentrunbook-operator');
+  });
 });
