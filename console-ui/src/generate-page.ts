@@ -20,16 +20,23 @@ export function GeneratePage() {
   const [problem, setProblem] = useState('');
   const [busy, setBusy] = useState(false);
   useEffect(() => {
+    // An answer for a namespace typed before the current one is dropped, whenever it comes.
+    let current = true;
     getJson<Template[]>('/api/templates', { namespace }).then(
       (found) => {
+        if (!current) return;
         setTemplates(found);
         setProblem('');
       },
       (error: unknown) => {
+        if (!current) return;
         setTemplates([]);
         setProblem((error as Error).message);
       },
     );
+    return () => {
+      current = false;
+    };
   }, [namespace]);
   const submit = (event: Event) => {
     event.preventDefault();

@@ -45,8 +45,11 @@ export function Revisions({
   const [problem, setProblem] = useState('');
   const [pair, setPair] = useState<[string, string]>(['', '']);
   useEffect(() => {
+    // A slower answer for an older generation never replaces a newer one.
+    let current = true;
     getJson<Revision[]>('/api/revisions', where).then(
       (found) => {
+        if (!current) return;
         setRevisions(found);
         setProblem('');
         const last = found.at(-1);
@@ -54,9 +57,13 @@ export function Revisions({
         if (last && before) setPair([String(before.number), String(last.number)]);
       },
       (error: unknown) => {
+        if (!current) return;
         setProblem((error as Error).message);
       },
     );
+    return () => {
+      current = false;
+    };
   }, [where.namespace, where.name, generation]);
   const older = revisions.find((revision) => String(revision.number) === pair[0]);
   const newer = revisions.find((revision) => String(revision.number) === pair[1]);

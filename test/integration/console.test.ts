@@ -82,9 +82,10 @@ describe('the web console in a real browser, on a real control plane with the op
         {
           apiGroups: ['i2s.studio'],
           resources: ['agentrunbooks'],
-          verbs: ['get', 'list', 'watch', 'create', 'patch'],
+          verbs: ['get', 'list', 'watch', 'create', 'patch', 'update'],
         },
         { apiGroups: ['i2s.studio'], resources: ['gatedecisions'], verbs: ['create'] },
+        { apiGroups: ['i2s.studio'], resources: ['agentrunbooktemplates'], verbs: ['get', 'list'] },
       ],
       ['mallory', 'carol'],
     );
@@ -272,6 +273,124 @@ describe('the web console in a real browser, on a real control plane with the op
     const whole = await page.evaluate(async (url) => (await fetch(url ?? '')).text(), href);
     expect(whole).to.equal(answer);
     await screenshot(page, shots, 'stage-output');
+    await page.context().close();
+  });
+
+  it('makes a runbook from a template, suspends and resumes it, diffs its revisions and rolls one back, as the CLI would', async () => {
+    env.script = () => 'hold';
+    const rbac = 'rbac.authorization.k8s.io/v1';
+    const clusterTemplates = [
+      {
+        apiVersion: rbac,
+        kind: 'ClusterRole',
+        metadata: { name: `${env.namespace}-template-reader` },
+        rules: [
+          { apiGroups: ['i2s.studio'], resources: ['clusteragentrunbooktemplates'], verbs: ['get', 'list'] },
+        ],
+      },
+      {
+        apiVersion: rbac,
+        kind: 'ClusterRoleBinding',
+        metadata: { name: `${env.namespace}-template-reader` },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: `${env.namespace}-template-reader`,
+        },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'carol' }],
+      },
+    ];
+    const applied = await kubectl(
+      env.plane.adminKubeconfigPath,
+      ['apply', '-f', '-'],
+      clusterTemplates.map((object) => stringify(object)).join('---\n'),
+    );
+    expect(applied.code, applied.stderr).to.equal(0);
+    await env.apply({
+      apiVersion: 'i2s.studio/v2',
+      kind: 'AgentRunbookTemplate',
+      metadata: { name: 'quick-research', namespace: env.namespace },
+      spec: {
+        description: 'One research stage for an idea.',
+        runbook: {
+          name: '{idea-slug}',
+          spec: {
+            version: '1.0.0',
+            description: 'Research for ${context.title}',
+            execution: { mode: 'pipeline' },
+            agents: {
+              pipeline: [
+                {
+                  name: 'research',
+                  agent: 'researcher',
+                  config: { inputs: { idea: '${context.ideaText}' } },
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+
+    const { page } = await openPage(browser, `${carol.console.url}#/generate`);
+    await page.getByLabel('Namespace').fill(env.namespace);
+    await page.getByLabel('Namespace').press('Tab');
+    await page.getByRole('combobox', { name: 'Template' }).selectOption('quick-research');
+    await page.getByLabel('Title').fill('Pet food market');
+    await page.getByLabel('Idea').fill('Which pet foods sell online, and to whom?');
+    await page.getByRole('button', { name: 'Create runbook' }).click();
+    await page.waitForURL(/#\/run\//);
+    const name = decodeURIComponent(page.url().split('/').at(-1) ?? '');
+    await page.locator('[data-stage="research"][data-phase="Running"]').waitFor();
+    expect((await env.k('get', 'arb', name, '-o', 'jsonpath={.spec.context.title}')).stdout).to.equal(
+      'Pet food market',
+    );
+
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page
+      .locator('[data-notice="ok"]')
+      .filter({ hasText: `${name} suspended` })
+      .waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page
+      .locator('[data-notice="ok"]')
+      .filter({ hasText: `${name} resumed` })
+      .waitFor();
+    expect((await env.k('get', 'arb', name, '-o', 'jsonpath={.spec.suspend}')).stdout).to.equal('');
+    const [held] = env.held(name);
+    await env.node.finish(held ?? '', succeed({ findings: 'three niches' }));
+    await page.locator('.run-title .phase-Succeeded').waitFor();
+    env.script = () => succeed({ findings: 'three niches' });
+
+    const changed = await env.k(
+      'patch',
+      'arb',
+      name,
+      '--type=merge',
+      '-p',
+      '{"spec":{"description":"Research, second take"}}',
+    );
+    expect(changed.code, changed.stderr).to.equal(0);
+    await page.getByRole('tab', { name: 'Revisions' }).click();
+    await page.getByRole('button', { name: 'Roll back to 1' }).waitFor();
+    await page.locator('pre.diff .added').filter({ hasText: 'description: Research, second take' }).waitFor();
+    await page
+      .locator('pre.diff .removed')
+      .filter({ hasText: 'description: Research for Pet food market' })
+      .waitFor();
+    await page.getByRole('button', { name: 'Roll back to 1' }).click();
+    await page
+      .locator('[data-notice="ok"]')
+      .filter({ hasText: `${name} rolled back to revision 1` })
+      .waitFor();
+    expect((await env.k('get', 'arb', name, '-o', 'jsonpath={.spec.description}')).stdout).to.equal(
+      'Research for Pet food market',
+    );
+    await page.getByRole('button', { name: 'Rerun' }).click();
+    await page
+      .locator('[data-notice="ok"]')
+      .filter({ hasText: `${name} runs again` })
+      .waitFor();
     await page.context().close();
   });
 
