@@ -11,6 +11,9 @@ interface Template {
 }
 
 export function GeneratePage() {
+  // What is typed, and the namespace whose templates are listed (set when the field is left), so
+  // a re-render while typing never puts back the old value.
+  const [typed, setTyped] = useState('default');
   const [namespace, setNamespace] = useState('default');
   const [templates, setTemplates] = useState<Template[]>([]);
   const [template, setTemplate] = useState('');
@@ -48,9 +51,9 @@ export function GeneratePage() {
       return;
     }
     setBusy(true);
-    postJson<{ name: string }>('/api/generate', { namespace, template, context }).then(
+    postJson<{ name: string }>('/api/generate', { namespace: typed, template, context }).then(
       ({ name }) => {
-        window.location.hash = runHash(namespace, name);
+        window.location.hash = runHash(typed, name);
       },
       (error: unknown) => {
         setBusy(false);
@@ -65,7 +68,9 @@ export function GeneratePage() {
     <p class="crumbs"><a href="#/">Runbooks</a></p>
     <h1 id="generate-title">New runbook from a template</h1>
     <form class="generate" onSubmit=${submit}>
-      <label>Namespace <input required value=${namespace} onChange=${text(setNamespace)} /></label>
+      <label
+        >Namespace <input required value=${typed} onInput=${text(setTyped)} onChange=${text(setNamespace)}
+      /></label>
       <label
         >Template
         <select value=${template} onChange=${text(setTemplate)}>
