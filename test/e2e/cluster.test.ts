@@ -696,7 +696,8 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       `${proxied}/api/live/runbooks?namespace=${NAMESPACE}`,
     ]);
     expect(anonymous.code).to.not.equal(0);
-    expect(anonymous.stderr).to.contain('Unauthorized');
+    // kubectl words a 401 so.
+    expect(anonymous.stderr).to.contain('You must be logged in to the server');
 
     // A person who may only read runbooks in the examples' namespace signs in with their token in
     // a real browser, at the Service's endpoint, and sees those runbooks and nothing more.
