@@ -38,7 +38,16 @@ export async function buildConsole(out = CONSOLE_OUT): Promise<{ scriptBytes: nu
   return { scriptBytes, gzipBytes };
 }
 
+// No top-level await: mocha loads a module graph with one through import() instead of require(),
+// which gives the test helpers it shares with the root hooks a second instance.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { scriptBytes, gzipBytes } = await buildConsole();
-  process.stdout.write(`dist/console-ui/app.js: ${scriptBytes} bytes, ${gzipBytes} gzipped\n`);
+  buildConsole().then(
+    ({ scriptBytes, gzipBytes }) => {
+      process.stdout.write(`dist/console-ui/app.js: ${scriptBytes} bytes, ${gzipBytes} gzipped\n`);
+    },
+    (error: unknown) => {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -39,18 +39,26 @@ export function isUnauthenticated(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 401;
 }
 
+/**
+ * The kubeconfig's identity for every request. Each request gets connections of its own: a page's
+ * watches hold theirs open, and a shared pool would let many open tabs starve every other call.
+ */
 export function localViewers(access: ClusterAccess): ViewerSource {
-  const http = new KubeHttp(access);
-  const shared: Viewer = { http, done: () => undefined };
   return {
     mode: 'local',
-    viewer: () => shared,
+    viewer: () => {
+      const http = new KubeHttp(access);
+      return {
+        http,
+        done: () => {
+          http.close();
+        },
+      };
+    },
     withToken: () => {
       throw new Error('the local console uses the kubeconfig: there is nothing to sign in to');
     },
-    close: () => {
-      http.close();
-    },
+    close: () => undefined,
   };
 }
 

@@ -108,14 +108,16 @@ describe('the console in the cluster and on 127.0.0.1: whose identity, TLS, CSRF
       apiCa: Buffer.from(ca, 'base64'),
       assets: CONSOLE_OUT,
     });
+    started.push(cluster);
     local = await startLocalConsole(await loadClusterAccess(plane.adminKubeconfigPath), {
       port: 0,
       assets: CONSOLE_OUT,
     });
+    started.push(local);
   });
 
   after(async () => {
-    await Promise.all(started.map((console) => console.server.close()));
+    await Promise.all(started.map((each) => each.server.close()));
   });
 
   it('serves its page over TLS with a strict Content-Security-Policy and no inline script', async () => {

@@ -19,6 +19,7 @@ import {
 } from '../support/console-users.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
+import { eventually } from '../support/eventually.js';
 
 const CATALOG: AgentCatalog = {
   agents: ['researcher', 'writer', 'reviewer'].map((name) => ({
@@ -47,6 +48,13 @@ describe('the web console in a real browser, on a real control plane with the op
   let alice: ConsoleUser;
   let mallory: ConsoleUser;
   let carol: ConsoleUser;
+  /** The Pod of `runbook` the fake node holds (besides `other`): it holds one a moment after reporting it Running. */
+  const heldPod = (runbook: string, other?: string) =>
+    eventually(() => {
+      const pod = env.held(runbook).find((candidate) => candidate !== other);
+      if (!pod) throw new Error(`the fake node holds no Pod of ${runbook} yet`);
+      return Promise.resolve(pod);
+    });
   const runUrl = (user: ConsoleUser, name: string) => `${user.console.url}#/run/${env.namespace}/${name}`;
 
   before(async () => {
@@ -141,11 +149,7 @@ describe('the web console in a real browser, on a real control plane with the op
     const before = alice.requests();
     // Opening the page: who the viewer is, then a list and a watch of the runbook and of its Events.
     expect(before - atOpen).to.equal(5);
-    await new Promise<void>((resolve, reject) => {
-      const held = env.held('live-graph');
-      if (held.length !== 1) reject(new Error(`expected one held Pod, found ${held.join(', ')}`));
-      else void env.node.finish(held[0] ?? '', succeed({ draft: 'done' })).then(resolve, reject);
-    });
+    await env.node.finish(await heldPod('live-graph'), succeed({ draft: 'done' }));
     await page.locator('[data-stage="review"][data-phase="Succeeded"]').waitFor();
     await page.locator('.run-title .phase-Succeeded').waitFor();
     // Three stage transitions and the run's end reached the page without one more API request.
@@ -235,15 +239,15 @@ describe('the web console in a real browser, on a real control plane with the op
     await page.locator('[data-stage="research"][data-phase="Running"]').click();
     const first = page.locator('pre[data-attempt="1"]');
     await first.waitFor();
-    const [attempt1] = env.held('chatty');
-    env.node.writeLog(attempt1 ?? '', 'looking for sources\n');
+    const attempt1 = await heldPod('chatty');
+    env.node.writeLog(attempt1, 'looking for sources\n');
     await page.locator('pre[data-attempt="1"]', { hasText: 'looking for sources' }).waitFor();
-    env.node.writeLog(attempt1 ?? '', 'found 3 sources\n');
+    env.node.writeLog(attempt1, 'found 3 sources\n');
     await page.locator('pre[data-attempt="1"]', { hasText: 'found 3 sources' }).waitFor();
-    await env.node.finish(attempt1 ?? '', { phase: 'Failed', exitCode: 1, logs: 'the model timed out\n' });
+    await env.node.finish(attempt1, { phase: 'Failed', exitCode: 1, logs: 'the model timed out\n' });
     await page.locator('pre[data-attempt="1"]', { hasText: 'the model timed out' }).waitFor();
     await page.locator('pre[data-attempt="2"]').waitFor({ timeout: 60_000 });
-    const attempt2 = env.held('chatty').find((pod) => pod !== attempt1) ?? '';
+    const attempt2 = await heldPod('chatty', attempt1);
     env.node.writeLog(attempt2, 'second try\n');
     await page.locator('pre[data-attempt="2"]', { hasText: 'second try' }).waitFor();
     await env.node.finish(attempt2, succeed({ sources: 3 }));
@@ -357,8 +361,7 @@ describe('the web console in a real browser, on a real control plane with the op
       .filter({ hasText: `${name} resumed` })
       .waitFor();
     expect((await env.k('get', 'arb', name, '-o', 'jsonpath={.spec.suspend}')).stdout).to.equal('');
-    const [held] = env.held(name);
-    await env.node.finish(held ?? '', succeed({ findings: 'three niches' }));
+    await env.node.finish(await heldPod(name), succeed({ findings: 'three niches' }));
     await page.locator('.run-title .phase-Succeeded').waitFor();
     env.script = () => succeed({ findings: 'three niches' });
 
