@@ -20,6 +20,7 @@ import {
   act,
   BadRequest,
   generate,
+  memberName,
   nameParameter,
   OUTPUT_PART_CHARS,
   revisions,
@@ -92,25 +93,25 @@ function labelSelector(value: string): string {
 }
 
 const reads: Record<string, Handler> = {
-  '/api/live/runbooks': (request, response, url, viewer) => {
+  '/api/live/runbooks': (_request, response, url, viewer) => {
     const namespace = query(url, 'namespace');
-    const stream = new EventStream(response);
-    followRunbookList(viewer, stream, {
+    const filter = {
       namespace: namespace ? nameParameter(namespace, 'namespace') : '',
       labelSelector: labelSelector(query(url, 'labelSelector')),
-    });
+    };
+    followRunbookList(viewer, new EventStream(response), filter);
     return Promise.resolve();
   },
-  '/api/live/run': (request, response, url, viewer) => {
+  '/api/live/run': (_request, response, url, viewer) => {
     const namespace = nameParameter(query(url, 'namespace'), 'namespace');
     const name = nameParameter(query(url, 'name'), 'name');
     followRun(viewer, new EventStream(response), namespace, name);
     return Promise.resolve();
   },
-  '/api/live/logs': async (request, response, url, viewer) => {
+  '/api/live/logs': async (_request, response, url, viewer) => {
     const namespace = nameParameter(query(url, 'namespace'), 'namespace');
     const name = nameParameter(query(url, 'name'), 'name');
-    const stage = nameParameter(query(url, 'stage'), 'stage');
+    const stage = memberName(query(url, 'stage'), 'stage');
     const stream = new EventStream(response);
     await followStageLog(viewer, stream, namespace, name, stage).catch((error: unknown) => {
       stream.send('problem', { message: refusal(error) });

@@ -2,6 +2,7 @@
 import { stringify } from 'yaml';
 import { LABEL_RUNBOOK } from '../api/labels.js';
 import { isObject } from '../api/json.js';
+import { NAME_MAX_LENGTH, NAME_PATTERN } from '../api/grammar.js';
 import { labelValue } from '../engine/model/naming.js';
 import { RunbookHandle } from '../client/runbook-actions.js';
 import {
@@ -21,6 +22,15 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export function nameParameter(value: unknown, what: string): string {
   if (typeof value !== 'string' || !NAME.test(value))
     throw new BadRequest(`${what} must be a Kubernetes name`);
+  return value;
+}
+
+const STAGE_OR_GATE = new RegExp(NAME_PATTERN);
+
+/** A stage's or a gate's name, by the runbook schema's own rule (underscores allowed). */
+export function memberName(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length > NAME_MAX_LENGTH || !STAGE_OR_GATE.test(value))
+    throw new BadRequest(`${what} must be a stage or gate name (${NAME_PATTERN})`);
   return value;
 }
 
@@ -103,7 +113,7 @@ export async function act(viewer: Viewer, body: unknown): Promise<string> {
   switch (action as Action) {
     case 'approve':
     case 'reject': {
-      const gate = nameParameter(body.gate, 'gate');
+      const gate = memberName(body.gate, 'gate');
       const comment = text(body.comment, 'comment', 2048);
       const decision = await runbook.decide(gate, action === 'approve' ? 'Approved' : 'Rejected', comment);
       return `gate ${gate} ${action === 'approve' ? 'approved' : 'rejected'} (gatedecision ${decision})`;

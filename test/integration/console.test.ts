@@ -165,12 +165,12 @@ describe('the web console in a real browser, on a real control plane with the op
     env.script = () => succeed({ summary: 'ok' });
     await env.apply(
       runbook('needs-signoff', 'pipeline', [{ name: 'research', agent: 'researcher' }], {
-        quality: { gates: [{ name: 'review', required: true }] },
+        quality: { gates: [{ name: 'risk_review', required: true }] },
       }),
     );
     await env.waitPhase('needs-signoff', 'WaitingForApproval');
     const refused = await openPage(browser, runUrl(mallory, 'needs-signoff'));
-    await refused.page.getByRole('button', { name: 'Approve review' }).click();
+    await refused.page.getByRole('button', { name: 'Approve risk_review' }).click();
     const refusal = refused.page.locator('[data-notice="refused"]');
     await refusal.waitFor();
     expect(await refusal.textContent())
@@ -179,13 +179,13 @@ describe('the web console in a real browser, on a real control plane with the op
     await refused.page.context().close();
 
     const { page } = await openPage(browser, runUrl(alice, 'needs-signoff'), true);
-    await page.getByLabel('Comment for gate review').fill('read the research: ship it');
+    await page.getByLabel('Comment for gate risk_review').fill('read the research: ship it');
     await screenshot(page, shots, 'gate-approval');
-    await page.getByRole('button', { name: 'Approve review' }).click();
-    await page.locator('[data-notice="ok"]').filter({ hasText: 'gate review approved' }).waitFor();
+    await page.getByRole('button', { name: 'Approve risk_review' }).click();
+    await page.locator('[data-notice="ok"]').filter({ hasText: 'gate risk_review approved' }).waitFor();
     await page.locator('.run-title .phase-Succeeded').waitFor();
     await page
-      .locator('[data-gate="review"] .decisions')
+      .locator('[data-gate="risk_review"] .decisions')
       .filter({ hasText: 'alice approved' })
       .filter({ hasText: 'read the research: ship it' })
       .waitFor();
@@ -231,12 +231,12 @@ describe('the web console in a real browser, on a real control plane with the op
   it("follows a running stage's log, and the next attempt's after a retry", async () => {
     env.script = () => 'hold';
     await env.apply(
-      runbook('chatty', 'pipeline', [{ name: 'research', agent: 'researcher' }], {
+      runbook('chatty', 'pipeline', [{ name: 'web_research', agent: 'researcher' }], {
         execution: { mode: 'pipeline', retries: 1 },
       }),
     );
     const { page } = await openPage(browser, runUrl(alice, 'chatty'));
-    await page.locator('[data-stage="research"][data-phase="Running"]').click();
+    await page.locator('[data-stage="web_research"][data-phase="Running"]').click();
     const first = page.locator('pre[data-attempt="1"]');
     await first.waitFor();
     const attempt1 = await heldPod('chatty');
