@@ -122,10 +122,12 @@ export function followCollection<T extends { metadata?: { resourceVersion?: stri
           },
         )
         .then((handle) => {
+          // An aborted watch tells no one it ended: settle here, so the loop sees the stream closed.
           abortWatch = () => {
             handle.abort();
+            resolve({ gone, resourceVersion: latest });
           };
-          if (stream.isClosed()) handle.abort();
+          if (stream.isClosed()) abortWatch();
         }, reject);
     });
 
