@@ -20,6 +20,7 @@ interface Runbook {
   };
   spec: { description?: string; suspend?: boolean; status?: string; version?: string };
   status?: {
+    execution?: string;
     phase?: string;
     progress?: string;
     startTime?: string;
@@ -215,7 +216,7 @@ export function RunPage({ namespace, name }: { namespace: string; name: string }
     <${Gates} gates=${status.gates ?? []} act=${act} />
     <h2>Stages</h2>
     ${shownGraph && html`<${StageGraph} graph=${shownGraph} phases=${phases} selected=${selected} onSelect=${setSelected} />`}
-    ${stage ? html`<${StagePanel} key=${stage.name} where=${where} stage=${stage} now=${now} />` : html`<p class="muted">Select a stage to see its attempts, outputs and log.</p>`}
+    ${stage ? html`<${StagePanel} key=${stage.name} where=${where} stage=${stage} execution=${status.execution ?? ''} now=${now} />` : html`<p class="muted">Select a stage to see its attempts, outputs and log.</p>`}
     <div class="tabs" role="tablist" aria-label="Run details">
       ${TABS.map(
         (name) =>

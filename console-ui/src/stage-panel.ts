@@ -118,7 +118,18 @@ function StageLog({ where, stage }: { where: Where; stage: string }) {
   </section>`;
 }
 
-export function StagePanel({ where, stage, now }: { where: Where; stage: StageStatus; now: number }) {
+export function StagePanel({
+  where,
+  stage,
+  execution,
+  now,
+}: {
+  where: Where;
+  stage: StageStatus;
+  /** The run's current execution: a rerun or a spec change starts a new one, whose log is followed anew. */
+  execution: string;
+  now: number;
+}) {
   const [showLog, setShowLog] = useState(stage.phase === 'Running');
   return html`<section class="stage-panel" aria-labelledby="stage-title">
     <h3 id="stage-title">Stage ${stage.name}</h3>
@@ -165,6 +176,6 @@ export function StagePanel({ where, stage, now }: { where: Where; stage: StageSt
         ${showLog ? 'Hide log' : 'Show log'}
       </button>
     </p>
-    ${showLog && html`<${StageLog} key=${stage.name} where=${where} stage=${stage.name} />`}
+    ${showLog && html`<${StageLog} key=${`${stage.name}/${execution}`} where=${where} stage=${stage.name} />`}
   </section>`;
 }

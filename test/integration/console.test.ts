@@ -252,6 +252,21 @@ describe('the web console in a real browser, on a real control plane with the op
     await page.locator('pre[data-attempt="2"]', { hasText: 'second try' }).waitFor();
     await env.node.finish(attempt2, succeed({ sources: 3 }));
     await page.locator('.run-title .phase-Succeeded').waitFor();
+    // A rerun (by someone allowed to: alice only approves) is a new execution: the open log
+    // follows its attempts, not the last run's.
+    const rerunBy = await env.k('annotate', 'arb', 'chatty', `i2s.studio/rerun=${Date.now()}`);
+    expect(rerunBy.code, rerunBy.stderr).to.equal(0);
+    const rerun = await eventually(() => {
+      const pod = env.held('chatty').find((candidate) => candidate !== attempt1 && candidate !== attempt2);
+      if (!pod) throw new Error('the rerun has no held Pod yet');
+      return Promise.resolve(pod);
+    });
+    await page.locator('pre[data-attempt="1"]').waitFor();
+    env.node.writeLog(rerun, 'a fresh start\n');
+    const fresh = page.locator('pre[data-attempt="1"]', { hasText: 'a fresh start' });
+    await fresh.waitFor();
+    expect(await fresh.textContent()).to.not.contain('looking for sources');
+    await env.node.finish(rerun, succeed({ sources: 4 }));
     await page.context().close();
   });
 
