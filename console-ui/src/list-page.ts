@@ -2,6 +2,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { useStream, useTick } from './api.js';
+import { RUNBOOK_PHASES } from '../../src/api/phases.js';
 import { age, clip, dollars, runHash, tokens } from './format.js';
 
 export interface Row {
@@ -18,18 +19,7 @@ export interface Row {
   suspended: boolean;
 }
 
-const PHASES = [
-  '',
-  'Queued',
-  'Pending',
-  'Running',
-  'WaitingForApproval',
-  'Succeeded',
-  'Failed',
-  'TimedOut',
-  'BudgetExceeded',
-  'Cancelled',
-];
+const PHASES = ['', ...RUNBOOK_PHASES];
 
 interface Filters {
   namespace: string;

@@ -1,6 +1,7 @@
 /** One run, live: phase, budgets, actions, gates, the stage graph, a stage's detail, Events, spec, revisions. */
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
+import { FINISHED_RUN_PHASES } from '../../src/api/phases.js';
 import { postJson, useStream, useTick } from './api.js';
 import { between, clip, dollars, duration, tokens } from './format.js';
 import { Gates, type GateRow } from './gates.js';
@@ -182,9 +183,7 @@ export function RunPage({ namespace, name }: { namespace: string; name: string }
         ...(status.workflow.emergencyCause ? [`cause: ${status.workflow.emergencyCause}`] : []),
       ].join('; ')
     : '';
-  const finished = ['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled'].includes(
-    status.phase ?? '',
-  );
+  const finished = FINISHED_RUN_PHASES.includes(status.phase ?? '');
   return html`<section class="run" aria-labelledby="run-title">
     <p class="crumbs"><a href="#/">Runbooks</a> / ${clip(namespace, 63)}</p>
     <h1 id="run-title" class="run-title">

@@ -1,7 +1,8 @@
 /** The commands on one runbook's run: get, watch, approve, reject, cancel, rerun. */
 import { Option, type Command } from 'commander';
 import { GROUP } from '../api/group.js';
-import { FINISHED_PHASES, type RunbookHandle } from '../client/runbook-actions.js';
+import type { RunbookHandle } from '../client/runbook-actions.js';
+import { TERMINAL_RUN } from '../engine/run/summary.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { render, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { renderRunTree } from './run-tree.js';
@@ -35,7 +36,7 @@ async function watchRun(client: RunbookHandle, output: string): Promise<void> {
     if (tty && output === 'tree') draw(runbook);
   }, 1000);
   try {
-    while (!FINISHED_PHASES.has(runbook.status?.phase ?? '')) {
+    while (!TERMINAL_RUN.has(runbook.status?.phase ?? '')) {
       runbook = await new Promise<AgentRunbookJson>((resolve, reject) => {
         let latest = runbook;
         const handle = client.http.watch(
@@ -51,7 +52,7 @@ async function watchRun(client: RunbookHandle, output: string): Promise<void> {
             latest = event.object as AgentRunbookJson;
             runbook = latest;
             draw(latest);
-            if (FINISHED_PHASES.has(latest.status?.phase ?? '')) {
+            if (TERMINAL_RUN.has(latest.status?.phase ?? '')) {
               void handle.then((watch) => {
                 watch.abort();
               });

@@ -11,15 +11,6 @@ import semver from 'semver';
 import { isStatus, KubeApiError, type KubeHttp } from '../kube/http.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 
-/** Phases a run does not leave without a spec change or a rerun. */
-export const FINISHED_PHASES: ReadonlySet<string> = new Set([
-  'Succeeded',
-  'Failed',
-  'TimedOut',
-  'BudgetExceeded',
-  'Cancelled',
-]);
-
 export const runbooksPath = (namespace: string) =>
   `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`;
 

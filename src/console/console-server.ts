@@ -10,9 +10,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'winston';
 import { KubeApiError } from '../kube/http.js';
+import { closeServer, listenOn } from '../operator/plain-http-server.js';
 import { EventStream, refusal } from './event-stream.js';
 import { hostProblem, securityHeaders, writeProblem } from './guards.js';
 import { followRun, followRunbookList, followStageLog } from './live-views.js';
@@ -187,22 +187,11 @@ export class ConsoleServer {
     const server = this.options.tls ? createHttpsServer(this.options.tls, handle) : createHttpServer(handle);
     server.headersTimeout = 10_000;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, resolve);
-    });
-    return (server.address() as AddressInfo).port;
+    return listenOn(server, port, host);
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) =>
-      server.close(() => {
-        resolve();
-      }),
-    );
+    if (this.server) await closeServer(this.server);
     this.options.viewers.close();
   }
 

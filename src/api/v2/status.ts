@@ -19,18 +19,7 @@ import { SEVERITIES } from './monitoring.js';
 import { TEMPLATE_KIND_NAMES } from '../group.js';
 import { DECISIONS } from './gate-decision.js';
 import { Approvals } from './quality.js';
-
-export const RUNBOOK_PHASES = [
-  'Queued',
-  'Pending',
-  'Running',
-  'WaitingForApproval',
-  'Succeeded',
-  'Failed',
-  'TimedOut',
-  'BudgetExceeded',
-  'Cancelled',
-] as const;
+import { RUNBOOK_PHASES } from '../phases.js';
 
 export const STAGE_PHASES = ['Pending', 'Running', 'Retrying', 'Succeeded', 'Failed', 'Skipped'] as const;
 export const GATE_PHASES = ['Pending', 'Approved', 'Rejected', 'TimedOut', 'NotApplicable'] as const;

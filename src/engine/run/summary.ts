@@ -7,10 +7,11 @@ import type { ConditionV2, StatusV2 } from '../../api/v2/runbook.js';
 import { crossedAlert, isCapped, type Usage } from '../stage/budget.js';
 import { removeCondition, setCondition, timestamp } from '../model/conditions.js';
 import { formatMicros, moneyMicros } from '../../api/grammar.js';
+import { FINISHED_RUN_PHASES } from '../../api/phases.js';
 import { isTerminalStage, type Run } from './run.js';
 import type { EngineEvent } from '../model/types.js';
 
-export const TERMINAL_RUN = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
+export const TERMINAL_RUN: ReadonlySet<string> = new Set(FINISHED_RUN_PHASES);
 
 /** How a run ended before all its stages could finish. */
 export interface Ending {
