@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { stringify } from 'yaml';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
-import { RunbookEnv, runbook } from '../support/runbook-env.js';
+import { prodReviewPolicy, RunbookEnv, runbook } from '../support/runbook-env.js';
 import { eventually } from '../support/eventually.js';
 
 const CATALOG: AgentCatalog = { agents: [{ name: 'a', image: 'registry.example/agents/a:1' }] };
@@ -113,16 +113,7 @@ describe('gate decisions and cancel on a real control plane (webhook, RBAC)', fu
     expect(removed.code).to.not.equal(0);
     expect(removed.stderr).to.contain('removing or changing gate review is as good as deciding it');
 
-    const policy = {
-      apiVersion: 'i2s.studio/v2',
-      kind: 'GatePolicy',
-      metadata: { name: 'prod-review', namespace: env.namespace },
-      spec: {
-        match: { runbookSelector: { matchLabels: { tier: 'prod' } } },
-        gates: [{ name: 'prod-signoff', required: true, approvals: { excludeAuthor: true } }],
-      },
-    };
-    await env.apply(policy);
+    await env.apply(prodReviewPolicy(env.namespace));
     const prod = runbook('prod', 'pipeline', [{ name: 'a' }]) as { metadata: Record<string, unknown> };
     prod.metadata.labels = { tier: 'prod' };
     const created = await env.as('carol', ['create', '-f', '-'], stringify(prod));

@@ -17,7 +17,7 @@ import {
   startConsoleFor,
   type ConsoleUser,
 } from '../support/console-users.js';
-import { RunbookEnv, runbook } from '../support/runbook-env.js';
+import { prodReviewPolicy, RunbookEnv, runbook } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
 import { eventually } from '../support/eventually.js';
 
@@ -193,15 +193,7 @@ describe('the web console in a real browser, on a real control plane with the op
   });
 
   it("refuses the author's approval of a four-eyes gate, and a policy's gate stays whatever the author does", async () => {
-    await env.apply({
-      apiVersion: 'i2s.studio/v2',
-      kind: 'GatePolicy',
-      metadata: { name: 'prod-review', namespace: env.namespace },
-      spec: {
-        match: { runbookSelector: { matchLabels: { tier: 'prod' } } },
-        gates: [{ name: 'prod-signoff', required: true, approvals: { excludeAuthor: true } }],
-      },
-    });
+    await env.apply(prodReviewPolicy(env.namespace));
     const prod = runbook('prod-release', 'pipeline', [{ name: 'research', agent: 'researcher' }]) as {
       metadata: Record<string, unknown>;
     };

@@ -48,6 +48,22 @@ export function runbook(
   };
 }
 
+/**
+ * A GatePolicy that adds a four-eyes gate `prod-signoff` to the namespace's runbooks labelled
+ * tier=prod: a gate their author can neither remove nor decide.
+ */
+export function prodReviewPolicy(namespace: string) {
+  return {
+    apiVersion: 'i2s.studio/v2',
+    kind: 'GatePolicy',
+    metadata: { name: 'prod-review', namespace },
+    spec: {
+      match: { runbookSelector: { matchLabels: { tier: 'prod' } } },
+      gates: [{ name: 'prod-signoff', required: true, approvals: { excludeAuthor: true } }],
+    },
+  };
+}
+
 /** Waits until runbook `name` reaches `phase`; a failure says what its status was instead. */
 export async function waitForPhase(
   kubeconfig: string,
