@@ -16,8 +16,9 @@ const LAYERS = [
 // ${...} substitution, CEL, gates, workflows); stage: one attempt (Job plan, agent report,
 // outcome, retry, budget grant, circuit breaker, deadlines); versions: spec changes and revisions;
 // run: one reconcile's decision (the run, folding Jobs, scheduling, workflow switches, ending
-// policies, status). A room may name the types of a room above it (types only, never a value).
-const ENGINE_ROOMS = [['model'], ['spec'], ['stage'], ['versions', 'run']];
+// policies, status); cache: which stored stage results go. A room may name the types of a room
+// above it (types only, never a value).
+const ENGINE_ROOMS = [['model'], ['spec'], ['stage'], ['versions', 'run', 'cache']];
 const IO_MODULES = [
   'fs',
   'http',

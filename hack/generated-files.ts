@@ -11,6 +11,7 @@ import {
   agentCrd,
   agentRunbookCrd,
   decisionCrd,
+  cachedResultCrd,
   gatePolicyCrd,
   openApiSchema,
   templateCrd,
@@ -23,6 +24,7 @@ import { mutatingWebhookConfiguration, validatingWebhookConfiguration } from '..
 import {
   AGENT_KINDS,
   DECISION_KIND,
+  CACHE_KIND,
   GATE_POLICY_KINDS,
   GROUP,
   TEMPLATE_KINDS,
@@ -30,6 +32,7 @@ import {
 } from '../src/api/group.js';
 import { renderApiReference } from './api-reference.js';
 import { GateDecision } from '../src/api/v2/gate-decision.js';
+import { CachedResult } from '../src/api/v2/cache.js';
 import { ClusterGatePolicy } from '../src/api/v2/gate-policy.js';
 import { AGENT_SETTINGS, CONTEXT_FIELDS, DESCRIPTIVE_FIELDS, POD_FIELDS } from '../src/api/v2/field-roles.js';
 import { CHANGE_RULES } from '../src/engine/versions/spec-changes.js';
@@ -162,6 +165,7 @@ export function generatedFiles(): Map<string, string> {
     ...TEMPLATE_SCOPES.map((scope) => ({ plural: TEMPLATE_KINDS[scope].plural, crd: templateCrd(scope) })),
     ...TEMPLATE_SCOPES.map((scope) => ({ plural: AGENT_KINDS[scope].plural, crd: agentCrd(scope) })),
     { plural: DECISION_KIND.plural, crd: decisionCrd() },
+    { plural: CACHE_KIND.plural, crd: cachedResultCrd() },
     ...TEMPLATE_SCOPES.map((scope) => ({
       plural: GATE_POLICY_KINDS[scope].plural,
       crd: gatePolicyCrd(scope),
@@ -259,6 +263,10 @@ export function generatedFiles(): Map<string, string> {
           'GatePolicy and ClusterGatePolicy i2s.studio/v2 API reference (match.namespaces: ClusterGatePolicy only)',
           openApiSchema(ClusterGatePolicy),
         ),
+    ],
+    [
+      'docs/cache-reference.md',
+      renderApiReference('CachedResult i2s.studio/v2 API reference', openApiSchema(CachedResult)),
     ],
     ['docs/versioning.md', versioningDoc()],
   ]);

@@ -98,6 +98,11 @@ export const AGENT_FIELDS = {
     ),
   ),
   prices: Type.Optional(Prices),
+  cache: Type.Optional(
+    Bool(
+      "false: this agent's results are never cached or reused (its answers depend on the moment, or must always be fresh); a runbook that sets cache on a stage of it is refused. true by default.",
+    ),
+  ),
   circuitBreaker: Type.Optional(CircuitBreaker),
   podTemplate: Type.Optional(PodTemplate),
   scratch: Type.Optional(Scratch),
@@ -192,6 +197,27 @@ export const Concurrency = Obj(
   },
 );
 
+/** What the stored results of one namespace may hold by default (docs/caching.md). */
+export const RESULT_CACHE_DEFAULTS = { maxEntriesPerNamespace: 500, maxBytesPerNamespace: 64 * 1024 * 1024 };
+
+export const ResultCacheLimits = Obj(
+  'How much each namespace may keep of stage results stored for reuse (CachedResults); over either bound, the oldest go first.',
+  {
+    maxEntriesPerNamespace: Type.Optional(
+      Int(`Most stored results per namespace (${RESULT_CACHE_DEFAULTS.maxEntriesPerNamespace} by default).`, {
+        minimum: 0,
+        maximum: 100_000,
+      }),
+    ),
+    maxBytesPerNamespace: Type.Optional(
+      Int(
+        `Most bytes of outputs (as JSON) the stored results of a namespace hold together (${RESULT_CACHE_DEFAULTS.maxBytesPerNamespace} by default).`,
+        { minimum: 0, maximum: 64 * 1024 * 1024 * 1024 },
+      ),
+    ),
+  },
+);
+
 /** The operator's configuration file (--config): the agent catalog and what goes with it. */
 export const AgentCatalog = Obj('Agents the operator can run, and how it guards and reports on them.', {
   agents: Type.Array(CatalogEntry, { description: 'Entries, tried in order.', maxItems: 1024 }),
@@ -203,6 +229,7 @@ export const AgentCatalog = Obj('Agents the operator can run, and how it guards 
     NamedMap('Notify targets of emergency workflows, by name.', NotificationTarget, 256),
   ),
   prices: Type.Optional(Prices),
+  resultCache: Type.Optional(ResultCacheLimits),
 });
 
 export type CatalogEntry = Static<typeof CatalogEntry>;
@@ -212,3 +239,4 @@ export type AdmissionPolicy = Static<typeof AdmissionPolicy>;
 export type NoticeReceiver = Static<typeof NoticeReceiver>;
 export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
 export type NamespacePolicy = Static<typeof NamespacePolicy>;
+export type ResultCacheLimits = Static<typeof ResultCacheLimits>;

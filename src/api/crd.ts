@@ -2,6 +2,7 @@ import { AgentRunbook } from './v2/runbook.js';
 import { AgentRunbookTemplate } from './v2/template.js';
 import { Agent } from './v2/agent.js';
 import { GateDecision } from './v2/gate-decision.js';
+import { CachedResult } from './v2/cache.js';
 import { ClusterGatePolicy, GatePolicy } from './v2/gate-policy.js';
 import { AgentRunbookV1Schema } from './v1/runbook.js';
 import { toStructural, type JsonSchema } from './structural.js';
@@ -18,6 +19,7 @@ import {
   TEMPLATE_KINDS,
   AGENT_KINDS,
   DECISION_KIND,
+  CACHE_KIND,
   GATE_POLICY_KINDS,
   webhookServiceReference,
   type KindScope,
@@ -219,6 +221,40 @@ export function gatePolicyCrd(scope: KindScope): JsonSchema {
     scope,
     openApiSchema(scope === 'cluster' ? ClusterGatePolicy : GatePolicy),
     [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+    false,
+  );
+}
+
+/** The CRD of CachedResult. */
+export function cachedResultCrd(): JsonSchema {
+  return singleVersionCrd(
+    CACHE_KIND,
+    'namespaced',
+    openApiSchema(CachedResult),
+    [
+      {
+        name: 'Stage',
+        type: 'string',
+        jsonPath: '.spec.origin.stage',
+        description: 'The stage that produced it.',
+      },
+      { name: 'Agent', type: 'string', jsonPath: '.spec.agent' },
+      { name: 'Runbook', type: 'string', jsonPath: '.spec.origin.runbook' },
+      {
+        name: 'Tokens',
+        type: 'integer',
+        jsonPath: '.spec.usage.tokens',
+        description: 'What reusing it saves.',
+      },
+      {
+        name: 'Cost',
+        type: 'string',
+        jsonPath: '.spec.usage.costUSD',
+        description: 'What reusing it saves, in dollars.',
+      },
+      { name: 'Expires', type: 'date', jsonPath: '.spec.expiresAt' },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
     false,
   );
 }

@@ -50,3 +50,6 @@ export const GATE_POLICY_KINDS = {
   namespaced: { kind: 'GatePolicy', plural: 'gatepolicies', shortNames: ['gp'] },
   cluster: { kind: 'ClusterGatePolicy', plural: 'clustergatepolicies', shortNames: ['cgp'] },
 } as const;
+
+/** A stage result kept for reuse (stage result caching), in the namespace that produced it. */
+export const CACHE_KIND = { kind: 'CachedResult', plural: 'cachedresults', shortNames: ['cres'] } as const;

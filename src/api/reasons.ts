@@ -224,6 +224,20 @@ export const REASONS = {
   StageSucceeded: { on: ['event'], means: 'A stage succeeded.' },
   StageRetrying: { on: ['event'], means: 'A stage failed and is retried at the time the message gives.' },
   StageSkipped: { on: ['event'], means: 'A stage was skipped because a dependency did not succeed.' },
+  Cached: {
+    on: ['stage'],
+    means:
+      'The stage reused a stored result (a CachedResult) instead of running: nothing ran and nothing was spent.',
+  },
+  CacheHit: {
+    on: ['event'],
+    means: 'A stage reused a stored result; the message says where it came from and what it saved.',
+  },
+  CacheStored: { on: ['event'], means: "A stage's result was stored for reuse, as the CachedResult named." },
+  CacheStoreFailed: {
+    on: ['event'],
+    means: "A stage's result could not be stored for reuse (the message says why); the run goes on.",
+  },
   StageUnschedulable: { on: ['event'], means: "A stage's Pod waits for a node." },
   UsageCapped: {
     on: ['event'],

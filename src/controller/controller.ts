@@ -16,6 +16,7 @@ import type {
   CachedRunbook,
   CachedJob,
   CachedPod,
+  CachedResultEntry,
   CachedTemplate,
 } from '../kube/types.js';
 import { AgentDirectory } from './agent-directory.js';
@@ -36,6 +37,8 @@ import { RunSlots } from './run-slots.js';
 import { holdsSlot } from '../engine/run/concurrency.js';
 import { templateToResolve } from '../engine/run/template-outcome.js';
 import { ReportLogs } from './report-logs.js';
+import { ResultCache } from './result-cache.js';
+import { CacheJanitor } from './cache-janitor.js';
 import { TemplateResolver } from './template-resolver.js';
 
 export interface ControllerOptions {
@@ -64,6 +67,9 @@ export class RunbookController {
   readonly decisions: Informer<CachedDecision>;
   readonly gatePolicies: Informer<CachedGatePolicy>;
   readonly clusterGatePolicies: Informer<CachedGatePolicy>;
+  readonly cachedResults: Informer<CachedResultEntry>;
+  readonly results: ResultCache;
+  private readonly janitor: CacheJanitor;
   private readonly agentStatus: AgentStatusWriter;
   readonly cache: JobCache;
   readonly reconciler: Reconciler;
@@ -83,6 +89,7 @@ export class RunbookController {
       this.decisions,
       this.gatePolicies,
       this.clusterGatePolicies,
+      this.cachedResults,
     ];
   }
   private readonly log: Logger;
@@ -107,6 +114,7 @@ export class RunbookController {
       decisions: this.decisions,
       gatePolicies: this.gatePolicies,
       clusterGatePolicies: this.clusterGatePolicies,
+      cachedResults: this.cachedResults,
     } = informers);
     const directory = new AgentDirectory(this.agents, this.clusterAgents, options.catalog);
     const egressPolicies = new EgressPolicies(http);
@@ -116,6 +124,13 @@ export class RunbookController {
     });
     this.recorder = new EventRecorder(http, log);
     this.cache = new JobCache(this.jobs, this.pods);
+    this.results = new ResultCache(this.cachedResults, this.pods);
+    this.janitor = new CacheJanitor({
+      http,
+      results: this.cachedResults,
+      limits: () => options.catalog().resultCache,
+      log,
+    });
     this.agentStatus = new AgentStatusWriter({
       http,
       agents: this.agents,
@@ -141,6 +156,7 @@ export class RunbookController {
       gates: new GateDirectory(this.decisions, this.gatePolicies, this.clusterGatePolicies),
       revisions: new SpecRevisions(http),
       reportLogs: new ReportLogs(http),
+      results: this.results,
       slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
@@ -222,6 +238,7 @@ export class RunbookController {
     this.metrics?.maxConcurrentReconciles.set({ controller: CONTROLLER }, count);
     this.workers = Array.from({ length: count }, () => this.work());
     this.agentStatus.start();
+    this.janitor.start();
   }
 
   private async work(): Promise<void> {
@@ -259,7 +276,7 @@ export class RunbookController {
   /** Stops taking work and waits for in-flight reconciles and (briefly) notifications. */
   async stopWorkers(): Promise<void> {
     this.queue.shutDown();
-    await Promise.all([...this.workers, this.agentStatus.stop()]);
+    await Promise.all([...this.workers, this.agentStatus.stop(), this.janitor.stop()]);
     // Give notifications and Events under way a little time; they never hold the stop for long.
     await Promise.race([
       Promise.all([this.notifier.settled(), this.notices.settled(), this.recorder.idle()]),

@@ -1,6 +1,7 @@
 /**
  * Carries out a decision of the engine for one runbook. Writes, in order: Job deletions
- * (together), the ConfigMaps of outputs too large for the status (together), one status update
+ * (together), the ConfigMaps of outputs too large for the status and the results stored for reuse
+ * (together), one status update
  * (only when it changed, with the cached resourceVersion so a stale view fails with a conflict
  * instead of overwriting), then Job creations (together). Outputs go before the status that
  * refers to them, so a restart never finds a reference to nothing; the status goes before the
@@ -12,13 +13,21 @@ import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '.
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { sameJson } from '../api/json.js';
 import type { StatusV2 } from '../api/v2/runbook.js';
-import type { DeletionReason, Decision, EngineEvent, JobPlan, OutputStore } from '../engine/model/types.js';
+import type {
+  CacheStore,
+  DeletionReason,
+  Decision,
+  EngineEvent,
+  JobPlan,
+  OutputStore,
+} from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import { objectKey } from '../kube/informer.js';
 import type { CachedJob, CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { buildJob } from './job-builder.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
+import { copiedOutputs, storeResult } from './result-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { JobCache } from './job-cache.js';
 import type { EgressPolicies } from './network-policy.js';
@@ -89,7 +98,10 @@ export class DecisionWriter {
     const { recorder } = this.deps;
     const namespace = runbook.metadata.namespace;
     const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
-    await settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store)));
+    const [, cacheEvents] = await Promise.all([
+      settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store))),
+      this.storeResults(runbook, decision.cacheStores ?? [], log),
+    ]);
 
     if (!sameJson(decision.status, runbook.status ?? null)) {
       await this.writeStatus(runbook, decision);
@@ -121,7 +133,7 @@ export class DecisionWriter {
     });
     recorder.record(
       runbook,
-      [...deletionEvents(deleted.filter((name) => name !== undefined)), ...decision.events],
+      [...deletionEvents(deleted.filter((name) => name !== undefined)), ...decision.events, ...cacheEvents],
       now,
     );
     this.deps.notifier.notify(runbook, decision.notifications);
@@ -156,12 +168,53 @@ export class DecisionWriter {
     }
   }
 
-  private storeOutputs(runbook: CachedRunbook, store: OutputStore): Promise<void> {
-    return refusedAs(
+  private async storeOutputs(runbook: CachedRunbook, store: OutputStore): Promise<void> {
+    const complete = store.copyFrom
+      ? await copiedOutputs(this.deps.http, runbook.metadata.namespace, store)
+      : store;
+    await refusedAs(
       'OutputsRejected',
       `ConfigMap ${store.name} for the outputs of stage ${store.stage}`,
-      () => storeOutputs(this.deps.http, runbook, store),
+      () => storeOutputs(this.deps.http, runbook, complete),
     );
+  }
+
+  /**
+   * Stores cached stages' results. Best effort: a result that cannot be stored (a quota, RBAC, its
+   * size) costs a later run a miss, never this run its outputs, so a failure is an Event.
+   */
+  private async storeResults(
+    runbook: CachedRunbook,
+    stores: CacheStore[],
+    log: Logger,
+  ): Promise<EngineEvent[]> {
+    const events = await Promise.all(
+      stores.map(async (store): Promise<EngineEvent> => {
+        try {
+          await storeResult(this.deps.http, runbook, store);
+          return {
+            type: 'Normal',
+            reason: 'CacheStored',
+            message: `stage ${store.stage}'s result is stored as CachedResult ${store.name} until ${store.spec.expiresAt}`,
+          };
+        } catch (error) {
+          log.error('storing a result for reuse failed', {
+            stage: store.stage,
+            error: (error as Error).message,
+          });
+          return {
+            type: 'Warning',
+            reason: 'CacheStoreFailed',
+            message:
+              `stage ${store.stage}'s result could not be stored for reuse: ${(error as Error).message}`.slice(
+                0,
+                1024,
+              ),
+          };
+        }
+      }),
+    );
+    return events;
   }
 
   private async writeStatus(runbook: CachedRunbook, decision: Decision): Promise<void> {

@@ -1,10 +1,11 @@
 /**
  * The informers of the controller: runbooks, the Jobs and Pods the operator manages (by label),
  * templates, agents and gate policies (namespaced in the watched namespace, cluster-scoped
- * everywhere), and gate decisions.
+ * everywhere), gate decisions, and stored results (without their larger outputs).
  */
 import {
   AGENT_KINDS,
+  CACHE_KIND,
   DECISION_KIND,
   GATE_POLICY_KINDS,
   GROUP,
@@ -16,10 +17,12 @@ import { LABEL_MANAGED_BY, MANAGED_BY } from '../api/labels.js';
 import type { KubeHttp } from '../kube/http.js';
 import { Informer, type InformerOptions, type KubeObject } from '../kube/informer.js';
 import { kubeSource } from '../kube/source.js';
+import { withoutData } from './result-cache.js';
 import type { RequiredMeta } from '../kube/informer.js';
 import type {
   CachedAgent,
   CachedDecision,
+  CachedResultEntry,
   CachedGatePolicy,
   CachedJob,
   CachedPod,
@@ -38,6 +41,7 @@ export interface ControllerInformers {
   decisions: Informer<CachedDecision>;
   gatePolicies: Informer<CachedGatePolicy>;
   clusterGatePolicies: Informer<CachedGatePolicy>;
+  cachedResults: Informer<CachedResultEntry>;
 }
 
 /** What the API server sets on every object it stores, as the cached types say. */
@@ -52,14 +56,19 @@ export function controllerInformers(
   const managed = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   const scope = namespace ? { namespace } : {};
   /** An informer of one of our own kinds: in the watched namespace, or cluster-scoped. */
-  const ownKind = <T extends KubeObject>(plural: string, clusterScoped: boolean, requires = NAMESPACED) =>
+  const ownKind = <T extends KubeObject>(
+    plural: string,
+    clusterScoped: boolean,
+    requires = NAMESPACED,
+    keep?: (object: T) => T,
+  ) =>
     new Informer<T>(
       plural,
-      kubeSource(http, {
-        prefix: `/apis/${GROUP}/${STORAGE_VERSION}`,
-        plural,
-        ...(clusterScoped ? {} : scope),
-      }),
+      kubeSource(
+        http,
+        { prefix: `/apis/${GROUP}/${STORAGE_VERSION}`, plural, ...(clusterScoped ? {} : scope) },
+        keep,
+      ),
       { ...options, requires },
     );
   return {
@@ -81,5 +90,6 @@ export function controllerInformers(
     decisions: ownKind<CachedDecision>(DECISION_KIND.plural, false),
     gatePolicies: ownKind<CachedGatePolicy>(GATE_POLICY_KINDS.namespaced.plural, false),
     clusterGatePolicies: ownKind<CachedGatePolicy>(GATE_POLICY_KINDS.cluster.plural, true, STORED),
+    cachedResults: ownKind<CachedResultEntry>(CACHE_KIND.plural, false, NAMESPACED, withoutData),
   };
 }

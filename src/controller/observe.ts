@@ -13,6 +13,7 @@ import {
 } from '../api/labels.js';
 import type { JobObservation, JobState } from '../engine/model/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
+import { reportedDigest } from '../engine/stage/cache-key.js';
 import type { JobJson, PodJson } from '../kube/types.js';
 
 /**
@@ -78,8 +79,9 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     return undefined;
   }
   const pod = reportingPod(pods);
-  const terminated = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER)?.state
-    ?.terminated;
+  const agentStatus = pod?.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER);
+  const terminated = agentStatus?.state?.terminated;
+  const imageDigest = reportedDigest(agentStatus?.imageID);
   const podTerminated = pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
   const fromJob = jobState(job);
   const fromPod = fromJob.state === 'active' && terminated ? podState(pod, terminated.finishedAt) : undefined;
@@ -104,6 +106,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),
     ...(terminated?.reason !== undefined ? { terminatedReason: terminated.reason } : {}),
     ...(node ? { node } : {}),
+    ...(imageDigest ? { imageDigest } : {}),
     ...(unschedulable && !node ? { unschedulable: unschedulable.message ?? 'Unschedulable' } : {}),
   };
 }

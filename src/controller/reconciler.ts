@@ -17,6 +17,7 @@ import { DecisionWriter, Refused, type WriterDeps } from './decision-writer.js';
 import type { ReportLogs } from './report-logs.js';
 import type { SpecRevisions } from './revisions.js';
 import type { GateDirectory } from './gate-directory.js';
+import type { ResultCache } from './result-cache.js';
 import type { RunSlots } from './run-slots.js';
 import type { TemplateResolver } from './template-resolver.js';
 
@@ -59,6 +60,8 @@ export interface ReconcilerDeps extends WriterDeps {
   gates?: Pick<GateDirectory, 'decisionsOf' | 'policiesFor'>;
   /** Concurrency limits across runbooks; without it, every run starts at once. */
   slots?: Pick<RunSlots, 'ask' | 'hold' | 'release'>;
+  /** The stored results stages may reuse; without it, no stage is cached. */
+  results?: Pick<ResultCache, 'view'>;
 }
 
 const DEFAULT_RECONCILE_BUDGET_MS = 1000;
@@ -131,6 +134,7 @@ export class Reconciler {
       catalog: this.deps.catalog(object.metadata.namespace),
       ...(template ? { template } : {}),
       ...(revision ? { revision } : {}),
+      ...(this.deps.results ? { resultCache: this.deps.results.view(object.metadata.namespace, now) } : {}),
       ...(this.deps.gates
         ? {
             decisions: this.deps.gates.decisionsOf(object.metadata.uid),

@@ -27,14 +27,23 @@ export function collectionPath({ prefix, plural, namespace }: ResourcePath): str
  * Drops what the operator never reads before an object is cached: managedFields are often the
  * largest part of an object (controller-runtime's cache drops them too).
  */
-function trimmed<T extends KubeObject>(object: T): T {
+function withoutManagedFields<T extends KubeObject>(object: T): T {
   const metadata = object.metadata as { managedFields?: unknown } | undefined;
   if (metadata?.managedFields !== undefined) delete metadata.managedFields;
   return object;
 }
 
-export function kubeSource<T extends KubeObject>(http: KubeHttp, resource: ResourcePath): InformerSource<T> {
+/**
+ * A source of the objects at `resource`; `keep` trims each further before it is cached (as
+ * client-go's SetTransform), e.g. to drop data the cache's readers fetch when they need it.
+ */
+export function kubeSource<T extends KubeObject>(
+  http: KubeHttp,
+  resource: ResourcePath,
+  keep: (object: T) => T = (object) => object,
+): InformerSource<T> {
   const path = collectionPath(resource);
+  const trimmed = (object: T) => keep(withoutManagedFields(object));
   /** Lists in pages, so neither the API server nor this process holds one huge response at once. */
   const listInPages = async (limit: number | undefined): Promise<ListResult<T>> => {
     const items: T[] = [];

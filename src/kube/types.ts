@@ -7,6 +7,7 @@ import type { TemplateSpecV2 } from '../api/v2/template.js';
 import type { AgentSpecV2, AgentStatusV2 } from '../api/v2/agent.js';
 import type { GateDecisionSpecV2 } from '../api/v2/gate-decision.js';
 import type { GatePolicySpecV2 } from '../api/v2/gate-policy.js';
+import type { CachedResultSpecV2 } from '../api/v2/cache.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -87,6 +88,8 @@ export interface JobJson {
 
 export interface ContainerStatusJson {
   name: string;
+  /** The image's digest as the runtime pulled it, e.g. docker-pullable://repo@sha256:… */
+  imageID?: string;
   state?: {
     running?: { startedAt?: string };
     terminated?: { exitCode?: number; reason?: string; message?: string; finishedAt?: string };
@@ -97,7 +100,7 @@ export interface PodJson {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  spec?: { nodeName?: string };
+  spec?: { nodeName?: string; containers?: { name: string; image?: string }[] };
   status?: {
     phase?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
@@ -138,6 +141,14 @@ export interface GatePolicyJson {
   spec: GatePolicySpecV2;
 }
 
+/** A CachedResult: a stage result kept for reuse. */
+export interface CachedResultJson {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: CachedResultSpecV2;
+}
+
 /** Objects from the operator's caches. */
 export type CachedRunbook = Stored<AgentRunbookJson, SpecMeta>;
 export type CachedJob = Stored<JobJson>;
@@ -149,3 +160,5 @@ export type CachedAgent = Stored<AgentJson, StoredMeta>;
 export type CachedDecision = Stored<GateDecisionJson>;
 /** A gate policy of either kind (a ClusterGatePolicy has no namespace). */
 export type CachedGatePolicy = Stored<GatePolicyJson, StoredMeta>;
+/** A CachedResult without its larger outputs' data (spec.data), which the cache never holds. */
+export type CachedResultEntry = Stored<CachedResultJson>;

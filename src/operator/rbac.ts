@@ -7,6 +7,7 @@ import {
   AGENT_KINDS,
   APPROVE_VERB,
   APPROVER_ROLE,
+  CACHE_KIND,
   CRD_NAME,
   DECISION_KIND,
   GATE_POLICY_KINDS,
@@ -65,6 +66,12 @@ export const CONTROLLER_RULES: PolicyRule[] = [
     apiGroups: [GROUP],
     resources: [DECISION_KIND.plural, GATE_POLICY_KINDS.namespaced.plural],
     verbs: ['get', 'list', 'watch'],
+  },
+  // Stage results kept for reuse: made, read, and removed when they expire or a namespace has too many.
+  {
+    apiGroups: [GROUP],
+    resources: [CACHE_KIND.plural],
+    verbs: ['get', 'list', 'watch', 'create', 'delete'],
   },
   // Each Agent's status: accepted, used by, circuit breaker.
   { apiGroups: [GROUP], resources: [`${AGENT_KINDS.namespaced.plural}/status`], verbs: ['patch'] },

@@ -16,6 +16,7 @@ import { decide } from '../../src/engine/run/decide.js';
 import type { DecisionRecord } from '../../src/engine/spec/gates.js';
 import type { GatePolicyRecord } from '../../src/engine/spec/gate-policies.js';
 import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.js';
+import type { MemoryResults } from './memory-results.js';
 import type {
   AgentHistory,
   Decision,
@@ -62,6 +63,8 @@ export class EngineHarness {
   decisions: DecisionRecord[] = [];
   /** The gate policies of the runbook's namespace and the cluster. */
   gatePolicies: GatePolicyRecord[] = [];
+  /** The namespace's stored results, when a test caches stages. */
+  results: MemoryResults | undefined;
 
   constructor(
     public runbook: RunbookObject,
@@ -83,6 +86,7 @@ export class EngineHarness {
       ...(this.slot ? { slot: this.slot } : {}),
       decisions: deepFreeze(structuredClone(this.decisions)),
       gatePolicies: deepFreeze(structuredClone(this.gatePolicies)),
+      ...(this.results ? { resultCache: this.results.view(this.now) } : {}),
     });
     const status = fitStatusToSchema(decision.status);
     const invalid = validateStatus(status);
@@ -95,6 +99,7 @@ export class EngineHarness {
   /** One reconcile: decide, write the status, delete and create Jobs. */
   step(): Decision {
     const decision = this.decideOnly();
+    this.results?.keep(decision.cacheStores ?? []);
     this.runbook = { ...this.runbook, status: decision.status };
     const deleted = new Set(decision.delete.map((d) => d.name));
     this.jobs = this.jobs.filter((job) => !deleted.has(job.name));

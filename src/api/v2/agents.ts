@@ -17,6 +17,7 @@ import {
   ServiceAccountName,
 } from '../schema-kit.js';
 import { WorkspaceBinding } from './workspaces.js';
+import { StageCache } from './cache.js';
 
 export const FAILURE_POLICIES = ['abort', 'continue'] as const;
 export const OUTPUT_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
@@ -101,6 +102,7 @@ export const Stage = Obj(
     workspaces: Type.Optional(
       NamedList('Workspaces of spec.workspaces this stage mounts.', WorkspaceBinding, 16),
     ),
+    cache: Type.Optional(StageCache),
   },
   {
     celRules: [

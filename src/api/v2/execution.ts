@@ -12,6 +12,7 @@ import {
   positiveDuration,
 } from '../schema-kit.js';
 import { ErrorClass } from './error-class.js';
+import { StageCache } from './cache.js';
 
 export const EXECUTION_MODES = ['pipeline', 'parallel', 'hybrid'] as const;
 export const RETRY_STRATEGY_TYPES = ['exponential', 'linear', 'immediate', 'custom'] as const;
@@ -38,6 +39,11 @@ const executionFields = (withDefaults: boolean) => ({
   retryStrategy: Type.Optional(
     Name('Name of the entry in spec.retryStrategies that failed stages follow by default.'),
   ),
+  cache: Type.Optional({
+    ...StageCache,
+    description:
+      "Cache every stage's result as a stage's cache says (a stage's own cache replaces this; an agent with cache: false is never cached).",
+  }),
 });
 
 export const Execution = Obj(

@@ -20,6 +20,7 @@ import { TEMPLATE_KIND_NAMES } from '../group.js';
 import { DECISIONS } from './gate-decision.js';
 import { Approvals } from './quality.js';
 import { RUNBOOK_PHASES } from '../phases.js';
+import { DIGEST_PATTERN, StageCacheStatus } from './cache.js';
 
 export const STAGE_PHASES = ['Pending', 'Running', 'Retrying', 'Succeeded', 'Failed', 'Skipped'] as const;
 export const GATE_PHASES = ['Pending', 'Approved', 'Rejected', 'TimedOut', 'NotApplicable'] as const;
@@ -69,6 +70,13 @@ export const ExecutionMetrics = Obj(
     costAccrued: Money('Dollars the agents reported (as usage.costUSD).'),
     memoryPeakBytes: Type.Optional(Int("The largest peak memory an agent's report carried.", { minimum: 0 })),
     cpuSeconds: Type.Optional(Num("CPU seconds the agents' reports carried, summed.", { minimum: 0 })),
+    cachedStages: Type.Optional(
+      Int('Stages whose result was reused from the cache (nothing ran).', { minimum: 0 }),
+    ),
+    tokensSaved: Type.Optional(
+      Int('Tokens the reused results cost when they were produced.', { minimum: 0 }),
+    ),
+    costSaved: Type.Optional(Money('Dollars the reused results cost when they were produced.')),
     stages: Type.Optional(NamedList('Per stage, in the order of status.stages.', StageMetrics, 256)),
   },
 );
@@ -94,6 +102,12 @@ const OutputRef = Obj('Where an output kept outside the status is, and what it b
   preview: Str("The output's first characters (a string's text, anything else as JSON).", {
     maxLength: 1024,
   }),
+  digest: Type.Optional(
+    Str("sha256 of the output's JSON: what the cache keys of the stages that read it hold.", {
+      pattern: DIGEST_PATTERN,
+      maxLength: 71,
+    }),
+  ),
 });
 
 export const StageStatus = Obj('Where one stage stands.', {
@@ -123,6 +137,7 @@ export const StageStatus = Obj('Where one stage stands.', {
   ),
   usage: Type.Optional(Usage),
   resources: Type.Optional(Resources),
+  cache: Type.Optional(StageCacheStatus),
   grant: Type.Optional(
     Obj(
       'What the current attempt may spend, reserved from the run budgets when it started; a report above it fails the stage with AgentBudgetExceeded.',

@@ -7,3 +7,6 @@ export function shortHash(parts: readonly (string | number)[], length = 10): str
     .digest('hex')
     .slice(0, length);
 }
+
+/** sha256:<hex> of a text: cache keys and the digests of outputs. */
+export const sha256 = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;

@@ -61,3 +61,17 @@ export function claimName(runbook: string, workspace: string, execution: string,
 export function colocationGroup(uid: string, execution: string): string {
   return shortHash(['colocate', uid, execution], 16);
 }
+
+/**
+ * A CachedResult's name: its stage, then its key's first hex digits, then a hash of the Job that
+ * produced it, so one attempt's result always gets one name (a restart stores it again as the same
+ * object) and two runs that produced the same key at once keep both.
+ */
+export function cachedResultName(stage: string, key: string, job: string): string {
+  const hex = key.replace(/^sha256:/, '').slice(0, 16);
+  const hash = shortHash(['cached', job], 6);
+  const readable = dnsLabelPart(stage)
+    .slice(0, MAX_NAME - hex.length - hash.length - 2)
+    .replace(/-+$/, '');
+  return [readable || 'stage', hex, hash].join('-');
+}

@@ -7,6 +7,7 @@ import type { DecisionRecord } from '../spec/gates.js';
 import type { GatePolicyRecord } from '../spec/gate-policies.js';
 import type { SpecV2, StatusV2 } from '../../api/v2/runbook.js';
 import type { WorkspaceV2 } from '../../api/v2/workspaces.js';
+import type { CachedResultSpecV2 } from '../../api/v2/cache.js';
 import type { Slot } from '../run/concurrency.js';
 import type { Notice } from '../run/notices.js';
 
@@ -54,6 +55,8 @@ export interface JobObservation {
   terminatedReason?: string;
   /** The node its Pod was scheduled to. */
   node?: string;
+  /** The image digest its Pod reported (containerStatuses[].imageID), as sha256:<hex>. */
+  imageDigest?: string;
   /** Why the scheduler cannot place its Pod, while it cannot. */
   unschedulable?: string;
 }
@@ -110,6 +113,29 @@ export interface EngineInput {
   decisions?: readonly DecisionRecord[];
   /** The gate policies of the runbook's namespace and the cluster; the engine applies those that match. */
   gatePolicies?: readonly GatePolicyRecord[];
+  /** The stored results of the runbook's namespace; without it, no stage is cached. */
+  resultCache?: ResultCacheView;
+}
+
+/** A CachedResult as the engine reads it: everything but the larger outputs' data. */
+export interface StoredResult {
+  name: string;
+  spec: Omit<CachedResultSpecV2, 'data'>;
+}
+
+/** One namespace's stored results, as the controller's cache of them holds them. */
+export interface ResultCacheView {
+  /** The newest stored result for the key, if one has not expired. */
+  lookup(key: string): StoredResult | undefined;
+  /** The digest a Pod running this image last reported in the namespace (sha256:<hex>). */
+  imageDigest(image: string): string | undefined;
+}
+
+/** A stage's result to keep for reuse, as a CachedResult in the runbook's namespace. */
+export interface CacheStore {
+  name: string;
+  stage: string;
+  spec: CachedResultSpecV2;
 }
 
 /** A notify target of an emergency workflow, to be told by the controller. */
@@ -171,6 +197,8 @@ export interface StoredFile {
   key: string;
   /** outputs/<stage>/<output> */
   path: string;
+  /** sha256 of the output's JSON, for the cache keys of the stages that read it. */
+  digest?: string;
 }
 
 /**
@@ -183,6 +211,8 @@ export interface OutputStore {
   execution: string;
   /** Output name -> the output as JSON. */
   data: Record<string, string>;
+  /** The CachedResult whose spec.data holds the data instead (a stage that reused it). */
+  copyFrom?: string;
 }
 
 export interface EngineEvent {
@@ -201,6 +231,8 @@ export interface Decision {
   notices?: Notice[];
   /** Outputs to keep in ConfigMaps before the status is written. */
   store?: OutputStore[];
+  /** Results to keep for reuse, written (best effort) before the status. */
+  cacheStores?: CacheStore[];
   /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */
   pruneStoredOutputs?: { keepExecution: string };
   /** The claims made for workspaces of runs other than these go (their Jobs went with spec.history). */

@@ -260,6 +260,7 @@ function conclude(run: Run, start: Start, progress: Progress): Decision {
     status: next,
     create: run.create,
     ...(run.store.length ? { store: run.store } : {}),
+    ...(run.cacheStores.length ? { cacheStores: run.cacheStores } : {}),
     // The run before kept outputs in ConfigMaps: the status that named them is replaced now.
     ...(fresh && previous?.stages?.some((stage) => stage.outputRefs)
       ? { pruneStoredOutputs: { keepExecution: execution } }

@@ -3,9 +3,9 @@
  * changes only when the status does (durations appear once their stage or run finished). Rates
  * count attempts: an attempt has finished unless its stage runs it now.
  */
-import { formatMicros } from '../../api/grammar.js';
+import { addMicros, formatMicros, parseMicros } from '../../api/grammar.js';
 import type { ExecutionMetricsV2, StageStatusV2, StatusV2 } from '../../api/v2/runbook.js';
-import { totalUsage } from '../stage/budget.js';
+import { addTokens, totalUsage } from '../stage/budget.js';
 
 export interface Attempts {
   started: number;
@@ -30,6 +30,21 @@ function secondsBetween(start: string | undefined, end: string | undefined): num
   const from = Date.parse(start ?? '');
   const to = Date.parse(end ?? '');
   return Number.isNaN(from) || Number.isNaN(to) ? undefined : round(Math.max(0, to - from) / 1000);
+}
+
+/** What the stages that reused stored results saved: how many did, their tokens and dollars. */
+function savedByCache(
+  stages: readonly StageStatusV2[],
+): Pick<ExecutionMetricsV2, 'cachedStages' | 'tokensSaved' | 'costSaved'> {
+  const hits = stages.filter((stage) => stage.cache?.result === 'Hit' && stage.phase === 'Succeeded');
+  if (!hits.length) return {};
+  let tokens = 0;
+  let micros = 0;
+  for (const { cache } of hits) {
+    tokens = addTokens(tokens, cache?.saved?.tokens ?? 0);
+    micros = addMicros(micros, parseMicros(cache?.saved?.costUSD ?? '0'));
+  }
+  return { cachedStages: hits.length, tokensSaved: tokens, costSaved: formatMicros(micros) };
 }
 
 export function executionMetrics(status: StatusV2): ExecutionMetricsV2 {
@@ -67,6 +82,7 @@ export function executionMetrics(status: StatusV2): ExecutionMetricsV2 {
     costAccrued: formatMicros(usage.costMicros),
     ...(total.memory ? { memoryPeakBytes: total.memory } : {}),
     ...(total.cpu ? { cpuSeconds: round(total.cpu) } : {}),
+    ...savedByCache(stages),
     ...(perStage.length ? { stages: perStage } : {}),
   };
 }

@@ -14,6 +14,7 @@ import { splitOutputs, storedOutputsName } from '../spec/stored-outputs.js';
 import { timestamp } from '../model/conditions.js';
 import type { JobObservation } from '../model/types.js';
 import type { RunStage } from '../spec/workflow-stages.js';
+import { storeResult } from './result-cache.js';
 import { isTerminalStage, type Run } from './run.js';
 
 /** How long a finished Job may wait for its Pod's termination message to reach the cache. */
@@ -143,13 +144,13 @@ function withinGrant(outcome: StageOutcome, grant: Grant | undefined, attempt: n
   };
 }
 
-/** Keeps a stage's outputs: small ones in its status, the others in a ConfigMap it refers to. */
+/** Keeps a stage's outputs: small ones in its status, the others in a ConfigMap it refers to; returns the latter's data. */
 function keepOutputs(
   run: Run,
   stage: StageStatusV2,
   job: JobObservation,
   outcome: Extract<StageOutcome, { kind: 'succeeded' }>,
-): void {
+): Record<string, string> | undefined {
   const split = splitOutputs(outcome.outputs, outcome.encoded, {
     name: storedOutputsName(job.name),
     stage: stage.name,
@@ -159,6 +160,7 @@ function keepOutputs(
   if (split.refs) stage.outputRefs = split.refs;
   else delete stage.outputRefs;
   if (split.store) run.store.push(split.store);
+  return split.store?.data;
 }
 
 /** Counts a failure towards the emergency and fallback triggers of its class. */
@@ -185,7 +187,7 @@ function foldJob(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObserva
   }
   addResources(stage, outcome.resources);
   if (outcome.kind === 'succeeded') {
-    keepOutputs(run, stage, job, outcome);
+    const stored = keepOutputs(run, stage, job, outcome);
     const failsOnCritical =
       spec.workflow === 'validation' && spec.config?.parameters?.failOnCritical === true;
     if (failsOnCritical && hasCriticalFinding(outcome.outputs)) {
@@ -196,6 +198,7 @@ function foldJob(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObserva
     }
     delete stage.lastError;
     run.finishStage(stage, 'Succeeded', 'Succeeded', `attempt ${job.attempt} succeeded`);
+    storeResult(run, stage, spec, job, outcome, stored);
     run.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded on attempt ${job.attempt}`);
     return;
   }

@@ -11,7 +11,14 @@ import { timestamp } from '../model/conditions.js';
 import { dependencies, type StageDependencies } from '../spec/graph.js';
 import { colocatedWorkspaces, workspaceNode } from '../stage/workspaces.js';
 import type { EventReason, StageReason } from '../../api/reasons.js';
-import type { DeletionReason, EngineEvent, EngineInput, JobPlan, OutputStore } from '../model/types.js';
+import type {
+  CacheStore,
+  DeletionReason,
+  EngineEvent,
+  EngineInput,
+  JobPlan,
+  OutputStore,
+} from '../model/types.js';
 import {
   allStages,
   mainStages,
@@ -31,6 +38,8 @@ export class Run {
   readonly create: JobPlan[] = [];
   /** Outputs folded in this reconcile that the status cannot keep. */
   readonly store: OutputStore[] = [];
+  /** Results of stages folded in this reconcile to keep for reuse. */
+  readonly cacheStores: CacheStore[] = [];
   readonly deletes: { name: string; reason: DeletionReason }[] = [];
   requeueAfterMs: number | undefined;
   readonly stages: Map<string, StageStatusV2>;

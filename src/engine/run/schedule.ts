@@ -1,16 +1,16 @@
 /**
  * Scheduling: which stages start in this reconcile. A stage starts when its dependencies have
- * succeeded, its retry time has come, its agent's circuit breaker lets it, no gate holds it, the
+ * succeeded, its retry time has come, no stored result can stand in for it (result-cache.ts), its agent's circuit breaker lets it, no gate holds it, the
  * parallelism has room and the budget grants it an attempt; a stage whose dependency failed is
  * skipped. Each start plans its Job (stage/job-plan.ts) with the outputs it may read.
  */
-import { setOwn } from '../../api/json.js';
 import type { StageStatusV2 } from '../../api/v2/runbook.js';
-import { grantFor, reservedBy, type Grant } from '../stage/budget.js';
+import { grantFor, reservedBy } from '../stage/budget.js';
 import { breakerConfig, breakerState } from '../stage/circuit-breaker.js';
 import { planStageJob, type PlanContext } from '../stage/job-plan.js';
+import { planContext } from './plan-context.js';
+import { keyOf, noteMiss, reuseResult } from './result-cache.js';
 import { breakerKeyOf } from '../spec/catalog.js';
-import { StoredOutput } from '../spec/stored-outputs.js';
 import type { RunStage } from '../spec/workflow-stages.js';
 import { timestamp } from '../model/conditions.js';
 import type { AgentHistory } from '../model/types.js';
@@ -67,39 +67,6 @@ function retryDue(run: Run, stage: StageStatusV2): boolean {
   return false;
 }
 
-/** What a stage's Job is planned from: the runbook, its grant, and the outputs of succeeded stages. */
-function planContext(run: Run, grant: Grant, runRemainingMs: number | undefined): PlanContext {
-  const { runbook, catalog } = run.input;
-  const outputs: Record<string, Record<string, unknown>> = {};
-  for (const stage of run.stages.values()) {
-    if (stage.phase !== 'Succeeded') continue;
-    const all = { ...stage.outputs };
-    for (const [name, ref] of Object.entries(stage.outputRefs ?? {}))
-      setOwn(all, name, new StoredOutput(stage.name, name, ref));
-    setOwn(outputs, stage.name, all);
-    const alias = run.specStages.get(stage.name)?.alias;
-    if (alias) setOwn(outputs, alias, all);
-  }
-  return {
-    runbook,
-    execution: run.execution,
-    catalog,
-    grant,
-    colocated: run.colocated,
-    ...(runRemainingMs === undefined ? {} : { runRemainingMs }),
-    scope: {
-      context: runbook.spec.context ?? {},
-      outputs,
-      timestamp: run.status.startTime ?? timestamp(run.now),
-      runbook: {
-        name: runbook.metadata.name,
-        namespace: runbook.metadata.namespace,
-        version: runbook.spec.version,
-      },
-    },
-  };
-}
-
 /** Jobs recorded in the status whose Job has not been observed: create them (again; the name is the same). */
 export function recreateUnobserved(run: Run, runRemainingMs: number | undefined): void {
   const observed = new Set(run.input.jobs.map((job) => job.name));
@@ -143,8 +110,14 @@ export function startReady(run: Run, limits: StartLimits): boolean {
   for (const [name, stage] of run.stages) {
     const spec = run.specStages.get(name);
     if (!spec || spec.workflow !== run.activeWorkflow || limits.held.has(name)) continue;
-    if (!dependenciesMet(run, name, stage) || !retryDue(run, stage) || !breakerAllows(run, spec, stage))
+    if (!dependenciesMet(run, name, stage) || !retryDue(run, stage)) continue;
+    // A stored result needs no agent, slot or budget: it is reused before any of them is asked.
+    const keyed = keyOf(run, spec, (stage.attempt ?? 0) + 1);
+    if (keyed && reuseResult(run, stage, keyed)) {
+      changed = true;
       continue;
+    }
+    if (!breakerAllows(run, spec, stage)) continue;
     if (running >= parallelism) break;
     const { grant, waitFor } = grantFor(
       run.spec,
@@ -158,7 +131,10 @@ export function startReady(run: Run, limits: StartLimits): boolean {
       break;
     }
     changed = true;
-    if (startStage(run, name, stage, spec, planContext(run, grant, limits.runRemainingMs))) running += 1;
+    if (startStage(run, name, stage, spec, planContext(run, grant, limits.runRemainingMs))) {
+      noteMiss(stage, keyed);
+      running += 1;
+    }
   }
   return changed;
 }

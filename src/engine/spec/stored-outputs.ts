@@ -9,6 +9,7 @@ import { FILE_REF, FILES } from '../../api/agent-contract.js';
 import { setOwn } from '../../api/json.js';
 import type { StageStatusV2 } from '../../api/v2/runbook.js';
 import type { Problem } from '../stage/agent-report.js';
+import { sha256 } from '../model/hash.js';
 import { graphemes } from '../model/text.js';
 import type { OutputStore, StoredFile } from '../model/types.js';
 
@@ -35,6 +36,7 @@ export class StoredOutput {
       configMap: this.ref.configMap,
       key: this.ref.key,
       path: `${FILES.outputs}/${this.stage}/${this.ref.key}`,
+      ...(this.ref.digest ? { digest: this.ref.digest } : {}),
     };
   }
 
@@ -113,7 +115,13 @@ export function splitOutputs(
     const key = storedKey(name);
     const previewed = Object.keys(data).length < MAX_PREVIEWS;
     setOwn(data, key, json);
-    setOwn(refs, name, { configMap: store.name, key, bytes, preview: previewed ? preview(value, json) : '' });
+    setOwn(refs, name, {
+      configMap: store.name,
+      key,
+      bytes,
+      preview: previewed ? preview(value, json) : '',
+      digest: sha256(json),
+    });
   }
   return Object.keys(data).length ? { inline, refs, store: { ...store, data } } : { inline };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { ENV } from '../../../../src/api/agent-contract.js';
 import { awaitsOutcome } from '../../../../src/engine/run/decide.js';
@@ -36,7 +37,15 @@ describe('outputs too large for the status', () => {
     const stage = h.stage('research');
     expect(stage.outputs).to.deep.equal({ score: 0.9 });
     expect(stage.outputRefs).to.deep.equal({
-      report: { configMap: `${job}-outputs`, key: 'report', bytes: 200 * 1024, preview: 'r'.repeat(200) },
+      report: {
+        configMap: `${job}-outputs`,
+        key: 'report',
+        bytes: 200 * 1024,
+        preview: 'r'.repeat(200),
+        digest: `sha256:${createHash('sha256')
+          .update(JSON.stringify(big('r', 200 * 1024)))
+          .digest('hex')}`,
+      },
     });
 
     const plan = decision.create[0];
@@ -46,7 +55,12 @@ describe('outputs too large for the status', () => {
       score: 0.9,
     });
     expect(plan?.mounts).to.deep.equal([
-      { configMap: `${job}-outputs`, key: 'report', path: 'outputs/research/report' },
+      {
+        configMap: `${job}-outputs`,
+        key: 'report',
+        path: 'outputs/research/report',
+        digest: stage.outputRefs?.report?.digest,
+      },
     ]);
     expect(JSON.parse(plan?.env[ENV.inputs] ?? '')).to.deep.equal(JSON.parse(plan?.files.inputs ?? ''));
   });
