@@ -15,6 +15,7 @@ import { effectiveSpec, runSpec } from '../engine/spec/effective.js';
 import { attemptsOf } from '../engine/run/execution-metrics.js';
 import { TERMINAL_RUN } from '../engine/run/summary.js';
 import type { SeriesBudget } from './series-budget.js';
+import { CacheMetrics } from './cache-metrics.js';
 
 /** What metrics read of an AgentRunbook. */
 export interface RunbookRecord {
@@ -81,6 +82,7 @@ export class RunMetrics {
   private readonly namespaces = new Set<string>();
   /** The execution_duration labels each runbook (by UID) has series under. */
   private readonly executionLabels = new Map<string, Record<RunbookLabels, string>>();
+  private readonly cache: CacheMetrics;
 
   constructor(
     registry: Registry,
@@ -88,6 +90,7 @@ export class RunMetrics {
     private readonly budget: SeriesBudget,
   ) {
     const registers = [registry];
+    this.cache = new CacheMetrics(registry);
     const runbooks = () => this.view().runbooks();
     const seen = (namespace: string) => {
       this.seen(namespace);
@@ -223,6 +226,7 @@ export class RunMetrics {
     for (const phase of TERMINAL_RUN) this.runsFinished.inc({ namespace, phase }, 0);
     this.tokens.inc({ namespace }, 0);
     this.dollars.inc({ namespace }, 0);
+    this.cache.seen(namespace);
   }
 
   /** What a status the controller has just written says happened since the one it replaced. */
@@ -254,6 +258,7 @@ export class RunMetrics {
     if (tokens > 0) this.tokens.inc({ namespace }, tokens);
     const micros = moneyMicros(after.usage?.costUSD ?? '0') - moneyMicros(previous?.usage?.costUSD ?? '0');
     if (micros > 0) this.dollars.inc({ namespace }, micros / 1e6);
+    this.cache.statusWritten(namespace, previous, after);
 
     if (!finished.run) return;
     const { phase, seconds: took } = finished.run;

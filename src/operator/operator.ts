@@ -100,7 +100,14 @@ export class Operator {
     // The admission policy lives in the operator's configuration, beside the catalog.
     const webhook = options.webhook && {
       ...options.webhook,
-      ...(options.catalog.admission ? { policy: options.catalog.admission } : {}),
+      admission: {
+        ...(options.catalog.admission ? { policy: options.catalog.admission } : {}),
+        catalogAgents: options.catalog.agents.map(({ name, versions, cache }) => ({
+          name,
+          ...(versions === undefined ? {} : { versions }),
+          ...(cache === undefined ? {} : { cache }),
+        })),
+      },
     };
     this.webhook = webhook
       ? new WebhookRunner(

@@ -5,12 +5,11 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AdmissionPolicy } from '../api/catalog.js';
 import { REVIEW_KINDS, reviewConversion, reviewShapeProblem } from './admission.js';
 import { reviewDecision, type Read } from './gate-decisions.js';
 import { reviewRunbookWrite } from './runbook-author.js';
 import type { Authorize } from './requester.js';
-import { reviewValidation } from './validation.js';
+import { reviewValidation, type AdmissionConfig } from './validation.js';
 import type { KeyPairPem } from './pki.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
@@ -74,7 +73,7 @@ export class WebhookServer {
     private readonly log: ServerLog,
     private readonly authorize: Authorize,
     private readonly read: Read,
-    private readonly policy?: AdmissionPolicy,
+    private readonly admission: AdmissionConfig = {},
   ) {
     // The API server gives up on a webhook after at most 30 s; a client slower than that only holds a socket.
     const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };
@@ -171,7 +170,7 @@ export class WebhookServer {
             : await reviewValidation(body, {
                 authorize: this.authorize,
                 read: this.read,
-                policy: this.policy,
+                ...this.admission,
               });
     this.log.debug('webhook review', { path, response: (review as { response?: unknown }).response });
     reply(200, review);

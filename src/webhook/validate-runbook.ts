@@ -27,6 +27,7 @@ import {
   type RunStage,
 } from '../engine/spec/workflow-stages.js';
 import { compileUserSchema } from '../engine/spec/user-schema.js';
+import { cacheWordProblems } from './cache-checks.js';
 
 export interface FieldProblem {
   field: string;
@@ -308,6 +309,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkBudgets(spec),
     ...checkConductor(spec),
     ...checkMonitoring(spec),
+    ...cacheWordProblems(spec),
     ...workspaceProblems(spec.workspaces, spec.agents.pipeline ?? [], [
       FILES_DIR,
       '/tmp',

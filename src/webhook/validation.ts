@@ -13,6 +13,8 @@ import type { AgentSpecV2 } from '../api/v2/agent.js';
 import { validateAgent, type FieldError } from '../api/validator.js';
 import { reviewAdmission } from './admission.js';
 import { gateChangeRefusal } from './gate-changes.js';
+import { uncacheableAgentProblems, type CatalogAgentRef } from './cache-checks.js';
+import type { SpecV2 } from '../api/v2/runbook.js';
 import type { Read } from './gate-decisions.js';
 import { GATE_POLICY_KIND_SET, gatePolicyProblems } from './gate-policy-checks.js';
 import { deny, fieldList, respond } from './admission-response.js';
@@ -26,10 +28,17 @@ import {
   type AuthorityField,
 } from './run-authority.js';
 
-export interface ValidationDeps {
+/** What admission reads of the operator's configuration. */
+export interface AdmissionConfig {
+  /** The images and ServiceAccounts runbooks and agents may set, per namespace. */
+  policy?: AdmissionPolicy;
+  /** The catalog file's agents, for the ones that may not be cached. */
+  catalogAgents?: CatalogAgentRef[];
+}
+
+export interface ValidationDeps extends AdmissionConfig {
   authorize: Authorize;
   read: Read;
-  policy?: AdmissionPolicy | undefined;
 }
 
 const templateAuthority = (spec: unknown) =>
@@ -67,6 +76,27 @@ function agentRequestAuthority(request: Json): AuthorityField[] {
   const unchanged =
     request.operation === 'UPDATE' && isDeepStrictEqual(spec(request.object), spec(request.oldObject));
   return unchanged ? [] : agentAuthority(spec(request.object));
+}
+
+/**
+ * A runbook write that asks to cache a stage whose agent forbids it. Agents are read as the
+ * operator resolves them; if they cannot be read, the write passes and the engine, which never
+ * caches such an agent, has the last word.
+ */
+async function uncacheableRequest(
+  request: Json,
+  namespace: string,
+  deps: ValidationDeps,
+): Promise<FieldError[]> {
+  const spec = (object: unknown) => (isObject(object) && isObject(object.spec) ? object.spec : undefined);
+  const next = spec(request.object);
+  if (!next || (request.operation === 'UPDATE' && isDeepStrictEqual(next, spec(request.oldObject))))
+    return [];
+  try {
+    return await uncacheableAgentProblems(next as SpecV2, namespace, deps.read, deps.catalogAgents ?? []);
+  } catch {
+    return [];
+  }
 }
 
 export async function reviewValidation(body: unknown, deps: ValidationDeps): Promise<Json> {
@@ -108,6 +138,8 @@ export async function reviewValidation(body: unknown, deps: ValidationDeps): Pro
     if (response.allowed !== true) return review;
     const loosened = await gateChangeRefusal(request, deps.authorize, deps.read);
     if (loosened) return deny(uid, 403, loosened);
+    const uncacheable = await uncacheableRequest(request, namespace, deps);
+    if (uncacheable.length) return deny(uid, 422, fieldList(uncacheable));
     fields = requestAuthority(request, (spec) => runbookAuthority(spec));
   }
   const refusal = await checkAuthority({

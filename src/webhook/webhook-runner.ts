@@ -6,7 +6,7 @@ import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { Json } from '../api/json.js';
 import type { Read } from './gate-decisions.js';
 import type { Logger } from '../observability/logger.js';
-import type { AdmissionPolicy } from '../api/catalog.js';
+import type { AdmissionConfig } from './validation.js';
 import type { Authorize } from './requester.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
 import { pointWebhooksAtService, registerWebhooks } from './registration.js';
@@ -22,8 +22,8 @@ export interface WebhookOptions extends CertificateOptions {
   renewCheckMs?: number;
   /** Told of every request answered (for metrics). */
   onServed?: (request: Served) => void;
-  /** The images and ServiceAccounts runbooks and agents may set, per namespace (operator configuration). */
-  policy?: AdmissionPolicy;
+  /** What admission reads of the operator's configuration: its policy and catalog agents. */
+  admission?: AdmissionConfig;
 }
 
 /** Whether RBAC lets a user do one thing (approve a gate, create Jobs): a SubjectAccessReview. */
@@ -89,7 +89,7 @@ export class WebhookRunner {
       subjectAccessReview(this.http),
       readObject(this.http),
       this.options.onServed,
-      this.options.policy,
+      this.options.admission,
     );
     this.port = await this.server.listening();
     await registerWebhooks(this.http, this.current.caPem, this.options.url);

@@ -1,7 +1,7 @@
 /** The operator's side of webhook-worker.ts: starts the worker, relays its logs, renews, stops it. */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../observability/logger.js';
-import type { AdmissionPolicy } from '../api/catalog.js';
+import type { AdmissionConfig } from './validation.js';
 import type { Authorize } from './requester.js';
 import type { Read } from './gate-decisions.js';
 import type { KeyPairPem } from './pki.js';
@@ -26,9 +26,9 @@ export class WebhookThread {
     authorize: Authorize,
     read: Read,
     onServed?: (request: Served) => void,
-    policy?: AdmissionPolicy,
+    admission?: AdmissionConfig,
   ) {
-    const start: WorkerStart = { tls, port, ...(host ? { host } : {}), ...(policy ? { policy } : {}) };
+    const start: WorkerStart = { tls, port, ...(host ? { host } : {}), ...(admission ? { admission } : {}) };
     this.worker = new Worker(WORKER, { workerData: start });
     this.worker.on('message', (message: FromWorker) => {
       if (message.type === 'log') {

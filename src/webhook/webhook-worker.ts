@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { KeyPairPem } from './pki.js';
 import { reviewAdmission } from './admission.js';
-import type { AdmissionPolicy } from '../api/catalog.js';
+import type { AdmissionConfig } from './validation.js';
 import type { AccessRequest, Authorize } from './requester.js';
 import type { Read } from './gate-decisions.js';
 import type { Json } from '../api/json.js';
@@ -30,7 +30,7 @@ export interface WorkerStart {
   tls: KeyPairPem;
   port: number;
   host?: string;
-  policy?: AdmissionPolicy;
+  admission?: AdmissionConfig;
 }
 
 const port = parentPort;
@@ -71,7 +71,7 @@ if (port) {
       reads.set(nextId, { resolve, reject });
       post({ type: 'read', id: nextId, path });
     });
-  const server = new WebhookServer(start.tls, log, authorize, read, start.policy);
+  const server = new WebhookServer(start.tls, log, authorize, read, start.admission);
   port.on('message', (message: ToWorker) => {
     if (message.type === 'tls') server.updateTls(message.tls);
     else if (message.type === 'authorized') {

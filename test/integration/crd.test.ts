@@ -47,6 +47,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooks.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/agentrunbooktemplates.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/agents.i2s.studio',
+        'customresourcedefinition.apiextensions.k8s.io/cachedresults.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clusteragentrunbooktemplates.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clusteragents.i2s.studio',
         'customresourcedefinition.apiextensions.k8s.io/clustergatepolicies.i2s.studio',

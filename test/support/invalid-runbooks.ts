@@ -212,6 +212,31 @@ export const INVALID_CASES: InvalidCase[] = [
     field: 'spec.quality.gates',
     serverOnly: 'cel',
   },
+  {
+    title: 'cache maxAge over the longest duration',
+    set: [['spec.agents.pipeline.0.cache', { maxAge: '200h' }]],
+    field: 'spec.agents.pipeline[0].cache.maxAge',
+  },
+  {
+    title: 'cache maxAge of zero',
+    set: [['spec.agents.pipeline.0.cache', { maxAge: '0s' }]],
+    field: 'spec.agents.pipeline[0].cache.maxAge',
+    message: 'maxAge must be longer than 0s and at most 168h',
+    serverOnly: 'cel',
+  },
+  {
+    title: 'cache key that is not a string',
+    set: [['spec.agents.pipeline.0.cache', { key: 7 }]],
+    field: 'spec.agents.pipeline[0].cache.key',
+  },
+  {
+    title: 'useCache with a maxAge that is not a duration',
+    set: [['spec.agents.pipeline.1.config.parameters', { useCache: true, maxAge: 'a day' }]],
+    field: 'spec.agents.pipeline[1].config.parameters.maxAge',
+    message:
+      'is read as how old a reused result may be: it must be a duration longer than 0s and at most 168h, such as 1h or 24h (got "a day")',
+    webhookOnly: 'semantic',
+  },
 ];
 
 /** A runbook the schema takes but that breaks each of seven of the CRD's CEL rules once. */

@@ -4,6 +4,7 @@
  * per result, in the namespace that produced it). docs/caching.md tells the whole story.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_DURATION_TEXT } from '../grammar.js';
 import {
   Bool,
   Duration,
@@ -12,7 +13,6 @@ import {
   Money,
   Name,
   Obj,
-  positiveDuration,
   Str,
   StringEnum,
   Timestamp,
@@ -52,7 +52,15 @@ export const StageCache = Obj(
       ),
     ),
   },
-  { celRules: [positiveDuration('maxAge')] },
+  {
+    celRules: [
+      {
+        rule: `!has(self.maxAge) || (duration(self.maxAge) > duration('0s') && duration(self.maxAge) <= duration('${MAX_DURATION_TEXT}'))`,
+        message: `maxAge must be longer than 0s and at most ${MAX_DURATION_TEXT}`,
+        fieldPath: '.maxAge',
+      },
+    ],
+  },
 );
 
 export const CACHE_RESULTS = ['Hit', 'Miss'] as const;

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { OperatorMetrics } from '../../../src/observability/metrics.js';
 import type { RunbookRecord } from '../../../src/observability/run-metrics.js';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
+import { MemoryResults } from '../../support/memory-results.js';
 
 /** The value of one sample line of the exposition text, or undefined when there is none. */
 function sample(text: string, line: string): number | undefined {
@@ -169,5 +170,31 @@ describe('product metrics', () => {
     expect(
       sample(text, 'agentrunbook_declared_series_dropped{metric="agentrunbook_runbook_stage_success_rate"}'),
     ).to.equal(50 * 256 - 10_000);
+  });
+
+  it('counts cache hits and misses by namespace, and what the hits saved', async () => {
+    const metrics = new OperatorMetrics();
+    const results = new MemoryResults();
+    const cached = spec({ stages: [{ name: 'a', cache: {} }], execution: { mode: 'pipeline' } });
+    const run = (name: string) => {
+      const h = new EngineHarness(runbookOf(cached));
+      h.results = results;
+      h.runbook = { ...h.runbook, metadata: { ...h.runbook.metadata, name, uid: name } };
+      const step = drive(metrics, h, () => ({ ...h.runbook, metadata: { ...h.runbook.metadata } }));
+      return { h, step };
+    };
+    const first = run('first');
+    first.step();
+    first.h.succeed('a', {}, { tokens: 1200, costUSD: '0.12' });
+    first.step();
+    first.step();
+    const second = run('second');
+    second.step();
+    second.step();
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'agentrunbook_cache_misses_total{namespace="ns"}')).to.equal(1);
+    expect(sample(text, 'agentrunbook_cache_hits_total{namespace="ns"}')).to.equal(1);
+    expect(sample(text, 'agentrunbook_tokens_saved_total{namespace="ns"}')).to.equal(1200);
+    expect(sample(text, 'agentrunbook_cost_saved_dollars_total{namespace="ns"}')).to.equal(0.12);
   });
 });
