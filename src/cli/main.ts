@@ -13,6 +13,7 @@ import { registerLogsCommand } from './logs-command.js';
 import { registerHistoryCommands } from './history-command.js';
 import { registerCompletionCommand } from './completion-command.js';
 import { registerConsoleCommand } from './console-command.js';
+import { registerCacheCommand } from './cache-command.js';
 
 // Installed as kubectl-agentrunbook on PATH, it is the kubectl plugin `kubectl agentrunbook`.
 const asKubectlPlugin = basename(process.argv[1] ?? '').startsWith('kubectl-');
@@ -32,6 +33,7 @@ registerDiffCommands(program);
 registerRunCommands(program);
 registerLogsCommand(program);
 registerHistoryCommands(program);
+registerCacheCommand(program);
 registerConsoleCommand(program);
 registerCompletionCommand(program);
 

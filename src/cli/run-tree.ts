@@ -58,7 +58,7 @@ function stageRows(stages: readonly Stage[], now: Date): string[][] {
       rows.push([
         `${branch} ${PHASE_ICONS[stage.phase] ?? '?'} ${stage.name}`,
         stage.phase,
-        stage.attempt ? String(stage.attempt) : '-',
+        stage.cache?.result === 'Hit' ? 'cached' : stage.attempt ? String(stage.attempt) : '-',
         between(stage.startTime, stage.completionTime, now),
         tokens(stage.usage?.tokens),
         dollars(stage.usage?.costUSD),
@@ -67,6 +67,19 @@ function stageRows(stages: readonly Stage[], now: Date): string[][] {
     });
   }
   return rows;
+}
+
+/** What the stages that reused stored results saved, when any did. */
+function savedLine(status: StatusV2): [string, string][] {
+  const metrics = status.metrics;
+  if (!metrics?.cachedStages) return [];
+  const count = metrics.cachedStages;
+  return [
+    [
+      'Saved:',
+      `${tokens(metrics.tokensSaved ?? 0)} tokens, ${dollars(metrics.costSaved ?? '0')}  (${count} stage${count === 1 ? '' : 's'} reused from the cache)`,
+    ],
+  ];
 }
 
 export function renderRunTree(runbook: AgentRunbookJson, now: Date): string {
@@ -93,6 +106,7 @@ export function renderRunTree(runbook: AgentRunbookJson, now: Date): string {
       'Usage:',
       `${tokens(status.usage?.tokens ?? 0)} tokens, ${dollars(status.usage?.costUSD ?? '0')}${limits.length ? `  (budget ${limits.join(', ')})` : ''}`,
     ],
+    ...savedLine(status),
   ];
   const lines = tableLines(header.map(([key, value]) => [key, value]));
   const stages = status.stages ?? [];

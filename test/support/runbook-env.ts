@@ -22,6 +22,7 @@ export interface StageSketch {
   config?: Record<string, unknown>;
   agent?: string;
   workspaces?: { name: string; mountPath?: string; readOnly?: boolean }[];
+  cache?: Record<string, unknown>;
 }
 
 /** A runbook with a context the stages can refer to; `extra` is merged into the spec. */

@@ -138,7 +138,9 @@ export function storeResult(
   // Outputs stored before they had digests cannot be told apart by content: never reused.
   if (refs.some(([, ref]) => !ref.digest)) return;
   const inlineBytes = Buffer.byteLength(JSON.stringify(stage.outputs ?? {}));
-  const time = timestamp(run.now);
+  // To the millisecond: a namespace's bound removes its oldest results first, and stages finish
+  // many to a second.
+  const time = run.now.toISOString();
   run.cacheStores.push({
     name: cachedResultName(stage.name, keyed.key, job.name),
     stage: stage.name,
@@ -155,7 +157,7 @@ export function storeResult(
         time,
       },
       maxAge: keyed.settings.maxAge,
-      expiresAt: timestamp(new Date(run.now.getTime() + keyed.settings.maxAgeMs)),
+      expiresAt: new Date(run.now.getTime() + keyed.settings.maxAgeMs).toISOString(),
       usage: { tokens: usage.tokens, costUSD: formatMicros(addMicros(0, usage.costMicros)) },
       ...(stage.outputs && Object.keys(stage.outputs).length ? { outputs: stage.outputs } : {}),
       ...(refs.length
