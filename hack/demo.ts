@@ -20,6 +20,8 @@ import { kubectl, layerBinary } from './local-cluster/tools.js';
 import { loadClusterAccess } from '../src/kube/cluster-access.js';
 import { startLocalConsole } from '../src/console/start.js';
 import { buildConsole, CONSOLE_OUT } from './build-console.js';
+import { renderRunTree } from '../src/cli/run-tree.js';
+import type { AgentRunbookJson } from '../src/kube/types.js';
 
 const DEMO_NAMESPACE = 'demo';
 const TERMINAL = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
@@ -70,6 +72,54 @@ async function applyPatiently(kubeconfig: string, path: string): Promise<string>
   }
 }
 
+/**
+ * Stage result caching: the write stage of cached-research changes, so a new run reuses research
+ * and analyze from the cache and runs only write; shown as `agentrunbook get` prints it, with the
+ * operator's cache metrics.
+ */
+async function showCaching(kubeconfig: string, metricsPort: number): Promise<void> {
+  const name = 'cached-research';
+  say(
+    `stage result caching: changing only the write stage of ${name}; research and analyze come from the cache`,
+  );
+  await run(kubeconfig, [
+    'patch',
+    'agentrunbook',
+    name,
+    '-n',
+    DEMO_NAMESPACE,
+    '--type=json',
+    '-p',
+    '[{"op":"replace","path":"/spec/agents/pipeline/2/config/parameters/tone","value":"formal"}]',
+  ]);
+  for (const condition of ['{.status.observedGeneration}=2', '{.status.phase}=Succeeded'])
+    await run(kubeconfig, [
+      'wait',
+      `--for=jsonpath=${condition}`,
+      '--timeout=120s',
+      '-n',
+      DEMO_NAMESPACE,
+      `agentrunbook/${name}`,
+    ]);
+  const object = JSON.parse(
+    await run(kubeconfig, ['get', 'agentrunbook', name, '-n', DEMO_NAMESPACE, '-o', 'json']),
+  ) as AgentRunbookJson;
+  say(`agentrunbook get ${name} -n ${DEMO_NAMESPACE}`);
+  console.log(renderRunTree(object, new Date()));
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  say("the operator's cache metrics (/metrics)");
+  console.log(
+    metrics
+      .split('\n')
+      .filter((line) =>
+        /^agentrunbook_(cache_hits|cache_misses|tokens_saved|cost_saved_dollars)_total\{namespace="demo"\}/.test(
+          line,
+        ),
+      )
+      .join('\n'),
+  );
+}
+
 async function run(kubeconfig: string, args: string[]): Promise<string> {
   const result = await kubectl(kubeconfig, args);
   if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
@@ -116,6 +166,7 @@ async function main(): Promise<void> {
     const operatorLog = join(plane.dir, 'operator.log');
     // The API server reaches the operator's webhooks (v1 conversion, validation) on loopback.
     const webhookPort = await freePort();
+    const metricsPort = await freePort();
     const webhookUrl = `https://127.0.0.1:${webhookPort}`;
     // A ManagedProcess is killed with the demo whatever ends it, and logs to a file.
     const operator = new ManagedProcess(
@@ -131,6 +182,7 @@ async function main(): Promise<void> {
         '--log-format=text',
         `--webhook-bind-address=127.0.0.1:${webhookPort}`,
         '--health-probe-bind-address=0',
+        `--metrics-bind-address=127.0.0.1:${metricsPort}`,
         `--webhook-url=${webhookUrl}`,
       ],
       webhookPort,
@@ -248,6 +300,7 @@ async function main(): Promise<void> {
       process.exitCode = 1;
       console.log(`not succeeded: ${failed.map((row) => row.metadata.name).join(', ')}`);
     }
+    await showCaching(admin, metricsPort);
     const kubectlPath = layerBinary('kubectl');
     console.log(`Look around (in another terminal):
   export KUBECONFIG=${admin}
@@ -259,6 +312,7 @@ async function main(): Promise<void> {
   kubectl logs -n ${DEMO_NAMESPACE} -l i2s.studio/runbook=market-scan   # what its agents printed
   kubectl get agentrunbooks.v1.i2s.studio legacy-layout -n ${DEMO_NAMESPACE} -o yaml   # the v1 view of a v2 object
   kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again
+  kubectl get cachedresults -n ${DEMO_NAMESPACE}   # stage results kept for reuse (agentrunbook cache list)
 The console (the runbooks, their stage graphs, outputs, logs and gates, live): ${consoleServer.url}
 The operator's log: ${operatorLog}`);
     if (exitWhenDone) return;

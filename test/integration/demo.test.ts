@@ -36,6 +36,7 @@ describe('make demo', function () {
       'idea-123-runbook',
       'market-scan',
       'normalize-research',
+      'cached-research',
     ]) {
       expect(finalTable).to.match(new RegExp(`${name}\\s+Succeeded`));
     }
@@ -49,6 +50,13 @@ describe('make demo', function () {
     // kubectl logs reaches the agent's output through the API server and the fake node.
     expect(output).to.match(/reference agent: stage research: outputs .*tokens/);
     expect(output).to.match(/The console \(the runbooks, .*\): http:\/\/127\.0\.0\.1:\d+\//);
+    // The cached rerun: research and analyze reused, write run, what it saved, and the metrics.
+    const cached = output.slice(output.indexOf('agentrunbook get cached-research'));
+    expect(cached).to.match(/Saved:\s+[\d,]+ tokens, \$[\d.]+ {2}\(2 stages reused from the cache\)/);
+    expect(cached).to.match(/✔ research\s+Succeeded\s+cached/);
+    expect(cached).to.match(/✔ write\s+Succeeded\s+1\s/);
+    expect(cached).to.match(/agentrunbook_cache_hits_total\{namespace="demo"\} 2\n/);
+    expect(cached).to.match(/agentrunbook_cache_misses_total\{namespace="demo"\} 4\n/);
     // research's report quotes the normalized idea it was handed.
     expect(output).to.match(/research Succeeded: .*research: \{\\?"summary\\?":\\?"normalize: /);
   });
