@@ -11,12 +11,15 @@ import { cachedResultName, jobName } from '../model/naming.js';
 import type { JobObservation, OutputStore, StoredResult } from '../model/types.js';
 import { resolveAgent } from '../spec/catalog.js';
 import { cacheSettings, type CacheSettings } from '../spec/cache-settings.js';
-import { storedOutputsName, type OutputRef } from '../spec/stored-outputs.js';
+import { INLINE_TOTAL_BYTES, storedOutputsName, type OutputRef } from '../spec/stored-outputs.js';
 import type { RunStage } from '../spec/workflow-stages.js';
 import { cacheKey, cacheMaterial, imageIdentity } from '../stage/cache-key.js';
 import { planStageJob } from '../stage/job-plan.js';
 import { planContext } from './plan-context.js';
 import type { Run } from './run.js';
+
+/** The most outputs a stored result may keep outside the status (its schema's bound). */
+const MAX_OUTPUT_REFS = 1024;
 
 /** A cached stage's key as it would run now, with its cache settings. */
 export interface KeyedStage {
@@ -55,6 +58,18 @@ function isFresh(found: StoredResult, settings: CacheSettings, now: number): boo
   return Date.parse(found.spec.expiresAt) > now && now - stored <= settings.maxAgeMs;
 }
 
+/**
+ * Whether a stored result holds no more than a stage's status may: the operator never stores more,
+ * but one written by someone else (whoever RBAC lets create CachedResults) is not taken on trust.
+ */
+function fitsStatus(found: StoredResult): boolean {
+  const refs = Object.keys(found.spec.outputRefs ?? {}).length;
+  return (
+    refs <= MAX_OUTPUT_REFS &&
+    Buffer.byteLength(JSON.stringify(found.spec.outputs ?? {})) <= INLINE_TOTAL_BYTES
+  );
+}
+
 function savedText(found: StoredResult): string {
   const { tokens = 0, costUSD = '0' } = found.spec.usage;
   return `${tokens} tokens and $${formatMicros(parseMicros(costUSD))}`;
@@ -67,15 +82,16 @@ function savedText(found: StoredResult): string {
  */
 export function reuseResult(run: Run, stage: StageStatusV2, keyed: KeyedStage): boolean {
   const found = run.input.resultCache?.lookup(keyed.key);
-  if (!found || !isFresh(found, keyed.settings, run.now.getTime())) return false;
+  if (!found || !isFresh(found, keyed.settings, run.now.getTime()) || !fitsStatus(found)) return false;
   const { spec } = found;
   const { name, uid } = run.input.runbook.metadata;
   const copy = storedOutputsName(jobName(name, stage.name, run.execution, 0, uid));
   const refs = Object.entries(spec.outputRefs ?? {});
-  stage.outputs = { ...spec.outputs };
+  // The informer's object is shared: the status gets its own copy.
+  stage.outputs = structuredClone(spec.outputs ?? {});
   if (refs.length) {
     stage.outputRefs = Object.fromEntries(
-      refs.map(([output, ref]): [string, OutputRef] => [output, { configMap: copy, ...ref }]),
+      refs.map(([output, ref]): [string, OutputRef] => [output, { ...ref, configMap: copy }]),
     );
     const store: OutputStore = {
       name: copy,
@@ -94,8 +110,8 @@ export function reuseResult(run: Run, stage: StageStatusV2, keyed: KeyedStage): 
     key: keyed.key,
     result: 'Hit',
     entry: found.name,
-    origin: spec.origin,
-    saved: spec.usage,
+    origin: { ...spec.origin },
+    saved: { ...spec.usage },
   };
   const { origin } = spec;
   const source =

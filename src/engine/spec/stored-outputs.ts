@@ -16,7 +16,7 @@ import type { OutputStore, StoredFile } from '../model/types.js';
 /** The largest output the status keeps inline, as JSON. */
 export const INLINE_OUTPUT_BYTES = 1024;
 /** The most all of a stage's inline outputs may hold together: the status is rewritten on every change. */
-const INLINE_TOTAL_BYTES = 8 * 1024;
+export const INLINE_TOTAL_BYTES = 8 * 1024;
 const PREVIEW_CHARACTERS = 200;
 /** Stored outputs that get a preview (the largest last): a thousand small ones must not fill the status. */
 const MAX_PREVIEWS = 16;

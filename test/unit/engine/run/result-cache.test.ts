@@ -146,6 +146,33 @@ describe('stage result caching (engine)', () => {
     expect(lenient.step().create).to.deep.equal([]);
   });
 
+  it('does not take on trust a stored result holding more than a status may (one the operator did not write)', () => {
+    const results = new MemoryResults();
+    runAll(cachedHarness(threeStages(), results));
+    for (const store of results.stored.values()) store.spec.outputs = { flood: 'x'.repeat(20_000) };
+    const h = cachedHarness(threeStages(), results);
+    expect(h.step().create.map((plan) => plan.stage)).to.deep.equal(['research']);
+  });
+
+  it('an environment overlay turns caching on or off for the whole runbook', () => {
+    const withEnvironments = (environment: string): SpecV2 => ({
+      ...spec({ stages: [{ name: 'a' }], execution: { mode: 'pipeline', cache: { maxAge: '1h' } } }),
+      environment,
+      environments: { production: { execution: { cache: { enabled: false } } }, development: {} },
+    });
+    const development = cachedHarness(withEnvironments('development'));
+    runAll(development, []);
+    development.succeed('a');
+    development.step();
+    expect(development.results?.stored.size).to.equal(1);
+    const production = cachedHarness(withEnvironments('production'));
+    production.step();
+    production.succeed('a');
+    production.step();
+    expect(production.stage('a').cache).to.equal(undefined);
+    expect(production.results?.stored.size).to.equal(0);
+  });
+
   it('a user key or version forces a miss', () => {
     const results = new MemoryResults();
     runAll(cachedHarness(threeStages(), results));
