@@ -338,6 +338,69 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     );
   });
 
+  it('stores examples/cached-research’s results under the image digest the kubelet reported, and reuses them when only its last stage changes', async () => {
+    const stored = JSON.parse(await k('-n', NAMESPACE, 'get', 'cachedresults', '-o', 'json')) as {
+      items: { spec: { origin: { runbook: string; stage: string }; image: string; imageDigest?: string } }[];
+    };
+    const mine = stored.items.filter((result) => result.spec.origin.runbook === 'cached-research');
+    expect(mine.map((result) => result.spec.origin.stage).sort()).to.deep.equal([
+      'analyze',
+      'research',
+      'write',
+    ]);
+    for (const result of mine) expect(result.spec.imageDigest).to.match(/^sha256:[0-9a-f]{64}$/);
+    await k(
+      '-n',
+      NAMESPACE,
+      'patch',
+      'agentrunbook',
+      'cached-research',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/agents/pipeline/2/config/parameters/tone","value":"formal"}]',
+    );
+    await timed('the changed cached-research to Succeeded', async () => {
+      await k(
+        '-n',
+        NAMESPACE,
+        'wait',
+        '--for=jsonpath={.status.observedGeneration}=2',
+        '--timeout=120s',
+        'agentrunbook/cached-research',
+      );
+      await k(
+        '-n',
+        NAMESPACE,
+        'wait',
+        '--for=jsonpath={.status.phase}=Succeeded',
+        '--timeout=120s',
+        'agentrunbook/cached-research',
+      );
+    });
+    const reasons = await k(
+      '-n',
+      NAMESPACE,
+      'get',
+      'agentrunbook',
+      'cached-research',
+      '-o',
+      'jsonpath={range .status.stages[*]}{.name}={.reason}{" "}{end}',
+    );
+    expect(reasons.trim()).to.equal('research=Cached analyze=Cached write=Succeeded');
+    const ran = await k(
+      '-n',
+      NAMESPACE,
+      'get',
+      'jobs',
+      '-l',
+      'i2s.studio/runbook=cached-research,i2s.studio/execution=g2',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.labels.i2s\\.studio/stage}{" "}{end}',
+    );
+    // The new run made one Job: write's.
+    expect(ran.trim()).to.equal('write');
+  });
+
   it('agentrunbook logs and get show a run from its Pods, as the kubelet serves their logs', async () => {
     const runbookName = await k(
       '-n',

@@ -115,6 +115,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
         [
           'ai-task-manager-base',
           'ai-task-manager-runbook',
+          'cached-research',
           'idea-123-runbook',
           'llm-market-research',
           'market-scan',

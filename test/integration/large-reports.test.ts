@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -72,6 +73,8 @@ describe('reports larger than the termination message, read from the agent log t
       key: 'answer',
       bytes: 1024 * 1024,
       preview: 'a'.repeat(200),
+      // The sha256 of the output as JSON: what later stages' cache keys hold.
+      digest: `sha256:${createHash('sha256').update(JSON.stringify(answer)).digest('hex')}`,
     });
     // Usage comes from the termination message: 5 tokens from the writer, 100 from the reader.
     expect(status.usage).to.deep.equal({ tokens: 105, costUSD: '0.02' });
