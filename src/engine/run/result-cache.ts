@@ -114,10 +114,7 @@ export function reuseResult(run: Run, stage: StageStatusV2, keyed: KeyedStage): 
     saved: { ...spec.usage },
   };
   const { origin } = spec;
-  const source =
-    origin.runbook === name && origin.execution === run.execution
-      ? `its own earlier attempt`
-      : `stage ${origin.stage} of runbook ${origin.runbook} (run ${origin.execution}, ${origin.time})`;
+  const source = `stage ${origin.stage} of runbook ${origin.runbook} (run ${origin.execution}, ${origin.time})`;
   run.finishStage(
     stage,
     'Succeeded',
@@ -150,9 +147,12 @@ export function storeResult(
   if (stage.cache?.result !== 'Miss') return;
   const keyed = keyOf(run, spec, job.attempt, job.imageDigest);
   if (!keyed) return;
-  const refs = Object.entries(stage.outputRefs ?? {});
-  // Outputs stored before they had digests cannot be told apart by content: never reused.
-  if (refs.some(([, ref]) => !ref.digest)) return;
+  const refs: [string, Required<OutputRef>][] = [];
+  for (const [output, ref] of Object.entries(stage.outputRefs ?? {})) {
+    // Outputs stored before they had digests cannot be told apart by content: never reused.
+    if (!ref.digest) return;
+    refs.push([output, { ...ref, digest: ref.digest }]);
+  }
   const inlineBytes = Buffer.byteLength(JSON.stringify(stage.outputs ?? {}));
   // To the millisecond: a namespace's bound removes its oldest results first, and stages finish
   // many to a second.
@@ -181,7 +181,7 @@ export function storeResult(
             outputRefs: Object.fromEntries(
               refs.map(([output, { key, bytes, preview, digest }]) => [
                 output,
-                { key, bytes, preview, digest: digest ?? '' },
+                { key, bytes, preview, digest },
               ]),
             ),
           }
