@@ -26,15 +26,22 @@ function result(name: string, namespace: string, stored: string, expires: string
   };
 }
 
+/** Informers the tests started, stopped after each (their silence timers would keep mocha alive). */
+const started: { stop(): void }[] = [];
+
 async function cacheOf(results: CachedResultEntry[], pods: CachedPod[] = []) {
   const informer = new Informer('cachedresults', sourceOf(results.map(withoutData)).source);
   const podInformer = new Informer('pods', sourceOf(pods).source);
   const cache = new ResultCache(informer, podInformer);
+  started.push(informer, podInformer);
   await Promise.all([informer.start(), podInformer.start()]);
   return cache;
 }
 
 describe('the stored results a runbook sees', () => {
+  afterEach(() => {
+    for (const informer of started.splice(0)) informer.stop();
+  });
   const now = new Date('2026-06-01T12:00:00Z');
 
   it("holds a runbook's own namespace's results only, the newest that has not expired", async () => {
