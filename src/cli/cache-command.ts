@@ -3,10 +3,10 @@
  * Both are label selections, so `kubectl get|delete cachedresults -l ...` does the same.
  */
 import { Option, type Command } from 'commander';
-import { CACHE_KIND, GROUP, STORAGE_VERSION } from '../api/group.js';
 import { LABEL_AGENT, LABEL_RUNBOOK, LABEL_STAGE } from '../api/labels.js';
 import { labelValue } from '../engine/model/naming.js';
 import type { CachedResultJson } from '../kube/types.js';
+import { cachedResultsPath } from '../controller/result-store.js';
 import { connect, render, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { shortDuration } from './run-tree.js';
 import { table } from './table.js';
@@ -36,9 +36,6 @@ export function cacheSelector(flags: SelectFlags): string {
     .filter(Boolean)
     .join(',');
 }
-
-const resultsPath = (namespace: string) =>
-  `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${CACHE_KIND.plural}`;
 
 export function cacheRows(results: readonly CachedResultJson[], now: Date): string[][] {
   return [
@@ -72,7 +69,7 @@ export function registerCacheCommand(program: Command): void {
         const selector = cacheSelector(flags);
         const list = await http.request<{ items: CachedResultJson[] }>({
           method: 'GET',
-          path: resultsPath(namespace),
+          path: cachedResultsPath(namespace),
           query: selector ? { labelSelector: selector } : {},
         });
         const items = list.items.sort(
@@ -108,7 +105,7 @@ export function registerCacheCommand(program: Command): void {
       );
     const { http, namespace } = await connect(flags);
     try {
-      const path = resultsPath(namespace);
+      const path = cachedResultsPath(namespace);
       const query = selector ? { labelSelector: selector } : {};
       let cleared: number;
       if (names.length) {

@@ -5,20 +5,18 @@
  */
 import type { ResultCacheLimits } from '../api/catalog.js';
 import { RESULT_CACHE_DEFAULTS } from '../api/catalog.js';
-import { CACHE_KIND, GROUP, STORAGE_VERSION } from '../api/group.js';
 import { resultsToRemove, type StoredEntry } from '../engine/cache/eviction.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { Informer } from '../kube/informer.js';
 import type { CachedResultEntry } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
-import { deleteIf } from './result-store.js';
+import { timeOf } from './result-cache.js';
+import { cachedResultsPath, deleteIf } from './result-store.js';
 
 /** How often every namespace is swept (expiry needs no more precision than this). */
 const SWEEP_INTERVAL_MS = 30_000;
 /** How soon after a namespace stores a result its bounds are enforced. */
 const AFTER_STORE_MS = 1_000;
-
-const timeOf = (text: string | undefined) => Date.parse(text ?? '') || 0;
 
 function entryOf(result: CachedResultEntry): StoredEntry {
   return {
@@ -115,7 +113,7 @@ export class CacheJanitor {
   }
 
   private async remove(namespace: string, result: CachedResultEntry, reason: string): Promise<void> {
-    const path = `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${CACHE_KIND.plural}/${result.metadata.name}`;
+    const path = `${cachedResultsPath(namespace)}/${result.metadata.name}`;
     try {
       await this.deps.http.request({ method: 'DELETE', path, body: deleteIf(result) });
       this.deps.log.debug('stored result removed', { namespace, name: result.metadata.name, reason });

@@ -6,7 +6,7 @@
 import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, LABEL_STAGE, MANAGED_BY } from '../api/labels.js';
 import { labelValue } from '../engine/model/naming.js';
 import type { OutputStore } from '../engine/model/types.js';
-import { isStatus, type KubeHttp } from '../kube/http.js';
+import { createUnlessExists, type KubeHttp } from '../kube/http.js';
 import type { CachedRunbook } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
@@ -42,15 +42,7 @@ export async function storeOutputs(
   runbook: CachedRunbook,
   store: OutputStore,
 ): Promise<void> {
-  try {
-    await http.request({
-      method: 'POST',
-      path: configMaps(runbook.metadata.namespace),
-      body: outputsConfigMap(runbook, store),
-    });
-  } catch (error) {
-    if (!isStatus(error, 409)) throw error;
-  }
+  await createUnlessExists(http, configMaps(runbook.metadata.namespace), outputsConfigMap(runbook, store));
 }
 
 /** Deletes the stored outputs of the runbook's other executions, which no status refers to any more. */

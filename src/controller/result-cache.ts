@@ -17,7 +17,8 @@ const BY_KEY = 'namespace-key';
 /** Most images whose digest is remembered per namespace: the oldest is forgotten first. */
 const MAX_IMAGES_PER_NAMESPACE = 1024;
 
-const timeOf = (text: string | undefined) => Date.parse(text ?? '') || 0;
+/** A stored result's time in ms; 0 for one that has none it can read. */
+export const timeOf = (text: string | undefined) => Date.parse(text ?? '') || 0;
 
 /** The informer's copy of a CachedResult: spec.data is left out, the digests of what it held stay. */
 export function withoutData(result: CachedResultEntry): CachedResultEntry {

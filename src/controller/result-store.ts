@@ -16,10 +16,11 @@ import {
 import { setOwn } from '../api/json.js';
 import { labelValue } from '../engine/model/naming.js';
 import type { CacheStore, OutputStore } from '../engine/model/types.js';
-import { isStatus, type KubeHttp } from '../kube/http.js';
+import { createUnlessExists, isStatus, type KubeHttp } from '../kube/http.js';
 import type { CachedResultJson, CachedRunbook } from '../kube/types.js';
 
-const results = (namespace: string) =>
+/** Where a namespace's CachedResults are (the janitor and `agentrunbook cache` use it too). */
+export const cachedResultsPath = (namespace: string) =>
   `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${CACHE_KIND.plural}`;
 
 /** The label value of a cache key: its first 63 hex digits. */
@@ -46,25 +47,15 @@ export function cachedResultObject(runbook: CachedRunbook, store: CacheStore): C
 }
 
 /**
- * Creates the CachedResult; resolves false when it exists already (a restart folded the same
- * attempt again: its name is the attempt's, and so is what it holds).
+ * Creates the CachedResult. One that exists already is the same: a restart folded the same
+ * attempt again, and its name is the attempt's.
  */
-export async function storeResult(
-  http: KubeHttp,
-  runbook: CachedRunbook,
-  store: CacheStore,
-): Promise<boolean> {
-  try {
-    await http.request({
-      method: 'POST',
-      path: results(runbook.metadata.namespace),
-      body: cachedResultObject(runbook, store),
-    });
-    return true;
-  } catch (error) {
-    if (isStatus(error, 409)) return false;
-    throw error;
-  }
+export async function storeResult(http: KubeHttp, runbook: CachedRunbook, store: CacheStore): Promise<void> {
+  await createUnlessExists(
+    http,
+    cachedResultsPath(runbook.metadata.namespace),
+    cachedResultObject(runbook, store),
+  );
 }
 
 /** A stored result that cannot give what a run reuses from it. */
@@ -84,7 +75,10 @@ export async function copiedOutputs(
   const name = store.copyFrom ?? '';
   let result: CachedResultJson;
   try {
-    result = await http.request<CachedResultJson>({ method: 'GET', path: `${results(namespace)}/${name}` });
+    result = await http.request<CachedResultJson>({
+      method: 'GET',
+      path: `${cachedResultsPath(namespace)}/${name}`,
+    });
   } catch (error) {
     if (isStatus(error, 404)) throw new ResultGone(`CachedResult ${name} is gone: the stage runs instead`);
     throw error;
@@ -94,7 +88,11 @@ export async function copiedOutputs(
     const json = result.spec.data?.[ref.key];
     if (typeof json !== 'string') {
       await http
-        .request({ method: 'DELETE', path: `${results(namespace)}/${name}`, body: deleteIf(result) })
+        .request({
+          method: 'DELETE',
+          path: `${cachedResultsPath(namespace)}/${name}`,
+          body: deleteIf(result),
+        })
         .catch(() => undefined);
       throw new ResultGone(
         `CachedResult ${name} lacks output ${ref.key}; it is deleted and the stage runs instead`,

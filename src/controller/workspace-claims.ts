@@ -6,7 +6,7 @@
 import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, MANAGED_BY } from '../api/labels.js';
 import { labelValue } from '../engine/model/naming.js';
 import type { JobPlan, PlannedWorkspace } from '../engine/model/types.js';
-import { isStatus, type KubeHttp } from '../kube/http.js';
+import { createUnlessExists, type KubeHttp } from '../kube/http.js';
 import type { CachedRunbook } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
@@ -45,15 +45,11 @@ export async function ensureClaims(http: KubeHttp, runbook: CachedRunbook, plan:
   for (const workspace of plan.workspaces ?? []) {
     const claim = workspace.claim;
     if (!claim?.template) continue;
-    try {
-      await http.request({
-        method: 'POST',
-        path: claims(runbook.metadata.namespace),
-        body: claimObject(runbook, plan.execution, { name: claim.name, template: claim.template }),
-      });
-    } catch (error) {
-      if (!isStatus(error, 409)) throw error;
-    }
+    await createUnlessExists(
+      http,
+      claims(runbook.metadata.namespace),
+      claimObject(runbook, plan.execution, { name: claim.name, template: claim.template }),
+    );
   }
 }
 

@@ -26,6 +26,18 @@ export function isStatus(error: unknown, ...codes: number[]): boolean {
   return error instanceof KubeApiError && codes.includes(error.statusCode);
 }
 
+/**
+ * Creates an object whose name says what it holds (an attempt's outputs, a run's claim): one that
+ * exists already was made by an earlier try of the same write, so 409 is success.
+ */
+export async function createUnlessExists(http: KubeHttp, path: string, body: unknown): Promise<void> {
+  try {
+    await http.request({ method: 'POST', path, body });
+  } catch (error) {
+    if (!isStatus(error, 409)) throw error;
+  }
+}
+
 /** Every write names the operator as its field manager, so managedFields say who owns what. */
 export const FIELD_MANAGER = 'agentrunbook-operator';
 

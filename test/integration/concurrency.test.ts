@@ -10,7 +10,7 @@ import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
-import { startCli, type CliProcess } from '../support/cli-process.js';
+import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
 import { runbook, waitForPhase } from '../support/runbook-env.js';
@@ -41,15 +41,7 @@ describe('maxConcurrentPipelines: runbooks wait their turn, across operator kill
 
   const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
   const startOperator = async () => {
-    operator = startCli([
-      'operator',
-      '--no-webhook',
-      '--health-probe-bind-address=0',
-      '--log-format=text',
-      `--kubeconfig=${kubeconfig}`,
-      `--config=${CATALOG}`,
-      `--namespace=${namespace}`,
-    ]);
+    operator = startOperatorProcess({ kubeconfig, config: CATALOG, namespace });
     await operator.waitForOutput('operator started');
   };
   const killOperator = async () => {

@@ -6,7 +6,7 @@ import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
-import { startCli, type CliProcess } from '../support/cli-process.js';
+import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
 import { runbook, waitForPhase } from '../support/runbook-env.js';
@@ -26,16 +26,9 @@ describe('leader election: two operator processes', function () {
 
   const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, args);
   const startReplica = () => {
-    const replica = startCli([
-      'operator',
+    const replica = startOperatorProcess({ kubeconfig, config: CATALOG, namespace }, [
       '--leader-elect',
       `--leader-election-id=leader-${namespace}`,
-      '--no-webhook',
-      '--health-probe-bind-address=0',
-      '--log-format=text',
-      `--kubeconfig=${kubeconfig}`,
-      `--config=${CATALOG}`,
-      `--namespace=${namespace}`,
     ]);
     processes.push(replica);
     return replica;

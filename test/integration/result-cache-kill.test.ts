@@ -14,7 +14,7 @@ import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { CACHE_KIND } from '../../src/api/group.js';
 import type { CachedResultJson } from '../../src/kube/types.js';
-import { startCli, type CliProcess } from '../support/cli-process.js';
+import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
 import { eventually } from '../support/eventually.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { runbook, waitForPhase } from '../support/runbook-env.js';
@@ -38,15 +38,7 @@ describe('stage result caching across operator kills', function () {
 
   const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
   const startOperator = async () => {
-    operator = startCli([
-      'operator',
-      '--no-webhook',
-      '--health-probe-bind-address=0',
-      '--log-format=text',
-      `--kubeconfig=${kubeconfig}`,
-      `--config=${config}`,
-      `--namespace=${namespace}`,
-    ]);
+    operator = startOperatorProcess({ kubeconfig, config, namespace });
     await operator.waitForOutput('operator started');
   };
   const killOperator = async () => {

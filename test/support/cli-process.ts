@@ -73,3 +73,23 @@ export function startCli(args: string[], options: { terminal?: boolean; built?: 
     });
   return { child, exited, waitForOutput, output: () => output };
 }
+
+/**
+ * `agentrunbook operator` as its own process (so a test can SIGKILL it): no webhook, no health
+ * port, text logs, watching one namespace; `extra` adds flags (leader election).
+ */
+export function startOperatorProcess(
+  options: { kubeconfig: string; config: string; namespace: string },
+  extra: string[] = [],
+): CliProcess {
+  return startCli([
+    'operator',
+    ...extra,
+    '--no-webhook',
+    '--health-probe-bind-address=0',
+    '--log-format=text',
+    `--kubeconfig=${options.kubeconfig}`,
+    `--config=${options.config}`,
+    `--namespace=${options.namespace}`,
+  ]);
+}
