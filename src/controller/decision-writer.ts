@@ -183,12 +183,8 @@ export class DecisionWriter {
    * Stores cached stages' results. Best effort: a result that cannot be stored (a quota, RBAC, its
    * size) costs a later run a miss, never this run its outputs, so a failure is an Event.
    */
-  private async storeResults(
-    runbook: CachedRunbook,
-    stores: CacheStore[],
-    log: Logger,
-  ): Promise<EngineEvent[]> {
-    const events = await Promise.all(
+  private storeResults(runbook: CachedRunbook, stores: CacheStore[], log: Logger): Promise<EngineEvent[]> {
+    return Promise.all(
       stores.map(async (store): Promise<EngineEvent> => {
         try {
           await storeResult(this.deps.http, runbook, store);
@@ -205,16 +201,12 @@ export class DecisionWriter {
           return {
             type: 'Warning',
             reason: 'CacheStoreFailed',
-            message:
-              `stage ${store.stage}'s result could not be stored for reuse: ${(error as Error).message}`.slice(
-                0,
-                1024,
-              ),
+            // The recorder bounds the message.
+            message: `stage ${store.stage}'s result could not be stored for reuse: ${(error as Error).message}`,
           };
         }
       }),
     );
-    return events;
   }
 
   private async writeStatus(runbook: CachedRunbook, decision: Decision): Promise<void> {
