@@ -154,7 +154,17 @@ export const REASONS = {
   WaitingForBudget: { on: ['stage'], means: 'The stage waits until the budget can grant it an attempt.' },
   DependencyFailed: {
     on: ['stage'],
-    means: 'A dependency of the stage failed or was skipped, so it was skipped.',
+    means: 'A dependency of the stage failed, or was skipped because one of its own did, so it was skipped.',
+  },
+  ConditionNotMet: { on: ['stage'], means: "The stage's `when` condition is false, so it was skipped." },
+  ConditionFailed: {
+    on: ['stage'],
+    means: "The stage's `when` condition could not be evaluated (an error, a non-boolean, over its cost).",
+  },
+  DependencySkipped: {
+    on: ['stage'],
+    means:
+      'The stage reads an output of a dependency that `when` skipped and that declares no skippedOutputs for it.',
   },
   Aborted: { on: ['stage'], means: 'The stage was running when the run ended; its Job was deleted.' },
   EmergencyStopped: { on: ['stage'], means: 'An emergency stopped the stage or kept it from running.' },
@@ -223,7 +233,10 @@ export const REASONS = {
   StageStarted: { on: ['event'], means: "A stage's attempt started as a Job." },
   StageSucceeded: { on: ['event'], means: 'A stage succeeded.' },
   StageRetrying: { on: ['event'], means: 'A stage failed and is retried at the time the message gives.' },
-  StageSkipped: { on: ['event'], means: 'A stage was skipped because a dependency did not succeed.' },
+  StageSkipped: {
+    on: ['event'],
+    means: 'A stage was skipped: its `when` condition is false, or a dependency did not succeed.',
+  },
   Cached: {
     on: ['stage'],
     means:

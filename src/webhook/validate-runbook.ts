@@ -28,6 +28,7 @@ import {
 } from '../engine/spec/workflow-stages.js';
 import { compileUserSchema } from '../engine/spec/user-schema.js';
 import { cacheWordProblems } from './cache-checks.js';
+import { whenProblems } from './branch-checks.js';
 
 export interface FieldProblem {
   field: string;
@@ -306,6 +307,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkReferences(spec),
     ...checkSteps(spec),
     ...checkConditions(spec),
+    ...whenProblems(spec),
     ...checkBudgets(spec),
     ...checkConductor(spec),
     ...checkMonitoring(spec),

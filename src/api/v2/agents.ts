@@ -18,6 +18,7 @@ import {
 } from '../schema-kit.js';
 import { WorkspaceBinding } from './workspaces.js';
 import { StageCache } from './cache.js';
+import { BRANCHING_FIELDS } from './branching.js';
 
 export const FAILURE_POLICIES = ['abort', 'continue'] as const;
 export const OUTPUT_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
@@ -103,6 +104,7 @@ export const Stage = Obj(
       NamedList('Workspaces of spec.workspaces this stage mounts.', WorkspaceBinding, 16),
     ),
     cache: Type.Optional(StageCache),
+    ...BRANCHING_FIELDS,
   },
   {
     celRules: [

@@ -39,6 +39,7 @@ import { leftQueue, queuedDecision } from './queue.js';
 import { Run } from './run.js';
 import { recreateUnobserved, skipBlocked, startReady } from './schedule.js';
 import { stepNotifications } from './step-notifications.js';
+import { skipByCondition } from './when.js';
 import { buildStatus, runEvents, TERMINAL_RUN, type Ending } from './summary.js';
 import { advanceWorkflow, considerFallback, startEmergency, stopAll } from './workflows.js';
 
@@ -175,6 +176,8 @@ function advance(run: Run): Progress {
     ending = firstEnding(run, [emergencyFinished, pastDeadline(time), budgetSpent]);
   }
   if (!ending) {
+    // A stage its `when` skips needs no approval: decided before the gates are.
+    skipByCondition(run);
     gates = evaluateGates(run);
     run.events.push(...gates.events);
     ending = gates.ending
@@ -185,7 +188,10 @@ function advance(run: Run): Progress {
     const runRemainingMs = time && time.limitMs - time.usedMs;
     recreateUnobserved(run, runRemainingMs);
     const limits = { held: gates.held, startBlocked: gates.startBlocked, runRemainingMs };
-    while (!ending && (advanceWorkflow(run) || skipBlocked(run) || startReady(run, limits)))
+    while (
+      !ending &&
+      (advanceWorkflow(run) || skipBlocked(run) || skipByCondition(run) || startReady(run, limits))
+    )
       ending = firstEnding(run, [emergencyFinished, abortedStage]);
   }
   if (ending) stopAll(run, ending.message);

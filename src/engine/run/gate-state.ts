@@ -73,6 +73,12 @@ export function evaluateGates(run: Run): GateOutcome {
       ...(gate.approvals ? { approvals: gate.approvals } : {}),
     };
     outcome.statuses.push(base);
+    const guardedSkipped = gate.before ? run.stages.get(gate.before) : undefined;
+    if (applies.applies && guardedSkipped?.phase === 'Skipped' && !previous?.decidedAt) {
+      base.phase = 'NotApplicable';
+      base.message = `stage ${gate.before ?? ''} was skipped: ${guardedSkipped.message ?? ''}`.slice(0, 1024);
+      continue;
+    }
     if (!applies.applies) {
       if (!previous) event('Normal', 'GateSkipped', `gate ${gate.name} does not apply: ${applies.message}`);
       continue;

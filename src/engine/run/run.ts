@@ -33,6 +33,16 @@ export function isTerminalStage(stage: StageStatusV2): boolean {
   return TERMINAL_STAGE.has(stage.phase);
 }
 
+/** A stage its own `when` skipped: done, and its dependents still run. */
+export function skippedByCondition(stage: Pick<StageStatusV2, 'phase' | 'reason'>): boolean {
+  return stage.phase === 'Skipped' && stage.reason === 'ConditionNotMet';
+}
+
+/** Whether a dependency in this state lets its dependents start: succeeded, or skipped by its `when`. */
+export function dependencyDone(stage: Pick<StageStatusV2, 'phase' | 'reason'> | undefined): boolean {
+  return stage !== undefined && (stage.phase === 'Succeeded' || skippedByCondition(stage));
+}
+
 export class Run {
   readonly events: EngineEvent[] = [];
   readonly create: JobPlan[] = [];

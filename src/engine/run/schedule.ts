@@ -14,7 +14,7 @@ import { breakerKeyOf } from '../spec/catalog.js';
 import type { RunStage } from '../spec/workflow-stages.js';
 import { timestamp } from '../model/conditions.js';
 import type { AgentHistory } from '../model/types.js';
-import { isTerminalStage, type Run } from './run.js';
+import { dependencyDone, isTerminalStage, skippedByCondition, type Run } from './run.js';
 
 /** What lets stages start in this reconcile, decided before they do. */
 export interface StartLimits {
@@ -34,21 +34,24 @@ export function dependenciesMet(run: Run, name: string, stage: StageStatusV2): b
   if (stage.phase === 'Retrying') return true;
   if (stage.phase !== 'Pending') return false;
   const deps = run.deps.get(name);
-  const required = (deps?.required ?? []).every((dep) => run.stages.get(dep)?.phase === 'Succeeded');
+  const required = (deps?.required ?? []).every((dep) => dependencyDone(run.stages.get(dep)));
   const after =
     deps?.after === undefined ||
     isTerminalStage(run.stages.get(deps.after) ?? { name: '', phase: 'Pending' });
   return required && after;
 }
 
-/** Marks stages whose dependencies failed or were skipped as Skipped; returns whether any changed. */
+/**
+ * Marks stages whose dependencies failed, or were skipped other than by their own `when`, as
+ * Skipped; returns whether any changed.
+ */
 export function skipBlocked(run: Run): boolean {
   let changed = false;
   for (const [name, stage] of run.stages) {
     if (stage.phase !== 'Pending') continue;
     const blocker = (run.deps.get(name)?.required ?? []).find((dep) => {
-      const phase = run.stages.get(dep)?.phase;
-      return phase === 'Failed' || phase === 'Skipped';
+      const status = run.stages.get(dep);
+      return status?.phase === 'Failed' || (status?.phase === 'Skipped' && !skippedByCondition(status));
     });
     if (blocker) {
       run.finishStage(stage, 'Skipped', 'DependencyFailed', `dependency ${blocker} did not succeed`);

@@ -3,7 +3,7 @@
  * that a change of it is worth: two pure functions, so what is shown and what is told agree.
  */
 import type { ConditionReason, EventReason } from '../../api/reasons.js';
-import type { ConditionV2, StatusV2 } from '../../api/v2/runbook.js';
+import type { ConditionV2, StageStatusV2, StatusV2 } from '../../api/v2/runbook.js';
 import { crossedAlert, isCapped, type Usage } from '../stage/budget.js';
 import { removeCondition, setCondition, timestamp } from '../model/conditions.js';
 import { formatMicros, moneyMicros } from '../../api/grammar.js';
@@ -12,6 +12,7 @@ import { isTerminalStage, type Run } from './run.js';
 import type { EngineEvent } from '../model/types.js';
 
 export const TERMINAL_RUN: ReadonlySet<string> = new Set(FINISHED_RUN_PHASES);
+const BY_CONDITION: ReadonlySet<string> = new Set(['ConditionNotMet', 'DependencySkipped']);
 
 /** How a run ended before all its stages could finish. */
 export interface Ending {
@@ -44,6 +45,13 @@ class Conditions {
   }
 }
 
+function succeededMessage(stages: StageStatusV2[]): string {
+  const skipped = stages.filter((stage) => stage.phase === 'Skipped').length;
+  return skipped
+    ? `all ${stages.length - skipped} stages that ran succeeded; ${skipped} skipped by their when conditions`
+    : `all ${stages.length} stages succeeded`;
+}
+
 /** The phase, and the Ready and Progressing conditions (with the ending's own, if it ends). */
 function setPhase(
   run: Run,
@@ -62,14 +70,15 @@ function setPhase(
   }
   if (done === stages.length) {
     status.phase = 'Succeeded';
+    // A stage its `when` skipped (and what only it fed) did as the runbook asked.
     const failed = stages
-      .filter((stage) => stage.phase !== 'Succeeded')
+      .filter((stage) => stage.phase !== 'Succeeded' && !BY_CONDITION.has(stage.reason ?? ''))
       .map((stage) => `${stage.name} (${stage.phase})`);
     const [reason, message]: [ConditionReason, string] = stages.some((stage) => stage.workflow === 'fallback')
       ? ['CompletedViaFallback', 'finished through the fallback workflow']
       : failed.length
         ? ['CompletedWithFailures', `finished; not succeeded: ${failed.join(', ')}`]
-        : ['Succeeded', `all ${stages.length} stages succeeded`];
+        : ['Succeeded', succeededMessage(stages)];
     conditions.set('Ready', 'True', reason, message);
     conditions.set('Progressing', 'False', reason, message);
     return;

@@ -238,6 +238,40 @@ function freeVariables(ast: unknown): Set<string> {
   return new Set([...used].filter((name) => !bound.has(name)));
 }
 
+/**
+ * The fields of `variable` an expression reads by name (`outputs.research`, `outputs['a-b']`), and
+ * whether it also reads the variable another way (`outputs[name]`, `size(outputs)`), which no
+ * static check can follow. Undefined when the expression does not parse.
+ */
+export function fieldsRead(
+  expression: string,
+  variable: string,
+): { names: Set<string>; dynamic: boolean } | undefined {
+  let ast: unknown;
+  try {
+    ast = environment.parse(expression).ast;
+  } catch {
+    return undefined;
+  }
+  const names = new Set<string>();
+  const named = new Set<unknown>();
+  forEachNode(ast, (node) => {
+    if (node.op !== '.' && node.op !== '.?' && node.op !== '[]' && node.op !== '[?]') return;
+    const [target, field] = node.args as [unknown, unknown];
+    if (!isNode(target) || target.op !== 'id' || target.args !== variable) return;
+    const name =
+      typeof field === 'string' ? field : isNode(field) && field.op === 'value' ? field.args : undefined;
+    if (typeof name !== 'string') return;
+    names.add(name);
+    named.add(target);
+  });
+  let dynamic = false;
+  forEachNode(ast, (node) => {
+    if (node.op === 'id' && node.args === variable && !named.has(node)) dynamic = true;
+  });
+  return { names, dynamic };
+}
+
 type CompiledCondition = { evaluate: () => unknown; cost: number } | { problem: string; cost?: number };
 
 /**

@@ -1,11 +1,13 @@
 /** The stage graph: which stages wait for which, within each workflow. */
 import { referencedStages } from './substitution.js';
 import type { RunStage } from './workflow-stages.js';
+import { whenStages } from './when.js';
 
 export interface StageDependencies {
   /**
-   * Stages that must succeed first: dependsOn, and (as in Tekton, where using a task's result
-   * orders the tasks) every stage of the same workflow whose outputs the stage's inputs use.
+   * Stages that must finish first: dependsOn, and (as in Tekton, where using a task's result
+   * orders the tasks) every stage of the same workflow whose outputs the stage's inputs or `when`
+   * use. Each must succeed, or have been skipped by its own `when`.
    */
   required: string[];
   /** In a sequential workflow (pipeline mode, workflow steps), the previous stage, which must have finished first. */
@@ -24,7 +26,7 @@ export function dependencies(stages: RunStage[]): Map<string, StageDependencies>
     }
     group.forEach((stage, index) => {
       const previous = stage.sequential && index > 0 ? group[index - 1]?.name : undefined;
-      const referenced = [...referencedStages(stage.config?.inputs ?? {})]
+      const referenced = [...referencedStages(stage.config?.inputs ?? {}), ...whenStages(stage)]
         .map((name) => byName.get(name))
         .filter((name): name is string => name !== undefined && name !== stage.name);
       const required = [...new Set([...(stage.dependsOn ?? []), ...referenced])];

@@ -206,18 +206,23 @@ export function referencedContext(value: unknown): string[][] {
   return paths;
 }
 
-/** Stage names a value refers to through ${<stage>.outputs...}. */
-export function referencedStages(value: unknown): Set<string> {
-  const stages = new Set<string>();
+/** The outputs a value reads through ${<stage>.outputs[.<name>]...}: the stage, and the output when named. */
+export function referencedOutputs(value: unknown): { stage: string; output?: string }[] {
+  const read: { stage: string; output?: string }[] = [];
   const visit = (node: unknown) => {
     if (typeof node === 'string') {
       for (const match of node.matchAll(REFERENCE)) {
-        const [head, second] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
-        if (head && second === 'outputs') stages.add(head);
+        const [head, second, output] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
+        if (head && second === 'outputs') read.push({ stage: head, ...(output ? { output } : {}) });
       }
     } else if (Array.isArray(node)) node.forEach(visit);
     else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
   };
   visit(value);
-  return stages;
+  return read;
+}
+
+/** Stage names a value refers to through ${<stage>.outputs...}. */
+export function referencedStages(value: unknown): Set<string> {
+  return new Set(referencedOutputs(value).map((read) => read.stage));
 }
