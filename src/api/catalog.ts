@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AGENT_HISTORY_LIMIT } from './limits.js';
 import { PodTemplate, Scratch } from './pod-template.js';
+import { FanOutLimits } from './v2/branching.js';
 import {
   Obj,
   Str,
@@ -230,6 +231,7 @@ export const AgentCatalog = Obj('Agents the operator can run, and how it guards 
   ),
   prices: Type.Optional(Prices),
   resultCache: Type.Optional(ResultCacheLimits),
+  fanOut: Type.Optional(FanOutLimits),
 });
 
 export type CatalogEntry = Static<typeof CatalogEntry>;

@@ -156,6 +156,23 @@ export const REASONS = {
     on: ['stage'],
     means: 'A dependency of the stage failed, or was skipped because one of its own did, so it was skipped.',
   },
+  ItemsRunning: {
+    on: ['stage'],
+    means: 'A forEach stage runs its items; the message counts them, the items have their own entries.',
+  },
+  ForEachNotAList: {
+    on: ['stage'],
+    means:
+      "The stage's forEach did not give a list (the message says what it gave), or gave one kept outside the status.",
+  },
+  TooManyItems: {
+    on: ['stage'],
+    means: "The stage's forEach gave more items than the operator allows (fanOut.maxItems).",
+  },
+  ItemFailed: {
+    on: ['stage'],
+    means: 'An item of the forEach stage failed (onItemFailure fail), or every item did (collect).',
+  },
   ConditionNotMet: { on: ['stage'], means: "The stage's `when` condition is false, so it was skipped." },
   ConditionFailed: {
     on: ['stage'],

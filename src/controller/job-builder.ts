@@ -14,23 +14,33 @@ import {
   LABEL_MANAGED_BY,
   LABEL_RUNBOOK,
   LABEL_STAGE,
+  LABEL_ITEM,
   MANAGED_BY,
 } from '../api/labels.js';
 import { labelValue } from '../engine/model/naming.js';
 import type { JobPlan } from '../engine/model/types.js';
 import { RESERVED_VOLUMES, WORKSPACE_VOLUME_PREFIX, type PodTemplate } from '../api/pod-template.js';
 import { HOSTNAME_LABEL } from '../engine/stage/workspaces.js';
+import { parseItemName } from '../engine/spec/for-each.js';
 import type { CachedRunbook, JobJson } from '../kube/types.js';
 
 export const AGENT_CONTAINER = 'agent';
 /** The "nonroot" user of distroless images. */
 const NON_ROOT_UID = 65532;
 
+/** A stage's label; an item (<stage>[<index>]) as its stage and its index, which labels can hold. */
+export function stageLabels(stage: string): Record<string, string> {
+  const item = parseItemName(stage);
+  return item
+    ? { [LABEL_STAGE]: labelValue(item.stage), [LABEL_ITEM]: String(item.index) }
+    : { [LABEL_STAGE]: labelValue(stage) };
+}
+
 export function jobLabels(runbook: CachedRunbook, plan: JobPlan): Record<string, string> {
   return {
     [LABEL_MANAGED_BY]: MANAGED_BY,
     [LABEL_RUNBOOK]: labelValue(runbook.metadata.name),
-    [LABEL_STAGE]: labelValue(plan.stage),
+    ...stageLabels(plan.stage),
     [LABEL_AGENT]: labelValue(plan.agent),
     [LABEL_GENERATION]: String(plan.generation),
     [LABEL_EXECUTION]: plan.execution,

@@ -10,6 +10,7 @@ import {
   LABEL_EXECUTION,
   LABEL_GENERATION,
   LABEL_STAGE,
+  LABEL_ITEM,
 } from '../api/labels.js';
 import type { JobObservation, JobState } from '../engine/model/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
@@ -65,7 +66,8 @@ function podState(
 export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | undefined {
   const labels = job.metadata.labels ?? {};
   const agent = job.metadata.annotations?.[ANNOTATION_AGENT_KEY] ?? labels[LABEL_AGENT];
-  const stage = labels[LABEL_STAGE];
+  const item = labels[LABEL_ITEM];
+  const stage = item === undefined ? labels[LABEL_STAGE] : `${labels[LABEL_STAGE] ?? ''}[${item}]`;
   const execution = labels[LABEL_EXECUTION];
   const attempt = Number(labels[LABEL_ATTEMPT]);
   const generation = Number(labels[LABEL_GENERATION]);

@@ -1,12 +1,17 @@
 /**
  * What admission can know of a runbook's branching (docs/branching.md): each `when` parses, reads
  * only its variables, stays under the CEL cost limit and names the stages whose outputs it reads;
- * skippedOutputs belongs to a stage that can be skipped and gives outputs the stage declares.
+ * skippedOutputs belongs to a stage that can be skipped and gives outputs the stage declares; a
+ * forEach names a list (one it can see now is one), its settings go with it, and only its inputs
+ * read ${item} and ${index}.
  */
 import type { SpecV2 } from '../api/v2/runbook.js';
 import { compileCondition } from '../engine/spec/cel.js';
 import { WHEN_VARIABLES, whenReadsDynamically, whenScope, whenStages } from '../engine/spec/when.js';
 import type { FieldProblem } from './validate-runbook.js';
+import { forEachSource } from '../engine/spec/for-each.js';
+import { readsItem } from '../engine/spec/substitution.js';
+import { MAX_ITEMS_LIMIT } from '../api/v2/branching.js';
 
 export function whenProblems(spec: SpecV2): FieldProblem[] {
   const stages = spec.agents.pipeline ?? [];
@@ -54,5 +59,65 @@ export function whenProblems(spec: SpecV2): FieldProblem[] {
       }
     }
     return problems;
+  });
+}
+
+/** Where a forEach's list comes from, and whether what admission can see of it is a list. */
+function sourceProblem(
+  spec: SpecV2,
+  own: string,
+  value: unknown,
+  stages: ReadonlySet<string>,
+): string | undefined {
+  const source = forEachSource(value);
+  if ('problem' in source) return source.problem;
+  if ('list' in source) {
+    return source.list.length > MAX_ITEMS_LIMIT
+      ? `lists ${source.list.length} items, over the ${MAX_ITEMS_LIMIT} any forEach may have`
+      : undefined;
+  }
+  const [head = '', ...rest] = source.path;
+  if (head === own) return `reads ${head}.outputs, its own outputs`;
+  if (head !== 'context') {
+    return stages.has(head)
+      ? undefined
+      : `reads ${head}.outputs, but there is no stage ${head} in spec.agents.pipeline`;
+  }
+  let node: unknown = spec.context ?? {};
+  for (const part of rest) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node) || !Object.hasOwn(node, part)) {
+      return `reads \${context.${rest.join('.')}}, but spec.context does not set it`;
+    }
+    node = (node as Record<string, unknown>)[part];
+  }
+  return Array.isArray(node)
+    ? undefined
+    : `reads context.${rest.join('.')}, which is ${typeof node}, not a list`;
+}
+
+export function forEachProblems(spec: SpecV2): FieldProblem[] {
+  const stages = spec.agents.pipeline ?? [];
+  const names = new Set(stages.map((stage) => stage.name));
+  return stages.flatMap((stage, index): FieldProblem[] => {
+    const at = `spec.agents.pipeline[${index}]`;
+    if (stage.forEach === undefined) {
+      const stray = (['maxParallel', 'onItemFailure'] as const).filter((field) => stage[field] !== undefined);
+      const problems = stray.map((field) => ({
+        field: `${at}.${field}`,
+        message: 'applies to the items of a forEach stage, and this stage has no forEach',
+      }));
+      for (const [input, value] of Object.entries(stage.config?.inputs ?? {})) {
+        if (readsItem(value)) {
+          problems.push({
+            field: `${at}.config.inputs.${input}`,
+            message:
+              'reads ${item} or ${index}, which only the inputs of a forEach stage have: give the stage a forEach',
+          });
+        }
+      }
+      return problems;
+    }
+    const problem = sourceProblem(spec, stage.name, stage.forEach, names);
+    return problem ? [{ field: `${at}.forEach`, message: problem }] : [];
   });
 }

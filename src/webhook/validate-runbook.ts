@@ -28,7 +28,7 @@ import {
 } from '../engine/spec/workflow-stages.js';
 import { compileUserSchema } from '../engine/spec/user-schema.js';
 import { cacheWordProblems } from './cache-checks.js';
-import { whenProblems } from './branch-checks.js';
+import { forEachProblems, whenProblems } from './branch-checks.js';
 
 export interface FieldProblem {
   field: string;
@@ -308,6 +308,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkSteps(spec),
     ...checkConditions(spec),
     ...whenProblems(spec),
+    ...forEachProblems(spec),
     ...checkBudgets(spec),
     ...checkConductor(spec),
     ...checkMonitoring(spec),

@@ -21,6 +21,7 @@ import { DECISIONS } from './gate-decision.js';
 import { Approvals } from './quality.js';
 import { RUNBOOK_PHASES } from '../phases.js';
 import { DIGEST_PATTERN, StageCacheStatus } from './cache.js';
+import { ItemsStatus, STAGE_OR_ITEM_PATTERN } from './branching.js';
 
 export const STAGE_PHASES = ['Pending', 'Running', 'Retrying', 'Succeeded', 'Failed', 'Skipped'] as const;
 export const GATE_PHASES = ['Pending', 'Approved', 'Rejected', 'TimedOut', 'NotApplicable'] as const;
@@ -47,8 +48,12 @@ export const Resources = Obj(
 
 const Rate = (description: string) => Num(description, { minimum: 0, maximum: 1 });
 
+/** A stage's name in the status: a stage, or an item of a forEach stage (<stage>[<index>]). */
+const StageOrItem = (description: string) =>
+  Str(description, { pattern: STAGE_OR_ITEM_PATTERN, maxLength: 71 });
+
 export const StageMetrics = Obj('Metrics of one stage in this run.', {
-  name: Name('Name of the stage.'),
+  name: StageOrItem('Name of the stage, or <stage>[<index>] for an item of a forEach stage.'),
   attempts: Int('Attempts started.', { minimum: 0 }),
   successRate: Type.Optional(Rate('Succeeded attempts over finished attempts, when any finished.')),
   durationSeconds: Type.Optional(
@@ -77,7 +82,7 @@ export const ExecutionMetrics = Obj(
       Int('Tokens the reused results cost when they were produced.', { minimum: 0 }),
     ),
     costSaved: Type.Optional(Money('Dollars the reused results cost when they were produced.')),
-    stages: Type.Optional(NamedList('Per stage, in the order of status.stages.', StageMetrics, 256)),
+    stages: Type.Optional(NamedList('Per stage, in the order of status.stages.', StageMetrics, 512)),
   },
 );
 
@@ -111,7 +116,7 @@ const OutputRef = Obj('Where an output kept outside the status is, and what it b
 });
 
 export const StageStatus = Obj('Where one stage stands.', {
-  name: Name('Name of the stage.'),
+  name: StageOrItem('Name of the stage, or <stage>[<index>] for an item of a forEach stage.'),
   workflow: Type.Optional(
     StringEnum('The workflow the stage belongs to: main, fallback, emergency or validation.', WORKFLOWS),
   ),
@@ -138,6 +143,7 @@ export const StageStatus = Obj('Where one stage stands.', {
   usage: Type.Optional(Usage),
   resources: Type.Optional(Resources),
   cache: Type.Optional(StageCacheStatus),
+  items: Type.Optional(ItemsStatus),
   grant: Type.Optional(
     Obj(
       'What the current attempt may spend, reserved from the run budgets when it started; a report above it fails the stage with AgentBudgetExceeded.',
@@ -242,7 +248,9 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
   alerts: Type.Optional(
     NamedList('Alerts of spec.monitoring.alerts that fire now or failed to evaluate.', AlertStatus, 64),
   ),
-  stages: Type.Optional(NamedList('One entry per stage.', StageStatus, 256)),
+  stages: Type.Optional(
+    NamedList('One entry per stage, and per item of a forEach stage that runs now.', StageStatus, 512),
+  ),
   workspaces: Type.Optional(
     NamedList(
       "The run's workspaces: the claim each mounts, and the node where the stages sharing a ReadWriteOnce one run.",

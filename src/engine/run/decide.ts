@@ -40,6 +40,8 @@ import { Run } from './run.js';
 import { recreateUnobserved, skipBlocked, startReady } from './schedule.js';
 import { stepNotifications } from './step-notifications.js';
 import { skipByCondition } from './when.js';
+import { fanOut, restoreItems } from './fan-out.js';
+import { parseItemName } from '../spec/for-each.js';
 import { buildStatus, runEvents, TERMINAL_RUN, type Ending } from './summary.js';
 import { advanceWorkflow, considerFallback, startEmergency, stopAll } from './workflows.js';
 
@@ -103,10 +105,10 @@ export function awaitsOutcome(runbook: RunbookObject, job: JobObservation): bool
   const execution = currentExecution(runbook);
   if (job.execution !== execution) return false;
   const stages = runbook.status?.execution === execution ? (runbook.status.stages ?? []) : [];
-  return awaitsFold(
-    stages.find((stage) => stage.name === job.stage),
-    job,
-  );
+  const stage = stages.find((entry) => entry.name === job.stage);
+  // An item without an entry has been folded into its forEach stage (or the status lags): not now.
+  if (!stage && parseItemName(job.stage)) return false;
+  return awaitsFold(stage, job);
 }
 
 function begin(input: EngineInput): Start {
@@ -190,7 +192,11 @@ function advance(run: Run): Progress {
     const limits = { held: gates.held, startBlocked: gates.startBlocked, runRemainingMs };
     while (
       !ending &&
-      (advanceWorkflow(run) || skipBlocked(run) || skipByCondition(run) || startReady(run, limits))
+      (advanceWorkflow(run) ||
+        skipBlocked(run) ||
+        skipByCondition(run) ||
+        fanOut(run, limits) ||
+        startReady(run, limits))
     )
       ending = firstEnding(run, [emergencyFinished, abortedStage]);
   }
@@ -303,5 +309,6 @@ export function decide(input: EngineInput): Decision {
   }
   const run = openRun(input, start);
   if (TERMINAL_RUN.has(run.status.phase ?? '')) return finishedDecision(run, start);
+  restoreItems(run);
   return conclude(run, start, advance(run));
 }

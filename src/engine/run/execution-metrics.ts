@@ -15,6 +15,12 @@ export interface Attempts {
 
 /** A stage's attempts: started, and of the finished ones how many succeeded and failed. */
 export function attemptsOf(stage: StageStatusV2): Attempts {
+  // A forEach stage's own figures are those of its items that finished (running ones have entries).
+  if (stage.items) {
+    const started = stage.items.attempts ?? 0;
+    const succeeded = Math.min(started, stage.items.succeeded);
+    return { started, succeeded, failed: started - succeeded };
+  }
   const started = stage.attempt ?? 0;
   const finished = Math.max(0, started - (stage.phase === 'Running' ? 1 : 0));
   const succeeded = stage.phase === 'Succeeded' && started > 0 ? 1 : 0;

@@ -11,6 +11,7 @@ import { addTokens, isCapped, overGrant, type Grant } from '../stage/budget.js';
 import { retryPolicy } from '../stage/retry.js';
 import { stageOutcome, type StageOutcome } from '../stage/stage-outcome.js';
 import { splitOutputs, storedOutputsName } from '../spec/stored-outputs.js';
+import { ITEM_OUTPUT_BYTES, listOutputs } from '../spec/for-each.js';
 import { timestamp } from '../model/conditions.js';
 import type { JobObservation } from '../model/types.js';
 import type { RunStage } from '../spec/workflow-stages.js';
@@ -89,7 +90,7 @@ function noteUnschedulable(run: Run, stage: StageStatusV2, spec: RunStage, job: 
 }
 
 /** Adds an attempt's usage to its stage's; resolves whether a figure has just saturated. */
-function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): boolean {
+export function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): boolean {
   const before = stage.usage ?? {};
   const sum = {
     tokens: addTokens(before.tokens ?? 0, tokens),
@@ -105,7 +106,7 @@ function addUsage(stage: StageStatusV2, tokens: number, costMicros: number): boo
 }
 
 /** Peak memory is the most of any attempt; CPU time adds up over attempts. */
-function addResources(stage: StageStatusV2, reported: Resources | undefined): void {
+export function addResources(stage: StageStatusV2, reported: Resources | undefined): void {
   if (!reported) return;
   const before = stage.resources ?? {};
   const memory = Math.max(before.memoryPeakBytes ?? 0, reported.memoryPeakBytes ?? 0);
@@ -144,6 +145,23 @@ function withinGrant(outcome: StageOutcome, grant: Grant | undefined, attempt: n
   };
 }
 
+/** An item's outputs are gathered into its stage's lists: larger ones fail it, and are not kept. */
+function withinItemBound(outcome: StageOutcome, spec: RunStage): StageOutcome {
+  if (!spec.item || outcome.kind !== 'succeeded') return outcome;
+  const bytes = [...outcome.encoded.values()].reduce((sum, json) => sum + Buffer.byteLength(json), 0);
+  if (bytes <= ITEM_OUTPUT_BYTES) return outcome;
+  return {
+    kind: 'failed',
+    reason: 'OutputsTooLarge',
+    message: `item ${spec.item.index} reported ${bytes} bytes of outputs as JSON, over the ${ITEM_OUTPUT_BYTES} a forEach item may: its outputs are gathered into the stage's lists; write large results to a workspace and report where`,
+    errorClass: 'VALIDATION_ERROR',
+    retryable: false,
+    tokens: outcome.tokens,
+    costMicros: outcome.costMicros,
+    ...(outcome.resources ? { resources: outcome.resources } : {}),
+  };
+}
+
 /** Keeps a stage's outputs: small ones in its status, the others in a ConfigMap it refers to; returns the latter's data. */
 function keepOutputs(
   run: Run,
@@ -151,11 +169,18 @@ function keepOutputs(
   job: JobObservation,
   outcome: Extract<StageOutcome, { kind: 'succeeded' }>,
 ): Record<string, string> | undefined {
-  const split = splitOutputs(outcome.outputs, outcome.encoded, {
-    name: storedOutputsName(job.name),
-    stage: stage.name,
-    execution: run.execution,
-  });
+  // An item's outputs join its forEach stage's lists, which fan-out.ts bounds: none is stored apart.
+  if (run.specStages.get(stage.name)?.item) {
+    stage.outputs = outcome.outputs;
+    delete stage.outputRefs;
+    return undefined;
+  }
+  const split = splitOutputs(
+    outcome.outputs,
+    outcome.encoded,
+    { name: storedOutputsName(job.name), stage: stage.name, execution: run.execution },
+    listOutputs(run.specStages.values(), stage.name),
+  );
   stage.outputs = split.inline;
   if (split.refs) stage.outputRefs = split.refs;
   else delete stage.outputRefs;
@@ -177,7 +202,10 @@ function countTrigger(run: Run, stage: StageStatusV2, spec: RunStage, errorClass
 
 function foldJob(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
   const maxOutputBytes = run.input.maxOutputBytes ?? MAX_OUTPUT_BYTES;
-  const outcome = withinGrant(stageOutcome(job, spec, maxOutputBytes), stage.grant, job.attempt);
+  const outcome = withinItemBound(
+    withinGrant(stageOutcome(job, spec, maxOutputBytes), stage.grant, job.attempt),
+    spec,
+  );
   if (addUsage(stage, outcome.tokens, outcome.costMicros)) {
     run.event(
       'Warning',

@@ -157,9 +157,11 @@ export function storeResult(
   // To the millisecond: a namespace's bound removes its oldest results first, and stages finish
   // many to a second.
   const time = run.now.toISOString();
+  // An item's result is its forEach stage's: names and labels take no <stage>[<index>].
+  const stageName = spec.item?.of ?? stage.name;
   run.cacheStores.push({
-    name: cachedResultName(stage.name, keyed.key, job.name),
-    stage: stage.name,
+    name: cachedResultName(stageName, keyed.key, job.name),
+    stage: stageName,
     spec: {
       key: keyed.key,
       agent: spec.agent ?? spec.name,
@@ -168,7 +170,7 @@ export function storeResult(
       origin: {
         runbook: run.input.runbook.metadata.name,
         execution: run.execution,
-        stage: stage.name,
+        stage: stageName,
         job: job.name,
         time,
       },

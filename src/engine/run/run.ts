@@ -9,6 +9,7 @@ import type { ErrorClass } from '../stage/agent-report.js';
 import { totalUsage, type Usage } from '../stage/budget.js';
 import { timestamp } from '../model/conditions.js';
 import { dependencies, type StageDependencies } from '../spec/graph.js';
+import { parseItemName } from '../spec/for-each.js';
 import { colocatedWorkspaces, workspaceNode } from '../stage/workspaces.js';
 import type { EventReason, StageReason } from '../../api/reasons.js';
 import type {
@@ -83,13 +84,19 @@ export class Run {
     // Main and validation stages are planned from the start; fallback and emergency ones join when they take over.
     const planned = [...mainStages(spec), ...validationStages(spec)].map((stage) => stage.name);
     const joined = (status.stages ?? []).map((stage) => stage.name).filter((name) => !planned.includes(name));
+    // Items of forEach stages get their specs back from restoreItems (fan-out.ts).
+    const runs = (name: string) => {
+      const item = parseItemName(name);
+      return (
+        this.specStages.has(name) ||
+        (item !== undefined && this.specStages.get(item.stage)?.forEach !== undefined)
+      );
+    };
     this.stages = new Map(
-      [...planned, ...joined]
-        .filter((name) => this.specStages.has(name))
-        .map((name) => {
-          const workflow = this.specStages.get(name)?.workflow ?? 'main';
-          return [name, known.get(name) ?? { name, workflow, phase: 'Pending' as const }];
-        }),
+      [...planned, ...joined].filter(runs).map((name) => {
+        const workflow = this.specStages.get(name)?.workflow ?? 'main';
+        return [name, known.get(name) ?? { name, workflow, phase: 'Pending' as const }];
+      }),
     );
   }
 

@@ -11,6 +11,7 @@ import { planStageJob, type PlanContext } from '../stage/job-plan.js';
 import { planContext } from './plan-context.js';
 import { keyOf, noteMiss, reuseResult } from './result-cache.js';
 import { breakerKeyOf } from '../spec/catalog.js';
+import { isFanOut } from '../spec/for-each.js';
 import type { RunStage } from '../spec/workflow-stages.js';
 import { timestamp } from '../model/conditions.js';
 import type { AgentHistory } from '../model/types.js';
@@ -27,7 +28,7 @@ export interface StartLimits {
 }
 
 const NO_HISTORY: AgentHistory = { finished: [], running: 0 };
-const DEFAULT_PARALLELISM = 5;
+export const DEFAULT_PARALLELISM = 5;
 
 /** Whether the stage's dependencies let it start (ignoring time, gates, budgets and the cap). */
 export function dependenciesMet(run: Run, name: string, stage: StageStatusV2): boolean {
@@ -108,11 +109,14 @@ function breakerAllows(run: Run, spec: RunStage, stage: StageStatusV2): boolean 
 export function startReady(run: Run, limits: StartLimits): boolean {
   if (run.spec.suspend || limits.startBlocked) return false;
   const parallelism = run.spec.execution?.parallelism ?? DEFAULT_PARALLELISM;
-  let running = [...run.stages.values()].filter((stage) => stage.phase === 'Running').length;
+  // A forEach stage runs no Job of its own: its items take the slots.
+  let running = [...run.stages.values()].filter(
+    (stage) => stage.phase === 'Running' && !isFanOut(run.specStages.get(stage.name)),
+  ).length;
   let changed = false;
   for (const [name, stage] of run.stages) {
     const spec = run.specStages.get(name);
-    if (!spec || spec.workflow !== run.activeWorkflow || limits.held.has(name)) continue;
+    if (!spec || spec.workflow !== run.activeWorkflow || limits.held.has(name) || isFanOut(spec)) continue;
     if (!dependenciesMet(run, name, stage) || !retryDue(run, stage)) continue;
     // A stored result needs no agent, slot or budget: it is reused before any of them is asked.
     const keyed = keyOf(run, spec, (stage.attempt ?? 0) + 1);

@@ -10,6 +10,7 @@ import { formatMicros, moneyMicros } from '../../api/grammar.js';
 import { FINISHED_RUN_PHASES } from '../../api/phases.js';
 import { isTerminalStage, type Run } from './run.js';
 import type { EngineEvent } from '../model/types.js';
+import { parseItemName } from '../spec/for-each.js';
 
 export const TERMINAL_RUN: ReadonlySet<string> = new Set(FINISHED_RUN_PHASES);
 const BY_CONDITION: ReadonlySet<string> = new Set(['ConditionNotMet', 'DependencySkipped']);
@@ -60,7 +61,8 @@ function setPhase(
   ending: Ending | undefined,
   waiting: string[],
 ): void {
-  const stages = status.stages ?? [];
+  // Items of forEach stages count through their stage.
+  const stages = (status.stages ?? []).filter((stage) => !parseItemName(stage.name));
   const done = stages.filter(isTerminalStage).length;
   if (ending) {
     status.phase = ending.phase;
@@ -148,7 +150,8 @@ export function buildStatus(run: Run, ending: Ending | undefined, waiting: strin
   const { runbook, now } = run.input;
   const stages = [...run.stages.values()];
   const status: StatusV2 = { ...run.status, stages };
-  status.progress = `${stages.filter(isTerminalStage).length}/${stages.length}`;
+  const counted = stages.filter((stage) => !parseItemName(stage.name));
+  status.progress = `${counted.filter(isTerminalStage).length}/${counted.length}`;
   const usage = run.usage();
   const capped = isCapped(usage) || stages.some((stage) => stage.usage?.capped);
   status.usage = {

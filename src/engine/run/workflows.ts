@@ -55,6 +55,8 @@ export function abortingStage(run: Run): StageStatusV2 | undefined {
       (stage.workflow ?? 'main') === run.activeWorkflow &&
       stage.phase === 'Failed' &&
       stage.reason !== 'Aborted' &&
+      // An item's failure is its forEach stage's to judge (onItemFailure).
+      run.specStages.get(stage.name)?.item === undefined &&
       (run.specStages.get(stage.name)?.config?.failurePolicy ?? 'abort') === 'abort',
   );
 }

@@ -2,12 +2,13 @@
 import { referencedStages } from './substitution.js';
 import type { RunStage } from './workflow-stages.js';
 import { whenStages } from './when.js';
+import { forEachStage } from './for-each.js';
 
 export interface StageDependencies {
   /**
    * Stages that must finish first: dependsOn, and (as in Tekton, where using a task's result
    * orders the tasks) every stage of the same workflow whose outputs the stage's inputs or `when`
-   * use. Each must succeed, or have been skipped by its own `when`.
+   * or forEach use. Each must succeed, or have been skipped by its own `when`.
    */
   required: string[];
   /** In a sequential workflow (pipeline mode, workflow steps), the previous stage, which must have finished first. */
@@ -26,7 +27,12 @@ export function dependencies(stages: RunStage[]): Map<string, StageDependencies>
     }
     group.forEach((stage, index) => {
       const previous = stage.sequential && index > 0 ? group[index - 1]?.name : undefined;
-      const referenced = [...referencedStages(stage.config?.inputs ?? {}), ...whenStages(stage)]
+      const listed = forEachStage(stage);
+      const referenced = [
+        ...referencedStages(stage.config?.inputs ?? {}),
+        ...whenStages(stage),
+        ...(listed ? [listed] : []),
+      ]
         .map((name) => byName.get(name))
         .filter((name): name is string => name !== undefined && name !== stage.name);
       const required = [...new Set([...(stage.dependsOn ?? []), ...referenced])];

@@ -15,6 +15,8 @@ import type { OutputStore, StoredFile } from '../model/types.js';
 
 /** The largest output the status keeps inline, as JSON. */
 export const INLINE_OUTPUT_BYTES = 1024;
+/** The most a list that a later stage's forEach reads may hold in the status, as JSON. */
+export const FOR_EACH_LIST_BYTES = 64 * 1024;
 /** The most all of a stage's inline outputs may hold together: the status is rewritten on every change. */
 export const INLINE_TOTAL_BYTES = 8 * 1024;
 const PREVIEW_CHARACTERS = 200;
@@ -92,12 +94,14 @@ function preview(value: unknown, json: string): string {
 
 /**
  * Splits a stage's outputs into those the status keeps and those a ConfigMap keeps: the small
- * ones stay, smallest first, while they fit INLINE_TOTAL_BYTES together.
+ * ones stay, smallest first, while they fit INLINE_TOTAL_BYTES together, and so do the `lists` a
+ * forEach reads, up to FOR_EACH_LIST_BYTES each.
  */
 export function splitOutputs(
   outputs: Record<string, unknown>,
   encoded: ReadonlyMap<string, string>,
   store: Omit<OutputStore, 'data'>,
+  lists: ReadonlySet<string> = new Set(),
 ): { inline: Record<string, unknown>; refs?: Record<string, OutputRef>; store?: OutputStore } {
   const bySize = [...encoded].map(([name, json]) => ({ name, json, bytes: Buffer.byteLength(json) }));
   bySize.sort((a, b) => a.bytes - b.bytes);
@@ -107,6 +111,11 @@ export function splitOutputs(
   let inlineBytes = 0;
   for (const { name, json, bytes } of bySize) {
     const value = outputs[name];
+    // A list a later forEach runs over stays in the status, whose items the engine must read.
+    if (lists.has(name) && bytes <= FOR_EACH_LIST_BYTES) {
+      setOwn(inline, name, value);
+      continue;
+    }
     if (bytes <= INLINE_OUTPUT_BYTES && inlineBytes + bytes <= INLINE_TOTAL_BYTES) {
       inlineBytes += bytes;
       setOwn(inline, name, value);

@@ -18,6 +18,8 @@ export interface SubstitutionScope {
   runbook: { name: string; namespace: string; version: string };
   /** Filled with the stored outputs the substituted values pass on, by path. */
   files?: Map<string, StoredFile>;
+  /** The item an item of a forEach stage runs for: ${item}, ${item.<field>}, ${index}. */
+  item?: { value: unknown; index: number };
 }
 
 export class UnresolvedReference extends Error {
@@ -44,6 +46,12 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
   } else if (head === '$runbook') {
     value = scope.runbook;
     walked = rest;
+  } else if ((head === 'item' && rest[0] !== 'outputs') || (head === 'index' && rest.length === 0)) {
+    if (!scope.item)
+      throw new UnresolvedReference(reference, `only the inputs of a forEach stage read ${head}`);
+    if (head === 'index') return scope.item.index;
+    value = scope.item.value;
+    walked = rest;
   } else if (rest[0] === 'outputs') {
     if (!Object.hasOwn(scope.outputs, head)) {
       throw new UnresolvedReference(
@@ -56,7 +64,7 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
   } else {
     throw new UnresolvedReference(
       reference,
-      'a reference starts with context., <stage>.outputs., $runbook. or is $timestamp',
+      'a reference starts with context., <stage>.outputs., $runbook. or item, or is $timestamp or index',
     );
   }
   for (const [index, part] of walked.entries()) {
@@ -64,7 +72,7 @@ function lookup(scope: SubstitutionScope, path: string, reference: string): unkn
     if (typeof value !== 'object' || value === null || !Object.hasOwn(value, part)) {
       const at = [
         head,
-        ...(head === 'context' || head === '$runbook' ? [] : ['outputs']),
+        ...(head === 'context' || head === '$runbook' || head === 'item' ? [] : ['outputs']),
         ...walked.slice(0, index + 1),
       ];
       throw new UnresolvedReference(reference, `${at.join('.')} is not defined`);
@@ -119,8 +127,9 @@ function pathProblem(path: string): string | undefined {
   if (head === '$timestamp' && rest.length === 0) return undefined;
   if (head === '$runbook' && rest.length === 1 && RUNBOOK_FIELDS.has(rest[0] ?? '')) return undefined;
   if (head === '$runbook') return '$runbook has name, namespace and version';
+  if ((head === 'item' && rest[0] !== 'outputs') || (head === 'index' && rest.length === 0)) return undefined;
   if (head && !head.startsWith('$') && rest[0] === 'outputs') return undefined;
-  return 'a reference is context.<field>, <stage>.outputs[.<name>], $runbook.<name|namespace|version> or $timestamp';
+  return 'a reference is context.<field>, <stage>.outputs[.<name>], $runbook.<name|namespace|version>, $timestamp, or in a forEach stage item[.<field>] or index';
 }
 
 /**
@@ -220,6 +229,23 @@ export function referencedOutputs(value: unknown): { stage: string; output?: str
   };
   visit(value);
   return read;
+}
+
+/** Whether a value reads ${item...} or ${index}, which only a forEach stage's inputs may. */
+export function readsItem(value: unknown): boolean {
+  let reads = false;
+  const visit = (node: unknown) => {
+    if (typeof node === 'string') {
+      for (const match of node.matchAll(REFERENCE)) {
+        const [head, second] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
+        if ((head === 'item' && second !== 'outputs') || (head === 'index' && second === undefined))
+          reads = true;
+      }
+    } else if (Array.isArray(node)) node.forEach(visit);
+    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
+  };
+  visit(value);
+  return reads;
 }
 
 /** Stage names a value refers to through ${<stage>.outputs...}. */

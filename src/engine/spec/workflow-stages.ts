@@ -20,6 +20,14 @@ export interface RunStage extends StageV2 {
   alias?: string;
   /** Stages of this workflow run one after another in list order. */
   sequential: boolean;
+  /** An item of a forEach stage: the stage, the item's index and its value. */
+  item?: ItemOf;
+}
+
+export interface ItemOf {
+  of: string;
+  index: number;
+  value: unknown;
 }
 
 type Step = NonNullable<NonNullable<NonNullable<SpecV2['workflows']>['main']>['steps']>[number];

@@ -9,6 +9,7 @@ import { stageDeadlineSeconds } from './deadlines.js';
 import { resolveInputs } from './inputs.js';
 import { egressPolicyName, jobName } from '../model/naming.js';
 import type { SubstitutionScope } from '../spec/substitution.js';
+import type { ItemOf } from '../spec/workflow-stages.js';
 import type { JobPlan, PlannedWorkspace, RunbookObject, StoredFile } from '../model/types.js';
 import { colocationFor, HOSTNAME_LABEL, plannedWorkspaces } from './workspaces.js';
 
@@ -156,7 +157,7 @@ function agentEnv(
 
 export function planStageJob(
   context: PlanContext,
-  stage: StageV2,
+  stage: StageV2 & { item?: ItemOf },
   attempt: number,
 ): { plan: JobPlan } | { problem: Problem } {
   const { runbook, execution, catalog, scope } = context;
@@ -168,7 +169,8 @@ export function planStageJob(
     };
   }
   const stored = new Map<string, StoredFile>();
-  const resolved = resolveInputs(stage, { ...scope, files: stored });
+  const item = stage.item && { value: stage.item.value, index: stage.item.index };
+  const resolved = resolveInputs(stage, { ...scope, files: stored, ...(item ? { item } : {}) });
   if ('problem' in resolved) return resolved;
   const assignment = assignmentFiles(context, stage, resolved.inputs);
   if ('problem' in assignment) return assignment;

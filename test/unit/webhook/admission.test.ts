@@ -115,7 +115,7 @@ describe('semantic validation (the validating webhook)', () => {
       'spec.agents.pipeline[0].config.inputs.bogus: ${context.title|bogus}: unknown transform "bogus" (slug, upper, lower, truncate:N)',
       'spec.agents.pipeline[0].config.inputs.negative: ${context.title|truncate:-1}: truncate needs a whole number, as in truncate:100',
       'spec.agents.pipeline[0].config.inputs.unclosed: "about ${context.title" has a ${ that is never closed with }',
-      'spec.agents.pipeline[0].config.inputs.secret: ${$secret}: a reference is context.<field>, <stage>.outputs[.<name>], $runbook.<name|namespace|version> or $timestamp',
+      'spec.agents.pipeline[0].config.inputs.secret: ${$secret}: a reference is context.<field>, <stage>.outputs[.<name>], $runbook.<name|namespace|version>, $timestamp, or in a forEach stage item[.<field>] or index',
       'spec.agents.pipeline[0].config.inputs.runbook: ${$runbook.uid}: $runbook has name, namespace and version',
     ]);
   });

@@ -96,3 +96,83 @@ describe('admission of when conditions', () => {
     ]);
   });
 });
+
+describe('admission of forEach stages', () => {
+  const withContext = (stages: SpecV2['agents']['pipeline']): SpecV2 => ({
+    ...spec(stages),
+    context: { domains: ['a', 'b'], title: 'T' },
+  });
+
+  it('accepts a literal list, a context list and an upstream output, with item and index in the inputs', () => {
+    expect(
+      validateRunbookSpec(
+        withContext([
+          { name: 'research' },
+          { name: 'a', forEach: [1, 2], config: { inputs: { x: '${item}', i: '${index}' } } },
+          {
+            name: 'b',
+            forEach: '${context.domains}',
+            maxParallel: 2,
+            config: { inputs: { x: '${item|upper}' } },
+          },
+          {
+            name: 'c',
+            forEach: '${research.outputs.list}',
+            onItemFailure: 'collect',
+            config: { inputs: { x: '${item.name}' } },
+          },
+        ]),
+      ),
+    ).to.deep.equal([]);
+  });
+
+  it('refuses a forEach over something that is not a list, naming the field', () => {
+    const problems = validateRunbookSpec(
+      withContext([
+        { name: 'a', forEach: 'just text' },
+        { name: 'b', forEach: '${context.title}' },
+        { name: 'c', forEach: { items: [1] } },
+        { name: 'd', forEach: '${ghost.outputs.list}' },
+        { name: 'e', forEach: '${e.outputs.list}' },
+        { name: 'f', forEach: '${context.missing}' },
+      ]),
+    );
+    expect(problems.map((problem) => problem.field)).to.deep.equal([
+      'spec.agents.pipeline[0].forEach',
+      'spec.agents.pipeline[1].forEach',
+      'spec.agents.pipeline[2].forEach',
+      'spec.agents.pipeline[3].forEach',
+      'spec.agents.pipeline[4].forEach',
+      'spec.agents.pipeline[5].forEach',
+    ]);
+    expect(problems[0]?.message).to.match(/^must be a list, or one whole reference to a list/);
+    expect(problems[1]?.message).to.equal('reads context.title, which is string, not a list');
+    expect(problems[3]?.message).to.equal(
+      'reads ghost.outputs, but there is no stage ghost in spec.agents.pipeline',
+    );
+    expect(problems[4]?.message).to.equal('reads e.outputs, its own outputs');
+    expect(problems[5]?.message).to.equal('reads ${context.missing}, but spec.context does not set it');
+  });
+
+  it('refuses ${item} and ${index} outside a forEach stage, and item settings without forEach', () => {
+    expect(
+      problemsOf([
+        { name: 'a', maxParallel: 2, onItemFailure: 'collect', config: { inputs: { x: 'n=${index}' } } },
+      ]),
+    ).to.deep.equal([
+      {
+        field: 'spec.agents.pipeline[0].maxParallel',
+        message: 'applies to the items of a forEach stage, and this stage has no forEach',
+      },
+      {
+        field: 'spec.agents.pipeline[0].onItemFailure',
+        message: 'applies to the items of a forEach stage, and this stage has no forEach',
+      },
+      {
+        field: 'spec.agents.pipeline[0].config.inputs.x',
+        message:
+          'reads ${item} or ${index}, which only the inputs of a forEach stage have: give the stage a forEach',
+      },
+    ]);
+  });
+});
