@@ -4,7 +4,8 @@
  * reports token usage and a cost derived from its inputs, and can be told to fail.
  *
  * Parameters it understands: fail (an error class to fail with), delayMs (time to "think"),
- * outputBytes (makes each string output exactly that many bytes as JSON, to try large outputs).
+ * outputBytes (makes each string output exactly that many bytes as JSON, to try large outputs),
+ * listLength (makes each array output a list of that many items, for a forEach to fan out over).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatMicros } from '../api/grammar.js';
@@ -26,8 +27,12 @@ function output(type: OutputType, name: string, work: Assignment): unknown {
   switch (type) {
     case 'object':
       return { summary: `${work.stage}: ${summary}`, basedOn: Object.keys(work.inputs) };
-    case 'array':
-      return Object.keys(work.inputs).map((key) => `${name} from ${key}`);
+    case 'array': {
+      const length = Number(work.parameters.listLength);
+      return Number.isInteger(length) && length >= 0
+        ? Array.from({ length: Math.min(length, 10_000) }, (_, index) => `${name} ${index + 1}`)
+        : Object.keys(work.inputs).map((key) => `${name} from ${key}`);
+    }
     case 'string':
       return `${name} by ${work.stage}: ${summary}`;
     case 'number':

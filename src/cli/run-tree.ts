@@ -7,6 +7,7 @@ import { formatMicros, moneyMicros } from '../api/grammar.js';
 import { effectiveSpec, runSpec } from '../engine/spec/effective.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { tableLines } from './table.js';
+import { parseItemName } from '../engine/spec/for-each.js';
 
 type Stage = NonNullable<StatusV2['stages']>[number];
 
@@ -46,24 +47,42 @@ function detail(stage: Stage): string {
   return oneLine.length > 80 ? `${oneLine.slice(0, 79)}…` : oneLine;
 }
 
+/** The ATTEMPT column: a forEach stage counts its finished items, a stage that reused a result says so. */
+function attemptText(stage: Stage): string {
+  if (stage.items) return `${stage.items.succeeded + stage.items.failed}/${stage.items.count} items`;
+  if (stage.cache?.result === 'Hit') return 'cached';
+  return stage.attempt ? String(stage.attempt) : '-';
+}
+
+function stageRow(prefix: string, stage: Stage, now: Date): string[] {
+  return [
+    `${prefix} ${PHASE_ICONS[stage.phase] ?? '?'} ${stage.name}`,
+    stage.phase,
+    attemptText(stage),
+    between(stage.startTime, stage.completionTime, now),
+    tokens(stage.usage?.tokens),
+    dollars(stage.usage?.costUSD),
+    detail(stage),
+  ];
+}
+
+/** The stages under their workflows, and the items a forEach stage runs now under it. */
 function stageRows(stages: readonly Stage[], now: Date): string[][] {
   const header = ['STAGE', 'PHASE', 'ATTEMPT', 'DURATION', 'TOKENS', 'COST', 'MESSAGE'];
   const rows: string[][] = [header];
-  const workflows = [...new Set(stages.map((stage) => stage.workflow ?? 'main'))];
+  const items = (stage: string) => stages.filter((other) => parseItemName(other.name)?.stage === stage);
+  const main = stages.filter((stage) => !parseItemName(stage.name));
+  const workflows = [...new Set(main.map((stage) => stage.workflow ?? 'main'))];
   for (const workflow of workflows) {
     rows.push([workflow, '', '', '', '', '', '']);
-    const members = stages.filter((stage) => (stage.workflow ?? 'main') === workflow);
+    const members = main.filter((stage) => (stage.workflow ?? 'main') === workflow);
     members.forEach((stage, index) => {
-      const branch = index === members.length - 1 ? '└─' : '├─';
-      rows.push([
-        `${branch} ${PHASE_ICONS[stage.phase] ?? '?'} ${stage.name}`,
-        stage.phase,
-        stage.cache?.result === 'Hit' ? 'cached' : stage.attempt ? String(stage.attempt) : '-',
-        between(stage.startTime, stage.completionTime, now),
-        tokens(stage.usage?.tokens),
-        dollars(stage.usage?.costUSD),
-        detail(stage),
-      ]);
+      const last = index === members.length - 1;
+      rows.push(stageRow(last ? '└─' : '├─', stage, now));
+      const running = items(stage.name);
+      running.forEach((item, at) =>
+        rows.push(stageRow(`${last ? '  ' : '│ '} ${at === running.length - 1 ? '└─' : '├─'}`, item, now)),
+      );
     });
   }
   return rows;
