@@ -23,6 +23,11 @@ export interface StageSketch {
   agent?: string;
   workspaces?: { name: string; mountPath?: string; readOnly?: boolean }[];
   cache?: Record<string, unknown>;
+  when?: string;
+  skippedOutputs?: Record<string, unknown>;
+  forEach?: unknown;
+  maxParallel?: number;
+  onItemFailure?: string;
 }
 
 /** A runbook with a context the stages can refer to; `extra` is merged into the spec. */

@@ -22,10 +22,7 @@ describe('agentrunbook get: the run tree', () => {
     h.step();
     h.succeed('analyze[0]');
     h.step();
-    const text = renderRunTree(
-      { metadata: { name: 'rb', namespace: 'ns' }, ...h.runbook } as AgentRunbookJson,
-      h.now,
-    );
+    const text = renderRunTree(h.runbook as AgentRunbookJson, h.now);
     const lines = text.split('\n');
     const row = (name: string) => lines.find((line) => line.includes(` ${name} `)) ?? '';
     expect(row('review')).to.match(/○ review\s+Skipped\s+-.*when outputs\.research\.risk > 5 is false/);

@@ -1,0 +1,179 @@
+/**
+ * forEach and when on a real control plane, with the operator as its own process killed twice
+ * while items run (as result-cache-kill.test.ts does): every item runs as exactly one Job, labelled
+ * with its stage and index, the outputs arrive as one list in item order, and a stage whose `when`
+ * is false is skipped while its dependent runs with the declared default.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
+import { FakeNode } from '../../hack/local-cluster/fake-node.js';
+import { mustRun } from '../../hack/local-cluster/install-operator.js';
+import { LABEL_ITEM, LABEL_STAGE } from '../../src/api/labels.js';
+import type { JobJson } from '../../src/kube/types.js';
+import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
+import { installOperator, testNamespace } from '../support/operator-harness.js';
+import { runbook, waitForPhase, type StageSketch } from '../support/runbook-env.js';
+import { scenarioFrom, succeed, type AgentCall } from '../support/scripted-agents.js';
+import { sharedControlPlane } from '../support/shared-control-plane.js';
+
+const ITEMS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'];
+const STAGES: StageSketch[] = [
+  { name: 'list', config: { outputs: { names: 'array' } } },
+  {
+    name: 'each',
+    forEach: '${list.outputs.names}',
+    maxParallel: 3,
+    config: { inputs: { name: '${item}', at: '${index}' }, outputs: { upper: 'string' } },
+  },
+  {
+    name: 'review',
+    when: 'size(outputs.list.names) > 100',
+    skippedOutputs: { verdict: 'not needed' },
+    config: { outputs: { verdict: 'string' } },
+  },
+  {
+    name: 'final',
+    dependsOn: ['each', 'review'],
+    config: { inputs: { uppers: '${each.outputs.upper}', verdict: '${review.outputs.verdict}' } },
+  },
+];
+
+describe('forEach and when across operator kills', function () {
+  this.timeout(240_000);
+  let plane: ControlPlane;
+  let kubeconfig = '';
+  let namespace = '';
+  let node: FakeNode;
+  let operator: CliProcess | undefined;
+  const calls = new Map<string, AgentCall>();
+  const config = join(mkdtempSync(join(tmpdir(), 'fan-out-')), 'config.yaml');
+
+  const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
+  const startOperator = async () => {
+    operator = startOperatorProcess({ kubeconfig, config, namespace });
+    await operator.waitForOutput('operator started');
+  };
+  const killOperator = async () => {
+    operator?.child.kill('SIGKILL');
+    await operator?.exited;
+  };
+  const heldItems = () => node.heldPods().filter((key) => calls.get(key)?.stage.startsWith('each['));
+  const finishItem = (key: string) => {
+    const call = calls.get(key);
+    return node.finish(key, succeed({ upper: String(call?.inputs.name).toUpperCase() }));
+  };
+
+  before(async () => {
+    writeFileSync(
+      config,
+      stringify({
+        agents: ['list', 'each', 'review', 'final'].map((name) => ({
+          name,
+          image: `registry.example/agents/${name}:1.0.0`,
+        })),
+      }),
+    );
+    plane = await sharedControlPlane();
+    kubeconfig = await installOperator(plane);
+    namespace = await testNamespace(plane, 'fan-out');
+    node = new FakeNode(plane.adminConfig(), {
+      namespace,
+      scenario: scenarioFrom((call) => {
+        calls.set(`${call.namespace}/${call.pod.metadata?.name ?? ''}`, call);
+        return 'hold';
+      }),
+    });
+    await node.start();
+    await startOperator();
+  });
+
+  after(async () => {
+    await killOperator();
+    await node.stop();
+  });
+
+  it('runs each item once however the kills fall, gathers the outputs in order and skips by when', async () => {
+    await mustRun(
+      plane.adminKubeconfigPath,
+      ['-n', namespace, 'apply', '-f', '-'],
+      stringify(runbook('fan', 'hybrid', STAGES)),
+    );
+    const first = () => node.heldPods().find((key) => calls.get(key)?.stage === 'list');
+    await node.waitFor(() => first() !== undefined, 30_000, 'list running');
+    await node.finish(first() ?? '', succeed({ names: ITEMS }));
+    await node.waitFor(() => heldItems().length === 3, 30_000, 'three items running (maxParallel)');
+    expect(
+      heldItems()
+        .map((key) => calls.get(key)?.stage)
+        .sort(),
+    ).to.deep.equal(['each[0]', 'each[1]', 'each[2]']);
+    // Killed as two items report: the restarted operator folds them and starts the next two.
+    const [a, b] = heldItems();
+    await Promise.all([finishItem(a ?? ''), finishItem(b ?? '')]);
+    await killOperator();
+    await startOperator();
+    await node.waitFor(() => heldItems().length === 3, 30_000, 'the next items running');
+    // Killed again at once after the items are started: the status that holds them is written.
+    await Promise.all(heldItems().map(finishItem));
+    await killOperator();
+    await startOperator();
+    while (calls.size < 1 + ITEMS.length || heldItems().length) {
+      await node.waitFor(
+        () => heldItems().length > 0 || calls.size >= 1 + ITEMS.length,
+        30_000,
+        'items running',
+      );
+      await Promise.all(heldItems().map(finishItem));
+      if (calls.size >= 1 + ITEMS.length && heldItems().length === 0) break;
+    }
+    const last = () => node.heldPods().find((key) => calls.get(key)?.stage === 'final');
+    await node.waitFor(() => last() !== undefined, 30_000, 'final running');
+    const finalCall = calls.get(last() ?? '');
+    expect(finalCall?.inputs).to.deep.equal({
+      uppers: ITEMS.map((name) => name.toUpperCase()),
+      verdict: 'not needed',
+    });
+    await node.finish(last() ?? '', succeed());
+    await waitForPhase(plane.adminKubeconfigPath, namespace, 'fan', 'Succeeded', 60);
+
+    const jobs = (
+      JSON.parse(await admin('get', 'jobs', '-l', `${LABEL_STAGE}=each`, '-o', 'json')) as {
+        items: JobJson[];
+      }
+    ).items;
+    const items = jobs.map((job) => job.metadata.labels?.[LABEL_ITEM]).sort((x, y) => Number(x) - Number(y));
+    expect(items, 'one Job per item, none twice').to.deep.equal(ITEMS.map((_, index) => String(index)));
+    const status = (
+      JSON.parse(await admin('get', 'arb', 'fan', '-o', 'json')) as {
+        status: {
+          progress: string;
+          stages: { name: string; phase: string; reason?: string; items?: unknown }[];
+        };
+      }
+    ).status;
+    expect(status.progress).to.equal('4/4');
+    expect(status.stages.map((stage) => [stage.name, stage.phase, stage.reason])).to.deep.equal([
+      ['list', 'Succeeded', 'Succeeded'],
+      ['each', 'Succeeded', 'Succeeded'],
+      ['review', 'Skipped', 'ConditionNotMet'],
+      ['final', 'Succeeded', 'Succeeded'],
+    ]);
+    expect(status.stages[1]?.items).to.deep.include({
+      count: 7,
+      succeeded: 7,
+      failed: 0,
+      succeededIndexes: '0-6',
+    });
+    const events = (
+      JSON.parse(
+        await admin('get', 'events', '--field-selector', 'involvedObject.name=fan', '-o', 'json'),
+      ) as { items: { message: string }[] }
+    ).items.map((event) => event.message);
+    expect(events).to.include('stage each fans out over 7 items');
+    expect(events).to.include('stage review skipped: when size(outputs.list.names) > 100 is false');
+  });
+});
