@@ -77,6 +77,16 @@ async function applyPatiently(kubeconfig: string, path: string): Promise<string>
  * and analyze from the cache and runs only write; shown as `agentrunbook get` prints it, with the
  * operator's cache metrics.
  */
+/** The fan-out example as `agentrunbook get` prints it: a stage skipped by when, 20 items. */
+async function showBranching(kubeconfig: string): Promise<void> {
+  const name = 'fan-out-research';
+  const object = JSON.parse(
+    await run(kubeconfig, ['get', 'agentrunbook', name, '-n', DEMO_NAMESPACE, '-o', 'json']),
+  ) as AgentRunbookJson;
+  say(`branching and fan-out: agentrunbook get ${name} -n ${DEMO_NAMESPACE}`);
+  console.log(renderRunTree(object, new Date()));
+}
+
 async function showCaching(kubeconfig: string, metricsPort: number): Promise<void> {
   const name = 'cached-research';
   say(
@@ -300,6 +310,7 @@ async function main(): Promise<void> {
       process.exitCode = 1;
       console.log(`not succeeded: ${failed.map((row) => row.metadata.name).join(', ')}`);
     }
+    await showBranching(admin);
     await showCaching(admin, metricsPort);
     const kubectlPath = layerBinary('kubectl');
     console.log(`Look around (in another terminal):

@@ -37,6 +37,7 @@ describe('make demo', function () {
       'market-scan',
       'normalize-research',
       'cached-research',
+      'fan-out-research',
     ]) {
       expect(finalTable).to.match(new RegExp(`${name}\\s+Succeeded`));
     }
@@ -50,6 +51,11 @@ describe('make demo', function () {
     // kubectl logs reaches the agent's output through the API server and the fake node.
     expect(output).to.match(/reference agent: stage research: outputs .*tokens/);
     expect(output).to.match(/The console \(the runbooks, .*\): http:\/\/127\.0\.0\.1:\d+\//);
+    // The fan-out: 20 items profiled, the security review skipped by its when condition.
+    const fanned = output.slice(output.indexOf('agentrunbook get fan-out-research'));
+    expect(fanned).to.match(/✔ profile\s+Succeeded\s+20\/20 items\s.*all 20 items succeeded/);
+    expect(fanned).to.match(/○ security-review\s+Skipped\s+-.*when riskLevel > 7 is false/);
+    expect(fanned).to.match(/Phase:\s+Succeeded\s+\(4\/4 stages\)/);
     // The cached rerun: research and analyze reused, write run, what it saved, and the metrics.
     const cached = output.slice(output.indexOf('agentrunbook get cached-research'));
     expect(cached).to.match(/Saved:\s+[\d,]+ tokens, \$[\d.]+ {2}\(2 stages reused from the cache\)/);
