@@ -327,6 +327,50 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     for (const report of reports) expect(JSON.parse(report)).to.have.nested.property('usage.tokens');
   });
 
+  it('examples/fan-out-research profiles 20 competitors as 20 Pods the kubelet ran, and skips its security review by when', async () => {
+    const jobs = JSON.parse(
+      await k(
+        '-n',
+        NAMESPACE,
+        'get',
+        'jobs',
+        '-l',
+        'i2s.studio/runbook=fan-out-research,i2s.studio/stage=profile',
+        '-o',
+        'json',
+      ),
+    ) as { items: { metadata: { labels: Record<string, string> }; status?: { succeeded?: number } }[] };
+    const items = jobs.items
+      .map((job) => Number(job.metadata.labels['i2s.studio/item']))
+      .sort((a, b) => a - b);
+    expect(items, 'one Job per item').to.deep.equal(Array.from({ length: 20 }, (_, index) => index));
+    expect(jobs.items.every((job) => job.status?.succeeded === 1)).to.equal(true);
+    const status = (
+      JSON.parse(await k('-n', NAMESPACE, 'get', 'arb', 'fan-out-research', '-o', 'json')) as {
+        status: {
+          progress: string;
+          stages: {
+            name: string;
+            phase: string;
+            reason?: string;
+            outputs?: Record<string, unknown>;
+            items?: unknown;
+          }[];
+        };
+      }
+    ).status;
+    const stage = (name: string) => status.stages.find((entry) => entry.name === name);
+    expect(status.progress).to.equal('4/4');
+    expect(stage('profile')?.items).to.deep.include({
+      count: 20,
+      succeeded: 20,
+      failed: 0,
+      succeededIndexes: '0-19',
+    });
+    expect(stage('security-review')).to.include({ phase: 'Skipped', reason: 'ConditionNotMet' });
+    expect(stage('write')?.phase).to.equal('Succeeded');
+  });
+
   it('kubectl logs shows what a stage’s agent did', async () => {
     const job =
       (await k('-n', NAMESPACE, 'get', 'jobs', '-l', 'i2s.studio/stage=research', '-o', 'name')).split(
