@@ -9,6 +9,8 @@
  *   API server's audit log), peak RSS;
  * - on the first bed, what a stage whose result comes from the cache costs the operator (CPU, API
  *   requests) against one that runs;
+ * - on the first bed, one runbook fanning out over 100 items (forEach): items/s against the bed's
+ *   Job-path ceiling, CPU and API requests per item;
  * - on the first bed, 5,000 finished runbooks stored: RSS and operator start -> all reconciled;
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a table
@@ -139,6 +141,33 @@ function runbook(namespace: string, name: string, cached = false) {
           agent: 'bench',
           ...(cached ? { config: { parameters: { step: stage } } } : {}),
         })),
+      },
+    },
+  };
+}
+
+/** How many items the fan-out figure's one forEach stage runs. */
+const FAN_OUT_ITEMS = 100;
+
+/** One runbook whose one stage fans out over FAN_OUT_ITEMS items, all allowed to run at once. */
+function fanOutRunbook(namespace: string, name: string) {
+  return {
+    apiVersion: `${GROUP}/${STORAGE_VERSION}`,
+    kind: 'AgentRunbook',
+    metadata: { name, namespace },
+    spec: {
+      version: '1.0.0',
+      execution: { mode: 'hybrid', parallelism: FAN_OUT_ITEMS },
+      agents: {
+        pipeline: [
+          {
+            name: 'each',
+            agent: 'bench',
+            forEach: Array.from({ length: FAN_OUT_ITEMS }, (_, index) => `item-${index}`),
+            maxParallel: FAN_OUT_ITEMS,
+            config: { inputs: { item: '${item}' } },
+          },
+        ],
       },
     },
   };
@@ -326,6 +355,23 @@ class Bed {
     return names;
   }
 
+  /** Runs the fan-out runbook in a fresh namespace; resolves with its seconds from create to Succeeded. */
+  async runFanOut(namespace: string): Promise<number> {
+    await this.namespace(namespace);
+    const started = performance.now();
+    await this.http.request({
+      method: 'POST',
+      path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
+      body: fanOutRunbook(namespace, 'fan'),
+    });
+    await this.timeline.until(
+      `the ${FAN_OUT_ITEMS}-item fan-out in ${namespace} to succeed`,
+      () => this.timeline.runbooks.get(`${namespace}/fan`)?.status?.phase === 'Succeeded',
+      900_000,
+    );
+    return (performance.now() - started) / 1000;
+  }
+
   /** Reaction (dependency done -> next Job) and Pod-to-Pod gaps of the given runbooks, in ms. */
   gaps(namespace: string, names: string[]): { reaction: number[]; podToPod: number[] } {
     const reaction: number[] = [];
@@ -437,6 +483,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     record(`${label}: operator peak RSS`, peak, 'MB', { text: '<= 110 MB', met: peak <= 110 });
 
     if (first) await measureCache(bed, { cpu, requests: requests.all / stages });
+    const fanOut = first ? await measureFanOut(bed) : undefined;
 
     // The ceiling is measured after the operator's runs, on a bed that has caught up with them.
     await bed.stopOperator();
@@ -447,6 +494,12 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
       text: `>= 90 % of the ceiling (${Math.round(ceiling * 0.9 * 10) / 10})`,
       met: transitions >= ceiling * 0.9,
     });
+    if (fanOut) {
+      record(`${label}: a ${FAN_OUT_ITEMS}-item forEach, items to Succeeded`, fanOut, 'stages/s', {
+        text: `against the Job-path ceiling (${Math.round(ceiling * 10) / 10} Jobs/s)`,
+        met: fanOut >= ceiling * 0.9,
+      });
+    }
 
     if (first && STORED > 0) {
       await bed.settle();
@@ -529,6 +582,24 @@ async function measureCache(bed: Bed, ran: { cpu: number; requests: number }): P
     text: `< a stage that runs (${Math.round(ran.requests * 100) / 100})`,
     met: reused.requests < ran.requests,
   });
+}
+
+/** One runbook fanning out over FAN_OUT_ITEMS items: its items/s, CPU and API requests per item. */
+async function measureFanOut(bed: Bed): Promise<number> {
+  await bed.settle();
+  const pid = bed.operatorPid;
+  const cpuBefore = cpuMs(pid);
+  const auditFrom = statSync(bed.auditLog).size;
+  const seconds = await bed.runFanOut(`fan-${bed.label}`);
+  const label = `${bed.label}: a ${FAN_OUT_ITEMS}-item forEach`;
+  record(`${label}, create -> Succeeded`, seconds, 's');
+  record(`${label}: operator CPU per item`, (cpuMs(pid) - cpuBefore) / FAN_OUT_ITEMS, 'ms');
+  record(
+    `${label}: API requests per item`,
+    operatorRequests(bed.auditLog, auditFrom).all / FAN_OUT_ITEMS,
+    'requests',
+  );
+  return FAN_OUT_ITEMS / seconds;
 }
 
 function reactionFigures(label: string, samples: number[], withTarget = false): void {

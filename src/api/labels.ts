@@ -9,6 +9,8 @@ export const LABEL_EXECUTION = 'i2s.studio/execution';
 export const LABEL_ATTEMPT = 'i2s.studio/attempt';
 /** On a Job of an item of a forEach stage: the item's index (the stage label names its stage). */
 export const LABEL_ITEM = 'i2s.studio/item';
+/** On a child AgentRunbook (a stage that runs a runbook): its parent runbook's name. */
+export const LABEL_PARENT = 'i2s.studio/parent';
 /** On a CachedResult: the first 63 hex digits of its cache key, for selectors. */
 export const LABEL_CACHE_KEY = 'i2s.studio/cache-key';
 /** On Pods of a run that share a ReadWriteOnce workspace: the group they keep to one node by. */

@@ -173,6 +173,20 @@ export const REASONS = {
     on: ['stage'],
     means: 'An item of the forEach stage failed (onItemFailure fail), or every item did (collect).',
   },
+  ChildRunbookFailed: {
+    on: ['stage'],
+    means: "The stage's child runbook ended other than Succeeded; the message says how and why.",
+  },
+  ChildRunbookNotFound: { on: ['stage'], means: 'No AgentRunbook of the name runbook.name gives.' },
+  ChildRunbookInvalid: {
+    on: ['stage'],
+    means:
+      'The child runbook the stage would run is one the schema refuses (e.g. an input that is no context field).',
+  },
+  RunbookDepthExceeded: {
+    on: ['stage'],
+    means: 'The child runbook would be nested deeper than runbooks may be (4).',
+  },
   ConditionNotMet: { on: ['stage'], means: "The stage's `when` condition is false, so it was skipped." },
   ConditionFailed: {
     on: ['stage'],

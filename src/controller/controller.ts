@@ -40,6 +40,7 @@ import { ReportLogs } from './report-logs.js';
 import { ResultCache } from './result-cache.js';
 import { CacheJanitor } from './cache-janitor.js';
 import { TemplateResolver } from './template-resolver.js';
+import { ChildRunbooks } from './child-runbooks.js';
 
 export interface ControllerOptions {
   http: KubeHttp;
@@ -157,6 +158,7 @@ export class RunbookController {
       revisions: new SpecRevisions(http),
       reportLogs: new ReportLogs(http),
       results: this.results,
+      children: new ChildRunbooks(this.runbooks),
       slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
@@ -186,6 +188,11 @@ export class RunbookController {
     const queued = () => runbooksWhere((runbook) => runbook.status?.phase === 'Queued');
     new Watches(this.queue)
       .for(this.runbooks, { update: runbookChanged })
+      // A child runbook that ends (or goes) moves its parent's stage; one just created does not.
+      .owns(this.runbooks, {
+        add: () => false,
+        update: (child, old) => child.status?.phase !== old.status?.phase,
+      })
       .owns(this.jobs, { update: jobChanged })
       .watches(
         this.pods,

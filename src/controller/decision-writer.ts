@@ -26,6 +26,7 @@ import { objectKey } from '../kube/informer.js';
 import type { CachedJob, CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { buildJob } from './job-builder.js';
+import { cancelChild, createChild } from './child-runbooks.js';
 import { pruneStoredOutputs, storeOutputs } from './output-store.js';
 import { copiedOutputs, storeResult } from './result-store.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -97,7 +98,10 @@ export class DecisionWriter {
   async write(runbook: CachedRunbook, decision: Decision, now: Date, log: Logger): Promise<void> {
     const { recorder } = this.deps;
     const namespace = runbook.metadata.namespace;
-    const deleted = await settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log)));
+    const [deleted] = await Promise.all([
+      settleAll(decision.delete.map((job) => this.deleteJob(namespace, job, log))),
+      settleAll((decision.cancelChildren ?? []).map((name) => cancelChild(this.deps.http, namespace, name))),
+    ]);
     const [, cacheEvents] = await Promise.all([
       settleAll((decision.store ?? []).map((store) => this.storeOutputs(runbook, store))),
       this.storeResults(runbook, decision.cacheStores ?? [], log),
@@ -124,8 +128,17 @@ export class DecisionWriter {
       );
     }
 
-    // Each Job's attempt is in the status written above, so the creations may go at once.
-    await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log)));
+    // Each Job's (and child runbook's) attempt is in the status written above, so the creations may go at once.
+    await Promise.all([
+      settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log))),
+      settleAll(
+        (decision.children ?? []).map((plan) =>
+          refusedAs('JobRejected', `child runbook ${plan.name} of stage ${plan.stage}`, () =>
+            createChild(this.deps.http, runbook, plan),
+          ),
+        ),
+      ),
+    ]);
     log.debug('reconciled', {
       phase: decision.status.phase,
       created: decision.create.length,

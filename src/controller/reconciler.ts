@@ -20,6 +20,7 @@ import type { GateDirectory } from './gate-directory.js';
 import type { ResultCache } from './result-cache.js';
 import type { RunSlots } from './run-slots.js';
 import type { TemplateResolver } from './template-resolver.js';
+import type { ChildRunbooks } from './child-runbooks.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -62,6 +63,8 @@ export interface ReconcilerDeps extends WriterDeps {
   slots?: Pick<RunSlots, 'ask' | 'hold' | 'release'>;
   /** The stored results stages may reuse; without it, no stage is cached. */
   results?: Pick<ResultCache, 'view'>;
+  /** Child runbooks (stages that run a runbook); without it, such a stage never sees its child. */
+  children?: Pick<ChildRunbooks, 'observe' | 'depth' | 'spec'>;
 }
 
 const DEFAULT_RECONCILE_BUDGET_MS = 1000;
@@ -135,6 +138,7 @@ export class Reconciler {
       ...(template ? { template } : {}),
       ...(revision ? { revision } : {}),
       ...(this.deps.results ? { resultCache: this.deps.results.view(object.metadata.namespace, now) } : {}),
+      ...(this.deps.children ? this.childrenOf(runbook, this.deps.children) : {}),
       ...(this.deps.gates
         ? {
             decisions: this.deps.gates.decisionsOf(object.metadata.uid),
@@ -191,6 +195,19 @@ export class Reconciler {
       }
       return {};
     }
+  }
+
+  /** The runbook's children, how deep it is nested, and the specs of its namespace a child may copy. */
+  private childrenOf(
+    runbook: CachedRunbook,
+    children: NonNullable<ReconcilerDeps['children']>,
+  ): Pick<EngineInput, 'children' | 'depth' | 'runbookSpec'> {
+    const { uid, namespace } = runbook.metadata;
+    return {
+      children: children.observe(uid),
+      depth: children.depth(runbook),
+      runbookSpec: (name) => children.spec(namespace, name),
+    };
   }
 
   /**

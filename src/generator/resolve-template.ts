@@ -5,6 +5,7 @@
  */
 import { GROUP, STORAGE_VERSION, TEMPLATE_KINDS } from '../api/group.js';
 import { TEMPLATE_RUNBOOK_FIELDS, type SpecV2 } from '../api/v2/runbook.js';
+import { capBudgets } from '../engine/stage/budget.js';
 import { validateAgentRunbook } from '../api/validator.js';
 import type {
   RunbookObject,
@@ -66,7 +67,15 @@ export function resolveTemplate(
       ([field]) => (TEMPLATE_RUNBOOK_FIELDS as readonly string[]).includes(field) && field !== 'template',
     ),
   );
-  const spec = { ...rendered.runbook.spec, ...own, context: rendered.runbook.spec.context } as SpecV2;
+  const made = rendered.runbook.spec;
+  // The runbook's own budgets cap the template's; they never raise them.
+  const budgets = capBudgets(made.budgets, runbook.spec.budgets);
+  const spec = {
+    ...made,
+    ...own,
+    context: made.context,
+    ...(budgets ? { budgets } : {}),
+  } as SpecV2;
   const problems = validateAgentRunbook({
     apiVersion: `${GROUP}/${STORAGE_VERSION}`,
     kind: 'AgentRunbook',

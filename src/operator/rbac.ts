@@ -29,7 +29,8 @@ export interface PolicyRule {
 /** What the reconciler needs, in every namespace it watches. */
 export const CONTROLLER_RULES: PolicyRule[] = [
   // update: the storage-version migration rewrites every runbook once.
-  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'update'] },
+  // create and patch: child runbooks (stages that run a runbook), and cancelling them.
+  { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', 'update', 'create', 'patch'] },
   { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: ['get', 'update', 'patch'] },
   // Setting blockOwnerDeletion on the Jobs' owner reference needs update on the owner's finalizers.
   { apiGroups: [GROUP], resources: [`${PLURAL}/finalizers`], verbs: ['update'] },

@@ -12,6 +12,7 @@ import type { FieldProblem } from './validate-runbook.js';
 import { forEachSource } from '../engine/spec/for-each.js';
 import { readsItem } from '../engine/spec/substitution.js';
 import { MAX_ITEMS_LIMIT } from '../api/v2/branching.js';
+import { Context } from '../api/v2/context.js';
 
 export function whenProblems(spec: SpecV2): FieldProblem[] {
   const stages = spec.agents.pipeline ?? [];
@@ -119,5 +120,42 @@ export function forEachProblems(spec: SpecV2): FieldProblem[] {
     }
     const problem = sourceProblem(spec, stage.name, stage.forEach, names);
     return problem ? [{ field: `${at}.forEach`, message: problem }] : [];
+  });
+}
+
+/** What a stage that runs a runbook cannot also have: it runs no agent of its own. */
+const AGENT_ONLY = [
+  'agent',
+  'version',
+  'image',
+  'command',
+  'serviceAccountName',
+  'automountServiceAccountToken',
+  'workspaces',
+  'cache',
+  'forEach',
+] as const;
+
+/** A stage that runs a runbook: no agent settings beside it, and inputs that are context fields. */
+export function childStageProblems(spec: SpecV2): FieldProblem[] {
+  const contextFields = new Set(Object.keys(Context.properties));
+  return (spec.agents.pipeline ?? []).flatMap((stage, index): FieldProblem[] => {
+    if (stage.runbook === undefined) return [];
+    const at = `spec.agents.pipeline[${index}]`;
+    const problems: FieldProblem[] = AGENT_ONLY.filter((field) => stage[field] !== undefined).map(
+      (field) => ({
+        field: `${at}.${field}`,
+        message: `a stage that runs a runbook (runbook) runs no agent of its own, so ${field} does not apply`,
+      }),
+    );
+    for (const input of Object.keys(stage.config?.inputs ?? {})) {
+      if (!contextFields.has(input)) {
+        problems.push({
+          field: `${at}.config.inputs.${input}`,
+          message: `becomes the child runbook's spec.context.${input}, which is not a context field (${[...contextFields].join(', ')})`,
+        });
+      }
+    }
+    return problems;
   });
 }

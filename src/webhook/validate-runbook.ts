@@ -28,7 +28,7 @@ import {
 } from '../engine/spec/workflow-stages.js';
 import { compileUserSchema } from '../engine/spec/user-schema.js';
 import { cacheWordProblems } from './cache-checks.js';
-import { forEachProblems, whenProblems } from './branch-checks.js';
+import { childStageProblems, forEachProblems, whenProblems } from './branch-checks.js';
 
 export interface FieldProblem {
   field: string;
@@ -309,6 +309,7 @@ export function validateRunbookSpec(spec: SpecV2): FieldProblem[] {
     ...checkConditions(spec),
     ...whenProblems(spec),
     ...forEachProblems(spec),
+    ...childStageProblems(spec),
     ...checkBudgets(spec),
     ...checkConductor(spec),
     ...checkMonitoring(spec),

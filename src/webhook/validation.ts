@@ -14,6 +14,7 @@ import { validateAgent, type FieldError } from '../api/validator.js';
 import { reviewAdmission } from './admission.js';
 import { gateChangeRefusal } from './gate-changes.js';
 import { uncacheableAgentProblems, type CatalogAgentRef } from './cache-checks.js';
+import { childRunbookReview, type ChildReview } from './child-checks.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import type { Read } from './gate-decisions.js';
 import { GATE_POLICY_KIND_SET, gatePolicyProblems } from './gate-policy-checks.js';
@@ -99,6 +100,23 @@ async function uncacheableRequest(
   }
 }
 
+/** The children a runbook write runs as stages: cycles and depth refused, what named runbooks decide. */
+async function childRequest(request: Json, namespace: string, deps: ValidationDeps): Promise<ChildReview> {
+  const spec = (object: unknown) => (isObject(object) && isObject(object.spec) ? object.spec : undefined);
+  const next = spec(request.object);
+  if (!next || (request.operation === 'UPDATE' && isDeepStrictEqual(next, spec(request.oldObject))))
+    return { problems: [], authority: [] };
+  const metadata =
+    isObject(request.object) && isObject(request.object.metadata) ? request.object.metadata : {};
+  const name =
+    typeof request.name === 'string' && request.name
+      ? request.name
+      : typeof metadata.name === 'string'
+        ? metadata.name
+        : '';
+  return childRunbookReview(next as SpecV2, name, namespace, deps.read);
+}
+
 export async function reviewValidation(body: unknown, deps: ValidationDeps): Promise<Json> {
   const request = isObject(body) && isObject(body.request) ? body.request : {};
   const uid = typeof request.uid === 'string' ? request.uid : '';
@@ -140,7 +158,9 @@ export async function reviewValidation(body: unknown, deps: ValidationDeps): Pro
     if (loosened) return deny(uid, 403, loosened);
     const uncacheable = await uncacheableRequest(request, namespace, deps);
     if (uncacheable.length) return deny(uid, 422, fieldList(uncacheable));
-    fields = requestAuthority(request, (spec) => runbookAuthority(spec));
+    const children = await childRequest(request, namespace, deps);
+    if (children.problems.length) return deny(uid, 422, fieldList(children.problems));
+    fields = [...requestAuthority(request, (spec) => runbookAuthority(spec)), ...children.authority];
   }
   const refusal = await checkAuthority({
     fields,

@@ -19,6 +19,8 @@ import { fitStatusToSchema, validateStatus } from '../../src/api/status-schema.j
 import type { MemoryResults } from './memory-results.js';
 import type {
   AgentHistory,
+  ChildObservation,
+  ChildPlan,
   Decision,
   JobObservation,
   JobPlan,
@@ -65,6 +67,14 @@ export class EngineHarness {
   gatePolicies: GatePolicyRecord[] = [];
   /** The namespace's stored results, when a test caches stages. */
   results: MemoryResults | undefined;
+  /** Child runbooks the decisions created, as the controller observes them. */
+  children: ChildObservation[] = [];
+  /** Child runbooks the decisions created, with the specs they were created with. */
+  childPlans = new Map<string, ChildPlan>();
+  /** AgentRunbooks of the namespace a stage's runbook.name may copy. */
+  runbookSpecs = new Map<string, SpecV2>();
+  /** How many runbooks own this one. */
+  depth: number | undefined;
 
   constructor(
     public runbook: RunbookObject,
@@ -87,6 +97,9 @@ export class EngineHarness {
       decisions: deepFreeze(structuredClone(this.decisions)),
       gatePolicies: deepFreeze(structuredClone(this.gatePolicies)),
       ...(this.results ? { resultCache: this.results.view(this.now) } : {}),
+      children: deepFreeze(structuredClone(this.children)),
+      runbookSpec: (name) => this.runbookSpecs.get(name),
+      ...(this.depth === undefined ? {} : { depth: this.depth }),
     });
     const status = fitStatusToSchema(decision.status);
     const invalid = validateStatus(status);
@@ -103,6 +116,22 @@ export class EngineHarness {
     this.runbook = { ...this.runbook, status: decision.status };
     const deleted = new Set(decision.delete.map((d) => d.name));
     this.jobs = this.jobs.filter((job) => !deleted.has(job.name));
+    for (const plan of decision.children ?? []) {
+      if (this.children.some((child) => child.name === plan.name)) continue;
+      this.childPlans.set(plan.name, plan);
+      this.children.push({
+        name: plan.name,
+        stage: plan.stage,
+        execution: plan.execution,
+        attempt: plan.attempt,
+        phase: 'Running',
+        stages: [],
+      });
+    }
+    for (const name of decision.cancelChildren ?? []) {
+      const child = this.children.find((candidate) => candidate.name === name);
+      if (child) child.phase = 'Cancelled';
+    }
     for (const plan of decision.create) {
       if (this.jobs.some((job) => job.name === plan.name)) continue;
       this.plans.set(plan.name, plan);
@@ -178,6 +207,26 @@ export class EngineHarness {
       ...(terminationMessage === undefined ? {} : { terminationMessage }),
       ...extra,
     });
+  }
+
+  /** The running child runbook of a stage. */
+  childOf(stage: string): ChildObservation {
+    const child = this.children.find(
+      (candidate) => candidate.stage === stage && candidate.phase === 'Running',
+    );
+    if (!child) throw new Error(`no running child runbook for stage ${stage}`);
+    return child;
+  }
+
+  /** Ends a stage's child runbook as it would end: its phase, its stages, what it used. */
+  endChild(
+    stage: string,
+    phase: string,
+    stages: ChildObservation['stages'] = [],
+    usage = { tokens: 50, costUSD: '0.05' },
+    message = '',
+  ): void {
+    Object.assign(this.childOf(stage), { phase, stages, usage, message });
   }
 
   stage(name: string) {

@@ -1,11 +1,13 @@
 /**
  * Stages that branch and fan out: `when`, the CEL condition that decides whether a stage runs, and
  * what its dependents read when it did not (skippedOutputs); `forEach`, one Job per item of a list,
- * with what the stage's status says of its items. docs/branching.md tells the whole story.
+ * with what the stage's status says of its items; `runbook`, a whole other runbook run as one stage
+ * (a child AgentRunbook the stage owns). docs/branching.md tells the whole story.
  */
 import { Type } from '@sinclair/typebox';
 import { NAME_PATTERN } from '../grammar.js';
-import { AnyValue, FreeObject, Int, Obj, Str, StringEnum } from '../schema-kit.js';
+import { AnyValue, FreeObject, Int, Name, Obj, Str, StringEnum } from '../schema-kit.js';
+import { TEMPLATE_KIND_NAMES } from '../group.js';
 
 /** How many items a forEach may have when the operator's configuration does not say (fanOut.maxItems). */
 export const DEFAULT_MAX_ITEMS = 256;
@@ -15,6 +17,8 @@ export const MAX_ITEMS_LIMIT = 10_000;
 export const MAX_ITEM_ENTRIES = 100;
 /** Finished items a fan-out stage's status keeps in detail (items.recent), the newest last. */
 export const RECENT_ITEMS = 8;
+/** How deep runbooks may run runbooks: a top-level runbook is depth 0, its children 1, and so on. */
+export const MAX_RUNBOOK_DEPTH = 4;
 export const ITEM_FAILURE_POLICIES = ['fail', 'collect'] as const;
 
 /** A stage's name, or an item of a forEach stage as <stage>[<index>]. */
@@ -33,6 +37,33 @@ export const ForEach = AnyValue(
   "Run the stage once per item of a list: a list written here, or one whole reference to a list: ${context.<field>} or ${<stage>.outputs.<name>} (a JSON array an upstream stage reported, which it then depends on). Each item is one Job, status entry <stage>[<index>], with its own attempts, retries and budget grant; its inputs read ${item}, ${item.<field>} and ${index}. The stage's outputs are lists, one entry per item in item order.",
 );
 
+export const RunbookStage = Obj(
+  "Run another runbook as this stage: a child AgentRunbook in this namespace, owned by this one (deleted with it, cancelled when this run stops). The stage's resolved inputs become the child's spec.context fields (over those it has); its budgets are capped at the stage's grant, so what it spends counts against this runbook's budgets; its outputs are those its stages reported, by name (the last stage that reported a name wins). Set template or name.",
+  {
+    template: Type.Optional(
+      Obj('Make the child from a template, as spec.template does.', {
+        name: Name('The template.'),
+        kind: Type.Optional(
+          StringEnum(
+            'AgentRunbookTemplate (this namespace) or ClusterAgentRunbookTemplate; both when absent (a namespaced one shadows a cluster one).',
+            TEMPLATE_KIND_NAMES,
+          ),
+        ),
+      }),
+    ),
+    name: Type.Optional(
+      Name(
+        'An AgentRunbook of this namespace whose spec the child runs (as the spec is when the stage starts), with its context updated by the inputs.',
+      ),
+    ),
+  },
+  {
+    celRules: [
+      { rule: 'has(self.template) != has(self.name)', message: 'set exactly one of template and name' },
+    ],
+  },
+);
+
 export const BRANCHING_FIELDS = {
   when: Type.Optional(When),
   skippedOutputs: Type.Optional(SkippedOutputs),
@@ -43,6 +74,7 @@ export const BRANCHING_FIELDS = {
       { minimum: 1, maximum: MAX_ITEM_ENTRIES },
     ),
   ),
+  runbook: Type.Optional(RunbookStage),
   onItemFailure: Type.Optional(
     StringEnum(
       'What an item that failed (after its retries) does: fail (the default) fails the stage and stops its other items; collect lets the others finish, gives the failed ones null in the output lists and fails the stage only if every item failed.',

@@ -29,10 +29,11 @@ export const TEMPLATE_RUNBOOK_FIELDS = [
   'history',
   'template',
   'revisionHistoryLimit',
+  'budgets',
 ] as const;
 
 export const TemplateRef = Obj(
-  'Make this runbook from a template: the named one, or the one whose rules (spec.selector) select spec.context. The operator resolves it once per generation and keeps the result in status.template, so a template changed later never changes a run. Such a runbook sets only version, description, tags, context, suspend, status, history, template and revisionHistoryLimit; its agents and the rest come from the template.',
+  'Make this runbook from a template: the named one, or the one whose rules (spec.selector) select spec.context. The operator resolves it once per generation and keeps the result in status.template, so a template changed later never changes a run. Such a runbook sets only version, description, tags, context, suspend, status, history, template, revisionHistoryLimit and budgets (which cap those of the template: each limit is the smaller of the two); its agents and the rest come from the template.',
   {
     name: Type.Optional(Name('The template; without it one is selected from spec.context.')),
     kind: Type.Optional(

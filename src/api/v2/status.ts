@@ -123,6 +123,11 @@ export const StageStatus = Obj('Where one stage stands.', {
   phase: StringEnum('Phase of the stage.', STAGE_PHASES),
   attempt: Type.Optional(Int('Current attempt, from 1.', { minimum: 0 })),
   job: Type.Optional(Str('Name of the Job of the current attempt.', { maxLength: 63 })),
+  child: Type.Optional(
+    Str('Name of the child AgentRunbook of the current attempt (a stage that runs a runbook).', {
+      maxLength: 63,
+    }),
+  ),
   startTime: Type.Optional(Timestamp('When the first attempt started.')),
   completionTime: Type.Optional(Timestamp('When the stage finished.')),
   nextAttemptTime: Type.Optional(Timestamp('When the next retry may start.')),

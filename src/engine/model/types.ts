@@ -5,7 +5,7 @@ import type { EgressSpec } from '../../api/egress.js';
 import type { AgentOwner } from '../spec/catalog.js';
 import type { DecisionRecord } from '../spec/gates.js';
 import type { GatePolicyRecord } from '../spec/gate-policies.js';
-import type { SpecV2, StatusV2 } from '../../api/v2/runbook.js';
+import type { SpecV2, StageStatusV2, StatusV2 } from '../../api/v2/runbook.js';
 import type { WorkspaceV2 } from '../../api/v2/workspaces.js';
 import type { CachedResultSpecV2 } from '../../api/v2/cache.js';
 import type { Slot } from '../run/concurrency.js';
@@ -115,6 +115,36 @@ export interface EngineInput {
   gatePolicies?: readonly GatePolicyRecord[];
   /** The stored results of the runbook's namespace; without it, no stage is cached. */
   resultCache?: ResultCacheView;
+  /** The child AgentRunbooks this runbook owns (stages that run a runbook). */
+  children?: ChildObservation[];
+  /** How many runbooks own this one, up the chain of owners: 0 for a runbook a person made. */
+  depth?: number;
+  /** The spec of an AgentRunbook of the runbook's namespace, by name (a stage's runbook.name). */
+  runbookSpec?: (name: string) => SpecV2 | undefined;
+}
+
+/** A child AgentRunbook as the controller observed it. */
+export interface ChildObservation {
+  name: string;
+  stage: string;
+  execution: string;
+  attempt: number;
+  phase?: string;
+  /** Why it ended (its Ready condition), once it did. */
+  message?: string;
+  usage?: { tokens?: number; costUSD?: string };
+  /** Its stages' outputs, by stage, in status order. */
+  stages: Pick<StageStatusV2, 'name' | 'phase' | 'outputs' | 'outputRefs'>[];
+}
+
+/** A child AgentRunbook the controller should create, owned by the runbook. */
+export interface ChildPlan {
+  name: string;
+  stage: string;
+  execution: string;
+  attempt: number;
+  generation: number;
+  spec: SpecV2;
 }
 
 /** A CachedResult as the engine reads it: everything but the larger outputs' data. */
@@ -233,6 +263,10 @@ export interface Decision {
   store?: OutputStore[];
   /** Results to keep for reuse, written (best effort) before the status. */
   cacheStores?: CacheStore[];
+  /** Child runbooks to create, after the status (as Jobs are). */
+  children?: ChildPlan[];
+  /** Child runbooks to cancel (spec.status Cancelled): their stage stopped. */
+  cancelChildren?: string[];
   /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */
   pruneStoredOutputs?: { keepExecution: string };
   /** The claims made for workspaces of runs other than these go (their Jobs went with spec.history). */

@@ -41,6 +41,7 @@ import { recreateUnobserved, skipBlocked, startReady } from './schedule.js';
 import { stepNotifications } from './step-notifications.js';
 import { skipByCondition } from './when.js';
 import { fanOut, restoreItems } from './fan-out.js';
+import { cancelReplacedChildren, foldChildren } from './child-runbooks.js';
 import { parseItemName } from '../spec/for-each.js';
 import { buildStatus, runEvents, TERMINAL_RUN, type Ending } from './summary.js';
 import { advanceWorkflow, considerFallback, startEmergency, stopAll } from './workflows.js';
@@ -168,6 +169,8 @@ function finishedDecision(run: Run, start: Start): Decision {
 /** Moves the run: folds, switches workflows, asks the ending policies, starts what is ready. */
 function advance(run: Run): Progress {
   foldJobs(run);
+  foldChildren(run);
+  cancelReplacedChildren(run);
   const time = runTime(run.spec, run.status, run.now);
   let notifications: Notification[] = [];
   let gates = NO_GATES;
@@ -271,6 +274,8 @@ function conclude(run: Run, start: Start, progress: Progress): Decision {
   return {
     status: next,
     create: run.create,
+    ...(run.children.length ? { children: run.children } : {}),
+    ...(run.cancelChildren.length ? { cancelChildren: run.cancelChildren } : {}),
     ...(run.store.length ? { store: run.store } : {}),
     ...(run.cacheStores.length ? { cacheStores: run.cacheStores } : {}),
     // The run before kept outputs in ConfigMaps: the status that named them is replaced now.

@@ -9,7 +9,7 @@ import { MAX_OUTPUT_BYTES } from '../../api/agent-contract.js';
 import type { ErrorClass, Resources } from '../stage/agent-report.js';
 import { addTokens, isCapped, overGrant, type Grant } from '../stage/budget.js';
 import { retryPolicy } from '../stage/retry.js';
-import { stageOutcome, type StageOutcome } from '../stage/stage-outcome.js';
+import { stageOutcome, type Failure, type StageOutcome } from '../stage/stage-outcome.js';
 import { splitOutputs, storedOutputsName } from '../spec/stored-outputs.js';
 import { ITEM_OUTPUT_BYTES, listOutputs } from '../spec/for-each.js';
 import { timestamp } from '../model/conditions.js';
@@ -230,16 +230,30 @@ function foldJob(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObserva
     run.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded on attempt ${job.attempt}`);
     return;
   }
+  failOrRetry(run, stage, spec, outcome, job);
+}
+
+/**
+ * A failed attempt (a Job's, or a child runbook's): the stage retries when the retry policy lets
+ * it, at the time the backoff gives, or fails. Either way it counts towards the workflow triggers.
+ */
+export function failOrRetry(
+  run: Run,
+  stage: StageStatusV2,
+  spec: RunStage,
+  outcome: Failure,
+  attempt: { attempt: number; name: string; completionTime?: string },
+): void {
   stage.lastError = outcome.errorClass;
   countTrigger(run, stage, spec, outcome.errorClass);
   const policy = retryPolicy(run.spec, spec);
-  if (outcome.retryable && policy.retries(outcome.errorClass) && job.attempt <= policy.maxRetries) {
-    const failedAt = Date.parse(job.completionTime ?? '') || run.now.getTime();
-    const next = new Date(failedAt + policy.delayMs(job.attempt, job.name));
+  if (outcome.retryable && policy.retries(outcome.errorClass) && attempt.attempt <= policy.maxRetries) {
+    const failedAt = Date.parse(attempt.completionTime ?? '') || run.now.getTime();
+    const next = new Date(failedAt + policy.delayMs(attempt.attempt, attempt.name));
     stage.phase = 'Retrying';
     stage.reason = outcome.reason;
     stage.nextAttemptTime = next.toISOString();
-    stage.message = `${outcome.message}; retry ${job.attempt} of ${policy.maxRetries} at ${stage.nextAttemptTime}`;
+    stage.message = `${outcome.message}; retry ${attempt.attempt} of ${policy.maxRetries} at ${stage.nextAttemptTime}`;
     run.event('Warning', 'StageRetrying', `stage ${stage.name}: ${stage.message}`);
     return;
   }

@@ -14,6 +14,7 @@ import { colocatedWorkspaces, workspaceNode } from '../stage/workspaces.js';
 import type { EventReason, StageReason } from '../../api/reasons.js';
 import type {
   CacheStore,
+  ChildPlan,
   DeletionReason,
   EngineEvent,
   EngineInput,
@@ -52,6 +53,9 @@ export class Run {
   /** Results of stages folded in this reconcile to keep for reuse. */
   readonly cacheStores: CacheStore[] = [];
   readonly deletes: { name: string; reason: DeletionReason }[] = [];
+  /** Child runbooks to create, and to cancel. */
+  readonly children: ChildPlan[] = [];
+  readonly cancelChildren: string[] = [];
   requeueAfterMs: number | undefined;
   readonly stages: Map<string, StageStatusV2>;
   readonly specStages: Map<string, RunStage>;

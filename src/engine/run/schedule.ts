@@ -12,6 +12,7 @@ import { planContext } from './plan-context.js';
 import { keyOf, noteMiss, reuseResult } from './result-cache.js';
 import { breakerKeyOf } from '../spec/catalog.js';
 import { isFanOut } from '../spec/for-each.js';
+import { runsRunbook, startChild } from './child-runbooks.js';
 import type { RunStage } from '../spec/workflow-stages.js';
 import { timestamp } from '../model/conditions.js';
 import type { AgentHistory } from '../model/types.js';
@@ -118,13 +119,14 @@ export function startReady(run: Run, limits: StartLimits): boolean {
     const spec = run.specStages.get(name);
     if (!spec || spec.workflow !== run.activeWorkflow || limits.held.has(name) || isFanOut(spec)) continue;
     if (!dependenciesMet(run, name, stage) || !retryDue(run, stage)) continue;
+    const child = runsRunbook(spec);
     // A stored result needs no agent, slot or budget: it is reused before any of them is asked.
-    const keyed = keyOf(run, spec, (stage.attempt ?? 0) + 1);
+    const keyed = child ? undefined : keyOf(run, spec, (stage.attempt ?? 0) + 1);
     if (keyed && reuseResult(run, stage, keyed)) {
       changed = true;
       continue;
     }
-    if (!breakerAllows(run, spec, stage)) continue;
+    if (!child && !breakerAllows(run, spec, stage)) continue;
     if (running >= parallelism) break;
     const { grant, waitFor } = grantFor(
       run.spec,
@@ -138,6 +140,10 @@ export function startReady(run: Run, limits: StartLimits): boolean {
       break;
     }
     changed = true;
+    if (child) {
+      if (startChild(run, stage, spec, grant)) running += 1;
+      continue;
+    }
     if (startStage(run, name, stage, spec, planContext(run, grant, limits.runRemainingMs))) {
       noteMiss(stage, keyed);
       running += 1;

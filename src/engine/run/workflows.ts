@@ -28,6 +28,7 @@ export function stopWorkflows(
     if (!workflows.includes(stage.workflow ?? 'main')) continue;
     if (stage.phase === 'Running') {
       if (stage.job && active.has(stage.job)) run.deletes.push({ name: stage.job, reason: 'RunStopped' });
+      if (stage.child) run.cancelChildren.push(stage.child);
       run.finishStage(stage, 'Failed', stopped, `stopped because ${cause}`);
     } else if (stage.phase === 'Retrying') {
       // It ran and failed: it keeps that outcome, and says why no retry follows.

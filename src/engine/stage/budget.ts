@@ -5,7 +5,7 @@
  */
 import type { SpecV2, StageStatusV2 } from '../../api/v2/runbook.js';
 import { MAX_MICROS, MAX_TOKENS } from '../../api/limits.js';
-import { addMicros, formatMicros, moneyMicros } from '../../api/grammar.js';
+import { addMicros, formatMicros, moneyMicros, parseDurationMs } from '../../api/grammar.js';
 
 export interface Usage {
   tokens: number;
@@ -132,4 +132,65 @@ export function overGrant(grant: Grant | undefined, tokens: number, costMicros: 
 export function crossedAlert(spec: SpecV2, usage: Usage): boolean {
   const threshold = spec.budgets?.cost?.alertThreshold;
   return threshold !== undefined && usage.costMicros >= moneyMicros(threshold);
+}
+
+type Budgets = NonNullable<SpecV2['budgets']>;
+
+/**
+ * `base` capped by `cap`: each limit the smaller of the two (a limit only one sets is kept), and
+ * the shares of a total (perAgent, alertThreshold, emergency) no more than the capped total, so the
+ * result is a budget the schema and the webhook accept. A runbook made from a template caps the
+ * template's budgets so; a child runbook's are capped at its stage's grant.
+ */
+export function capBudgets(base: Budgets | undefined, cap: Budgets | undefined): Budgets | undefined {
+  if (!cap) return base;
+  if (!base) return cap;
+  const least = (...values: (number | undefined)[]) => {
+    const known = values.filter((value): value is number => value !== undefined);
+    return known.length ? Math.min(...known) : undefined;
+  };
+  /** The smaller of a share the two set, and never more than the total; undefined when neither sets it. */
+  const share = (a: number | undefined, b: number | undefined, total: number | undefined) =>
+    a === undefined && b === undefined ? undefined : least(a, b, total);
+  const micros = (amount: string | number | undefined) =>
+    amount === undefined ? undefined : moneyMicros(amount);
+  const dollars = (value: number | undefined) => (value === undefined ? undefined : formatMicros(value));
+  const shortest = (...texts: (string | undefined)[]) =>
+    texts
+      .filter((text): text is string => text !== undefined)
+      .sort((a, b) => parseDurationMs(a) - parseDurationMs(b))[0];
+  const tokens = least(base.tokens?.total, cap.tokens?.total);
+  const maxMicros = least(micros(base.cost?.maxUSD), micros(cap.cost?.maxUSD));
+  const timeTotal = shortest(base.time?.total, cap.time?.total);
+  const tokenBudget = {
+    ...definedAs('total', tokens),
+    ...definedAs('perAgent', share(base.tokens?.perAgent, cap.tokens?.perAgent, tokens)),
+    ...definedAs('emergency', least(base.tokens?.emergency, cap.tokens?.emergency)),
+  };
+  const costBudget = {
+    ...definedAs('maxUSD', dollars(maxMicros)),
+    ...definedAs(
+      'perAgent',
+      dollars(share(micros(base.cost?.perAgent), micros(cap.cost?.perAgent), maxMicros)),
+    ),
+    ...definedAs(
+      'alertThreshold',
+      dollars(share(micros(base.cost?.alertThreshold), micros(cap.cost?.alertThreshold), maxMicros)),
+    ),
+  };
+  const time = {
+    ...definedAs('total', timeTotal),
+    ...(base.time?.perStage || cap.time?.perStage
+      ? definedAs('perStage', shortest(base.time?.perStage, cap.time?.perStage, timeTotal))
+      : {}),
+  };
+  return {
+    ...(Object.keys(tokenBudget).length ? { tokens: tokenBudget } : {}),
+    ...(Object.keys(costBudget).length ? { cost: costBudget } : {}),
+    ...(Object.keys(time).length ? { time } : {}),
+  };
+}
+
+function definedAs<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
