@@ -28,6 +28,8 @@ export interface StageSketch {
   forEach?: unknown;
   maxParallel?: number;
   onItemFailure?: string;
+  runbook?: { name?: string; template?: { name: string; kind?: string } };
+  image?: string;
 }
 
 /** A runbook with a context the stages can refer to; `extra` is merged into the spec. */
