@@ -1,8 +1,9 @@
 /**
- * forEach and when on a real control plane, with the operator as its own process killed twice
- * while items run (as result-cache-kill.test.ts does): every item runs as exactly one Job, labelled
- * with its stage and index, the outputs arrive as one list in item order, and a stage whose `when`
- * is false is skipped while its dependent runs with the declared default.
+ * forEach, when and child runbooks on a real control plane, with the operator as its own process
+ * killed while items run and as a child is created (as result-cache-kill.test.ts does): every item
+ * runs as exactly one Job, labelled with its stage and index, the outputs arrive as one list in
+ * item order, a stage whose `when` is false is skipped while its dependent runs with the declared
+ * default, and each attempt of a stage that runs a runbook has exactly one child.
  */
 import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { stringify } from 'yaml';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { FakeNode } from '../../hack/local-cluster/fake-node.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
-import { LABEL_ITEM, LABEL_STAGE } from '../../src/api/labels.js';
+import { LABEL_ITEM, LABEL_PARENT, LABEL_STAGE } from '../../src/api/labels.js';
 import type { JobJson } from '../../src/kube/types.js';
 import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
@@ -42,7 +43,7 @@ const STAGES: StageSketch[] = [
   },
 ];
 
-describe('forEach and when across operator kills', function () {
+describe('forEach, when and child runbooks across operator kills', function () {
   this.timeout(240_000);
   let plane: ControlPlane;
   let kubeconfig = '';
@@ -71,7 +72,7 @@ describe('forEach and when across operator kills', function () {
     writeFileSync(
       config,
       stringify({
-        agents: ['list', 'each', 'review', 'final'].map((name) => ({
+        agents: ['list', 'each', 'review', 'final', 'check'].map((name) => ({
           name,
           image: `registry.example/agents/${name}:1.0.0`,
         })),
@@ -175,5 +176,46 @@ describe('forEach and when across operator kills', function () {
     ).items.map((event) => event.message);
     expect(events).to.include('stage each fans out over 7 items');
     expect(events).to.include('stage review skipped: when size(outputs.list.names) > 100 is false');
+  });
+
+  it('creates one child per attempt of a stage that runs a runbook, however the kills fall', async () => {
+    const apply = (object: unknown) =>
+      mustRun(plane.adminKubeconfigPath, ['-n', namespace, 'apply', '-f', '-'], stringify(object));
+    await apply(
+      runbook('library', 'pipeline', [{ name: 'check', config: { outputs: { ok: 'boolean' } } }], {
+        suspend: true,
+      }),
+    );
+    await apply(
+      runbook('host', 'pipeline', [
+        {
+          name: 'sub',
+          runbook: { name: 'library' },
+          config: { inputs: { title: 'hosted' }, outputs: { ok: 'boolean' } },
+        },
+      ]),
+    );
+    const children = async () =>
+      (
+        JSON.parse(await admin('get', 'arb', '-l', `${LABEL_PARENT}=host`, '-o', 'json')) as {
+          items: { metadata: { name: string } }[];
+        }
+      ).items;
+    const check = () =>
+      node.heldPods().find((key) => calls.get(key)?.stage === 'check' && !key.includes('/library-'));
+    // Killed as soon as the child exists: the restarted operator finds it and creates no other.
+    await node.waitFor(() => check() !== undefined, 30_000, "the child's stage running");
+    await killOperator();
+    await startOperator();
+    await node.finish(check() ?? '', succeed({ ok: true }));
+    await waitForPhase(plane.adminKubeconfigPath, namespace, 'host', 'Succeeded', 60);
+    expect((await children()).length, 'one child').to.equal(1);
+    const status = JSON.parse(await admin('get', 'arb', 'host', '-o', 'json')) as {
+      status: { stages: { name: string; outputs?: unknown; child?: string }[] };
+    };
+    expect(status.status.stages[0]).to.deep.include({
+      outputs: { ok: true },
+      child: (await children())[0]?.metadata.name,
+    });
   });
 });
