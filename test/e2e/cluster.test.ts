@@ -327,7 +327,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     for (const report of reports) expect(JSON.parse(report)).to.have.nested.property('usage.tokens');
   });
 
-  it('examples/fan-out-research profiles 20 competitors as 20 Pods the kubelet ran, and skips its security review by when', async () => {
+  it('examples/fan-out-research profiles 20 competitors as 20 Pods the kubelet ran, skips its security review by when and runs competitor-brief as a child', async () => {
     const jobs = JSON.parse(
       await k(
         '-n',
@@ -360,7 +360,9 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       }
     ).status;
     const stage = (name: string) => status.stages.find((entry) => entry.name === name);
-    expect(status.progress).to.equal('4/4');
+    expect(status.progress).to.equal('5/5');
+    expect(stage('brief')).to.deep.include({ phase: 'Succeeded' });
+    expect(stage('brief')?.outputs).to.have.property('brief');
     expect(stage('profile')?.items).to.deep.include({
       count: 20,
       succeeded: 20,

@@ -116,6 +116,7 @@ describe('the AgentRunbook CRD on a real API server', function () {
           'ai-task-manager-base',
           'ai-task-manager-runbook',
           'cached-research',
+          'competitor-brief',
           'fan-out-research',
           'idea-123-runbook',
           'llm-market-research',

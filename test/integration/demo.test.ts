@@ -38,6 +38,7 @@ describe('make demo', function () {
       'normalize-research',
       'cached-research',
       'fan-out-research',
+      'competitor-brief',
     ]) {
       expect(finalTable).to.match(new RegExp(`${name}\\s+Succeeded`));
     }
@@ -55,7 +56,10 @@ describe('make demo', function () {
     const fanned = output.slice(output.indexOf('agentrunbook get fan-out-research'));
     expect(fanned).to.match(/✔ profile\s+Succeeded\s+20\/20 items\s.*all 20 items succeeded/);
     expect(fanned).to.match(/○ security-review\s+Skipped\s+-.*when riskLevel > 7 is false/);
-    expect(fanned).to.match(/Phase:\s+Succeeded\s+\(4\/4 stages\)/);
+    expect(fanned).to.match(
+      /✔ brief\s+Succeeded\s+1\s.*child runbook fan-out-research-brief-[0-9a-f]+ succeeded/,
+    );
+    expect(fanned).to.match(/Phase:\s+Succeeded\s+\(5\/5 stages\)/);
     // The cached rerun: research and analyze reused, write run, what it saved, and the metrics.
     const cached = output.slice(output.indexOf('agentrunbook get cached-research'));
     expect(cached).to.match(/Saved:\s+[\d,]+ tokens, \$[\d.]+ {2}\(2 stages reused from the cache\)/);

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { SpecV2 } from '../../../src/api/v2/runbook.js';
 import { validateRunbookSpec } from '../../../src/webhook/validate-runbook.js';
+import { childRunbookReview } from '../../../src/webhook/child-checks.js';
 
 const spec = (stages: SpecV2['agents']['pipeline']): SpecV2 => ({
   version: '1.0.0',
@@ -174,5 +175,89 @@ describe('admission of forEach stages', () => {
           'reads ${item} or ${index}, which only the inputs of a forEach stage have: give the stage a forEach',
       },
     ]);
+  });
+});
+
+describe('admission of stages that run a runbook', () => {
+  it('refuses agent settings beside runbook, and inputs that are no context field', () => {
+    expect(
+      problemsOf([
+        {
+          name: 'sub',
+          runbook: { name: 'library' },
+          image: 'registry.example/x:1',
+          forEach: [1],
+          config: { inputs: { title: 'ok', bogus: 'no' } },
+        },
+      ]).map((problem) => problem.field),
+    ).to.deep.equal([
+      'spec.agents.pipeline[0].image',
+      'spec.agents.pipeline[0].forEach',
+      'spec.agents.pipeline[0].config.inputs.bogus',
+    ]);
+  });
+});
+
+describe('following the runbooks a runbook runs (cycles, depth, what named runbooks decide)', () => {
+  const library = (stages: unknown[]) => ({ spec: { version: '1.0.0', agents: { pipeline: stages } } });
+  const readFrom =
+    (objects: Record<string, unknown>, asked: string[] = []) =>
+    (path: string) => {
+      asked.push(path);
+      return Promise.resolve(objects[path] as never);
+    };
+  const at = (name: string) => `/apis/i2s.studio/v2/namespaces/team/agentrunbooks/${name}`;
+  const running = (name: string): SpecV2 => spec([{ name: 'sub', runbook: { name } }]);
+
+  it('refuses a cycle back to the runbook written, through runbooks and templates', async () => {
+    const read = readFrom({
+      [at('b')]: library([{ name: 'x', runbook: { template: { name: 't', kind: 'AgentRunbookTemplate' } } }]),
+      '/apis/i2s.studio/v2/namespaces/team/agentrunbooktemplates/t': {
+        spec: { runbook: { spec: library([{ name: 'y', runbook: { name: 'a' } }]).spec } },
+      },
+    });
+    const review = await childRunbookReview(running('b'), 'a', 'team', read);
+    expect(review.problems).to.deep.equal([
+      {
+        field: 'spec.agents.pipeline[0].runbook',
+        message: 'runs runbooks in a cycle: runbook a -> runbook b -> template t -> runbook a',
+      },
+    ]);
+    expect((await childRunbookReview(running('a'), 'a', 'team', readFrom({}))).problems[0]?.message).to.equal(
+      'runs runbooks in a cycle: runbook a -> runbook a',
+    );
+  });
+
+  it('refuses nesting deeper than 4, and reads a bounded number of objects', async () => {
+    const chain = Object.fromEntries(
+      Array.from({ length: 8 }, (_, i) => [
+        at(`r${i}`),
+        library([{ name: 's', runbook: { name: `r${i + 1}` } }]),
+      ]),
+    );
+    const asked: string[] = [];
+    const review = await childRunbookReview(running('r0'), 'top', 'team', readFrom(chain, asked));
+    expect(review.problems[0]?.message).to.equal(
+      'nests runbooks 5 deep (runbook r0 -> runbook r1 -> runbook r2 -> runbook r3 -> runbook r4), over the limit of 4',
+    );
+    expect(asked.length).to.be.at.most(32);
+  });
+
+  it('gives what a named runbook decides, at the field that names it, for the writer to be checked against', async () => {
+    const read = readFrom({ [at('lib')]: library([{ name: 'c', image: 'registry.example/tools/x:1' }]) });
+    const review = await childRunbookReview(running('lib'), 'mine', 'team', read);
+    expect(review.problems).to.deep.equal([]);
+    expect(review.authority).to.deep.equal([
+      {
+        field: "spec.agents.pipeline[0].runbook (runbook lib's spec.agents.pipeline[0].image)",
+        kind: 'image',
+        value: 'registry.example/tools/x:1',
+      },
+    ]);
+  });
+
+  it('leaves a runbook it cannot read to the run', async () => {
+    const review = await childRunbookReview(running('missing'), 'mine', 'team', readFrom({}));
+    expect(review).to.deep.equal({ problems: [], authority: [] });
   });
 });
