@@ -16,7 +16,7 @@ import { freePort } from '../../hack/local-cluster/ports.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { installOperator, startWebhookOperator, testNamespace } from '../support/operator-harness.js';
 import { deepJsonText, DOMAINS, nestedAll } from '../support/hostile-input.js';
-import { runbook, waitForPhase, type RunbookStatus, type StageSketch } from '../support/runbook-env.js';
+import { runbook, waitForPhase, type RunbookStatus } from '../support/runbook-env.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
 
 const CATALOG: AgentCatalog = {
@@ -210,7 +210,7 @@ describe('hostile input on a real control plane (issue 9)', function () {
       ],
       [
         'an empty image',
-        runbook('empty-image', 'pipeline', [{ name: 'a', image: '' } as StageSketch]),
+        runbook('empty-image', 'pipeline', [{ name: 'a', image: '' }]),
         'spec.agents.pipeline[0].image',
       ],
       [

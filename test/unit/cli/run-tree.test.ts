@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { renderRunTree } from '../../../src/cli/run-tree.js';
-import type { AgentRunbookJson } from '../../../src/kube/types.js';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
 
 describe('agentrunbook get: the run tree', () => {
@@ -22,7 +21,7 @@ describe('agentrunbook get: the run tree', () => {
     h.step();
     h.succeed('analyze[0]');
     h.step();
-    const text = renderRunTree(h.runbook as AgentRunbookJson, h.now);
+    const text = renderRunTree(h.runbook, h.now);
     const lines = text.split('\n');
     const row = (name: string) => lines.find((line) => line.includes(` ${name} `)) ?? '';
     expect(row('review')).to.match(/○ review\s+Skipped\s+-.*when outputs\.research\.risk > 5 is false/);
