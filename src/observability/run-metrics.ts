@@ -12,6 +12,7 @@ import { moneyMicros } from '../api/grammar.js';
 import { DEFAULT_DURATION_BUCKETS } from '../api/v2/monitoring.js';
 import type { SpecV2, StageStatusV2, StatusV2 } from '../api/v2/runbook.js';
 import { effectiveSpec, runSpec } from '../engine/spec/effective.js';
+import { parseItemName } from '../engine/spec/for-each.js';
 import { attemptsOf } from '../engine/run/execution-metrics.js';
 import { TERMINAL_RUN } from '../engine/run/summary.js';
 import type { SeriesBudget } from './series-budget.js';
@@ -220,6 +221,15 @@ export class RunMetrics {
     });
   }
 
+  /** A forEach stage's failed item attempts, by class, since the status before. */
+  private countItemFailures(stage: StageStatusV2, was: StageStatusV2 | undefined): void {
+    const before = was?.items?.failedAttempts ?? {};
+    for (const [errorClass, count] of Object.entries(stage.items?.failedAttempts ?? {})) {
+      const added = count - (Object.hasOwn(before, errorClass) ? (before[errorClass] ?? 0) : 0);
+      if (added > 0) this.attempts.inc({ result: 'failed', error_class: errorClass }, added);
+    }
+  }
+
   private seen(namespace: string): void {
     if (this.namespaces.has(namespace)) return;
     this.namespaces.add(namespace);
@@ -241,13 +251,16 @@ export class RunMetrics {
     const previous = before?.execution === after.execution ? before : undefined;
     const previousStages = new Map((previous?.stages ?? []).map((stage) => [stage.name, stage]));
     for (const stage of after.stages ?? []) {
+      // An item's attempts count through its forEach stage (items.attempts) once it is folded in.
+      if (parseItemName(stage.name)) continue;
       const was = previousStages.get(stage.name);
       const now = attemptsOf(stage);
       const then = was ? attemptsOf(was) : { started: 0, succeeded: 0, failed: 0 };
       const succeeded = now.succeeded - then.succeeded;
       const failed = now.failed - then.failed;
       if (succeeded > 0) this.attempts.inc({ result: 'succeeded', error_class: '' }, succeeded);
-      if (failed > 0)
+      if (stage.items) this.countItemFailures(stage, was);
+      else if (failed > 0)
         this.attempts.inc({ result: 'failed', error_class: stage.lastError ?? 'UNKNOWN' }, failed);
     }
     for (const { stage, seconds: took } of finished.stages) {

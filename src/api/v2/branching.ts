@@ -96,6 +96,13 @@ export const ItemsStatus = Obj(
     succeeded: Int('Items that succeeded.', { minimum: 0 }),
     failed: Int('Items that failed after their retries.', { minimum: 0 }),
     attempts: Type.Optional(Int('Attempts of the finished items, retries included.', { minimum: 0 })),
+    failedAttempts: Type.Optional(
+      Type.Record(Type.String({ maxLength: 32 }), Int('Failed attempts.', { minimum: 0 }), {
+        description:
+          'Failed attempts of the finished items, by the error class each item last reported (every failed attempt of an item counts under its last class).',
+        maxProperties: 16,
+      }),
+    ),
     succeededIndexes: Type.Optional(IndexList('Indexes of the items that succeeded')),
     failedIndexes: Type.Optional(IndexList('Indexes of the items that failed')),
     recent: Type.Optional(

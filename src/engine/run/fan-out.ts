@@ -149,6 +149,13 @@ function absorb(run: Run, parent: StageStatusV2, name: string, item: StageStatus
   if (item.usage) addUsage(parent, item.usage.tokens ?? 0, parseMicros(item.usage.costUSD ?? '0'));
   addResources(parent, item.resources);
   items.attempts = (items.attempts ?? 0) + (item.attempt ?? 0);
+  const failedAttempts = (item.attempt ?? 0) - (item.phase === 'Succeeded' && item.attempt ? 1 : 0);
+  if (failedAttempts > 0) {
+    const tally = new Map(Object.entries(items.failedAttempts ?? {}));
+    const errorClass = item.lastError ?? 'UNKNOWN';
+    tally.set(errorClass, (tally.get(errorClass) ?? 0) + failedAttempts);
+    items.failedAttempts = Object.fromEntries(tally);
+  }
   let { phase, reason, message } = item;
   const problem = phase === 'Succeeded' ? outputsProblem(parent, item) : undefined;
   if (problem) [phase, reason, message] = ['Failed', 'OutputsTooLarge', problem];

@@ -224,7 +224,8 @@ function foldJob(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObserva
       run.event('Warning', 'ValidationFailed', `stage ${stage.name}: ${message}`);
       return;
     }
-    delete stage.lastError;
+    // An item keeps the class of its failed attempts for its forEach stage's tally (fan-out.ts).
+    if (!spec.item) delete stage.lastError;
     run.finishStage(stage, 'Succeeded', 'Succeeded', `attempt ${job.attempt} succeeded`);
     storeResult(run, stage, spec, job, outcome, stored);
     run.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded on attempt ${job.attempt}`);

@@ -197,4 +197,33 @@ describe('product metrics', () => {
     expect(sample(text, 'agentrunbook_tokens_saved_total{namespace="ns"}')).to.equal(1200);
     expect(sample(text, 'agentrunbook_cost_saved_dollars_total{namespace="ns"}')).to.equal(0.12);
   });
+
+  it('counts each attempt of a forEach item once, a retried failure included, and tokens as they are spent', async () => {
+    const metrics = new OperatorMetrics();
+    const h = new EngineHarness(
+      runbookOf(
+        spec({
+          execution: { mode: 'hybrid', parallelism: 5, retries: 1 },
+          stages: [{ name: 'each', forEach: ['a', 'b'], config: { inputs: { x: '${item}' } } }],
+        }),
+      ),
+    );
+    const record = (): RunbookRecord => ({ ...h.runbook, metadata: { ...h.runbook.metadata } });
+    const step = drive(metrics, h, record);
+    step();
+    h.fail('each[0]', { error: { class: 'RATE_LIMIT' } });
+    step();
+    h.now = new Date(h.now.getTime() + 60_000);
+    step();
+    h.succeed('each[0]');
+    h.succeed('each[1]');
+    step();
+    expect(h.stage('each').phase).to.equal('Succeeded');
+    const text = await metrics.registry.metrics();
+    expect(
+      sample(text, 'agentrunbook_stage_attempts_total{result="failed",error_class="RATE_LIMIT"}'),
+    ).to.equal(1);
+    expect(sample(text, 'agentrunbook_stage_attempts_total{result="succeeded",error_class=""}')).to.equal(2);
+    expect(sample(text, 'agentrunbook_tokens_total{namespace="ns"}')).to.equal(20);
+  });
 });
