@@ -83,8 +83,20 @@ async function showBranching(kubeconfig: string): Promise<void> {
   const object = JSON.parse(
     await run(kubeconfig, ['get', 'agentrunbook', name, '-n', DEMO_NAMESPACE, '-o', 'json']),
   ) as AgentRunbookJson;
+  const children = JSON.parse(
+    await run(kubeconfig, [
+      'get',
+      'agentrunbook',
+      '-n',
+      DEMO_NAMESPACE,
+      '-l',
+      `i2s.studio/parent=${name}`,
+      '-o',
+      'json',
+    ]),
+  ) as { items: AgentRunbookJson[] };
   say(`branching and fan-out: agentrunbook get ${name} -n ${DEMO_NAMESPACE}`);
-  console.log(renderRunTree(object, new Date()));
+  console.log(renderRunTree(object, new Date(), children.items));
 }
 
 async function showCaching(kubeconfig: string, metricsPort: number): Promise<void> {

@@ -105,7 +105,10 @@ export function registerRunCommands(program: Command): void {
       .addOption(treeOutput()),
   ).action(async (name: string, flags: ClusterFlags & { output: string }) => {
     await withRunbook(name, flags, async (client) => {
-      process.stdout.write(show(await client.get(), flags.output));
+      const runbook = await client.get();
+      const tree = flags.output === 'tree';
+      const children = tree ? await client.children(runbook.metadata.uid) : [];
+      process.stdout.write(tree ? renderRunTree(runbook, new Date(), children) : show(runbook, flags.output));
     });
   });
 

@@ -66,8 +66,8 @@ function stageRow(prefix: string, stage: Stage, now: Date): string[] {
   ];
 }
 
-/** The stages under their workflows, and the items a forEach stage runs now under it. */
-function stageRows(stages: readonly Stage[], now: Date): string[][] {
+/** The stages under their workflows, the items a forEach stage runs now under it, and a child runbook's stages under its stage. */
+function stageRows(stages: readonly Stage[], now: Date, children: readonly AgentRunbookJson[]): string[][] {
   const header = ['STAGE', 'PHASE', 'ATTEMPT', 'DURATION', 'TOKENS', 'COST', 'MESSAGE'];
   const rows: string[][] = [header];
   const items = (stage: string) => stages.filter((other) => parseItemName(other.name)?.stage === stage);
@@ -79,9 +79,10 @@ function stageRows(stages: readonly Stage[], now: Date): string[][] {
     members.forEach((stage, index) => {
       const last = index === members.length - 1;
       rows.push(stageRow(last ? '└─' : '├─', stage, now));
-      const running = items(stage.name);
-      running.forEach((item, at) =>
-        rows.push(stageRow(`${last ? '  ' : '│ '} ${at === running.length - 1 ? '└─' : '├─'}`, item, now)),
+      const child = children.find((candidate) => candidate.metadata.name === stage.child);
+      const nested = [...items(stage.name), ...(child?.status?.stages ?? [])];
+      nested.forEach((item, at) =>
+        rows.push(stageRow(`${last ? '  ' : '│ '} ${at === nested.length - 1 ? '└─' : '├─'}`, item, now)),
       );
     });
   }
@@ -101,7 +102,12 @@ function savedLine(status: StatusV2): [string, string][] {
   ];
 }
 
-export function renderRunTree(runbook: AgentRunbookJson, now: Date): string {
+/** The run; `children`, the child runbooks its stages run, shows their stages under those stages. */
+export function renderRunTree(
+  runbook: AgentRunbookJson,
+  now: Date,
+  children: readonly AgentRunbookJson[] = [],
+): string {
   const status = runbook.status ?? {};
   const spec = runSpec(runbook);
   const ready = status.conditions?.find((condition) => condition.type === 'Ready');
@@ -129,7 +135,7 @@ export function renderRunTree(runbook: AgentRunbookJson, now: Date): string {
   ];
   const lines = tableLines(header.map(([key, value]) => [key, value]));
   const stages = status.stages ?? [];
-  if (stages.length) lines.push('', ...tableLines(stageRows(stages, now)));
+  if (stages.length) lines.push('', ...tableLines(stageRows(stages, now, children)));
   const gates = status.gates ?? [];
   if (gates.length) {
     lines.push(

@@ -2,7 +2,7 @@
  * The writes a person makes to one runbook, the same from the CLI and the console, so that RBAC
  * and admission judge them the same way whichever a person uses.
  */
-import { ANNOTATION_RERUN } from '../api/labels.js';
+import { ANNOTATION_RERUN, LABEL_PARENT } from '../api/labels.js';
 import { DECISION_KIND, GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { newGateDecision } from '../api/v2/gate-decision.js';
 import { OPERATIONAL_FIELDS } from '../engine/versions/spec-changes.js';
@@ -41,6 +41,17 @@ export class RunbookHandle {
 
   get(): Promise<AgentRunbookJson> {
     return this.http.request<AgentRunbookJson>({ method: 'GET', path: this.path }).catch(this.notFound);
+  }
+
+  /** The child runbooks its stages run (owned by it, labelled with its name); none when they cannot be listed. */
+  async children(uid: string | undefined): Promise<AgentRunbookJson[]> {
+    const listed = await this.http
+      .request<{ items: AgentRunbookJson[] }>({
+        method: 'GET',
+        path: `${runbooksPath(this.namespace)}?labelSelector=${encodeURIComponent(`${LABEL_PARENT}=${this.name}`)}`,
+      })
+      .catch(() => ({ items: [] }));
+    return listed.items.filter((child) => child.metadata.ownerReferences?.some((owner) => owner.uid === uid));
   }
 
   /** A JSON merge patch of the runbook. */

@@ -60,6 +60,8 @@ describe('make demo', function () {
       /✔ brief\s+Succeeded\s+1\s.*child runbook fan-out-research-brief-[0-9a-f]+ succeeded/,
     );
     expect(fanned).to.match(/Phase:\s+Succeeded\s+\(5\/5 stages\)/);
+    expect(fanned, "the child's stages under brief").to.match(/│ {2}├─ ✔ outline\s+Succeeded\s+1\s/);
+    expect(fanned).to.match(/│ {2}└─ ✔ draft\s+Succeeded\s+1\s/);
     // The cached rerun: research and analyze reused, write run, what it saved, and the metrics.
     const cached = output.slice(output.indexOf('agentrunbook get cached-research'));
     expect(cached).to.match(/Saved:\s+[\d,]+ tokens, \$[\d.]+ {2}\(2 stages reused from the cache\)/);

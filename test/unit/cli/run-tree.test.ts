@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { renderRunTree } from '../../../src/cli/run-tree.js';
+import type { AgentRunbookJson } from '../../../src/kube/types.js';
 import { EngineHarness, runbookOf, spec } from '../../support/engine-harness.js';
 
 describe('agentrunbook get: the run tree', () => {
@@ -29,5 +30,29 @@ describe('agentrunbook get: the run tree', () => {
     expect(row('analyze[1]')).to.match(/^\s+├─ ● analyze\[1\]\s+Running\s+1/);
     expect(row('analyze[2]')).to.match(/^\s+└─ ● analyze\[2\]\s+Running\s+1/);
     expect(text).to.match(/Phase:\s+Running\s+\(2\/3 stages\)/);
+  });
+
+  it("shows a child runbook's stages under the stage that runs it", () => {
+    const parent = {
+      metadata: { name: 'host', namespace: 'ns', uid: 'u' },
+      spec: { version: '1.0.0', agents: { pipeline: [{ name: 'sub', runbook: { name: 'lib' } }] } },
+      status: {
+        phase: 'Running',
+        stages: [{ name: 'sub', phase: 'Running', attempt: 1, child: 'host-sub-1' }],
+      },
+    } as AgentRunbookJson;
+    const child = {
+      metadata: { name: 'host-sub-1', namespace: 'ns' },
+      spec: { version: '1.0.0', agents: {} },
+      status: {
+        stages: [
+          { name: 'outline', phase: 'Succeeded', attempt: 1 },
+          { name: 'draft', phase: 'Running', attempt: 2 },
+        ],
+      },
+    } as AgentRunbookJson;
+    const lines = renderRunTree(parent, new Date(), [child]).split('\n');
+    expect(lines.find((line) => line.includes('outline'))).to.match(/^ {3}├─ ✔ outline\s+Succeeded\s+1/);
+    expect(lines.find((line) => line.includes('draft'))).to.match(/^ {3}└─ ● draft\s+Running\s+2/);
   });
 });
