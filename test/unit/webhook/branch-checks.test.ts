@@ -155,6 +155,14 @@ describe('admission of forEach stages', () => {
     expect(problems[5]?.message).to.equal('reads ${context.missing}, but spec.context does not set it');
   });
 
+  it('refuses a literal list longer than any forEach may be', () => {
+    const [problem] = problemsOf([{ name: 'a', forEach: Array.from({ length: 10_001 }, (_, i) => i) }]);
+    expect(problem).to.deep.equal({
+      field: 'spec.agents.pipeline[0].forEach',
+      message: 'lists 10001 items, over the 10000 any forEach may have',
+    });
+  });
+
   it('refuses ${item} and ${index} outside a forEach stage, and item settings without forEach', () => {
     expect(
       problemsOf([

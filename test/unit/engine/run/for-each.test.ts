@@ -229,4 +229,20 @@ describe('forEach: one Job per item of a list', () => {
     h.step();
     for (let i = 0; i < 4; i += 1) expect(h.stage(`analyze[${i}]`).grant).to.deep.equal({ tokens: 100 });
   });
+
+  it('fails a list too large for the status to hold its items, saying where it went', () => {
+    const h = new EngineHarness(runbookOf(fanSpec()));
+    h.maxOutputBytes = 4 * 1024 * 1024;
+    h.catalog = { ...h.catalog, fanOut: { maxItems: 10_000 } };
+    h.step();
+    h.succeed('research', {
+      competitors: Array.from({ length: 5000 }, (_, i) => ({ name: `competitor ${i}` })),
+    });
+    h.step();
+    expect(h.stage('research').outputRefs?.competitors?.bytes).to.be.greaterThan(64 * 1024);
+    expect(h.stage('analyze')).to.include({ phase: 'Failed', reason: 'ForEachNotAList' });
+    expect(h.stage('analyze').message).to.match(
+      /^forEach \$\{research\.outputs\.competitors\}: research\.outputs\.competitors is \d+ bytes, kept in ConfigMap .* outside the status/,
+    );
+  });
 });
