@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { SpecV2 } from '../../../../src/api/v2/runbook.js';
-import { EngineHarness, runbookOf, spec } from '../../../support/engine-harness.js';
+import { EngineHarness, runbookOf, spec, TEST_CATALOG } from '../../../support/engine-harness.js';
+import { MemoryResults } from '../../../support/memory-results.js';
 
 type StageSketch = NonNullable<SpecV2['agents']['pipeline']>[number];
 
@@ -244,5 +245,49 @@ describe('forEach: one Job per item of a list', () => {
     expect(h.stage('analyze').message).to.match(
       /^forEach \$\{research\.outputs\.competitors\}: research\.outputs\.competitors is \d+ bytes, kept in ConfigMap .* outside the status/,
     );
+  });
+
+  it('an item failure of a fallback trigger class hands the run to the fallback workflow, stopping the other items', () => {
+    const s = fanSpec({ maxParallel: 3 });
+    s.workflows = {
+      fallback: { trigger: { conditions: ['TIMEOUT'] }, steps: [{ name: 'summary', agent: 'librarian' }] },
+    };
+    const h = new EngineHarness(runbookOf(s), TEST_CATALOG);
+    h.step();
+    h.succeed('research', { competitors: competitors(5) });
+    h.step();
+    h.fail('analyze[1]', { error: { class: 'TIMEOUT', message: 'slow' } });
+    const decision = h.step();
+    expect(h.runbook.status?.workflow?.active).to.equal('fallback');
+    expect(h.stage('analyze')).to.include({ phase: 'Failed', reason: 'StoppedForFallback' });
+    expect(decision.delete.map((d) => d.reason)).to.deep.equal(['RunStopped', 'RunStopped']);
+    expect(h.active().map((job) => job.stage)).to.deep.equal(['summary']);
+  });
+
+  it('each item is cached on its own key: a second run reuses every item, and a changed item alone runs', () => {
+    const results = new MemoryResults();
+    const cached = (names: string[]) => {
+      const s = fanSpec({ cache: { maxAge: '1h' }, forEach: names.map((name) => ({ name })) });
+      s.agents.pipeline?.splice(0, 1);
+      s.agents.pipeline?.splice(1, 1);
+      const h = new EngineHarness(runbookOf(s));
+      h.results = results;
+      return h;
+    };
+    const first = cached(['a', 'b', 'c']);
+    first.step();
+    succeedItems(first);
+    first.step();
+    expect(first.stage('analyze').outputs?.summary).to.deep.equal(['about a', 'about b', 'about c']);
+    const second = cached(['a', 'x', 'c']);
+    second.step();
+    expect(
+      second.active().map((job) => job.stage),
+      'only the changed item runs',
+    ).to.deep.equal(['analyze[1]']);
+    succeedItems(second);
+    second.step();
+    expect(second.stage('analyze')).to.include({ phase: 'Succeeded' });
+    expect(second.stage('analyze').outputs?.summary).to.deep.equal(['about a', 'about x', 'about c']);
   });
 });
