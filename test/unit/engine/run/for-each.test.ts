@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { SpecV2 } from '../../../../src/api/v2/runbook.js';
-import { EngineHarness, runbookOf, spec, TEST_CATALOG } from '../../../support/engine-harness.js';
+import { catalogFor, EngineHarness, runbookOf, spec } from '../../../support/engine-harness.js';
 import { MemoryResults } from '../../../support/memory-results.js';
 
 type StageSketch = NonNullable<SpecV2['agents']['pipeline']>[number];
@@ -252,7 +252,10 @@ describe('forEach: one Job per item of a list', () => {
     s.workflows = {
       fallback: { trigger: { conditions: ['TIMEOUT'] }, steps: [{ name: 'summary', agent: 'librarian' }] },
     };
-    const h = new EngineHarness(runbookOf(s), TEST_CATALOG);
+    const catalog = catalogFor(s);
+    const h = new EngineHarness(runbookOf(s), {
+      agents: [...catalog.agents, { name: 'librarian', image: 'example.com/agents/librarian:1' }],
+    });
     h.step();
     h.succeed('research', { competitors: competitors(5) });
     h.step();
