@@ -32,5 +32,14 @@ export function formatIndexes(indexes: Iterable<number>): string {
 }
 
 export function withIndex(text: string | undefined, index: number): string {
+  // Items mostly finish in order: extending the last range needs no parse of the rest.
+  const last = /(?:^|,)(\d+)(?:-(\d+))?$/.exec(text ?? '');
+  if (last) {
+    const from = Number(last[1]);
+    const to = Number(last[2] ?? last[1]);
+    if (index === to + 1)
+      return `${(text ?? '').slice(0, last.index)}${last.index ? ',' : ''}${from}-${index}`;
+    if (index > to + 1) return `${text ?? ''},${index}`;
+  }
   return formatIndexes([...parseIndexes(text), index]);
 }

@@ -116,31 +116,55 @@ function fail(run: Run, stage: StageStatusV2, reason: Problem['reason'], message
   run.event('Warning', 'StageFailed', `stage ${stage.name} failed (${reason}): ${message}`);
 }
 
-/** The gathered lists, each as long as the list of items, with null where no item gave a value. */
-function gatheredOutputs(stage: StageStatusV2, count: number): Record<string, unknown[]> {
+/** The gathered lists, each padded with null to `length` (where no item gave a value). */
+function gatheredOutputs(stage: StageStatusV2, length: number): Record<string, unknown[]> {
   return Object.fromEntries(
     Object.entries(stage.outputs ?? {}).map(([name, values]) => {
       const list = Array.isArray(values) ? [...(values as unknown[])] : [];
-      while (list.length < count) list.push(null);
+      while (list.length < length) list.push(null);
       return [name, list];
     }),
   );
 }
 
-/** Why a succeeded item's outputs cannot join its stage's lists, if they cannot. */
-function outputsProblem(parent: StageStatusV2, item: StageStatusV2): string | undefined {
+/** Bytes of each forEach stage's gathered outputs, measured once per reconcile and then kept up to date. */
+const gatheredBytes = new WeakMap<StageStatusV2, number>();
+
+/** Why a succeeded item's outputs cannot join its stage's lists, if they cannot; else their bytes. */
+function outputsProblem(parent: StageStatusV2, item: StageStatusV2): { problem: string } | { bytes: number } {
   if (item.outputRefs && Object.keys(item.outputRefs).length) {
-    return 'its outputs were kept in a ConfigMap; the outputs of a forEach item must fit the status';
+    return {
+      problem: 'its outputs were kept in a ConfigMap; the outputs of a forEach item must fit the status',
+    };
   }
   const bytes = Buffer.byteLength(JSON.stringify(item.outputs ?? {}));
   if (bytes > ITEM_OUTPUT_BYTES) {
-    return `its outputs are ${bytes} bytes as JSON, over the ${ITEM_OUTPUT_BYTES} an item may report`;
+    return {
+      problem: `its outputs are ${bytes} bytes as JSON, over the ${ITEM_OUTPUT_BYTES} an item may report`,
+    };
   }
-  const gathered = Buffer.byteLength(JSON.stringify(parent.outputs ?? {})) + bytes;
-  if (gathered > GATHERED_OUTPUT_BYTES) {
-    return `the stage's gathered outputs would be ${gathered} bytes, over the ${GATHERED_OUTPUT_BYTES} a forEach stage may gather: have items write large results to a workspace and report where`;
+  const before = gatheredBytes.get(parent) ?? Buffer.byteLength(JSON.stringify(parent.outputs ?? {}));
+  gatheredBytes.set(parent, before);
+  if (before + bytes > GATHERED_OUTPUT_BYTES) {
+    return {
+      problem: `the stage's gathered outputs would be ${before + bytes} bytes, over the ${GATHERED_OUTPUT_BYTES} a forEach stage may gather: have items write large results to a workspace and report where`,
+    };
   }
-  return undefined;
+  return { bytes };
+}
+
+/** Puts an item's outputs at its index of its stage's lists, in place (a list grows with null as needed). */
+function gather(parent: StageStatusV2, index: number, outputs: Record<string, unknown>, bytes: number): void {
+  const lists = parent.outputs ?? {};
+  for (const [output, value] of Object.entries(outputs)) {
+    const known = Object.hasOwn(lists, output) ? lists[output] : undefined;
+    const list: unknown[] = Array.isArray(known) ? (known as unknown[]) : [];
+    while (list.length <= index) list.push(null);
+    list.splice(index, 1, value);
+    setOwn(lists, output, list);
+  }
+  parent.outputs = lists;
+  gatheredBytes.set(parent, (gatheredBytes.get(parent) ?? 0) + bytes);
 }
 
 /** Folds a finished item into its stage: counts, outputs, usage, the recent list; its entry leaves. */
@@ -157,18 +181,10 @@ function absorb(run: Run, parent: StageStatusV2, name: string, item: StageStatus
     items.failedAttempts = Object.fromEntries(tally);
   }
   let { phase, reason, message } = item;
-  const problem = phase === 'Succeeded' ? outputsProblem(parent, item) : undefined;
-  if (problem) [phase, reason, message] = ['Failed', 'OutputsTooLarge', problem];
+  const fits = phase === 'Succeeded' ? outputsProblem(parent, item) : undefined;
+  if (fits && 'problem' in fits) [phase, reason, message] = ['Failed', 'OutputsTooLarge', fits.problem];
   if (phase === 'Succeeded') {
-    const lists = gatheredOutputs(parent, items.count);
-    for (const [output, value] of Object.entries(item.outputs ?? {})) {
-      const list = Object.hasOwn(lists, output)
-        ? (lists[output] ?? [])
-        : Array<unknown>(items.count).fill(null);
-      list.splice(index, 1, value);
-      setOwn(lists, output, list);
-    }
-    parent.outputs = lists;
+    gather(parent, index, item.outputs ?? {}, fits && 'bytes' in fits ? fits.bytes : 0);
     items.succeeded += 1;
     items.succeededIndexes = withIndex(items.succeededIndexes, index);
   } else {
