@@ -15,8 +15,8 @@ import { validateAgentRunbook } from '../../api/validator.js';
 import { timestamp } from '../model/conditions.js';
 import { jobName } from '../model/naming.js';
 import type { ChildObservation, ChildPlan } from '../model/types.js';
-import { parseItemName } from '../spec/for-each.js';
-import type { OutputRef } from '../spec/stored-outputs.js';
+import { listOutputs, parseItemName } from '../spec/for-each.js';
+import { encodeOutputs, splitOutputs, storedOutputsName, type OutputRef } from '../spec/stored-outputs.js';
 import type { RunStage } from '../spec/workflow-stages.js';
 import { checkOutputs, type ErrorClass, type Problem } from '../stage/agent-report.js';
 import { capBudgets, type Grant } from '../stage/budget.js';
@@ -181,6 +181,35 @@ function missingOutput(
   return problem && { ...problem, message: problem.message.replace('the agent', 'the child runbook') };
 }
 
+/**
+ * Keeps a child's outputs as a stage's own are kept: its values that the status cannot hold (the
+ * child's stages together may have reported much) go to a ConfigMap of this run; those the child
+ * kept in ConfigMaps stay there, named by reference.
+ */
+function keepChildOutputs(
+  run: Run,
+  stage: StageStatusV2,
+  child: ChildObservation,
+  outputs: Record<string, unknown>,
+  refs: Record<string, OutputRef>,
+): void {
+  const encoded = encodeOutputs(outputs, Number.MAX_SAFE_INTEGER);
+  const split =
+    'encoded' in encoded
+      ? splitOutputs(
+          outputs,
+          encoded.encoded,
+          { name: storedOutputsName(child.name), stage: stage.name, execution: run.execution },
+          listOutputs(run.specStages.values(), stage.name),
+        )
+      : { inline: outputs };
+  stage.outputs = split.inline;
+  const allRefs = { ...refs, ...split.refs };
+  if (Object.keys(allRefs).length) stage.outputRefs = allRefs;
+  else delete stage.outputRefs;
+  if (split.store) run.store.push(split.store);
+}
+
 /** Folds a child that ended into its stage. */
 function foldChild(run: Run, stage: StageStatusV2, spec: RunStage, child: ChildObservation): void {
   if (child.usage) addUsage(stage, child.usage.tokens ?? 0, parseMicros(child.usage.costUSD ?? '0'));
@@ -189,9 +218,7 @@ function foldChild(run: Run, stage: StageStatusV2, spec: RunStage, child: ChildO
     const { outputs, refs } = childOutputs(child);
     const problem = missingOutput(spec, outputs, refs);
     if (!problem) {
-      stage.outputs = outputs;
-      if (Object.keys(refs).length) stage.outputRefs = refs;
-      else delete stage.outputRefs;
+      keepChildOutputs(run, stage, child, outputs, refs);
       delete stage.lastError;
       run.finishStage(stage, 'Succeeded', 'Succeeded', `child runbook ${child.name} succeeded`);
       run.event(

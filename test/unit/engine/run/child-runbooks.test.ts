@@ -170,4 +170,23 @@ describe('runbooks as stages: a child AgentRunbook per attempt', () => {
     const decision = h.step();
     expect(decision.children?.map((plan) => plan.name)).to.deep.equal([name]);
   });
+
+  it("keeps a child's outputs as a stage's are kept: what the status cannot hold goes to a ConfigMap of the run", () => {
+    const h = started();
+    const big = 'x'.repeat(3000);
+    h.endChild('audit', 'Succeeded', [
+      { name: 'check', phase: 'Succeeded', outputs: { verdict: 'ok', notes: big } },
+      {
+        name: 'summarize',
+        phase: 'Succeeded',
+        outputRefs: { report: { configMap: 'child-cm', key: 'report', bytes: 9000, preview: 'r' } },
+      },
+    ]);
+    const decision = h.step();
+    const audit = h.stage('audit');
+    expect(audit.outputs).to.deep.equal({ verdict: 'ok' });
+    expect(audit.outputRefs?.report?.configMap, "the child's own stays where it is").to.equal('child-cm');
+    expect(audit.outputRefs?.notes?.bytes).to.equal(3002);
+    expect(decision.store?.map((store) => Object.keys(store.data))).to.deep.equal([['notes']]);
+  });
 });
