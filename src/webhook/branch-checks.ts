@@ -145,7 +145,10 @@ export function childStageProblems(spec: SpecV2): FieldProblem[] {
     const problems: FieldProblem[] = AGENT_ONLY.filter((field) => stage[field] !== undefined).map(
       (field) => ({
         field: `${at}.${field}`,
-        message: `a stage that runs a runbook (runbook) runs no agent of its own, so ${field} does not apply`,
+        message:
+          field === 'forEach'
+            ? 'a stage that runs a runbook runs one child runbook per attempt; a forEach over runbooks is not supported'
+            : `a stage that runs a runbook runs no agent of its own, so ${field} does not apply`,
       }),
     );
     for (const input of Object.keys(stage.config?.inputs ?? {})) {

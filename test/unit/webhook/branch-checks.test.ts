@@ -203,6 +203,14 @@ describe('admission of stages that run a runbook', () => {
       'spec.agents.pipeline[0].forEach',
       'spec.agents.pipeline[0].config.inputs.bogus',
     ]);
+    expect(
+      problemsOf([{ name: 'sub', runbook: { name: 'library' }, image: 'registry.example/x:1' }]),
+    ).to.deep.equal([
+      {
+        field: 'spec.agents.pipeline[0].image',
+        message: 'a stage that runs a runbook runs no agent of its own, so image does not apply',
+      },
+    ]);
   });
 });
 
