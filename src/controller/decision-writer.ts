@@ -1,11 +1,11 @@
 /**
- * Carries out a decision of the engine for one runbook. Writes, in order: Job deletions
- * (together), the ConfigMaps of outputs too large for the status and the results stored for reuse
- * (together), one status update
+ * Carries out a decision of the engine for one runbook. Writes, in order: Job deletions and
+ * child runbook cancellations (together), the ConfigMaps of outputs too large for the status and
+ * the results stored for reuse (together), one status update
  * (only when it changed, with the cached resourceVersion so a stale view fails with a conflict
- * instead of overwriting), then Job creations (together). Outputs go before the status that
- * refers to them, so a restart never finds a reference to nothing; the status goes before the
- * Jobs, so an attempt is recorded before its Job exists. Events are handed to the recorder's
+ * instead of overwriting), then Job and child runbook creations (together). Outputs go before the
+ * status that refers to them, so a restart never finds a reference to nothing; the status goes
+ * before the Jobs and children, so an attempt is recorded before what runs it exists. Events are handed to the recorder's
  * queue and never hold the reconcile. A write the API server refuses as invalid (422) throws
  * Refused, which the reconciler parks the runbook for.
  */
