@@ -10,16 +10,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
-import { FakeNode } from '../../hack/local-cluster/fake-node.js';
-import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { LABEL_ITEM, LABEL_PARENT, LABEL_STAGE } from '../../src/api/labels.js';
 import type { JobJson } from '../../src/kube/types.js';
-import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
-import { installOperator, testNamespace } from '../support/operator-harness.js';
+import { KillableOperator } from '../support/killable-operator.js';
 import { runbook, waitForPhase, type StageSketch } from '../support/runbook-env.js';
 import { scenarioFrom, succeed, type AgentCall } from '../support/scripted-agents.js';
-import { sharedControlPlane } from '../support/shared-control-plane.js';
 
 const ITEMS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'];
 const STAGES: StageSketch[] = [
@@ -45,27 +40,22 @@ const STAGES: StageSketch[] = [
 
 describe('forEach, when and child runbooks across operator kills', function () {
   this.timeout(240_000);
-  let plane: ControlPlane;
-  let kubeconfig = '';
-  let namespace = '';
-  let node: FakeNode;
-  let operator: CliProcess | undefined;
   const calls = new Map<string, AgentCall>();
   const config = join(mkdtempSync(join(tmpdir(), 'fan-out-')), 'config.yaml');
 
-  const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
-  const startOperator = async () => {
-    operator = startOperatorProcess({ kubeconfig, config, namespace });
-    await operator.waitForOutput('operator started');
-  };
-  const killOperator = async () => {
-    operator?.child.kill('SIGKILL');
-    await operator?.exited;
-  };
-  const heldItems = () => node.heldPods().filter((key) => calls.get(key)?.stage.startsWith('each['));
+  const bed = new KillableOperator(
+    'fan-out',
+    config,
+    scenarioFrom((call) => {
+      calls.set(`${call.namespace}/${call.pod.metadata?.name ?? ''}`, call);
+      return 'hold';
+    }),
+  );
+  const admin = (...args: string[]) => bed.admin(args);
+  const heldItems = () => bed.node.heldPods().filter((key) => calls.get(key)?.stage.startsWith('each['));
   const finishItem = (key: string) => {
     const call = calls.get(key);
-    return node.finish(key, succeed({ upper: String(call?.inputs.name).toUpperCase() }));
+    return bed.node.finish(key, succeed({ upper: String(call?.inputs.name).toUpperCase() }));
   };
 
   before(async () => {
@@ -78,35 +68,19 @@ describe('forEach, when and child runbooks across operator kills', function () {
         })),
       }),
     );
-    plane = await sharedControlPlane();
-    kubeconfig = await installOperator(plane);
-    namespace = await testNamespace(plane, 'fan-out');
-    node = new FakeNode(plane.adminConfig(), {
-      namespace,
-      scenario: scenarioFrom((call) => {
-        calls.set(`${call.namespace}/${call.pod.metadata?.name ?? ''}`, call);
-        return 'hold';
-      }),
-    });
-    await node.start();
-    await startOperator();
+    await bed.start();
   });
 
   after(async () => {
-    await killOperator();
-    await node.stop();
+    await bed.stop();
   });
 
   it('runs each item once however the kills fall, gathers the outputs in order and skips by when', async () => {
-    await mustRun(
-      plane.adminKubeconfigPath,
-      ['-n', namespace, 'apply', '-f', '-'],
-      stringify(runbook('fan', 'hybrid', STAGES)),
-    );
-    const first = () => node.heldPods().find((key) => calls.get(key)?.stage === 'list');
-    await node.waitFor(() => first() !== undefined, 30_000, 'list running');
-    await node.finish(first() ?? '', succeed({ names: ITEMS }));
-    await node.waitFor(() => heldItems().length === 3, 30_000, 'three items running (maxParallel)');
+    await bed.admin(['apply', '-f', '-'], stringify(runbook('fan', 'hybrid', STAGES)));
+    const first = () => bed.node.heldPods().find((key) => calls.get(key)?.stage === 'list');
+    await bed.node.waitFor(() => first() !== undefined, 30_000, 'list running');
+    await bed.node.finish(first() ?? '', succeed({ names: ITEMS }));
+    await bed.node.waitFor(() => heldItems().length === 3, 30_000, 'three items running (maxParallel)');
     expect(
       heldItems()
         .map((key) => calls.get(key)?.stage)
@@ -115,15 +89,15 @@ describe('forEach, when and child runbooks across operator kills', function () {
     // Killed as two items report: the restarted operator folds them and starts the next two.
     const [a, b] = heldItems();
     await Promise.all([finishItem(a ?? ''), finishItem(b ?? '')]);
-    await killOperator();
-    await startOperator();
-    await node.waitFor(() => heldItems().length === 3, 30_000, 'the next items running');
+    await bed.killOperator();
+    await bed.startOperator();
+    await bed.node.waitFor(() => heldItems().length === 3, 30_000, 'the next items running');
     // Killed again at once after the items are started: the status that holds them is written.
     await Promise.all(heldItems().map(finishItem));
-    await killOperator();
-    await startOperator();
+    await bed.killOperator();
+    await bed.startOperator();
     while (calls.size < 1 + ITEMS.length || heldItems().length) {
-      await node.waitFor(
+      await bed.node.waitFor(
         () => heldItems().length > 0 || calls.size >= 1 + ITEMS.length,
         30_000,
         'items running',
@@ -131,15 +105,15 @@ describe('forEach, when and child runbooks across operator kills', function () {
       await Promise.all(heldItems().map(finishItem));
       if (calls.size >= 1 + ITEMS.length && heldItems().length === 0) break;
     }
-    const last = () => node.heldPods().find((key) => calls.get(key)?.stage === 'final');
-    await node.waitFor(() => last() !== undefined, 30_000, 'final running');
+    const last = () => bed.node.heldPods().find((key) => calls.get(key)?.stage === 'final');
+    await bed.node.waitFor(() => last() !== undefined, 30_000, 'final running');
     const finalCall = calls.get(last() ?? '');
     expect(finalCall?.inputs).to.deep.equal({
       uppers: ITEMS.map((name) => name.toUpperCase()),
       verdict: 'not needed',
     });
-    await node.finish(last() ?? '', succeed());
-    await waitForPhase(plane.adminKubeconfigPath, namespace, 'fan', 'Succeeded', 60);
+    await bed.node.finish(last() ?? '', succeed());
+    await waitForPhase(bed.plane.adminKubeconfigPath, bed.namespace, 'fan', 'Succeeded', 60);
 
     const jobs = (
       JSON.parse(await admin('get', 'jobs', '-l', `${LABEL_STAGE}=each`, '-o', 'json')) as {
@@ -179,8 +153,7 @@ describe('forEach, when and child runbooks across operator kills', function () {
   });
 
   it('creates one child per attempt of a stage that runs a runbook, however the kills fall', async () => {
-    const apply = (object: unknown) =>
-      mustRun(plane.adminKubeconfigPath, ['-n', namespace, 'apply', '-f', '-'], stringify(object));
+    const apply = (object: unknown) => bed.admin(['apply', '-f', '-'], stringify(object));
     await apply(
       runbook('library', 'pipeline', [{ name: 'check', config: { outputs: { ok: 'boolean' } } }], {
         suspend: true,
@@ -202,13 +175,13 @@ describe('forEach, when and child runbooks across operator kills', function () {
         }
       ).items;
     const check = () =>
-      node.heldPods().find((key) => calls.get(key)?.stage === 'check' && !key.includes('/library-'));
+      bed.node.heldPods().find((key) => calls.get(key)?.stage === 'check' && !key.includes('/library-'));
     // Killed as soon as the child exists: the restarted operator finds it and creates no other.
-    await node.waitFor(() => check() !== undefined, 30_000, "the child's stage running");
-    await killOperator();
-    await startOperator();
-    await node.finish(check() ?? '', succeed({ ok: true }));
-    await waitForPhase(plane.adminKubeconfigPath, namespace, 'host', 'Succeeded', 60);
+    await bed.node.waitFor(() => check() !== undefined, 30_000, "the child's stage running");
+    await bed.killOperator();
+    await bed.startOperator();
+    await bed.node.finish(check() ?? '', succeed({ ok: true }));
+    await waitForPhase(bed.plane.adminKubeconfigPath, bed.namespace, 'host', 'Succeeded', 60);
     expect((await children()).length, 'one child').to.equal(1);
     const status = JSON.parse(await admin('get', 'arb', 'host', '-o', 'json')) as {
       status: { stages: { name: string; outputs?: unknown; child?: string }[] };

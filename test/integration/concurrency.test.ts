@@ -6,15 +6,10 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
-import { FakeNode } from '../../hack/local-cluster/fake-node.js';
-import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
-import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
-import { installOperator, testNamespace } from '../support/operator-harness.js';
+import { KillableOperator } from '../support/killable-operator.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
 import { runbook, waitForPhase } from '../support/runbook-env.js';
-import { sharedControlPlane } from '../support/shared-control-plane.js';
 
 const CATALOG = join(repoRoot, 'config', 'samples', 'operator-config.yaml');
 const LIMIT = 2;
@@ -29,57 +24,40 @@ interface Status {
 
 describe('maxConcurrentPipelines: runbooks wait their turn, across operator kills', function () {
   this.timeout(240_000);
-  let plane: ControlPlane;
-  let kubeconfig = '';
-  let namespace = '';
-  let node: FakeNode;
-  let operator: CliProcess | undefined;
   /** Runbooks whose agent runs now, and the most that ever ran at once. */
   const runningNow = new Set<string>();
   let mostAtOnce = 0;
   const started: string[] = [];
 
-  const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
-  const startOperator = async () => {
-    operator = startOperatorProcess({ kubeconfig, config: CATALOG, namespace });
-    await operator.waitForOutput('operator started');
-  };
-  const killOperator = async () => {
-    operator?.child.kill('SIGKILL');
-    await operator?.exited;
-  };
+  const bed = new KillableOperator(
+    'queue',
+    CATALOG,
+    scenarioFrom((call) => {
+      const name = call.pod.metadata?.labels?.['i2s.studio/runbook'] ?? '';
+      runningNow.add(name);
+      started.push(name);
+      mostAtOnce = Math.max(mostAtOnce, runningNow.size);
+      return 'hold';
+    }),
+  );
+  const admin = (...args: string[]) => bed.admin(args);
   const status = async (name: string) =>
     (JSON.parse(await admin('get', 'arb', name, '-o', 'json')) as { status?: Status }).status ?? {};
   const waitPhase = (name: string, phase: string) =>
-    waitForPhase(plane.adminKubeconfigPath, namespace, name, phase, 90);
+    waitForPhase(bed.plane.adminKubeconfigPath, bed.namespace, name, phase, 90);
   const finish = async (name: string) => {
-    const pod = node.heldPods().find((key) => key.startsWith(`${namespace}/${name}-`));
+    const pod = bed.node.heldPods().find((key) => key.startsWith(`${bed.namespace}/${name}-`));
     if (!pod) throw new Error(`no agent of ${name} runs`);
     runningNow.delete(name);
-    await node.finish(pod, succeed());
+    await bed.node.finish(pod, succeed());
   };
 
   before(async () => {
-    plane = await sharedControlPlane();
-    kubeconfig = await installOperator(plane);
-    namespace = await testNamespace(plane, 'queue');
-    node = new FakeNode(plane.adminConfig(), {
-      namespace,
-      scenario: scenarioFrom((call) => {
-        const name = call.pod.metadata?.labels?.['i2s.studio/runbook'] ?? '';
-        runningNow.add(name);
-        started.push(name);
-        mostAtOnce = Math.max(mostAtOnce, runningNow.size);
-        return 'hold';
-      }),
-    });
-    await node.start();
-    await startOperator();
+    await bed.start();
   });
 
   after(async () => {
-    await killOperator();
-    await node.stop();
+    await bed.stop();
   });
 
   it('queues the runbooks over the limit in order, saying their place and what they wait for', async () => {
@@ -91,11 +69,11 @@ describe('maxConcurrentPipelines: runbooks wait their turn, across operator kill
           core: { conductor: { config: { maxConcurrentPipelines: LIMIT } } },
         },
       });
-      await mustRun(plane.adminKubeconfigPath, ['-n', namespace, 'apply', '-f', '-'], stringify(object));
+      await bed.admin(['apply', '-f', '-'], stringify(object));
       // Each begins to wait after the one before: the order the queue keeps.
       await waitForPhase(
-        plane.adminKubeconfigPath,
-        namespace,
+        bed.plane.adminKubeconfigPath,
+        bed.namespace,
         name,
         NAMES.indexOf(name) < LIMIT ? 'Running' : 'Queued',
         60,
@@ -106,7 +84,7 @@ describe('maxConcurrentPipelines: runbooks wait their turn, across operator kill
     const queued = q3.conditions?.find((condition) => condition.type === 'Queued');
     expect(queued).to.deep.include({ status: 'True', reason: 'WaitingForSlot' });
     expect(queued?.message).to.equal(
-      `number 1 in line for namespace ${namespace}: 2 of 2 runbooks run (${namespace}/q1, ${namespace}/q2); the limit is this runbook's maxConcurrentPipelines`,
+      `number 1 in line for namespace ${bed.namespace}: 2 of 2 runbooks run (${bed.namespace}/q1, ${bed.namespace}/q2); the limit is this runbook's maxConcurrentPipelines`,
     );
     expect((await status('q5')).conditions?.find((c) => c.type === 'Queued')?.message).to.match(
       /^number 3 in line /,
@@ -116,9 +94,9 @@ describe('maxConcurrentPipelines: runbooks wait their turn, across operator kill
   });
 
   it('after a kill, a restarted operator starts the next in line when one finishes, and never more than the limit', async () => {
-    await killOperator();
+    await bed.killOperator();
     await finish('q1');
-    await startOperator();
+    await bed.startOperator();
     await waitPhase('q1', 'Succeeded');
     await waitPhase('q3', 'Running');
     expect((await status('q4')).conditions?.find((c) => c.type === 'Queued')?.message).to.match(
@@ -136,8 +114,8 @@ describe('maxConcurrentPipelines: runbooks wait their turn, across operator kill
     // Two finish at once and the operator dies right after: the two next in line start, no more.
     await finish('q2');
     await finish('q3');
-    await killOperator();
-    await startOperator();
+    await bed.killOperator();
+    await bed.startOperator();
     await waitPhase('q4', 'Running');
     await waitPhase('q5', 'Running');
     await finish('q4');

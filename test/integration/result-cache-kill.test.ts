@@ -9,17 +9,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
-import { FakeNode } from '../../hack/local-cluster/fake-node.js';
-import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { CACHE_KIND } from '../../src/api/group.js';
 import type { CachedResultJson } from '../../src/kube/types.js';
-import { startOperatorProcess, type CliProcess } from '../support/cli-process.js';
+import { KillableOperator } from '../support/killable-operator.js';
 import { eventually } from '../support/eventually.js';
-import { installOperator, testNamespace } from '../support/operator-harness.js';
 import { runbook, waitForPhase } from '../support/runbook-env.js';
 import { scenarioFrom, succeed } from '../support/scripted-agents.js';
-import { sharedControlPlane } from '../support/shared-control-plane.js';
 
 const STAGES = [
   { name: 'gather', config: { inputs: { topic: '${context.title}' } } },
@@ -28,25 +23,20 @@ const STAGES = [
 
 describe('stage result caching across operator kills', function () {
   this.timeout(240_000);
-  let plane: ControlPlane;
-  let kubeconfig = '';
-  let namespace = '';
-  let node: FakeNode;
-  let operator: CliProcess | undefined;
   const started: string[] = [];
   const config = join(mkdtempSync(join(tmpdir(), 'cache-kill-')), 'config.yaml');
 
-  const admin = (...args: string[]) => mustRun(plane.adminKubeconfigPath, ['-n', namespace, ...args]);
-  const startOperator = async () => {
-    operator = startOperatorProcess({ kubeconfig, config, namespace });
-    await operator.waitForOutput('operator started');
-  };
-  const killOperator = async () => {
-    operator?.child.kill('SIGKILL');
-    await operator?.exited;
-  };
+  const bed = new KillableOperator(
+    'cache-kill',
+    config,
+    scenarioFrom((call) => {
+      started.push(`${call.pod.metadata?.labels?.['i2s.studio/runbook'] ?? ''}/${call.stage}`);
+      return 'hold';
+    }),
+  );
+  const admin = (...args: string[]) => bed.admin(args);
   const held = (name: string, stage: string) =>
-    node.heldPods().find((key) => key.startsWith(`${namespace}/${name}-${stage}-`));
+    bed.node.heldPods().find((key) => key.startsWith(`${bed.namespace}/${name}-${stage}-`));
   const stored = async () =>
     (JSON.parse(await admin('get', CACHE_KIND.plural, '-o', 'json')) as { items: CachedResultJson[] }).items;
 
@@ -57,53 +47,37 @@ describe('stage result caching across operator kills', function () {
         agents: STAGES.map(({ name }) => ({ name, image: `registry.example/agents/${name}:1.0.0` })),
       }),
     );
-    plane = await sharedControlPlane();
-    kubeconfig = await installOperator(plane);
-    namespace = await testNamespace(plane, 'cache-kill');
-    node = new FakeNode(plane.adminConfig(), {
-      namespace,
-      scenario: scenarioFrom((call) => {
-        started.push(`${call.pod.metadata?.labels?.['i2s.studio/runbook'] ?? ''}/${call.stage}`);
-        return 'hold';
-      }),
-    });
-    await node.start();
-    await startOperator();
+    await bed.start();
   });
 
   after(async () => {
-    await killOperator();
-    await node.stop();
+    await bed.stop();
   });
 
   it('stores each result once however the kills fall, and a later runbook reuses them all', async () => {
     const object = (name: string) =>
       runbook(name, 'pipeline', STAGES, { execution: { mode: 'pipeline', cache: { maxAge: '1h' } } });
-    await mustRun(
-      plane.adminKubeconfigPath,
-      ['-n', namespace, 'apply', '-f', '-'],
-      stringify(object('first')),
-    );
-    await node.waitFor(() => held('first', 'gather') !== undefined, 30_000, 'gather running');
+    await bed.admin(['apply', '-f', '-'], stringify(object('first')));
+    await bed.node.waitFor(() => held('first', 'gather') !== undefined, 30_000, 'gather running');
     // Killed the moment the Pod reports: the restarted operator folds it and stores its result.
-    await node.finish(
+    await bed.node.finish(
       held('first', 'gather') ?? '',
       succeed({ notes: ['n1', 'n2'] }, { tokens: 300, costUSD: '0.03' }),
     );
-    await killOperator();
-    await startOperator();
-    await node.waitFor(() => held('first', 'digest') !== undefined, 30_000, 'digest running');
+    await bed.killOperator();
+    await bed.startOperator();
+    await bed.node.waitFor(() => held('first', 'digest') !== undefined, 30_000, 'digest running');
     // Killed as soon as its result is stored, before (or just after) the status saying so.
-    await node.finish(
+    await bed.node.finish(
       held('first', 'digest') ?? '',
       succeed({ summary: 'two notes' }, { tokens: 200, costUSD: '0.02' }),
     );
     await eventually(async () => {
       expect((await stored()).map((result) => result.spec.origin.stage)).to.include('digest');
     });
-    await killOperator();
-    await startOperator();
-    await waitForPhase(plane.adminKubeconfigPath, namespace, 'first', 'Succeeded', 60);
+    await bed.killOperator();
+    await bed.startOperator();
+    await waitForPhase(bed.plane.adminKubeconfigPath, bed.namespace, 'first', 'Succeeded', 60);
     const results = await stored();
     expect(results.map((result) => result.spec.origin.stage).sort()).to.deep.equal(['digest', 'gather']);
     expect(results.find((result) => result.spec.origin.stage === 'gather')?.spec).to.deep.include({
@@ -111,12 +85,8 @@ describe('stage result caching across operator kills', function () {
       usage: { tokens: 300, costUSD: '0.03' },
     });
 
-    await mustRun(
-      plane.adminKubeconfigPath,
-      ['-n', namespace, 'apply', '-f', '-'],
-      stringify(object('second')),
-    );
-    await waitForPhase(plane.adminKubeconfigPath, namespace, 'second', 'Succeeded', 60);
+    await bed.admin(['apply', '-f', '-'], stringify(object('second')));
+    await waitForPhase(bed.plane.adminKubeconfigPath, bed.namespace, 'second', 'Succeeded', 60);
     expect(started.filter((entry) => entry.startsWith('second/'))).to.deep.equal([]);
     const second = JSON.parse(await admin('get', 'arb', 'second', '-o', 'json')) as {
       status: { metrics: Record<string, unknown>; stages: { outputs?: unknown }[] };
