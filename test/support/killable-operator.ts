@@ -28,7 +28,10 @@ export class KillableOperator {
     this.plane = await sharedControlPlane();
     this.kubeconfig = await installOperator(this.plane);
     this.namespace = await testNamespace(this.plane, this.prefix);
-    this.node = new FakeNode(this.plane.adminConfig(), { namespace: this.namespace, scenario: this.scenario });
+    this.node = new FakeNode(this.plane.adminConfig(), {
+      namespace: this.namespace,
+      scenario: this.scenario,
+    });
     await this.node.start();
     await this.startOperator();
   }
