@@ -126,24 +126,28 @@ async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promi
 
 const stageNames = Array.from({ length: STAGES }, (_, i) => `s${i + 1}`);
 
-/** A runbook of STAGES stages in a line; `cached`: each stage's result cached (a parameter tells them apart). */
-function runbook(namespace: string, name: string, cached = false) {
+/** An AgentRunbook of the bench's, with this execution and these stages. */
+function runbookObject(namespace: string, name: string, execution: object, pipeline: object[]) {
   return {
     apiVersion: `${GROUP}/${STORAGE_VERSION}`,
     kind: 'AgentRunbook',
     metadata: { name, namespace },
-    spec: {
-      version: '1.0.0',
-      execution: { mode: 'pipeline', ...(cached ? { cache: { maxAge: '1h' } } : {}) },
-      agents: {
-        pipeline: stageNames.map((stage) => ({
-          name: stage,
-          agent: 'bench',
-          ...(cached ? { config: { parameters: { step: stage } } } : {}),
-        })),
-      },
-    },
+    spec: { version: '1.0.0', execution, agents: { pipeline } },
   };
+}
+
+/** A runbook of STAGES stages in a line; `cached`: each stage's result cached (a parameter tells them apart). */
+function runbook(namespace: string, name: string, cached = false) {
+  return runbookObject(
+    namespace,
+    name,
+    { mode: 'pipeline', ...(cached ? { cache: { maxAge: '1h' } } : {}) },
+    stageNames.map((stage) => ({
+      name: stage,
+      agent: 'bench',
+      ...(cached ? { config: { parameters: { step: stage } } } : {}),
+    })),
+  );
 }
 
 /** How many items the fan-out figure's one forEach stage runs. */
@@ -151,26 +155,15 @@ const FAN_OUT_ITEMS = 100;
 
 /** One runbook whose one stage fans out over FAN_OUT_ITEMS items, all allowed to run at once. */
 function fanOutRunbook(namespace: string, name: string) {
-  return {
-    apiVersion: `${GROUP}/${STORAGE_VERSION}`,
-    kind: 'AgentRunbook',
-    metadata: { name, namespace },
-    spec: {
-      version: '1.0.0',
-      execution: { mode: 'hybrid', parallelism: FAN_OUT_ITEMS },
-      agents: {
-        pipeline: [
-          {
-            name: 'each',
-            agent: 'bench',
-            forEach: Array.from({ length: FAN_OUT_ITEMS }, (_, index) => `item-${index}`),
-            maxParallel: FAN_OUT_ITEMS,
-            config: { inputs: { item: '${item}' } },
-          },
-        ],
-      },
+  return runbookObject(namespace, name, { mode: 'hybrid', parallelism: FAN_OUT_ITEMS }, [
+    {
+      name: 'each',
+      agent: 'bench',
+      forEach: Array.from({ length: FAN_OUT_ITEMS }, (_, index) => `item-${index}`),
+      maxParallel: FAN_OUT_ITEMS,
+      config: { inputs: { item: '${item}' } },
     },
-  };
+  ]);
 }
 
 class Bed {

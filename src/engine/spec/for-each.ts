@@ -74,6 +74,38 @@ function describe(value: unknown): string {
   return `${kind === 'object' ? 'an object' : kind === 'string' ? 'a string' : kind} (${json.length > 80 ? `${json.slice(0, 80)}...` : json})`;
 }
 
+/** The list a whole reference names in this run, or why it is none. */
+function referencedList(
+  source: { reference: string; path: string[] },
+  scope: SubstitutionScope,
+): unknown[] | { problem: Problem } {
+  const [head = '', , output = ''] = source.path;
+  const value = head === 'context' ? undefined : scope.outputs[head]?.[output];
+  if (value instanceof StoredOutput) {
+    return {
+      problem: {
+        reason: 'ForEachNotAList',
+        message: `forEach ${source.reference}: ${head}.outputs.${output} is ${value.ref.bytes} bytes, kept in ConfigMap ${value.ref.configMap} outside the status; a list a forEach reads is kept in the status only up to its limit: have ${head} report a shorter list`,
+      },
+    };
+  }
+  let items: unknown;
+  try {
+    items = substitute(source.reference, { ...scope, files: new Map() });
+  } catch (error) {
+    if (!(error instanceof UnresolvedReference)) throw error;
+    return { problem: { reason: 'UnresolvedReference', message: `forEach ${error.message}` } };
+  }
+  return Array.isArray(items)
+    ? items
+    : {
+        problem: {
+          reason: 'ForEachNotAList',
+          message: `forEach ${source.reference} gave ${describe(items)}, not a list`,
+        },
+      };
+}
+
 /** The stage's items, or why it has none it can run. */
 export function resolveItems(
   stage: StageV2,
@@ -83,38 +115,8 @@ export function resolveItems(
   const source = forEachSource(stage.forEach);
   if ('problem' in source)
     return { problem: { reason: 'ForEachNotAList', message: `forEach ${source.problem}` } };
-  let items: unknown;
-  if ('list' in source) items = source.list;
-  else {
-    const [head = '', , output = ''] = source.path;
-    const value = head === 'context' ? undefined : scope.outputs[head]?.[output];
-    if (value instanceof StoredOutput) {
-      return {
-        problem: {
-          reason: 'ForEachNotAList',
-          message: `forEach ${source.reference}: ${head}.outputs.${output} is ${value.ref.bytes} bytes, kept in ConfigMap ${value.ref.configMap} outside the status; a list a forEach reads is kept in the status only up to its limit: have ${head} report a shorter list`,
-        },
-      };
-    }
-    try {
-      items = substitute(source.reference, { ...scope, files: new Map() });
-    } catch (error) {
-      if (!(error instanceof UnresolvedReference)) throw error;
-      return { problem: { reason: 'UnresolvedReference', message: `forEach ${error.message}` } };
-    }
-  }
-  if (!Array.isArray(items)) {
-    return {
-      problem: {
-        reason: 'ForEachNotAList',
-        message:
-          `forEach ${typeof stage.forEach === 'string' ? stage.forEach : ''} gave ${describe(items)}, not a list`.replace(
-            'forEach  gave',
-            'forEach gave',
-          ),
-      },
-    };
-  }
+  const items = 'list' in source ? source.list : referencedList(source, scope);
+  if (!Array.isArray(items)) return items;
   if (items.length > maxItems) {
     return {
       problem: {

@@ -199,52 +199,42 @@ export function substitute(value: unknown, scope: SubstitutionScope): unknown {
   return value;
 }
 
+/** Calls `visit` with the path of every ${...} in a value (strings, and strings nested in arrays and objects), split at its dots, without transforms. */
+function forEachReference(value: unknown, visit: (path: string[]) => void): void {
+  const walk = (node: unknown) => {
+    if (typeof node === 'string') {
+      for (const match of node.matchAll(REFERENCE))
+        visit((match[1] ?? '').split('|')[0]?.trim().split('.') ?? []);
+    } else if (Array.isArray(node)) node.forEach(walk);
+    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(walk);
+  };
+  walk(value);
+}
+
 /** The paths a value reads from the context through ${context.<field>...}, as field names. */
 export function referencedContext(value: unknown): string[][] {
   const paths: string[][] = [];
-  const visit = (node: unknown) => {
-    if (typeof node === 'string') {
-      for (const match of node.matchAll(REFERENCE)) {
-        const [head, ...rest] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
-        if (head === 'context' && rest.length) paths.push(rest);
-      }
-    } else if (Array.isArray(node)) node.forEach(visit);
-    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
-  };
-  visit(value);
+  forEachReference(value, ([head, ...rest]) => {
+    if (head === 'context' && rest.length) paths.push(rest);
+  });
   return paths;
 }
 
 /** The outputs a value reads through ${<stage>.outputs[.<name>]...}: the stage, and the output when named. */
 export function referencedOutputs(value: unknown): { stage: string; output?: string }[] {
   const read: { stage: string; output?: string }[] = [];
-  const visit = (node: unknown) => {
-    if (typeof node === 'string') {
-      for (const match of node.matchAll(REFERENCE)) {
-        const [head, second, output] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
-        if (head && second === 'outputs') read.push({ stage: head, ...(output ? { output } : {}) });
-      }
-    } else if (Array.isArray(node)) node.forEach(visit);
-    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
-  };
-  visit(value);
+  forEachReference(value, ([head, second, output]) => {
+    if (head && second === 'outputs') read.push({ stage: head, ...(output ? { output } : {}) });
+  });
   return read;
 }
 
 /** Whether a value reads ${item...} or ${index}, which only a forEach stage's inputs may. */
 export function readsItem(value: unknown): boolean {
   let reads = false;
-  const visit = (node: unknown) => {
-    if (typeof node === 'string') {
-      for (const match of node.matchAll(REFERENCE)) {
-        const [head, second] = (match[1] ?? '').split('|')[0]?.trim().split('.') ?? [];
-        if ((head === 'item' && second !== 'outputs') || (head === 'index' && second === undefined))
-          reads = true;
-      }
-    } else if (Array.isArray(node)) node.forEach(visit);
-    else if (typeof node === 'object' && node !== null) Object.values(node).forEach(visit);
-  };
-  visit(value);
+  forEachReference(value, ([head, second]) => {
+    if ((head === 'item' && second !== 'outputs') || (head === 'index' && second === undefined)) reads = true;
+  });
   return reads;
 }
 
