@@ -246,7 +246,22 @@ function freeVariables(ast: unknown): Set<string> {
 export function fieldsRead(
   expression: string,
   variable: string,
-): { names: Set<string>; dynamic: boolean } | undefined {
+): { names: ReadonlySet<string>; dynamic: boolean } | undefined {
+  // The stage graph is rebuilt on every reconcile: each condition is parsed for it once.
+  const key = `${variable}\u0000${expression}`;
+  if (reads.has(key)) return reads.get(key);
+  const found = parseFieldsRead(expression, variable);
+  if (reads.size >= 256) reads.clear();
+  reads.set(key, found);
+  return found;
+}
+
+const reads = new Map<string, { names: ReadonlySet<string>; dynamic: boolean } | undefined>();
+
+function parseFieldsRead(
+  expression: string,
+  variable: string,
+): { names: ReadonlySet<string>; dynamic: boolean } | undefined {
   let ast: unknown;
   try {
     ast = environment.parse(expression).ast;
