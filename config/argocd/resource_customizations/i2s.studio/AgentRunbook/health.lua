@@ -1,15 +1,24 @@
 -- Health of an i2s.studio AgentRunbook for Argo CD, from the status its operator writes.
--- Healthy: Succeeded. Degraded: Failed, TimedOut, BudgetExceeded, Cancelled.
--- Suspended: WaitingForApproval, or spec.suspend on an unfinished run. Progressing: otherwise.
+-- Healthy: Succeeded. Degraded: Failed, TimedOut, BudgetExceeded, Cancelled, or a spec.template
+-- that cannot be resolved (TemplateResolved False). Suspended: WaitingForApproval (naming the gate
+-- and the command that approves it), or spec.suspend on an unfinished run. Progressing: otherwise.
 local hs = {}
 
-local function readyMessage(status)
+local function condition(status, type)
   if status.conditions ~= nil then
-    for _, condition in ipairs(status.conditions) do
-      if condition.type == "Ready" and condition.message ~= nil and condition.message ~= "" then
-        return condition.message
+    for _, candidate in ipairs(status.conditions) do
+      if candidate.type == type then
+        return candidate
       end
     end
+  end
+  return nil
+end
+
+local function readyMessage(status)
+  local ready = condition(status, "Ready")
+  if ready ~= nil and ready.message ~= nil and ready.message ~= "" then
+    return ready.message
   end
   return nil
 end
@@ -39,6 +48,14 @@ if generation ~= nil and status.observedGeneration ~= nil and status.observedGen
   return hs
 end
 
+-- The operator keeps such a runbook Pending until its spec or the templates change.
+local template = condition(status, "TemplateResolved")
+if template ~= nil and template.status == "False" then
+  hs.status = "Degraded"
+  hs.message = "spec.template cannot be resolved (" .. (template.reason or "") .. "): " .. (template.message or "")
+  return hs
+end
+
 local phase = status.phase
 if phase == "Succeeded" then
   hs.status = "Healthy"
@@ -46,6 +63,12 @@ elseif phase == "Failed" or phase == "TimedOut" or phase == "BudgetExceeded" or 
   hs.status = "Degraded"
 elseif phase == "WaitingForApproval" then
   hs.status = "Suspended"
+  -- ApprovalPending names each waiting gate with the command that approves it.
+  local pending = condition(status, "ApprovalPending")
+  if pending ~= nil and pending.message ~= nil and pending.message ~= "" then
+    hs.message = describe(status, phase) .. "; " .. pending.message
+    return hs
+  end
 elseif obj.spec ~= nil and obj.spec.suspend == true then
   hs.status = "Suspended"
   hs.message = "spec.suspend is true: no new stage starts (" .. phase .. ")"
