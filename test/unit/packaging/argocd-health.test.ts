@@ -19,8 +19,9 @@ interface HealthResult {
 const CUSTOMIZATIONS = join(repoRoot, 'config', 'argocd', 'resource_customizations');
 const TESTDATA = join(CUSTOMIZATIONS, 'i2s.studio', 'AgentRunbook', 'testdata');
 
+type Conditions = NonNullable<NonNullable<RunbookObject['status']>['conditions']>;
 interface Fixture extends RunbookObject {
-  status: { conditions: { type: string; reason: string; message: string }[] };
+  status: NonNullable<RunbookObject['status']> & { phase: string; conditions: Conditions };
 }
 const fixture = (name: string) => parse(readFileSync(join(TESTDATA, name), 'utf8')) as Fixture;
 const conditionOf = (runbook: Fixture, type: string) =>
