@@ -21,17 +21,21 @@ install: $(STAMP) ## Install the Node.js dependencies (npm ci)
 envtest: ## Build (once) or locate the test control plane binaries
 	@bash hack/envtest.sh >/dev/null
 
-test-tools: ## Build or fetch (once) the offline checkers the tests use: kubeconform, Argo CD's Lua VM, Prometheus and promtool, and Chromium for the console's browser tests
+test-tools: ## Build or fetch (once) the offline checkers the tests use: kubeconform, Argo CD's Lua VM, Prometheus and promtool, Chromium for the console's browser tests, zsh and fish for completion
 	@bash hack/kubeconform.sh -v >/dev/null
 	@bash hack/argocd-health.sh >/dev/null
 	@bash hack/prometheus.sh >/dev/null
 	@bash hack/chromium.sh >/dev/null
+	@bash hack/shells.sh >/dev/null
 
 generate: $(STAMP) ## Regenerate the CRD and every other generated file from src/api
 	npm run generate
 
 build: $(STAMP) ## Compile the operator into dist/
 	npm run build
+
+dist: $(STAMP) ## Build the CLI's release files into dist/release: the npm package, standalone executables (linux, darwin), krew archives and manifest
+	npm run dist
 
 image: $(STAMP) ## Build the operator and agent OCI image archives into dist/images (no Docker)
 	bash hack/image.sh
@@ -56,4 +60,4 @@ e2e-kind: $(STAMP) ## The same checks on a kind cluster (needs Docker and kind)
 clean: ## Remove build output (not the control plane cache)
 	rm -rf dist coverage
 
-.PHONY: help install envtest test-tools generate build image lint demo test e2e e2e-kind clean
+.PHONY: help install envtest test-tools generate build dist image lint demo test e2e e2e-kind clean

@@ -43,6 +43,13 @@ export const PRINTER_COLUMNS = [
   { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
 
+/**
+ * Fields a list may select on (kubectl get arb --field-selector status.phase=Failed). Served on v2
+ * only: the API server hoists a field that is identical in every version to the CRD's top level,
+ * where selectableFields would then require a top-level schema the versions do not share.
+ */
+const SELECTABLE_FIELDS = [{ jsonPath: '.status.phase' }];
+
 /** The openAPIV3Schema of one served version, derived from its TypeBox definition. */
 export function openApiSchema(definition: unknown): JsonSchema {
   const schema = toStructural(definition);
@@ -107,6 +114,7 @@ export function agentRunbookCrd(): JsonSchema {
           schema: { openAPIV3Schema: runbookSchema() },
           subresources: { status: {} },
           additionalPrinterColumns: PRINTER_COLUMNS,
+          selectableFields: SELECTABLE_FIELDS,
         },
       ],
     },

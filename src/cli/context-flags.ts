@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { parse } from 'yaml';
 import { COMPLEXITIES } from '../api/v2/context.js';
+import { collect } from './cluster-flags.js';
 
 export interface ContextFlags {
   contextFile?: string;
@@ -15,8 +16,6 @@ export interface ContextFlags {
   riskLevel?: string;
   userType?: string;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 const riskLevel = (value: string) => {
   const risk = Number(value);

@@ -144,13 +144,53 @@ async function accessOf(
   return staticAccess(server, tls, token);
 }
 
+/** The kubeconfig kubectl would read: `path`, else $KUBECONFIG's first file, else ~/.kube/config. */
+function kubeconfigPath(path: string | undefined): { chosen: string | undefined; home: string } {
+  return {
+    chosen: path ?? process.env.KUBECONFIG?.split(':').find(Boolean),
+    home: join(homedir(), '.kube', 'config'),
+  };
+}
+
+/** The context names of the kubeconfig kubectl would read (for completion); none when there is none. */
+export function kubeconfigContexts(path: string | undefined): string[] {
+  const { chosen, home } = kubeconfigPath(path);
+  const file = chosen ?? (existsSync(home) ? home : undefined);
+  if (!file) return [];
+  const config = (parse(readFileSync(file, 'utf8')) ?? {}) as KubeconfigFile;
+  return (config.contexts ?? []).map((entry) => entry.name);
+}
+
+/** Impersonation, as kubectl's --as and --as-group ask the API server for it. */
+export interface Impersonation {
+  user?: string;
+  groups?: readonly string[];
+}
+
+/** `access` with the Impersonate-User and Impersonate-Group headers added to every request. */
+export function impersonating(access: ClusterAccess, as: Impersonation): ClusterAccess {
+  if (!as.user && !as.groups?.length) return access;
+  if (!as.user) throw new Error('--as-group needs --as, as kubectl requires');
+  const headers: OutgoingHttpHeaders = {
+    'Impersonate-User': as.user,
+    ...(as.groups?.length ? { 'Impersonate-Group': [...as.groups] } : {}),
+  };
+  return {
+    server: access.server,
+    ...(access.namespace ? { namespace: access.namespace } : {}),
+    async applyTo(options) {
+      await access.applyTo(options);
+      options.headers = { ...(options.headers as OutgoingHttpHeaders), ...headers };
+    },
+  };
+}
+
 /**
  * The access `path` gives, or, without a path, as kubectl and client-node look: $KUBECONFIG
  * (its first file), ~/.kube/config, then the Pod's ServiceAccount.
  */
 export async function loadClusterAccess(path: string | undefined, context?: string): Promise<ClusterAccess> {
-  const chosen = path ?? process.env.KUBECONFIG?.split(':').find(Boolean);
-  const home = join(homedir(), '.kube', 'config');
+  const { chosen, home } = kubeconfigPath(path);
   try {
     if (chosen) return await fromFile(chosen, context);
     if (existsSync(home)) return await fromFile(home, context);

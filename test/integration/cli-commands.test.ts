@@ -273,6 +273,132 @@ describe('the agentrunbook CLI against a real API server', function () {
       await env.waitPhase('refused', 'Failed');
     });
 
+    it('watch and wait exit 2 on a run that failed, wait 0 on one that succeeded and 3 at its timeout', async () => {
+      const watched = await cli('watch', 'refused', '-o', 'json', ...cluster());
+      expect(watched.code, watched.output).to.equal(2);
+      const failed = await cli('wait', 'refused', ...cluster());
+      expect(failed.code, failed.output).to.equal(2);
+      expect(failed.output).to.contain(
+        'agentrunbook.i2s.studio/refused finished Failed without phase Succeeded',
+      );
+      const succeeded = await cli('wait', 'gated', '--for=phase=Succeeded', ...cluster());
+      expect(succeeded.code, succeeded.output).to.equal(0);
+      expect(succeeded.output).to.equal('agentrunbook.i2s.studio/gated phase Succeeded met\n');
+      await env.apply(
+        runbook('parked', {
+          agents: { pipeline: chain('a', 'b') },
+          quality: { gates: [{ name: 'signoff', required: true, before: 'b' }] },
+        }),
+      );
+      const waiting = await cli(
+        'wait',
+        'parked',
+        '--for',
+        'phase=WaitingForApproval',
+        '--timeout',
+        '60s',
+        ...cluster(),
+      );
+      expect(waiting.code, waiting.output).to.equal(0);
+      const timedOut = await cli('wait', 'parked', '--timeout', '1s', ...cluster());
+      expect(timedOut.code, timedOut.output).to.equal(3);
+      expect(timedOut.output).to.contain('timed out waiting for phase Succeeded');
+      const bad = await cli('wait', 'parked', '--for', 'phase=Done', ...cluster());
+      expect(bad.code).to.equal(1);
+      expect(bad.output).to.contain('phase=<Queued|Pending|Running');
+    });
+
+    it('list: -A, -l, --field-selector on status.phase, and -o wide, name and json', async () => {
+      await env.k('label', 'agentrunbook', 'gated', 'team=search');
+      const table = await cli('list', ...cluster());
+      expect(table.code, table.output).to.equal(0);
+      const header = table.output.split('\n')[0]?.split(/\s+/);
+      expect(header).to.deep.equal(['NAME', 'PHASE', 'PROGRESS', 'AGE', 'DURATION', 'TOKENS', 'COST']);
+      expect(table.output, table.output).to.match(/\ngated +Succeeded +2\/2 +\S+ +\S+ +2468 +\$0\.10\b/);
+      const everywhere = await cli('list', '-A', ...cluster());
+      expect(everywhere.output).to.match(new RegExp(`\\n${env.namespace} +gated +Succeeded`));
+      const labelled = await cli('list', '-l', 'team=search', '-o', 'name', ...cluster());
+      expect(labelled.output).to.equal('agentrunbook.i2s.studio/gated\n');
+      const failed = await cli('list', '--field-selector', 'status.phase=Failed', '-o', 'name', ...cluster());
+      expect(failed.output).to.equal('agentrunbook.i2s.studio/refused\n');
+      const wide = await cli('list', '-o', 'wide', '--field-selector', 'status.phase=Failed', ...cluster());
+      expect(wide.output).to.match(/REASON +MESSAGE\n/);
+      expect(wide.output).to.match(/refused +Failed .* GateRejected +/);
+      const json = JSON.parse((await cli('list', '-o', 'json', ...cluster())).output) as {
+        kind: string;
+        items: { metadata: { name: string } }[];
+      };
+      expect(json.kind).to.equal('AgentRunbookList');
+      expect(json.items.map((item) => item.metadata.name)).to.include.members(['gated', 'refused', 'parked']);
+    });
+
+    it('describe tells the story; suspend, resume and delete change the runbook', async () => {
+      const suspended = async () =>
+        (
+          JSON.parse((await env.k('get', 'arb', 'parked', '-o', 'json')).stdout) as {
+            spec: { suspend?: boolean };
+          }
+        ).spec.suspend;
+      const described = await cli('describe', 'gated', ...cluster());
+      expect(described.code, described.output).to.equal(0);
+      expect(described.output).to.match(/Conditions:\nTYPE +STATUS +REASON +MESSAGE\nReady +True +Succeeded/);
+      expect(described.output).to.match(/Events:\nTYPE +REASON +AGE +MESSAGE\n(.*\n)*Normal +RunStarted/);
+      expect((await cli('suspend', 'parked', ...cluster())).output).to.equal(
+        'agentrunbook.i2s.studio/parked suspended\n',
+      );
+      expect(await suspended()).to.equal(true);
+      await cli('resume', 'parked', ...cluster());
+      expect(await suspended()).to.equal(undefined);
+      const deleted = await cli('delete', 'parked', ...cluster());
+      expect(deleted.output).to.equal('agentrunbook.i2s.studio "parked" deleted\n');
+      const gone = await cli('get', 'parked', ...cluster());
+      expect(gone.code).to.equal(1);
+    });
+
+    it('takes kubectl’s --as and --as-group, and the API server judges the impersonated user', async () => {
+      const refused = await cli('list', '--as', 'nobody', ...cluster());
+      expect(refused.code).to.equal(1);
+      expect(refused.output).to.contain('forbidden');
+      expect(refused.output).to.contain('nobody');
+      const admitted = await cli(
+        'list',
+        '--as',
+        'nobody',
+        '--as-group',
+        'system:masters',
+        '-o',
+        'name',
+        ...cluster(),
+      );
+      expect(admitted.code, admitted.output).to.equal(0);
+      expect(admitted.output).to.contain('agentrunbook.i2s.studio/gated');
+    });
+
+    it('logs -f follows later attempts and stages until the run finishes', async () => {
+      await env.apply(
+        runbook('relay', {
+          agents: {
+            pipeline: [
+              { name: 'slow', agent: 'slow' },
+              { name: 'b', dependsOn: ['slow'] },
+            ],
+          },
+        }),
+      );
+      await env.node.waitFor(() => env.held('relay').length === 1, 30_000, 'the slow agent');
+      const follow = startCli(['logs', 'relay', '-f', ...cluster()], { built: true });
+      const [held] = env.held('relay');
+      await env.node.finish(held ?? '', {
+        phase: 'Succeeded',
+        message: JSON.stringify({ outputs: {}, usage: { tokens: 1, costUSD: '0.01' } }),
+        logs: 'slow agent: handing over\n',
+      });
+      expect(await follow.exited, follow.output()).to.equal(0);
+      expect(follow.output()).to.contain('[slow/1] slow agent: handing over\n');
+      expect(follow.output()).to.contain('[b/1] agent b: working\n[b/1] done\n');
+      expect((await env.status('relay')).phase).to.equal('Succeeded');
+    });
+
     it('cancel stops a run, rerun starts it again', async () => {
       await env.apply(runbook('long', { agents: { pipeline: [{ name: 'slow', agent: 'slow' }] } }));
       await env.waitPhase('long', 'Running');
@@ -403,19 +529,54 @@ describe('the agentrunbook CLI against a real API server', function () {
       expect(viaKubectl('--help')).to.contain('Usage: kubectl agentrunbook');
     });
 
-    it('completion bash completes commands and their flags', async () => {
-      const script = await cli('completion', 'bash');
-      const path = join(scratch, 'completion.bash');
-      writeFileSync(path, script.output);
-      const words = execFileSync(
-        'bash',
-        [
-          '-c',
-          `source ${path}; COMP_WORDS=(agentrunbook hi); COMP_CWORD=1; _agentrunbook; echo "\${COMPREPLY[@]}"; COMP_WORDS=(agentrunbook logs --fo); COMP_CWORD=2; _agentrunbook; echo "\${COMPREPLY[@]}"`,
-        ],
-        { encoding: 'utf8' },
+    it('completes in bash, zsh and fish, and kubectl agentrunbook through kubectl_complete-agentrunbook', () => {
+      const bin = mkdtempSync(join(tmpdir(), 'completion-'));
+      for (const name of ['agentrunbook', 'kubectl-agentrunbook', 'kubectl_complete-agentrunbook'])
+        symlinkSync(builtCli(), join(bin, name));
+      const env_ = {
+        ...process.env,
+        KUBECONFIG: env.plane.adminKubeconfigPath,
+        PATH: `${bin}:${dirname(process.execPath)}:${dirname(layerBinary('kubectl'))}:${process.env.PATH ?? ''}`,
+      };
+      const script = (shell: string) => {
+        const path = join(scratch, `completion.${shell}`);
+        writeFileSync(path, execFileSync(join(bin, 'agentrunbook'), ['completion', shell], { env: env_ }));
+        return path;
+      };
+      const bash = script('bash');
+      const run = (shell: string, code: string) =>
+        execFileSync(shell, ['-c', code], { encoding: 'utf8', env: env_ });
+      const complete = (words: string) =>
+        run(
+          'bash',
+          `source ${bash}; COMP_WORDS=(${words}); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); _agentrunbook; echo "\${COMPREPLY[*]}"`,
+        );
+      expect(complete('agentrunbook hi')).to.equal('history\n');
+      expect(complete('agentrunbook logs --fo')).to.equal('--follow\n');
+      expect(complete(`agentrunbook approve -n ${env.namespace} gated ''`)).to.equal('signoff\n');
+      expect(complete(`agentrunbook get -n ${env.namespace} gat`)).to.equal('gated\n');
+      // zsh: the script registers itself with compinit; compadd (a function here) shows what it offers.
+      const zsh = script('zsh');
+      expect(
+        run(
+          'zsh',
+          `autoload -U compinit && compinit -u -D; source ${zsh}; print -r -- $_comps[kubectl-agentrunbook]; compadd() { [[ $1 == -- ]] && shift; print -r -- "$@"; }; words=(agentrunbook wa); CURRENT=2; _agentrunbook`,
+        ),
+      ).to.equal('_agentrunbook\nwait watch\n');
+      const fish = script('fish');
+      expect(run('fish', `source ${fish}; complete -C 'agentrunbook get -n ${env.namespace} gat'`)).to.equal(
+        'gated\n',
       );
-      expect(words).to.equal('history\n--follow\n');
+      // kubectl itself asks the plugin's completer (kubectl's own __complete shows what a shell gets).
+      const viaKubectl = execFileSync(
+        layerBinary('kubectl'),
+        ['__complete', 'agentrunbook', 'get', '-n', env.namespace, 'gat'],
+        {
+          encoding: 'utf8',
+          env: env_,
+        },
+      );
+      expect(viaKubectl.split('\n').slice(0, 2)).to.deep.equal(['gated', ':4']);
     });
   });
 });
