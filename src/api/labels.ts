@@ -18,6 +18,11 @@ export const LABEL_COLOCATE = 'i2s.studio/colocate';
 
 /** A new value re-runs the runbook without a spec change. */
 export const ANNOTATION_RERUN = 'i2s.studio/rerun';
+/**
+ * Set to the execution of a run that ended without success (status.execution): a new run starts
+ * that keeps that run's succeeded stages, with their outputs and usage, and runs the rest again.
+ */
+export const ANNOTATION_RETRY = 'i2s.studio/retry';
 /** On a Job: the circuit breaker it counts for (namespace/name for a namespaced Agent), when not its agent label. */
 export const ANNOTATION_AGENT_KEY = 'i2s.studio/agent-key';
 

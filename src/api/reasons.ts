@@ -256,7 +256,11 @@ export const REASONS = {
   },
 
   // Events that tell the story of a run.
-  RunStarted: { on: ['event'], means: 'A run started: a new generation, or a rerun.' },
+  RunStarted: {
+    on: ['event'],
+    means:
+      'A run started: a new generation, a rerun, or a retry (its message names the run retried and the stages kept).',
+  },
   RunSucceeded: { on: ['event'], means: 'The run finished with every stage done.' },
   RunFailed: { on: ['event'], means: 'The run ended Failed; the message says why.' },
   RunTimedOut: { on: ['event'], means: 'The run ended TimedOut.' },

@@ -1,4 +1,4 @@
-/** The commands on one runbook's run: get, watch, wait, approve, reject, cancel, rerun. */
+/** The commands on one runbook's run: get, watch, wait, approve, reject, cancel, rerun, retry. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { RUNBOOK_PHASES } from '../api/phases.js';
 import { parseDurationMs } from '../api/grammar.js';
@@ -209,6 +209,19 @@ export function registerRunCommands(program: Command): void {
     await withRunbook(name, flags, async (client) => {
       await client.rerun();
       process.stdout.write(`agentrunbook.i2s.studio/${name} rerun\n`);
+    });
+  });
+
+  withClusterFlags(
+    program
+      .command('retry <name>')
+      .description(
+        'Run again the failed stages of a run that ended Failed, TimedOut or BudgetExceeded, and the stages after them, keeping the succeeded stages with their outputs (as argo retry)',
+      ),
+  ).action(async (name: string, flags: ClusterFlags) => {
+    await withRunbook(name, flags, async (client) => {
+      await client.retry();
+      process.stdout.write(`agentrunbook.i2s.studio/${name} retried\n`);
     });
   });
 }

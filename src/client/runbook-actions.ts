@@ -2,10 +2,11 @@
  * The writes a person makes to one runbook, the same from the CLI and the console, so that RBAC
  * and admission judge them the same way whichever a person uses.
  */
-import { ANNOTATION_RERUN, LABEL_PARENT } from '../api/labels.js';
+import { ANNOTATION_RERUN, ANNOTATION_RETRY, LABEL_PARENT } from '../api/labels.js';
 import { DECISION_KIND, GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
 import { newGateDecision } from '../api/v2/gate-decision.js';
 import { OPERATIONAL_FIELDS } from '../engine/versions/spec-changes.js';
+import { RETRYABLE_PHASES } from '../engine/run/retry-run.js';
 import { listRevisions, type RunbookRevision } from '../controller/revisions.js';
 import semver from 'semver';
 import { isStatus, KubeApiError, type KubeHttp } from '../kube/http.js';
@@ -96,6 +97,20 @@ export class RunbookHandle {
       metadata: { annotations: { [ANNOTATION_RERUN]: new Date().toISOString() } },
       ...(runbook.spec.status === 'Cancelled' ? { spec: { status: null } } : {}),
     });
+  }
+
+  /**
+   * Runs again the stages of a run that ended without success, and those after them, keeping the
+   * succeeded stages and their outputs. The annotation names the run, so a retry that arrives
+   * after another run started does nothing.
+   */
+  async retry(): Promise<AgentRunbookJson> {
+    const { status } = await this.get();
+    if (!status?.execution || !RETRYABLE_PHASES.includes(status.phase ?? ''))
+      throw new Error(
+        `runbook ${this.name} is ${status?.phase ?? 'not started'}: only a run that ended ${RETRYABLE_PHASES.join(', ')} can be retried (rerun runs it again from the start)`,
+      );
+    return this.patch({ metadata: { annotations: { [ANNOTATION_RETRY]: status.execution } } });
   }
 
   suspend(suspended: boolean): Promise<AgentRunbookJson> {

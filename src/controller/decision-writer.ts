@@ -114,9 +114,8 @@ export class DecisionWriter {
     }
     if (decision.pruneStoredOutputs) {
       // What is left behind goes with the runbook (it owns them): a failure here costs no run.
-      await pruneStoredOutputs(this.deps.http, runbook, decision.pruneStoredOutputs.keepExecution).catch(
-        (error: unknown) =>
-          log.error('deleting the stored outputs of past runs failed', { error: (error as Error).message }),
+      await pruneStoredOutputs(this.deps.http, runbook, decision.pruneStoredOutputs).catch((error: unknown) =>
+        log.error('deleting the stored outputs of past runs failed', { error: (error as Error).message }),
       );
     }
 

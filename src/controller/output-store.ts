@@ -6,7 +6,7 @@
 import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, LABEL_STAGE, MANAGED_BY } from '../api/labels.js';
 import { labelValue } from '../engine/model/naming.js';
 import type { OutputStore } from '../engine/model/types.js';
-import { createUnlessExists, type KubeHttp } from '../kube/http.js';
+import { createUnlessExists, isStatus, type KubeHttp } from '../kube/http.js';
 import type { CachedRunbook } from '../kube/types.js';
 import { ownedBy } from './job-builder.js';
 
@@ -45,20 +45,35 @@ export async function storeOutputs(
   await createUnlessExists(http, configMaps(runbook.metadata.namespace), outputsConfigMap(runbook, store));
 }
 
-/** Deletes the stored outputs of the runbook's other executions, which no status refers to any more. */
+/**
+ * Deletes the stored outputs of the runbook's other executions, which no status refers to any
+ * more, but those in `keep` (a retry's kept stages refer to them).
+ */
 export async function pruneStoredOutputs(
   http: KubeHttp,
   runbook: CachedRunbook,
-  keepExecution: string,
+  prune: { keepExecution: string; keep: readonly string[] },
 ): Promise<void> {
+  const path = configMaps(runbook.metadata.namespace);
   const selector = [
     `${LABEL_MANAGED_BY}=${MANAGED_BY}`,
     `${LABEL_RUNBOOK}=${labelValue(runbook.metadata.name)}`,
-    `${LABEL_EXECUTION}!=${keepExecution}`,
+    `${LABEL_EXECUTION}!=${prune.keepExecution}`,
   ].join(',');
-  await http.request({
-    method: 'DELETE',
-    path: configMaps(runbook.metadata.namespace),
+  if (prune.keep.length === 0) {
+    await http.request({ method: 'DELETE', path, query: { labelSelector: selector } });
+    return;
+  }
+  const kept = new Set(prune.keep);
+  const listed = await http.request<{ items: { metadata: { name: string } }[] }>({
+    method: 'GET',
+    path,
     query: { labelSelector: selector },
   });
+  for (const { metadata } of listed.items) {
+    if (kept.has(metadata.name)) continue;
+    await http.request({ method: 'DELETE', path: `${path}/${metadata.name}` }).catch((error: unknown) => {
+      if (!isStatus(error, 404)) throw error;
+    });
+  }
 }

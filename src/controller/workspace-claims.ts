@@ -1,10 +1,10 @@
 /**
  * The PersistentVolumeClaims the runbook's workspaces make for each run (engine/stage/workspaces.ts):
  * created before the first Job that mounts one, owned by the runbook (so they go with it), and
- * labelled with their run, so the claims of runs whose Jobs spec.history removed go too.
+ * labelled with their run (a retry shares the claims of the run it retries), so the claims of runs whose Jobs spec.history removed go too.
  */
 import { LABEL_EXECUTION, LABEL_MANAGED_BY, LABEL_RUNBOOK, MANAGED_BY } from '../api/labels.js';
-import { labelValue } from '../engine/model/naming.js';
+import { labelValue, workspaceExecution } from '../engine/model/naming.js';
 import type { JobPlan, PlannedWorkspace } from '../engine/model/types.js';
 import { createUnlessExists, type KubeHttp } from '../kube/http.js';
 import type { CachedRunbook } from '../kube/types.js';
@@ -48,7 +48,10 @@ export async function ensureClaims(http: KubeHttp, runbook: CachedRunbook, plan:
     await createUnlessExists(
       http,
       claims(runbook.metadata.namespace),
-      claimObject(runbook, plan.execution, { name: claim.name, template: claim.template }),
+      claimObject(runbook, workspaceExecution(plan.execution), {
+        name: claim.name,
+        template: claim.template,
+      }),
     );
   }
 }

@@ -12,6 +12,7 @@ import { eventually } from '../support/eventually.js';
 import { builtCli, startCli } from '../support/cli-process.js';
 import { RunbookEnv } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
+import { LABEL_RUNBOOK } from '../../src/api/labels.js';
 import { BROKEN_CEL_RULES } from '../support/invalid-runbooks.js';
 
 const CATALOG: AgentCatalog = {
@@ -34,12 +35,22 @@ describe('the agentrunbook CLI against a real API server', function () {
   const env = new RunbookEnv('cli', CATALOG, { webhook: true });
   const scratch = mkdtempSync(join(tmpdir(), 'agentrunbook-cli-'));
 
+  /** Runbooks whose stage b fails (not retryably). */
+  const failingB = new Set<string>();
   before(async () => {
     await env.start();
     env.script = (call) =>
       call.agent === 'slow'
         ? 'hold'
-        : { ...succeed({}, { tokens: 1234, costUSD: '0.05' }), logs: `agent ${call.stage}: working\ndone\n` };
+        : call.stage === 'b' && failingB.has(call.pod.metadata?.labels?.[LABEL_RUNBOOK] ?? '')
+          ? {
+              phase: 'Failed',
+              message: JSON.stringify({ error: { class: 'VALIDATION_ERROR', message: 'bad brief' } }),
+            }
+          : {
+              ...succeed({ said: `${call.stage} ${call.attempt}` }, { tokens: 1234, costUSD: '0.05' }),
+              logs: `agent ${call.stage}: working\ndone\n`,
+            };
   });
   after(() => env.stop());
 
@@ -412,6 +423,30 @@ describe('the agentrunbook CLI against a real API server', function () {
       expect((await env.status('long')).execution).to.not.equal(first);
       await cli('cancel', 'long', ...cluster());
       await env.waitPhase('long', 'Cancelled');
+    });
+
+    it('retry runs the failed stage and those after it again, keeping the stages that succeeded', async () => {
+      failingB.add('flaky');
+      await env.apply(runbook('flaky', { agents: { pipeline: chain('a', 'b', 'c') } }));
+      const failed = await cli('wait', 'flaky', '--timeout', '60s', ...cluster());
+      expect(failed.code, failed.output).to.equal(2);
+      const notFailed = await cli('retry', 'gated', ...cluster());
+      expect(notFailed.code).to.equal(1);
+      expect(notFailed.output).to.contain('runbook gated is Succeeded: only a run that ended Failed');
+      const before = await env.status('flaky');
+      failingB.delete('flaky');
+      const retried = await cli('retry', 'flaky', ...cluster());
+      expect(retried.output).to.equal('agentrunbook.i2s.studio/flaky retried\n');
+      const done = await cli('wait', 'flaky', '--timeout', '60s', ...cluster());
+      expect(done.code, done.output).to.equal(0);
+      const after = await env.status('flaky');
+      expect(after.execution).to.not.equal(before.execution);
+      const stageA = (status: typeof after) => status.stages.find((stage) => stage.name === 'a');
+      expect(stageA(after)).to.deep.equal(stageA(before));
+      const ran = env.calls
+        .filter((call) => call.pod.metadata?.labels?.[LABEL_RUNBOOK] === 'flaky')
+        .map((call) => call.stage);
+      expect(ran).to.deep.equal(['a', 'b', 'b', 'c']);
     });
   });
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { PodResult } from '../../hack/local-cluster/fake-node.js';
 import type { AgentCatalog } from '../../src/api/catalog.js';
 import { ENV } from '../../src/api/agent-contract.js';
+import { LABEL_RUNBOOK } from '../../src/api/labels.js';
 import { writeReport } from '../../src/agent/sdk.js';
 import { RunbookEnv, runbook } from '../support/runbook-env.js';
 import { succeed } from '../support/scripted-agents.js';
@@ -104,6 +105,45 @@ describe('reports larger than the termination message, read from the agent log t
     );
     expect(gone.code, gone.stderr).to.equal(0);
     await env.waitPhase('large', 'Succeeded');
+  });
+
+  it('a retry keeps the ConfigMap of a kept stage’s output, and the retried stage reads it', async () => {
+    const answer = 'k'.repeat(64 * 1024);
+    let readFails = true;
+    env.script = (call) =>
+      call.stage === 'write'
+        ? agentResult({ answer })
+        : readFails
+          ? {
+              phase: 'Failed',
+              message: JSON.stringify({ error: { class: 'VALIDATION_ERROR', message: 'no' } }),
+            }
+          : succeed({ length: (call.inputs.text as string).length });
+    await env.apply(
+      runbook('kept', 'pipeline', [
+        { name: 'write', agent: 'writer', config: { outputs: { answer: 'string' } } },
+        { name: 'read', agent: 'reader', config: { inputs: { text: '${write.outputs.answer}' } } },
+      ]),
+    );
+    await env.waitPhase('kept', 'Failed');
+    const failed = (await env.status('kept')) as {
+      execution: string;
+      stages: { name: string; job?: string }[];
+    };
+    const stored = `${failed.stages.find((stage) => stage.name === 'write')?.job ?? ''}-outputs`;
+    readFails = false;
+    const retry = await env.k('annotate', 'arb', 'kept', `i2s.studio/retry=${failed.execution}`);
+    expect(retry.code, retry.stderr).to.equal(0);
+    await env.waitPhase('kept', 'Succeeded');
+    const ofKept = (stage: string) =>
+      env.calls.filter(
+        (call) => call.pod.metadata?.labels?.[LABEL_RUNBOOK] === 'kept' && call.stage === stage,
+      );
+    expect(ofKept('read').map((call) => call.inputs.text)).to.deep.equal([answer, answer]);
+    // The retry did not run write again.
+    expect(ofKept('write')).to.have.length(1);
+    const kept = await env.k('get', 'configmap', stored, '-o', 'name');
+    expect(kept.code, kept.stderr).to.equal(0);
   });
 
   it('finds the report after 6 MiB of chatter on one line, which it skips without keeping', async () => {

@@ -223,7 +223,7 @@ export const Status = Obj('Where the runbook stands, written by the operator.', 
   observedGeneration: Type.Optional(Int('Generation of the spec this status describes.', { minimum: 0 })),
   execution: Type.Optional(
     Str(
-      'Identifier of the current run: the generation, and a hash of the i2s.studio/rerun annotation when set.',
+      'Identifier of the current run: the generation, a hash of the i2s.studio/rerun annotation when set, and for a retry (the i2s.studio/retry annotation, set to the execution of a run that ended Failed, TimedOut or BudgetExceeded) a hash of the run it retries.',
       {
         maxLength: 63,
       },

@@ -11,6 +11,26 @@ export function executionId(generation: number, rerun: string | undefined): stri
   return rerun ? `g${generation}-r${shortHash([rerun], 8)}` : `g${generation}`;
 }
 
+const RETRY_SUFFIX = /-t[0-9a-f]{8}$/;
+
+/** The id of the run that retries run `retried` (of the same generation and rerun, `base`). */
+export function retryExecutionId(base: string, retried: string): string {
+  return `${base}-t${shortHash([retried], 8)}`;
+}
+
+/** Whether `execution` is `base` or one of its retries. */
+export function isRunOf(base: string, execution: string | undefined): execution is string {
+  return execution !== undefined && execution.replace(RETRY_SUFFIX, '') === base;
+}
+
+/**
+ * The run whose workspaces a run uses: a retry keeps those of the run it retries, where its kept
+ * stages left their files.
+ */
+export function workspaceExecution(execution: string): string {
+  return execution.replace(RETRY_SUFFIX, '');
+}
+
 function dnsLabelPart(text: string): string {
   return text
     .toLowerCase()

@@ -267,8 +267,11 @@ export interface Decision {
   children?: ChildPlan[];
   /** Child runbooks to cancel (spec.status Cancelled): their stage stopped. */
   cancelChildren?: string[];
-  /** A new run replaced one that kept outputs in ConfigMaps: those of every other execution go. */
-  pruneStoredOutputs?: { keepExecution: string };
+  /**
+   * A new run replaced one that kept outputs in ConfigMaps: those of every other execution go,
+   * but for those named in `keep` (a retry's kept stages refer to them).
+   */
+  pruneStoredOutputs?: { keepExecution: string; keep: string[] };
   /** The claims made for workspaces of runs other than these go (their Jobs went with spec.history). */
   pruneClaims?: { keepExecutions: string[] };
   /** Look again after this long even if nothing changes. */

@@ -11,10 +11,9 @@
  * the status; `conclude` adds the run's Events, notifications, the Jobs of finished runs that
  * spec.history no longer keeps, and when to look again.
  */
-import { ANNOTATION_RERUN } from '../../api/labels.js';
+import { ANNOTATION_RETRY } from '../../api/labels.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { timestamp } from '../model/conditions.js';
-import { executionId } from '../model/naming.js';
 import type { Decision, EngineInput, JobObservation, Notification, RunbookObject } from '../model/types.js';
 import { effectiveSpec } from '../spec/effective.js';
 import { mainStages, validationStages } from '../spec/workflow-stages.js';
@@ -45,6 +44,7 @@ import { cancelReplacedChildren, foldChildren } from './child-runbooks.js';
 import { parseItemName } from '../spec/for-each.js';
 import { buildStatus, runEvents, TERMINAL_RUN, type Ending } from './summary.js';
 import { advanceWorkflow, considerFallback, startEmergency, stopAll } from './workflows.js';
+import { currentExecution, keptOutputStores, keptStages } from './retry-run.js';
 
 export { POD_REPORT_GRACE_MS } from './fold.js';
 
@@ -73,28 +73,25 @@ interface Progress {
   time: ReturnType<typeof runTime>;
 }
 
+/** A new run's status: every stage pending, but those a retry keeps from the run it retries. */
 function freshStatus(runbook: RunbookObject, execution: string, now: Date): StatusV2 {
+  const kept = keptStages(runbook, execution);
   return {
     observedGeneration: runbook.metadata.generation,
     execution,
     phase: 'Pending',
     startTime: timestamp(now),
-    stages: [...mainStages(runbook.spec), ...validationStages(runbook.spec)].map((stage) => ({
-      name: stage.name,
-      workflow: stage.workflow,
-      phase: 'Pending' as const,
-    })),
+    stages: [...mainStages(runbook.spec), ...validationStages(runbook.spec)].map(
+      (stage) =>
+        kept.get(stage.name) ?? {
+          name: stage.name,
+          workflow: stage.workflow,
+          phase: 'Pending' as const,
+        },
+    ),
     workflow: { active: 'main', fallbackTriggers: 0 },
     conditions: [],
   };
-}
-
-/** The execution a runbook's next reconcile works on: a cancel keeps the run it stops. */
-function currentExecution(runbook: RunbookObject): string {
-  const { generation, annotations } = runbook.metadata;
-  return runbook.spec.status === 'Cancelled' && runbook.status?.execution
-    ? runbook.status.execution
-    : executionId(generation, annotations?.[ANNOTATION_RERUN]);
 }
 
 /**
@@ -143,9 +140,19 @@ function openRun(input: EngineInput, start: Start): Run {
     budgets: spec.budgets ?? {},
   };
   const run = new Run({ ...input, runbook }, execution, status);
-  if (fresh && spec.status !== 'Cancelled')
-    run.event('Normal', 'RunStarted', `started run ${execution} of generation ${generation}`);
+  if (fresh && spec.status !== 'Cancelled') run.event('Normal', 'RunStarted', startedMessage(runbook, run));
   return run;
+}
+
+function startedMessage(runbook: RunbookObject, run: Run): string {
+  const { execution, status } = run;
+  const retried = runbook.metadata.annotations?.[ANNOTATION_RETRY];
+  const started = `started run ${execution} of generation ${runbook.metadata.generation}`;
+  if (!retried || !runbook.status || runbook.status.execution === execution) return started;
+  const kept = (status.stages ?? [])
+    .filter((stage) => stage.phase === 'Succeeded')
+    .map((stage) => stage.name);
+  return `${started}, retrying run ${retried}: ${kept.length ? `kept stage${kept.length > 1 ? 's' : ''} ${kept.join(', ')}` : 'no stage had succeeded'}`;
 }
 
 /** A run that had already finished: only the Jobs and claims spec.history no longer keeps go. */
@@ -278,9 +285,10 @@ function conclude(run: Run, start: Start, progress: Progress): Decision {
     ...(run.cancelChildren.length ? { cancelChildren: run.cancelChildren } : {}),
     ...(run.store.length ? { store: run.store } : {}),
     ...(run.cacheStores.length ? { cacheStores: run.cacheStores } : {}),
-    // The run before kept outputs in ConfigMaps: the status that named them is replaced now.
+    // The run before kept outputs in ConfigMaps: the status that named them is replaced now,
+    // but for those of the stages a retry keeps.
     ...(fresh && previous?.stages?.some((stage) => stage.outputRefs)
-      ? { pruneStoredOutputs: { keepExecution: execution } }
+      ? { pruneStoredOutputs: { keepExecution: execution, keep: keptOutputStores(next.stages ?? []) } }
       : {}),
     delete: deleted,
     ...(keepClaims ? { pruneClaims: keepClaims } : {}),

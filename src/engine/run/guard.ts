@@ -5,14 +5,13 @@
  * park the runbook: it ends Failed with a condition that names the cause, keeps every stage's
  * outputs and usage, and stays so until its spec changes or it is rerun.
  */
-import { ANNOTATION_RERUN } from '../../api/labels.js';
 import type { ParkReason } from '../../api/reasons.js';
 import { jsonShapeProblem } from '../../api/limits.js';
 import { fitStatusToSchema, validateStatus } from '../../api/status-schema.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { setCondition, timestamp } from '../model/conditions.js';
 import { decide } from './decide.js';
-import { executionId } from '../model/naming.js';
+import { currentExecution } from './retry-run.js';
 import type { Decision, EngineInput, OutputStore } from '../model/types.js';
 import { stageNameProblems } from '../spec/workflow-stages.js';
 import { stamp, templateOutcome, unresolvedTemplate, withTemplateSpec } from './template-outcome.js';
@@ -33,7 +32,7 @@ export function park(
 ): Decision {
   const { metadata } = input.runbook;
   const { now } = input;
-  const execution = executionId(metadata.generation, metadata.annotations?.[ANNOTATION_RERUN]);
+  const execution = currentExecution(input.runbook);
   const prior: StatusV2 = base?.execution === execution ? structuredClone(base) : {};
   const message = `${detail}; the runbook is parked until its spec changes or it is rerun`;
   const already = prior.conditions?.some(

@@ -8,7 +8,7 @@
  */
 import { sharedOnOneNode, workspaceMountPath, type WorkspaceV2 } from '../../api/v2/workspaces.js';
 import type { SpecV2, StageV2, StatusV2 } from '../../api/v2/runbook.js';
-import { claimName, colocationGroup } from '../model/naming.js';
+import { claimName, colocationGroup, workspaceExecution } from '../model/naming.js';
 import type { JobObservation, PlannedWorkspace, RunbookObject } from '../model/types.js';
 
 export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
@@ -55,7 +55,7 @@ export function plannedWorkspaces(ids: RunIds, stage: StageV2): PlannedWorkspace
       {
         ...mount,
         claim: {
-          name: claimName(name, binding.name, ids.execution, uid),
+          name: claimName(name, binding.name, workspaceExecution(ids.execution), uid),
           template: workspace.volumeClaimTemplate,
         },
       },
@@ -75,12 +75,15 @@ export function colocationFor(
 ): { group: string; node?: string } | undefined {
   if (!(stage.workspaces ?? []).some((binding) => colocated.has(binding.name))) return undefined;
   return {
-    group: colocationGroup(ids.runbook.metadata.uid, ids.execution),
+    group: colocationGroup(ids.runbook.metadata.uid, workspaceExecution(ids.execution)),
     ...(node ? { node } : {}),
   };
 }
 
-/** The node of the run's first scheduled Pod among the stages that share a colocated workspace. */
+/**
+ * The node of the run's first scheduled Pod among the stages that share a colocated workspace
+ * (a retry's, or the run's it retries: they share the workspaces).
+ */
 export function workspaceNode(
   execution: string,
   jobs: readonly JobObservation[],
@@ -88,7 +91,7 @@ export function workspaceNode(
   colocated: ReadonlySet<string>,
 ): string | undefined {
   const sharing = jobs
-    .filter((job) => job.execution === execution && job.node)
+    .filter((job) => job.node && workspaceExecution(job.execution) === workspaceExecution(execution))
     .filter((job) =>
       (stagesByName.get(job.stage)?.workspaces ?? []).some((binding) => colocated.has(binding.name)),
     )
@@ -110,7 +113,12 @@ export function workspaceStatus(
       const claim = workspace.persistentVolumeClaim
         ? workspace.persistentVolumeClaim.claimName
         : workspace.volumeClaimTemplate
-          ? claimName(ids.runbook.metadata.name, workspace.name, ids.execution, ids.runbook.metadata.uid)
+          ? claimName(
+              ids.runbook.metadata.name,
+              workspace.name,
+              workspaceExecution(ids.execution),
+              ids.runbook.metadata.uid,
+            )
           : undefined;
       return {
         name: workspace.name,
@@ -122,7 +130,8 @@ export function workspaceStatus(
 }
 
 /**
- * After Jobs are deleted, the runs whose claims stay: the current one and those with Jobs left.
+ * After Jobs are deleted, the runs whose claims stay: the current one and those with Jobs left
+ * (claims are labelled with the workspace execution, shared by a run and its retries).
  * Undefined when nothing was deleted, so claims are only looked at when a run's history goes.
  */
 export function claimsToKeep(
@@ -132,6 +141,10 @@ export function claimsToKeep(
 ): { keepExecutions: string[] } | undefined {
   if (deleted.length === 0) return undefined;
   const gone = new Set(deleted.map((job) => job.name));
-  const kept = new Set([execution, ...jobs.filter((job) => !gone.has(job.name)).map((job) => job.execution)]);
+  const kept = new Set(
+    [execution, ...jobs.filter((job) => !gone.has(job.name)).map((job) => job.execution)].map(
+      workspaceExecution,
+    ),
+  );
   return { keepExecutions: [...kept].sort() };
 }

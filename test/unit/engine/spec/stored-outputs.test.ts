@@ -193,7 +193,7 @@ describe('outputs too large for the status', () => {
       metadata: { ...h.runbook.metadata, annotations: { 'i2s.studio/rerun': 'again' } },
     };
     const rerun = h.step();
-    expect(rerun.pruneStoredOutputs).to.deep.equal({ keepExecution: h.runbook.status?.execution });
+    expect(rerun.pruneStoredOutputs).to.deep.equal({ keepExecution: h.runbook.status?.execution, keep: [] });
     expect(h.runbook.status?.execution).to.not.equal('g1');
   });
 });
