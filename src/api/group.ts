@@ -33,8 +33,12 @@ export const TEMPLATE_KIND_NAMES = [TEMPLATE_KINDS.namespaced.kind, TEMPLATE_KIN
 export const WEBHOOK_SERVICE = { namespace: 'agentrunbook-system', name: 'agentrunbook-webhook' };
 
 /** How the API server reaches one of the webhook's paths through that Service. */
-export function webhookServiceReference(path: string, namespace = WEBHOOK_SERVICE.namespace) {
-  return { service: { namespace, name: WEBHOOK_SERVICE.name, path, port: 443 } };
+export function webhookServiceReference(
+  path: string,
+  namespace = WEBHOOK_SERVICE.namespace,
+  name = WEBHOOK_SERVICE.name,
+) {
+  return { service: { namespace, name, path, port: 443 } };
 }
 
 /** The verb on agentrunbooks that lets a user approve or reject a runbook's quality gates. */

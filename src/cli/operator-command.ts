@@ -13,6 +13,7 @@ import { DEFAULT_WORKERS, Operator, type OperatorOptions } from '../operator/ope
 import { readTemplateLibrary } from '../operator/template-library.js';
 import { readAgentLibrary } from '../operator/agent-library.js';
 import type { WebhookOptions } from '../webhook/webhook-runner.js';
+import { MUTATING_WEBHOOK_NAME, VALIDATING_WEBHOOK_NAME } from '../webhook/registration.js';
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -29,6 +30,9 @@ interface OperatorFlags {
   webhookBindAddress: string;
   webhookUrl?: string;
   webhookSecret: string;
+  webhookService: string;
+  validatingWebhookConfiguration: string;
+  mutatingWebhookConfiguration: string;
   certManager?: boolean;
   healthProbeBindAddress: string;
   metricsBindAddress: string;
@@ -64,7 +68,7 @@ function duration(flag: string, value: string): number {
 function webhookOptions(flags: OperatorFlags): WebhookOptions {
   const bind = parseBindAddress('--webhook-bind-address', flags.webhookBindAddress);
   const namespace = operatorNamespace();
-  const service = WEBHOOK_SERVICE.name;
+  const service = flags.webhookService;
   const loopback =
     flags.webhookUrl !== undefined && /^https:\/\/(127\.0\.0\.1|localhost)[:/]/.test(flags.webhookUrl);
   return {
@@ -80,6 +84,11 @@ function webhookOptions(flags: OperatorFlags): WebhookOptions {
     ],
     ...(loopback ? { ipAddresses: ['127.0.0.1'] } : {}),
     ...(flags.webhookUrl ? { url: flags.webhookUrl } : {}),
+    names: {
+      service: { namespace, name: service },
+      validating: flags.validatingWebhookConfiguration,
+      mutating: flags.mutatingWebhookConfiguration,
+    },
     ...(flags.certManager ? { certManager: true } : {}),
   };
 }
@@ -117,6 +126,21 @@ export function registerOperatorCommand(program: Command): void {
     .option(
       '--webhook-url <url>',
       'URL the API server uses to reach the webhook, when not through its Service',
+    )
+    .option(
+      '--webhook-service <name>',
+      'Service (in the operator namespace) in front of the webhook; the CRD gets the CA only if it converts through it',
+      WEBHOOK_SERVICE.name,
+    )
+    .option(
+      '--validating-webhook-configuration <name>',
+      'ValidatingWebhookConfiguration the CA bundle goes into',
+      VALIDATING_WEBHOOK_NAME,
+    )
+    .option(
+      '--mutating-webhook-configuration <name>',
+      'MutatingWebhookConfiguration the CA bundle goes into',
+      MUTATING_WEBHOOK_NAME,
     )
     .option(
       '--webhook-secret <name>',

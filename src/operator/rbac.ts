@@ -132,7 +132,7 @@ export const OPERATOR_RULES: PolicyRule[] = [
  * verb the webhook checks. Nothing in it changes a runbook. Bind it with a RoleBinding per
  * namespace, or a ClusterRoleBinding.
  */
-const APPROVER_RULES: PolicyRule[] = [
+export const APPROVER_RULES: PolicyRule[] = [
   { apiGroups: [GROUP], resources: [PLURAL], verbs: ['get', 'list', 'watch', APPROVE_VERB] },
   { apiGroups: [GROUP], resources: [DECISION_KIND.plural], verbs: ['get', 'list', 'watch', 'create'] },
   { apiGroups: [''], resources: ['events'], verbs: ['get', 'list', 'watch'] },
@@ -148,7 +148,86 @@ export const LEADER_ELECTION_RULES: PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
-const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [...WEBHOOK_NAMESPACE_RULES, ...LEADER_ELECTION_RULES];
+export const OPERATOR_NAMESPACE_RULES: PolicyRule[] = [...WEBHOOK_NAMESPACE_RULES, ...LEADER_ELECTION_RULES];
+
+/** What the operator needs cluster-wide when the namespaced rules are granted by a Role instead. */
+export const CLUSTER_SCOPED_OPERATOR_RULES: PolicyRule[] = OPERATOR_RULES.filter(
+  (rule) => !CONTROLLER_RULES.includes(rule),
+);
+
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+const NAMESPACED_KINDS = [
+  PLURAL,
+  TEMPLATE_KINDS.namespaced.plural,
+  AGENT_KINDS.namespaced.plural,
+  DECISION_KIND.plural,
+  GATE_POLICY_KINDS.namespaced.plural,
+  CACHE_KIND.plural,
+];
+
+/**
+ * ClusterRoles aggregated into Kubernetes' own view, edit and admin roles, so that whoever may
+ * read, edit or administer a namespace may do the same with its runbooks. Each is labelled into
+ * the roles above it too (the built-in ones aggregate only their own label).
+ */
+export const AGGREGATED_ROLES: {
+  suffix: 'view' | 'edit' | 'admin';
+  aggregateTo: string[];
+  rules: PolicyRule[];
+}[] = [
+  {
+    // Read runbooks, their templates, agents, decisions, policies and cached results.
+    suffix: 'view',
+    aggregateTo: ['view', 'edit', 'admin'],
+    rules: [{ apiGroups: [GROUP], resources: [...NAMESPACED_KINDS, `${PLURAL}/status`], verbs: READ }],
+  },
+  {
+    // Write runbooks, templates and agents. Not gates: deciding one is admin's (or the approver
+    // role's); not cached results, whose outputs later runs take as a stage's own.
+    suffix: 'edit',
+    aggregateTo: ['edit', 'admin'],
+    rules: [
+      {
+        apiGroups: [GROUP],
+        resources: [PLURAL, TEMPLATE_KINDS.namespaced.plural, AGENT_KINDS.namespaced.plural],
+        verbs: WRITE,
+      },
+    ],
+  },
+  {
+    // Decide gates, set the policies that add gates, and clear cached results.
+    suffix: 'admin',
+    aggregateTo: ['admin'],
+    rules: [
+      { apiGroups: [GROUP], resources: [PLURAL], verbs: [APPROVE_VERB] },
+      { apiGroups: [GROUP], resources: [DECISION_KIND.plural], verbs: ['create'] },
+      { apiGroups: [GROUP], resources: [GATE_POLICY_KINDS.namespaced.plural], verbs: WRITE },
+      { apiGroups: [GROUP], resources: [CACHE_KIND.plural], verbs: ['delete', 'deletecollection'] },
+    ],
+  },
+];
+
+/** The aggregated ClusterRoles, each named `<prefix>-<suffix>`. */
+export function aggregatedRoles(prefix: string, labels: Record<string, string>): Record<string, unknown>[] {
+  return AGGREGATED_ROLES.map(({ suffix, aggregateTo, rules }) => ({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: {
+      name: `${prefix}-${suffix}`,
+      labels: {
+        ...labels,
+        ...Object.fromEntries(
+          aggregateTo.map((role) => [`rbac.authorization.k8s.io/aggregate-to-${role}`, 'true']),
+        ),
+      },
+    },
+    rules,
+  }));
+}
+
+/** The prefix of the aggregated ClusterRoles install.yaml makes: agentrunbook-view, -edit, -admin. */
+export const AGGREGATED_ROLE_PREFIX = 'agentrunbook';
 
 export function rbacManifests(namespace = OPERATOR_NAMESPACE): Record<string, unknown>[] {
   const labels = { 'app.kubernetes.io/name': OPERATOR_NAME };
@@ -191,5 +270,6 @@ export function rbacManifests(namespace = OPERATOR_NAMESPACE): Record<string, un
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: OPERATOR_NAME },
       subjects,
     },
+    ...aggregatedRoles(AGGREGATED_ROLE_PREFIX, labels),
   ];
 }

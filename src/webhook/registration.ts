@@ -16,12 +16,29 @@ import {
   GROUP,
   PLURAL,
   TEMPLATE_KINDS,
+  WEBHOOK_SERVICE,
   webhookServiceReference,
 } from '../api/group.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 
 export const VALIDATING_WEBHOOK_NAME = 'agentrunbook-validation';
-const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
+export const MUTATING_WEBHOOK_NAME = 'agentrunbook-approval';
+
+/**
+ * The names of what the webhook registers with: its Service and the two configurations. A Helm
+ * release picks its own (fullnameOverride), so that two releases in one cluster do not collide.
+ */
+export interface WebhookNames {
+  service: { namespace: string; name: string };
+  validating: string;
+  mutating: string;
+}
+
+export const DEFAULT_WEBHOOK_NAMES: WebhookNames = {
+  service: WEBHOOK_SERVICE,
+  validating: VALIDATING_WEBHOOK_NAME,
+  mutating: MUTATING_WEBHOOK_NAME,
+};
 const CRD_PATH = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`;
 const ADMISSION_API = '/apis/admissionregistration.k8s.io/v1';
 
@@ -41,7 +58,7 @@ interface Webhook {
 const ADMISSION = {
   validating: {
     kind: 'ValidatingWebhookConfiguration',
-    name: VALIDATING_WEBHOOK_NAME,
+    name: 'validating',
     collection: `${ADMISSION_API}/validatingwebhookconfigurations`,
     webhooks: [
       {
@@ -66,7 +83,7 @@ const ADMISSION = {
   },
   mutating: {
     kind: 'MutatingWebhookConfiguration',
-    name: MUTATING_WEBHOOK_NAME,
+    name: 'mutating',
     collection: `${ADMISSION_API}/mutatingwebhookconfigurations`,
     webhooks: [
       // A runbook's author (runbook-author.ts).
@@ -81,43 +98,66 @@ const ADMISSION = {
   },
 } as const satisfies Record<
   string,
-  { kind: string; name: string; collection: string; webhooks: readonly Webhook[] }
+  { kind: string; name: 'validating' | 'mutating'; collection: string; webhooks: readonly Webhook[] }
 >;
 type Admission = (typeof ADMISSION)[keyof typeof ADMISSION];
 
 /** Where the API server reaches one of the webhook's paths. */
 type Reach = (path: string) => Record<string, unknown>;
 
-/** The ValidatingWebhookConfiguration, reaching the webhook through `reach`. */
+/** How the API server treats the webhooks: the chart lets a cluster's operators choose. */
+export interface AdmissionSettings {
+  /** Fail (the default) refuses a runbook while the webhook is down rather than admit it unchecked. */
+  failurePolicy: unknown;
+  timeoutSeconds: unknown;
+  /** Which namespaces' objects are sent to the webhooks; all when absent. */
+  namespaceSelector?: unknown;
+}
+
+const DEFAULT_SETTINGS: AdmissionSettings = { failurePolicy: 'Fail', timeoutSeconds: 5 };
+
+const serviceReach =
+  (names: WebhookNames): Reach =>
+  (path) =>
+    webhookServiceReference(path, names.service.namespace, names.service.name);
+
+/** The ValidatingWebhookConfiguration, reaching the webhook through its Service. */
 export function validatingWebhookConfiguration(
-  reach: Reach = webhookServiceReference,
+  names: WebhookNames = DEFAULT_WEBHOOK_NAMES,
+  settings: AdmissionSettings = DEFAULT_SETTINGS,
 ): Record<string, unknown> {
-  return admissionConfiguration(ADMISSION.validating, reach);
+  return admissionConfiguration(ADMISSION.validating, names, serviceReach(names), settings);
 }
 
 /** The MutatingWebhookConfiguration: a runbook's author, and gate decisions. */
 export function mutatingWebhookConfiguration(
-  reach: Reach = webhookServiceReference,
+  names: WebhookNames = DEFAULT_WEBHOOK_NAMES,
+  settings: AdmissionSettings = DEFAULT_SETTINGS,
 ): Record<string, unknown> {
-  return admissionConfiguration(ADMISSION.mutating, reach);
+  return admissionConfiguration(ADMISSION.mutating, names, serviceReach(names), settings);
 }
 
-function admissionConfiguration(admission: Admission, reach: Reach) {
+function admissionConfiguration(
+  admission: Admission,
+  names: WebhookNames,
+  reach: Reach,
+  settings: AdmissionSettings = DEFAULT_SETTINGS,
+) {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: admission.kind,
-    metadata: { name: admission.name },
+    metadata: { name: names[admission.name] },
     webhooks: admission.webhooks.map((webhook) => ({
       name: webhook.name,
       clientConfig: reach(webhook.path),
       rules: webhook.rules,
       // v1 requests are converted to v2 before they reach the webhook.
       matchPolicy: 'Equivalent',
+      ...(settings.namespaceSelector === undefined ? {} : { namespaceSelector: settings.namespaceSelector }),
       admissionReviewVersions: ['v1'],
       sideEffects: 'None',
-      // A runbook is refused while the webhook is down rather than admitted unchecked.
-      failurePolicy: 'Fail',
-      timeoutSeconds: 5,
+      failurePolicy: settings.failurePolicy,
+      timeoutSeconds: settings.timeoutSeconds,
       ...(admission.kind === 'MutatingWebhookConfiguration' ? { reinvocationPolicy: 'Never' } : {}),
     })),
   };
@@ -134,11 +174,30 @@ function crdConversion(clientConfig: Record<string, unknown>) {
   };
 }
 
-/** In a cluster: fills in the CA bundles of the installed CRD and webhook configurations. */
-async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
-  await http.apply(CRD_PATH, crdConversion({ caBundle }), true);
+/** The Service the installed CRD converts through, if any. */
+async function crdConversionService(
+  http: KubeHttp,
+): Promise<{ namespace?: string; name?: string } | undefined> {
+  const crd = await http.request<{
+    spec?: {
+      conversion?: { webhook?: { clientConfig?: { service?: { namespace?: string; name?: string } } } };
+    };
+  }>({ method: 'GET', path: CRD_PATH });
+  return crd.spec?.conversion?.webhook?.clientConfig?.service;
+}
+
+/**
+ * In a cluster: fills in the CA bundles of the installed CRD and webhook configurations. The CRD
+ * is shared by every release in the cluster: only the release whose Service it names gives it its
+ * CA, so a second release does not break the first one's conversions.
+ */
+async function injectCaBundle(http: KubeHttp, names: WebhookNames, caBundle: string): Promise<void> {
+  const service = await crdConversionService(http);
+  if (service?.name === names.service.name && service.namespace === names.service.namespace) {
+    await http.apply(CRD_PATH, crdConversion({ caBundle }), true);
+  }
   for (const admission of Object.values(ADMISSION)) {
-    const path = `${admission.collection}/${admission.name}`;
+    const path = `${admission.collection}/${names[admission.name]}`;
     try {
       await http.request({ method: 'GET', path });
     } catch (error) {
@@ -146,8 +205,8 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
       // Installed without the manifests' webhook configuration (CRD and RBAC only): make all of it.
       await http.apply(
         path,
-        admissionConfiguration(admission, (webhookPath) => ({
-          ...webhookServiceReference(webhookPath),
+        admissionConfiguration(admission, names, (webhookPath) => ({
+          ...serviceReach(names)(webhookPath),
           caBundle,
         })),
         true,
@@ -159,7 +218,7 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
       {
         apiVersion: 'admissionregistration.k8s.io/v1',
         kind: admission.kind,
-        metadata: { name: admission.name },
+        metadata: { name: names[admission.name] },
         webhooks: admission.webhooks.map((webhook) => ({ name: webhook.name, clientConfig: { caBundle } })),
       },
       true,
@@ -168,7 +227,7 @@ async function injectCaBundle(http: KubeHttp, caBundle: string): Promise<void> {
 }
 
 /** Points both at `reach(path)`, replacing the URL or Service reference they had. */
-async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void> {
+async function replaceClientConfigs(http: KubeHttp, names: WebhookNames, reach: Reach): Promise<void> {
   // A merge patch, because whichever of url and service is not wanted must go.
   await http.request({
     method: 'PATCH',
@@ -177,11 +236,11 @@ async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void>
     body: crdConversion({ url: null, service: null, ...reach('/convert') }),
   });
   for (const admission of Object.values(ADMISSION)) {
-    const desired = admissionConfiguration(admission, reach);
+    const desired = admissionConfiguration(admission, names, reach);
     try {
       await http.request({
         method: 'PATCH',
-        path: `${admission.collection}/${admission.name}`,
+        path: `${admission.collection}/${names[admission.name]}`,
         contentType: 'application/merge-patch+json',
         body: desired,
       });
@@ -198,18 +257,27 @@ async function replaceClientConfigs(http: KubeHttp, reach: Reach): Promise<void>
  * (server-side apply cannot remove a url the installation never set, and url and service
  * together are refused).
  */
-export function pointWebhooksAtService(http: KubeHttp, caPem: string): Promise<void> {
-  return replaceClientConfigs(http, (path) => ({
-    ...webhookServiceReference(path),
+export function pointWebhooksAtService(
+  http: KubeHttp,
+  caPem: string,
+  names = DEFAULT_WEBHOOK_NAMES,
+): Promise<void> {
+  return replaceClientConfigs(http, names, (path) => ({
+    ...serviceReach(names)(path),
     caBundle: base64(caPem),
   }));
 }
 
-export async function registerWebhooks(http: KubeHttp, caPem: string, url?: string): Promise<void> {
+export async function registerWebhooks(
+  http: KubeHttp,
+  caPem: string,
+  url?: string,
+  names = DEFAULT_WEBHOOK_NAMES,
+): Promise<void> {
   if (!url) {
-    await injectCaBundle(http, base64(caPem));
+    await injectCaBundle(http, names, base64(caPem));
     return;
   }
   const base = url.replace(/\/$/, '');
-  await replaceClientConfigs(http, (path) => ({ url: `${base}${path}`, caBundle: base64(caPem) }));
+  await replaceClientConfigs(http, names, (path) => ({ url: `${base}${path}`, caBundle: base64(caPem) }));
 }

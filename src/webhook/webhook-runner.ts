@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import type { AdmissionConfig } from './validation.js';
 import type { Authorize } from './requester.js';
 import { CertificateStore, type CertificateOptions, type WebhookTls } from './certificates.js';
-import { pointWebhooksAtService, registerWebhooks } from './registration.js';
+import { pointWebhooksAtService, registerWebhooks, type WebhookNames } from './registration.js';
 import type { Served } from './server.js';
 import { WebhookThread } from './webhook-thread.js';
 
@@ -18,6 +18,8 @@ export interface WebhookOptions extends CertificateOptions {
   host?: string;
   /** How the API server reaches the webhook from outside the cluster; the Service otherwise. */
   url?: string;
+  /** Its Service and configurations; the defaults of install.yaml when absent. */
+  names?: WebhookNames;
   /** How often to check whether the certificate needs renewing. */
   renewCheckMs?: number;
   /** Told of every request answered (for metrics). */
@@ -92,7 +94,7 @@ export class WebhookRunner {
       this.options.admission,
     );
     this.port = await this.server.listening();
-    await registerWebhooks(this.http, this.current.caPem, this.options.url);
+    await registerWebhooks(this.http, this.current.caPem, this.options.url, this.options.names);
     this.timer = setInterval(() => {
       this.renew().catch((error: unknown) => {
         this.log.error('webhook certificate renewal failed', { error: (error as Error).message });
@@ -107,7 +109,8 @@ export class WebhookRunner {
     const next = await this.store.ensure();
     if (!this.current || next.certificate === this.current.certificate) return;
     this.server?.updateTls(next);
-    if (next.caPem !== this.current.caPem) await registerWebhooks(this.http, next.caPem, this.options.url);
+    if (next.caPem !== this.current.caPem)
+      await registerWebhooks(this.http, next.caPem, this.options.url, this.options.names);
     this.current = next;
   }
 
@@ -117,7 +120,7 @@ export class WebhookRunner {
     await this.server?.close();
     if (this.options.url && this.current) {
       try {
-        await pointWebhooksAtService(this.http, this.current.caPem);
+        await pointWebhooksAtService(this.http, this.current.caPem, this.options.names);
       } catch (error) {
         this.log.error('could not point the webhooks back at their Service', {
           error: (error as Error).message,

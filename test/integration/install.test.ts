@@ -28,22 +28,40 @@ interface ManagedField {
   fieldsV1?: unknown;
 }
 
+/** A Helm release's namespace and the name its objects are named after (the chart's fullname). */
+interface Release {
+  namespace: string;
+  fullname: string;
+  /** The one namespace it watches (watchNamespace). */
+  watches?: string;
+}
+
+const DEFAULT_RELEASE: Release = { namespace: OPERATOR_NAMESPACE, fullname: 'agentrunbook' };
+
 /**
- * Runs the operator in this process as its ServiceAccount, its webhooks reached through their
- * Service as in a cluster, or at `url` as when the operator runs outside it.
+ * Runs the operator in this process as its ServiceAccount, with the flags the chart gives it, its
+ * webhooks reached through their Service as in a cluster, or at `url` as when the operator runs
+ * outside it.
  */
-async function startInstalledOperator(plane: ControlPlane, url?: string): Promise<Operator> {
+async function startInstalledOperator(
+  plane: ControlPlane,
+  url?: string,
+  release: Release = DEFAULT_RELEASE,
+): Promise<Operator> {
+  const serviceAccount = `${release.fullname}-operator`;
   const token = await mustRun(plane.adminKubeconfigPath, [
     'create',
     'token',
-    OPERATOR_NAME,
+    serviceAccount,
     '-n',
-    OPERATOR_NAMESPACE,
+    release.namespace,
   ]);
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigForToken(OPERATOR_NAME, token.trim()));
+  kubeConfig.loadFromFile(plane.kubeconfigForToken(serviceAccount, token.trim()));
+  const service = `${release.fullname}-webhook`;
   const operator = new Operator({
     kubeConfig,
+    ...(release.watches ? { namespace: release.watches } : {}),
     catalog: { agents: [] },
     log: process.env.AGENTRUNBOOK_TEST_LOG
       ? createLogger(process.env.AGENTRUNBOOK_TEST_LOG, 'text')
@@ -51,14 +69,19 @@ async function startInstalledOperator(plane: ControlPlane, url?: string): Promis
     webhook: {
       port: url ? Number(new URL(url).port) : await freePort(),
       host: '127.0.0.1',
-      namespace: OPERATOR_NAMESPACE,
-      secretName: 'agentrunbook-webhook-tls',
-      dnsNames: [`agentrunbook-webhook.${OPERATOR_NAMESPACE}.svc`],
+      namespace: release.namespace,
+      secretName: `${release.fullname}-webhook-tls`,
+      dnsNames: [`${service}.${release.namespace}.svc`],
+      names: {
+        service: { namespace: release.namespace, name: service },
+        validating: `${release.fullname}-validation`,
+        mutating: `${release.fullname}-approval`,
+      },
       ...(url ? { url, ipAddresses: ['127.0.0.1'] } : {}),
     },
     leaderElection: {
-      namespace: OPERATOR_NAMESPACE,
-      name: OPERATOR_NAME,
+      namespace: release.namespace,
+      name: serviceAccount,
       identity: 'install-test',
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
@@ -192,5 +215,73 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
     expect(uninstalled.code, uninstalled.stderr).to.equal(0);
     expect(uninstalled.stdout + uninstalled.stderr).to.contain('kept due to the resource policy');
     await expectOnlyTheCrdLeft(admin);
+  });
+
+  it('a second release in its own namespace: its own names, namespace-scoped rights, and the CRD left to the first', async () => {
+    plane = await ControlPlane.start();
+    const admin = plane.adminKubeconfigPath;
+    const install = async (name: string, namespace: string, ...set: string[]) => {
+      const result = await helm(admin, [
+        'install',
+        name,
+        CHART,
+        '-n',
+        namespace,
+        '--create-namespace',
+        ...set.flatMap((value) => ['--set', value]),
+      ]);
+      expect(result.code, result.stderr).to.equal(0);
+    };
+    await install('agentrunbook', OPERATOR_NAMESPACE);
+    await install('team-b', 'team-b', 'crds.install=false', 'watchNamespace=team-b');
+    operator = await startInstalledOperator(plane);
+    const crdCa = () =>
+      mustRun(admin, [
+        'get',
+        'crd',
+        CRD_NAME,
+        '-o',
+        'jsonpath={.spec.conversion.webhook.clientConfig.caBundle}',
+      ]);
+    const firstCa = await crdCa();
+    expect(firstCa).not.to.equal('');
+
+    // Started with only what the chart granted: a Role in team-b for runbooks, Jobs and Pods.
+    const second = await startInstalledOperator(plane, undefined, {
+      namespace: 'team-b',
+      fullname: 'team-b-agentrunbook',
+      watches: 'team-b',
+    });
+    try {
+      const clusterRole = JSON.parse(
+        await mustRun(admin, ['get', 'clusterrole', 'team-b-agentrunbook-operator', '-o', 'json']),
+      ) as { rules: { resources: string[] }[] };
+      expect(clusterRole.rules.flatMap((rule) => rule.resources)).not.to.include.members(['jobs', 'pods']);
+      const webhook = JSON.parse(
+        await mustRun(admin, [
+          'get',
+          'validatingwebhookconfiguration',
+          'team-b-agentrunbook-validation',
+          '-o',
+          'json',
+        ]),
+      ) as {
+        webhooks: {
+          clientConfig: { caBundle?: string; service: { name: string; namespace: string } };
+          namespaceSelector: unknown;
+        }[];
+      };
+      expect(webhook.webhooks[0]?.clientConfig.service).to.include({
+        name: 'team-b-agentrunbook-webhook',
+        namespace: 'team-b',
+      });
+      expect(webhook.webhooks[0]?.clientConfig.caBundle, 'its own CA').to.be.a('string').and.not.empty;
+      expect(webhook.webhooks[0]?.namespaceSelector).to.deep.equal({
+        matchLabels: { 'kubernetes.io/metadata.name': 'team-b' },
+      });
+      expect(await crdCa(), "the CRD keeps the first release's CA").to.equal(firstCa);
+    } finally {
+      await second.stop();
+    }
   });
 });

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { validateAgentRunbook } from '../../../src/api/validator.js';
 import { CHART_VARIANTS, renderChart } from '../../../hack/generated-files.js';
 import { repoRoot } from '../../../hack/local-cluster/paths.js';
 import { layerBinary } from '../../../hack/local-cluster/tools.js';
@@ -55,8 +56,10 @@ describe('the Helm chart and install.yaml', function () {
       'manifests/install.yaml',
     ]);
     expect(code, output).to.equal(0);
-    // Skipped: cert-manager's 2 kinds and the Prometheus Operator's 2.
-    expect(output).to.match(/Invalid: 0, Errors: 0, Skipped: 4\b/);
+    // Skipped: cert-manager's 2 kinds, the Prometheus Operator's (2 ServiceMonitors, a
+    // PrometheusRule, a PodMonitor), and each variant's helm test runbook (checked below).
+    const variants = Object.keys(CHART_VARIANTS).length;
+    expect(output).to.match(new RegExp(`Invalid: 0, Errors: 0, Skipped: ${6 + variants}\\b`));
   });
 
   it('kubeconform does fail on an invalid object, so the check above can fail', () => {
@@ -81,7 +84,9 @@ describe('the Helm chart and install.yaml', function () {
   });
 
   it('installs the same objects as install.yaml, the CRD kept on uninstall', () => {
-    const chart = documents(renderChart('agentrunbook-system', []));
+    const chart = documents(renderChart('agentrunbook-system', [])).filter(
+      (m) => !m.metadata.annotations?.['helm.sh/hook'],
+    );
     const kustomized = installYaml();
     // `helm install --create-namespace` makes the namespace; install.yaml has to carry it.
     expect(chart.map(identity).sort()).to.deep.equal(
@@ -173,5 +178,258 @@ describe('the Helm chart and install.yaml', function () {
       (m) => m.kind === 'Service' && m.metadata.name !== 'agentrunbook-console',
     );
     expect(JSON.stringify(operatorService?.spec)).to.contain('agentrunbook-operator');
+  });
+
+  describe('values for how clusters are run', () => {
+    const render = (set: string[], namespace = 'ops', release = 'agentrunbook') =>
+      documents(renderChart(namespace, set, release));
+    const deployment = (manifests: Manifest[]) =>
+      (
+        find(manifests, 'Deployment').spec as {
+          template: {
+            spec: {
+              serviceAccountName: string;
+              hostNetwork?: boolean;
+              imagePullSecrets?: { name: string }[];
+              volumes: { name: string }[];
+              containers: { image: string; args: string[]; volumeMounts: { name: string }[] }[];
+            };
+          };
+        }
+      ).template.spec;
+    const clusterScoped = new Set([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
+      'CustomResourceDefinition',
+    ]);
+
+    it('takes global values from a parent chart: imageRegistry, imagePullSecrets, and keys of other charts', () => {
+      const pod = deployment(
+        render([
+          'global.imageRegistry=mirror.example.com',
+          'global.imagePullSecrets[0]=mirror-pull',
+          'global.storageClass=fast',
+          'imagePullSecrets[0].name=own-pull',
+        ]),
+      );
+      expect(pod.containers[0]?.image).to.equal('mirror.example.com/i2s-studio/agentrunbook-operator:0.1.0');
+      expect(pod.imagePullSecrets).to.deep.equal([{ name: 'mirror-pull' }, { name: 'own-pull' }]);
+      const digest = `sha256:${'ab'.repeat(32)}`;
+      expect(deployment(render([`image.digest=${digest}`, 'image.tag=9.9.9'])).containers[0]?.image).to.equal(
+        `ghcr.io/i2s-studio/agentrunbook-operator@${digest}`,
+      );
+    });
+
+    it('lets two releases share a cluster: no object in common, the CRDs installed by one', () => {
+      const first = render([], 'agentrunbook-system');
+      const second = render(['crds.install=false', 'watchNamespace=team-b'], 'team-b', 'team-b');
+      const ids = (manifests: Manifest[]) =>
+        manifests.map((m) => (clusterScoped.has(m.kind) ? `${m.kind}//${m.metadata.name}` : identity(m)));
+      expect(ids(second).filter((id) => ids(first).includes(id))).to.deep.equal([]);
+      expect(ids(second).some((id) => id.startsWith('ClusterRole//team-b-agentrunbook-'))).to.equal(true);
+      const args = deployment(second).containers[0]?.args ?? [];
+      expect(args).to.include.members([
+        '--webhook-service=team-b-agentrunbook-webhook',
+        '--webhook-secret=team-b-agentrunbook-webhook-tls',
+        '--validating-webhook-configuration=team-b-agentrunbook-validation',
+        '--mutating-webhook-configuration=team-b-agentrunbook-approval',
+        '--leader-election-id=team-b-agentrunbook-operator',
+      ]);
+      const named = render(['fullnameOverride=ops-runbooks'], 'ops', 'whatever');
+      expect(find(named, 'Deployment').metadata.name).to.equal('ops-runbooks-operator');
+      expect(deployment(named).serviceAccountName).to.equal('ops-runbooks-operator');
+    });
+
+    it('grants the operator its rights on runbooks and Jobs in the watched namespace only, with watchNamespace', () => {
+      const rules = (manifest: Manifest) =>
+        (manifest as unknown as { rules: { resources: string[] }[] }).rules.flatMap((rule) => rule.resources);
+      const named = (manifests: Manifest[], kind: string, name: string) =>
+        manifests.find((m) => m.kind === kind && m.metadata.name === name) ?? find([], kind);
+      const wide = render([]);
+      expect(rules(named(wide, 'ClusterRole', 'agentrunbook-operator'))).to.include.members(['jobs', 'pods']);
+      const scoped = render(['watchNamespace=team-a']);
+      expect(rules(named(scoped, 'ClusterRole', 'agentrunbook-operator'))).not.to.include.members(['jobs']);
+      const role = named(scoped, 'Role', 'agentrunbook-operator-controller');
+      expect(role.metadata.namespace).to.equal('team-a');
+      expect(rules(role)).to.include.members(['jobs', 'pods', 'agentrunbooks']);
+      expect(named(scoped, 'RoleBinding', 'agentrunbook-operator-controller').metadata.namespace).to.equal(
+        'team-a',
+      );
+    });
+
+    it('makes no ServiceAccount or RBAC when told not to, and runs as the ServiceAccount named', () => {
+      const rendered = render([
+        'serviceAccount.create=false',
+        'serviceAccount.name=platform-sa',
+        'rbac.create=false',
+      ]);
+      const kinds = rendered.map((m) => m.kind);
+      expect(kinds).not.to.include.members(['ServiceAccount', 'ClusterRoleBinding']);
+      expect(kinds.filter((kind) => kind === 'ClusterRole')).to.deep.equal([]);
+      expect(deployment(rendered).serviceAccountName).to.equal('platform-sa');
+      const annotated = render(['serviceAccount.annotations.team=platform']);
+      expect(find(annotated, 'ServiceAccount').metadata.annotations).to.deep.equal({ team: 'platform' });
+    });
+
+    it('aggregates view, edit and admin ClusterRoles into the built-in roles; only admin approves', () => {
+      const roles = render([]).filter((m) =>
+        /^agentrunbook-(view|edit|admin)$/.test(m.metadata.name),
+      ) as unknown as {
+        metadata: { name: string; labels: Record<string, string> };
+        rules: { resources: string[]; verbs: string[] }[];
+      }[];
+      expect(roles.map((role) => role.metadata.name)).to.deep.equal([
+        'agentrunbook-view',
+        'agentrunbook-edit',
+        'agentrunbook-admin',
+      ]);
+      const aggregatesTo = (name: string) =>
+        Object.keys(roles.find((role) => role.metadata.name === name)?.metadata.labels ?? {})
+          .filter((label) => label.startsWith('rbac.authorization.k8s.io/aggregate-to-'))
+          .map((label) => label.split('-').pop());
+      expect(aggregatesTo('agentrunbook-view')).to.deep.equal(['view', 'edit', 'admin']);
+      expect(aggregatesTo('agentrunbook-edit')).to.deep.equal(['edit', 'admin']);
+      expect(aggregatesTo('agentrunbook-admin')).to.deep.equal(['admin']);
+      const approvers = roles.filter((role) => role.rules.some((rule) => rule.verbs.includes('approve')));
+      expect(approvers.map((role) => role.metadata.name)).to.deep.equal(['agentrunbook-admin']);
+      expect(render(['rbac.aggregateClusterRoles=false']).map((m) => m.metadata.name)).not.to.include(
+        'agentrunbook-view',
+      );
+    });
+
+    it('keeps the CRDs on uninstall unless crds.keep is false', () => {
+      const kept = (set: string[]) =>
+        render(set)
+          .filter((m) => m.kind === 'CustomResourceDefinition')
+          .map((m) => m.metadata.annotations?.['helm.sh/resource-policy']);
+      expect(new Set(kept([]))).to.deep.equal(new Set(['keep']));
+      expect(new Set(kept(['crds.keep=false']))).to.deep.equal(new Set([undefined]));
+    });
+
+    it('passes webhook options, hostNetwork and the extra args, volumes and objects through', () => {
+      const rendered = render([
+        'webhook.failurePolicy=Ignore',
+        'webhook.timeoutSeconds=12',
+        'webhook.namespaceSelector.matchLabels.runbooks=on',
+        'hostNetwork=true',
+        'extraArgs[0]=--reconcile-budget=2s',
+        'extraVolumes[0].name=scratch',
+        'extraVolumes[0].emptyDir.medium=Memory',
+        'extraVolumeMounts[0].name=scratch',
+        'extraVolumeMounts[0].mountPath=/scratch',
+        'extraObjects[0]=apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra',
+        'extraObjects[1].apiVersion=v1',
+        'extraObjects[1].kind=Secret',
+        'extraObjects[1].metadata.name=plain',
+      ]);
+      for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+        for (const webhook of (find(rendered, kind) as unknown as { webhooks: Record<string, unknown>[] })
+          .webhooks) {
+          expect(webhook).to.include({ failurePolicy: 'Ignore', timeoutSeconds: 12 });
+          expect(webhook.namespaceSelector).to.deep.equal({ matchLabels: { runbooks: 'on' } });
+        }
+      }
+      const pod = deployment(rendered);
+      expect(pod.hostNetwork).to.equal(true);
+      expect(pod.containers[0]?.args).to.include('--reconcile-budget=2s');
+      expect(pod.volumes.map((volume) => volume.name)).to.include('scratch');
+      expect(pod.containers[0]?.volumeMounts.map((mount) => mount.name)).to.include('scratch');
+      expect(rendered.map(identity)).to.include.members(['ConfigMap//agentrunbook-extra', 'Secret//plain']);
+    });
+
+    it('offers a ServiceMonitor and a PodMonitor with their scrape options', () => {
+      const rendered = render([
+        'metrics.serviceMonitor.enabled=true',
+        'metrics.serviceMonitor.namespace=monitoring',
+        'metrics.serviceMonitor.scrapeTimeout=5s',
+        'metrics.serviceMonitor.metricRelabelings[0].action=labeldrop',
+        'metrics.serviceMonitor.metricRelabelings[0].regex=le',
+        'metrics.podMonitor.enabled=true',
+        'metrics.podMonitor.interval=15s',
+      ]);
+      const monitor = find(rendered, 'ServiceMonitor') as unknown as Manifest & {
+        spec: { endpoints: Record<string, unknown>[] };
+      };
+      expect(monitor.metadata.namespace).to.equal('monitoring');
+      expect(monitor.spec.endpoints[0]).to.include({ scrapeTimeout: '5s', interval: '30s' });
+      expect(monitor.spec.endpoints[0]?.metricRelabelings).to.deep.equal([
+        { action: 'labeldrop', regex: 'le' },
+      ]);
+      const pods = find(rendered, 'PodMonitor') as unknown as Manifest & {
+        spec: {
+          podMetricsEndpoints: Record<string, unknown>[];
+          selector: { matchLabels: Record<string, string> };
+        };
+      };
+      expect(pods.spec.podMetricsEndpoints[0]).to.include({ port: 'metrics', interval: '15s' });
+      expect(pods.spec.selector.matchLabels).to.include({ 'app.kubernetes.io/instance': 'agentrunbook' });
+    });
+
+    it('refuses values outside what the schema allows, naming them', () => {
+      for (const [set, field] of [
+        ['webhook.failurePolicy=Maybe', 'failurePolicy'],
+        ['webhook.timeoutSeconds=60', 'timeoutSeconds'],
+        ['extraArgs[0]=reconcile', 'extraArgs'],
+        ['fullnameOverride=Team_B', 'fullnameOverride'],
+        ['image.digest=latest', 'digest'],
+        ['metrics.podMonitor.colour=red', 'colour'],
+      ] as const) {
+        const { code, output } = run(layerBinary('helm'), ['template', 'x', CHART, '--set', set]);
+        expect(code, `${set}: ${output}`).not.to.equal(0);
+        expect(output).to.contain(field);
+      }
+    });
+  });
+
+  describe('Artifact Hub and helm test', () => {
+    const chartYaml = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as {
+      annotations: Record<string, string>;
+    };
+    const annotation = (key: string): unknown => parse(chartYaml.annotations[key] ?? '');
+
+    it('lists in artifacthub.io/crds exactly the CRDs the chart installs, with a valid example', () => {
+      const installed = documents(renderChart('ops', []))
+        .filter((m) => m.kind === 'CustomResourceDefinition')
+        .map((m) => m.metadata.name)
+        .sort();
+      const listed = annotation('artifacthub.io/crds') as { name: string; kind: string }[];
+      expect(listed.map((crd) => crd.name).sort()).to.deep.equal(installed);
+      for (const example of annotation('artifacthub.io/crdsExamples') as unknown[]) {
+        expect(validateAgentRunbook(example)).to.deep.equal([]);
+      }
+      const images = (annotation('artifacthub.io/images') as { image: string }[]).map((entry) => entry.image);
+      expect(images).to.include(
+        (
+          find(documents(renderChart('ops', [])), 'Deployment').spec as {
+            template: { spec: { containers: { image: string }[] } };
+          }
+        ).template.spec.containers[0]?.image,
+      );
+    });
+
+    it('helm test waits, with rights to read its runbook only, for a valid one-stage runbook', () => {
+      const hooks = documents(renderChart('ops', [])).filter(
+        (m) => m.metadata.annotations?.['helm.sh/hook'] === 'test',
+      );
+      expect(hooks.map((m) => m.kind).sort()).to.deep.equal([
+        'AgentRunbook',
+        'Pod',
+        'Role',
+        'RoleBinding',
+        'ServiceAccount',
+      ]);
+      expect(validateAgentRunbook(find(hooks, 'AgentRunbook'))).to.deep.equal([]);
+      const role = find(hooks, 'Role') as unknown as {
+        rules: { verbs: string[]; resourceNames: string[] }[];
+      };
+      expect(role.rules).to.have.length(1);
+      expect(role.rules[0]?.verbs).to.deep.equal(['get', 'list', 'watch']);
+      expect(role.rules[0]?.resourceNames).to.deep.equal(['agentrunbook-test']);
+      const pod = find(hooks, 'Pod').spec as { containers: { args: string[] }[] };
+      expect(pod.containers[0]?.args.slice(0, 2)).to.deep.equal(['wait', 'agentrunbook-test']);
+      expect(pod.containers[0]?.args).to.include('phase=Succeeded');
+    });
   });
 });
