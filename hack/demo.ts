@@ -201,6 +201,8 @@ async function main(): Promise<void> {
         'operator',
         `--kubeconfig=${operatorKubeconfig}`,
         `--config=${join(repoRoot, 'config', 'samples', 'operator-config.yaml')}`,
+        // The template library, as the chart and config/manager install it: generate needs it.
+        `--template-library=${join(repoRoot, 'config', 'manager', 'template-library.yaml')}`,
         '--log-format=text',
         `--webhook-bind-address=127.0.0.1:${webhookPort}`,
         '--health-probe-bind-address=0',
@@ -324,6 +326,13 @@ async function main(): Promise<void> {
     }
     await showBranching(admin);
     await showCaching(admin, metricsPort);
+    say('the template library the operator keeps in the cluster: kubectl get clusteragentrunbooktemplates');
+    const library = await run(admin, ['get', 'clusteragentrunbooktemplates']);
+    console.log(library);
+    if (!library.includes('standard-pipeline')) {
+      process.exitCode = 1;
+      console.log('the template library was not installed');
+    }
     const kubectlPath = layerBinary('kubectl');
     console.log(`Look around (in another terminal):
   export KUBECONFIG=${admin}
@@ -336,6 +345,7 @@ async function main(): Promise<void> {
   kubectl get agentrunbooks.v1.i2s.studio legacy-layout -n ${DEMO_NAMESPACE} -o yaml   # the v1 view of a v2 object
   kubectl annotate agentrunbook market-scan -n ${DEMO_NAMESPACE} i2s.studio/rerun=$(date +%s)   # run it again
   kubectl get cachedresults -n ${DEMO_NAMESPACE}   # stage results kept for reuse (agentrunbook cache list)
+  npx agentrunbook templates select --complexity complex --risk-level 7   # the library's templates (docs/cli.md)
 The console (the runbooks, their stage graphs, outputs, logs and gates, live): ${consoleServer.url}
 The operator's log: ${operatorLog}`);
     if (exitWhenDone) return;

@@ -5,6 +5,7 @@ import { render, withClusterFlags, withOutputFlag } from './cluster-flags.js';
 import { contextFrom, withContextFlags, type ContextFlags } from './context-flags.js';
 import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
 import { table } from './table.js';
+import { NO_TEMPLATES } from '../client/templates.js';
 
 export function registerTemplatesCommand(program: Command): void {
   const templates = program.command('templates').description('The runbook templates: list, show, select');
@@ -59,7 +60,8 @@ export function registerTemplatesCommand(program: Command): void {
     const { templates: found, http } = await loadTemplates(flags);
     http?.close();
     const selection = selectTemplate(found, context);
-    if (!selection) throw new Error("no template's rules select this context");
+    if (!selection)
+      throw new Error(found.length === 0 ? NO_TEMPLATES : "no template's rules select this context");
     process.stdout.write(`${selection.template.name}\n  ${selection.reason}\n`);
   });
 }

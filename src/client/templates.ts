@@ -24,6 +24,10 @@ export async function templatesFromCluster(http: KubeHttp, namespace: string): P
   return visibleTemplates(cluster, namespaced);
 }
 
+/** What to do when a cluster (or --library directory) has no templates at all. */
+export const NO_TEMPLATES =
+  'there are no templates to generate from: install the template library (kubectl apply -f manifests/template-library.yaml; the chart and install.yaml install it) or name a directory with --library';
+
 /** The named template, or the one whose rules select `context`; an Error says why there is none. */
 export function chooseTemplate(
   templates: readonly KindedTemplate[],
@@ -37,7 +41,7 @@ export function chooseTemplate(
   if (name) throw new Error(`no template named ${name} (agentrunbook templates lists them)`);
   throw new Error(
     templates.length === 0
-      ? 'there are no templates to generate from: install some (config/templates) or name one with --library'
+      ? NO_TEMPLATES
       : `no template's rules select this context (agentrunbook templates select explains)`,
   );
 }

@@ -47,7 +47,10 @@ function chooseTemplate(
   if (selection) return { chosen: selection.template, reason: `selected: ${selection.reason}` };
   return {
     reason: 'NoTemplateMatches',
-    message: `no template's rules select this context (${describeContext(context)}) among ${candidates.length} templates`,
+    message:
+      candidates.length === 0
+        ? 'there are no templates in the cluster to choose from: install the template library (kubectl apply -f manifests/template-library.yaml) or name one in spec.template'
+        : `no template's rules select this context (${describeContext(context)}) among ${candidates.length} templates`,
   };
 }
 

@@ -8,6 +8,8 @@ import { renderRunbook } from '../../../src/generator/render.js';
 import { selectTemplate, type NamedTemplate, type SelectionContext } from '../../../src/generator/select.js';
 import { validateRunbookSpec } from '../../../src/webhook/validate-runbook.js';
 import { repoRoot } from '../../../hack/local-cluster/paths.js';
+import { resolveTemplate } from '../../../src/generator/resolve-template.js';
+import { chooseTemplate, NO_TEMPLATES } from '../../../src/client/templates.js';
 
 const DIR = join(repoRoot, 'config', 'templates');
 const objects = readdirSync(DIR)
@@ -157,5 +159,31 @@ describe('rendering a template', () => {
     expect('problem' in rendered && rendered.problem).to.match(
       /^template basic-pipeline: \$\{context\.sponsor\|upper\}: /,
     );
+  });
+});
+
+describe('a cluster with no templates at all', () => {
+  const runbook = {
+    metadata: { name: 'idea', namespace: 'team-a' },
+    spec: { version: '1.0.0', template: {}, context: { complexity: 'simple' } },
+  } as unknown as Parameters<typeof resolveTemplate>[0];
+
+  it('says so, and how to install the library, where the operator resolves spec.template', () => {
+    const outcome = resolveTemplate(runbook, [], new Date(0));
+    expect(outcome).to.include({ reason: 'NoTemplateMatches' });
+    expect((outcome as { message: string }).message).to.contain(
+      'kubectl apply -f manifests/template-library.yaml',
+    );
+    const some = resolveTemplate(
+      runbook,
+      [{ ...library[0], kind: 'ClusterAgentRunbookTemplate' }] as never,
+      new Date(0),
+    );
+    expect((some as { message: string }).message).to.match(/among 1 templates/);
+  });
+
+  it('says so, and how to install the library, where generate chooses one', () => {
+    expect(() => chooseTemplate([], { complexity: 'simple' }, undefined)).to.throw(NO_TEMPLATES);
+    expect(NO_TEMPLATES).to.contain('kubectl apply -f manifests/template-library.yaml');
   });
 });
