@@ -11,6 +11,7 @@ import { judgeSpec } from '../webhook/admission.js';
 import { crdRuleProblems } from '../engine/spec/crd-rules.js';
 import { AgentRunbook } from '../api/v2/runbook.js';
 import { AgentRunbookTemplate } from '../api/v2/template.js';
+import { v1Paths } from '../api/v1/field-paths.js';
 
 export interface Verdict {
   kind: string;
@@ -39,11 +40,20 @@ export function checkManifest(object: Json): Verdict {
     return { ...verdict, errors: [`not an AgentRunbook of ${V1} or ${V2}, nor a template`] };
   }
   const runbook = asV2(object);
+  // Said at the fields the author wrote: a v1 document's own paths.
+  const asWritten = (text: string) => (object.apiVersion === V1 ? v1Paths(text, runbook, object) : text);
   // The schema first, then the CRD's CEL rules (which the API server checks), then the webhook's.
   const structural = validateAgentRunbook(runbook);
   const broken = structural.length ? structural : crdRuleProblems(AgentRunbook, runbook, '');
   if (broken.length)
-    return { ...verdict, errors: broken.map((p) => `${p.field.replace(/^\./, '')}: ${p.message}`) };
+    return {
+      ...verdict,
+      errors: broken.map((p) => asWritten(`${p.field.replace(/^\./, '')}: ${p.message}`)),
+    };
   const { problems, warnings } = judgeSpec((runbook as unknown as { spec: SpecV2 }).spec);
-  return { ...verdict, errors: problems.map((p) => `${p.field}: ${p.message}`), warnings };
+  return {
+    ...verdict,
+    errors: problems.map((p) => asWritten(`${p.field}: ${p.message}`)),
+    warnings: warnings.map(asWritten),
+  };
 }

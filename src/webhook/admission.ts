@@ -1,6 +1,6 @@
 /** The webhook's reviews: ConversionReview (/convert) and AdmissionReview (/validate, /mutate, /decide). */
 import { isDeepStrictEqual } from 'node:util';
-import { convertRunbook, V2 } from '../api/conversion.js';
+import { convertRunbook, V1, V2 } from '../api/conversion.js';
 import { isObject, type Json } from '../api/json.js';
 import { jsonShapeProblem } from '../api/limits.js';
 import { KIND } from '../api/group.js';
@@ -10,6 +10,9 @@ import { analyzeRunbook } from '../generator/optimize.js';
 import { fieldList } from './admission-response.js';
 import { settingWarnings, versionWarnings } from './runbook-warnings.js';
 import { validateRunbookSpec } from './validate-runbook.js';
+import { crdRuleProblems } from '../engine/spec/crd-rules.js';
+import { AgentRunbook } from '../api/v2/runbook.js';
+import { v1Paths } from '../api/v1/field-paths.js';
 
 /** The review each path takes: anything else is not a review at all. */
 export const REVIEW_KINDS = {
@@ -125,7 +128,7 @@ export function reviewAdmission(body: unknown): Json {
   });
   const object = isObject(request?.object) ? request.object : undefined;
   const spec = object && isObject(object.spec) ? (object.spec as SpecV2) : undefined;
-  if (!spec || !isObject(spec.agents)) {
+  if (!object || !spec || !isObject(spec.agents)) {
     return respond({
       allowed: false,
       status: {
@@ -148,16 +151,25 @@ export function reviewAdmission(body: unknown): Json {
   // the storage migration's rewrite) is not judged again.
   if (request?.operation === 'UPDATE' && old && isDeepStrictEqual(old, spec))
     return respond({ allowed: true });
-  const { problems, warnings } = judgeSpec(spec, request?.operation === 'UPDATE' ? old : undefined);
+  const sentAsV1 = isObject(request?.requestKind) && request.requestKind.version === 'v1';
+  const judged = judgeSpec(spec, request?.operation === 'UPDATE' ? old : undefined);
+  // The API server checked a v1 request against v1's schema: v2's rules are checked here.
+  const problems = sentAsV1
+    ? [...crdRuleProblems(AgentRunbook, object, ''), ...judged.problems]
+    : judged.problems;
+  // Said at the fields the author wrote: a v1 request's own paths.
+  const v1 = sentAsV1 ? convertRunbook(object, V1) : undefined;
+  const asSent = (text: string) => (v1 ? v1Paths(text, object, v1) : text);
   if (problems.length) {
     return respond({
       allowed: false,
       status: {
         code: 422,
         reason: 'Invalid',
-        message: fieldList(problems),
+        message: asSent(fieldList(problems)),
       },
     });
   }
+  const warnings = judged.warnings.map(asSent);
   return respond({ allowed: true, ...(warnings.length ? { warnings } : {}) });
 }

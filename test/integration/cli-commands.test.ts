@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -106,6 +106,36 @@ describe('the agentrunbook CLI against a real API server', function () {
       ]) {
         expect(offline.output).to.contain(message);
         expect(server.stderr).to.contain(message);
+      }
+    });
+
+    it('validate and the API server name a v1 document’s problems at its v1 fields', async () => {
+      const legacy = () =>
+        parse(readFileSync(join(repoRoot, 'examples', 'v1', 'legacy-layout.yaml'), 'utf8')) as {
+          spec: { agents: Record<string, Record<string, unknown>>; quality?: unknown };
+        };
+      const dangling = legacy();
+      (dangling.spec.agents.research ?? {}).config = { inputs: { x: '${nowhere.outputs.x}' } };
+      const gated = legacy();
+      gated.spec.quality = { gates: [{ name: 'review', before: 'nowhere' }] };
+      for (const [name, object, field] of [
+        ['dangling', dangling, 'spec.agents.research.config.inputs.x'],
+        ['gated', gated, 'a quality gate names in before a stage that is not in spec.agents'],
+      ] as const) {
+        const path = file(`v1-${name}.yaml`, object);
+        const offline = await cli('validate', path);
+        expect(offline.code, offline.output).to.equal(1);
+        expect(offline.output).to.contain(field).and.not.contain('pipeline');
+        const server = await kubectl(env.plane.adminKubeconfigPath, [
+          '-n',
+          env.namespace,
+          'create',
+          '--dry-run=server',
+          '-f',
+          path,
+        ]);
+        expect(server.code, `${name}: ${server.stdout}`).to.equal(1);
+        expect(server.stderr).to.contain(field).and.not.contain('pipeline');
       }
     });
 

@@ -1,4 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { parse } from 'yaml';
+import { convertRunbook } from '../../../src/api/conversion.js';
+import type { Json } from '../../../src/api/json.js';
+import { repoRoot } from '../../../hack/local-cluster/paths.js';
 import { reviewAdmission, reviewConversion } from '../../../src/webhook/admission.js';
 import { settingWarnings, versionWarnings } from '../../../src/webhook/runbook-warnings.js';
 import { validateRunbookSpec } from '../../../src/webhook/validate-runbook.js';
@@ -308,6 +314,36 @@ describe('reviews', () => {
       request: { uid: 'u3', operation: 'UPDATE', object: { spec: cyclic }, oldObject: { spec: cyclic } },
     });
     expect(review.response).to.deep.include({ uid: 'u3', allowed: true });
+  });
+
+  it('says what is wrong with a request sent as v1 at the v1 fields, and checks v2’s rules on it', () => {
+    const v1 = parse(readFileSync(join(repoRoot, 'examples', 'v1', 'legacy-layout.yaml'), 'utf8')) as Json & {
+      spec: { agents: Record<string, Record<string, unknown>>; quality?: unknown };
+    };
+    (v1.spec.agents.research ?? {}).config = { inputs: { x: '${nowhere.outputs.x}' } };
+    const sent = (object: Json, version: string) =>
+      reviewAdmission({
+        request: {
+          uid: 'v1',
+          operation: 'CREATE',
+          requestKind: { group: 'i2s.studio', version, kind: 'AgentRunbook' },
+          object: convertRunbook(object, 'i2s.studio/v2'),
+        },
+      }) as { response: { allowed: boolean; status?: { message: string } } };
+    const asV1 = sent(v1, 'v1').response;
+    expect(asV1.allowed).to.equal(false);
+    expect(asV1.status?.message).to.contain('spec.agents.research.config.inputs.x');
+    expect(asV1.status?.message).not.to.contain('pipeline');
+    expect(sent(v1, 'v2').response.status?.message).to.contain('spec.agents.pipeline[1].config.inputs.x');
+    const gated = parse(
+      readFileSync(join(repoRoot, 'examples', 'v1', 'legacy-layout.yaml'), 'utf8'),
+    ) as Json & {
+      spec: Record<string, unknown>;
+    };
+    gated.spec.quality = { gates: [{ name: 'review', before: 'nowhere' }] };
+    const refused = sent(gated, 'v1').response;
+    expect(refused.allowed).to.equal(false);
+    expect(refused.status?.message).to.contain('spec.quality.gates');
   });
 
   it('answers a malformed ConversionReview with a failed review, not an exception', () => {
