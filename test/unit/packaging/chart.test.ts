@@ -205,6 +205,36 @@ describe('the Helm chart and install.yaml', function () {
       'CustomResourceDefinition',
     ]);
 
+    it('selects each workload’s own Pods, under any release name: Deployments and Services', () => {
+      for (const [release, set] of [
+        ['agentrunbook', ['console.enabled=true']],
+        ['runbooks', ['console.enabled=true', 'watchNamespace=team-a']],
+        ['x', ['console.enabled=true', 'fullnameOverride=ops', 'nameOverride=runbooks']],
+      ] as const) {
+        const rendered = render([...set], 'ops', release);
+        const podLabels = rendered
+          .filter((m) => m.kind === 'Deployment')
+          .map((m) => {
+            const spec = m.spec as {
+              selector: { matchLabels: Record<string, string> };
+              template: { metadata: { labels: Record<string, string> } };
+            };
+            expect(spec.template.metadata.labels, `${release}: ${m.metadata.name}`).to.include(
+              spec.selector.matchLabels,
+            );
+            return spec.template.metadata.labels;
+          });
+        expect(podLabels, release).to.have.length(2);
+        for (const service of rendered.filter((m) => m.kind === 'Service')) {
+          const selector = (service.spec as { selector: Record<string, string> }).selector;
+          const selected = podLabels.filter((labels) =>
+            Object.entries(selector).every(([key, value]) => labels[key] === value),
+          );
+          expect(selected, `${release}: Service ${service.metadata.name}`).to.have.length(1);
+        }
+      }
+    });
+
     it('takes global values from a parent chart: imageRegistry, imagePullSecrets, and keys of other charts', () => {
       const pod = deployment(
         render([
