@@ -14,3 +14,19 @@ describe('generated files', () => {
     });
   }
 });
+
+describe('package-lock.json', () => {
+  it('says of the root package what package.json says: name, version, bin, engines', () => {
+    const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, Record<string, unknown>>;
+    };
+    const root = lock.packages[''] ?? {};
+    // npm install from a stale lockfile links only the bins the lockfile lists (run npm install).
+    for (const field of ['name', 'version', 'bin', 'engines'])
+      expect(root[field], `package-lock.json's ${field}`).to.deep.equal(manifest[field]);
+  });
+});
