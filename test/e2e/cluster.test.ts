@@ -22,6 +22,10 @@ import { startCli } from '../support/cli-process.js';
 import { completion, OpenAiServer } from '../support/openai-server.js';
 
 const NAMESPACE = 'e2e';
+/** Installed as a platform team would: a release name of its own, rights in the watched namespace only. */
+const RELEASE = 'runbooks';
+const FULLNAME = `${RELEASE}-agentrunbook`;
+const DEPLOYMENT = `${FULLNAME}-operator`;
 const CHART = join(repoRoot, 'helm', 'agentrunbook-operator');
 const IMAGES = join(repoRoot, 'dist', 'images');
 const VERSION = '0.1.0';
@@ -148,7 +152,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     }
   };
 
-  const leaderPod = async () => (await leaseHolder(admin)).split('_')[0] ?? '';
+  const leaderPod = async () => (await leaseHolder(admin, DEPLOYMENT)).split('_')[0] ?? '';
 
   /** An OpenAI-compatible endpoint the LLM agent's Pods reach on the node's bridge (own node only). */
   const llmServer = new OpenAiServer();
@@ -183,7 +187,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       namespaced: [
         {
           name: 'chart-research',
-          namespace: OPERATOR_NAMESPACE,
+          namespace: NAMESPACE,
           spec: {
             image: `ghcr.io/i2s-studio/agentrunbook-agent:${VERSION}`,
             command: ['node', '/app/dist/agent/main.js'],
@@ -227,10 +231,12 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   });
 
   it('helm install --wait gives two ready replicas, one of them the leader', async () => {
+    // The watched namespace holds the operator's Role: it exists before the install.
+    await k('create', 'namespace', NAMESPACE);
     await timed('helm install --wait', () =>
       helm(
         'install',
-        'agentrunbook',
+        RELEASE,
         CHART,
         '-n',
         OPERATOR_NAMESPACE,
@@ -239,6 +245,8 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         '--timeout=5m',
         '--set',
         'console.enabled=true',
+        '--set',
+        `watchNamespace=${NAMESPACE}`,
         ...apiServerValues(),
         ...llmValues,
       ),
@@ -249,7 +257,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         OPERATOR_NAMESPACE,
         'get',
         'deployment',
-        OPERATOR_NAME,
+        DEPLOYMENT,
         '-o',
         'jsonpath={.status.readyReplicas}',
       ),
@@ -272,18 +280,18 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       }
     });
     expect(pods).to.contain(`pod/${await leaderPod()}`);
-    // The leader applied the chart's agents: its ClusterAgent, and (own node) a team's Agent.
+    // The leader applied the chart's agents: its ClusterAgent, an Agent of the watched namespace
+    // here (the operator may not choose images for others), and (own node) a team's Agent.
     await timed('the chart’s agents applied', async () => {
       const deadline = Date.now() + 60_000;
-      const want = cluster ? 2 : 1;
+      const want = cluster ? ['chart-research', 'reference'] : ['reference'];
       for (;;) {
-        const found = [
-          ...(
-            await mustRun(admin, ['get', 'clusteragents', 'reference', '--ignore-not-found', '-o', 'name'])
-          ).split('\n'),
-          ...(await mustRun(admin, ['get', 'agents', '-A', '--ignore-not-found', '-o', 'name'])).split('\n'),
-        ].filter(Boolean);
-        if (found.length >= want) break;
+        const found = (
+          await mustRun(admin, ['-n', NAMESPACE, 'get', 'agents', '-o', 'jsonpath={.items[*].metadata.name}'])
+        )
+          .split(' ')
+          .filter(Boolean);
+        if (want.every((name) => found.includes(name))) break;
         if (Date.now() > deadline)
           throw new Error(`the chart's agents were not applied: ${found.join(', ')}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
@@ -292,7 +300,6 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   });
 
   it('runs every example (v2 and v1) to Succeeded in real agent containers, with termination messages from the kubelet', async () => {
-    await k('create', 'namespace', NAMESPACE);
     await timed('wait for the default ServiceAccount', () =>
       k('-n', NAMESPACE, 'wait', '--for=create', '--timeout=60s', 'serviceaccount/default'),
     );
@@ -746,7 +753,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       'get',
       'endpointslices',
       '-l',
-      'kubernetes.io/service-name=agentrunbook-webhook',
+      `kubernetes.io/service-name=${FULLNAME}-webhook`,
       '-o',
       'jsonpath={.items[*].endpoints[*].addresses[0]}',
     );
@@ -770,7 +777,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       k(
         'get',
         '--raw',
-        `/api/v1/namespaces/${OPERATOR_NAMESPACE}/services/http:agentrunbook-operator-metrics:metrics/proxy/metrics`,
+        `/api/v1/namespaces/${OPERATOR_NAMESPACE}/services/http:${FULLNAME}-operator-metrics:metrics/proxy/metrics`,
       );
     const value = (text: string, series: string) => {
       const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
@@ -782,14 +789,16 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     for (let scrapes = 0; scrapes < 4; scrapes += 1) {
       const text = await scrape();
       expect(value(text, `agentrunbook_runs{namespace="${NAMESPACE}",phase="Succeeded"}`)).to.equal(examples);
-      expect(text).to.match(/^leader_election_master_status\{name="agentrunbook-operator"\} [01]$/m);
+      expect(text).to.match(
+        new RegExp(`^leader_election_master_status\\{name="${DEPLOYMENT}"\\} [01]$`, 'm'),
+      );
       expect(text).to.match(/^controller_runtime_max_concurrent_reconciles|^workqueue_depth/m);
       expect(value(text, 'process_resident_memory_bytes')).to.be.greaterThan(0);
     }
   });
 
   it('serves the chart’s console through its Service, and acts only with the token a viewer signs in with', async () => {
-    const proxied = `/api/v1/namespaces/${OPERATOR_NAMESPACE}/services/https:agentrunbook-console:https/proxy`;
+    const proxied = `/api/v1/namespaces/${OPERATOR_NAMESPACE}/services/https:${FULLNAME}-console:https/proxy`;
     // The API server's proxy rewrites the page's absolute links to go through it.
     expect(await k('get', '--raw', `${proxied}/`)).to.match(
       /<script type="module" src="[^"]*\/app\.js"><\/script>/,
@@ -835,7 +844,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       OPERATOR_NAMESPACE,
       'get',
       'endpoints',
-      'agentrunbook-console',
+      `${FULLNAME}-console`,
       '-o',
       'jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}',
     );
@@ -861,12 +870,23 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
     }
   });
 
+  it('helm test runs a runbook in the watched namespace and passes', async () => {
+    const output = await timed('helm test', () =>
+      helm('test', RELEASE, '-n', OPERATOR_NAMESPACE, '--timeout=5m'),
+    );
+    expect(output).to.match(/TEST SUITE:\s+runbooks-agentrunbook-test[\s\S]*Phase:\s+Succeeded/);
+    // The test's objects go once it passed.
+    expect(
+      await k('-n', NAMESPACE, 'get', 'agentrunbook', `${FULLNAME}-test`, '--ignore-not-found', '-o', 'name'),
+    ).to.equal('');
+  });
+
   it('a helm upgrade mid-run finishes the run with no duplicate Job', async () => {
     await applySlowRunbook('upgraded-mid-run');
     await timed('helm upgrade (rolling both replicas) mid-run', () =>
       helm(
         'upgrade',
-        'agentrunbook',
+        RELEASE,
         CHART,
         '-n',
         OPERATOR_NAMESPACE,
@@ -884,7 +904,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   it('deleting the leader Pod mid-run finishes the run with no duplicate Job', async () => {
     await applySlowRunbook('leader-deleted');
     const leader = await leaderPod();
-    expect(leader).to.match(new RegExp(`^${OPERATOR_NAME}-`));
+    expect(leader).to.match(new RegExp(`^${DEPLOYMENT}-`));
     await k('-n', OPERATOR_NAMESPACE, 'delete', 'pod', leader, '--wait=false');
     await timed('the run to Succeeded after the leader Pod was deleted', () => waitAllSucceeded());
     expect(await jobStages('leader-deleted')).to.deep.equal(['normalize', 'research']);
@@ -907,7 +927,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
   it('helm uninstall leaves nothing behind but the kept CRD', async () => {
     await k('delete', 'namespace', NAMESPACE, '--wait=true', '--timeout=120s');
     const output = await timed('helm uninstall --wait', () =>
-      helm('uninstall', 'agentrunbook', '-n', OPERATOR_NAMESPACE, '--wait'),
+      helm('uninstall', RELEASE, '-n', OPERATOR_NAMESPACE, '--wait'),
     );
     expect(output).to.contain('kept due to the resource policy');
     // The garbage collector removes the Deployment's ReplicaSet and Pods after it.

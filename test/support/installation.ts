@@ -5,13 +5,13 @@ import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../../src/operator/rbac.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 
 /** The holderIdentity of the operator's Lease; empty when released. */
-export function leaseHolder(kubeconfig: string): Promise<string> {
+export function leaseHolder(kubeconfig: string, lease = OPERATOR_NAME): Promise<string> {
   return mustRun(kubeconfig, [
     '-n',
     OPERATOR_NAMESPACE,
     'get',
     'lease',
-    OPERATOR_NAME,
+    lease,
     '-o',
     'jsonpath={.spec.holderIdentity}',
   ]);

@@ -289,6 +289,21 @@ describe('the Helm chart and install.yaml', function () {
       );
     });
 
+    it('makes the chart’s ClusterAgents Agents of the watched namespace, with watchNamespace', () => {
+      const library = (set: string[]) => {
+        const config = find(render(set), 'ConfigMap') as unknown as { data: Record<string, string> };
+        return (
+          parse(config.data['agent-library.yaml'] ?? '') as { items: { kind: string; metadata: object }[] }
+        ).items;
+      };
+      expect(library([]).map((agent) => [agent.kind, agent.metadata])).to.deep.equal([
+        ['ClusterAgent', { name: 'reference' }],
+      ]);
+      expect(library(['watchNamespace=team-a']).map((agent) => [agent.kind, agent.metadata])).to.deep.equal([
+        ['Agent', { name: 'reference', namespace: 'team-a' }],
+      ]);
+    });
+
     it('makes no ServiceAccount or RBAC when told not to, and runs as the ServiceAccount named', () => {
       const rendered = render([
         'serviceAccount.create=false',
