@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
@@ -20,6 +22,14 @@ function runDemo(): Promise<{ code: number | null; output: string }> {
       resolve({ code, output });
     });
   });
+}
+
+/** The README's commands to run while the demo runs (its block marked `sh after-demo`). */
+function afterDemoCommands(): string {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const block = /^```sh after-demo\n([\s\S]*?)^```$/m.exec(readme)?.[1];
+  if (!block) throw new Error('README.md has no sh after-demo block');
+  return block;
 }
 
 describe('make demo', function () {
@@ -71,5 +81,45 @@ describe('make demo', function () {
     expect(cached).to.match(/agentrunbook_cache_misses_total\{namespace="demo"\} 4\n/);
     // research's report quotes the normalized idea it was handed.
     expect(output).to.match(/research Succeeded: .*research: \{\\?"summary\\?":\\?"normalize: /);
+  });
+
+  it('keeps running for the README’s look-around commands, which work as written, until Ctrl-C', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'hack', 'demo.ts')], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const running = new Promise<void>((resolve, reject) => {
+      const seen = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('the demo keeps running')) resolve();
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+      child.on('close', (code) => {
+        reject(new Error(`the demo stopped (${String(code)}) before it said it keeps running:\n${output}`));
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await running;
+      // As the demo says: export KUBECONFIG=..., alias kubectl=...
+      const kubeconfig = /export KUBECONFIG=(\S+)/.exec(output)?.[1] ?? '';
+      const kubectlPath = /alias kubectl=(\S+)/.exec(output)?.[1] ?? '';
+      const bin = mkdtempSync(join(tmpdir(), 'after-demo-'));
+      symlinkSync(kubectlPath, join(bin, 'kubectl'));
+      const looked = spawnSync('bash', ['-euo', 'pipefail', '-c', afterDemoCommands()], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${bin}:${process.env.PATH ?? ''}` },
+      });
+      expect(looked.status, `${looked.stdout}${looked.stderr}`).to.equal(0);
+      expect(looked.stdout).to.match(/Events:[\s\S]*Normal/);
+      expect(looked.stdout).to.match(/job\.batch\/normalize-research-/);
+      expect(looked.stdout).to.match(/Phase:\s+Succeeded/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).to.equal(0);
   });
 });
