@@ -114,10 +114,10 @@ namespace; only one of them installs the CRDs:
 
 \`\`\`sh
 helm install team-b helm/agentrunbook-operator -n team-b --create-namespace \\
-  --set crds.install=false --set watchNamespace=team-b
+  --set crds.install=false --set 'watchNamespaces={team-b,team-c}'
 \`\`\`
 
-With \`watchNamespace\` the operator's rights on runbooks, Jobs and Pods are a Role in that namespace;
+With \`watchNamespaces\` the operator's rights on runbooks, Jobs and Pods are a Role in each of them;
 what it reads or writes cluster-wide (the template library, ClusterAgents, its webhook
 configurations and the CRD's CA bundle) stays in a ClusterRole.
 

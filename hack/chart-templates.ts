@@ -28,13 +28,34 @@ const OPERATOR = named('operator');
 const raw = (expression: string) => `RAW{{ ${expression} }}`;
 const unquoteRaw = (text: string) => text.replace(/(["']?)RAW(\{\{.*?\}\})\1/g, '$2');
 
-type Part = Record<string, unknown> | { if: string; then: Part[]; else?: Part[] };
+interface Branch {
+  if: string;
+  then: Part[];
+  else?: Part[];
+}
+/** The parts once per item of the list `in`, as `$<forEach>`; `.` stays the chart's root. */
+interface Loop {
+  forEach: string;
+  in: string;
+  then: Part[];
+}
+type Part = Record<string, unknown> | Branch | Loop;
+
+const isLoop = (part: Part): part is Loop => typeof (part as Partial<Loop>).forEach === 'string';
+const isBranch = (part: Part): part is Branch => typeof (part as Partial<Branch>).if === 'string';
 
 function render(parts: Part[]): string {
   return parts
     .map((part) => {
-      if (typeof part.if === 'string') {
-        const branch = part as { if: string; then: Part[]; else?: Part[] };
+      if (isLoop(part)) {
+        const loop = part;
+        return (
+          `{{- $root := . }}\n{{- range $${loop.forEach} := ${loop.in} }}\n{{- with $root }}\n` +
+          `${render(loop.then)}{{- end }}\n{{- end }}\n`
+        );
+      }
+      if (isBranch(part)) {
+        const branch = part;
         const otherwise = branch.else ? `{{- else }}\n${render(branch.else)}` : '';
         return `{{- if ${branch.if} }}\n${render(branch.then)}${otherwise}{{- end }}\n`;
       }
@@ -80,12 +101,12 @@ function role(name: string, namespace: string, rules: unknown[]) {
 }
 
 /**
- * The operator's ServiceAccount and RBAC. With watchNamespace, what it does to runbooks, Jobs and
- * the rest is granted by a Role in that namespace; only cluster-scoped objects (templates and
- * agents of the library, webhook configurations, the CRD) stay in a ClusterRole.
+ * The operator's ServiceAccount and RBAC. With watchNamespaces, what it does to runbooks, Jobs and
+ * the rest is granted by a Role in each of those namespaces; only cluster-scoped objects
+ * (templates and agents of the library, webhook configurations, the CRD) stay in a ClusterRole.
  */
 export function chartRbac(): string {
-  const watched = '{{ .Values.watchNamespace }}';
+  const watched = '{{ $namespace }}';
   return chartTemplateText([
     {
       if: '.Values.serviceAccount.create',
@@ -107,11 +128,17 @@ export function chartRbac(): string {
       if: '.Values.rbac.create',
       then: [
         {
-          if: '.Values.watchNamespace',
+          if: '.Values.watchNamespaces',
           then: [
             clusterRole(OPERATOR, CLUSTER_SCOPED_OPERATOR_RULES),
-            role(named('operator-controller'), watched, CONTROLLER_RULES),
-            binding('RoleBinding', named('operator-controller'), watched),
+            {
+              forEach: 'namespace',
+              in: '.Values.watchNamespaces',
+              then: [
+                role(named('operator-controller'), watched, CONTROLLER_RULES),
+                binding('RoleBinding', named('operator-controller'), watched),
+              ],
+            },
           ],
           else: [clusterRole(OPERATOR, OPERATOR_RULES)],
         },

@@ -334,7 +334,7 @@ export const CHART_VARIANTS: Record<string, { namespace: string; set: string[]; 
       'crds.install=false',
       'webhook.certManager.enabled=true',
       'networkPolicy.enabled=true',
-      'watchNamespace=team-a',
+      'watchNamespaces={team-a}',
       'replicaCount=3',
       'leaderElection.leaseDuration=30s',
     ],
@@ -344,7 +344,7 @@ export const CHART_VARIANTS: Record<string, { namespace: string; set: string[]; 
     release: 'team-b',
     set: [
       'crds.install=false',
-      'watchNamespace=team-b',
+      'watchNamespaces={team-b,team-c}',
       'global.imageRegistry=mirror.example.com',
       'global.imagePullSecrets[0]=mirror-pull',
       'image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',

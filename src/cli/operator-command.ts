@@ -44,6 +44,16 @@ interface OperatorFlags {
   leaderElectionRetryPeriod: string;
 }
 
+/** --namespace a,b: each a namespace name (a DNS label), none twice. */
+function watchedNamespaces(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim());
+  for (const name of names)
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
+      throw new Error(`--namespace takes namespace names separated by commas, not ${JSON.stringify(name)}`);
+  if (new Set(names).size !== names.length) throw new Error(`--namespace names a namespace twice: ${value}`);
+  return names;
+}
+
 /** The namespace the operator runs in: the Pod's (downward API), else the default one. */
 const operatorNamespace = () => process.env.POD_NAMESPACE ?? OPERATOR_NAMESPACE;
 
@@ -112,7 +122,10 @@ export function registerOperatorCommand(program: Command): void {
     .command('operator')
     .description('Run the AgentRunbook operator (in a cluster, or against a kubeconfig)')
     .option('--kubeconfig <path>', 'kubeconfig to use; default: $KUBECONFIG, ~/.kube/config, or in-cluster')
-    .option('--namespace <name>', 'watch one namespace only (default: all)')
+    .option(
+      '--namespace <names>',
+      'watch only these namespaces, comma-separated (default: all); a Role in each suffices',
+    )
     .option('--workers <n>', 'runbooks reconciled at the same time', String(DEFAULT_WORKERS))
     .requiredOption(
       '--config <path>',
@@ -258,7 +271,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     workers,
     reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
     maxOutputBytes,
-    ...(flags.namespace ? { namespace: flags.namespace } : {}),
+    ...(flags.namespace ? { namespaces: watchedNamespaces(flags.namespace) } : {}),
     ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
     ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
     ...(health ? { health } : {}),

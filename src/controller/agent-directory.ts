@@ -7,7 +7,7 @@
 import type { AgentCatalog } from '../api/catalog.js';
 import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
 import type { ResolvedEntry } from '../engine/spec/catalog.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedAgent } from '../kube/types.js';
 
 export const AGENTS_BY_NAMESPACE = 'namespace';
@@ -38,8 +38,8 @@ export class AgentDirectory {
   private clusterEntries: ResolvedEntry[] | undefined;
 
   constructor(
-    private readonly namespaced: Informer<CachedAgent>,
-    private readonly cluster: Informer<CachedAgent>,
+    private readonly namespaced: SharedInformer<CachedAgent>,
+    private readonly cluster: SharedInformer<CachedAgent>,
     /** The operator's configuration, read once at start. */
     private readonly file: () => AgentCatalog,
   ) {

@@ -10,7 +10,7 @@ import type { AgentStatusV2 } from '../api/v2/agent.js';
 import { agentStatus } from '../engine/stage/agent-status.js';
 import { breakerConfig, breakerState } from '../engine/stage/circuit-breaker.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedAgent, CachedRunbook, ObjectMeta } from '../kube/types.js';
 import { labelValue } from '../engine/model/naming.js';
 import { LABEL_EGRESS_OF, type EgressPolicies } from './network-policy.js';
@@ -44,14 +44,14 @@ export class AgentStatusWriter {
   constructor(
     private readonly deps: {
       http: KubeHttp;
-      agents: Informer<CachedAgent>;
-      clusterAgents: Informer<CachedAgent>;
-      runbooks: Informer<CachedRunbook>;
+      agents: SharedInformer<CachedAgent>;
+      clusterAgents: SharedInformer<CachedAgent>;
+      runbooks: SharedInformer<CachedRunbook>;
       cache: JobCache;
       catalog: () => AgentCatalog;
       egressPolicies: EgressPolicies;
-      /** The one namespace the operator watches, if it watches one. */
-      namespace?: string | undefined;
+      /** The namespaces the operator watches, if it does not watch all. */
+      namespaces?: readonly string[] | undefined;
       log: Logger;
     },
   ) {
@@ -161,16 +161,20 @@ export class AgentStatusWriter {
   /** An agent without egress keeps no NetworkPolicy: those made from its egress before go. */
   private async removeEgressPolicies(agent: CachedAgent): Promise<void> {
     const { namespace, name, uid } = agent.metadata;
-    const scope = namespace ?? this.deps.namespace;
-    const where = scope ? `/namespaces/${scope}` : '';
-    const list = await this.deps.http.request<{ items: { metadata: ObjectMeta }[] }>({
-      method: 'GET',
-      path: `/apis/networking.k8s.io/v1${where}/networkpolicies`,
-      query: { labelSelector: `${LABEL_EGRESS_OF}=${labelValue(name)}` },
-    });
-    const owned = list.items.filter((policy) =>
-      policy.metadata.ownerReferences?.some((owner) => owner.uid === uid),
+    // An Agent's policies are in its namespace; a ClusterAgent's, in every namespace watched.
+    const scopes = namespace ? [namespace] : (this.deps.namespaces ?? [undefined]);
+    const lists = await Promise.all(
+      scopes.map((scope) =>
+        this.deps.http.request<{ items: { metadata: ObjectMeta }[] }>({
+          method: 'GET',
+          path: `/apis/networking.k8s.io/v1${scope ? `/namespaces/${scope}` : ''}/networkpolicies`,
+          query: { labelSelector: `${LABEL_EGRESS_OF}=${labelValue(name)}` },
+        }),
+      ),
     );
+    const owned = lists
+      .flatMap((list) => list.items)
+      .filter((policy) => policy.metadata.ownerReferences?.some((owner) => owner.uid === uid));
     for (const policy of owned) {
       const policyNamespace = policy.metadata.namespace ?? '';
       const policyName = policy.metadata.name ?? '';

@@ -7,7 +7,7 @@ import type { ResultCacheLimits } from '../api/catalog.js';
 import { RESULT_CACHE_DEFAULTS } from '../api/catalog.js';
 import { resultsToRemove, type StoredEntry } from '../engine/cache/eviction.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedResultEntry } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { timeOf } from './result-cache.js';
@@ -30,7 +30,7 @@ function entryOf(result: CachedResultEntry): StoredEntry {
 
 export interface JanitorDeps {
   http: KubeHttp;
-  results: Informer<CachedResultEntry>;
+  results: SharedInformer<CachedResultEntry>;
   limits: () => ResultCacheLimits | undefined;
   log: Logger;
   now?: () => number;

@@ -17,7 +17,7 @@ import { MAX_RUNBOOK_DEPTH } from '../api/v2/branching.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
 import type { ChildObservation, ChildPlan } from '../engine/model/types.js';
 import { createUnlessExists, isStatus, type KubeHttp } from '../kube/http.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedRunbook } from '../kube/types.js';
 import { controllerOwner } from './job-cache.js';
 import { ownedBy, stageLabels } from './job-builder.js';
@@ -28,7 +28,7 @@ const runbooksPath = (namespace: string) =>
   `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`;
 
 export class ChildRunbooks {
-  constructor(private readonly runbooks: Informer<CachedRunbook>) {
+  constructor(private readonly runbooks: SharedInformer<CachedRunbook>) {
     runbooks.addIndex(CHILDREN_BY_OWNER, (runbook) => {
       const owner = controllerOwner(runbook.metadata, KIND);
       return owner ? [owner.uid] : [];

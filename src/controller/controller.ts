@@ -8,7 +8,7 @@ import type { AgentCatalog } from '../api/catalog.js';
 import type { Logger } from '../observability/logger.js';
 import { CONTROLLER, type OperatorMetrics } from '../observability/metrics.js';
 import { KubeHttp, isStatus } from '../kube/http.js';
-import { objectKey, type Informer, type InformerOptions } from '../kube/informer.js';
+import { objectKey, type SharedInformer, type InformerOptions } from '../kube/informer.js';
 import type {
   CachedAgent,
   CachedDecision,
@@ -46,8 +46,8 @@ export interface ControllerOptions {
   http: KubeHttp;
   catalog: () => AgentCatalog;
   log: Logger;
-  /** Watch one namespace only; all namespaces when absent. */
-  namespace?: string;
+  /** Watch these namespaces only; all namespaces when absent. */
+  namespaces?: readonly string[];
   informer?: InformerOptions;
   /** Longest the engine may take for one runbook before it is parked. */
   reconcileBudgetMs?: number;
@@ -58,17 +58,17 @@ export interface ControllerOptions {
 
 export class RunbookController {
   readonly queue = new WorkQueue();
-  readonly runbooks: Informer<CachedRunbook>;
-  readonly jobs: Informer<CachedJob>;
-  readonly pods: Informer<CachedPod>;
-  readonly templates: Informer<CachedTemplate>;
-  readonly clusterTemplates: Informer<CachedTemplate>;
-  readonly agents: Informer<CachedAgent>;
-  readonly clusterAgents: Informer<CachedAgent>;
-  readonly decisions: Informer<CachedDecision>;
-  readonly gatePolicies: Informer<CachedGatePolicy>;
-  readonly clusterGatePolicies: Informer<CachedGatePolicy>;
-  readonly cachedResults: Informer<CachedResultEntry>;
+  readonly runbooks: SharedInformer<CachedRunbook>;
+  readonly jobs: SharedInformer<CachedJob>;
+  readonly pods: SharedInformer<CachedPod>;
+  readonly templates: SharedInformer<CachedTemplate>;
+  readonly clusterTemplates: SharedInformer<CachedTemplate>;
+  readonly agents: SharedInformer<CachedAgent>;
+  readonly clusterAgents: SharedInformer<CachedAgent>;
+  readonly decisions: SharedInformer<CachedDecision>;
+  readonly gatePolicies: SharedInformer<CachedGatePolicy>;
+  readonly clusterGatePolicies: SharedInformer<CachedGatePolicy>;
+  readonly cachedResults: SharedInformer<CachedResultEntry>;
   readonly results: ResultCache;
   private readonly janitor: CacheJanitor;
   private readonly agentStatus: AgentStatusWriter;
@@ -97,10 +97,10 @@ export class RunbookController {
   private readonly metrics: OperatorMetrics | undefined;
 
   constructor(options: ControllerOptions) {
-    const { http, namespace, log, metrics } = options;
+    const { http, namespaces, log, metrics } = options;
     this.log = log;
     this.metrics = metrics;
-    const informers = controllerInformers(http, namespace, {
+    const informers = controllerInformers(http, namespaces, {
       log: (message) => log.info(message),
       ...options.informer,
     });
@@ -140,7 +140,7 @@ export class RunbookController {
       cache: this.cache,
       catalog: options.catalog,
       egressPolicies,
-      namespace,
+      namespaces,
       log,
     });
     this.reconciler = new Reconciler({

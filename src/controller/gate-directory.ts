@@ -3,7 +3,7 @@
  * GateDecisions it owns (indexed by owner uid) and the policies of its namespace and the cluster.
  */
 import { GATE_POLICY_KINDS } from '../api/group.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedDecision, CachedGatePolicy } from '../kube/types.js';
 import type { DecisionRecord } from '../engine/spec/gates.js';
 import type { GatePolicyRecord } from '../engine/spec/gate-policies.js';
@@ -15,9 +15,9 @@ const MAX_DECISIONS_READ = 256;
 
 export class GateDirectory {
   constructor(
-    private readonly decisions: Informer<CachedDecision>,
-    private readonly policies: Informer<CachedGatePolicy>,
-    private readonly clusterPolicies: Informer<CachedGatePolicy>,
+    private readonly decisions: SharedInformer<CachedDecision>,
+    private readonly policies: SharedInformer<CachedGatePolicy>,
+    private readonly clusterPolicies: SharedInformer<CachedGatePolicy>,
   ) {
     decisions.addIndex(BY_OWNER, (decision) =>
       (decision.metadata.ownerReferences ?? []).map((owner) => owner.uid),

@@ -5,7 +5,7 @@
 import type { AgentCatalog } from '../api/catalog.js';
 import { breakerConfig, breakerState, type BreakerState } from '../engine/stage/circuit-breaker.js';
 import type { AgentHistory, JobObservation } from '../engine/model/types.js';
-import { objectKey, type Informer } from '../kube/informer.js';
+import { objectKey, type SharedInformer } from '../kube/informer.js';
 import type { CachedJob, ObjectMeta, CachedPod } from '../kube/types.js';
 import { AgentLedger } from './agent-ledger.js';
 import { observeJob } from './observe.js';
@@ -27,8 +27,8 @@ export class JobCache {
   private readonly ledger = new AgentLedger();
 
   constructor(
-    readonly jobs: Informer<CachedJob>,
-    readonly pods: Informer<CachedPod>,
+    readonly jobs: SharedInformer<CachedJob>,
+    readonly pods: SharedInformer<CachedPod>,
   ) {
     jobs.addIndex(JOBS_BY_OWNER, ownerUid('AgentRunbook'));
     pods.addIndex(PODS_BY_JOB, ownerUid('Job'));

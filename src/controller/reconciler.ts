@@ -10,7 +10,7 @@ import type { Decision, EngineInput, RevisionStatus, RunbookObject } from '../en
 import { awaitsOutcome } from '../engine/run/decide.js';
 import { decideSafely, park, withinReconcileBudget } from '../engine/run/guard.js';
 import { templateOutcome, templateToResolve, withTemplateSpec } from '../engine/run/template-outcome.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { DecisionWriter, Refused, type WriterDeps } from './decision-writer.js';
@@ -42,7 +42,7 @@ interface Decided {
 }
 
 export interface ReconcilerDeps extends WriterDeps {
-  runbooks: Informer<CachedRunbook>;
+  runbooks: SharedInformer<CachedRunbook>;
   /** The agents runbooks of a namespace can name (Agents, ClusterAgents, the catalog file). */
   catalog: (namespace: string) => AgentCatalog;
   /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */

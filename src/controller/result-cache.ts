@@ -9,7 +9,7 @@
  */
 import type { ResultCacheView, StoredResult } from '../engine/model/types.js';
 import { reportedDigest } from '../engine/stage/cache-key.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedPod, CachedResultEntry } from '../kube/types.js';
 import { AGENT_CONTAINER } from './job-builder.js';
 
@@ -35,8 +35,8 @@ export class ResultCache {
   private readonly digests = new Map<string, Map<string, { digest: string; at: number }>>();
 
   constructor(
-    readonly results: Informer<CachedResultEntry>,
-    pods: Informer<CachedPod>,
+    readonly results: SharedInformer<CachedResultEntry>,
+    pods: SharedInformer<CachedPod>,
   ) {
     results.addIndex(BY_KEY, (result) => [`${result.metadata.namespace}/${result.spec.key}`]);
     const fromResult = (result: CachedResultEntry) => {

@@ -16,7 +16,7 @@ import {
 import { maxConcurrentPipelines } from '../engine/spec/conductor.js';
 import { effectiveSpec } from '../engine/spec/effective.js';
 import type { SpecV2 } from '../api/v2/runbook.js';
-import { objectKey, type Informer } from '../kube/informer.js';
+import { objectKey, type SharedInformer } from '../kube/informer.js';
 import type { CachedRunbook } from '../kube/types.js';
 
 const queuedSince = (runbook: CachedRunbook) =>
@@ -38,7 +38,7 @@ export class RunSlots {
   private readonly granted = new Map<string, string>();
 
   constructor(
-    private readonly runbooks: Informer<CachedRunbook>,
+    private readonly runbooks: SharedInformer<CachedRunbook>,
     private readonly limits: () => ConcurrencyLimits,
   ) {}
 

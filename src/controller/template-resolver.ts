@@ -8,15 +8,15 @@ import { TEMPLATE_KINDS } from '../api/group.js';
 import type { RunbookObject, TemplateResolution } from '../engine/model/types.js';
 import { resolveTemplate } from '../generator/resolve-template.js';
 import { visibleTemplates, type KindedTemplate } from '../generator/select.js';
-import type { Informer } from '../kube/informer.js';
+import type { SharedInformer } from '../kube/informer.js';
 import type { CachedTemplate } from '../kube/types.js';
 
 const TEMPLATES_BY_NAMESPACE = 'namespace';
 
 export class TemplateResolver {
   constructor(
-    private readonly namespaced: Informer<CachedTemplate>,
-    private readonly cluster: Informer<CachedTemplate>,
+    private readonly namespaced: SharedInformer<CachedTemplate>,
+    private readonly cluster: SharedInformer<CachedTemplate>,
   ) {
     namespaced.addIndex(TEMPLATES_BY_NAMESPACE, (template) => [template.metadata.namespace ?? '']);
   }

@@ -4,7 +4,7 @@
  * that maps an object to the runbooks it concerns. Predicates say which events are worth a
  * reconcile (controller-runtime's predicate.Funcs); every event is, where none is given.
  */
-import { objectKey, type Informer, type KubeObject } from '../kube/informer.js';
+import { objectKey, type SharedInformer, type KubeObject } from '../kube/informer.js';
 import type { WorkQueue } from '../kube/work-queue.js';
 import type { ObjectMeta } from '../kube/types.js';
 import { controllerOwner } from './job-cache.js';
@@ -28,13 +28,13 @@ export class Watches {
   constructor(private readonly queue: Pick<WorkQueue, 'add'>) {}
 
   /** The runbooks themselves. */
-  for<T extends KubeObject>(informer: Informer<T>, predicates: Predicates<T> = {}): this {
+  for<T extends KubeObject>(informer: SharedInformer<T>, predicates: Predicates<T> = {}): this {
     return this.watches(informer, (object) => [objectKey(object)], predicates);
   }
 
   /** Objects a runbook controls (its Jobs): their owner. */
   owns<T extends KubeObject & { metadata: ObjectMeta }>(
-    informer: Informer<T>,
+    informer: SharedInformer<T>,
     predicates: Predicates<T> = {},
   ): this {
     return this.watches(informer, ownerKey, predicates);
@@ -42,7 +42,7 @@ export class Watches {
 
   /** Any other object, mapped to the runbooks it concerns. */
   watches<T extends KubeObject>(
-    informer: Informer<T>,
+    informer: SharedInformer<T>,
     toRunbooks: ToRunbooks<T>,
     predicates: Predicates<T> = {},
   ): this {

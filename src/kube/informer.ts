@@ -84,7 +84,21 @@ function isGone(value: unknown): boolean {
   );
 }
 
-export class Informer<T extends KubeObject> {
+/** What readers of a cache use: one informer's, or several namespaces' (MultiNamespaceInformer). */
+export interface SharedInformer<T extends KubeObject> {
+  readonly name: string;
+  on(handlers: InformerHandlers<T>): void;
+  addIndex(name: string, valuesOf: IndexFunc<T>): void;
+  byIndex(name: string, value: string): T[];
+  get(key: string): T | undefined;
+  values(): IterableIterator<T>;
+  readonly hasSynced: boolean;
+  start(): Promise<void>;
+  waitForSync(): Promise<void>;
+  stop(): void;
+}
+
+export class Informer<T extends KubeObject> implements SharedInformer<T> {
   private readonly cache = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly indexes = new Map<string, Index<T>>();

@@ -42,8 +42,8 @@ export interface OperatorOptions {
   kubeConfig: ClusterAccess | KubeConfig;
   catalog: AgentCatalog;
   log: Logger;
-  /** Watch one namespace only; all namespaces when absent. */
-  namespace?: string;
+  /** Watch these namespaces only (a Role in each suffices); all namespaces when absent. */
+  namespaces?: readonly string[];
   workers?: number;
   /** Longest the engine may take for one runbook before it is parked (default 1 s). */
   reconcileBudgetMs?: number;
@@ -127,7 +127,7 @@ export class Operator {
       http: this.http,
       catalog: () => this.options.catalog,
       log,
-      ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.namespaces?.length ? { namespaces: options.namespaces } : {}),
       ...(options.informer ? { informer: options.informer } : {}),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
@@ -152,10 +152,17 @@ export class Operator {
     }
   }
 
+  /** The namespaces watched, as the log says them. */
+  private watched(): string {
+    return this.options.namespaces?.length ? this.options.namespaces.join(',') : '(all)';
+  }
+
   private accessNeeds(): AccessNeed[] {
-    const { namespace, webhook, leaderElection } = this.options;
+    const { namespaces, webhook, leaderElection } = this.options;
     const needs: AccessNeed[] = [
-      { rules: CONTROLLER_RULES, ...(namespace ? { namespace } : {}) },
+      ...(namespaces?.length
+        ? namespaces.map((namespace) => ({ rules: CONTROLLER_RULES, namespace }))
+        : [{ rules: CONTROLLER_RULES }]),
       { rules: CLUSTER_TEMPLATE_RULES },
     ];
     if (webhook) {
@@ -189,7 +196,7 @@ export class Operator {
       );
     }
     await this.controller.startCaches();
-    this.log.info('caches synced', { namespace: this.options.namespace ?? '(all)' });
+    this.log.info('caches synced', { namespace: this.watched() });
     if (!this.elector) {
       await this.lead();
       return;
@@ -238,7 +245,7 @@ export class Operator {
     const count = this.options.workers ?? DEFAULT_WORKERS;
     this.reportLeading(true);
     this.controller.startWorkers(count);
-    this.log.info('operator started', { workers: count, namespace: this.options.namespace ?? '(all)' });
+    this.log.info('operator started', { workers: count, namespace: this.watched() });
   }
 
   /** leader_election_master_status, for a replica that elects a leader. */

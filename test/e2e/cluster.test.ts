@@ -246,7 +246,7 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
         '--set',
         'console.enabled=true',
         '--set',
-        `watchNamespace=${NAMESPACE}`,
+        `watchNamespaces={${NAMESPACE}}`,
         ...apiServerValues(),
         ...llmValues,
       ),

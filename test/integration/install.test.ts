@@ -32,8 +32,8 @@ interface ManagedField {
 interface Release {
   namespace: string;
   fullname: string;
-  /** The one namespace it watches (watchNamespace). */
-  watches?: string;
+  /** The namespaces it watches (watchNamespaces). */
+  watches?: string[];
 }
 
 const DEFAULT_RELEASE: Release = { namespace: OPERATOR_NAMESPACE, fullname: 'agentrunbook' };
@@ -61,7 +61,7 @@ async function startInstalledOperator(
   const service = `${release.fullname}-webhook`;
   const operator = new Operator({
     kubeConfig,
-    ...(release.watches ? { namespace: release.watches } : {}),
+    ...(release.watches ? { namespaces: release.watches } : {}),
     catalog: { agents: [] },
     log: process.env.AGENTRUNBOOK_TEST_LOG
       ? createLogger(process.env.AGENTRUNBOOK_TEST_LOG, 'text')
@@ -233,7 +233,9 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
       expect(result.code, result.stderr).to.equal(0);
     };
     await install('agentrunbook', OPERATOR_NAMESPACE);
-    await install('team-b', 'team-b', 'crds.install=false', 'watchNamespace=team-b');
+    // The namespaces it watches hold its Roles: they exist before the install.
+    await mustRun(admin, ['create', 'namespace', 'team-c']);
+    await install('team-b', 'team-b', 'crds.install=false', 'watchNamespaces={team-b,team-c}');
     operator = await startInstalledOperator(plane);
     const crdCa = () =>
       mustRun(admin, [
@@ -246,11 +248,12 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
     const firstCa = await crdCa();
     expect(firstCa).not.to.equal('');
 
-    // Started with only what the chart granted: a Role in team-b for runbooks, Jobs and Pods.
+    // Started with only what the chart granted: a Role in each of team-b and team-c for runbooks,
+    // Jobs and Pods (its access check and its caches of both namespaces would fail otherwise).
     const second = await startInstalledOperator(plane, undefined, {
       namespace: 'team-b',
       fullname: 'team-b-agentrunbook',
-      watches: 'team-b',
+      watches: ['team-b', 'team-c'],
     });
     try {
       const clusterRole = JSON.parse(
@@ -277,7 +280,9 @@ describe('installing: install.yaml and the Helm chart, with the operator filling
       });
       expect(webhook.webhooks[0]?.clientConfig.caBundle, 'its own CA').to.be.a('string').and.not.empty;
       expect(webhook.webhooks[0]?.namespaceSelector).to.deep.equal({
-        matchLabels: { 'kubernetes.io/metadata.name': 'team-b' },
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-b', 'team-c'] },
+        ],
       });
       expect(await crdCa(), "the CRD keeps the first release's CA").to.equal(firstCa);
     } finally {

@@ -37,7 +37,7 @@ export async function startOperator(
     log,
     workers: 4,
     metrics: { port: 0, host: '127.0.0.1' },
-    ...(namespace ? { namespace } : {}),
+    ...(namespace ? { namespaces: [namespace] } : {}),
   });
   await operator.start();
   return operator;
@@ -72,7 +72,7 @@ export async function startWebhookOperator(
         ? createLogger(process.env.AGENTRUNBOOK_TEST_LOG, 'text')
         : silentLogger()),
     metrics: { port: 0, host: '127.0.0.1' },
-    ...(namespace ? { namespace } : {}),
+    ...(namespace ? { namespaces: [namespace] } : {}),
     ...(reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs }),
     webhook: {
       port,

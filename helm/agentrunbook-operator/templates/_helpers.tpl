@@ -85,13 +85,13 @@ imagePullSecrets:
 
 {{/*
 Which namespaces' objects the webhooks see: webhook.namespaceSelector, else the watched
-namespace only, else all.
+namespaces only, else all.
 */}}
 {{- define "agentrunbook.webhookNamespaceSelector" -}}
 {{- if .Values.webhook.namespaceSelector }}
 {{- toJson .Values.webhook.namespaceSelector }}
-{{- else if .Values.watchNamespace }}
-{{- toJson (dict "matchLabels" (dict "kubernetes.io/metadata.name" .Values.watchNamespace)) }}
+{{- else if .Values.watchNamespaces }}
+{{- toJson (dict "matchExpressions" (list (dict "key" "kubernetes.io/metadata.name" "operator" "In" "values" .Values.watchNamespaces))) }}
 {{- else }}
 {{- "{}" }}
 {{- end }}

@@ -208,7 +208,7 @@ describe('the Helm chart and install.yaml', function () {
     it('selects each workload’s own Pods, under any release name: Deployments and Services', () => {
       for (const [release, set] of [
         ['agentrunbook', ['console.enabled=true']],
-        ['runbooks', ['console.enabled=true', 'watchNamespace=team-a']],
+        ['runbooks', ['console.enabled=true', 'watchNamespaces={team-a}']],
         ['x', ['console.enabled=true', 'fullnameOverride=ops', 'nameOverride=runbooks']],
       ] as const) {
         const rendered = render([...set], 'ops', release);
@@ -254,7 +254,7 @@ describe('the Helm chart and install.yaml', function () {
 
     it('lets two releases share a cluster: no object in common, the CRDs installed by one', () => {
       const first = render([], 'agentrunbook-system');
-      const second = render(['crds.install=false', 'watchNamespace=team-b'], 'team-b', 'team-b');
+      const second = render(['crds.install=false', 'watchNamespaces={team-b}'], 'team-b', 'team-b');
       const ids = (manifests: Manifest[]) =>
         manifests.map((m) => (clusterScoped.has(m.kind) ? `${m.kind}//${m.metadata.name}` : identity(m)));
       expect(ids(second).filter((id) => ids(first).includes(id))).to.deep.equal([]);
@@ -272,24 +272,34 @@ describe('the Helm chart and install.yaml', function () {
       expect(deployment(named).serviceAccountName).to.equal('ops-runbooks-operator');
     });
 
-    it('grants the operator its rights on runbooks and Jobs in the watched namespace only, with watchNamespace', () => {
+    it('grants the operator its rights on runbooks and Jobs in the watched namespaces only, with watchNamespaces', () => {
       const rules = (manifest: Manifest) =>
         (manifest as unknown as { rules: { resources: string[] }[] }).rules.flatMap((rule) => rule.resources);
       const named = (manifests: Manifest[], kind: string, name: string) =>
-        manifests.find((m) => m.kind === kind && m.metadata.name === name) ?? find([], kind);
-      const wide = render([]);
-      expect(rules(named(wide, 'ClusterRole', 'agentrunbook-operator'))).to.include.members(['jobs', 'pods']);
-      const scoped = render(['watchNamespace=team-a']);
-      expect(rules(named(scoped, 'ClusterRole', 'agentrunbook-operator'))).not.to.include.members(['jobs']);
-      const role = named(scoped, 'Role', 'agentrunbook-operator-controller');
-      expect(role.metadata.namespace).to.equal('team-a');
-      expect(rules(role)).to.include.members(['jobs', 'pods', 'agentrunbooks']);
-      expect(named(scoped, 'RoleBinding', 'agentrunbook-operator-controller').metadata.namespace).to.equal(
-        'team-a',
-      );
+        manifests.filter((m) => m.kind === kind && m.metadata.name === name);
+      const [wide] = named(render([]), 'ClusterRole', 'agentrunbook-operator');
+      expect(wide && rules(wide)).to.include.members(['jobs', 'pods']);
+      const scoped = render(['watchNamespaces={team-a,team-b}']);
+      const [clusterWide] = named(scoped, 'ClusterRole', 'agentrunbook-operator');
+      expect(clusterWide && rules(clusterWide)).not.to.include.members(['jobs']);
+      const roles = named(scoped, 'Role', 'agentrunbook-operator-controller');
+      expect(roles.map((role) => role.metadata.namespace)).to.deep.equal(['team-a', 'team-b']);
+      for (const role of roles) expect(rules(role)).to.include.members(['jobs', 'pods', 'agentrunbooks']);
+      const bindings = named(scoped, 'RoleBinding', 'agentrunbook-operator-controller');
+      expect(bindings.map((binding) => binding.metadata.namespace)).to.deep.equal(['team-a', 'team-b']);
+      const args = deployment(scoped).containers[0]?.args ?? [];
+      expect(args).to.include('--namespace=team-a,team-b');
+      const webhook = find(scoped, 'ValidatingWebhookConfiguration') as unknown as {
+        webhooks: { namespaceSelector: unknown }[];
+      };
+      expect(webhook.webhooks[0]?.namespaceSelector).to.deep.equal({
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'team-b'] },
+        ],
+      });
     });
 
-    it('makes the chart’s ClusterAgents Agents of the watched namespace, with watchNamespace', () => {
+    it('makes the chart’s ClusterAgents Agents of each watched namespace, with watchNamespaces', () => {
       const library = (set: string[]) => {
         const config = find(render(set), 'ConfigMap') as unknown as { data: Record<string, string> };
         return (
@@ -299,8 +309,11 @@ describe('the Helm chart and install.yaml', function () {
       expect(library([]).map((agent) => [agent.kind, agent.metadata])).to.deep.equal([
         ['ClusterAgent', { name: 'reference' }],
       ]);
-      expect(library(['watchNamespace=team-a']).map((agent) => [agent.kind, agent.metadata])).to.deep.equal([
+      expect(
+        library(['watchNamespaces={team-a,team-b}']).map((agent) => [agent.kind, agent.metadata]),
+      ).to.deep.equal([
         ['Agent', { name: 'reference', namespace: 'team-a' }],
+        ['Agent', { name: 'reference', namespace: 'team-b' }],
       ]);
     });
 
