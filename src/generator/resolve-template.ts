@@ -34,12 +34,12 @@ function chooseTemplate(
   candidates: KindedTemplate[],
 ): { chosen: KindedTemplate; reason: string } | { reason: TemplateReason; message: string } {
   const ref = runbook.spec.template ?? {};
+  const kinds =
+    ref.kind ??
+    `${TEMPLATE_KINDS.namespaced.kind} (in ${runbook.metadata.namespace}) or ${TEMPLATE_KINDS.cluster.kind}`;
   if (ref.name !== undefined) {
     const named = candidates.find((candidate) => candidate.name === ref.name);
     if (named) return { chosen: named, reason: 'named in spec.template' };
-    const kinds =
-      ref.kind ??
-      `${TEMPLATE_KINDS.namespaced.kind} (in ${runbook.metadata.namespace}) or ${TEMPLATE_KINDS.cluster.kind}`;
     return { reason: 'TemplateNotFound', message: `no ${kinds} named ${ref.name}` };
   }
   const context = runbook.spec.context ?? {};
@@ -49,7 +49,7 @@ function chooseTemplate(
     reason: 'NoTemplateMatches',
     message:
       candidates.length === 0
-        ? 'there are no templates in the cluster to choose from: install the template library (kubectl apply -f manifests/template-library.yaml) or name one in spec.template'
+        ? `there is no ${kinds} to choose from for this context (${describeContext(context)}): install the template library (kubectl apply -f manifests/template-library.yaml) or add one`
         : `no template's rules select this context (${describeContext(context)}) among ${candidates.length} templates`,
   };
 }

@@ -171,9 +171,10 @@ describe('a cluster with no templates at all', () => {
   it('says so, and how to install the library, where the operator resolves spec.template', () => {
     const outcome = resolveTemplate(runbook, [], new Date(0));
     expect(outcome).to.include({ reason: 'NoTemplateMatches' });
-    expect((outcome as { message: string }).message).to.contain(
-      'kubectl apply -f manifests/template-library.yaml',
-    );
+    expect((outcome as { message: string }).message)
+      .to.contain('kubectl apply -f manifests/template-library.yaml')
+      .and.contain('complexity=simple')
+      .and.contain('no AgentRunbookTemplate (in team-a) or ClusterAgentRunbookTemplate');
     const some = resolveTemplate(
       runbook,
       [{ ...library[0], kind: 'ClusterAgentRunbookTemplate' }] as never,
