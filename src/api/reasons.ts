@@ -265,8 +265,6 @@ export const REASONS = {
   RunFailed: { on: ['event'], means: 'The run ended Failed; the message says why.' },
   RunTimedOut: { on: ['event'], means: 'The run ended TimedOut.' },
   RunBudgetExceeded: { on: ['event'], means: 'The run ended BudgetExceeded.' },
-  StageStarted: { on: ['event'], means: "A stage's attempt started as a Job." },
-  StageSucceeded: { on: ['event'], means: 'A stage succeeded.' },
   StageRetrying: { on: ['event'], means: 'A stage failed and is retried at the time the message gives.' },
   StageSkipped: {
     on: ['event'],

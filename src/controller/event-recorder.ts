@@ -198,7 +198,7 @@ export class EventRecorder {
     });
     // Named as client-go names them, <object>.<time in hex>: kubectl describe sorts Events by
     // lastTimestamp, which has whole seconds, and keeps the API server's order (by name) among
-    // equals, so the name keeps one second's Events (RunStarted, then StageStarted) in order.
+    // equals, so the name keeps one second's Events (StageFailed, then RunFailed) in order.
     const object = runbook.metadata.name;
     const nanos = BigInt(pending.time.getTime()) * 1_000_000n + BigInt(Math.min(index, 999_999));
     const name = `${object}.${nanos.toString(16)}`;

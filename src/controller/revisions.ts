@@ -95,7 +95,11 @@ export class SpecRevisions {
     const namespace = runbook.metadata.namespace;
     const uid = runbook.metadata.uid;
     const name = runbook.metadata.name;
-    const plan = planRevision(name, runbook.spec, await listRevisions(this.http, namespace, uid));
+    // A new runbook has no revisions yet, so listing them would be a request for nothing; should an
+    // earlier reconcile have made its first one and lost the status write, the create meets it (409).
+    const existing =
+      stored === undefined && generation === 1 ? [] : await listRevisions(this.http, namespace, uid);
+    const plan = planRevision(name, runbook.spec, existing);
     const { write, current } = plan;
     if (write) {
       const create = () =>

@@ -504,6 +504,34 @@ describe('the agentrunbook CLI against a real API server', function () {
       return revision?.number;
     };
 
+    it('keeps one revision 1 for a new runbook, even when the status that named it was lost', async () => {
+      await env.apply(runbook('first-revision', { agents: { pipeline: chain('a') } }));
+      const number = async () =>
+        ((await env.status('first-revision')) as { revision?: { number: number } }).revision?.number;
+      await eventually(async () => expect(await number()).to.equal(1));
+      // As if the reconcile that made revision 1 had lost its status write.
+      const lost = await env.k(
+        'patch',
+        'arb',
+        'first-revision',
+        '--subresource=status',
+        '--type=json',
+        '-p',
+        '[{"op":"remove","path":"/status/revision"}]',
+      );
+      expect(lost.code, lost.stderr).to.equal(0);
+      await eventually(async () => expect(await number()).to.equal(1));
+      const listed = await env.k(
+        'get',
+        'controllerrevisions',
+        '-l',
+        'i2s.studio/runbook=first-revision',
+        '-o',
+        'name',
+      );
+      expect(listed.stdout.trim().split('\n')).to.have.length(1);
+    });
+
     it('keeps each of three spec changes as a revision with its bump, and rolls back to one', async () => {
       await env.apply(runbook('versioned', { agents: { pipeline: chain('a', 'b') } }));
       await eventually(async () => expect(await revisionNumber()).to.equal(1));

@@ -141,11 +141,6 @@ export function startChild(run: Run, stage: StageStatusV2, spec: RunStage, grant
   stage.message = `attempt ${attempt} running as child runbook ${name}`;
   stage.startTime ??= timestamp(run.now);
   run.children.push(planned.plan);
-  run.event(
-    'Normal',
-    'StageStarted',
-    `stage ${stage.name} attempt ${attempt} started as child runbook ${name}`,
-  );
   return true;
 }
 
@@ -221,11 +216,6 @@ function foldChild(run: Run, stage: StageStatusV2, spec: RunStage, child: ChildO
       keepChildOutputs(run, stage, child, outputs, refs);
       delete stage.lastError;
       run.finishStage(stage, 'Succeeded', 'Succeeded', `child runbook ${child.name} succeeded`);
-      run.event(
-        'Normal',
-        'StageSucceeded',
-        `stage ${stage.name} succeeded: child runbook ${child.name} succeeded`,
-      );
       return;
     }
     failOrRetry(

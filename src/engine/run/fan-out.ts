@@ -260,11 +260,9 @@ function begin(run: Run, name: string, stage: StageStatusV2, spec: RunStage, lim
   if (count === 0) {
     finishOutputs(run, stage, 0);
     run.finishStage(stage, 'Succeeded', 'Succeeded', 'forEach gave no items');
-    run.event('Normal', 'StageSucceeded', `stage ${name} succeeded: forEach gave no items`);
     return true;
   }
   Object.assign(stage, { phase: 'Running', reason: 'ItemsRunning', message: progress(stage, 0) });
-  run.event('Normal', 'StageStarted', `stage ${name} fans out over ${count} items`);
   return true;
 }
 
@@ -308,7 +306,6 @@ function advanceItems(run: Run, stage: StageStatusV2, spec: RunStage): boolean {
       ? `${items.succeeded} of ${items.count} items succeeded; failed (collected as null): ${items.failedIndexes ?? ''}`
       : `all ${items.count} items succeeded`;
     run.finishStage(stage, 'Succeeded', 'Succeeded', message);
-    run.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded: ${message}`);
     return true;
   }
   if (!run.spec.suspend) {

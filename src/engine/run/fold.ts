@@ -228,7 +228,6 @@ function foldJob(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObserva
     if (!spec.item) delete stage.lastError;
     run.finishStage(stage, 'Succeeded', 'Succeeded', `attempt ${job.attempt} succeeded`);
     storeResult(run, stage, spec, job, outcome, stored);
-    run.event('Normal', 'StageSucceeded', `stage ${stage.name} succeeded on attempt ${job.attempt}`);
     return;
   }
   failOrRetry(run, stage, spec, outcome, job);

@@ -175,6 +175,5 @@ function startStage(
   stage.message = `attempt ${attempt} running as Job ${planned.plan.name}`;
   stage.startTime ??= timestamp(run.now);
   run.create.push(planned.plan);
-  run.event('Normal', 'StageStarted', `stage ${name} attempt ${attempt} started as Job ${planned.plan.name}`);
   return true;
 }

@@ -33,7 +33,7 @@ class HeldApi {
 
 const runbook = (uid: string) =>
   ({ metadata: { name: uid, namespace: 'ns', uid }, spec: {} }) as unknown as CachedRunbook;
-const event = (message: string, reason: EventReason = 'StageStarted') => ({
+const event = (message: string, reason: EventReason = 'StageRetrying') => ({
   type: 'Normal' as const,
   reason,
   message,

@@ -93,11 +93,13 @@ describe('status reads true', () => {
       .and.contain('not retried because the fallback workflow took over');
   });
 
-  it('records RunSucceeded after the last StageSucceeded', () => {
+  it('records the run’s transitions as Events, and a routine stage start or success in status only', () => {
     const h = new EngineHarness(runbookOf(spec({ stages: [{ name: 'a' }] })));
-    h.step();
+    expect(h.step().events.map((event) => event.reason)).to.deep.equal(['RunStarted']);
     h.succeed('a');
-    expect(h.step().events.map((event) => event.reason)).to.deep.equal(['StageSucceeded', 'RunSucceeded']);
+    const finished = h.step();
+    expect(finished.events.map((event) => event.reason)).to.deep.equal(['RunSucceeded']);
+    expect(finished.status.stages?.[0]).to.include({ name: 'a', phase: 'Succeeded' });
   });
 
   it('prints money with two to six decimals in status, conditions and Events', () => {
