@@ -106,7 +106,7 @@ kubectl get agentrunbooks -A
 \`\`\`
 
 \`helm test agentrunbook -n agentrunbook-system\` runs a one-stage runbook in the release namespace
-and waits for it to succeed.
+(the first of \`watchNamespaces\` when set) and waits for it to succeed.
 
 The objects are named after the release (\`<fullname>-operator\`, \`<fullname>-webhook\`, ...;
 \`fullnameOverride\` sets it). More than one release may share a cluster, each watching its own
