@@ -252,6 +252,8 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
       `--max-output-bytes must be a whole number from 1 to ${MAX_OUTPUT_BYTES} (what one ConfigMap holds), not ${flags.maxOutputBytes}`,
     );
   }
+  // Bad flags fail before anything is read or reached.
+  const namespaces = flags.namespace ? watchedNamespaces(flags.namespace) : undefined;
   const catalog = loadCatalog(flags.config);
   const templateLibrary = flags.templateLibrary ? readTemplateLibrary(flags.templateLibrary) : undefined;
   const agentLibrary = flags.agentLibrary ? readAgentLibrary(flags.agentLibrary) : undefined;
@@ -271,7 +273,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     workers,
     reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
     maxOutputBytes,
-    ...(flags.namespace ? { namespaces: watchedNamespaces(flags.namespace) } : {}),
+    ...(namespaces ? { namespaces } : {}),
     ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
     ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
     ...(health ? { health } : {}),

@@ -1,0 +1,24 @@
+import { expect } from 'chai';
+import { startCli } from '../../support/cli-process.js';
+
+describe('agentrunbook operator --namespace', function () {
+  this.timeout(60_000);
+
+  for (const [value, problem] of [
+    ['team-a,Team_B', '--namespace takes namespace names separated by commas, not "Team_B"'],
+    ['team-a,,team-b', '--namespace takes namespace names separated by commas, not ""'],
+    ['team-a,team-a', '--namespace names a namespace twice: team-a,team-a'],
+  ] as const) {
+    it(`refuses ${value} before reading anything, saying why`, async () => {
+      const run = startCli(['operator', '--config', '/nonexistent/config.yaml', '--namespace', value]);
+      expect(await run.exited).to.equal(1);
+      // The operator logs JSON lines: the error is one's field.
+      const errors = run
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => (JSON.parse(line) as { error?: string }).error);
+      expect(errors, run.output()).to.include(problem);
+    });
+  }
+});
