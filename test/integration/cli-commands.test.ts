@@ -60,6 +60,9 @@ describe('the agentrunbook CLI against a real API server', function () {
     const run = startCli(args, { built: true });
     return { code: await run.exited, output: run.output() };
   };
+  /** What the API server (schema, CEL rules, webhooks) says to creating the file, storing nothing. */
+  const serverDryRun = (path: string) =>
+    kubectl(env.plane.adminKubeconfigPath, ['-n', env.namespace, 'create', '--dry-run=server', '-f', path]);
   const file = (name: string, object: unknown) => {
     const path = join(scratch, name);
     writeFileSync(path, stringify(object));
@@ -87,14 +90,7 @@ describe('the agentrunbook CLI against a real API server', function () {
       const path = file('rules.yaml', BROKEN_CEL_RULES);
       const offline = await cli('validate', path);
       expect(offline.code).to.equal(1);
-      const server = await kubectl(env.plane.adminKubeconfigPath, [
-        '-n',
-        env.namespace,
-        'create',
-        '--dry-run=server',
-        '-f',
-        path,
-      ]);
+      const server = await serverDryRun(path);
       expect(server.code).to.equal(1);
       for (const message of [
         'environment nope is not defined in spec.environments',
@@ -126,14 +122,7 @@ describe('the agentrunbook CLI against a real API server', function () {
         const offline = await cli('validate', path);
         expect(offline.code, offline.output).to.equal(1);
         expect(offline.output).to.contain(field).and.not.contain('pipeline');
-        const server = await kubectl(env.plane.adminKubeconfigPath, [
-          '-n',
-          env.namespace,
-          'create',
-          '--dry-run=server',
-          '-f',
-          path,
-        ]);
+        const server = await serverDryRun(path);
         expect(server.code, `${name}: ${server.stdout}`).to.equal(1);
         expect(server.stderr).to.contain(field).and.not.contain('pipeline');
       }

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
 import { kubectl } from '../../hack/local-cluster/tools.js';
 import { join } from 'node:path';
-import type { AgentCatalog } from '../../src/api/catalog.js';
 import type { TemplateSpecV2 } from '../../src/api/v2/template.js';
 import { renderRunbook } from '../../src/generator/render.js';
 import { loadClusterAccess } from '../../src/kube/cluster-access.js';
@@ -12,30 +11,7 @@ import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { eventually } from '../support/eventually.js';
 import { startCli } from '../support/cli-process.js';
 import { RunbookEnv } from '../support/runbook-env.js';
-import { succeed } from '../support/scripted-agents.js';
-
-const AGENTS = [
-  'normalize',
-  'research',
-  'market_analyst',
-  'synthesis',
-  'security',
-  'librarian',
-  'performance',
-];
-const CATALOG: AgentCatalog = {
-  agents: AGENTS.map((name) => ({ name, image: `registry.example/agents/${name}:1.0.0` })),
-};
-
-/** What an agent reports for each declared output type. */
-const SAMPLE: Record<string, unknown> = {
-  object: { ok: true },
-  array: [],
-  string: 'done',
-  number: 1,
-  integer: 1,
-  boolean: true,
-};
+import { LIBRARY_CATALOG, succeedWithDeclaredOutputs } from '../support/scripted-agents.js';
 
 interface Template {
   metadata: { name: string };
@@ -44,14 +20,11 @@ interface Template {
 
 describe('the template library on a real API server: each template admitted, generated and run', function () {
   this.timeout(300_000);
-  const env = new RunbookEnv('templates', CATALOG, { webhook: true });
+  const env = new RunbookEnv('templates', LIBRARY_CATALOG, { webhook: true });
 
   before(async () => {
     await env.start();
-    env.script = (call) =>
-      succeed(
-        Object.fromEntries(Object.entries(call.outputs).map(([name, type]) => [name, SAMPLE[type] ?? null])),
-      );
+    env.script = succeedWithDeclaredOutputs;
     const admin = (...args: string[]) => env.k(...args);
     for (const crd of ['agentrunbooktemplates', 'clusteragentrunbooktemplates']) {
       const established = await admin(

@@ -8,26 +8,12 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { AgentCatalog } from '../../src/api/catalog.js';
 import { kubectl, layerBinary } from '../../hack/local-cluster/tools.js';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { builtCli } from '../support/cli-process.js';
 import { RunbookEnv } from '../support/runbook-env.js';
-import { succeed } from '../support/scripted-agents.js';
+import { LIBRARY_CATALOG, succeedWithDeclaredOutputs } from '../support/scripted-agents.js';
 
-const AGENTS = [
-  'normalize',
-  'research',
-  'market_analyst',
-  'synthesis',
-  'security',
-  'librarian',
-  'performance',
-];
-const CATALOG: AgentCatalog = {
-  agents: AGENTS.map((name) => ({ name, image: `registry.example/agents/${name}:1.0.0` })),
-};
-const SAMPLE: Record<string, unknown> = { object: { ok: true }, array: [], string: 'done', number: 1 };
 const WALKTHROUGH = /^```sh walkthrough\n([\s\S]*?)^```$/gm;
 const LONGEST_WALKTHROUGH_MS = 240_000;
 
@@ -66,15 +52,12 @@ function bash(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number | 
 
 describe('the docs’ walkthroughs, run as written', function () {
   this.timeout(LONGEST_WALKTHROUGH_MS + 120_000);
-  const env = new RunbookEnv('walkthrough', CATALOG, { webhook: true });
+  const env = new RunbookEnv('walkthrough', LIBRARY_CATALOG, { webhook: true });
   const shellEnv: NodeJS.ProcessEnv = {};
 
   before(async () => {
     await env.start();
-    env.script = (call) =>
-      succeed(
-        Object.fromEntries(Object.entries(call.outputs).map(([name, type]) => [name, SAMPLE[type] ?? null])),
-      );
+    env.script = succeedWithDeclaredOutputs;
     const applied = await env.k('apply', '-k', join(repoRoot, 'config', 'templates'));
     expect(applied.code, applied.stderr).to.equal(0);
     // A user's shell: the CLI as installed, kubectl, and a kubeconfig whose context is the namespace.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ENV } from '../../src/api/agent-contract.js';
+import type { AgentCatalog } from '../../src/api/catalog.js';
 import { readAssignment } from '../../src/agent/sdk.js';
 import type { PodOutcome, PodResult, Scenario } from '../../hack/local-cluster/fake-node.js';
 import { writeFiles } from '../../hack/local-cluster/pod-volumes.js';
@@ -54,3 +55,32 @@ export function succeed(
 ): PodResult {
   return { phase: 'Succeeded', message: JSON.stringify({ outputs, usage }) };
 }
+
+/** The agents the template library's stages name, each on an image of its own. */
+export const LIBRARY_CATALOG: AgentCatalog = {
+  agents: [
+    'normalize',
+    'research',
+    'market_analyst',
+    'synthesis',
+    'security',
+    'librarian',
+    'performance',
+  ].map((name) => ({ name, image: `registry.example/agents/${name}:1.0.0` })),
+};
+
+/** What an agent reports for each declared output type. */
+const SAMPLE: Record<string, unknown> = {
+  object: { ok: true },
+  array: [],
+  string: 'done',
+  number: 1,
+  integer: 1,
+  boolean: true,
+};
+
+/** Succeeds with a sample value for each output the stage declares. */
+export const succeedWithDeclaredOutputs: AgentScript = (call) =>
+  succeed(
+    Object.fromEntries(Object.entries(call.outputs).map(([name, type]) => [name, SAMPLE[type] ?? null])),
+  );
