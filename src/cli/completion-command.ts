@@ -9,9 +9,7 @@ import { runbooksPath } from '../client/runbook-actions.js';
 import { kubeconfigContexts } from '../kube/cluster-access.js';
 import type { AgentRunbookJson } from '../kube/types.js';
 import { connect, type ClusterFlags } from './cluster-flags.js';
-import { complete, formatCompletion, type CompletionSource } from './completion.js';
-
-export const COMPLETE_COMMAND = '__complete';
+import { COMPLETE_COMMAND, complete, formatCompletion, type CompletionSource } from './completion.js';
 
 type Named = { items?: { metadata: { name?: string } }[] };
 const names = (list: Named) => (list.items ?? []).flatMap((item) => item.metadata.name ?? []);

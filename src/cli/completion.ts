@@ -8,6 +8,9 @@
  */
 import type { Command, Option } from 'commander';
 
+/** The hidden command the completion scripts run: `agentrunbook __complete WORDS...`. */
+export const COMPLETE_COMMAND = '__complete';
+
 /** cobra's ShellCompDirective bits, which kubectl and the scripts below read. */
 export const DIRECTIVE = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as const;
 

@@ -1,21 +1,8 @@
 #!/usr/bin/env node
 import { basename } from 'node:path';
 import { Command } from 'commander';
-import { registerGenerateCommand } from './generate-command.js';
-import { registerOperatorCommand } from './operator-command.js';
-import { registerTemplatesCommand } from './templates-command.js';
-import { registerAgentsCommand } from './agents-command.js';
-import { registerValidateCommands } from './validate-command.js';
-import { registerDiffCommands } from './diff-command.js';
-import { registerImportCommand } from './import-command.js';
-import { registerRunCommands } from './run-commands.js';
-import { registerLogsCommand } from './logs-command.js';
-import { registerHistoryCommands } from './history-command.js';
-import { answerCompletion, COMPLETE_COMMAND, registerCompletionCommand } from './completion-command.js';
-import { registerConsoleCommand } from './console-command.js';
-import { registerCacheCommand } from './cache-command.js';
-import { registerListCommands } from './list-commands.js';
-import { registerVersionCommand } from './version-command.js';
+import { COMPLETE_COMMAND } from './completion.js';
+import { modulesFor } from './command-modules.js';
 
 /**
  * The name it was started as: the script's for `node main.js` and npm's links; for a standalone
@@ -33,29 +20,19 @@ const program = new Command()
   .description('Runs AI-agent runbooks (i2s.studio AgentRunbook) on Kubernetes')
   .showHelpAfterError();
 
-registerOperatorCommand(program);
-registerGenerateCommand(program);
-registerTemplatesCommand(program);
-registerAgentsCommand(program);
-registerImportCommand(program);
-registerValidateCommands(program);
-registerDiffCommands(program);
-registerListCommands(program);
-registerRunCommands(program);
-registerLogsCommand(program);
-registerHistoryCommands(program);
-registerCacheCommand(program);
-registerConsoleCommand(program);
-registerCompletionCommand(program);
-registerVersionCommand(program);
-
 const args = process.argv.slice(2);
-const run = asKubectlCompleter
-  ? answerCompletion(program, args)
-  : args[0] === COMPLETE_COMMAND
-    ? answerCompletion(program, args.slice(1))
-    : // --version as the first word is the version command, so that it may ask the cluster too.
-      program.parseAsync(args[0] === '--version' ? ['version', ...args.slice(1)] : args, { from: 'user' });
+// kubectl's completer and __complete answer for every command; `--version` first is `version`.
+const completing = asKubectlCompleter || args[0] === COMPLETE_COMMAND;
+const commandArgs = args[0] === '--version' ? ['version', ...args.slice(1)] : args;
+for (const module of completing ? modulesFor([]) : modulesFor(commandArgs)) (await module.load())(program);
+
+const run = completing
+  ? (await import('./completion-command.js')).answerCompletion(
+      program,
+      asKubectlCompleter ? args : args.slice(1),
+    )
+  : // --version as the first word is the version command, so that it may ask the cluster too.
+    program.parseAsync(commandArgs, { from: 'user' });
 
 run.catch((error: unknown) => {
   console.error(`${program.name()}: ${(error as Error).message}`);

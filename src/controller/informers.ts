@@ -1,7 +1,8 @@
 /**
- * The informers of the controller: runbooks, the Jobs and Pods the operator manages (by label),
- * templates, agents and gate policies (namespaced in the watched namespaces, cluster-scoped
- * everywhere), gate decisions, and stored results (without their larger outputs).
+ * The informers of the controller: runbooks, the Jobs and Pods the operator manages (by label,
+ * trimmed to what the engine reads), templates, agents and gate policies (namespaced in the
+ * watched namespaces, cluster-scoped everywhere), gate decisions, and stored results (without
+ * their larger outputs).
  */
 import {
   AGENT_KINDS,
@@ -19,6 +20,7 @@ import { Informer, type InformerOptions, type KubeObject, type SharedInformer } 
 import { MultiNamespaceInformer } from '../kube/multi-namespace-informer.js';
 import { kubeSource } from '../kube/source.js';
 import { withoutData } from './result-cache.js';
+import { cachedJob, cachedPod } from './job-cache.js';
 import type { RequiredMeta } from '../kube/informer.js';
 import type {
   CachedAgent,
@@ -88,21 +90,25 @@ export function controllerInformers(
       );
     return clusterScoped ? make() : scoped(namespaces, make);
   };
-  /** Jobs or Pods the operator manages, by its label. */
-  const managedKind = <T extends KubeObject>(prefix: string, plural: string) =>
+  /** Jobs or Pods the operator manages, by its label, trimmed by `keep`. */
+  const managedKind = <T extends KubeObject>(prefix: string, plural: string, keep: (object: T) => T) =>
     scoped(
       namespaces,
       (namespace?: string) =>
         new Informer<T>(
           plural,
-          kubeSource(http, { prefix, plural, labelSelector: managed, ...(namespace ? { namespace } : {}) }),
+          kubeSource(
+            http,
+            { prefix, plural, labelSelector: managed, ...(namespace ? { namespace } : {}) },
+            keep,
+          ),
           { ...options, requires: NAMESPACED },
         ),
     );
   return {
     runbooks: ownKind<CachedRunbook>(PLURAL, false, [...NAMESPACED, 'generation']),
-    jobs: managedKind<CachedJob>('/apis/batch/v1', 'jobs'),
-    pods: managedKind<CachedPod>('/api/v1', 'pods'),
+    jobs: managedKind<CachedJob>('/apis/batch/v1', 'jobs', cachedJob),
+    pods: managedKind<CachedPod>('/api/v1', 'pods', cachedPod),
     templates: ownKind<CachedTemplate>(TEMPLATE_KINDS.namespaced.plural, false),
     clusterTemplates: ownKind<CachedTemplate>(TEMPLATE_KINDS.cluster.plural, true, STORED),
     agents: ownKind<CachedAgent>(AGENT_KINDS.namespaced.plural, false),

@@ -6,12 +6,51 @@ import type { AgentCatalog } from '../api/catalog.js';
 import { breakerConfig, breakerState, type BreakerState } from '../engine/stage/circuit-breaker.js';
 import type { AgentHistory, JobObservation } from '../engine/model/types.js';
 import { objectKey, type SharedInformer } from '../kube/informer.js';
-import type { CachedJob, ObjectMeta, CachedPod } from '../kube/types.js';
+import type { CachedJob, ContainerStatusJson, ObjectMeta, CachedPod } from '../kube/types.js';
 import { AgentLedger } from './agent-ledger.js';
 import { observeJob } from './observe.js';
 
 const JOBS_BY_OWNER = 'owner-uid';
 const PODS_BY_JOB = 'job-uid';
+
+/**
+ * What the cache keeps of a Job: its metadata and status. The spec (the whole Pod template, most
+ * of a Job's bytes) is never read from the cache, and a cluster holds thousands of finished Jobs.
+ */
+export function cachedJob(job: CachedJob): CachedJob {
+  const { apiVersion, kind, metadata, status } = job;
+  return { apiVersion, kind, metadata, ...(status ? { status } : {}) };
+}
+
+/** What the cache keeps of a Pod: what observeJob and the result cache read (PodJson's fields). */
+export function cachedPod(pod: CachedPod): CachedPod {
+  const { apiVersion, kind, metadata, spec, status } = pod;
+  const containerState = ({ name, imageID, state }: ContainerStatusJson) => ({
+    name,
+    ...(imageID !== undefined ? { imageID } : {}),
+    ...(state !== undefined ? { state } : {}),
+  });
+  return {
+    apiVersion,
+    kind,
+    metadata,
+    spec: {
+      ...(spec?.nodeName !== undefined ? { nodeName: spec.nodeName } : {}),
+      containers: (spec?.containers ?? []).map(({ name, image }) => ({ name, ...(image ? { image } : {}) })),
+    },
+    ...(status
+      ? {
+          status: {
+            ...(status.phase !== undefined ? { phase: status.phase } : {}),
+            ...(status.conditions ? { conditions: status.conditions } : {}),
+            ...(status.containerStatuses
+              ? { containerStatuses: status.containerStatuses.map(containerState) }
+              : {}),
+          },
+        }
+      : {}),
+  };
+}
 
 export function controllerOwner(metadata: ObjectMeta, kind: string) {
   return (metadata.ownerReferences ?? []).find((ref) => ref.kind === kind && ref.controller === true);

@@ -151,7 +151,9 @@ export interface CachedResultJson {
 
 /** Objects from the operator's caches. */
 export type CachedRunbook = Stored<AgentRunbookJson, SpecMeta>;
-export type CachedJob = Stored<JobJson>;
+/** A Job without its spec (the Pod template): the engine reads a Job's labels and status only. */
+export type CachedJob = Stored<Omit<JobJson, 'spec'>>;
+/** A Pod with only the fields PodJson names (node, container images, phase, conditions, states). */
 export type CachedPod = Stored<PodJson>;
 /** A template of either kind (a ClusterAgentRunbookTemplate has no namespace). */
 export type CachedTemplate = Stored<TemplateJson, StoredMeta>;

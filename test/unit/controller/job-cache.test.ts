@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { JobCache } from '../../../src/controller/job-cache.js';
+import { cachedJob, cachedPod, JobCache } from '../../../src/controller/job-cache.js';
+import { AGENT_CONTAINER, buildJob } from '../../../src/controller/job-builder.js';
+import { observeJob } from '../../../src/controller/observe.js';
 import { Informer } from '../../../src/kube/informer.js';
 import { sourceOf } from '../../support/informer-sources.js';
 import type { CachedJob, CachedPod } from '../../../src/kube/types.js';
@@ -127,5 +129,117 @@ describe('the Job cache the reconciler reads', () => {
     expect(history()?.running).to.equal(1);
     jobWatch.emit('DELETED', job('running', 'me', 'flaky'));
     expect(history()?.running).to.equal(0);
+  });
+});
+
+describe('what the Job and Pod caches keep', () => {
+  const built = buildJob(
+    {
+      metadata: { name: 'rb', namespace: 'ns', uid: 'rb-uid', generation: 1, resourceVersion: '1' },
+      spec: { version: '1.0.0', agents: {} },
+    },
+    {
+      name: 'rb-research-1',
+      stage: 'research',
+      agent: 'research',
+      attempt: 1,
+      execution: 'e1',
+      generation: 1,
+      image: 'example.com/agent:1',
+      command: ['run'],
+      env: { AGENT_STAGE: 'research' },
+      files: { inputs: '{"idea":"x"}', parameters: '{}', budget: '{}' },
+      secretEnv: [],
+      mounts: [],
+      activeDeadlineSeconds: 30,
+      automountServiceAccountToken: false,
+      scratch: { tmpSizeLimit: '1Gi', homeSizeLimit: '256Mi', home: '/home/agent' },
+    },
+  );
+  const fullJob = {
+    ...built,
+    metadata: { ...built.metadata, namespace: 'ns', uid: 'job-uid', resourceVersion: '7' },
+    status: { active: 1, startTime: '2026-01-01T00:00:00Z', ready: 0, terminating: 0 },
+  } as CachedJob;
+  /** A Pod as the API server sends it: far more than the engine reads. */
+  const fullPod = (phase: string, state: object, conditions: object[] = [], scheduled = true) =>
+    ({
+      metadata: {
+        name: 'rb-research-1-abcde',
+        namespace: 'ns',
+        uid: 'pod-uid',
+        resourceVersion: '9',
+        labels: { ...built.metadata.labels, 'job-name': 'rb-research-1' },
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name: 'rb-research-1', uid: 'job-uid', controller: true },
+        ],
+        finalizers: ['batch.kubernetes.io/job-tracking'],
+      },
+      spec: {
+        ...(built.spec as { template: { spec: object } }).template.spec,
+        ...(scheduled ? { nodeName: 'node-1' } : {}),
+        tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }],
+      },
+      status: {
+        phase,
+        conditions,
+        hostIP: '10.0.0.1',
+        podIP: '10.1.0.5',
+        qosClass: 'BestEffort',
+        containerStatuses: [
+          {
+            name: AGENT_CONTAINER,
+            image: 'example.com/agent:1',
+            imageID: 'docker-pullable://example.com/agent@sha256:' + 'a'.repeat(64),
+            ready: false,
+            restartCount: 0,
+            lastState: {},
+            state,
+          },
+        ],
+      },
+    }) as unknown as CachedPod;
+  const pods = [
+    fullPod('Succeeded', {
+      terminated: { exitCode: 0, message: '{"outputs":{}}', finishedAt: '2026-01-01T00:01:00Z' },
+    }),
+    fullPod('Failed', { terminated: { exitCode: 1, reason: 'Error', finishedAt: '2026-01-01T00:01:00Z' } }),
+    fullPod('Running', { running: { startedAt: '2026-01-01T00:00:05Z' } }),
+    fullPod(
+      'Pending',
+      { waiting: { reason: 'ContainerCreating' } },
+      [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          reason: 'Unschedulable',
+          message: '0/1 nodes are available',
+        },
+      ],
+      false,
+    ),
+  ];
+
+  it('drops a Job’s spec (its Pod template) and a Pod’s fields the engine never reads', () => {
+    expect(cachedJob(fullJob)).to.not.have.property('spec');
+    expect(cachedJob(fullJob).status).to.deep.equal(fullJob.status);
+    const pod = cachedPod(pods[0] as CachedPod);
+    expect(pod.spec).to.deep.equal({
+      nodeName: 'node-1',
+      containers: [{ name: AGENT_CONTAINER, image: 'example.com/agent:1' }],
+    });
+    expect(Object.keys(pod.status?.containerStatuses?.[0] ?? {}).sort()).to.deep.equal([
+      'imageID',
+      'name',
+      'state',
+    ]);
+    expect(JSON.stringify(cachedJob(fullJob)).length).to.be.below(JSON.stringify(fullJob).length / 2);
+  });
+
+  it('observes a trimmed Job and Pod exactly as the whole ones, in every phase', () => {
+    for (const pod of pods) {
+      expect(observeJob(cachedJob(fullJob), [cachedPod(pod)])).to.deep.equal(observeJob(fullJob, [pod]));
+    }
+    expect(observeJob(fullJob, [pods[3] as CachedPod])?.unschedulable).to.equal('0/1 nodes are available');
   });
 });
