@@ -10,7 +10,8 @@ if [[ ! -x "$bin" ]]; then
   command -v go >/dev/null || { echo "argocd-health: Go is needed to build Argo CD's Lua VM" >&2; exit 1; }
   echo "argocd-health: building Argo CD $ARGOCD_VERSION's Lua VM into $(dirname "$bin") (minutes, once)" >&2
   mkdir -p "$(dirname "$bin")"
-  (cd "$(dirname "${BASH_SOURCE[0]}")/argocd-health" && go build -o "$bin.partial" .)
-  mv "$bin.partial" "$bin"
+  # Each build writes its own file: a test that needs the VM may build it while make test-tools does.
+  (cd "$(dirname "${BASH_SOURCE[0]}")/argocd-health" && go build -o "$bin.partial.$$" .)
+  mv "$bin.partial.$$" "$bin"
 fi
 echo "$bin"

@@ -62,8 +62,8 @@ for bin in $missing; do
   started=$(date +%s)
   log "  building $bin from ${PACKAGE[$bin]} ..."
   # Build to a temporary name and rename, so an interrupted build never leaves a broken binary.
-  (cd "$module_dir" && go build -ldflags "$ldflags" -o "$dir/.$bin.partial" "${PACKAGE[$bin]}")
-  mv "$dir/.$bin.partial" "$dir/$bin"
+  (cd "$module_dir" && go build -ldflags "$ldflags" -o "$dir/.$bin.partial.$$" "${PACKAGE[$bin]}")
+  mv "$dir/.$bin.partial.$$" "$dir/$bin"
   log "  built $bin in $(( $(date +%s) - started ))s"
 done
 echo "$dir"
