@@ -11,12 +11,15 @@
  *   requests) against one that runs;
  * - on the first bed, one runbook fanning out over 100 items (forEach): items/s against the bed's
  *   Job-path ceiling, CPU and API requests per item;
- * - on the first bed, 5,000 finished runbooks stored: RSS and operator start -> all reconciled;
+ * - on a bed of its own, finished runbooks stored (100, 1,000, 5,000, 10,000): the operator's
+ *   start -> all reconciled, its idle RSS (at the first count also with its webhook thread), and a
+ *   new runbook's create -> first Job among them;
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
- * Every figure carries the load average when it was taken. The results go to stdout as a table
- * and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M --stored K --quick,
- * --profile (the operator writes CPU profiles to dist/bench/profiles), --node-options=FLAGS (for
- * the operator's node, e.g. V8 heap settings to compare).
+ * Every figure carries the load average when it was taken. The results go to stdout as a
+ * Markdown table and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M
+ * --stored K,L,... --quick, --profile (the operator writes CPU profiles to dist/bench/profiles),
+ * --node-options=FLAGS (for the operator's node, e.g. V8 heap settings to compare; default: the
+ * chart's nodeOptions, as the operator runs in a cluster).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -32,6 +35,8 @@ import { ManagedProcess } from '../hack/local-cluster/managed-process.js';
 import { repoRoot } from '../hack/local-cluster/paths.js';
 import { freePort } from '../hack/local-cluster/ports.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/operator/rbac.js';
+import { parse } from 'yaml';
+import { breakdown, figure, percentile, requestsOf, storedCounts, table, type Figure } from './figures.js';
 import { FastNode } from './fast-node.js';
 import { reconcileCost } from './reconcile-cost.js';
 import { Timeline } from './timeline.js';
@@ -40,47 +45,31 @@ const { values: flags } = parseArgs({
   options: {
     runbooks: { type: 'string', default: '100' },
     stages: { type: 'string', default: '5' },
-    stored: { type: 'string', default: '5000' },
+    stored: { type: 'string' },
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
-    'node-options': { type: 'string', default: '' },
+    'node-options': { type: 'string' },
   },
 });
+/** The V8 settings the chart gives the operator (values.yaml nodeOptions), unless told otherwise. */
+const chartValues = parse(
+  readFileSync(join(repoRoot, 'helm', 'agentrunbook-operator', 'values.yaml'), 'utf8'),
+) as { nodeOptions?: string };
+const NODE_OPTIONS = flags['node-options'] ?? chartValues.nodeOptions ?? '';
 const RUNBOOKS = Number(flags.runbooks);
 const STAGES = Number(flags.stages);
-const STORED = Number(flags.stored);
+const STORED = storedCounts(flags.stored ?? (flags.quick ? '100,1000' : '100,1000,5000,10000'));
 const CEILING_JOBS = flags.quick ? 100 : 500;
 const SEQUENTIAL_RUNS = flags.quick ? 3 : 10;
 const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_NAME}`;
 
-interface Figure {
-  name: string;
-  value: number;
-  unit: string;
-  load: number[];
-  target?: string;
-  met?: boolean;
-}
-
 const figures: Figure[] = [];
 
 function record(name: string, value: number, unit: string, target?: { text: string; met: boolean }): void {
-  const figure: Figure = {
-    name,
-    value: Math.round(value * 100) / 100,
-    unit,
-    load: loadavg().map((l) => Math.round(l * 100) / 100),
-    ...(target ? { target: target.text, met: target.met } : {}),
-  };
-  figures.push(figure);
+  const taken = figure(name, value, unit, loadavg(), target);
+  figures.push(taken);
   const mark = target ? ` (target ${target.text}: ${target.met ? 'met' : 'NOT met'})` : '';
-  console.log(`  ${name}: ${figure.value} ${unit}  [load ${figure.load.join(' ')}]${mark}`);
-}
-
-function percentile(samples: number[], p: number): number {
-  if (!samples.length) return Number.NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+  console.log(`  ${name}: ${taken.value} ${unit}  [load ${taken.load.join(' ')}]${mark}`);
 }
 
 /** CPU time (user + system) of a process, in ms, from /proc. */
@@ -97,41 +86,9 @@ function memoryMb(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-/**
- * Requests the operator made, from the audit log between two offsets; watches not counted. `by`
- * counts them by verb and resource (e.g. "create events"), to show where they go.
- */
-function operatorRequests(
-  auditLog: string,
-  from: number,
-): { all: number; writes: number; by: Map<string, number> } {
-  const text = readFileSync(auditLog, 'utf8').slice(from);
-  let all = 0;
-  let writes = 0;
-  const by = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.includes(OPERATOR_USER)) continue;
-    const entry = JSON.parse(line) as {
-      verb: string;
-      user: { username: string };
-      objectRef?: { resource?: string; subresource?: string };
-    };
-    if (entry.user.username !== OPERATOR_USER || entry.verb === 'watch') continue;
-    all += 1;
-    if (['create', 'update', 'patch', 'delete'].includes(entry.verb)) writes += 1;
-    const resource = [entry.objectRef?.resource, entry.objectRef?.subresource].filter(Boolean).join('/');
-    const key = `${entry.verb} ${resource || '(non-resource)'}`;
-    by.set(key, (by.get(key) ?? 0) + 1);
-  }
-  return { all, writes, by };
-}
-
-/** The requests per stage by verb and resource, most first, as one line. */
-function breakdown(by: Map<string, number>, stages: number): string {
-  return [...by.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .map(([key, count]) => `${key} ${(count / stages).toFixed(2)}`)
-    .join(', ');
+/** Requests the operator made, from the audit log after an offset; watches not counted. */
+function operatorRequests(auditLog: string, from: number) {
+  return requestsOf(readFileSync(auditLog, 'utf8').slice(from), OPERATOR_USER);
 }
 
 async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
@@ -288,9 +245,16 @@ class Bed {
     return join(this.plane.dir, 'operator.log');
   }
 
-  /** Starts the operator; resolves with when it was started and where its log then ended. */
-  async startOperator(extraArgs: string[] = []): Promise<{ started: number; from: number }> {
+  /**
+   * Starts the operator (with `webhook`, serving its webhooks on loopback as `make demo` does);
+   * resolves with when it was started and where its log then ended.
+   */
+  async startOperator(
+    extraArgs: string[] = [],
+    { webhook = false } = {},
+  ): Promise<{ started: number; from: number }> {
     const port = await freePort();
+    const webhookPort = webhook ? await freePort() : undefined;
     const { logPath } = this;
     const from = existsSync(logPath) ? statSync(logPath).size : 0;
     const started = performance.now();
@@ -298,7 +262,7 @@ class Bed {
       'operator',
       process.execPath,
       [
-        ...flags['node-options'].split(' ').filter(Boolean),
+        ...NODE_OPTIONS.split(' ').filter(Boolean),
         ...(flags.profile
           ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'dist', 'bench', 'profiles')}`]
           : []),
@@ -306,7 +270,12 @@ class Bed {
         'operator',
         `--kubeconfig=${this.operatorKubeconfig}`,
         `--config=${this.configPath}`,
-        '--no-webhook',
+        ...(webhookPort
+          ? [
+              `--webhook-bind-address=127.0.0.1:${webhookPort}`,
+              `--webhook-url=https://127.0.0.1:${webhookPort}`,
+            ]
+          : ['--no-webhook']),
         `--health-probe-bind-address=127.0.0.1:${port}`,
         ...extraArgs,
       ],
@@ -323,13 +292,13 @@ class Bed {
     return { started, from };
   }
 
-  /** Runbooks of `namespace` the operator has reconciled since log offset `from` (its debug lines). */
-  reconciledSince(from: number, namespace: string): number {
+  /** Runbooks whose key starts with `prefix` the operator has reconciled since log offset `from` (its debug lines). */
+  reconciledSince(from: number, prefix: string): number {
     const seen = new Set<string>();
     for (const line of readFileSync(this.logPath, 'utf8').slice(from).split('\n')) {
       if (!line.includes('"message":"reconciled"')) continue;
       const runbook = (JSON.parse(line) as { runbook?: string }).runbook ?? '';
-      if (runbook.startsWith(`${namespace}/`)) seen.add(runbook);
+      if (runbook.startsWith(prefix)) seen.add(runbook);
     }
     return seen.size;
   }
@@ -402,6 +371,23 @@ class Bed {
       }
     }
     return { reaction, podToPod };
+  }
+
+  /** A new runbook in a fresh namespace: ms from its create to its first Job's, as watched. */
+  async firstJobLatency(namespace: string): Promise<number> {
+    await this.namespace(namespace);
+    const created = performance.now();
+    await this.http.request({
+      method: 'POST',
+      path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
+      body: runbook(namespace, 'probe'),
+    });
+    await this.timeline.until(
+      `the first Job of ${namespace}/probe`,
+      () => this.timeline.stage(namespace, 'probe', stageNames[0] ?? '')?.jobAdded !== undefined,
+      60_000,
+    );
+    return (this.timeline.stage(namespace, 'probe', stageNames[0] ?? '')?.jobAdded ?? Number.NaN) - created;
   }
 
   /** Stores finished runbooks (status written as a past run left it, without observedGeneration). */
@@ -521,51 +507,6 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
         met: fanOut >= ceiling * 0.9,
       });
     }
-
-    if (first && STORED > 0) {
-      await bed.settle();
-      const namespace = `stored-${label}`;
-      const stored = await bed.storeFinished(namespace, STORED);
-      // First the operator reconciles them all once (each status gains observedGeneration)...
-      const initial = await bed.startOperator();
-      await bed.timeline.until(
-        `${STORED} stored runbooks to be reconciled`,
-        () =>
-          stored.every(
-            (name) => bed.timeline.runbooks.get(`${namespace}/${name}`)?.status?.observedGeneration === 1,
-          ),
-        600_000,
-      );
-      record(
-        `${STORED} stored runbooks: first reconcile of each (one status write each)`,
-        (performance.now() - initial.started) / 1000,
-        's',
-      );
-      record(
-        `${STORED} stored runbooks: operator peak RSS during that`,
-        memoryMb(bed.operatorPid).peak,
-        'MB',
-      );
-      // ...then a restarted operator finds them finished and current: start -> all reconciled.
-      await bed.stopOperator();
-      const restart = await bed.startOperator(['--log-level=debug']);
-      const deadline = Date.now() + 600_000;
-      while (bed.reconciledSince(restart.from, namespace) < STORED) {
-        if (Date.now() > deadline)
-          throw new Error('the restarted operator did not reconcile every stored runbook');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      const tookS = (performance.now() - restart.started) / 1000;
-      record(`${STORED} stored runbooks: operator restart -> all reconciled`, tookS, 's', {
-        text: '<= 5 s',
-        met: tookS <= 5,
-      });
-      const memory = memoryMb(bed.operatorPid);
-      record(`${STORED} stored runbooks: operator RSS after the restart`, memory.rss, 'MB', {
-        text: '<= 200 MB',
-        met: memory.rss <= 200,
-      });
-    }
   } finally {
     await bed.stop();
   }
@@ -623,6 +564,86 @@ async function measureFanOut(bed: Bed): Promise<number> {
   return FAN_OUT_ITEMS / seconds;
 }
 
+/** How long the operator is left alone before its idle memory is read (V8 shrinks its heap when idle). */
+const IDLE_MS = 10_000;
+
+/**
+ * Finished runbooks stored, in growing numbers, on a bed of their own: at each count the operator
+ * is started twice (the first start records each new runbook's revision and status once; the
+ * second finds them current, as a restarted operator does), and measured on the second: start ->
+ * all reconciled, idle RSS, and a new runbook's create -> first Job. At the first count the
+ * operator is started once more with its webhooks, for the webhook thread's share.
+ */
+async function measureStored(counts: number[]): Promise<void> {
+  console.log(`\n== bed: finished runbooks stored (${counts.join(', ')}) ==`);
+  const bed = await Bed.start('stored', []);
+  const prefix = 'stored-';
+  try {
+    let stored = 0;
+    for (const count of counts) {
+      await bed.storeFinished(`${prefix}${count}`, count - stored);
+      stored = count;
+      const label = `${count.toLocaleString('en')} stored runbooks`;
+      const first = await bed.startOperator();
+      await bed.timeline.until(
+        `${count} stored runbooks to be reconciled`,
+        () =>
+          [...bed.timeline.runbooks.values()].filter((r) => r.status?.observedGeneration === 1).length >=
+          count,
+        900_000,
+      );
+      record(
+        `${label}: first start, each new one written once -> all reconciled`,
+        (performance.now() - first.started) / 1000,
+        's',
+      );
+      record(`${label}: operator peak RSS during that`, memoryMb(bed.operatorPid).peak, 'MB');
+      await bed.stopOperator();
+
+      const restart = await bed.startOperator(['--log-level=debug']);
+      const deadline = Date.now() + 900_000;
+      while (bed.reconciledSince(restart.from, prefix) < count) {
+        if (Date.now() > deadline)
+          throw new Error(`the restarted operator did not reconcile ${count} runbooks`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const startS = (performance.now() - restart.started) / 1000;
+      record(
+        `${label}: operator start -> all reconciled`,
+        startS,
+        's',
+        count === 5000 ? { text: '<= 5 s', met: startS <= 5 } : undefined,
+      );
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      const idle = memoryMb(bed.operatorPid).rss;
+      const idleTarget = count === 100 ? 70 : count === 5000 ? 200 : undefined;
+      record(
+        `${label}: operator RSS, idle after start`,
+        idle,
+        'MB',
+        idleTarget ? { text: `<= ${idleTarget} MB`, met: idle <= idleTarget } : undefined,
+      );
+      record(
+        `${label}: a new runbook, create -> first Job created`,
+        await bed.firstJobLatency(`probe-${count}`),
+        'ms',
+      );
+      await bed.stopOperator();
+
+      if (count === counts[0]) {
+        await bed.startOperator([], { webhook: true });
+        await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+        const withWebhook = memoryMb(bed.operatorPid).rss;
+        record(`${label}: operator RSS, idle, with its webhook thread`, withWebhook, 'MB');
+        record(`${label}: the webhook thread's share of it`, withWebhook - idle, 'MB');
+        await bed.stopOperator();
+      }
+    }
+  } finally {
+    await bed.stop();
+  }
+}
+
 function reactionFigures(label: string, samples: number[], withTarget = false): void {
   for (const p of [50, 90, 99]) {
     const value = percentile(samples, p);
@@ -648,16 +669,18 @@ async function main(): Promise<void> {
   });
   await measureBed('default', [], true);
   await measureBed('unthrottled', ['--kube-api-qps=1000', '--kube-api-burst=2000'], false);
+  await measureStored(STORED);
   const result = {
     date: new Date().toISOString(),
     runbooks: RUNBOOKS,
     stages: STAGES,
     cores: availableParallelism(),
+    nodeOptions: NODE_OPTIONS,
     figures,
   };
   const out = join(repoRoot, 'dist', 'bench', `results-${result.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(out, JSON.stringify(result, null, 2));
-  console.log(`\n${JSON.stringify(result)}\n\nresults written to ${out}`);
+  console.log(`\n${table(figures)}\n\n${JSON.stringify(result)}\n\nresults written to ${out}`);
 }
 
 main().catch((error: unknown) => {

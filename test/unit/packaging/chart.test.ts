@@ -115,6 +115,7 @@ describe('the Helm chart and install.yaml', function () {
       'securityContext',
       'resources',
       'image',
+      'env',
     ]) {
       expect(chartContainer?.[field], field).to.deep.equal(kustomizeContainer?.[field]);
     }
@@ -151,6 +152,18 @@ describe('the Helm chart and install.yaml', function () {
       ).template.spec.containers[0]?.args;
     expect(args([])).to.include('--max-output-bytes=1048576');
     expect(args(['maxOutputBytes=65536'])).to.include('--max-output-bytes=65536');
+  });
+
+  it('gives the operator the V8 settings of nodeOptions, and V8’s defaults for none', () => {
+    const env = (set: string[]) =>
+      (
+        find(documents(renderChart('ops', set)), 'Deployment').spec as {
+          template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+        }
+      ).template.spec.containers[0]?.env.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+    expect(env([])).to.equal('--max-semi-space-size=2');
+    expect(env(['nodeOptions=--max-old-space-size=256'])).to.equal('--max-old-space-size=256');
+    expect(env(['nodeOptions='])).to.equal(undefined);
   });
 
   it('deploys the console on request with no rights of its own: no token mounted, no binding, TLS only', () => {

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { breakdown, figure, percentile, requestsOf, storedCounts, table } from '../../../bench/figures.js';
+
+const OPERATOR = 'system:serviceaccount:agentrunbook-system:agentrunbook-operator';
+
+/** One audit log line, as the API server writes it (level Metadata). */
+const audit = (user: string, verb: string, resource?: string, subresource?: string) =>
+  JSON.stringify({
+    kind: 'Event',
+    stage: 'ResponseComplete',
+    verb,
+    user: { username: user, groups: ['system:serviceaccounts'] },
+    ...(resource ? { objectRef: { resource, ...(subresource ? { subresource } : {}) } } : {}),
+  });
+
+describe('the bench’s figures', () => {
+  it('takes the nearest-rank percentile, and NaN of nothing', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentile(samples, 50)).to.equal(50);
+    expect(percentile(samples, 99)).to.equal(99);
+    expect(percentile([7], 99)).to.equal(7);
+    expect(percentile([], 50)).to.be.NaN;
+  });
+
+  it('counts the operator’s requests from the audit log: not watches, not another user’s', () => {
+    const log = [
+      audit(OPERATOR, 'create', 'jobs'),
+      audit(OPERATOR, 'update', 'agentrunbooks', 'status'),
+      audit(OPERATOR, 'update', 'agentrunbooks', 'status'),
+      audit(OPERATOR, 'watch', 'pods'),
+      audit(OPERATOR, 'list', 'pods'),
+      audit(OPERATOR, 'get'),
+      audit(`${OPERATOR}-other`, 'create', 'jobs'),
+      audit('system:admin', 'create', 'jobs'),
+      '',
+    ].join('\n');
+    const requests = requestsOf(log, OPERATOR);
+    expect(requests.all).to.equal(5);
+    expect(requests.writes).to.equal(3);
+    expect(breakdown(requests.by, 2)).to.equal(
+      'update agentrunbooks/status 1.00, create jobs 0.50, list pods 0.50, get (non-resource) 0.50',
+    );
+  });
+
+  it('reads --stored as ascending counts, and refuses what is not one', () => {
+    expect(storedCounts('5000,100,1000,100')).to.deep.equal([100, 1000, 5000]);
+    expect(storedCounts('')).to.deep.equal([]);
+    for (const bad of ['0', '-5', '1.5', 'ten']) expect(() => storedCounts(bad)).to.throw(/--stored/);
+  });
+
+  it('rounds a figure and prints the figures as a Markdown table with targets and load', () => {
+    const taken = figure('CPU | per stage', 7.6849, 'ms', [0.512, 1, 2.345], { text: '<= 8 ms', met: true });
+    expect(taken).to.deep.equal({
+      name: 'CPU | per stage',
+      value: 7.68,
+      unit: 'ms',
+      load: [0.51, 1, 2.35],
+      target: '<= 8 ms',
+      met: true,
+    });
+    const lines = table([taken, figure('peak RSS', 178.6, 'MB', [1, 1, 1])]).split('\n');
+    expect(lines).to.have.length(4);
+    expect(lines[2]).to.equal('| CPU \\| per stage | 7.68 ms | <= 8 ms | met | 0.51 1 2.35 |');
+    expect(lines[3]).to.equal('| peak RSS | 178.6 MB |  |  | 1 1 1 |');
+  });
+});
