@@ -40,6 +40,8 @@ export interface Requests {
   /** Every request but watches. */
   all: number;
   writes: number;
+  /** Updates refused for a stale resourceVersion (409 Conflict). */
+  conflicts: number;
   /** By verb and resource, e.g. "create jobs", "update agentrunbooks/status". */
   by: Map<string, number>;
 }
@@ -48,16 +50,19 @@ const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection
 
 /** The requests `user` made, from audit log lines (JSON, one per line); watches not counted. */
 export function requestsOf(auditLines: string, user: string): Requests {
-  const requests: Requests = { all: 0, writes: 0, by: new Map() };
+  const requests: Requests = { all: 0, writes: 0, conflicts: 0, by: new Map() };
   for (const line of auditLines.split('\n')) {
     if (!line.includes(user)) continue;
     const entry = JSON.parse(line) as {
       verb: string;
       user: { username: string };
       objectRef?: { resource?: string; subresource?: string };
+      responseStatus?: { code?: number };
     };
     if (entry.user.username !== user || entry.verb === 'watch') continue;
     requests.all += 1;
+    if (entry.responseStatus?.code === 409 && ['update', 'patch'].includes(entry.verb))
+      requests.conflicts += 1;
     if (WRITES.has(entry.verb)) requests.writes += 1;
     const resource = [entry.objectRef?.resource, entry.objectRef?.subresource].filter(Boolean).join('/');
     const key = `${entry.verb} ${resource || '(non-resource)'}`;
@@ -98,4 +103,50 @@ export function table(figures: readonly Figure[]): string {
   const header = ['Figure', 'Value', 'Target', 'Met', 'Load (1 5 15 min)'];
   const line = (cells: string[]) => `| ${cells.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/** A Prometheus text exposition's samples, by series as written (`name{labels}`); comments skipped. */
+export function samples(exposition: string): Map<string, number> {
+  const series = new Map<string, number>();
+  for (const line of exposition.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const split = line.lastIndexOf(' ');
+    series.set(line.slice(0, split), Number(line.slice(split + 1)));
+  }
+  return series;
+}
+
+/** What each series gained between two scrapes. */
+export function gained(after: ReadonlyMap<string, number>, before: ReadonlyMap<string, number>) {
+  return new Map([...after].map(([key, value]) => [key, value - (before.get(key) ?? 0)]));
+}
+
+const nameOf = (key: string) => key.split('{')[0] ?? key;
+
+/** The sum of a counter's (or gauge's) series. */
+export function total(series: ReadonlyMap<string, number>, metric: string): number {
+  let sum = 0;
+  for (const [key, value] of series) if (nameOf(key) === metric) sum += value;
+  return sum;
+}
+
+/**
+ * The q-quantile of a histogram (all its series together), as the upper bound of the bucket it
+ * falls in, in the histogram's unit; NaN when nothing was observed or it is past the last bound.
+ */
+export function histogramQuantile(series: ReadonlyMap<string, number>, metric: string, q: number): number {
+  const buckets = new Map<number, number>();
+  for (const [key, value] of series) {
+    if (nameOf(key) !== `${metric}_bucket`) continue;
+    const bound = /le="([^"]+)"/.exec(key)?.[1];
+    if (bound === undefined) continue;
+    const le = bound === '+Inf' ? Infinity : Number(bound);
+    buckets.set(le, (buckets.get(le) ?? 0) + value);
+  }
+  const count = buckets.get(Infinity) ?? 0;
+  if (!count) return Number.NaN;
+  for (const [le, cumulative] of [...buckets].sort((a, b) => a[0] - b[0])) {
+    if (cumulative >= q * count) return Number.isFinite(le) ? le : Number.NaN;
+  }
+  return Number.NaN;
 }

@@ -1,16 +1,28 @@
 import { expect } from 'chai';
-import { breakdown, figure, percentile, requestsOf, storedCounts, table } from '../../../bench/figures.js';
+import {
+  breakdown,
+  figure,
+  gained,
+  histogramQuantile,
+  percentile,
+  requestsOf,
+  samples,
+  storedCounts,
+  table,
+  total,
+} from '../../../bench/figures.js';
 
 const OPERATOR = 'system:serviceaccount:agentrunbook-system:agentrunbook-operator';
 
 /** One audit log line, as the API server writes it (level Metadata). */
-const audit = (user: string, verb: string, resource?: string, subresource?: string) =>
+const audit = (user: string, verb: string, resource?: string, subresource?: string, code = 200) =>
   JSON.stringify({
     kind: 'Event',
     stage: 'ResponseComplete',
     verb,
     user: { username: user, groups: ['system:serviceaccounts'] },
     ...(resource ? { objectRef: { resource, ...(subresource ? { subresource } : {}) } } : {}),
+    responseStatus: { code },
   });
 
 describe('the bench’s figures', () => {
@@ -26,7 +38,8 @@ describe('the bench’s figures', () => {
     const log = [
       audit(OPERATOR, 'create', 'jobs'),
       audit(OPERATOR, 'update', 'agentrunbooks', 'status'),
-      audit(OPERATOR, 'update', 'agentrunbooks', 'status'),
+      audit(OPERATOR, 'update', 'agentrunbooks', 'status', 409),
+      audit(OPERATOR, 'create', 'controllerrevisions', undefined, 409),
       audit(OPERATOR, 'watch', 'pods'),
       audit(OPERATOR, 'list', 'pods'),
       audit(OPERATOR, 'get'),
@@ -35,11 +48,32 @@ describe('the bench’s figures', () => {
       '',
     ].join('\n');
     const requests = requestsOf(log, OPERATOR);
-    expect(requests.all).to.equal(5);
-    expect(requests.writes).to.equal(3);
+    expect(requests.all).to.equal(6);
+    expect(requests.writes).to.equal(4);
+    expect(requests.conflicts, 'a create meeting 409 is not a conflict').to.equal(1);
     expect(breakdown(requests.by, 2)).to.equal(
-      'update agentrunbooks/status 1.00, create jobs 0.50, list pods 0.50, get (non-resource) 0.50',
+      'update agentrunbooks/status 1.00, create jobs 0.50, create controllerrevisions 0.50, list pods 0.50, get (non-resource) 0.50',
     );
+  });
+
+  it('reads a histogram’s quantiles and a counter’s total from what two scrapes differ by', () => {
+    const scrape = (fast: number, slow: number, retries: number) =>
+      [
+        '# HELP workqueue_queue_duration_seconds How long in seconds an item stays in workqueue',
+        '# TYPE workqueue_queue_duration_seconds histogram',
+        `workqueue_queue_duration_seconds_bucket{le="0.001",name="agentrunbook"} ${fast}`,
+        `workqueue_queue_duration_seconds_bucket{le="0.01",name="agentrunbook"} ${fast}`,
+        `workqueue_queue_duration_seconds_bucket{le="0.1",name="agentrunbook"} ${fast + slow}`,
+        `workqueue_queue_duration_seconds_bucket{le="+Inf",name="agentrunbook"} ${fast + slow}`,
+        `workqueue_queue_duration_seconds_count{name="agentrunbook"} ${fast + slow}`,
+        `workqueue_retries_total{name="agentrunbook"} ${retries}`,
+        `workqueue_retries_total{name="agent-status"} 1`,
+      ].join('\n');
+    const run = gained(samples(scrape(100, 10, 5)), samples(scrape(10, 0, 2)));
+    expect(histogramQuantile(run, 'workqueue_queue_duration_seconds', 0.5)).to.equal(0.001);
+    expect(histogramQuantile(run, 'workqueue_queue_duration_seconds', 0.99)).to.equal(0.1);
+    expect(total(run, 'workqueue_retries_total')).to.equal(3);
+    expect(histogramQuantile(new Map(), 'workqueue_queue_duration_seconds', 0.5)).to.be.NaN;
   });
 
   it('reads --stored as ascending counts, and refuses what is not one', () => {
