@@ -22,7 +22,7 @@
  * chart's nodeOptions, as the operator runs in a cluster).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,6 +50,7 @@ import {
   type Figure,
 } from './figures.js';
 import { FastNode } from './fast-node.js';
+import { summarize, type CpuProfile } from './profile-summary.js';
 import { reconcileCost } from './reconcile-cost.js';
 import { Timeline } from './timeline.js';
 
@@ -68,6 +69,8 @@ const chartValues = parse(
   readFileSync(join(repoRoot, 'helm', 'agentrunbook-operator', 'values.yaml'), 'utf8'),
 ) as { nodeOptions?: string };
 const NODE_OPTIONS = flags['node-options'] ?? chartValues.nodeOptions ?? '';
+/** Where --profile's operator processes write their CPU profiles. */
+const PROFILES = join(repoRoot, 'dist', 'bench', 'profiles');
 const RUNBOOKS = Number(flags.runbooks);
 const STAGES = Number(flags.stages);
 const STORED = storedCounts(flags.stored ?? (flags.quick ? '100,1000' : '100,1000,5000,10000'));
@@ -277,9 +280,7 @@ class Bed {
       process.execPath,
       [
         ...NODE_OPTIONS.split(' ').filter(Boolean),
-        ...(flags.profile
-          ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'dist', 'bench', 'profiles')}`]
-          : []),
+        ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []),
         join(repoRoot, 'dist', 'cli', 'main.js'),
         'operator',
         `--kubeconfig=${this.operatorKubeconfig}`,
@@ -541,6 +542,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
 
     // The ceiling is measured after the operator's runs, on a bed that has caught up with them.
     await bed.stopOperator();
+    if (flags.profile) printProfile(label, pid);
     await bed.settle();
     const ceiling = await bed.jobCeiling();
     record(`${label}: bed Job-path ceiling (${CEILING_JOBS} Jobs, no operator)`, ceiling, 'Jobs/s');
@@ -689,6 +691,22 @@ async function measureStored(counts: number[]): Promise<void> {
   } finally {
     await bed.stop();
   }
+}
+
+/** Where the operator's CPU went on a bed (its profile, written as it stopped), by place and function. */
+function printProfile(label: string, pid: number): void {
+  const file = readdirSync(PROFILES).find(
+    (name) => name.includes(`.${pid}.`) && name.endsWith('.cpuprofile'),
+  );
+  if (!file) {
+    console.log(`  no CPU profile of process ${pid} in ${PROFILES}`);
+    return;
+  }
+  const summary = summarize(JSON.parse(readFileSync(join(PROFILES, file), 'utf8')) as CpuProfile);
+  console.log(`\n  where the operator's CPU went on ${label} (${summary.totalMs} ms busy; ${file}):`);
+  for (const share of summary.places) console.log(`    ${share.percent}%  ${share.ms} ms  ${share.name}`);
+  console.log('  the functions that took most of it (self time):');
+  for (const share of summary.functions) console.log(`    ${share.percent}%  ${share.ms} ms  ${share.name}`);
 }
 
 function reactionFigures(label: string, samples: number[], withTarget = false): void {
