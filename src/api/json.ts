@@ -16,7 +16,23 @@ export function ownChild(node: Json | unknown[], key: string): unknown {
 
 /** Sets `key` as an own data property, so even `__proto__` is data and never the prototype. */
 export function setOwn(node: Json, key: string, value: unknown): void {
-  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+  // Only `__proto__` is not an own property when assigned; the rest take the fast path.
+  if (key === '__proto__')
+    Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true });
+  // eslint-disable-next-line no-restricted-syntax -- the one assignment the rule allows: `__proto__` is handled above
+  else node[key] = value;
+}
+
+/**
+ * A deep copy of a JSON value (what the API server sends: objects, arrays, strings, numbers,
+ * booleans, null), several times faster than structuredClone for it; `__proto__` stays data.
+ */
+export function cloneJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => cloneJson(item)) as T;
+  const copy: Json = {};
+  for (const key of Object.keys(value)) setOwn(copy, key, cloneJson((value as Json)[key]));
+  return copy as T;
 }
 
 /**

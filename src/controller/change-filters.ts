@@ -18,19 +18,23 @@ export function runbookChanged(next: AgentRunbookJson, old: AgentRunbookJson): b
   );
 }
 
-/** A Job's progress: its status (active, conditions, times) or its deletion. */
-export function jobChanged(next: JobJson, old: JobJson): boolean {
-  return (
-    !isDeepStrictEqual(next.status ?? {}, old.status ?? {}) || deletionChanged(next.metadata, old.metadata)
-  );
+/**
+ * A Job's progress: its deletion, or a new status (active, conditions, times) that `observed`
+ * says changes what the engine reads of the Job (JobCache.jobViewChanged).
+ */
+export function jobChanged(next: JobJson, old: JobJson, observed: () => boolean = () => true): boolean {
+  if (deletionChanged(next.metadata, old.metadata)) return true;
+  return !isDeepStrictEqual(next.status ?? {}, old.status ?? {}) && observed();
 }
 
-/** What the engine reads of a Pod: its phase and its containers' states (the agent's report). */
-export function podChanged(next: PodJson, old: PodJson): boolean {
+/**
+ * What the engine reads of a Pod: its deletion, or its phase and its containers' states (the
+ * agent's report) where `observed` says they change what the engine reads of its Job.
+ */
+export function podChanged(next: PodJson, old: PodJson, observed: () => boolean = () => true): boolean {
+  if (deletionChanged(next.metadata, old.metadata)) return true;
   const states = (pod: PodJson) => (pod.status?.containerStatuses ?? []).map((status) => status.state);
   return (
-    next.status?.phase !== old.status?.phase ||
-    !isDeepStrictEqual(states(next), states(old)) ||
-    deletionChanged(next.metadata, old.metadata)
+    (next.status?.phase !== old.status?.phase || !isDeepStrictEqual(states(next), states(old))) && observed()
   );
 }

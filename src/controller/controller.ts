@@ -197,14 +197,20 @@ export class RunbookController {
         add: () => false,
         update: (child, old) => child.status?.phase !== old.status?.phase,
       })
-      .owns(this.jobs, { update: jobChanged })
+      .owns(this.jobs, {
+        update: (job, old) => jobChanged(job, old, () => this.cache.jobViewChanged(job, old)),
+      })
       .watches(
         this.pods,
         (pod) => {
           const job = this.cache.jobOf(pod);
           return job ? ownerKey(job) : [];
         },
-        { update: podChanged },
+        {
+          // A new Pod is worth a reconcile only when it already says more than that it exists.
+          add: (pod) => this.cache.podViewChanged(pod),
+          update: (pod, old) => podChanged(pod, old, () => this.cache.podViewChanged(pod, old)),
+        },
       )
       .watches(this.templates, waitingFor)
       .watches(this.clusterTemplates, waitingFor)

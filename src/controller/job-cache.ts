@@ -3,6 +3,7 @@
  * reads its own Jobs and their Pods and nothing else, however many other runbooks' Jobs are cached.
  */
 import type { AgentCatalog } from '../api/catalog.js';
+import { isDeepStrictEqual } from 'node:util';
 import { breakerConfig, breakerState, type BreakerState } from '../engine/stage/circuit-breaker.js';
 import type { AgentHistory, JobObservation } from '../engine/model/types.js';
 import { objectKey, type SharedInformer } from '../kube/informer.js';
@@ -52,6 +53,13 @@ export function cachedPod(pod: CachedPod): CachedPod {
   };
 }
 
+/** Two observations alike in all the engine decides from (see JobCache.jobViewChanged). */
+function sameView(a: JobObservation | undefined, b: JobObservation | undefined): boolean {
+  const view = (observation: JobObservation | undefined) =>
+    observation && { ...observation, pod: undefined, startTime: undefined };
+  return isDeepStrictEqual(view(a), view(b));
+}
+
 export function controllerOwner(metadata: ObjectMeta, kind: string) {
   return (metadata.ownerReferences ?? []).find((ref) => ref.kind === kind && ref.controller === true);
 }
@@ -96,6 +104,25 @@ export class JobCache {
 
   observe(job: CachedJob): JobObservation | undefined {
     return observeJob(job, this.pods.byIndex(PODS_BY_JOB, job.metadata.uid));
+  }
+
+  /**
+   * Whether a Job's update changes what the engine reads of it: its observation, but for the Pod's
+   * name and the Job's start time, which only fill in what the status already holds. Watch
+   * handlers run once the cache holds the new object.
+   */
+  jobViewChanged(next: CachedJob, old: CachedJob): boolean {
+    const pods = this.pods.byIndex(PODS_BY_JOB, next.metadata.uid);
+    return !sameView(observeJob(next, pods), observeJob(old, pods));
+  }
+
+  /** Whether a Pod's add (no `old`) or update changes what the engine reads of its Job. */
+  podViewChanged(next: CachedPod, old?: CachedPod): boolean {
+    const job = this.jobOf(next);
+    if (!job) return true;
+    const pods = this.pods.byIndex(PODS_BY_JOB, job.metadata.uid);
+    const before = pods.flatMap((pod) => (pod.metadata.uid !== next.metadata.uid ? [pod] : old ? [old] : []));
+    return !sameView(observeJob(job, pods), observeJob(job, before));
   }
 
   /** The Jobs a runbook owns (its controller owner reference names its UID), observed with their Pods. */

@@ -8,7 +8,7 @@
  */
 import { MAX_RUNBOOK_DEPTH } from '../../api/v2/branching.js';
 import { parseMicros } from '../../api/grammar.js';
-import { setOwn } from '../../api/json.js';
+import { cloneJson, setOwn } from '../../api/json.js';
 import { GROUP, STORAGE_VERSION } from '../../api/group.js';
 import type { SpecV2, StageStatusV2 } from '../../api/v2/runbook.js';
 import { validateAgentRunbook } from '../../api/validator.js';
@@ -55,7 +55,7 @@ function sourceSpec(run: Run, spec: RunStage): { spec: SpecV2 } | { problem: Pro
       },
     };
   }
-  const copy = structuredClone(named);
+  const copy = cloneJson(named);
   // The child runs at once, whatever state the runbook it copies is in.
   delete copy.status;
   delete copy.suspend;

@@ -11,6 +11,7 @@
  * the status; `conclude` adds the run's Events, notifications, the Jobs of finished runs that
  * spec.history no longer keeps, and when to look again.
  */
+import { cloneJson } from '../../api/json.js';
 import { ANNOTATION_RETRY } from '../../api/labels.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { timestamp } from '../model/conditions.js';
@@ -130,7 +131,7 @@ function openRun(input: EngineInput, start: Start): Run {
   const { runbook, execution, previous, fresh } = start;
   const { spec } = runbook;
   const { generation } = runbook.metadata;
-  const status: StatusV2 = fresh ? freshStatus(runbook, execution, input.now) : structuredClone(start.before);
+  const status: StatusV2 = fresh ? freshStatus(runbook, execution, input.now) : cloneJson(start.before);
   if (previous?.phase === 'Queued')
     status.conditions = leftQueue(previous, input.now, generation, spec.status === 'Cancelled');
   status.observedGeneration = generation;

@@ -6,6 +6,7 @@
  * outputs and usage, and stays so until its spec changes or it is rerun.
  */
 import type { ParkReason } from '../../api/reasons.js';
+import { cloneJson, sameJson } from '../../api/json.js';
 import { jsonShapeProblem } from '../../api/limits.js';
 import { fitStatusToSchema, validateStatus } from '../../api/status-schema.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
@@ -33,7 +34,7 @@ export function park(
   const { metadata } = input.runbook;
   const { now } = input;
   const execution = currentExecution(input.runbook);
-  const prior: StatusV2 = base?.execution === execution ? structuredClone(base) : {};
+  const prior: StatusV2 = base?.execution === execution ? cloneJson(base) : {};
   const message = `${detail}; the runbook is parked until its spec changes or it is rerun`;
   const already = prior.conditions?.some(
     (condition) => condition.type === 'Failed' && condition.reason === reason && condition.status === 'True',
@@ -117,6 +118,9 @@ export function decideSafely(input: EngineInput): Decision {
   } catch (error) {
     return park(input, 'InternalError', `the engine failed: ${(error as Error).message}`);
   }
+  const stamped = stamp(input, decision, template);
+  // The status the API server holds already was fitted and checked when it was written.
+  if (sameJson(stamped.status, input.runbook.status ?? null)) return stamped;
   const status = fitStatusToSchema(decision.status);
   const [invalid] = validateStatus(status);
   if (invalid) {

@@ -4,6 +4,7 @@
  * the stored outputs, and nothing runs or is spent. A cached stage that ran and succeeded has its
  * result stored under its key, with the image digest its Pod reported.
  */
+import { cloneJson } from '../../api/json.js';
 import { addMicros, formatMicros, parseMicros } from '../../api/grammar.js';
 import type { StageStatusV2 } from '../../api/v2/runbook.js';
 import { timestamp } from '../model/conditions.js';
@@ -88,7 +89,7 @@ export function reuseResult(run: Run, stage: StageStatusV2, keyed: KeyedStage): 
   const copy = storedOutputsName(jobName(name, stage.name, run.execution, 0, uid));
   const refs = Object.entries(spec.outputRefs ?? {});
   // The informer's object is shared: the status gets its own copy.
-  stage.outputs = structuredClone(spec.outputs ?? {});
+  stage.outputs = cloneJson(spec.outputs ?? {});
   if (refs.length) {
     stage.outputRefs = Object.fromEntries(
       refs.map(([output, ref]): [string, OutputRef] => [output, { ...ref, configMap: copy }]),

@@ -5,6 +5,7 @@
  * succeeded stages, with their outputs, outputs' ConfigMaps, usage and workspaces, and runs the
  * others again, as `argo retry` does. A retry annotation that names another run does nothing.
  */
+import { cloneJson } from '../../api/json.js';
 import { ANNOTATION_RERUN, ANNOTATION_RETRY } from '../../api/labels.js';
 import type { StageStatusV2, StatusV2 } from '../../api/v2/runbook.js';
 import { executionId, isRunOf, retryExecutionId } from '../model/naming.js';
@@ -42,7 +43,7 @@ export function keptStages(runbook: RunbookObject, execution: string): Map<strin
   const kept = new Map<string, StageStatusV2>();
   for (const stage of from?.stages ?? [])
     if (stage.phase === 'Succeeded' && stage.workflow !== 'fallback' && stage.workflow !== 'emergency')
-      kept.set(stage.name, structuredClone(stage));
+      kept.set(stage.name, cloneJson(stage));
   return kept;
 }
 

@@ -112,6 +112,26 @@ describe('the Job cache the reconciler reads', () => {
     expect(byName.get('killed')).to.include({ state: 'active' });
   });
 
+  it('tells which Job and Pod changes the engine would decide differently on, and which it would not', async () => {
+    const running = job('s1', 'me', 'a');
+    const started = pod('s1', 'Running');
+    // The watch's handlers run once the cache holds the new object: each case caches `next`.
+    const changed = async (jobs: CachedJob[], next: CachedPod, old?: CachedPod) =>
+      (await cacheOf(jobs, [next])).cache.podViewChanged(next, old);
+    // A Pod that only exists, or a Job that only started, changes nothing the engine reads.
+    expect(await changed([running], { ...started, status: { phase: 'Pending' } })).to.equal(false);
+    const { cache } = await cacheOf([running], [started]);
+    expect(cache.jobViewChanged({ ...running, status: { active: 1, startTime: 't' } }, running)).to.equal(
+      false,
+    );
+    // Where it runs (workspaces read it) and how it ended do.
+    expect(await changed([running], { ...started, spec: { nodeName: 'node-1' } }, started)).to.equal(true);
+    expect(await changed([running], pod('s1', 'Succeeded'), started)).to.equal(true);
+    expect(cache.jobViewChanged(job('s1', 'me', 'a', 5), running)).to.equal(true);
+    // A Pod of no cached Job is left to the watch's mapping, which finds no runbook for it.
+    expect(await changed([], pod('other', 'Running'))).to.equal(true);
+  });
+
   it('keeps an agent’s newest finished Jobs, bounded, and remembers them after the Jobs are deleted', async () => {
     const finished = Array.from({ length: 150 }, (_, i) => job(`f-${i}`, 'me', 'flaky', i));
     const { cache, jobWatch } = await cacheOf(finished, []);
