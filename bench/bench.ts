@@ -17,7 +17,7 @@
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a
  * Markdown table and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M
- * --stored K,L,... --quick, --profile (the operator writes CPU profiles to dist/bench/profiles),
+ * --stored K,L,... --beds default,unthrottled,stored --quick, --no-metrics, --profile (the operator writes CPU profiles to dist/bench/profiles),
  * --node-options=FLAGS (for the operator's node, e.g. V8 heap settings to compare; default: the
  * chart's nodeOptions, as the operator runs in a cluster).
  */
@@ -44,6 +44,7 @@ import {
   percentile,
   requestsOf,
   samples,
+  bedsOf,
   storedCounts,
   table,
   total,
@@ -62,8 +63,14 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'node-options': { type: 'string' },
+    beds: { type: 'string', default: 'default,unthrottled,stored' },
+    // --no-metrics: the operator serves no metrics (they are on in the chart), to see what they cost.
+    metrics: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
+/** The beds to measure (--beds default,unthrottled,stored): all of them unless told. */
+const BEDS = bedsOf(flags.beds);
 /** The V8 settings the chart gives the operator (values.yaml nodeOptions), unless told otherwise. */
 const chartValues = parse(
   readFileSync(join(repoRoot, 'helm', 'agentrunbook-operator', 'values.yaml'), 'utf8'),
@@ -271,7 +278,7 @@ class Bed {
   ): Promise<{ started: number; from: number }> {
     const port = await freePort();
     const webhookPort = webhook ? await freePort() : undefined;
-    this.metricsPort = await freePort();
+    this.metricsPort = flags.metrics ? await freePort() : undefined;
     const { logPath } = this;
     const from = existsSync(logPath) ? statSync(logPath).size : 0;
     const started = performance.now();
@@ -292,7 +299,7 @@ class Bed {
             ]
           : ['--no-webhook']),
         `--health-probe-bind-address=127.0.0.1:${port}`,
-        `--metrics-bind-address=127.0.0.1:${this.metricsPort}`,
+        `--metrics-bind-address=${this.metricsPort ? `127.0.0.1:${this.metricsPort}` : '0'}`,
         ...extraArgs,
       ],
       port,
@@ -321,6 +328,7 @@ class Bed {
 
   /** The operator's metrics, as Prometheus scrapes them. */
   async scrape(): Promise<Map<string, number>> {
+    if (!this.metricsPort) return new Map();
     const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
     return samples(await response.text());
   }
@@ -732,9 +740,10 @@ async function main(): Promise<void> {
     text: '<= 2 ms',
     met: cost.fullMs <= 2,
   });
-  await measureBed('default', [], true);
-  await measureBed('unthrottled', ['--kube-api-qps=1000', '--kube-api-burst=2000'], false);
-  await measureStored(STORED);
+  if (BEDS.has('default')) await measureBed('default', [], true);
+  if (BEDS.has('unthrottled'))
+    await measureBed('unthrottled', ['--kube-api-qps=1000', '--kube-api-burst=2000'], false);
+  if (BEDS.has('stored') && STORED.length) await measureStored(STORED);
   const result = {
     date: new Date().toISOString(),
     runbooks: RUNBOOKS,

@@ -91,6 +91,19 @@ export function storedCounts(flag: string): number[] {
   return [...new Set(counts)].sort((a, b) => a - b);
 }
 
+export const BEDS = ['default', 'unthrottled', 'stored'] as const;
+
+/** `--beds default,stored`: the beds to measure, each one the bench has. */
+export function bedsOf(flag: string): Set<(typeof BEDS)[number]> {
+  const beds = new Set<(typeof BEDS)[number]>();
+  for (const bed of flag.split(',').filter(Boolean)) {
+    const known = BEDS.find((name) => name === bed);
+    if (!known) throw new Error(`--beds takes ${BEDS.join(', ')}, not ${bed}`);
+    beds.add(known);
+  }
+  return beds;
+}
+
 /** The figures as a Markdown table: figure, value, target, met, load averages. */
 export function table(figures: readonly Figure[]): string {
   const rows = figures.map((f) => [

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  bedsOf,
   breakdown,
   figure,
   gained,
@@ -74,6 +75,11 @@ describe('the bench’s figures', () => {
     expect(histogramQuantile(run, 'workqueue_queue_duration_seconds', 0.99)).to.equal(0.1);
     expect(total(run, 'workqueue_retries_total')).to.equal(3);
     expect(histogramQuantile(new Map(), 'workqueue_queue_duration_seconds', 0.5)).to.be.NaN;
+  });
+
+  it('reads --beds, refusing a bed it does not have', () => {
+    expect([...bedsOf('stored,default')]).to.deep.equal(['stored', 'default']);
+    expect(() => bedsOf('default,fast')).to.throw('--beds takes default, unthrottled, stored, not fast');
   });
 
   it('reads --stored as ascending counts, and refuses what is not one', () => {
