@@ -17,7 +17,7 @@
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a
  * Markdown table and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M
- * --stored K,L,... --beds default,unthrottled,stored --quick, --no-metrics, --profile (the operator writes CPU profiles to dist/bench/profiles),
+ * --stored K,L,... --beds default,unthrottled,stored --quick, --no-metrics, --workers N, --profile (the operator writes CPU profiles to dist/bench/profiles),
  * --node-options=FLAGS (for the operator's node, e.g. V8 heap settings to compare; default: the
  * chart's nodeOptions, as the operator runs in a cluster).
  */
@@ -66,6 +66,8 @@ const { values: flags } = parseArgs({
     beds: { type: 'string', default: 'default,unthrottled,stored' },
     // --no-metrics: the operator serves no metrics (they are on in the chart), to see what they cost.
     metrics: { type: 'boolean', default: true },
+    // The operator's --workers (its default unless given).
+    workers: { type: 'string' },
   },
   allowNegative: true,
 });
@@ -300,6 +302,7 @@ class Bed {
           : ['--no-webhook']),
         `--health-probe-bind-address=127.0.0.1:${port}`,
         `--metrics-bind-address=${this.metricsPort ? `127.0.0.1:${this.metricsPort}` : '0'}`,
+        ...(flags.workers ? [`--workers=${flags.workers}`] : []),
         ...extraArgs,
       ],
       port,

@@ -23,7 +23,6 @@ import { AgentDirectory } from './agent-directory.js';
 import { AgentStatusWriter } from './agent-status.js';
 import { EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
-import { StatusExpectations } from './status-expectations.js';
 import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
 import { GateDirectory } from './gate-directory.js';
@@ -161,9 +160,6 @@ export class RunbookController {
       results: this.results,
       children: new ChildRunbooks(this.runbooks),
       slots: new RunSlots(this.runbooks, () => options.catalog().concurrency ?? {}),
-      expectations: new StatusExpectations(this.runbooks, (key) => {
-        this.queue.add(key);
-      }),
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
       ...(metrics ? { statusWritten: metrics.statusWritten.bind(metrics) } : {}),

@@ -34,7 +34,6 @@ import type { JobCache } from './job-cache.js';
 import type { EgressPolicies } from './network-policy.js';
 import type { NoticeSender } from './notice-sender.js';
 import type { Notifier } from './notifier.js';
-import type { StatusExpectations } from './status-expectations.js';
 import { ensureClaims, pruneClaims } from './workspace-claims.js';
 
 export interface WriterDeps {
@@ -48,8 +47,6 @@ export interface WriterDeps {
   notices?: Pick<NoticeSender, 'send'>;
   /** Told of every status written, with the one it replaced (for metrics). */
   statusWritten?: (runbook: CachedRunbook, before: StatusV2 | undefined, after: StatusV2) => void;
-  /** Told of each status written and the resourceVersion it was stored as. */
-  expectations?: Pick<StatusExpectations, 'written'>;
 }
 
 /** A write the API server refused as invalid: retrying the same write cannot succeed. */
@@ -226,14 +223,13 @@ export class DecisionWriter {
 
   private async writeStatus(runbook: CachedRunbook, decision: Decision): Promise<void> {
     const namespace = runbook.metadata.namespace;
-    const stored = await refusedAs('StatusRejected', 'the status', () =>
-      this.deps.http.request<{ metadata?: { resourceVersion?: string } } | undefined>({
+    await refusedAs('StatusRejected', 'the status', () =>
+      this.deps.http.request({
         method: 'PUT',
         path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name}/status`,
         body: { ...runbook, status: decision.status },
       }),
     );
-    this.deps.expectations?.written(objectKey(runbook), stored?.metadata?.resourceVersion);
   }
 
   private async createJob(runbook: CachedRunbook, plan: JobPlan, now: Date, log: Logger): Promise<void> {

@@ -21,7 +21,6 @@ import type { ResultCache } from './result-cache.js';
 import type { RunSlots } from './run-slots.js';
 import type { TemplateResolver } from './template-resolver.js';
 import type { ChildRunbooks } from './child-runbooks.js';
-import { STATUS_EXPECTATION_TTL_MS, type StatusExpectations } from './status-expectations.js';
 
 export interface ReconcileResult {
   requeueAfterMs?: number;
@@ -66,8 +65,6 @@ export interface ReconcilerDeps extends WriterDeps {
   results?: Pick<ResultCache, 'view'>;
   /** Child runbooks (stages that run a runbook); without it, such a stage never sees its child. */
   children?: Pick<ChildRunbooks, 'observe' | 'depth' | 'spec'>;
-  /** The status writes the cache has not shown yet; without it, a reconcile may decide from before them. */
-  expectations?: Pick<StatusExpectations, 'behind' | 'written'>;
 }
 
 const DEFAULT_RECONCILE_BUDGET_MS = 1000;
@@ -90,10 +87,6 @@ export class Reconciler {
 
   /** `reconcileID` names this reconcile in every log line it writes, as controller-runtime's does. */
   async reconcile(key: string, reconcileID: string = randomUUID()): Promise<ReconcileResult> {
-    const cached = this.deps.runbooks.get(key);
-    // Its own last status write is not in the cache yet: the watch enqueues it when it is.
-    if (cached && this.deps.expectations?.behind(cached))
-      return { requeueAfterMs: STATUS_EXPECTATION_TTL_MS };
     const observed = await this.observe(key, reconcileID);
     if (!observed) return {};
     return this.act(observed, this.decide(observed));

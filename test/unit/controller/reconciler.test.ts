@@ -6,10 +6,6 @@
 import { expect } from 'chai';
 import { Reconciler, type ReconcilerDeps } from '../../../src/controller/reconciler.js';
 import { JobCache } from '../../../src/controller/job-cache.js';
-import {
-  STATUS_EXPECTATION_TTL_MS,
-  StatusExpectations,
-} from '../../../src/controller/status-expectations.js';
 import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import { Notifier } from '../../../src/controller/notifier.js';
 import { Informer } from '../../../src/kube/informer.js';
@@ -54,10 +50,7 @@ const runbook = (): CachedRunbook => ({
   spec: { version: '1.0.0', execution: { mode: 'pipeline' }, agents: { pipeline: [{ name: 'a' }] } },
 });
 
-async function harness(
-  object = runbook(),
-  extra: Partial<ReconcilerDeps> | ((runbooks: Informer<CachedRunbook>) => Partial<ReconcilerDeps>) = {},
-) {
+async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) {
   const http = new FakeHttp();
   const runbooks = sourceOf([object]);
   const jobs = sourceOf<CachedJob>([]);
@@ -80,7 +73,7 @@ async function harness(
     notifier: new Notifier(() => CATALOG, log),
     log,
     now: () => new Date('2026-01-01T00:00:00Z'),
-    ...(typeof extra === 'function' ? extra(informers.runbooks) : extra),
+    ...extra,
   });
   const stop = () => {
     for (const informer of Object.values(informers)) informer.stop();
@@ -112,39 +105,6 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
       });
       await h.reconciler.reconcile('ns/rb');
       expect(h.http.writes().filter((write) => write.startsWith('POST'))).to.have.length(1);
-    } finally {
-      h.stop();
-    }
-  });
-
-  it('waits for its own status write to reach the cache instead of deciding from before it', async () => {
-    const enqueued: string[] = [];
-    const h = await harness(runbook(), (runbooks) => ({
-      expectations: new StatusExpectations(runbooks, (key) => enqueued.push(key)),
-    }));
-    // The API server stores the status as version 8.
-    const request = h.http.request.bind(h.http);
-    h.http.request = async (req) => {
-      const answer = (await request(req)) as CachedRunbook;
-      return req.path.endsWith('/status')
-        ? { ...answer, metadata: { ...answer.metadata, resourceVersion: '8' } }
-        : answer;
-    };
-    try {
-      await h.reconciler.reconcile('ns/rb');
-      const writes = h.http.requests.length;
-      // A Pod event enqueues it again before the watch brought version 8: no decision, no request.
-      expect(await h.reconciler.reconcile('ns/rb')).to.deep.equal({
-        requeueAfterMs: STATUS_EXPECTATION_TTL_MS,
-      });
-      expect(h.http.requests).to.have.length(writes);
-      const written = h.http.requests.find((r) => r.path.endsWith('/status'))?.body as CachedRunbook;
-      h.runbooks.watch.emit?.('MODIFIED', {
-        ...written,
-        metadata: { ...written.metadata, resourceVersion: '8' },
-      });
-      expect(enqueued).to.deep.equal(['ns/rb']);
-      expect(await h.reconciler.reconcile('ns/rb')).to.deep.equal({});
     } finally {
       h.stop();
     }
