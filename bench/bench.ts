@@ -37,6 +37,7 @@ import { freePort } from '../hack/local-cluster/ports.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/operator/rbac.js';
 import { parse } from 'yaml';
 import {
+  bedsOf,
   breakdown,
   figure,
   gained,
@@ -44,7 +45,6 @@ import {
   percentile,
   requestsOf,
   samples,
-  bedsOf,
   storedCounts,
   table,
   total,
@@ -230,6 +230,15 @@ class Bed {
     }
   }
 
+  /** Creates a runbook (an object of runbookObject's) in `namespace`; resolves with what was stored. */
+  createRunbook(namespace: string, body: object): Promise<{ metadata: Record<string, unknown> }> {
+    return this.http.request({
+      method: 'POST',
+      path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
+      body,
+    });
+  }
+
   /** Waits until the Job controller has caught up: no Pod still carries its tracking finalizer. */
   settle(): Promise<void> {
     return this.timeline.until(
@@ -354,13 +363,7 @@ class Bed {
   async run(namespace: string, count: number, { cached = false, again = false } = {}): Promise<string[]> {
     if (!again) await this.namespace(namespace);
     const names = Array.from({ length: count }, (_, i) => `${again ? 'again' : 'rb'}-${i}`);
-    await inParallel(names, 32, (name) =>
-      this.http.request({
-        method: 'POST',
-        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
-        body: runbook(namespace, name, cached),
-      }),
-    );
+    await inParallel(names, 32, (name) => this.createRunbook(namespace, runbook(namespace, name, cached)));
     await this.timeline.until(
       `${count} runbooks in ${namespace} to succeed`,
       () =>
@@ -376,11 +379,7 @@ class Bed {
   async runFanOut(namespace: string): Promise<number> {
     await this.namespace(namespace);
     const started = performance.now();
-    await this.http.request({
-      method: 'POST',
-      path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
-      body: fanOutRunbook(namespace, 'fan'),
-    });
+    await this.createRunbook(namespace, fanOutRunbook(namespace, 'fan'));
     await this.timeline.until(
       `the ${FAN_OUT_ITEMS}-item fan-out in ${namespace} to succeed`,
       () => this.timeline.runbooks.get(`${namespace}/fan`)?.status?.phase === 'Succeeded',
@@ -410,11 +409,7 @@ class Bed {
   async firstJobLatency(namespace: string): Promise<number> {
     await this.namespace(namespace);
     const created = performance.now();
-    await this.http.request({
-      method: 'POST',
-      path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
-      body: runbook(namespace, 'probe'),
-    });
+    await this.createRunbook(namespace, runbook(namespace, 'probe'));
     await this.timeline.until(
       `the first Job of ${namespace}/probe`,
       () => this.timeline.stage(namespace, 'probe', stageNames[0] ?? '')?.jobAdded !== undefined,
@@ -429,11 +424,7 @@ class Bed {
     const names = Array.from({ length: count }, (_, i) => `done-${i}`);
     const now = new Date().toISOString();
     await inParallel(names, 32, async (name) => {
-      const created = await this.http.request<{ metadata: Record<string, unknown> }>({
-        method: 'POST',
-        path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}`,
-        body: runbook(namespace, name),
-      });
+      const created = await this.createRunbook(namespace, runbook(namespace, name));
       await this.http.request({
         method: 'PUT',
         path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${name}/status`,

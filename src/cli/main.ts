@@ -2,7 +2,7 @@
 import { basename } from 'node:path';
 import { Command } from 'commander';
 import { COMPLETE_COMMAND } from './completion.js';
-import { modulesFor } from './command-modules.js';
+import { COMMAND_MODULES, modulesFor } from './command-modules.js';
 
 /**
  * The name it was started as: the script's for `node main.js` and npm's links; for a standalone
@@ -24,7 +24,7 @@ const args = process.argv.slice(2);
 // kubectl's completer and __complete answer for every command; `--version` first is `version`.
 const completing = asKubectlCompleter || args[0] === COMPLETE_COMMAND;
 const commandArgs = args[0] === '--version' ? ['version', ...args.slice(1)] : args;
-for (const module of completing ? modulesFor([]) : modulesFor(commandArgs)) (await module.load())(program);
+for (const module of completing ? COMMAND_MODULES : modulesFor(commandArgs)) (await module.load())(program);
 
 const run = completing
   ? (await import('./completion-command.js')).answerCompletion(
