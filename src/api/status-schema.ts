@@ -7,12 +7,12 @@ import type { ValidateFunction } from 'ajv';
 import { schemaAjv } from './ajv.js';
 import { isObject, ownChild, setOwn, type Json } from './json.js';
 import type { StatusV2 } from './v2/runbook.js';
+import { eachGrapheme } from './text.js';
 import { Status } from './v2/status.js';
 import { toFieldError, type FieldError } from './validator.js';
 
 const ELLIPSIS = '…';
 
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
 const codePoints = (text: string) => Array.from(text).length;
 
 /**
@@ -23,7 +23,7 @@ export function truncate(text: string, max: number): string {
   if (text.length <= max || codePoints(text) <= max) return text;
   let kept = '';
   let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
+  for (const segment of eachGrapheme(text)) {
     const size = codePoints(segment);
     if (used + size > max - 1) break;
     kept += segment;

@@ -8,6 +8,7 @@ import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
 import type { AgentJson } from '../kube/types.js';
 import { connect, withClusterFlags, type ClusterFlags } from './cluster-flags.js';
 import { table } from './table.js';
+import { compareText } from '../api/text.js';
 
 export function registerAgentsCommand(program: Command): void {
   withClusterFlags(
@@ -21,7 +22,7 @@ export function registerAgentsCommand(program: Command): void {
     const prefix = `/apis/${GROUP}/${STORAGE_VERSION}`;
     const list = async (path: string) =>
       (await http.request<{ items: AgentJson[] }>({ method: 'GET', path })).items.sort((a, b) =>
-        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+        compareText(a.metadata.name ?? '', b.metadata.name ?? ''),
       );
     try {
       const [own, cluster] = await Promise.all([

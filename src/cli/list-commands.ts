@@ -11,6 +11,7 @@ import { connect, render, withClusterFlags, type ClusterFlags } from './cluster-
 import { renderRunTree, shortDuration } from './run-tree.js';
 import { withRunbook } from './runbook-client.js';
 import { table } from './table.js';
+import { compareText } from '../api/text.js';
 
 interface ListFlags extends ClusterFlags {
   allNamespaces?: boolean;
@@ -85,8 +86,8 @@ async function listRunbooks(
     const list = await http.request<{ items?: AgentRunbookJson[] }>({ method: 'GET', path, query });
     const items = (list.items ?? []).sort(
       (a, b) =>
-        (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
-        (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+        compareText(a.metadata.namespace ?? '', b.metadata.namespace ?? '') ||
+        compareText(a.metadata.name ?? '', b.metadata.name ?? ''),
     );
     return { apiVersion: `${GROUP}/${STORAGE_VERSION}`, kind: 'AgentRunbookList', items };
   } finally {

@@ -6,6 +6,7 @@ import { contextFrom, withContextFlags, type ContextFlags } from './context-flag
 import { loadTemplates, withLibraryFlag, type TemplateSourceFlags } from './template-source.js';
 import { table } from './table.js';
 import { NO_TEMPLATES } from '../client/templates.js';
+import { compareText } from '../api/text.js';
 
 export function registerTemplatesCommand(program: Command): void {
   const templates = program.command('templates').description('The runbook templates: list, show, select');
@@ -23,7 +24,7 @@ export function registerTemplatesCommand(program: Command): void {
       .sort(
         (a, b) =>
           (b.spec.selector?.priority ?? -1) - (a.spec.selector?.priority ?? -1) ||
-          a.name.localeCompare(b.name),
+          compareText(a.name, b.name),
       )
       .map((template) => {
         const selector = template.spec.selector;

@@ -9,6 +9,7 @@ import { AGENT_KINDS, GROUP, STORAGE_VERSION } from '../api/group.js';
 import type { ResolvedEntry } from '../engine/spec/catalog.js';
 import type { SharedInformer } from '../kube/informer.js';
 import type { CachedAgent } from '../kube/types.js';
+import { compareText } from '../api/text.js';
 
 export const AGENTS_BY_NAMESPACE = 'namespace';
 
@@ -61,11 +62,11 @@ export class AgentDirectory {
     if (!catalog) {
       const file = this.file();
       this.clusterEntries ??= [...this.cluster.values()]
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+        .sort((a, b) => compareText(a.metadata.name, b.metadata.name))
         .map(entryOf);
       const own = this.namespaced
         .byIndex(AGENTS_BY_NAMESPACE, namespace)
-        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+        .sort((a, b) => compareText(a.metadata.name, b.metadata.name))
         .map(entryOf);
       catalog = { ...file, agents: [...own, ...this.clusterEntries, ...file.agents] };
       this.merged.set(namespace, catalog);

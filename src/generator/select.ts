@@ -4,6 +4,7 @@
  * highest priority wins, ties going to the first name.
  */
 import type { SelectorV2, TemplateSpecV2 } from '../api/v2/template.js';
+import { compareText } from '../api/text.js';
 
 /** The fields of an idea's context that selection reads (spec.context's). */
 export interface SelectionContext {
@@ -90,7 +91,7 @@ export function selectTemplate<T extends NamedTemplate>(
       return { template, verdicts: ruleVerdicts(selector, context), priority: selector.priority ?? 0 };
     })
     .filter(({ verdicts }) => verdicts.every((verdict) => verdict.holds))
-    .sort((a, b) => b.priority - a.priority || a.template.name.localeCompare(b.template.name));
+    .sort((a, b) => b.priority - a.priority || compareText(a.template.name, b.template.name));
   const [best, ...others] = matching;
   if (!best) return undefined;
   const rules = best.verdicts.map((verdict) => verdict.rule);

@@ -55,6 +55,20 @@ export interface KubeRequest {
 /** The TLS settings of a request that an agent's connections are made with. */
 const TLS_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
 
+/**
+ * Whether two values of a TLS option are the same material: the same object, or equal bytes.
+ * Compared on every request, so without serialising the certificates (which cost more than the
+ * request's own TLS work).
+ */
+function sameMaterial(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, index) => sameMaterial(item, b[index]));
+  // A pfx given as { buf, passphrase } objects: rare, so serialised.
+  return typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** Most connections to the API server at once; further requests queue for a free one. */
 const MAX_SOCKETS = 32;
 
@@ -91,7 +105,7 @@ export class KubeHttp {
    * TCP and TLS handshake, which cost more CPU than the requests themselves. It is made again
    * only when the TLS material changes (a rotated client certificate).
    */
-  private agent: { identity: string; agent: Agent } | undefined;
+  private agent: { material: unknown[]; agent: Agent } | undefined;
   private readonly plainAgent = new PlainAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
   private readonly access: ClusterAccess;
@@ -103,13 +117,13 @@ export class KubeHttp {
   }
 
   private keptAlive(options: RequestOptions & AgentOptions): Agent {
-    const tls: AgentOptions = {};
-    for (const name of TLS_OPTIONS)
-      if (options[name] !== undefined) Object.assign(tls, { [name]: options[name] });
-    const identity = JSON.stringify(TLS_OPTIONS.map((name) => options[name] ?? null));
-    if (this.agent?.identity !== identity) {
+    const material = TLS_OPTIONS.map((name) => options[name]);
+    if (!this.agent || !material.every((value, index) => sameMaterial(value, this.agent?.material[index]))) {
+      const tls: AgentOptions = {};
+      for (const [index, name] of TLS_OPTIONS.entries())
+        if (material[index] !== undefined) Object.assign(tls, { [name]: material[index] });
       this.agent?.agent.destroy();
-      this.agent = { identity, agent: new Agent({ ...tls, keepAlive: true, maxSockets: MAX_SOCKETS }) };
+      this.agent = { material, agent: new Agent({ ...tls, keepAlive: true, maxSockets: MAX_SOCKETS }) };
     }
     return this.agent.agent;
   }

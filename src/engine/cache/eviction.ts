@@ -1,3 +1,4 @@
+import { compareText } from '../../api/text.js';
 /**
  * Which stored results of one namespace go now: those expired, those a newer result of the same
  * key replaced, then the oldest while the namespace holds more results or bytes than it may.
@@ -24,7 +25,7 @@ export function resultsToRemove(
   now: number,
 ): { name: string; reason: EvictionReason }[] {
   const removed: { name: string; reason: EvictionReason }[] = [];
-  const newestFirst = [...entries].sort((a, b) => b.storedAt - a.storedAt || a.name.localeCompare(b.name));
+  const newestFirst = [...entries].sort((a, b) => b.storedAt - a.storedAt || compareText(a.name, b.name));
   const keys = new Set<string>();
   const kept: StoredEntry[] = [];
   for (const entry of newestFirst) {

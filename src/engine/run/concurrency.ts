@@ -10,6 +10,7 @@
  */
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { TERMINAL_RUN } from './summary.js';
+import { compareText } from '../../api/text.js';
 
 /** The operator's limits (its configuration's concurrency section). */
 export interface ConcurrencyLimits {
@@ -54,7 +55,7 @@ interface Scope {
 }
 
 const queueOrder = (a: QueueMember, b: QueueMember) =>
-  (a.waitingSince ?? '').localeCompare(b.waitingSince ?? '') || a.key.localeCompare(b.key);
+  compareText(a.waitingSince ?? '', b.waitingSince ?? '') || compareText(a.key, b.key);
 
 const HOLDERS_SHOWN = 5;
 

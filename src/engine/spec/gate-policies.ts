@@ -9,6 +9,7 @@ import type { SpecV2 } from '../../api/v2/runbook.js';
 import { compileCondition } from './cel.js';
 import { celScope, GATE_VARIABLES, type Gate } from './gates.js';
 import { allStages } from './workflow-stages.js';
+import { compareText } from '../../api/text.js';
 
 export interface GatePolicyRecord {
   kind: 'GatePolicy' | 'ClusterGatePolicy';
@@ -87,7 +88,7 @@ export function runGates(
 ): { gates: RunGate[]; overflow: number } {
   const ordered = [...policies].sort(
     (a, b) =>
-      (a.kind === b.kind ? 0 : a.kind === 'ClusterGatePolicy' ? -1 : 1) || a.name.localeCompare(b.name),
+      (a.kind === b.kind ? 0 : a.kind === 'ClusterGatePolicy' ? -1 : 1) || compareText(a.name, b.name),
   );
   const stages = new Set(allStages(spec).map((stage) => stage.name));
   const fromPolicies = new Map<string, RunGate>();

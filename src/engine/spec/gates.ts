@@ -7,6 +7,7 @@
 import { Context } from '../../api/v2/context.js';
 import { Spec, type SpecV2 } from '../../api/v2/runbook.js';
 import { compileCondition } from './cel.js';
+import { compareText } from '../../api/text.js';
 
 export type Gate = NonNullable<NonNullable<SpecV2['quality']>['gates']>[number];
 
@@ -137,7 +138,7 @@ export function tallyDecisions(
   const ignored: string[] = [];
   const ordered = decisions
     .filter((decision) => decision.gate === gate && decision.generation === generation)
-    .sort((a, b) => a.time.localeCompare(b.time) || a.name.localeCompare(b.name));
+    .sort((a, b) => compareText(a.time, b.time) || compareText(a.name, b.name));
   for (const decision of ordered) {
     const why = ineligibility(rules, decision.user, decision.groups, author);
     if (why) ignored.push(`${decision.name}: ${why}`);

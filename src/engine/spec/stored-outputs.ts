@@ -10,7 +10,7 @@ import { setOwn } from '../../api/json.js';
 import type { StageStatusV2 } from '../../api/v2/runbook.js';
 import type { Problem } from '../stage/agent-report.js';
 import { sha256 } from '../model/hash.js';
-import { graphemes } from '../model/text.js';
+import { graphemes } from '../../api/text.js';
 import type { OutputStore, StoredFile } from '../model/types.js';
 
 /** The largest output the status keeps inline, as JSON. */

@@ -7,7 +7,7 @@
  */
 
 import { fileReference, StoredOutput } from './stored-outputs.js';
-import { graphemes } from '../model/text.js';
+import { graphemes } from '../../api/text.js';
 import type { StoredFile } from '../model/types.js';
 
 export interface SubstitutionScope {

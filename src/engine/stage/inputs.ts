@@ -2,7 +2,7 @@
 import type { StageV2 } from '../../api/v2/runbook.js';
 import { substitute, UnresolvedReference, type SubstitutionScope } from '../spec/substitution.js';
 import type { Problem } from './agent-report.js';
-import { graphemes } from '../model/text.js';
+import { graphemes } from '../../api/text.js';
 import { compileUserSchema } from '../spec/user-schema.js';
 
 function isEmpty(value: unknown): boolean {

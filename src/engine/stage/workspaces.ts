@@ -10,6 +10,7 @@ import { sharedOnOneNode, workspaceMountPath, type WorkspaceV2 } from '../../api
 import type { SpecV2, StageV2, StatusV2 } from '../../api/v2/runbook.js';
 import { claimName, colocationGroup, workspaceExecution } from '../model/naming.js';
 import type { JobObservation, PlannedWorkspace, RunbookObject } from '../model/types.js';
+import { compareText } from '../../api/text.js';
 
 export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
 
@@ -95,7 +96,7 @@ export function workspaceNode(
     .filter((job) =>
       (stagesByName.get(job.stage)?.workspaces ?? []).some((binding) => colocated.has(binding.name)),
     )
-    .sort((a, b) => (a.startTime ?? '').localeCompare(b.startTime ?? '') || a.name.localeCompare(b.name));
+    .sort((a, b) => compareText(a.startTime ?? '', b.startTime ?? '') || compareText(a.name, b.name));
   return sharing[0]?.node;
 }
 

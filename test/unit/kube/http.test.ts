@@ -11,9 +11,12 @@ describe('KubeHttp connections', () => {
   let server: Server;
   let handshakes = 0;
   let http: KubeHttp;
+  let serverCa: CertificateAuthority;
+  let serverUrl: string;
 
   before(async () => {
     const ca = await CertificateAuthority.create('test-ca');
+    serverCa = ca;
     const tls = await ca.issue({
       commonName: 'localhost',
       usage: 'server',
@@ -33,12 +36,13 @@ describe('KubeHttp connections', () => {
       handshakes += 1;
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    serverUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const kc = new KubeConfig();
     kc.loadFromOptions({
       clusters: [
         {
           name: 'c',
-          server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          server: serverUrl,
           caData: Buffer.from(ca.certificatePem).toString('base64'),
         },
       ],
@@ -62,6 +66,31 @@ describe('KubeHttp connections', () => {
       });
     }
     expect(handshakes).to.equal(1);
+  });
+
+  it('makes a new connection when the TLS material changes, and only then', async () => {
+    const before = handshakes;
+    const otherCa = await CertificateAuthority.create('other-ca');
+    let bundle: Buffer | Buffer[] = Buffer.from(serverCa.certificatePem);
+    const rotating = new KubeHttp({
+      server: serverUrl,
+      applyTo: (options) => {
+        // New objects each time, as a kubeconfig read again gives them.
+        Object.assign(options, {
+          ca: Array.isArray(bundle) ? bundle.map((pem) => Buffer.from(pem)) : Buffer.from(bundle),
+        });
+        return Promise.resolve();
+      },
+    });
+    try {
+      for (let index = 0; index < 3; index += 1) await rotating.request({ method: 'GET', path: '/same' });
+      expect(handshakes - before).to.equal(1);
+      bundle = [Buffer.from(serverCa.certificatePem), Buffer.from(otherCa.certificatePem)];
+      for (let index = 0; index < 3; index += 1) await rotating.request({ method: 'GET', path: '/rotated' });
+      expect(handshakes - before).to.equal(2);
+    } finally {
+      rotating.close();
+    }
   });
 
   it('gives up a stream at its deadline, whether the answer never starts or never ends', async () => {
