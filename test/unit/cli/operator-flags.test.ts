@@ -22,3 +22,16 @@ describe('agentrunbook operator --namespace', function () {
     });
   }
 });
+
+describe('agentrunbook operator --no-optimize-for-size', function () {
+  this.timeout(60_000);
+
+  for (const args of [[], ['--no-optimize-for-size']]) {
+    it(`starts ${args.length ? 'with' : 'without'} it, and goes on to read its configuration`, async () => {
+      const run = startCli(['operator', '--config', '/nonexistent/config.yaml', ...args]);
+      expect(await run.exited).to.equal(1);
+      expect(run.output()).to.contain('/nonexistent/config.yaml');
+      expect(run.output()).not.to.contain('unknown option');
+    });
+  }
+});
