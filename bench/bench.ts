@@ -617,10 +617,11 @@ async function measureFanOut(bed: Bed): Promise<number> {
 
 /**
  * How long the operator is left alone before its idle memory is read (V8 shrinks its heap when
- * idle), its CPU counted over that time; and how long it is given first, for the start's last writes.
+ * idle), its CPU counted over that time; and how long it is given first: after a burst, V8's
+ * memory reducer collects garbage for some seconds (more so with --optimize-for-size).
  */
 const IDLE_MS = 10_000;
-const SETTLE_MS = 2_000;
+const SETTLE_MS = 20_000;
 
 /**
  * Finished runbooks stored, in growing numbers, on a bed of their own: at each count the operator
