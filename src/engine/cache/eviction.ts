@@ -1,8 +1,9 @@
-import { compareText } from '../../api/text.js';
 /**
  * Which stored results of one namespace go now: those expired, those a newer result of the same
  * key replaced, then the oldest while the namespace holds more results or bytes than it may.
  */
+import { compareText } from '../../api/text.js';
+
 export interface StoredEntry {
   name: string;
   key: string;
