@@ -10,10 +10,15 @@ const PLAIN_ASCII = /^[\t\n\x20-\x7e]*$/;
 
 let segmenter: Intl.Segmenter | undefined;
 
+/** ICU's grapheme segmentation, built the first time text other than plain ASCII comes. */
+function segmented(text: string): Intl.Segments {
+  segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
+  return segmenter.segment(text);
+}
+
 export function graphemes(text: string): string[] {
   if (PLAIN_ASCII.test(text)) return text.split('');
-  segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
-  return Array.from(segmenter.segment(text), (segment) => segment.segment);
+  return Array.from(segmented(text), (segment) => segment.segment);
 }
 
 /** `text`'s graphemes one by one, segmenting no further than the caller reads. */
@@ -22,8 +27,7 @@ export function* eachGrapheme(text: string): Generator<string> {
     yield* text;
     return;
   }
-  segmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
-  for (const { segment } of segmenter.segment(text)) yield segment;
+  for (const { segment } of segmented(text)) yield segment;
 }
 
 /** Code-unit order, as Go and kubectl sort names: the same on every machine and locale. */
