@@ -124,28 +124,49 @@ export class RunbookHandle {
 
   /**
    * Puts back the spec of revision `to` (a number, or a spec.version: its newest revision),
-   * keeping suspend and cancel as they are. An update with the resourceVersion read, so a change
-   * made meanwhile fails it instead of being lost.
+   * keeping suspend and cancel as they are. An update with the resourceVersion read, so a spec
+   * changed meanwhile fails it instead of being lost; a conflict from the operator's status writes
+   * alone (the generation unchanged) is read again and retried, as client-go's RetryOnConflict.
    */
   async rollback(to: string): Promise<RunbookRevision> {
-    const runbook = await this.get();
-    const revision = pickRevision(
-      await listRevisions(this.http, this.namespace, runbook.metadata.uid ?? ''),
-      to,
-    );
-    const kept = Object.fromEntries(
-      OPERATIONAL_FIELDS.flatMap((field) =>
-        runbook.spec[field] === undefined ? [] : [[field, runbook.spec[field]]],
-      ),
-    );
-    await this.http.request({
-      method: 'PUT',
-      path: this.path,
-      body: { ...runbook, spec: { ...revision.spec, ...kept } },
-    });
-    return revision;
+    const first = await this.get();
+    let runbook = first;
+    for (let attempt = 1; ; attempt += 1) {
+      const revision = pickRevision(
+        await listRevisions(this.http, this.namespace, runbook.metadata.uid ?? ''),
+        to,
+      );
+      const kept = Object.fromEntries(
+        OPERATIONAL_FIELDS.flatMap((field) =>
+          runbook.spec[field] === undefined ? [] : [[field, runbook.spec[field]]],
+        ),
+      );
+      try {
+        await this.http.request({
+          method: 'PUT',
+          path: this.path,
+          body: { ...runbook, spec: { ...revision.spec, ...kept } },
+        });
+        return revision;
+      } catch (error) {
+        if (!isStatus(error, 409) || attempt >= ROLLBACK_ATTEMPTS) throw error;
+      }
+      runbook = await this.get();
+      if (
+        runbook.metadata.uid !== first.metadata.uid ||
+        runbook.metadata.generation !== first.metadata.generation
+      )
+        throw new KubeApiError(
+          409,
+          'Conflict',
+          `agentrunbook ${this.name} changed while it was being rolled back (generation ${first.metadata.generation} is now ${runbook.metadata.generation}); look at its spec and roll back again`,
+        );
+    }
   }
 }
+
+/** Status writes by the operator move the resourceVersion often; a rollback retries past a few. */
+const ROLLBACK_ATTEMPTS = 5;
 
 /** The revision `to` names: a revision number, or a spec.version (the newest revision that has it). */
 export function pickRevision(revisions: readonly RunbookRevision[], to: string): RunbookRevision {
