@@ -930,18 +930,10 @@ describe('make e2e: the chart and the images on a real kubelet', function () {
       helm('uninstall', RELEASE, '-n', OPERATOR_NAMESPACE, '--wait'),
     );
     expect(output).to.contain('kept due to the resource policy');
-    // The garbage collector removes the Deployment's ReplicaSet and Pods after it.
-    await timed('the operator Pods to go', () =>
-      k(
-        '-n',
-        OPERATOR_NAMESPACE,
-        'wait',
-        '--for=delete',
-        'pod',
-        '-l',
-        `app.kubernetes.io/name=${OPERATOR_NAME}`,
-        '--timeout=120s',
-      ),
+    // The garbage collector removes the Deployments' ReplicaSets and Pods after them: the
+    // operator's and the console's, which carry different names.
+    await timed('the operator and console Pods to go', () =>
+      k('-n', OPERATOR_NAMESPACE, 'wait', '--for=delete', 'pod', '--all', '--timeout=120s'),
     );
     await expectOnlyTheCrdLeft(admin);
   });
