@@ -389,20 +389,31 @@ class Bed {
   }
 
   /** Reaction (dependency done -> next Job) and Pod-to-Pod gaps of the given runbooks, in ms. */
-  gaps(namespace: string, names: string[]): { reaction: number[]; podToPod: number[] } {
+  gaps(namespace: string, names: string[]): { reaction: number[]; podToPod: number[]; slowest: string } {
     const reaction: number[] = [];
+    const timed: { ms: number; at: number; stage: number }[] = [];
+    let first = Infinity;
     const podToPod: number[] = [];
     for (const name of names) {
       for (let i = 1; i < stageNames.length; i += 1) {
         const before = this.timeline.stage(namespace, name, stageNames[i - 1] ?? '');
         const after = this.timeline.stage(namespace, name, stageNames[i] ?? '');
         const done = Math.min(before?.podDone ?? Infinity, before?.jobDone ?? Infinity);
-        if (after?.jobAdded !== undefined && Number.isFinite(done)) reaction.push(after.jobAdded - done);
+        if (i === 1 && before?.jobAdded !== undefined) first = Math.min(first, before.jobAdded);
+        if (after?.jobAdded !== undefined && Number.isFinite(done)) {
+          reaction.push(after.jobAdded - done);
+          timed.push({ ms: after.jobAdded - done, at: done, stage: i });
+        }
         if (after?.podAdded !== undefined && before?.podDone !== undefined)
           podToPod.push(after.podAdded - before.podDone);
       }
     }
-    return { reaction, podToPod };
+    const slowest = timed
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 8)
+      .map((t) => `${Math.round(t.ms)} ms at ${((t.at - first) / 1000).toFixed(1)} s (stage ${t.stage + 1})`)
+      .join(', ');
+    return { reaction, podToPod, slowest };
   }
 
   /** A new runbook in a fresh namespace: ms from its create to its first Job's, as watched. */
@@ -500,7 +511,9 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     const cpu = (cpuMs(pid) - cpuBefore) / stages;
     const requests = operatorRequests(bed.auditLog, auditFrom);
     const peak = memoryMb(pid).peak;
-    reactionFigures(`${label}: ${RUNBOOKS} runbooks`, bed.gaps(many, names).reaction, true);
+    const manyGaps = bed.gaps(many, names);
+    reactionFigures(`${label}: ${RUNBOOKS} runbooks`, manyGaps.reaction, true);
+    console.log(`    slowest reactions, from the first Job: ${manyGaps.slowest}`);
     // kube-controller-manager at its defaults paces the operator's work: its CPU per stage is higher.
     const cpuTarget = first ? 8 : 5;
     record(`${label}: operator CPU per stage`, cpu, 'ms', {

@@ -3,9 +3,15 @@
  * the runbooks themselves, Owns for the Jobs they own, Watches for anything else, with a function
  * that maps an object to the runbooks it concerns. Predicates say which events are worth a
  * reconcile (controller-runtime's predicate.Funcs); every event is, where none is given.
+ *
+ * A runbook that appears (created, or listed at start) is enqueued at low priority: under a burst of
+ * new runbooks, or the thousands listed when the operator starts, a run in progress whose Job just
+ * ended is reconciled first, as controller-runtime's priority queue does for the initial list. A
+ * runbook not yet started loses a few hundred milliseconds; a run in progress would lose them on
+ * every stage.
  */
 import { objectKey, type SharedInformer, type KubeObject } from '../kube/informer.js';
-import type { WorkQueue } from '../kube/work-queue.js';
+import type { Priority, WorkQueue } from '../kube/work-queue.js';
 import type { ObjectMeta } from '../kube/types.js';
 import { controllerOwner } from './job-cache.js';
 
@@ -29,7 +35,7 @@ export class Watches {
 
   /** The runbooks themselves. */
   for<T extends KubeObject>(informer: SharedInformer<T>, predicates: Predicates<T> = {}): this {
-    return this.watches(informer, (object) => [objectKey(object)], predicates);
+    return this.subscribe(informer, (object) => [objectKey(object)], predicates, 'low');
   }
 
   /** Objects a runbook controls (its Jobs): their owner. */
@@ -37,7 +43,7 @@ export class Watches {
     informer: SharedInformer<T>,
     predicates: Predicates<T> = {},
   ): this {
-    return this.watches(informer, ownerKey, predicates);
+    return this.subscribe(informer, ownerKey, predicates, 'normal');
   }
 
   /** Any other object, mapped to the runbooks it concerns. */
@@ -46,12 +52,21 @@ export class Watches {
     toRunbooks: ToRunbooks<T>,
     predicates: Predicates<T> = {},
   ): this {
-    const enqueue = (object: T) => {
-      for (const key of toRunbooks(object)) this.queue.add(key);
+    return this.subscribe(informer, toRunbooks, predicates, 'normal');
+  }
+
+  private subscribe<T extends KubeObject>(
+    informer: SharedInformer<T>,
+    toRunbooks: ToRunbooks<T>,
+    predicates: Predicates<T>,
+    addPriority: Priority,
+  ): this {
+    const enqueue = (object: T, priority: Priority = 'normal') => {
+      for (const key of toRunbooks(object)) this.queue.add(key, priority);
     };
     informer.on({
       add: (object) => {
-        if (predicates.add?.(object) ?? true) enqueue(object);
+        if (predicates.add?.(object) ?? true) enqueue(object, addPriority);
       },
       update: (object, old) => {
         if (predicates.update?.(object, old) ?? true) enqueue(object);

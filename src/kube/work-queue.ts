@@ -2,7 +2,9 @@
  * A work queue with client-go's semantics: a key waiting in the queue is held once however often
  * it is added; a key being processed is never handed to a second worker, and if it is added
  * meanwhile it is queued again when the first worker is done; failed keys come back after a
- * rate-limited delay; deadlines come back with addAfter.
+ * rate-limited delay; deadlines come back with addAfter. A key added at low priority waits behind
+ * every other (controller-runtime's priority queue, which gives the objects of a start's initial
+ * list low priority); added again at normal priority while it waits, it moves up.
  */
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
@@ -19,8 +21,14 @@ export interface QueueObserver {
   worked(seconds: number): void;
 }
 
+/** Normal, or low: handed out only when no key of normal priority waits. */
+export type Priority = 'normal' | 'low';
+
 export class WorkQueue {
   private readonly queue: string[] = [];
+  private readonly lowQueue: string[] = [];
+  /** The waiting keys (of queuedAt) added at low priority only. */
+  private readonly low = new Set<string>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: (() => void)[] = [];
@@ -36,7 +44,7 @@ export class WorkQueue {
   constructor(readonly rateLimiter: RateLimiter = defaultControllerRateLimiter()) {}
 
   get length(): number {
-    return this.queue.length;
+    return this.queue.length + this.lowQueue.length;
   }
 
   /** Seconds each key being processed has been at it. */
@@ -48,15 +56,31 @@ export class WorkQueue {
     const now = performance.now();
     this.observer?.taken((now - (this.queuedAt.get(key) ?? now)) / 1000);
     this.queuedAt.delete(key);
+    this.low.delete(key);
     this.startedAt.set(key, now);
   }
 
-  add(key: string): void {
-    if (this.shuttingDown || this.queuedAt.has(key)) return;
+  add(key: string, priority: Priority = 'normal'): void {
+    if (this.shuttingDown) return;
+    if (this.queuedAt.has(key)) {
+      if (priority === 'normal') this.raise(key);
+      return;
+    }
     this.observer?.added();
     this.queuedAt.set(key, performance.now());
+    if (priority === 'low') this.low.add(key);
     if (this.startedAt.has(key)) return;
     this.dispatch(key);
+  }
+
+  /** A waiting key of low priority, added again at normal priority, moves to the normal queue. */
+  private raise(key: string): void {
+    if (!this.low.delete(key)) return;
+    const at = this.lowQueue.indexOf(key);
+    // Not in the low queue: it is being processed and goes back in when done, now at normal priority.
+    if (at < 0) return;
+    this.lowQueue.splice(at, 1);
+    this.queue.push(key);
   }
 
   /** Hands a dirty key to a waiting worker, or queues it. */
@@ -66,7 +90,7 @@ export class WorkQueue {
       this.handOut(key);
       waiter(key);
     } else {
-      this.queue.push(key);
+      (this.low.has(key) ? this.lowQueue : this.queue).push(key);
     }
   }
 
@@ -105,7 +129,7 @@ export class WorkQueue {
 
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
-    const key = this.queue.shift();
+    const key = this.queue.shift() ?? this.lowQueue.shift();
     if (key !== undefined) {
       this.handOut(key);
       return Promise.resolve(key);

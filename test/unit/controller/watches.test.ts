@@ -45,10 +45,10 @@ async function started<T extends { metadata?: { name?: string } }>(items: T[]) {
 }
 
 describe('watches: what enqueues a runbook', () => {
-  it('For: a runbook added or deleted, and updated only where the predicate says so', async () => {
+  it('For: a runbook added (at low priority) or deleted, and updated only where the predicate says so', async () => {
     const queued: string[] = [];
     const runbooks = await started<CachedRunbook>([]);
-    new Watches({ add: (key) => queued.push(key) }).for(runbooks.informer, {
+    new Watches({ add: (key, priority) => queued.push(`${key} ${priority}`) }).for(runbooks.informer, {
       update: (next, old) => next.metadata.generation !== old.metadata.generation,
     });
     runbooks.emit('ADDED', runbook('a'));
@@ -59,18 +59,18 @@ describe('watches: what enqueues a runbook', () => {
     runbooks.emit('MODIFIED', runbook('a', 2));
     runbooks.emit('DELETED', runbook('a', 2));
     runbooks.informer.stop();
-    expect(queued).to.deep.equal(['ns/a', 'ns/a', 'ns/a']);
+    expect(queued).to.deep.equal(['ns/a low', 'ns/a normal', 'ns/a normal']);
   });
 
   it('Owns: a Job enqueues the runbook that controls it, and nothing for a Job without one', async () => {
     const queued: string[] = [];
     const jobs = await started<CachedJob>([]);
-    new Watches({ add: (key) => queued.push(key) }).owns(jobs.informer);
+    new Watches({ add: (key, priority) => queued.push(`${key} ${priority}`) }).owns(jobs.informer);
     jobs.emit('ADDED', job('j1', 'rb'));
     jobs.emit('ADDED', job('j2', undefined));
     jobs.emit('MODIFIED', job('j1', 'rb', '2'));
     jobs.informer.stop();
-    expect(queued).to.deep.equal(['ns/rb', 'ns/rb']);
+    expect(queued).to.deep.equal(['ns/rb normal', 'ns/rb normal']);
   });
 
   it('Watches: an object mapped to the runbooks it concerns, with a predicate per event', async () => {

@@ -32,6 +32,31 @@ describe('work queue', () => {
     expect(second).to.equal('a');
   });
 
+  it('hands out low-priority keys only when no other waits, and raises one added again at normal priority', async () => {
+    const queue = new WorkQueue();
+    queue.add('new-1', 'low');
+    queue.add('new-2', 'low');
+    queue.add('running');
+    queue.add('new-3', 'low');
+    queue.add('new-2');
+    expect(queue.length).to.equal(4);
+    const order = [];
+    for (let i = 0; i < 4; i += 1) order.push(await queue.get());
+    expect(order).to.deep.equal(['running', 'new-2', 'new-1', 'new-3']);
+  });
+
+  it('requeues a key added at normal priority while it was processed at normal priority', async () => {
+    const queue = new WorkQueue();
+    queue.add('a', 'low');
+    const first = await queue.get();
+    queue.add('a', 'low');
+    queue.add('a');
+    queue.add('b', 'low');
+    queue.done(first ?? '');
+    expect(await queue.get()).to.equal('a');
+    expect(await queue.get()).to.equal('b');
+  });
+
   it('hands a key to a worker that is already waiting', async () => {
     const queue = new WorkQueue();
     const waiting = queue.get();
