@@ -19,7 +19,8 @@
  * Markdown table and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M
  * --stored K,L,... --beds default,unthrottled,stored --quick, --no-metrics, --workers N, --profile (the operator writes CPU profiles to dist/bench/profiles),
  * --node-options=FLAGS (for the operator's node, e.g. V8 heap settings to compare; default: the
- * chart's nodeOptions, as the operator runs in a cluster).
+ * chart's nodeOptions, as the operator runs in a cluster). The operator also gets the chart's
+ * mallocArenaMax as MALLOC_ARENA_MAX.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -77,8 +78,12 @@ const BEDS = bedsOf(flags.beds);
 /** The V8 settings the chart gives the operator (values.yaml nodeOptions), unless told otherwise. */
 const chartValues = parse(
   readFileSync(join(repoRoot, 'helm', 'agentrunbook-operator', 'values.yaml'), 'utf8'),
-) as { nodeOptions?: string };
+) as { nodeOptions?: string; mallocArenaMax?: number };
 const NODE_OPTIONS = flags['node-options'] ?? chartValues.nodeOptions ?? '';
+/** The chart's malloc arenas (values.yaml mallocArenaMax), set as the chart sets them. */
+const OPERATOR_ENV: Record<string, string> = chartValues.mallocArenaMax
+  ? { MALLOC_ARENA_MAX: String(chartValues.mallocArenaMax) }
+  : {};
 /** Where --profile's operator processes write their CPU profiles. */
 const PROFILES = join(repoRoot, 'dist', 'bench', 'profiles');
 const RUNBOOKS = Number(flags.runbooks);
@@ -318,6 +323,7 @@ class Bed {
       ],
       port,
       logPath,
+      OPERATOR_ENV,
     );
     const deadline = Date.now() + 60_000;
     const logged = () =>
@@ -774,6 +780,7 @@ async function main(): Promise<void> {
     stages: STAGES,
     cores: availableParallelism(),
     nodeOptions: NODE_OPTIONS,
+    env: OPERATOR_ENV,
     figures,
   };
   const out = join(repoRoot, 'dist', 'bench', `results-${result.date.replace(/[:.]/g, '-')}.json`);

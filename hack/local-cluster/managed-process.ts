@@ -27,9 +27,11 @@ export class ManagedProcess {
     readonly args: string[],
     readonly port: number,
     readonly logPath: string,
+    /** Variables set in its environment, on top of this process's. */
+    env: Record<string, string> = {},
   ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
-    this.child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     running.add(this.child);
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.record(chunk);

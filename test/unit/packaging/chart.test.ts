@@ -166,6 +166,18 @@ describe('the Helm chart and install.yaml', function () {
     expect(env(['nodeOptions='])).to.equal(undefined);
   });
 
+  it('gives the operator two malloc arenas by default, and glibc’s default for 0', () => {
+    const env = (set: string[]) =>
+      (
+        find(documents(renderChart('ops', set)), 'Deployment').spec as {
+          template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+        }
+      ).template.spec.containers[0]?.env.find((variable) => variable.name === 'MALLOC_ARENA_MAX')?.value;
+    expect(env([])).to.equal('2');
+    expect(env(['mallocArenaMax=4'])).to.equal('4');
+    expect(env(['mallocArenaMax=0'])).to.equal(undefined);
+  });
+
   it('deploys the console on request with no rights of its own: no token mounted, no binding, TLS only', () => {
     const plain = documents(renderChart('ops', []));
     expect(plain.map(identity)).not.to.include('Deployment/ops/agentrunbook-console');
