@@ -4,11 +4,11 @@
  * that maps an object to the runbooks it concerns. Predicates say which events are worth a
  * reconcile (controller-runtime's predicate.Funcs); every event is, where none is given.
  *
- * A runbook that appears (created, or listed at start) is enqueued at low priority: under a burst of
- * new runbooks, or the thousands listed when the operator starts, a run in progress whose Job just
- * ended is reconciled first, as controller-runtime's priority queue does for the initial list. A
- * runbook not yet started loses a few hundred milliseconds; a run in progress would lose them on
- * every stage.
+ * A runbook that appears (created, or listed at start), and any object of an informer's initial
+ * list, is enqueued at low priority: under a burst of new runbooks, or the thousands listed when
+ * the operator starts, a run in progress whose Job just ended is reconciled first, as
+ * controller-runtime's priority queue does for the initial list. A runbook not yet started loses a
+ * few hundred milliseconds; a run in progress would lose them on every stage.
  */
 import { objectKey, type SharedInformer, type KubeObject } from '../kube/informer.js';
 import type { Priority, WorkQueue } from '../kube/work-queue.js';
@@ -66,7 +66,8 @@ export class Watches {
     };
     informer.on({
       add: (object) => {
-        if (predicates.add?.(object) ?? true) enqueue(object, addPriority);
+        // Not synced yet: the object comes from the initial list.
+        if (predicates.add?.(object) ?? true) enqueue(object, informer.hasSynced ? addPriority : 'low');
       },
       update: (object, old) => {
         if (predicates.update?.(object, old) ?? true) enqueue(object);

@@ -73,6 +73,17 @@ describe('watches: what enqueues a runbook', () => {
     expect(queued).to.deep.equal(['ns/rb normal', 'ns/rb normal']);
   });
 
+  it('enqueues what an informer lists at start at low priority, and what it is told later as usual', async () => {
+    const queued: string[] = [];
+    const jobs = sourceOf<CachedJob>([job('listed', 'old-run')]);
+    const informer = new Informer<CachedJob>('jobs', jobs.source);
+    new Watches({ add: (key, priority) => queued.push(`${key} ${priority}`) }).owns(informer);
+    await informer.start();
+    jobs.watch.emit?.('ADDED', job('new', 'running'));
+    informer.stop();
+    expect(queued).to.deep.equal(['ns/old-run low', 'ns/running normal']);
+  });
+
   it('Watches: an object mapped to the runbooks it concerns, with a predicate per event', async () => {
     const queued: string[] = [];
     const runbooks = await started<CachedRunbook>([]);
