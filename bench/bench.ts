@@ -398,7 +398,6 @@ class Bed {
 
   /** Reaction (dependency done -> next Job) and Pod-to-Pod gaps of the given runbooks, in ms. */
   gaps(namespace: string, names: string[]): { reaction: number[]; podToPod: number[]; slowest: string } {
-    const reaction: number[] = [];
     const timed: { ms: number; at: number; stage: number }[] = [];
     let first = Infinity;
     const podToPod: number[] = [];
@@ -408,14 +407,13 @@ class Bed {
         const after = this.timeline.stage(namespace, name, stageNames[i] ?? '');
         const done = Math.min(before?.podDone ?? Infinity, before?.jobDone ?? Infinity);
         if (i === 1 && before?.jobAdded !== undefined) first = Math.min(first, before.jobAdded);
-        if (after?.jobAdded !== undefined && Number.isFinite(done)) {
-          reaction.push(after.jobAdded - done);
+        if (after?.jobAdded !== undefined && Number.isFinite(done))
           timed.push({ ms: after.jobAdded - done, at: done, stage: i });
-        }
         if (after?.podAdded !== undefined && before?.podDone !== undefined)
           podToPod.push(after.podAdded - before.podDone);
       }
     }
+    const reaction = timed.map((t) => t.ms);
     const slowest = timed
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 8)

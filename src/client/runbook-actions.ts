@@ -130,12 +130,13 @@ export class RunbookHandle {
    */
   async rollback(to: string): Promise<RunbookRevision> {
     const first = await this.get();
+    // Status writes add no revision (only a new generation does), so one listing serves every try.
+    const revision = pickRevision(
+      await listRevisions(this.http, this.namespace, first.metadata.uid ?? ''),
+      to,
+    );
     let runbook = first;
     for (let attempt = 1; ; attempt += 1) {
-      const revision = pickRevision(
-        await listRevisions(this.http, this.namespace, runbook.metadata.uid ?? ''),
-        to,
-      );
       const kept = Object.fromEntries(
         OPERATIONAL_FIELDS.flatMap((field) =>
           runbook.spec[field] === undefined ? [] : [[field, runbook.spec[field]]],

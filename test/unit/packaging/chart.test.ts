@@ -29,6 +29,16 @@ const find = (manifests: Manifest[], kind: string) => {
   if (!found) throw new Error(`no ${kind}`);
   return found;
 };
+/** The operator's container in the chart rendered with `set`. */
+const operatorContainer = (set: string[]) =>
+  (
+    find(documents(renderChart('ops', set)), 'Deployment').spec as {
+      template: { spec: { containers: { args: string[]; env: { name: string; value?: string }[] }[] } };
+    }
+  ).template.spec.containers[0];
+/** The value of the operator's environment variable `name` in the chart rendered with `set`. */
+const operatorEnv = (set: string[], name: string) =>
+  operatorContainer(set)?.env.find((variable) => variable.name === name)?.value;
 
 function run(command: string, args: string[], input?: string) {
   const result = spawnSync(command, args, { encoding: 'utf8', input, cwd: repoRoot });
@@ -144,35 +154,20 @@ describe('the Helm chart and install.yaml', function () {
   });
 
   it('hands the operator its output limit, 1 MiB unless set lower', () => {
-    const args = (set: string[]) =>
-      (
-        find(documents(renderChart('ops', set)), 'Deployment').spec as {
-          template: { spec: { containers: { args: string[] }[] } };
-        }
-      ).template.spec.containers[0]?.args;
+    const args = (set: string[]) => operatorContainer(set)?.args;
     expect(args([])).to.include('--max-output-bytes=1048576');
     expect(args(['maxOutputBytes=65536'])).to.include('--max-output-bytes=65536');
   });
 
   it('gives the operator the V8 settings of nodeOptions, and V8’s defaults for none', () => {
-    const env = (set: string[]) =>
-      (
-        find(documents(renderChart('ops', set)), 'Deployment').spec as {
-          template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
-        }
-      ).template.spec.containers[0]?.env.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+    const env = (set: string[]) => operatorEnv(set, 'NODE_OPTIONS');
     expect(env([])).to.equal('--max-semi-space-size=2');
     expect(env(['nodeOptions=--max-old-space-size=256'])).to.equal('--max-old-space-size=256');
     expect(env(['nodeOptions='])).to.equal(undefined);
   });
 
   it('gives the operator two malloc arenas by default, and glibc’s default for 0', () => {
-    const env = (set: string[]) =>
-      (
-        find(documents(renderChart('ops', set)), 'Deployment').spec as {
-          template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
-        }
-      ).template.spec.containers[0]?.env.find((variable) => variable.name === 'MALLOC_ARENA_MAX')?.value;
+    const env = (set: string[]) => operatorEnv(set, 'MALLOC_ARENA_MAX');
     expect(env([])).to.equal('2');
     expect(env(['mallocArenaMax=4'])).to.equal('4');
     expect(env(['mallocArenaMax=0'])).to.equal(undefined);
