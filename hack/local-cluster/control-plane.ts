@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { CertificateAuthority, signingKeyPairPem, type KeyPairPem } from '../../src/webhook/pki.js';
-import { freePort } from './ports.js';
+import { freePort, isAddressInUse } from './ports.js';
 import { ManagedProcess } from './managed-process.js';
 import { repoRoot } from './paths.js';
 
 const READY_TIMEOUT_MS = 90_000;
 const POLL_INTERVAL_MS = 100;
+const START_ATTEMPTS = 3;
 
 export const CONTROLLERS = [
   'job-controller',
@@ -124,6 +125,19 @@ export class ControlPlane {
 
   /** Starts etcd, kube-apiserver and kube-controller-manager, and waits until each is healthy. */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.startOnce(options);
+      } catch (error) {
+        // Another process can still bind a chosen port before the binary does; a port the
+        // caller fixed would only fail again.
+        const retry = isAddressInUse(error) && options.apiServerPort === undefined;
+        if (!retry || attempt === START_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
     const binaries = options.binaryDir ?? controlPlaneBinaries();
     const dir = mkdtempSync(join(options.tmpRoot ?? tmpdir(), 'agentrunbook-envtest-'));
     const apiPort = options.apiServerPort ?? (await freePort());

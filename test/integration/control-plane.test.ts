@@ -1,11 +1,12 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
+import { freePort, isAddressInUse } from '../../hack/local-cluster/ports.js';
 
 function listen(port = 0): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -45,6 +46,18 @@ describe('the test control plane', function () {
     // The API server's port is free again.
     const server = await listen(port);
     server.close();
+  });
+
+  it('gives out ports no outgoing connection can take first (below the ephemeral range), and free', async () => {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    const ports = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    for (const port of ports) {
+      expect(port, `port ${port}`).to.be.below(Number(low));
+      const server = await listen(port);
+      server.close();
+    }
+    expect(isAddressInUse(new Error('listen tcp 127.0.0.1:1: bind: address already in use'))).to.equal(true);
+    expect(isAddressInUse(new Error('exited with code 1'))).to.equal(false);
   });
 
   it('says which binary, which port and what its log said when it cannot start, and cleans up', async () => {
