@@ -110,6 +110,33 @@ function cpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
+/** CPU time of each of a process's threads, in ms, summed by thread name (the webhook's, V8's, libuv's). */
+function cpuMsByThread(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      byName.set(name, (byName.get(name) ?? 0) + ms);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
+}
+
+/** Per stage, what each thread name spent between two readings, largest first. */
+function threadShares(before: Map<string, number>, after: Map<string, number>, stages: number): string {
+  return [...after]
+    .map(([name, ms]) => [name, (ms - (before.get(name) ?? 0)) / stages] as const)
+    .filter(([, ms]) => ms > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)} ms`)
+    .join(', ');
+}
+
 /** Resident and peak resident memory of a process, in MB, from /proc. */
 function memoryMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -511,6 +538,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     await bed.settle();
     const many = `many-${label}`;
     const cpuBefore = cpuMs(pid);
+    const threadsBefore = cpuMsByThread(pid);
     const auditFrom = statSync(bed.auditLog).size;
     const metricsBefore = await bed.scrape();
     const started = performance.now();
@@ -520,6 +548,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     const stages = RUNBOOKS * STAGES;
     const transitions = stages / seconds;
     const cpu = (cpuMs(pid) - cpuBefore) / stages;
+    const threadsAfter = cpuMsByThread(pid);
     const requests = operatorRequests(bed.auditLog, auditFrom);
     const peak = memoryMb(pid).peak;
     const manyGaps = bed.gaps(many, names);
@@ -531,6 +560,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
       text: `<= ${cpuTarget} ms`,
       met: cpu <= cpuTarget,
     });
+    console.log(`    CPU per stage by thread: ${threadShares(threadsBefore, threadsAfter, stages)}`);
     record(`${label}: operator API requests per stage (all but watches)`, requests.all / stages, 'requests', {
       text: '<= 3',
       met: requests.all / stages <= 3,

@@ -29,7 +29,7 @@ export class WebhookThread {
     admission?: AdmissionConfig,
   ) {
     const start: WorkerStart = { tls, port, ...(host ? { host } : {}), ...(admission ? { admission } : {}) };
-    this.worker = new Worker(WORKER, { workerData: start });
+    this.worker = new Worker(WORKER, { workerData: start, name: 'webhook' });
     this.worker.on('message', (message: FromWorker) => {
       if (message.type === 'log') {
         log.log(message.level, message.message, message.meta ?? {});
