@@ -5,6 +5,7 @@
  * GenerationChangedPredicate and AnnotationChangedPredicate are the model).
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { JobObservation } from '../engine/model/types.js';
 import type { AgentRunbookJson, JobJson, ObjectMeta, PodJson } from '../kube/types.js';
 
 const deletionChanged = (a: ObjectMeta, b: ObjectMeta) => a.deletionTimestamp !== b.deletionTimestamp;
@@ -16,6 +17,19 @@ export function runbookChanged(next: AgentRunbookJson, old: AgentRunbookJson): b
     !isDeepStrictEqual(next.metadata.annotations ?? {}, old.metadata.annotations ?? {}) ||
     deletionChanged(next.metadata, old.metadata)
   );
+}
+
+/**
+ * A Job that appears, as observed with its Pods: news to its runbook unless the runbook's status
+ * already runs it in a stage and it says no more than that it exists (active, no Pod yet). The
+ * reconcile that created it decided as if it were there: an unseen Job of a Running stage is
+ * planned again under the same name, which the decision writer skips while it expects the Job.
+ * A Job the status does not run (a stale run's, a stopped stage's) is news: it may be deleted.
+ */
+export function jobAppeared(job: JobObservation | undefined, runbook: AgentRunbookJson | undefined): boolean {
+  if (!job || !runbook?.status || job.state !== 'active' || job.pod !== undefined) return true;
+  if (runbook.status.execution !== job.execution) return true;
+  return !(runbook.status.stages ?? []).some((stage) => stage.job === job.name && stage.phase === 'Running');
 }
 
 /**

@@ -23,7 +23,7 @@ import { AgentDirectory } from './agent-directory.js';
 import { AgentStatusWriter } from './agent-status.js';
 import { EgressPolicies } from './network-policy.js';
 import { WorkQueue } from '../kube/work-queue.js';
-import { jobChanged, podChanged, runbookChanged } from './change-filters.js';
+import { jobAppeared, jobChanged, podChanged, runbookChanged } from './change-filters.js';
 import { EventRecorder } from './event-recorder.js';
 import { GateDirectory } from './gate-directory.js';
 import { JobCache } from './job-cache.js';
@@ -194,6 +194,7 @@ export class RunbookController {
         update: (child, old) => child.status?.phase !== old.status?.phase,
       })
       .owns(this.jobs, {
+        add: (job) => jobAppeared(this.cache.observe(job), this.runbooks.get(ownerKey(job)[0] ?? '')),
         update: (job, old) => jobChanged(job, old, () => this.cache.jobViewChanged(job, old)),
       })
       .watches(

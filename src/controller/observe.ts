@@ -86,8 +86,11 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
   const imageDigest = reportedDigest(agentStatus?.imageID);
   const podTerminated = pod?.status?.phase === 'Succeeded' || pod?.status?.phase === 'Failed';
   const fromJob = jobState(job);
-  const fromPod = fromJob.state === 'active' && terminated ? podState(pod, terminated.finishedAt) : undefined;
-  const completionTime = fromPod ? fromPod.completionTime : finishedAt(job);
+  const ended = terminated ? podState(pod, terminated.finishedAt) : undefined;
+  // Once the Job controller marks the Job as its Pod ended, the end stays the Pod's: the Job's
+  // SuccessCriteriaMet and Complete a moment later are then nothing new to decide on.
+  const fromPod = ended && (fromJob.state === 'active' || fromJob.state === ended.state) ? ended : undefined;
+  const completionTime = fromPod?.completionTime ?? finishedAt(job);
   const node = pod?.spec?.nodeName;
   const unschedulable = pod?.status?.conditions?.find(
     (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
@@ -99,7 +102,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     execution,
     generation,
     attempt,
-    ...(fromPod ? { state: fromPod.state } : fromJob),
+    ...(fromPod && fromJob.state === 'active' ? { state: fromPod.state } : fromJob),
     ...(job.status?.startTime ? { startTime: job.status.startTime } : {}),
     ...(completionTime ? { completionTime } : {}),
     podTerminated: podTerminated && terminated !== undefined,

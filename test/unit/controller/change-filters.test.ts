@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { jobChanged, podChanged, runbookChanged } from '../../../src/controller/change-filters.js';
+import {
+  jobAppeared,
+  jobChanged,
+  podChanged,
+  runbookChanged,
+} from '../../../src/controller/change-filters.js';
+import type { JobObservation } from '../../../src/engine/model/types.js';
 import type { AgentRunbookJson, JobJson, PodJson } from '../../../src/kube/types.js';
 
 const runbook = (extra: Partial<AgentRunbookJson['metadata']> = {}, phase = 'Running') =>
@@ -29,6 +35,37 @@ describe('which watch updates are worth a reconcile', () => {
     expect(
       jobChanged(job({ conditions: [{ type: 'Complete', status: 'True' }] }), job({ active: 1 })),
     ).to.equal(true);
+  });
+
+  it('a Job that appears: not the one its runbook’s status already runs, while it has no Pod', () => {
+    const created: JobObservation = {
+      name: 'rb-plan-e1-1',
+      stage: 'plan',
+      execution: 'e1',
+      generation: 1,
+      attempt: 1,
+      state: 'active',
+      podTerminated: false,
+    };
+    const running = (stages: { name: string; phase: string; job?: string }[], execution = 'e1') =>
+      ({ ...runbook(), status: { phase: 'Running', execution, stages } }) as unknown as AgentRunbookJson;
+    const runsIt = running([{ name: 'plan', phase: 'Running', job: created.name }]);
+    expect(jobAppeared(created, runsIt)).to.equal(false);
+    // Anything more than that it exists, or a status that does not run it, is news.
+    expect(jobAppeared({ ...created, pod: 'rb-plan-e1-1-abcde' }, runsIt)).to.equal(true);
+    expect(jobAppeared({ ...created, state: 'succeeded' }, runsIt)).to.equal(true);
+    expect(jobAppeared(created, running([{ name: 'plan', phase: 'Failed', job: created.name }]))).to.equal(
+      true,
+    );
+    expect(jobAppeared(created, running([{ name: 'plan', phase: 'Running', job: 'rb-plan-e1-2' }]))).to.equal(
+      true,
+    );
+    expect(
+      jobAppeared(created, running([{ name: 'plan', phase: 'Running', job: created.name }], 'e2')),
+    ).to.equal(true);
+    expect(jobAppeared(created, runbook())).to.equal(true);
+    expect(jobAppeared(created, undefined)).to.equal(true);
+    expect(jobAppeared(undefined, runsIt)).to.equal(true);
   });
 
   it('Pods: phase or a container’s state; not other status churn', () => {

@@ -128,6 +128,35 @@ describe('the Job cache the reconciler reads', () => {
     expect(await changed([running], { ...started, spec: { nodeName: 'node-1' } }, started)).to.equal(true);
     expect(await changed([running], pod('s1', 'Succeeded'), started)).to.equal(true);
     expect(cache.jobViewChanged(job('s1', 'me', 'a', 5), running)).to.equal(true);
+    // Once its Pod ended, the Job controller marking the Job the same way is nothing new.
+    const ended = await cacheOf([running], [pod('s1', 'Succeeded')]);
+    const complete = (type: string, completionTime?: string): CachedJob => ({
+      ...running,
+      status: {
+        conditions: [{ type, status: 'True', lastTransitionTime: '2026-01-01T01:00:02Z' }],
+        ...(completionTime ? { completionTime } : {}),
+      },
+    });
+    const met = complete('SuccessCriteriaMet');
+    expect(ended.cache.jobViewChanged(met, running)).to.equal(false);
+    expect(ended.cache.jobViewChanged(complete('Complete', '2026-01-01T01:00:03Z'), met)).to.equal(false);
+    expect(ended.cache.observe(complete('Complete', '2026-01-01T01:00:03Z'))).to.include({
+      state: 'succeeded',
+      completionTime: '2026-01-01T01:00:00Z',
+    });
+    // A Job that ended otherwise than its Pod says (its deadline) is the Job's outcome.
+    const failed = ended.cache.observe({
+      ...running,
+      status: {
+        conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }],
+        completionTime: '2026-01-01T01:00:05Z',
+      },
+    });
+    expect(failed).to.include({
+      state: 'failed',
+      failureReason: 'DeadlineExceeded',
+      completionTime: '2026-01-01T01:00:05Z',
+    });
     // A Pod of no cached Job is left to the watch's mapping, which finds no runbook for it.
     expect(await changed([], pod('other', 'Running'))).to.equal(true);
   });
