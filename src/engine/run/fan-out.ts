@@ -208,10 +208,8 @@ function absorb(run: Run, parent: StageStatusV2, name: string, item: StageStatus
 
 /** Stops the stage's items still to finish: Jobs deleted, entries gone, what they spent kept. */
 function stopItems(run: Run, parent: StageStatusV2): void {
-  const active = new Set(run.input.jobs.filter((job) => job.state === 'active').map((job) => job.name));
   for (const [name, item] of itemEntries(run, parent.name)) {
-    if (item.phase === 'Running' && item.job && active.has(item.job))
-      run.deletes.push({ name: item.job, reason: 'RunStopped' });
+    if (item.phase === 'Running' && item.job) run.stopJob(item.job);
     if (item.usage) addUsage(parent, item.usage.tokens ?? 0, parseMicros(item.usage.costUSD ?? '0'));
     run.stages.delete(name);
     run.specStages.delete(name);

@@ -104,6 +104,19 @@ export class Run {
     );
   }
 
+  /**
+   * The Job of a stage that stops: not created when this reconcile planned it, and deleted when it
+   * may run: seen active, or not seen yet though the stored status records it (the reconcile that
+   * created it ran before the cache saw it). A Job seen to have ended stays, with its outcome.
+   */
+  stopJob(name: string): void {
+    const planned = this.create.findIndex((plan) => plan.name === name);
+    if (planned >= 0) this.create.splice(planned, 1);
+    const seen = this.input.jobs.find((job) => job.name === name);
+    const recorded = this.input.runbook.status?.stages?.some((stage) => stage.job === name) ?? false;
+    if (seen ? seen.state === 'active' : recorded) this.deletes.push({ name, reason: 'RunStopped' });
+  }
+
   get activeWorkflow(): Workflow {
     return this.status.workflow?.active ?? 'main';
   }

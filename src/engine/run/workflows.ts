@@ -19,15 +19,10 @@ export function stopWorkflows(
   stopped: StageReason = 'Aborted',
   skipped: StageReason = 'RunStopped',
 ): void {
-  const active = new Set(
-    run.input.jobs
-      .filter((job) => job.execution === run.execution && job.state === 'active')
-      .map((job) => job.name),
-  );
   for (const stage of run.stages.values()) {
     if (!workflows.includes(stage.workflow ?? 'main')) continue;
     if (stage.phase === 'Running') {
-      if (stage.job && active.has(stage.job)) run.deletes.push({ name: stage.job, reason: 'RunStopped' });
+      if (stage.job) run.stopJob(stage.job);
       if (stage.child) run.cancelChildren.push(stage.child);
       run.finishStage(stage, 'Failed', stopped, `stopped because ${cause}`);
     } else if (stage.phase === 'Retrying') {

@@ -35,6 +35,31 @@ describe('cancel: spec.status Cancelled', () => {
     expect(h.step().events, 'told once').to.deep.equal([]);
   });
 
+  it('deletes the Job the last reconcile created though the cache has not seen it yet', () => {
+    const h = twoStages();
+    h.step();
+    h.succeed('a');
+    h.step();
+    const created = h.activeFor('b').name;
+    h.jobs = h.jobs.filter((job) => job.name !== created);
+    withSpec(h, (current) => ({ ...current, status: 'Cancelled' }));
+    const decision = h.step();
+    expect(decision.delete).to.deep.equal([{ name: created, reason: 'RunStopped' }]);
+    expect(h.stage('b')).to.include({ phase: 'Failed', reason: 'Aborted' });
+  });
+
+  it('neither creates nor deletes the Job of a stage started and stopped in one reconcile', () => {
+    const h = new EngineHarness(
+      runbookOf(spec({ stages: [{ name: 'a' }, { name: 'audit', runbook: { name: 'gone' } }] })),
+    );
+    const decision = h.step();
+    expect(h.stage('audit')).to.include({ phase: 'Failed', reason: 'ChildRunbookNotFound' });
+    expect(h.stage('a')).to.include({ phase: 'Failed', reason: 'Aborted' });
+    expect(h.phase).to.equal('Failed');
+    expect(decision.create, 'a stopped stage runs nothing').to.deep.equal([]);
+    expect(decision.delete, 'nothing was created to delete').to.deep.equal([]);
+  });
+
   it('starts a fresh run when spec.status is removed', () => {
     const h = twoStages();
     h.step();

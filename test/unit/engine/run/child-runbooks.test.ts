@@ -157,7 +157,8 @@ describe('runbooks as stages: a child AgentRunbook per attempt', () => {
   });
 
   it('an input that is no context field fails the stage before any child exists', () => {
-    const h = started(undefined, { config: { inputs: { bogus: 'x' } } });
+    // Without the input that read research's outputs, audit waits for research by dependsOn.
+    const h = started(undefined, { config: { inputs: { bogus: 'x' } }, dependsOn: ['research'] });
     expect(h.stage('audit')).to.include({ phase: 'Failed', reason: 'ChildRunbookInvalid' });
     expect(h.stage('audit').message).to.match(/^the child runbook would be invalid: spec\.context/);
     expect(h.children).to.deep.equal([]);

@@ -260,10 +260,14 @@ describe('forEach: one Job per item of a list', () => {
     h.succeed('research', { competitors: competitors(5) });
     h.step();
     h.fail('analyze[1]', { error: { class: 'TIMEOUT', message: 'slow' } });
+    // The last item's Job is not in the cache yet: it is stopped all the same.
+    const unseen = h.activeFor('analyze[2]').name;
+    h.jobs = h.jobs.filter((job) => job.name !== unseen);
     const decision = h.step();
     expect(h.runbook.status?.workflow?.active).to.equal('fallback');
     expect(h.stage('analyze')).to.include({ phase: 'Failed', reason: 'StoppedForFallback' });
     expect(decision.delete.map((d) => d.reason)).to.deep.equal(['RunStopped', 'RunStopped']);
+    expect(decision.delete.map((d) => d.name)).to.include(unseen);
     expect(h.active().map((job) => job.stage)).to.deep.equal(['summary']);
   });
 
