@@ -4,7 +4,8 @@
  * inputs as its context and its budgets capped at the stage's grant; the controller creates it
  * after the status (as it creates Jobs). Each reconcile folds what the child became: its usage, and
  * once it ended its outputs (Succeeded) or a failure the retry policy may retry with a new child.
- * A stage that stops cancels its child; the children of a replaced run are cancelled too.
+ * A stage that stops cancels its child (or never creates it, when it started in the same reconcile);
+ * the children of a replaced run are cancelled too.
  */
 import { MAX_RUNBOOK_DEPTH } from '../../api/v2/branching.js';
 import { parseMicros } from '../../api/grammar.js';

@@ -117,6 +117,15 @@ export class Run {
     if (seen ? seen.state === 'active' : recorded) this.deletes.push({ name, reason: 'RunStopped' });
   }
 
+  /** The child runbook of a stage that stops: not created when this reconcile planned it, else cancelled. */
+  stopChild(name: string): void {
+    const planned = this.children.findIndex((plan) => plan.name === name);
+    if (planned >= 0) this.children.splice(planned, 1);
+    const recorded = this.input.runbook.status?.stages?.some((stage) => stage.child === name) ?? false;
+    const seen = this.input.children?.some((child) => child.name === name) ?? false;
+    if (seen || recorded) this.cancelChildren.push(name);
+  }
+
   get activeWorkflow(): Workflow {
     return this.status.workflow?.active ?? 'main';
   }

@@ -23,7 +23,7 @@ export function stopWorkflows(
     if (!workflows.includes(stage.workflow ?? 'main')) continue;
     if (stage.phase === 'Running') {
       if (stage.job) run.stopJob(stage.job);
-      if (stage.child) run.cancelChildren.push(stage.child);
+      if (stage.child) run.stopChild(stage.child);
       run.finishStage(stage, 'Failed', stopped, `stopped because ${cause}`);
     } else if (stage.phase === 'Retrying') {
       // It ran and failed: it keeps that outcome, and says why no retry follows.

@@ -164,6 +164,39 @@ describe('runbooks as stages: a child AgentRunbook per attempt', () => {
     expect(h.children).to.deep.equal([]);
   });
 
+  it('creates no child for a stage started and stopped in one reconcile', () => {
+    const h = new EngineHarness(
+      runbookOf(
+        spec({
+          stages: [
+            { name: 'audit', runbook: { name: 'audit-library' } },
+            { name: 'lookup', runbook: { name: 'gone' } },
+          ],
+        }),
+      ),
+    );
+    h.runbookSpecs.set('audit-library', library);
+    const decision = h.step();
+    expect(h.stage('lookup')).to.include({ phase: 'Failed', reason: 'ChildRunbookNotFound' });
+    expect(h.stage('audit')).to.include({ phase: 'Failed', reason: 'Aborted' });
+    expect(decision.children ?? [], 'a stopped stage runs nothing').to.deep.equal([]);
+    expect(decision.cancelChildren ?? [], 'nothing was created to cancel').to.deep.equal([]);
+  });
+
+  it('cancels the child the last reconcile created though the cache has not seen it yet', () => {
+    const h = started();
+    const child = h.stage('audit').child ?? '';
+    h.children = [];
+    h.runbook = {
+      ...h.runbook,
+      spec: { ...h.runbook.spec, status: 'Cancelled' },
+      metadata: { ...h.runbook.metadata, generation: h.runbook.metadata.generation + 1 },
+    };
+    const decision = h.step();
+    expect(decision.cancelChildren).to.deep.equal([child]);
+    expect(decision.children ?? []).to.deep.equal([]);
+  });
+
   it('a restart before the child is seen creates the same child again, never a second', () => {
     const h = started();
     const name = h.stage('audit').child;
