@@ -208,6 +208,8 @@ async function main(): Promise<void> {
         '--health-probe-bind-address=0',
         `--metrics-bind-address=127.0.0.1:${metricsPort}`,
         `--webhook-url=${webhookUrl}`,
+        // One local operator: no other replica for the API server's calls to move to as it stops.
+        '--webhook-shutdown-delay=0s',
       ],
       webhookPort,
       operatorLog,

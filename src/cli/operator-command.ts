@@ -36,6 +36,7 @@ interface OperatorFlags {
   validatingWebhookConfiguration: string;
   mutatingWebhookConfiguration: string;
   certManager?: boolean;
+  webhookShutdownDelay: string;
   healthProbeBindAddress: string;
   metricsBindAddress: string;
   leaderElect?: boolean;
@@ -102,6 +103,7 @@ function webhookOptions(flags: OperatorFlags): WebhookOptions {
       mutating: flags.mutatingWebhookConfiguration,
     },
     ...(flags.certManager ? { certManager: true } : {}),
+    shutdownDelayMs: duration('--webhook-shutdown-delay', flags.webhookShutdownDelay),
   };
 }
 
@@ -163,6 +165,11 @@ export function registerOperatorCommand(program: Command): void {
       'agentrunbook-webhook-tls',
     )
     .option('--cert-manager', 'use the certificates cert-manager keeps in that Secret instead of making them')
+    .option(
+      '--webhook-shutdown-delay <duration>',
+      "on SIGTERM, how long the webhook goes on answering, each answer closing its connection, so the API server's calls move to another replica before this one stops listening",
+      '5s',
+    )
     .option(
       '--health-probe-bind-address <host:port>',
       'where /healthz and /readyz are served (plain HTTP); "0" turns them off',
@@ -262,6 +269,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
   }
   // Bad flags fail before anything is read or reached.
   const namespaces = flags.namespace ? watchedNamespaces(flags.namespace) : undefined;
+  const webhook = flags.webhook ? webhookOptions(flags) : undefined;
   const catalog = loadCatalog(flags.config);
   const templateLibrary = flags.templateLibrary ? readTemplateLibrary(flags.templateLibrary) : undefined;
   const agentLibrary = flags.agentLibrary ? readAgentLibrary(flags.agentLibrary) : undefined;
@@ -282,7 +290,7 @@ async function runOperator(flags: OperatorFlags, log: Logger): Promise<void> {
     reconcileBudgetMs: parseDurationMs(flags.reconcileBudget),
     maxOutputBytes,
     ...(namespaces ? { namespaces } : {}),
-    ...(flags.webhook ? { webhook: webhookOptions(flags) } : {}),
+    ...(webhook ? { webhook } : {}),
     ...(flags.leaderElect ? { leaderElection: leaderElection(flags) } : {}),
     ...(health ? { health } : {}),
     ...(metrics ? { metrics } : {}),

@@ -257,6 +257,8 @@ export class Operator {
   /** Stops taking work, waits for in-flight reconciles, releases the Lease, then stops the rest. */
   async stop(): Promise<void> {
     this.stopping = true;
+    // The webhook drains while the workers finish; the Lease is not held back for it.
+    this.webhook?.drain();
     await this.controller.stopWorkers();
     await this.elector?.stop();
     await this.leading;

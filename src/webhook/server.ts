@@ -13,6 +13,8 @@ import { reviewValidation, type AdmissionConfig } from './validation.js';
 import type { KeyPairPem } from './pki.js';
 
 const MAX_BODY = 8 * 1024 * 1024;
+/** How long a closing server lets the answers under way finish before it drops their connections. */
+const CLOSE_GRACE_MS = 10_000;
 
 class BodyTooLarge extends Error {}
 
@@ -67,6 +69,7 @@ function outcomeOf(review: unknown): Served['outcome'] {
 
 export class WebhookServer {
   private readonly server: Server;
+  private draining = false;
 
   constructor(
     tls: KeyPairPem,
@@ -85,7 +88,7 @@ export class WebhookServer {
         .catch((error: unknown): Served['outcome'] => {
           this.log.error('webhook request failed', { error: (error as Error).message });
           if (res.headersSent) res.destroy();
-          else res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"internal error"}');
+          else this.answer(res, 500, '{"message":"internal error"}');
           return 'error';
         })
         .then(
@@ -117,13 +120,37 @@ export class WebhookServer {
     });
   }
 
+  /**
+   * From now on each answer closes its connection. The API server keeps connections to a webhook
+   * alive and goes on using one to a replica that is stopping (kubernetes#127335): closed under it,
+   * a call fails. Closed after an answer, its next call dials again and reaches a replica that stays.
+   */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /**
+   * Stops listening and closes the idle connections; the answers under way finish first (each
+   * closing its connection), for up to CLOSE_GRACE_MS.
+   */
   close(): Promise<void> {
+    this.drain();
     return new Promise((resolve) => {
+      const drop = setTimeout(() => {
+        this.server.closeAllConnections();
+      }, CLOSE_GRACE_MS);
       this.server.close(() => {
+        clearTimeout(drop);
         resolve();
       });
-      this.server.closeAllConnections();
+      this.server.closeIdleConnections();
     });
+  }
+
+  /** Writes an answer; once the server drains, it closes its connection. */
+  private answer(res: ServerResponse, status: number, json: string): void {
+    if (this.draining) res.setHeader('Connection', 'close');
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(json);
   }
 
   /** Answers a request; resolves with the outcome of a review request, undefined for a probe. */
@@ -133,7 +160,7 @@ export class WebhookServer {
     path: string,
   ): Promise<Served['outcome'] | undefined> {
     const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      this.answer(res, status, JSON.stringify(body));
     };
     if (req.method === 'GET' && path === '/healthz') {
       reply(200, { status: 'ok' });

@@ -2,6 +2,7 @@
  * Runs the webhook side of the operator: certificates (made, or cert-manager's), the HTTPS server,
  * the registration with the API server, and renewal before expiry.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { isStatus, type KubeHttp } from '../kube/http.js';
 import type { Json } from '../api/json.js';
 import type { Read } from './gate-decisions.js';
@@ -26,6 +27,11 @@ export interface WebhookOptions extends CertificateOptions {
   onServed?: (request: Served) => void;
   /** What admission reads of the operator's configuration: its policy and catalog agents. */
   admission?: AdmissionConfig;
+  /**
+   * How long the webhook goes on answering once the operator stops, each answer closing its
+   * connection, so the API server's calls move to another replica before this one stops listening.
+   */
+  shutdownDelayMs?: number;
 }
 
 /** Whether RBAC lets a user do one thing (approve a gate, create Jobs): a SubjectAccessReview. */
@@ -70,6 +76,8 @@ export class WebhookRunner {
   private current: WebhookTls | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly store: CertificateStore;
+  /** Resolves once the webhook has drained for shutdownDelayMs. */
+  private drained: Promise<unknown> | undefined;
   port = 0;
   serving = false;
 
@@ -114,7 +122,16 @@ export class WebhookRunner {
     this.current = next;
   }
 
+  /** Answers close their connections from now on; stop() closes the server shutdownDelayMs later. */
+  drain(): void {
+    if (this.drained) return;
+    this.server?.drain();
+    this.drained = delay(this.options.shutdownDelayMs ?? 0);
+  }
+
   async stop(): Promise<void> {
+    this.drain();
+    await this.drained;
     clearInterval(this.timer);
     this.serving = false;
     await this.server?.close();

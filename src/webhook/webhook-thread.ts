@@ -107,6 +107,11 @@ export class WebhookThread {
     this.send({ type: 'tls', tls });
   }
 
+  /** Each answer from now on closes its connection (WebhookServer.drain). */
+  drain(): void {
+    this.send({ type: 'drain' });
+  }
+
   async close(): Promise<void> {
     const closed = this.next('closed', 'failed');
     this.send({ type: 'close' });

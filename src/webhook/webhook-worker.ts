@@ -14,6 +14,7 @@ import { WebhookServer, type ServerLog, type Served } from './server.js';
 
 export type ToWorker =
   | { type: 'tls'; tls: KeyPairPem }
+  | { type: 'drain' }
   | { type: 'close' }
   | { type: 'authorized'; id: number; allowed: boolean; reason?: string }
   | { type: 'read-result'; id: number; object?: Json; error?: string };
@@ -85,7 +86,8 @@ if (port) {
       reads.delete(message.id);
       if (message.error !== undefined) waiting?.reject(new Error(message.error));
       else waiting?.resolve(message.object);
-    } else {
+    } else if (message.type === 'drain') server.drain();
+    else {
       void server.close().then(() => {
         post({ type: 'closed' });
       });

@@ -23,6 +23,23 @@ describe('agentrunbook operator --namespace', function () {
   }
 });
 
+describe('agentrunbook operator --webhook-shutdown-delay', function () {
+  this.timeout(60_000);
+
+  it('refuses what is no duration before reading anything, saying why', async () => {
+    const run = startCli([
+      'operator',
+      '--config',
+      '/nonexistent/config.yaml',
+      '--webhook-shutdown-delay',
+      'soon',
+    ]);
+    expect(await run.exited).to.equal(1);
+    expect(run.output()).to.contain('--webhook-shutdown-delay must be a duration such as 15s, not soon');
+    expect(run.output()).not.to.contain('/nonexistent/config.yaml');
+  });
+});
+
 describe('agentrunbook operator --no-optimize-for-size', function () {
   this.timeout(60_000);
 

@@ -1,4 +1,4 @@
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
@@ -175,5 +175,107 @@ describe('the webhook server under hostile requests', function () {
       }),
     );
     expect(answer.status).to.equal(400);
+  });
+});
+
+describe('the webhook server stopping while the API server calls it', function () {
+  this.timeout(20_000);
+  let ca: CertificateAuthority;
+  let server: WebhookServer;
+  let port = 0;
+  /** Called when a /decide review reads its runbook, with the function that answers the read. */
+  let onRead: (answer: () => void) => void = (answer) => {
+    answer();
+  };
+
+  beforeEach(async () => {
+    ca = await CertificateAuthority.create('test-ca');
+    const tls = await ca.issue({ commonName: 'localhost', usage: 'server', ipAddresses: ['127.0.0.1'] });
+    server = new WebhookServer(
+      tls,
+      silentLogger(),
+      () => Promise.resolve({ allowed: false }),
+      () =>
+        new Promise((resolve) => {
+          onRead(() => {
+            resolve(undefined);
+          });
+        }),
+    );
+    port = await server.listen(0, '127.0.0.1');
+  });
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  /** A gate decision's review: the server reads its runbook (none here) and denies it, 404. */
+  const decide = (agent?: Agent) =>
+    new Promise<{ status: number; connection: string | undefined; code: number }>((resolve, reject) => {
+      const body = JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'u1',
+          operation: 'CREATE',
+          namespace: 'ns',
+          object: { spec: { runbook: 'rb', gate: 'g' } },
+        },
+      });
+      const call = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/decide',
+          method: 'POST',
+          ca: ca.certificatePem,
+          ...(agent ? { agent } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const review = JSON.parse(Buffer.concat(chunks).toString()) as {
+              response: { status: { code: number } };
+            };
+            resolve({
+              status: res.statusCode ?? 0,
+              connection: res.headers.connection,
+              code: review.response.status.code,
+            });
+          });
+        },
+      );
+      call.on('error', reject);
+      call.end(body);
+    });
+
+  it('keeps connections alive until it drains, then closes each after its answer', async () => {
+    const agent = new Agent({ keepAlive: true, ca: ca.certificatePem });
+    try {
+      expect((await decide(agent)).connection).to.equal('keep-alive');
+      server.drain();
+      const drained = await decide(agent);
+      expect(drained).to.include({ status: 200, code: 404, connection: 'close' });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('closing lets the answer under way finish, then takes no new connection', async () => {
+    let closed: Promise<void> | undefined;
+    onRead = (answer) => {
+      // The review is under way: the server is told to close before it answers.
+      closed = server.close();
+      answer();
+    };
+    const answer = await decide();
+    expect(answer).to.include({ status: 200, code: 404, connection: 'close' });
+    await closed;
+    const refused = await decide().then(
+      () => undefined,
+      (error: unknown) => (error as NodeJS.ErrnoException).code,
+    );
+    expect(refused).to.equal('ECONNREFUSED');
   });
 });
