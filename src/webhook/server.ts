@@ -139,11 +139,11 @@ export class WebhookServer {
       const drop = setTimeout(() => {
         this.server.closeAllConnections();
       }, CLOSE_GRACE_MS);
+      // close() also closes the idle connections (Node 19 and later).
       this.server.close(() => {
         clearTimeout(drop);
         resolve();
       });
-      this.server.closeIdleConnections();
     });
   }
 

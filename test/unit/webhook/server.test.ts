@@ -52,34 +52,47 @@ function withNesting(json: string): string {
   });
 }
 
+/** POSTs a body to the server at `port` (kept alive through `agent` when given); its answer. */
+function postTo(
+  { port, ca, agent }: { port: number; ca: CertificateAuthority; agent?: Agent },
+  path: string,
+  body: string | Buffer,
+) {
+  return new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
+    const call = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        ca: ca.certificatePem,
+        headers: { 'Content-Type': 'application/json' },
+        ...(agent ? { agent } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString(),
+            connection: res.headers.connection,
+          });
+        });
+      },
+    );
+    call.on('error', reject);
+    call.end(body);
+  });
+}
+
 describe('the webhook server under hostile requests', function () {
   this.timeout(20_000);
   let server: WebhookServer;
   let port = 0;
   let ca: CertificateAuthority;
 
-  const post = (path: string, body: string | Buffer) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const call = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method: 'POST',
-          ca: ca.certificatePem,
-          headers: { 'Content-Type': 'application/json' },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
-          });
-        },
-      );
-      call.on('error', reject);
-      call.end(body);
-    });
+  const post = (path: string, body: string | Buffer) => postTo({ port, ca }, path, body);
   const review = (spec: unknown, extra: Record<string, unknown> = {}) =>
     withNesting(
       JSON.stringify({
@@ -184,11 +197,12 @@ describe('the webhook server stopping while the API server calls it', function (
   let server: WebhookServer;
   let port = 0;
   /** Called when a /decide review reads its runbook, with the function that answers the read. */
-  let onRead: (answer: () => void) => void = (answer) => {
-    answer();
-  };
+  let onRead: (answer: () => void) => void;
 
   beforeEach(async () => {
+    onRead = (answer) => {
+      answer();
+    };
     ca = await CertificateAuthority.create('test-ca');
     const tls = await ca.issue({ commonName: 'localhost', usage: 'server', ipAddresses: ['127.0.0.1'] });
     server = new WebhookServer(
@@ -210,45 +224,21 @@ describe('the webhook server stopping while the API server calls it', function (
   });
 
   /** A gate decision's review: the server reads its runbook (none here) and denies it, 404. */
-  const decide = (agent?: Agent) =>
-    new Promise<{ status: number; connection: string | undefined; code: number }>((resolve, reject) => {
-      const body = JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        request: {
-          uid: 'u1',
-          operation: 'CREATE',
-          namespace: 'ns',
-          object: { spec: { runbook: 'rb', gate: 'g' } },
-        },
-      });
-      const call = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/decide',
-          method: 'POST',
-          ca: ca.certificatePem,
-          ...(agent ? { agent } : {}),
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const review = JSON.parse(Buffer.concat(chunks).toString()) as {
-              response: { status: { code: number } };
-            };
-            resolve({
-              status: res.statusCode ?? 0,
-              connection: res.headers.connection,
-              code: review.response.status.code,
-            });
-          });
-        },
-      );
-      call.on('error', reject);
-      call.end(body);
+  const decide = async (agent?: Agent) => {
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u1',
+        operation: 'CREATE',
+        namespace: 'ns',
+        object: { spec: { runbook: 'rb', gate: 'g' } },
+      },
     });
+    const answer = await postTo({ port, ca, ...(agent ? { agent } : {}) }, '/decide', body);
+    const review = JSON.parse(answer.body) as { response: { status: { code: number } } };
+    return { status: answer.status, connection: answer.connection, code: review.response.status.code };
+  };
 
   it('keeps connections alive until it drains, then closes each after its answer', async () => {
     const agent = new Agent({ keepAlive: true, ca: ca.certificatePem });
