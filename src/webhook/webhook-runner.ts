@@ -122,11 +122,14 @@ export class WebhookRunner {
     this.current = next;
   }
 
-  /** Answers close their connections from now on; stop() closes the server shutdownDelayMs later. */
+  /**
+   * Answers close their connections from now on; stop() closes the server shutdownDelayMs later.
+   * A webhook that never started has no callers to move away: nothing to wait for.
+   */
   drain(): void {
     if (this.drained) return;
     this.server?.drain();
-    this.drained = delay(this.options.shutdownDelayMs ?? 0);
+    this.drained = this.server ? delay(this.options.shutdownDelayMs ?? 0) : Promise.resolve();
   }
 
   async stop(): Promise<void> {
