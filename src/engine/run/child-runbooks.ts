@@ -29,7 +29,7 @@ import type { Run } from './run.js';
 export const runsRunbook = (spec: RunStage | undefined): boolean => spec?.runbook !== undefined;
 
 /** The phases a child run ends in. */
-const ENDED = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
+export const CHILD_ENDED = new Set(['Succeeded', 'Failed', 'TimedOut', 'BudgetExceeded', 'Cancelled']);
 
 /** The error class a child's ending counts as, for retries and the workflow triggers. */
 const ENDING_CLASS: Record<string, ErrorClass> = {
@@ -259,14 +259,14 @@ export function foldChildren(run: Run): void {
       if ('plan' in planned && planned.plan.name === stage.child) run.children.push(planned.plan);
       continue;
     }
-    if (ENDED.has(child.phase ?? '')) foldChild(run, stage, spec, child);
+    if (CHILD_ENDED.has(child.phase ?? '')) foldChild(run, stage, spec, child);
   }
 }
 
 /** Children of other runs (a spec change or a rerun replaced theirs) that still run: cancelled. */
 export function cancelReplacedChildren(run: Run): void {
   for (const child of run.input.children ?? []) {
-    if (child.execution !== run.execution && !ENDED.has(child.phase ?? ''))
+    if (child.execution !== run.execution && !CHILD_ENDED.has(child.phase ?? ''))
       run.cancelChildren.push(child.name);
   }
 }

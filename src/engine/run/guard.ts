@@ -11,6 +11,7 @@ import { jsonShapeProblem } from '../../api/limits.js';
 import { fitStatusToSchema, validateStatus } from '../../api/status-schema.js';
 import type { StatusV2 } from '../../api/v2/runbook.js';
 import { setCondition, timestamp } from '../model/conditions.js';
+import { CHILD_ENDED } from './child-runbooks.js';
 import { decide } from './decide.js';
 import { currentExecution } from './retry-run.js';
 import type { Decision, EngineInput, OutputStore } from '../model/types.js';
@@ -62,13 +63,32 @@ export function park(
   return stampTemplate(input, {
     status: fitStatusToSchema(status),
     create: [],
-    delete: input.jobs
-      .filter((job) => job.state === 'active')
-      .map((job) => ({ name: job.name, reason: 'RunStopped' })),
+    ...stopped(input),
     events: already ? [] : [{ type: 'Warning', reason, message }],
     notifications: [],
     ...(store.length && base?.execution === execution ? { store } : {}),
   });
+}
+
+/**
+ * What a parked run stops: each Job and child runbook that may still run, whether seen running or
+ * only recorded by a stage the stored status has unfinished (the reconcile that created it ran
+ * before the cache saw it). Deleting or cancelling one that is gone is a 404, not an error.
+ */
+function stopped(input: EngineInput): Pick<Decision, 'delete' | 'cancelChildren'> {
+  const unfinished = (input.runbook.status?.stages ?? []).filter((stage) => UNFINISHED.has(stage.phase));
+  const seenJobs = new Set(input.jobs.map((job) => job.name));
+  const jobs = new Set(input.jobs.filter((job) => job.state === 'active').map((job) => job.name));
+  for (const { job } of unfinished) if (job && !seenJobs.has(job)) jobs.add(job);
+  const seenChildren = new Set((input.children ?? []).map((child) => child.name));
+  const children = new Set(
+    (input.children ?? []).filter((child) => !CHILD_ENDED.has(child.phase ?? '')).map((child) => child.name),
+  );
+  for (const { child } of unfinished) if (child && !seenChildren.has(child)) children.add(child);
+  return {
+    delete: [...jobs].map((name) => ({ name, reason: 'RunStopped' })),
+    ...(children.size ? { cancelChildren: [...children] } : {}),
+  };
 }
 
 /** A park names the template the runbook was made from, when it was resolved. */

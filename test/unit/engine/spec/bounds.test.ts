@@ -225,6 +225,48 @@ describe('bounds: the engine guard parks instead of throwing', () => {
     const again = decideSafely(input(spec({ stages: [stage('a'), stage('b')] }), { ...first.status }));
     expect(again.events).to.deep.equal([]);
   });
+
+  it('stops on park what may still run: Jobs and child runbooks seen running or only recorded', () => {
+    const observed = (name: string, state: 'active' | 'succeeded') => ({
+      name,
+      stage: name,
+      execution: 'g1',
+      generation: 1,
+      attempt: 1,
+      state,
+      podTerminated: state !== 'active',
+    });
+    const child = (name: string, phase: string) => ({
+      name,
+      stage: name,
+      execution: 'g1',
+      attempt: 1,
+      phase,
+      stages: [],
+    });
+    const stored = {
+      execution: 'g1',
+      phase: 'Running',
+      stages: [
+        { name: 'a', phase: 'Succeeded', usage: { costUSD: 'lots' } },
+        // Created by the last reconcile, not in the cache yet.
+        { name: 'b', phase: 'Running', job: 'r-b-unseen' },
+        { name: 'c', phase: 'Running', child: 'r-c-unseen' },
+        { name: 'd', phase: 'Running', job: 'r-d-running' },
+        { name: 'e', phase: 'Running', child: 'r-e-running' },
+        { name: 'f', phase: 'Succeeded', job: 'r-f-done' },
+      ],
+    };
+    const parked = decideSafely({
+      ...input(spec({ stages: ['a', 'b', 'c', 'd', 'e', 'f'].map((name) => stage(name)) }), stored),
+      jobs: [observed('r-d-running', 'active'), observed('r-f-done', 'succeeded')],
+      children: [child('r-e-running', 'Running'), child('r-old', 'Succeeded')],
+    });
+    expect(parked.status.conditions?.find((c) => c.type === 'Failed')?.reason).to.equal('InternalError');
+    expect(parked.create).to.deep.equal([]);
+    expect(parked.delete.map((d) => d.name).sort()).to.deep.equal(['r-b-unseen', 'r-d-running']);
+    expect(parked.cancelChildren?.sort()).to.deep.equal(['r-c-unseen', 'r-e-running']);
+  });
 });
 
 describe('bounds: user keys never reach a prototype', () => {
