@@ -4,7 +4,7 @@
  * holds up the stop itself. Each URL sits behind an opossum circuit breaker, so an endpoint that is
  * down is not hammered by every runbook's emergency.
  */
-import { request as httpRequest } from 'node:http';
+import { nodeHttp } from '../kube/node-http.js';
 import { request as httpsRequest } from 'node:https';
 import CircuitBreaker from 'opossum';
 import type { AgentCatalog } from '../api/catalog.js';
@@ -26,7 +26,7 @@ export function post(
   headers: Record<string, string> = { 'Content-Type': 'application/json' },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const send = url.startsWith('https:') ? httpsRequest : nodeHttp.request;
     const call = send(
       url,
       {

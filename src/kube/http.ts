@@ -3,13 +3,9 @@
  * throughout, so that the cache, the engine and the writes all see the same shapes.
  */
 import { Agent, request, type AgentOptions } from 'node:https';
-import {
-  Agent as PlainAgent,
-  request as plainRequest,
-  type IncomingMessage,
-  type RequestOptions,
-} from 'node:http';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { nodeHttp } from './node-http.js';
 import { accessFromKubeConfig, isClusterAccess, type ClusterAccess } from './cluster-access.js';
 
 export class KubeApiError extends Error {
@@ -106,7 +102,7 @@ export class KubeHttp {
    * only when the TLS material changes (a rotated client certificate).
    */
   private agent: { material: unknown[]; agent: Agent } | undefined;
-  private readonly plainAgent = new PlainAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  private readonly plainAgent = new nodeHttp.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
   private readonly access: ClusterAccess;
   /** Told of every answer (code 0 when none came), for rest_client_requests_total. */
@@ -206,7 +202,7 @@ export class KubeHttp {
     await this.access.applyTo(options);
     const secure = url.protocol === 'https:';
     options.agent = secure ? this.keptAlive(options) : this.plainAgent;
-    return secure ? request : plainRequest;
+    return secure ? request : nodeHttp.request;
   }
 
   /**

@@ -3,7 +3,8 @@
  * for a path with no route, a time limit per request, and a close that drops kept-alive
  * connections so a stop is not held up by a scraper.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import { nodeHttp } from '../kube/node-http.js';
 import type { AddressInfo } from 'node:net';
 
 /** Listens on `port` (0 picks a free one) and resolves with the port bound. */
@@ -34,7 +35,7 @@ export abstract class PlainHttpServer {
   protected abstract route(path: string): ((res: ServerResponse) => void) | undefined;
 
   async listen(port: number, host?: string): Promise<number> {
-    const server = createServer((req, res) => {
+    const server = nodeHttp.createServer((req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405).end();
         return;
