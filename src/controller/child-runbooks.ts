@@ -111,7 +111,7 @@ export async function createChild(http: KubeHttp, parent: CachedRunbook, plan: C
 /** Cancels a child runbook (spec.status: Cancelled); one already gone needs nothing. */
 export async function cancelChild(http: KubeHttp, namespace: string, name: string): Promise<void> {
   try {
-    await http.request({
+    await http.send({
       method: 'PATCH',
       path: `${runbooksPath(namespace)}/${name}`,
       contentType: 'application/merge-patch+json',

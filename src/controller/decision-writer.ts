@@ -160,7 +160,7 @@ export class DecisionWriter {
   ): Promise<Decision['delete'][number] | undefined> {
     const labels = this.deps.cache.jobs.get(`${namespace}/${name}`)?.metadata.labels ?? {};
     try {
-      await this.deps.http.request({
+      await this.deps.http.send({
         method: 'DELETE',
         path: `/apis/batch/v1/namespaces/${namespace}/jobs/${name}`,
         body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
@@ -224,7 +224,7 @@ export class DecisionWriter {
   private async writeStatus(runbook: CachedRunbook, decision: Decision): Promise<void> {
     const namespace = runbook.metadata.namespace;
     await refusedAs('StatusRejected', 'the status', () =>
-      this.deps.http.request({
+      this.deps.http.send({
         method: 'PUT',
         path: `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/${runbook.metadata.name}/status`,
         body: { ...runbook, status: decision.status },
@@ -244,7 +244,7 @@ export class DecisionWriter {
     );
     try {
       await refusedAs('JobRejected', `Job ${plan.name}`, () =>
-        this.deps.http.request({
+        this.deps.http.send({
           method: 'POST',
           path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
           body: buildJob(runbook, plan),

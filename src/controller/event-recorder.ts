@@ -154,7 +154,7 @@ export class EventRecorder {
   ): Promise<boolean> {
     stored.count += 1;
     try {
-      await this.http.request({
+      await this.http.send({
         method: 'PATCH',
         path: `/api/v1/namespaces/${runbook.metadata.namespace}/events/${stored.name}`,
         contentType: 'application/strategic-merge-patch+json',

@@ -103,7 +103,7 @@ export class SpecRevisions {
     const { write, current } = plan;
     if (write) {
       const create = () =>
-        this.http.request({
+        this.http.send({
           method: 'POST',
           path: collection(namespace),
           body: {

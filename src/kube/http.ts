@@ -28,7 +28,7 @@ export function isStatus(error: unknown, ...codes: number[]): boolean {
  */
 export async function createUnlessExists(http: KubeHttp, path: string, body: unknown): Promise<void> {
   try {
-    await http.request({ method: 'POST', path, body });
+    await http.send({ method: 'POST', path, body });
   } catch (error) {
     if (!isStatus(error, 409)) throw error;
   }
@@ -131,7 +131,20 @@ export class KubeHttp {
     this.plainAgent.destroy();
   }
 
+  /** A request whose answer is read as JSON. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
+    return (await this.exchange(req, true)) as T;
+  }
+
+  /**
+   * A request whose answer nobody reads (a status update, a Job or an Event created): the API
+   * server sends the whole object back, and it is not decoded or parsed. Fails as request() does.
+   */
+  async send(req: KubeRequest): Promise<void> {
+    await this.exchange(req, false);
+  }
+
+  private async exchange(req: KubeRequest, readAnswer: boolean): Promise<unknown> {
     const url = this.url(
       req.path,
       WRITES.has(req.method) ? { fieldManager: FIELD_MANAGER, ...req.query } : req.query,
@@ -151,23 +164,29 @@ export class KubeHttp {
       timeout: req.timeoutMs ?? 30_000,
     };
     const send = await this.prepare(url, options);
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const call = send(url, options, (res) => {
+        const status = res.statusCode ?? 0;
+        const succeeded = status >= 200 && status < 300;
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        if (succeeded && !readAnswer) res.resume();
+        else res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
           this.onResponse?.(req.method, status, url.host);
+          if (succeeded && !readAnswer) {
+            resolve(undefined);
+            return;
+          }
+          const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = undefined;
           try {
             parsed = text ? JSON.parse(text) : undefined;
           } catch {
             parsed = undefined;
           }
-          if (status >= 200 && status < 300) {
-            resolve(parsed as T);
+          if (succeeded) {
+            resolve(parsed);
             return;
           }
           const statusBody = (parsed ?? {}) as { reason?: string; message?: string };

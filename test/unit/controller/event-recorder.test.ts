@@ -20,6 +20,10 @@ class HeldApi {
     });
   }
 
+  async send(req: KubeRequest): Promise<void> {
+    await this.request(req);
+  }
+
   /** Releases the held requests until none are left. */
   async releaseAll(recorder: EventRecorder): Promise<void> {
     const state = { idle: false };

@@ -29,6 +29,10 @@ class FakeHttp {
     return Promise.resolve(req.body ?? {});
   }
 
+  async send(req: KubeRequest): Promise<void> {
+    await this.request(req);
+  }
+
   /** The writes the reconciler made (not Events, which the recorder sends on its own time). */
   writes(): string[] {
     return this.requests

@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { LOG_RETRY_MS, ReportLogs } from '../../../src/controller/report-logs.js';
 import type { JobObservation } from '../../../src/engine/model/types.js';
-import { KubeHttp } from '../../../src/kube/http.js';
+import { KubeApiError, KubeHttp } from '../../../src/kube/http.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
 
 describe('KubeHttp connections', () => {
@@ -28,6 +28,16 @@ describe('KubeHttp connections', () => {
       if (req.url?.startsWith('/silent')) return;
       if (req.url?.startsWith('/api/v1/namespaces/n/pods/hanging/log')) {
         res.writeHead(200, { 'Content-Type': 'text/plain' }).write('agentrunbook.report 2 ');
+        return;
+      }
+      if (req.url?.startsWith('/taken')) {
+        res.writeHead(409, { 'Content-Type': 'application/json' }).end(
+          JSON.stringify({
+            kind: 'Status',
+            reason: 'AlreadyExists',
+            message: 'jobs "taken" already exists',
+          }),
+        );
         return;
       }
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ path: req.url }));
@@ -66,6 +76,24 @@ describe('KubeHttp connections', () => {
       });
     }
     expect(handshakes).to.equal(1);
+  });
+
+  it('sends a write without reading its answer, and still fails with the status the server gave', async () => {
+    const before = handshakes;
+    await http.send({ method: 'POST', path: '/apis/batch/v1/namespaces/n/jobs', body: {} });
+    // The answer was drained: the kept-alive connection serves the next request.
+    expect(await http.request({ method: 'GET', path: '/after' })).to.deep.equal({ path: '/after' });
+    expect(handshakes).to.equal(before);
+    let failure: unknown;
+    try {
+      await http.send({ method: 'POST', path: '/taken', body: {} });
+    } catch (error) {
+      failure = error;
+    }
+    expect(failure).to.be.instanceOf(KubeApiError);
+    expect((failure as KubeApiError).statusCode).to.equal(409);
+    expect((failure as KubeApiError).reason).to.equal('AlreadyExists');
+    expect(String(failure)).to.contain('jobs "taken" already exists');
   });
 
   it('makes a new connection when the TLS material changes, and only then', async () => {
