@@ -231,7 +231,7 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option(
       '--no-optimize-for-size',
-      "keep V8's speed-first settings instead of the memory-first ones the operator sets at start (NODE_OPTIONS cannot): --optimize-for-size, and code not run for two full collections dropped; about 15 MB more resident at the peak and 2 to 6 MB more idle, for no less CPU per stage (docs/performance.md)",
+      "keep V8's speed-first settings instead of the memory-first ones the operator sets at start (NODE_OPTIONS cannot): --optimize-for-size, and code not run for two full collections dropped; about 15 MB more resident at the peak and 12 MB more idle, for no less CPU per stage (docs/performance.md)",
     )
     .addOption(
       new Option('--log-format <format>', 'json lines, or text for a terminal')
