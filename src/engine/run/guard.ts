@@ -13,6 +13,7 @@ import type { StatusV2 } from '../../api/v2/runbook.js';
 import { setCondition, timestamp } from '../model/conditions.js';
 import { CHILD_ENDED } from './child-runbooks.js';
 import { decide } from './decide.js';
+import { jobMayRun } from './run.js';
 import { currentExecution } from './retry-run.js';
 import type { Decision, EngineInput, OutputStore } from '../model/types.js';
 import { stageNameProblems } from '../spec/workflow-stages.js';
@@ -77,16 +78,18 @@ export function park(
  */
 function stopped(input: EngineInput): Pick<Decision, 'delete' | 'cancelChildren'> {
   const unfinished = (input.runbook.status?.stages ?? []).filter((stage) => UNFINISHED.has(stage.phase));
-  const seenJobs = new Set(input.jobs.map((job) => job.name));
-  const jobs = new Set(input.jobs.filter((job) => job.state === 'active').map((job) => job.name));
-  for (const { job } of unfinished) if (job && !seenJobs.has(job)) jobs.add(job);
+  const candidates = new Set([
+    ...input.jobs.map((job) => job.name),
+    ...unfinished.flatMap(({ job }) => job ?? []),
+  ]);
+  const jobs = [...candidates].filter((name) => jobMayRun(input, name));
   const seenChildren = new Set((input.children ?? []).map((child) => child.name));
   const children = new Set(
     (input.children ?? []).filter((child) => !CHILD_ENDED.has(child.phase ?? '')).map((child) => child.name),
   );
   for (const { child } of unfinished) if (child && !seenChildren.has(child)) children.add(child);
   return {
-    delete: [...jobs].map((name) => ({ name, reason: 'RunStopped' })),
+    delete: jobs.map((name) => ({ name, reason: 'RunStopped' })),
     ...(children.size ? { cancelChildren: [...children] } : {}),
   };
 }

@@ -45,6 +45,18 @@ export function dependencyDone(stage: Pick<StageStatusV2, 'phase' | 'reason'> | 
   return stage !== undefined && (stage.phase === 'Succeeded' || skippedByCondition(stage));
 }
 
+/**
+ * Whether a Job of the runbook may be running: seen active, or not seen yet though the stored
+ * status records it (the reconcile that created it ran before the cache saw it). A Job seen to
+ * have ended does not run again.
+ */
+export function jobMayRun(input: EngineInput, name: string): boolean {
+  const seen = input.jobs.find((job) => job.name === name);
+  return seen
+    ? seen.state === 'active'
+    : (input.runbook.status?.stages?.some((stage) => stage.job === name) ?? false);
+}
+
 export class Run {
   readonly events: EngineEvent[] = [];
   readonly create: JobPlan[] = [];
@@ -106,15 +118,12 @@ export class Run {
 
   /**
    * The Job of a stage that stops: not created when this reconcile planned it, and deleted when it
-   * may run: seen active, or not seen yet though the stored status records it (the reconcile that
-   * created it ran before the cache saw it). A Job seen to have ended stays, with its outcome.
+   * may run (jobMayRun). A Job seen to have ended stays, with its outcome.
    */
   stopJob(name: string): void {
     const planned = this.create.findIndex((plan) => plan.name === name);
     if (planned >= 0) this.create.splice(planned, 1);
-    const seen = this.input.jobs.find((job) => job.name === name);
-    const recorded = this.input.runbook.status?.stages?.some((stage) => stage.job === name) ?? false;
-    if (seen ? seen.state === 'active' : recorded) this.deletes.push({ name, reason: 'RunStopped' });
+    if (jobMayRun(this.input, name)) this.deletes.push({ name, reason: 'RunStopped' });
   }
 
   /** The child runbook of a stage that stops: not created when this reconcile planned it, else cancelled. */
