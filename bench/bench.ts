@@ -6,14 +6,15 @@
  * - with the operator (built, run as its own process under its ServiceAccount): stage transitions/s,
  *   its reaction (dependency's Pod or Job done -> next Job created) at 1, 10 and 100 concurrent
  *   runbooks, dependency Pod Succeeded -> next Pod, CPU ms and API requests per stage (from the
- *   API server's audit log), peak RSS;
+ *   API server's audit log), peak RSS; and beside it the watch floor (bench/watch-floor.ts), a
+ *   process that only keeps the operator's informers: its CPU per stage and peak RSS;
  * - on the first bed, what a stage whose result comes from the cache costs the operator (CPU, API
  *   requests) against one that runs;
  * - on the first bed, one runbook fanning out over 100 items (forEach): items/s against the bed's
  *   Job-path ceiling, CPU and API requests per item;
  * - on a bed of its own, finished runbooks stored (100, 1,000, 5,000, 10,000): the operator's
  *   start -> all reconciled, its idle RSS (at the last count also with its webhook thread), and a
- *   new runbook's create -> first Job among them;
+ *   new runbook's create -> first Job among them; the watch floor's idle RSS beside it;
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a
  * Markdown table and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M
@@ -38,6 +39,8 @@ import { repoRoot } from '../hack/local-cluster/paths.js';
 import { freePort } from '../hack/local-cluster/ports.js';
 import { OPERATOR_NAME, OPERATOR_NAMESPACE } from '../src/operator/rbac.js';
 import { parse } from 'yaml';
+import { build } from 'esbuild';
+import { MEMORY_FIRST_V8_FLAGS } from '../src/cli/operator-command.js';
 import {
   bedsOf,
   breakdown,
@@ -142,6 +145,39 @@ function memoryMb(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 'NaN');
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Resolves once `text` is in the process's log past offset `from`; fails if it exits or a minute passes. */
+async function untilLogged(
+  child: ManagedProcess,
+  logPath: string,
+  from: number,
+  text: string,
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const logged = () => existsSync(logPath) && readFileSync(logPath, 'utf8').slice(from).includes(text);
+  while (!logged()) {
+    if (child.hasExited || Date.now() > deadline) throw child.failure('did not start');
+    await delay(20);
+  }
+}
+
+let watchFloorBuilt: Promise<string> | undefined;
+
+/** bench/watch-floor.ts bundled once into dist/bench, so that it runs compiled, as the operator does. */
+function watchFloorScript(): Promise<string> {
+  const outfile = join(repoRoot, 'dist', 'bench', 'watch-floor.mjs');
+  watchFloorBuilt ??= build({
+    entryPoints: [join(repoRoot, 'bench', 'watch-floor.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    packages: 'external',
+    outfile,
+    logLevel: 'warning',
+  }).then(() => outfile);
+  return watchFloorBuilt;
 }
 
 /** Requests the operator made, from the audit log after an offset; watches not counted. */
@@ -352,14 +388,32 @@ class Bed {
       logPath,
       OPERATOR_ENV,
     );
-    const deadline = Date.now() + 60_000;
-    const logged = () =>
-      existsSync(logPath) && readFileSync(logPath, 'utf8').slice(from).includes('operator started');
-    while (!logged()) {
-      if (this.operator.hasExited || Date.now() > deadline) throw this.operator.failure('did not start');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await untilLogged(this.operator, logPath, from, 'operator started');
     return { started, from };
+  }
+
+  /**
+   * Starts the watch floor (bench/watch-floor.ts) beside the operator, with the operator's
+   * kubeconfig, Node.js options, V8 flags and environment; resolves once its caches are filled.
+   */
+  async startWatchFloor(): Promise<ManagedProcess> {
+    const logPath = join(this.plane.dir, 'watch-floor.log');
+    const from = existsSync(logPath) ? statSync(logPath).size : 0;
+    const floor = new ManagedProcess(
+      'watch-floor',
+      process.execPath,
+      [
+        ...NODE_OPTIONS.split(' ').filter(Boolean),
+        ...MEMORY_FIRST_V8_FLAGS,
+        await watchFloorScript(),
+        this.operatorKubeconfig,
+      ],
+      0,
+      logPath,
+      OPERATOR_ENV,
+    );
+    await untilLogged(floor, logPath, from, 'watching');
+    return floor;
   }
 
   /** Runbooks whose key starts with `prefix` the operator has reconciled since log offset `from` (its debug lines). */
@@ -537,6 +591,9 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
 
     await bed.settle();
     const many = `many-${label}`;
+    const floor = await bed.startWatchFloor();
+    const floorPid = floor.pid ?? 0;
+    const floorBefore = cpuMs(floorPid);
     const cpuBefore = cpuMs(pid);
     const threadsBefore = cpuMsByThread(pid);
     const auditFrom = statSync(bed.auditLog).size;
@@ -548,6 +605,9 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     const stages = RUNBOOKS * STAGES;
     const transitions = stages / seconds;
     const cpu = (cpuMs(pid) - cpuBefore) / stages;
+    const floorCpu = (cpuMs(floorPid) - floorBefore) / stages;
+    const floorPeak = memoryMb(floorPid).peak;
+    await floor.stop();
     const threadsAfter = cpuMsByThread(pid);
     const requests = operatorRequests(bed.auditLog, auditFrom);
     const peak = memoryMb(pid).peak;
@@ -561,6 +621,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
       met: cpu <= cpuTarget,
     });
     console.log(`    CPU per stage by thread: ${threadShares(threadsBefore, threadsAfter, stages)}`);
+    record(`${label}: a process that only watches what the operator watches: CPU per stage`, floorCpu, 'ms');
     record(`${label}: operator API requests per stage (all but watches)`, requests.all / stages, 'requests', {
       text: '<= 3',
       met: requests.all / stages <= 3,
@@ -592,6 +653,7 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
       'requests',
     );
     record(`${label}: operator peak RSS`, peak, 'MB', { text: '<= 110 MB', met: peak <= 110 });
+    record(`${label}: a process that only watches what the operator watches: peak RSS`, floorPeak, 'MB');
 
     if (first) await measureCache(bed, { cpu, requests: requests.all / stages });
     const fanOut = first ? await measureFanOut(bed) : undefined;
@@ -712,6 +774,7 @@ async function measureStored(counts: number[]): Promise<void> {
       await bed.stopOperator();
 
       const restart = await bed.startOperator(['--log-level=debug']);
+      const floor = await bed.startWatchFloor();
       const deadline = Date.now() + 900_000;
       while (bed.reconciledSince(restart.from, prefix) < count) {
         if (Date.now() > deadline)
@@ -731,6 +794,8 @@ async function measureStored(counts: number[]): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
       record(`${label}: operator CPU, idle`, (cpuMs(bed.operatorPid) - idleFrom) / (IDLE_MS / 1000), 'ms/s');
       const idle = memoryMb(bed.operatorPid).rss;
+      const floorIdle = memoryMb(floor.pid ?? 0).rss;
+      await floor.stop();
       idleWithout = idle;
       const idleTarget = count === 100 ? 70 : count === 5000 ? 200 : undefined;
       record(
@@ -739,6 +804,7 @@ async function measureStored(counts: number[]): Promise<void> {
         'MB',
         idleTarget ? { text: `<= ${idleTarget} MB`, met: idle <= idleTarget } : undefined,
       );
+      record(`${label}: a process that only watches what the operator watches: RSS, idle`, floorIdle, 'MB');
       record(
         `${label}: a new runbook, create -> first Job created`,
         await bed.firstJobLatency(`probe-${count}`),

@@ -21,7 +21,7 @@ import { MUTATING_WEBHOOK_NAME, VALIDATING_WEBHOOK_NAME } from '../webhook/regis
  * and baseline code not run for two full collections (V8 waits for six) dropped, to be compiled
  * again if it runs: what only the start ran (schemas, the flag and YAML parsers) does not stay.
  */
-const MEMORY_FIRST_V8_FLAGS = ['--optimize-for-size', '--bytecode-old-age=2', '--flush-baseline-code'];
+export const MEMORY_FIRST_V8_FLAGS = ['--optimize-for-size', '--bytecode-old-age=2', '--flush-baseline-code'];
 
 interface OperatorFlags {
   kubeconfig?: string;
