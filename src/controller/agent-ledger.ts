@@ -5,14 +5,24 @@
  * only the newest AGENT_HISTORY_LIMIT finished Jobs of an agent and the newest MAX_AGENTS agents
  * are kept.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { AGENT_HISTORY_LIMIT } from '../api/limits.js';
 import type { AgentHistory, JobObservation } from '../engine/model/types.js';
 
 /** Agents remembered at most; the one seen least recently is forgotten first. */
 const MAX_AGENTS = 10_000;
 
+interface Finished {
+  key: string;
+  job: JobObservation;
+  at: number;
+}
+
 interface Entry {
-  finished: { key: string; job: JobObservation; at: number }[];
+  /** Oldest first. */
+  finished: Finished[];
+  /** `finished` by Job key. */
+  finishedByKey: Map<string, Finished>;
   /** The breakers' view of `finished`, rebuilt when it changes rather than on every read. */
   history: AgentHistory;
   running: Set<string>;
@@ -32,18 +42,23 @@ export class AgentLedger {
     const entry = this.entry(job.agent);
     if (job.state === 'active') {
       // A Job runs one Pod: once seen finished (e.g. from its Pod), it does not run again.
-      if (entry.finished.some((item) => item.key === key)) return;
+      if (entry.finishedByKey.has(key)) return;
       entry.running.add(key);
       this.runningAgent.set(key, job.agent);
       return;
     }
     const at = Date.parse(job.completionTime ?? '');
     if (!Number.isFinite(at)) return;
+    // A finished Job's later events (the Job controller marking it, its Pod let go) mostly say
+    // nothing new: the history, copied on each change, is then left as it is.
+    const known = entry.finishedByKey.get(key);
+    if (known && known.at === at && isDeepStrictEqual(known.job, job)) return;
     const finished = entry.finished.filter((item) => item.key !== key);
     let index = finished.length;
     while (index > 0 && (finished[index - 1]?.at ?? 0) > at) index -= 1;
     finished.splice(index, 0, { key, job, at });
     entry.finished = finished.slice(-AGENT_HISTORY_LIMIT);
+    entry.finishedByKey = new Map(entry.finished.map((item) => [item.key, item]));
     entry.history = { finished: entry.finished.map((item) => item.job), running: 0 };
   }
 
@@ -71,7 +86,7 @@ export class AgentLedger {
     if (entry) {
       this.agents.delete(agent); // re-inserted below: the Map's order is the recency order
     } else {
-      entry = { finished: [], history: EMPTY, running: new Set() };
+      entry = { finished: [], finishedByKey: new Map(), history: EMPTY, running: new Set() };
     }
     this.agents.set(agent, entry);
     if (this.agents.size > MAX_AGENTS) this.evictOldest();

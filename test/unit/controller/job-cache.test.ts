@@ -179,6 +179,20 @@ describe('the Job cache the reconciler reads', () => {
     jobWatch.emit('DELETED', job('running', 'me', 'flaky'));
     expect(history()?.running).to.equal(0);
   });
+
+  it('leaves an agent’s history as it is when a finished Job’s event says nothing new', async () => {
+    const done = job('done', 'me', 'flaky', 3);
+    const { cache, jobWatch } = await cacheOf([done], []);
+    if (!jobWatch.emit) throw new Error('no watch');
+    const before = cache.agentHistory.get('flaky')?.finished;
+    jobWatch.emit('MODIFIED', { ...done, metadata: { ...done.metadata, resourceVersion: '2' } });
+    expect(cache.agentHistory.get('flaky')?.finished).to.equal(before);
+    const reason = 'DeadlineExceeded';
+    const status = { ...done.status, conditions: [{ type: 'Failed', status: 'True', reason }] };
+    jobWatch.emit('MODIFIED', { ...done, metadata: { ...done.metadata, resourceVersion: '3' }, status });
+    expect(cache.agentHistory.get('flaky')?.finished).to.not.equal(before);
+    expect(cache.agentHistory.get('flaky')?.finished.map((o) => o.failureReason)).to.deep.equal([reason]);
+  });
 });
 
 describe('what the Job and Pod caches keep', () => {
