@@ -329,6 +329,15 @@ export class ControlPlane {
     return path;
   }
 
+  /** The process ID of each of its running processes (etcd, kube-apiserver, ...), by name. */
+  get pids(): Map<string, number> {
+    const pids = new Map<string, number>();
+    for (const managed of this.processes) {
+      if (managed.pid !== undefined && !managed.hasExited) pids.set(managed.name, managed.pid);
+    }
+    return pids;
+  }
+
   /** Whether all of its processes are still running. */
   get running(): boolean {
     return this.processes.length > 0 && this.processes.every((managed) => !managed.hasExited);
