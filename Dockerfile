@@ -7,11 +7,13 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY hack/build-console.ts hack/build-operator.ts ./hack/
+COPY console-ui ./console-ui
 COPY src ./src
 RUN npm run build && npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM debian:trixie-slim
-ARG ENTRYPOINT=cli/main.js
+ARG ENTRYPOINT=bundle/main.js
 ENV ENTRYPOINT=${ENTRYPOINT}
 RUN echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/usr/sbin/nologin' >>/etc/passwd \
  && echo 'nonroot:x:65532:' >>/etc/group

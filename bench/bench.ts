@@ -371,7 +371,8 @@ class Bed {
       [
         ...NODE_OPTIONS.split(' ').filter(Boolean),
         ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []),
-        join(repoRoot, 'dist', 'cli', 'main.js'),
+        // As the operator image runs it (hack/build-operator.ts).
+        join(repoRoot, 'dist', 'bundle', 'main.js'),
         'operator',
         `--kubeconfig=${this.operatorKubeconfig}`,
         `--config=${this.configPath}`,

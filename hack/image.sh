@@ -131,7 +131,7 @@ node_image() {
   image "$1" "$2" "$work/layer.tar" --config.env=NODE_ENV=production \
     --config.entrypoint=node --config.entrypoint="/app/dist/$3"
 }
-node_image agentrunbook-operator "AgentRunbook operator" cli/main.js
+node_image agentrunbook-operator "AgentRunbook operator" bundle/main.js
 node_image agentrunbook-agent "AgentRunbook reference agent" agent/main.js
 node_image agentrunbook-llm-agent "AgentRunbook reference LLM agent" agent/llm-main.js
 # The read-only root filesystem takes no bytecode; the wheels and the SDK come first on the path.

@@ -6,7 +6,7 @@ import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { mustRun } from '../../hack/local-cluster/install-operator.js';
 import { freePort } from '../../hack/local-cluster/ports.js';
 import { installOperator, testNamespace } from '../support/operator-harness.js';
-import { startCli } from '../support/cli-process.js';
+import { bundledCli, startCli } from '../support/cli-process.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 
 const CATALOG = join(repoRoot, 'config', 'samples', 'operator-config.yaml');
@@ -14,20 +14,23 @@ const CATALOG = join(repoRoot, 'config', 'samples', 'operator-config.yaml');
 describe('agentrunbook operator (the CLI entry point)', function () {
   this.timeout(60_000);
 
-  it('starts with a kubeconfig, serves its probes, and exits 0 on SIGTERM after finishing its work', async () => {
+  it('starts with a kubeconfig, serves its probes, and exits 0 on SIGTERM after finishing its work (bundled, as the image runs it)', async () => {
     const plane = await sharedControlPlane();
     const kubeconfig = await installOperator(plane);
     const namespace = await testNamespace(plane, 'cli');
     const probePort = await freePort();
     // --no-webhook: a webhook registered on the shared control plane would outlive this test.
-    const cli = startCli([
-      'operator',
-      '--no-webhook',
-      `--kubeconfig=${kubeconfig}`,
-      `--config=${CATALOG}`,
-      `--namespace=${namespace}`,
-      `--health-probe-bind-address=127.0.0.1:${probePort}`,
-    ]);
+    const cli = startCli(
+      [
+        'operator',
+        '--no-webhook',
+        `--kubeconfig=${kubeconfig}`,
+        `--config=${CATALOG}`,
+        `--namespace=${namespace}`,
+        `--health-probe-bind-address=127.0.0.1:${probePort}`,
+      ],
+      { script: await bundledCli() },
+    );
     await cli.waitForOutput('operator started');
     const healthz = await fetch(`http://127.0.0.1:${probePort}/healthz`);
     expect(healthz.status).to.equal(200);

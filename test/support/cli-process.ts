@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../../hack/local-cluster/paths.js';
+import { buildOperatorBundle, BUNDLE_OUT } from '../../hack/build-operator.js';
 
 export interface CliProcess {
   child: ReturnType<typeof spawn>;
@@ -37,10 +38,24 @@ export function builtCli(): string {
   return built;
 }
 
-/** With `built`, the built CLI runs (see builtCli) instead of the source through tsx. */
-export function startCli(args: string[], options: { terminal?: boolean; built?: boolean } = {}): CliProcess {
-  const command = options.built
-    ? [process.execPath, builtCli(), ...args]
+/** The CLI bundled as the operator image runs it (dist/bundle/main.js), built once per test run. */
+let bundled: Promise<string> | undefined;
+export function bundledCli(): Promise<string> {
+  bundled ??= buildOperatorBundle().then(() => join(BUNDLE_OUT, 'main.js'));
+  return bundled;
+}
+
+/**
+ * With `built`, the built CLI runs (see builtCli) instead of the source through tsx; with `script`,
+ * that script (e.g. bundledCli's).
+ */
+export function startCli(
+  args: string[],
+  options: { terminal?: boolean; built?: boolean; script?: string } = {},
+): CliProcess {
+  const script = options.script ?? (options.built ? builtCli() : undefined);
+  const command = script
+    ? [process.execPath, script, ...args]
     : [process.execPath, '--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), ...args];
   const child = options.terminal
     ? spawn('script', ['-qefc', command.map(shellWord).join(' '), '/dev/null'], {
