@@ -20,7 +20,8 @@
  * - in process: one reconcile's observe + decide with 25,000 Jobs and Pods cached.
  * Every figure carries the load average when it was taken. The results go to stdout as a
  * Markdown table and as JSON, and to dist/bench/ as JSON. Options: --runbooks N --stages M
- * --stored K,L,... --beds default,unthrottled,stored --quick, --no-metrics, --workers N, --profile (the operator writes CPU profiles to dist/bench/profiles),
+ * --stored K,L,... --beds default,unthrottled,stored --quick, --no-metrics, --workers N, --profile
+ * (the operator, run from dist/cli rather than the bundle, writes CPU profiles to dist/bench/profiles),
  * --node-options=FLAGS (for the operator's node, e.g. V8 heap settings to compare; default: the
  * chart's nodeOptions, as the operator runs in a cluster). The operator also gets the chart's
  * mallocArenaMax as MALLOC_ARENA_MAX.
@@ -371,8 +372,9 @@ class Bed {
       [
         ...NODE_OPTIONS.split(' ').filter(Boolean),
         ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILES}`] : []),
-        // As the operator image runs it (hack/build-operator.ts).
-        join(repoRoot, 'dist', 'bundle', 'main.js'),
+        // As the operator image runs it (hack/build-operator.ts); profiled, the compiled modules,
+        // so that the profile names src/ files and functions.
+        join(repoRoot, 'dist', ...(flags.profile ? ['cli', 'main.js'] : ['bundle', 'main.js'])),
         'operator',
         `--kubeconfig=${this.operatorKubeconfig}`,
         `--config=${this.configPath}`,
