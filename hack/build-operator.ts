@@ -1,14 +1,17 @@
 /**
- * Bundles the CLI (and so the operator) with its dependencies into dist/bundle/ with esbuild,
- * minified: main.js, the webhook thread's webhook-worker.js beside it, and the chunks they share
- * (each command is still loaded only when run). The operator image runs dist/bundle/main.js.
+ * Bundles the CLI (and so the operator) with its dependencies into dist/bundle/ with esbuild:
+ * main.js, the webhook thread's webhook-worker.js beside it, and the chunks they share (each
+ * command is still loaded only when run). The operator image runs dist/bundle/main.js.
  *
  * Why: V8 keeps every loaded module's source text (it compiles functions lazily, and again after
- * dropping their bytecode), and Node keeps a record per module; the operator loads about 600 of
- * them. Bundled and minified, the operator is 6 to 7 MB smaller idle with 100 finished runbooks
- * (84 to 77 MB) and 14 MB lower at its peak; the webhook thread 2 to 3 MB (docs/performance.md).
- * Names are kept (`keepNames`): dependencies read `constructor.name`, and error messages name
- * classes. `--enable-source-maps` maps stack traces back to src/ through the linked maps.
+ * dropping their bytecode), and Node keeps a record per module; the operator loads about 700 of
+ * them. Bundled without comments and whitespace, the operator is 4 to 6 MB smaller idle with 100
+ * finished runbooks (82 to 84 MB as compiled modules, 78 bundled) and 4 MB lower at the peak of
+ * the 100 x 5 run (docs/performance.md).
+ * Names are not minified (esbuild renames only a top-level name two modules share): stack traces
+ * keep them, and so does `constructor.name`, which dependencies read. Minified names would need
+ * esbuild's `keepNames`, which wraps every function it renames in a call, run each time the
+ * function is made. `--enable-source-maps` maps stack traces back to src/ through the linked maps.
  */
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,8 +42,8 @@ export async function buildOperatorBundle(out = BUNDLE_OUT): Promise<string[]> {
     format: 'esm',
     target: 'node24',
     outdir: out,
-    minify: true,
-    keepNames: true,
+    minifyWhitespace: true,
+    minifySyntax: true,
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'linked',
