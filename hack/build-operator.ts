@@ -5,9 +5,9 @@
  *
  * Why: V8 keeps every loaded module's source text (it compiles functions lazily, and again after
  * dropping their bytecode), and Node keeps a record per module; the operator loads about 700 of
- * them. Bundled without comments and whitespace, the operator is 4 to 6 MB smaller idle with 100
- * finished runbooks (82 to 84 MB as compiled modules, 78 bundled) and 4 MB lower at the peak of
- * the 100 x 5 run (docs/performance.md).
+ * them. Bundled without comments and whitespace, the operator is 4 to 7 MB smaller idle with 100
+ * finished runbooks (82 to 84 MB as compiled modules, 77 to 78 bundled) and about 5 MB lower at
+ * the peak of the 100 x 5 run (docs/performance.md).
  * Names are not minified (esbuild renames only a top-level name two modules share): stack traces
  * keep them, and so does `constructor.name`, which dependencies read. Minified names would need
  * esbuild's `keepNames`, which wraps every function it renames in a call, run each time the
