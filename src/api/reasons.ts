@@ -113,7 +113,8 @@ export const REASONS = {
   },
   ReconcileBudgetExceeded: {
     on: ['condition', 'stage', 'event'],
-    means: "Deciding the runbook took longer than the operator's budget per reconcile (--reconcile-budget).",
+    means:
+      "Deciding the runbook took longer than the operator's budget per reconcile (--reconcile-budget), twice in a row.",
   },
 
   // The concurrency queue.

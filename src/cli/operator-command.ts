@@ -210,7 +210,7 @@ export function registerOperatorCommand(program: Command): void {
     )
     .option(
       '--reconcile-budget <duration>',
-      'longest the engine may take deciding one runbook; a runbook over it is parked with reason ReconcileBudgetExceeded',
+      'longest the engine may take deciding one runbook; a runbook over it twice in a row is parked with reason ReconcileBudgetExceeded',
       '1s',
     )
     .option(

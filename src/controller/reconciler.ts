@@ -45,8 +45,10 @@ export interface ReconcilerDeps extends WriterDeps {
   runbooks: SharedInformer<CachedRunbook>;
   /** The agents runbooks of a namespace can name (Agents, ClusterAgents, the catalog file). */
   catalog: (namespace: string) => AgentCatalog;
-  /** Longest the engine may take for one runbook before the runbook is parked (default 1 s). */
+  /** Longest the engine may take for one runbook, twice in a row, before the runbook is parked (default 1 s). */
   reconcileBudgetMs?: number;
+  /** The clock the engine's time is read from, in ms (the tests'); default performance.now. */
+  engineClock?: () => number;
   log: Logger;
   now?: () => Date;
   /** Resolves spec.template; without it, runbooks made from templates wait with a condition. */
@@ -153,6 +155,13 @@ export class Reconciler {
   /**
    * The engine's decision, parked if it took longer than the budget. From asking for a slot to
    * recording the grant nothing awaits, so no other reconcile can take the same slot in between.
+   *
+   * A decision over the budget is taken once more before the runbook is parked (the engine is
+   * pure: the same input, the same decision): the first may have paid for what is not the spec's
+   * doing, the code it was the first to run since the operator started, a collection, a node
+   * too busy to give the thread a core. Only a spec over the budget twice in a row is parked.
+   * (The thread's CPU time would leave out the waiting for a core, but Linux reports it too
+   * coarsely: 0 for most decisions under a millisecond.)
    */
   private decide(observed: Observed): Decided {
     const { key, runbook, input } = observed;
@@ -161,13 +170,18 @@ export class Reconciler {
       outcome && !('template' in outcome)
         ? undefined
         : this.deps.slots?.ask(runbook, withTemplateSpec(input, outcome?.template).runbook.spec, input.now);
-    const started = performance.now();
-    const decision = decideSafely(slot ? { ...input, slot } : input);
-    const tookMs = performance.now() - started;
+    const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
+    const clock = this.deps.engineClock ?? (() => performance.now());
+    const timed = () => {
+      const started = clock();
+      const decision = decideSafely(slot ? { ...input, slot } : input);
+      return { decision, tookMs: clock() - started };
+    };
+    let { decision, tookMs } = timed();
+    if (tookMs > budgetMs) ({ decision, tookMs } = timed());
     const tookSlot = slot?.granted === true && decision.status.phase !== 'Queued';
     if (tookSlot) this.deps.slots?.hold(key, decision.status.execution ?? '');
     this.deps.log.debug('decided', { runbook: key, engineMs: Math.round(tookMs * 10) / 10 });
-    const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
     return { decision: withinReconcileBudget(input, decision, tookMs, budgetMs), tookSlot };
   }
 

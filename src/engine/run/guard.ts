@@ -158,7 +158,8 @@ export function decideSafely(input: EngineInput): Decision {
 
 /**
  * A decision that took longer than the operator's budget per reconcile parks the runbook (the
- * controller measures; the same spec would take as long again), keeping what it folded in.
+ * controller measures, and has decided twice: the same spec would take as long again), keeping
+ * what it folded in.
  */
 export function withinReconcileBudget(
   input: EngineInput,

@@ -151,6 +151,51 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
     }
   });
 
+  describe('the reconcile budget (--reconcile-budget)', () => {
+    /** An engine clock that advances by each of `steps` ms, one per decision (two reads each). */
+    const engineClock = (steps: number[]) => {
+      let now = 0;
+      let reads = 0;
+      return () => {
+        reads += 1;
+        if (reads % 2 === 0) now += steps[reads / 2 - 1] ?? 0;
+        return now;
+      };
+    };
+    const readyOf = (h: Awaited<ReturnType<typeof harness>>) => {
+      const body = h.http.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/status')).at(-1)
+        ?.body as
+        { status: { conditions: { type: string; reason?: string; message?: string }[] } } | undefined;
+      return body?.status.conditions.find((c) => c.type === 'Ready');
+    };
+
+    it('decides again when a decision is over the budget, and goes on when the second is within it', async () => {
+      const h = await harness(runbook(), { reconcileBudgetMs: 1000, engineClock: engineClock([1500, 20]) });
+      try {
+        await h.reconciler.reconcile('ns/rb');
+        expect(h.http.statuses()[0]?.phase).to.equal('Running');
+        expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
+      } finally {
+        h.stop();
+      }
+    });
+
+    it('parks a runbook over the budget twice in a row with ReconcileBudgetExceeded', async () => {
+      const h = await harness(runbook(), { reconcileBudgetMs: 1000, engineClock: engineClock([1500, 1200]) });
+      try {
+        await h.reconciler.reconcile('ns/rb');
+        expect(h.http.statuses().at(-1)?.phase).to.equal('Failed');
+        expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status']);
+        expect(readyOf(h)?.reason).to.equal('ReconcileBudgetExceeded');
+        expect(readyOf(h)?.message).to.contain(
+          "deciding this runbook took 1200 ms, over the operator's budget of 1000 ms",
+        );
+      } finally {
+        h.stop();
+      }
+    });
+  });
+
   describe('spec.template', () => {
     const fromTemplate = (): CachedRunbook => ({
       ...runbook(),
