@@ -172,9 +172,10 @@ export class Reconciler {
         : this.deps.slots?.ask(runbook, withTemplateSpec(input, outcome?.template).runbook.spec, input.now);
     const budgetMs = this.deps.reconcileBudgetMs ?? DEFAULT_RECONCILE_BUDGET_MS;
     const clock = this.deps.engineClock ?? (() => performance.now());
+    const slotted = slot ? { ...input, slot } : input;
     const timed = () => {
       const started = clock();
-      const decision = decideSafely(slot ? { ...input, slot } : input);
+      const decision = decideSafely(slotted);
       return { decision, tookMs: clock() - started };
     };
     let { decision, tookMs } = timed();

@@ -40,7 +40,7 @@ class FakeHttp {
       .map((r) => `${r.method} ${r.path.replace(/^\/apis\/[^/]+\/[^/]+\/namespaces\/ns\//, '')}`); // e.g. POST jobs
   }
 
-  statuses(): { phase?: string; conditions?: { type: string; reason?: string }[] }[] {
+  statuses(): { phase?: string; conditions?: { type: string; reason?: string; message?: string }[] }[] {
     return this.requests
       .filter((r) => r.method === 'PUT' && r.path.endsWith('/status'))
       .map((r) => (r.body as { status: { phase?: string } }).status);
@@ -162,12 +162,11 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
         return now;
       };
     };
-    const readyOf = (h: Awaited<ReturnType<typeof harness>>) => {
-      const body = h.http.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/status')).at(-1)
-        ?.body as
-        { status: { conditions: { type: string; reason?: string; message?: string }[] } } | undefined;
-      return body?.status.conditions.find((c) => c.type === 'Ready');
-    };
+    const readyOf = (h: Awaited<ReturnType<typeof harness>>) =>
+      h.http
+        .statuses()
+        .at(-1)
+        ?.conditions?.find((c) => c.type === 'Ready');
 
     it('decides again when a decision is over the budget, and goes on when the second is within it', async () => {
       const h = await harness(runbook(), { reconcileBudgetMs: 1000, engineClock: engineClock([1500, 20]) });
