@@ -25,6 +25,12 @@ export const ANNOTATION_RERUN = 'i2s.studio/rerun';
 export const ANNOTATION_RETRY = 'i2s.studio/retry';
 /** On a Job: the circuit breaker it counts for (namespace/name for a namespaced Agent), when not its agent label. */
 export const ANNOTATION_AGENT_KEY = 'i2s.studio/agent-key';
+/**
+ * On a Job: the tokens and dollars granted to its attempt, as JSON, when the run has budgets. The
+ * status records the grant too; a reconcile that finds a Job its status does not (the status write
+ * that went with the Job failed) adopts the Job with this grant.
+ */
+export const ANNOTATION_GRANT = 'i2s.studio/grant';
 
 /** On ControllerRevisions: the owning runbook's uid, the spec's hash, and the bump from the revision before. */
 export const LABEL_RUNBOOK_UID = 'i2s.studio/runbook-uid';

@@ -137,7 +137,11 @@ export function registerOperatorCommand(program: Command): void {
       '--namespace <names>',
       'watch only these namespaces, comma-separated (default: all); a Role in each suffices',
     )
-    .option('--workers <n>', 'runbooks reconciled at the same time', String(DEFAULT_WORKERS))
+    .option(
+      '--workers <n>',
+      'runbooks reconciled at the same time (one in eight of them for runbooks not yet started)',
+      String(DEFAULT_WORKERS),
+    )
     .requiredOption(
       '--config <path>',
       'operator configuration (YAML): the agent catalog, circuit breakers, notification targets',

@@ -20,15 +20,24 @@ export function runbookChanged(next: AgentRunbookJson, old: AgentRunbookJson): b
 }
 
 /**
- * A Job that appears, as observed with its Pods: news to its runbook unless the runbook's status
- * already runs it in a stage and it says no more than that it exists (active, no Pod yet). The
- * reconcile that created it decided as if it were there: an unseen Job of a Running stage is
- * planned again under the same name, which the decision writer skips while it expects the Job.
- * A Job the status does not run (a stale run's, a stopped stage's) is news: it may be deleted.
+ * A Job that appears, as observed with its Pods: news to its runbook unless it says no more than
+ * that it exists (active, no Pod yet) and either the runbook's status already runs it in a stage,
+ * or this operator was waiting for it (`expected`: it created it) and the status is not of another
+ * run. The reconcile that created it decided as if it were there, and wrote the status running it
+ * together with it; if that write failed, that reconcile is retried. An unseen Job of a Running
+ * stage is planned again under the same name, which the decision writer skips while it expects
+ * the Job. Any other Job (a stale run's, a stopped stage's) is news: it may be deleted.
  */
-export function jobAppeared(job: JobObservation | undefined, runbook: AgentRunbookJson | undefined): boolean {
-  if (!job || !runbook?.status || job.state !== 'active' || job.pod !== undefined) return true;
-  if (runbook.status.execution !== job.execution) return true;
+export function jobAppeared(
+  job: JobObservation | undefined,
+  runbook: AgentRunbookJson | undefined,
+  expected = false,
+): boolean {
+  if (!job || job.state !== 'active' || job.pod !== undefined) return true;
+  const execution = runbook?.status?.execution;
+  if (execution !== undefined && execution !== job.execution) return true;
+  if (expected) return false;
+  if (!runbook?.status || execution === undefined) return true;
   return !(runbook.status.stages ?? []).some((stage) => stage.job === job.name && stage.phase === 'Running');
 }
 

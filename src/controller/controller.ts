@@ -27,6 +27,7 @@ import { jobAppeared, jobChanged, podChanged, runbookChanged } from './change-fi
 import { EventRecorder } from './event-recorder.js';
 import { GateDirectory } from './gate-directory.js';
 import { JobCache } from './job-cache.js';
+import { JobExpectations } from './job-expectations.js';
 import { controllerInformers } from './informers.js';
 import { ownerKey, Watches } from './watches.js';
 import { Notifier } from './notifier.js';
@@ -56,6 +57,13 @@ export interface ControllerOptions {
   metrics?: OperatorMetrics;
 }
 
+/**
+ * One worker in this many (2 of the default 16) may reconcile runbooks of low priority, those not
+ * yet started and those listed at start: a burst of new runbooks starts a few at a time, and the
+ * runs in progress do not wait behind its requests at the API server.
+ */
+const WORKERS_PER_LOW_PRIORITY = 8;
+
 export class RunbookController {
   readonly queue = new WorkQueue();
   readonly runbooks: SharedInformer<CachedRunbook>;
@@ -73,6 +81,8 @@ export class RunbookController {
   private readonly janitor: CacheJanitor;
   private readonly agentStatus: AgentStatusWriter;
   readonly cache: JobCache;
+  /** Jobs the reconciler created that the Job informer has not shown yet. */
+  private readonly expectations = new JobExpectations();
   readonly reconciler: Reconciler;
   readonly notifier: Notifier;
   readonly notices: NoticeSender;
@@ -163,6 +173,7 @@ export class RunbookController {
       ...(options.reconcileBudgetMs === undefined ? {} : { reconcileBudgetMs: options.reconcileBudgetMs }),
       ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
       ...(metrics ? { statusWritten: metrics.statusWritten.bind(metrics) } : {}),
+      expectations: this.expectations,
     });
     if (metrics) this.observe(metrics, options.catalog);
     this.watch();
@@ -194,7 +205,12 @@ export class RunbookController {
         update: (child, old) => child.status?.phase !== old.status?.phase,
       })
       .owns(this.jobs, {
-        add: (job) => jobAppeared(this.cache.observe(job), this.runbooks.get(ownerKey(job)[0] ?? '')),
+        add: (job) =>
+          jobAppeared(
+            this.cache.observe(job),
+            this.runbooks.get(ownerKey(job)[0] ?? ''),
+            this.expectations.shown(objectKey(job)),
+          ),
         update: (job, old) => jobChanged(job, old, () => this.cache.jobViewChanged(job, old)),
       })
       .watches(
@@ -250,6 +266,7 @@ export class RunbookController {
 
   startWorkers(count: number): void {
     this.metrics?.maxConcurrentReconciles.set({ controller: CONTROLLER }, count);
+    this.queue.lowPriorityLimit = Math.max(1, Math.floor(count / WORKERS_PER_LOW_PRIORITY));
     this.workers = Array.from({ length: count }, () => this.work());
     this.agentStatus.start();
     this.janitor.start();

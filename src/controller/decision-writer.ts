@@ -1,13 +1,17 @@
 /**
  * Carries out a decision of the engine for one runbook. Writes, in order: Job deletions and
  * child runbook cancellations (together), the ConfigMaps of outputs too large for the status and
- * the results stored for reuse (together), one status update
- * (only when it changed, with the cached resourceVersion so a stale view fails with a conflict
- * instead of overwriting), then Job and child runbook creations (together). Outputs go before the
- * status that refers to them, so a restart never finds a reference to nothing; the status goes
- * before the Jobs and children, so an attempt is recorded before what runs it exists. Events are handed to the recorder's
- * queue and never hold the reconcile. A write the API server refuses as invalid (422) throws
- * Refused, which the reconciler parks the runbook for.
+ * the results stored for reuse (together), then one status update (only when it changed, with the
+ * cached resourceVersion so a stale view fails with a conflict instead of overwriting) and the Job
+ * creations, then child runbook creations. Outputs go before the status that refers to them, so a
+ * restart never finds a reference to nothing. In a run under way a Job goes with the status that
+ * records its attempt, not after it, so a next stage starts one API round trip sooner: a Job the
+ * status does not record (its write failed, or the operator stopped in between) is found by the
+ * next reconcile under the same name and adopted with the grant it records (engine/run/fold.ts);
+ * a refused status deletes it. A run that starts writes its status first (runsOn), and a child
+ * runbook always goes after the status.
+ * Events are handed to the recorder's queue and never hold the reconcile. A write the API server
+ * refuses as invalid (422) throws Refused, which the reconciler parks the runbook for.
  */
 import { LABEL_ATTEMPT, LABEL_EXECUTION, LABEL_GENERATION, LABEL_STAGE } from '../api/labels.js';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../api/group.js';
@@ -31,10 +35,12 @@ import { pruneStoredOutputs, storeOutputs } from './output-store.js';
 import { copiedOutputs, storeResult } from './result-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { JobCache } from './job-cache.js';
+import { JobExpectations } from './job-expectations.js';
 import type { EgressPolicies } from './network-policy.js';
 import type { NoticeSender } from './notice-sender.js';
 import type { Notifier } from './notifier.js';
 import { ensureClaims, pruneClaims } from './workspace-claims.js';
+import { holdsSlot } from '../engine/run/concurrency.js';
 
 export interface WriterDeps {
   http: KubeHttp;
@@ -47,6 +53,11 @@ export interface WriterDeps {
   notices?: Pick<NoticeSender, 'send'>;
   /** Told of every status written, with the one it replaced (for metrics). */
   statusWritten?: (runbook: CachedRunbook, before: StatusV2 | undefined, after: StatusV2) => void;
+  /**
+   * The Jobs created and not yet shown by the informer, shared with whatever tells the informer's
+   * Job events to it (the controller's watches); without it, the writer keeps its own.
+   */
+  expectations?: JobExpectations;
 }
 
 /** A write the API server refused as invalid: retrying the same write cannot succeed. */
@@ -71,27 +82,21 @@ async function refusedAs<T>(reason: Refused['reason'], what: string, write: () =
   }
 }
 
-/** How long a created Job may take to show up in the informer before the expectation lapses. */
-const EXPECTATION_TTL_MS = 5 * 60_000;
-
 export class DecisionWriter {
   /**
-   * Jobs created but not yet seen by the Job informer (client-go's "expectations"), with when the
-   * expectation lapses: a Job deleted before the informer ever saw it is created again after that.
+   * Jobs created but not yet shown by the Job informer: a Job deleted before the informer ever
+   * showed it is created again once the expectation lapses.
    */
-  private readonly pendingCreates = new Map<string, number>();
+  private readonly expectations: JobExpectations;
 
   constructor(private readonly deps: WriterDeps) {
-    const seen = (job: CachedJob) => this.pendingCreates.delete(objectKey(job));
-    deps.cache.jobs.on({ add: seen, delete: seen });
-  }
-
-  private expectingCreate(key: string, now: Date): boolean {
-    const until = this.pendingCreates.get(key);
-    if (until === undefined) return false;
-    if (until > now.getTime()) return true;
-    this.pendingCreates.delete(key);
-    return false;
+    if (deps.expectations) {
+      this.expectations = deps.expectations;
+    } else {
+      const expectations = new JobExpectations();
+      deps.cache.jobs.on({ add: (job: CachedJob) => expectations.shown(objectKey(job)) });
+      this.expectations = expectations;
+    }
   }
 
   /** The writes, in the order of the module comment, then Events and notifications. */
@@ -107,10 +112,11 @@ export class DecisionWriter {
       this.storeResults(runbook, decision.cacheStores ?? [], log),
     ]);
 
-    if (!sameJson(decision.status, runbook.status ?? null)) {
-      await this.writeStatus(runbook, decision);
-      this.deps.statusWritten?.(runbook, runbook.status, decision.status);
-      logTransition(log, runbook, decision.status);
+    if (runsOn(runbook.status, decision.status)) {
+      await this.writeStatusWithJobs(runbook, decision, now, log);
+    } else {
+      await this.writeStatusIfChanged(runbook, decision, log);
+      await settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log)));
     }
     if (decision.pruneStoredOutputs) {
       // What is left behind goes with the runbook (it owns them): a failure here costs no run.
@@ -127,17 +133,14 @@ export class DecisionWriter {
       );
     }
 
-    // Each Job's (and child runbook's) attempt is in the status written above, so the creations may go at once.
-    await Promise.all([
-      settleAll(decision.create.map((plan) => this.createJob(runbook, plan, now, log))),
-      settleAll(
-        (decision.children ?? []).map((plan) =>
-          refusedAs('JobRejected', `child runbook ${plan.name} of stage ${plan.stage}`, () =>
-            createChild(this.deps.http, runbook, plan),
-          ),
+    // Each child runbook's attempt is in the status written above, so the creations may go at once.
+    await settleAll(
+      (decision.children ?? []).map((plan) =>
+        refusedAs('JobRejected', `child runbook ${plan.name} of stage ${plan.stage}`, () =>
+          createChild(this.deps.http, runbook, plan),
         ),
       ),
-    ]);
+    );
     log.debug('reconciled', {
       phase: decision.status.phase,
       created: decision.create.length,
@@ -221,7 +224,39 @@ export class DecisionWriter {
     );
   }
 
-  private async writeStatus(runbook: CachedRunbook, decision: Decision): Promise<void> {
+  /**
+   * The status and the Jobs it records, at once. A refused status parks the run: the Jobs created
+   * with it are deleted, as they must not run. Any other failure of the status leaves them for the
+   * next reconcile to adopt.
+   */
+  private async writeStatusWithJobs(
+    runbook: CachedRunbook,
+    decision: Decision,
+    now: Date,
+    log: Logger,
+  ): Promise<void> {
+    const creations = decision.create.map((plan) => this.createJob(runbook, plan, now, log));
+    const [status, jobs] = await Promise.allSettled([
+      this.writeStatusIfChanged(runbook, decision, log),
+      Promise.allSettled(creations),
+    ]);
+    if (status.status === 'rejected') {
+      if (status.reason instanceof Refused && jobs.status === 'fulfilled') {
+        const created = jobs.value.flatMap((job) =>
+          job.status === 'fulfilled' && job.value ? [job.value] : [],
+        );
+        const namespace = runbook.metadata.namespace;
+        await settleAll(
+          created.map((name) => this.deleteJob(namespace, { name, reason: 'RunStopped' }, log)),
+        );
+      }
+      throw status.reason;
+    }
+    await settleAll(creations);
+  }
+
+  private async writeStatusIfChanged(runbook: CachedRunbook, decision: Decision, log: Logger): Promise<void> {
+    if (sameJson(decision.status, runbook.status ?? null)) return;
     const namespace = runbook.metadata.namespace;
     await refusedAs('StatusRejected', 'the status', () =>
       this.deps.http.send({
@@ -230,18 +265,28 @@ export class DecisionWriter {
         body: { ...runbook, status: decision.status },
       }),
     );
+    this.deps.statusWritten?.(runbook, runbook.status, decision.status);
+    logTransition(log, runbook, decision.status);
   }
 
-  private async createJob(runbook: CachedRunbook, plan: JobPlan, now: Date, log: Logger): Promise<void> {
+  /** Creates the plan's Job; resolves with its name when this call created it. */
+  private async createJob(
+    runbook: CachedRunbook,
+    plan: JobPlan,
+    now: Date,
+    log: Logger,
+  ): Promise<string | undefined> {
     const namespace = runbook.metadata.namespace;
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
-    if (jobs.get(key) || this.expectingCreate(key, now)) return;
+    if (jobs.get(key) || this.expectations.awaits(key, now.getTime())) return undefined;
     // The agent's confinement and the run's claims exist before its Pod does.
     await this.deps.egressPolicies?.ensure(namespace, plan);
     await refusedAs('JobRejected', `a workspace claim for stage ${plan.stage}`, () =>
       ensureClaims(this.deps.http, runbook, plan),
     );
+    // Expected before it is sent: its watch event may come before the answer does.
+    this.expectations.expect(key, now.getTime());
     try {
       await refusedAs('JobRejected', `Job ${plan.name}`, () =>
         this.deps.http.send({
@@ -250,7 +295,6 @@ export class DecisionWriter {
           body: buildJob(runbook, plan),
         }),
       );
-      if (!jobs.get(key)) this.pendingCreates.set(key, now.getTime() + EXPECTATION_TTL_MS);
       log.info('job created', {
         job: plan.name,
         generation: plan.generation,
@@ -259,12 +303,25 @@ export class DecisionWriter {
         attempt: plan.attempt,
         agent: plan.agent,
       });
+      return plan.name;
     } catch (error) {
-      // The Job exists already: a previous reconcile created it and the cache has not caught up.
-      if (isStatus(error, 409)) return;
+      // The Job exists already: a previous reconcile created it; wait for it unless it is shown.
+      if (isStatus(error, 409) && !jobs.get(key)) return undefined;
+      this.expectations.forget(key);
+      if (isStatus(error, 409)) return undefined;
       throw error;
     }
   }
+}
+
+/**
+ * Whether the stored status already runs the run the decision goes on with: it holds its
+ * concurrency slot, in the same execution. Only then do Jobs go with the status; a run that
+ * starts (or starts again) has its status written first, since whether it holds a slot is read
+ * from the statuses, by a restarted operator too.
+ */
+function runsOn(stored: StatusV2 | undefined, decided: StatusV2): boolean {
+  return holdsSlot(stored) && stored?.execution === decided.execution;
 }
 
 /** One info line when the run starts or changes phase, with why (the Ready condition's reason). */

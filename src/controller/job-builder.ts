@@ -4,6 +4,7 @@ import { GROUP, KIND, STORAGE_VERSION } from '../api/group.js';
 import {
   ANNOTATION_AGENT_KEY,
   ANNOTATION_BUDGET,
+  ANNOTATION_GRANT,
   ANNOTATION_INPUTS,
   ANNOTATION_PARAMETERS,
   LABEL_AGENT,
@@ -226,7 +227,14 @@ export function buildJob(runbook: CachedRunbook, plan: JobPlan): JobJson {
       name: plan.name,
       namespace: runbook.metadata.namespace,
       labels,
-      ...(plan.agentKey ? { annotations: { [ANNOTATION_AGENT_KEY]: plan.agentKey } } : {}),
+      ...(plan.agentKey || plan.grant
+        ? {
+            annotations: {
+              ...(plan.agentKey ? { [ANNOTATION_AGENT_KEY]: plan.agentKey } : {}),
+              ...(plan.grant ? { [ANNOTATION_GRANT]: JSON.stringify(plan.grant) } : {}),
+            },
+          }
+        : {}),
       ownerReferences: [ownedBy(runbook)],
     },
     spec: {

@@ -3,8 +3,10 @@
  * (backoffLimit 0, restartPolicy Never), so a Pod that ended on its own is the Job's outcome: the
  * stage finishes when the Pod does, not a second later when the Job controller marks the Job.
  */
+import { MONEY_PATTERN } from '../api/grammar.js';
 import {
   ANNOTATION_AGENT_KEY,
+  ANNOTATION_GRANT,
   LABEL_AGENT,
   LABEL_ATTEMPT,
   LABEL_EXECUTION,
@@ -63,9 +65,35 @@ function podState(
   };
 }
 
+/** Longer than any grant the operator writes: anything longer was not written by it. */
+const MAX_GRANT_CHARS = 128;
+const MONEY = new RegExp(MONEY_PATTERN);
+
+/**
+ * The grant a Job records (ANNOTATION_GRANT). Anyone who may edit the Job may edit it, so it is
+ * bounded and checked, and taken only where it holds what the operator writes.
+ */
+function recordedGrant(text: string | undefined): JobObservation['grant'] {
+  if (text === undefined || text.length > MAX_GRANT_CHARS) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { tokens, costUSD } = value as Record<string, unknown>;
+  const grant = {
+    ...(Number.isSafeInteger(tokens) && (tokens as number) >= 0 ? { tokens: tokens as number } : {}),
+    ...(typeof costUSD === 'string' && MONEY.test(costUSD) ? { costUSD } : {}),
+  };
+  return Object.keys(grant).length ? grant : undefined;
+}
+
 export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | undefined {
   const labels = job.metadata.labels ?? {};
   const agent = job.metadata.annotations?.[ANNOTATION_AGENT_KEY] ?? labels[LABEL_AGENT];
+  const grant = recordedGrant(job.metadata.annotations?.[ANNOTATION_GRANT]);
   const item = labels[LABEL_ITEM];
   const stage = item === undefined ? labels[LABEL_STAGE] : `${labels[LABEL_STAGE] ?? ''}[${item}]`;
   const execution = labels[LABEL_EXECUTION];
@@ -99,6 +127,7 @@ export function observeJob(job: JobJson, pods: PodJson[]): JobObservation | unde
     name: job.metadata.name,
     stage,
     ...(agent ? { agent } : {}),
+    ...(grant ? { grant } : {}),
     execution,
     generation,
     attempt,

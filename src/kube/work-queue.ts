@@ -4,7 +4,9 @@
  * meanwhile it is queued again when the first worker is done; failed keys come back after a
  * rate-limited delay; deadlines come back with addAfter. A key added at low priority waits behind
  * every other (controller-runtime's priority queue, which gives the objects of a start's initial
- * list low priority); added again at normal priority while it waits, it moves up.
+ * list low priority); added again at normal priority while it waits, it moves up. At most
+ * `lowPriorityLimit` keys of low priority are processed at once, so a burst of them leaves the
+ * other workers, and the API server they wait on, to the keys of normal priority.
  */
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
@@ -39,6 +41,10 @@ export class WorkQueue {
    */
   private readonly queuedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
+  /** The keys being processed that were handed out at low priority. */
+  private readonly lowStarted = new Set<string>();
+  /** The most keys of low priority processed at once. */
+  lowPriorityLimit = Infinity;
   observer: QueueObserver | undefined;
 
   constructor(readonly rateLimiter: RateLimiter = defaultControllerRateLimiter()) {}
@@ -56,7 +62,7 @@ export class WorkQueue {
     const now = performance.now();
     this.observer?.taken((now - (this.queuedAt.get(key) ?? now)) / 1000);
     this.queuedAt.delete(key);
-    this.low.delete(key);
+    if (this.low.delete(key)) this.lowStarted.add(key);
     this.startedAt.set(key, now);
   }
 
@@ -83,9 +89,13 @@ export class WorkQueue {
     this.queue.push(key);
   }
 
+  private lowMayStart(): boolean {
+    return this.lowStarted.size < this.lowPriorityLimit;
+  }
+
   /** Hands a dirty key to a waiting worker, or queues it. */
   private dispatch(key: string): void {
-    const waiter = this.waiters.shift();
+    const waiter = this.low.has(key) && !this.lowMayStart() ? undefined : this.waiters.shift();
     if (waiter) {
       this.handOut(key);
       waiter(key);
@@ -129,7 +139,7 @@ export class WorkQueue {
 
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
-    const key = this.queue.shift() ?? this.lowQueue.shift();
+    const key = this.queue.shift() ?? (this.lowMayStart() ? this.lowQueue.shift() : undefined);
     if (key !== undefined) {
       this.handOut(key);
       return Promise.resolve(key);
@@ -143,6 +153,9 @@ export class WorkQueue {
     const started = this.startedAt.get(key);
     if (started !== undefined) this.observer?.worked((performance.now() - started) / 1000);
     this.startedAt.delete(key);
+    // A key of low priority done makes room for the next, if a worker waits for one.
+    const next = this.lowStarted.delete(key) && this.waiters.length ? this.lowQueue.shift() : undefined;
+    if (next !== undefined) this.dispatch(next);
     if (this.queuedAt.has(key) && !this.shuttingDown) this.dispatch(key);
     if (this.startedAt.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }

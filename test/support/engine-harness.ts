@@ -141,6 +141,8 @@ export class EngineHarness {
         execution: plan.execution,
         generation: plan.generation,
         attempt: plan.attempt,
+        // What the Job's annotation gives back (controller/observe.ts).
+        ...(plan.grant ? { grant: plan.grant } : {}),
         state: 'active',
         startTime: this.now.toISOString(),
         podTerminated: false,

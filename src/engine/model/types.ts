@@ -33,6 +33,8 @@ export interface JobObservation {
   stage: string;
   /** The agent the Job ran (for circuit breakers across runbooks). */
   agent?: string;
+  /** The tokens and dollars granted to the attempt, as the Job records them. */
+  grant?: { tokens?: number; costUSD?: string };
   execution: string;
   generation: number;
   attempt: number;
@@ -192,6 +194,8 @@ export interface JobPlan {
   secretEnv: { name: string; secret: string; key: string }[];
   /** The agent's files (agent-contract.ts FILES) as JSON text: inputs, parameters, budget. */
   files: { inputs: string; parameters: string; budget: string };
+  /** The tokens and dollars granted to this attempt, when the run has budgets. */
+  grant?: { tokens?: number; costUSD?: string };
   /** Upstream outputs kept in ConfigMaps, mounted at FILES_DIR/<path>. */
   mounts: StoredFile[];
   activeDeadlineSeconds?: number;

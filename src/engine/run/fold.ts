@@ -15,7 +15,7 @@ import { ITEM_OUTPUT_BYTES, listOutputs } from '../spec/for-each.js';
 import { timestamp } from '../model/conditions.js';
 import type { JobObservation } from '../model/types.js';
 import type { RunStage } from '../spec/workflow-stages.js';
-import { storeResult } from './result-cache.js';
+import { keyOf, noteMiss, storeResult } from './result-cache.js';
 import { isTerminalStage, type Run } from './run.js';
 
 /** How long a finished Job may wait for its Pod's termination message to reach the cache. */
@@ -44,12 +44,7 @@ export function foldJobs(run: Run): void {
     const spec = run.specStages.get(name);
     const job = latest.get(name);
     if (!spec || !job || !awaitsFold(stage, job)) continue;
-    if (job.attempt > (stage.attempt ?? 0)) {
-      // The status lags behind the Jobs (it was written by an older reconcile): adopt the Job.
-      Object.assign(stage, { phase: 'Running', attempt: job.attempt, job: job.name });
-      delete stage.nextAttemptTime;
-      stage.startTime ??= job.startTime ?? timestamp(run.now);
-    }
+    if (job.attempt > (stage.attempt ?? 0)) adopt(run, stage, spec, job);
     if (job.state === 'active') {
       noteUnschedulable(run, stage, spec, job);
       continue;
@@ -64,6 +59,26 @@ export function foldJobs(run: Run): void {
     }
     foldJob(run, stage, spec, job);
   }
+}
+
+/**
+ * A Job of a newer attempt than the status records: the status write that went with it failed (or
+ * the operator stopped in between), or this view of the status is older than the Job. The stage
+ * runs it as starting it would have: its grant from the Job, its cache key as a miss.
+ */
+function adopt(run: Run, stage: StageStatusV2, spec: RunStage, job: JobObservation): void {
+  Object.assign(stage, {
+    phase: 'Running',
+    attempt: job.attempt,
+    job: job.name,
+    reason: 'Started',
+    message: `attempt ${job.attempt} running as Job ${job.name}`,
+  });
+  delete stage.nextAttemptTime;
+  if (job.grant) stage.grant = job.grant;
+  else delete stage.grant;
+  noteMiss(stage, keyOf(run, spec, job.attempt));
+  stage.startTime ??= job.startTime ?? timestamp(run.now);
 }
 
 /**

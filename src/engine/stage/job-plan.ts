@@ -212,6 +212,7 @@ export function planStageJob(
     ),
     secretEnv: Object.entries(entry?.secretEnv ?? {}).map(([variable, ref]) => ({ name: variable, ...ref })),
     files,
+    ...(Object.keys(context.grant).length ? { grant: context.grant } : {}),
     mounts: [...stored.values()],
     ...(deadline !== undefined ? { activeDeadlineSeconds: deadline } : {}),
     ...(serviceAccountName ? { serviceAccountName } : {}),

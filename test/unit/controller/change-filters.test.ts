@@ -68,6 +68,37 @@ describe('which watch updates are worth a reconcile', () => {
     expect(jobAppeared(undefined, runsIt)).to.equal(true);
   });
 
+  it('a Job that appears: not one the operator created and waits for, unless the status is of another run', () => {
+    const created: JobObservation = {
+      name: 'rb-plan-e1-1',
+      stage: 'plan',
+      execution: 'e1',
+      generation: 1,
+      attempt: 1,
+      state: 'active',
+      podTerminated: false,
+    };
+    const pending = (execution?: string) =>
+      ({
+        ...runbook(),
+        status: {
+          phase: 'Running',
+          ...(execution ? { execution } : {}),
+          stages: [{ name: 'plan', phase: 'Pending' }],
+        },
+      }) as unknown as AgentRunbookJson;
+    // The status that runs it was written with it and is not in the cache yet.
+    expect(jobAppeared(created, pending('e1'), true)).to.equal(false);
+    expect(jobAppeared(created, runbook(), true)).to.equal(false);
+    expect(jobAppeared(created, undefined, true)).to.equal(false);
+    expect(jobAppeared(created, pending('e1'), false)).to.equal(true);
+    // The spec changed since: the new run's reconcile may not have seen it, so it is news.
+    expect(jobAppeared(created, pending('e2'), true)).to.equal(true);
+    // A Job that already says more than that it exists is news either way.
+    expect(jobAppeared({ ...created, state: 'failed' }, pending('e1'), true)).to.equal(true);
+    expect(jobAppeared({ ...created, pod: 'rb-plan-e1-1-abcde' }, pending('e1'), true)).to.equal(true);
+  });
+
   it('Pods: phase or a container’s state; not other status churn', () => {
     const pod = (phase: string, terminated?: { exitCode: number }, resourceVersion = '1'): PodJson => ({
       metadata: { name: 'p', resourceVersion },

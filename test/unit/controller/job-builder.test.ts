@@ -273,6 +273,27 @@ describe('observing Jobs and Pods', () => {
     expect(observeJob(job, [])?.agent).to.equal('normalize');
   });
 
+  it('records the attempt’s grant on the Job and reads it back, taking only what the operator writes', () => {
+    const granted = buildJob(runbook, { ...plan, grant: { tokens: 600, costUSD: '0.40' } });
+    expect(granted.metadata.annotations).to.deep.equal({
+      'i2s.studio/grant': '{"tokens":600,"costUSD":"0.40"}',
+    });
+    expect(observeJob(granted, [])?.grant).to.deep.equal({ tokens: 600, costUSD: '0.40' });
+    expect(buildJob(runbook, plan).metadata.annotations).to.equal(undefined);
+    expect(observeJob(job, [])).to.not.have.property('grant');
+    // Anyone who may edit the Job may edit the annotation: nothing but a grant's two fields is taken.
+    const edited = (text: string) =>
+      observeJob(
+        { ...granted, metadata: { ...granted.metadata, annotations: { 'i2s.studio/grant': text } } },
+        [],
+      )?.grant;
+    expect(edited('{"tokens":-1,"costUSD":"1e9"}')).to.equal(undefined);
+    expect(edited('{"tokens":1.5,"costUSD":"0.1","extra":true}')).to.deep.equal({ costUSD: '0.1' });
+    expect(edited('not json')).to.equal(undefined);
+    expect(edited('[7]')).to.equal(undefined);
+    expect(edited(`{"tokens":1,"pad":"${'x'.repeat(200)}"}`)).to.equal(undefined);
+  });
+
   it('ignores a Job without the operator’s labels', () => {
     expect(observeJob({ metadata: { name: 'x' } }, [])).to.equal(undefined);
   });

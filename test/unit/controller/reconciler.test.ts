@@ -1,7 +1,8 @@
 /**
  * The Reconciler over fakes of the informer sources and the HTTP client (issue 26): what it
- * writes and in which order, the expectation that keeps a Job from being created twice before the
- * informer sees it, and the park paths when the API server refuses a write.
+ * writes and in which order (a Job together with the status that records it, issue 31), the
+ * expectation that keeps a Job from being created twice before the informer sees it, and the park
+ * paths when the API server refuses a write.
  */
 import { expect } from 'chai';
 import { Reconciler, type ReconcilerDeps } from '../../../src/controller/reconciler.js';
@@ -10,6 +11,7 @@ import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import { Notifier } from '../../../src/controller/notifier.js';
 import { Informer } from '../../../src/kube/informer.js';
 import { sourceOf } from '../../support/informer-sources.js';
+import { eventually } from '../../support/eventually.js';
 import { KubeApiError, type KubeHttp, type KubeRequest } from '../../../src/kube/http.js';
 import type { CachedRunbook, CachedJob, CachedPod } from '../../../src/kube/types.js';
 import type { AgentCatalog } from '../../../src/api/catalog.js';
@@ -21,12 +23,20 @@ const CATALOG: AgentCatalog = { agents: [{ name: 'a', image: 'registry.example/a
 class FakeHttp {
   readonly requests: KubeRequest[] = [];
   refuse: (request: KubeRequest, index: number) => boolean = () => false;
+  /** An answer that waits: the request is recorded at once, answered when the promise settles. */
+  hold: (request: KubeRequest) => Promise<void> | undefined = () => undefined;
+  /** The status of a failure other than a refusal (e.g. 409 for a stale write). */
+  fail: (request: KubeRequest) => number | undefined = () => undefined;
 
-  request(req: KubeRequest): Promise<unknown> {
+  async request(req: KubeRequest): Promise<unknown> {
     this.requests.push(req);
-    if (this.refuse(req, this.requests.filter((r) => r.path === req.path).length))
-      return Promise.reject(new KubeApiError(422, 'Invalid', `${req.path} is invalid: refused by the test`));
-    return Promise.resolve(req.body ?? {});
+    const index = this.requests.filter((r) => r.path === req.path).length;
+    await this.hold(req);
+    if (this.refuse(req, index))
+      throw new KubeApiError(422, 'Invalid', `${req.path} is invalid: refused by the test`);
+    const failed = this.fail(req);
+    if (failed !== undefined) throw new KubeApiError(failed, 'Conflict', `${req.path}: failed by the test`);
+    return req.body ?? {};
   }
 
   async send(req: KubeRequest): Promise<void> {
@@ -52,6 +62,26 @@ const runbook = (): CachedRunbook => ({
   kind: 'AgentRunbook',
   metadata: { name: 'rb', namespace: 'ns', uid: 'uid-1', generation: 1, resourceVersion: '7' },
   spec: { version: '1.0.0', execution: { mode: 'pipeline' }, agents: { pipeline: [{ name: 'a' }] } },
+});
+
+/** A run under way: it holds its slot, its first stage has succeeded and its second is next. */
+const underWay = (): CachedRunbook => ({
+  ...runbook(),
+  spec: {
+    version: '1.0.0',
+    execution: { mode: 'pipeline' },
+    agents: { pipeline: [{ name: 'a' }, { name: 'b', agent: 'a' }] },
+  },
+  status: {
+    phase: 'Running',
+    observedGeneration: 1,
+    execution: 'g1',
+    startTime: '2026-01-01T00:00:00Z',
+    stages: [
+      { name: 'a', phase: 'Succeeded', attempt: 1, outputs: {} },
+      { name: 'b', phase: 'Pending' },
+    ],
+  },
 });
 
 async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) {
@@ -86,12 +116,71 @@ async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) 
 }
 
 describe('the Reconciler over fakes of the API (issue 26)', () => {
-  it('writes the status that records an attempt before the Job of that attempt', async () => {
+  it('writes a starting run’s status before its first Job: who holds a concurrency slot is read from the statuses', async () => {
     const h = await harness();
+    let answerStatus = () => {};
+    const statusAnswered = new Promise<void>((resolve) => {
+      answerStatus = resolve;
+    });
+    h.http.hold = (req) => (req.path.endsWith('/status') ? statusAnswered : undefined);
     try {
-      await h.reconciler.reconcile('ns/rb');
+      const reconciled = h.reconciler.reconcile('ns/rb');
+      await eventually(
+        () => {
+          expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status']);
+          return Promise.resolve();
+        },
+        5_000,
+        5,
+      );
+      // Nothing else is sent while the status is unanswered.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status']);
+      answerStatus();
+      await reconciled;
       expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
       expect(h.http.statuses()[0]?.phase).to.equal('Running');
+    } finally {
+      h.stop();
+    }
+  });
+
+  it('sends the next stage’s Job of a run under way while the status that records it is still being written', async () => {
+    const h = await harness(underWay());
+    let answerStatus = () => {};
+    const statusAnswered = new Promise<void>((resolve) => {
+      answerStatus = resolve;
+    });
+    h.http.hold = (req) => (req.path.endsWith('/status') ? statusAnswered : undefined);
+    try {
+      const reconciled = h.reconciler.reconcile('ns/rb');
+      // The status is not answered until the Job has been sent: a reconcile that waited for it first never ends.
+      await eventually(
+        () => {
+          expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
+          return Promise.resolve();
+        },
+        5_000,
+        5,
+      );
+      answerStatus();
+      await reconciled;
+      expect(h.http.statuses()[0]?.phase).to.equal('Running');
+    } finally {
+      h.stop();
+    }
+  });
+
+  it('keeps the Job when the status written with it is stale (409), for the next reconcile to adopt', async () => {
+    const h = await harness(underWay());
+    h.http.fail = (req) => (req.path.endsWith('/status') ? 409 : undefined);
+    try {
+      const failed = await h.reconciler.reconcile('ns/rb').then(
+        () => undefined,
+        (error: unknown) => error as KubeApiError,
+      );
+      expect(failed?.statusCode).to.equal(409);
+      expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
     } finally {
       h.stop();
     }
@@ -146,6 +235,23 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
       expect(statuses[2]?.phase).to.equal('Failed');
       // Nothing was started for a run whose status could not be written.
       expect(h.http.writes().filter((write) => write.startsWith('POST'))).to.deep.equal([]);
+    } finally {
+      h.stop();
+    }
+  });
+
+  it('deletes the Job sent with a run’s status when that status is refused, before the park', async () => {
+    const h = await harness(underWay());
+    h.http.refuse = (req, index) => req.path.endsWith('/status') && index === 1;
+    try {
+      await h.reconciler.reconcile('ns/rb');
+      const writes = h.http.writes();
+      expect(writes.slice(0, 2)).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
+      expect(writes[2]).to.match(/^DELETE jobs\/rb-b-/);
+      expect(writes.slice(3)).to.deep.equal(['PUT agentrunbooks/rb/status']);
+      expect(h.http.statuses()[1]?.conditions?.find((c) => c.type === 'Ready')?.reason).to.equal(
+        'StatusRejected',
+      );
     } finally {
       h.stop();
     }

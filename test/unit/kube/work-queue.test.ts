@@ -45,6 +45,30 @@ describe('work queue', () => {
     expect(order).to.deep.equal(['running', 'new-2', 'new-1', 'new-3']);
   });
 
+  it('processes at most lowPriorityLimit low-priority keys at once, the other workers kept for the rest', async () => {
+    const queue = new WorkQueue();
+    queue.lowPriorityLimit = 2;
+    for (const key of ['new-1', 'new-2', 'new-3', 'new-4']) queue.add(key, 'low');
+    const first = [await queue.get(), await queue.get()];
+    expect(first).to.deep.equal(['new-1', 'new-2']);
+    // A third worker waits: the low keys left are held while two are processed...
+    const third = queue.get();
+    // ...and a key of normal priority goes to it at once.
+    queue.add('running');
+    expect(await third).to.equal('running');
+    const fourth = queue.get();
+    const fifth = queue.get();
+    // One low key done lets exactly one more start.
+    queue.done('new-1');
+    expect(await fourth).to.equal('new-3');
+    queue.add('done-now');
+    expect(await fifth).to.equal('done-now');
+    // A held low key added again at normal priority is not held.
+    queue.add('new-4');
+    expect(await queue.get()).to.equal('new-4');
+    expect(queue.length).to.equal(0);
+  });
+
   it('requeues a key added at normal priority while it was processed at normal priority', async () => {
     const queue = new WorkQueue();
     queue.add('a', 'low');

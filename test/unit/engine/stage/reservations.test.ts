@@ -32,6 +32,21 @@ describe('budgets by reservation', () => {
     expect(grantOf(h, 's2').tokens, '1000 - 100 used - 400 held by s1').to.equal(500);
   });
 
+  it('a Job its status does not record (the status write that went with it failed) is adopted with its grant', () => {
+    const h = parallel({ tokens: { total: 1000, perAgent: 600 } });
+    const before = h.runbook;
+    h.step();
+    // The status write failed; the Jobs were created together with it.
+    h.runbook = before;
+    h.step();
+    expect(h.stage('s0')).to.include({ phase: 'Running', attempt: 1, reason: 'Started' });
+    expect(h.stage('s0').grant).to.deep.equal({ tokens: 600 });
+    expect(h.stage('s1').grant).to.deep.equal({ tokens: 400 });
+    // Adopted with their grants, s0 and s1 still hold all of the total: s2 waits.
+    expect(h.stage('s2')).to.include({ phase: 'Pending', reason: 'WaitingForBudget' });
+    expect(h.last?.create).to.deep.equal([]);
+  });
+
   it('does the same for dollars', () => {
     const h = parallel({ cost: { maxUSD: '1.00', perAgent: '0.60' } });
     h.step();
