@@ -758,10 +758,9 @@ async function measureCache(bed: Bed, ran: { cpu: number; requests: number }): P
     const cpuBefore = cpuMs(pid);
     const auditFrom = statSync(bed.auditLog).size;
     await bed.run(namespace, RUNBOOKS, { cached: true, again });
-    return {
-      cpu: (cpuMs(pid) - cpuBefore) / stages,
-      requests: operatorRequests(bed.auditLog, auditFrom).all / stages,
-    };
+    const requests = operatorRequests(bed.auditLog, auditFrom);
+    console.log(`    ${again ? 'reused' : 'run and stored'}, per stage: ${breakdown(requests.by, stages)}`);
+    return { cpu: (cpuMs(pid) - cpuBefore) / stages, requests: requests.all / stages };
   };
   const stored = await pass(false);
   const reused = await pass(true);
