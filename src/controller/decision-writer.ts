@@ -225,9 +225,10 @@ export class DecisionWriter {
   }
 
   /**
-   * The status and the Jobs it records, at once. A refused status parks the run: the Jobs created
-   * with it are deleted, as they must not run. Any other failure of the status leaves them for the
-   * next reconcile to adopt.
+   * The status and the Jobs it records, at once. A refused status parks the run: the Jobs it
+   * records are deleted, as they must not run (whether this call or an earlier one whose status
+   * failed created them; one never created is a 404). Any other failure of the status leaves them
+   * for the next reconcile to adopt.
    */
   private async writeStatusWithJobs(
     runbook: CachedRunbook,
@@ -236,18 +237,15 @@ export class DecisionWriter {
     log: Logger,
   ): Promise<void> {
     const creations = decision.create.map((plan) => this.createJob(runbook, plan, now, log));
-    const [status, jobs] = await Promise.allSettled([
+    const [status] = await Promise.allSettled([
       this.writeStatusIfChanged(runbook, decision, log),
       Promise.allSettled(creations),
     ]);
     if (status.status === 'rejected') {
-      if (status.reason instanceof Refused && jobs.status === 'fulfilled') {
-        const created = jobs.value.flatMap((job) =>
-          job.status === 'fulfilled' && job.value ? [job.value] : [],
-        );
+      if (status.reason instanceof Refused) {
         const namespace = runbook.metadata.namespace;
         await settleAll(
-          created.map((name) => this.deleteJob(namespace, { name, reason: 'RunStopped' }, log)),
+          decision.create.map(({ name }) => this.deleteJob(namespace, { name, reason: 'RunStopped' }, log)),
         );
       }
       throw status.reason;
@@ -269,17 +267,11 @@ export class DecisionWriter {
     logTransition(log, runbook, decision.status);
   }
 
-  /** Creates the plan's Job; resolves with its name when this call created it. */
-  private async createJob(
-    runbook: CachedRunbook,
-    plan: JobPlan,
-    now: Date,
-    log: Logger,
-  ): Promise<string | undefined> {
+  private async createJob(runbook: CachedRunbook, plan: JobPlan, now: Date, log: Logger): Promise<void> {
     const namespace = runbook.metadata.namespace;
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
-    if (jobs.get(key) || this.expectations.awaits(key, now.getTime())) return undefined;
+    if (jobs.get(key) || this.expectations.awaits(key, now.getTime())) return;
     // The agent's confinement and the run's claims exist before its Pod does.
     await this.deps.egressPolicies?.ensure(namespace, plan);
     await refusedAs('JobRejected', `a workspace claim for stage ${plan.stage}`, () =>
@@ -303,12 +295,11 @@ export class DecisionWriter {
         attempt: plan.attempt,
         agent: plan.agent,
       });
-      return plan.name;
     } catch (error) {
       // The Job exists already: a previous reconcile created it; wait for it unless it is shown.
-      if (isStatus(error, 409) && !jobs.get(key)) return undefined;
+      if (isStatus(error, 409) && !jobs.get(key)) return;
       this.expectations.forget(key);
-      if (isStatus(error, 409)) return undefined;
+      if (isStatus(error, 409)) return;
       throw error;
     }
   }

@@ -257,6 +257,26 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
     }
   });
 
+  it('deletes a Job an earlier reconcile sent, whose status failed, when the status that records it is refused', async () => {
+    const h = await harness(underWay());
+    let statusAnswer: 'conflict' | 'refuse' = 'conflict';
+    h.http.fail = (req) => (req.path.endsWith('/status') && statusAnswer === 'conflict' ? 409 : undefined);
+    h.http.refuse = (req, index) => req.path.endsWith('/status') && statusAnswer === 'refuse' && index === 2;
+    try {
+      await h.reconciler.reconcile('ns/rb').catch(() => undefined);
+      expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
+      statusAnswer = 'refuse';
+      // The Job is expected, not created again; the refused status must not leave it running.
+      await h.reconciler.reconcile('ns/rb');
+      const writes = h.http.writes().slice(2);
+      expect(writes[0]).to.equal('PUT agentrunbooks/rb/status');
+      expect(writes[1]).to.match(/^DELETE jobs\/rb-b-/);
+      expect(writes.slice(2)).to.deep.equal(['PUT agentrunbooks/rb/status']);
+    } finally {
+      h.stop();
+    }
+  });
+
   describe('the reconcile budget (--reconcile-budget)', () => {
     /** An engine clock that advances by each of `steps` ms, one per decision (two reads each). */
     const engineClock = (steps: number[]) => {
