@@ -71,9 +71,14 @@ const REPORTED = /^(\d+)(?:\.(\d+))?$/;
 
 const saturate = (micros: number) => Math.min(MAX_MICROS, micros);
 
+/** Whether the text is dollars in the schema's grammar. */
+export function isMoney(text: string): boolean {
+  return MONEY.test(text);
+}
+
 /** Dollars in the schema's grammar, as micro-dollars. */
 export function parseMicros(text: string): number {
-  const match = MONEY.test(text) ? REPORTED.exec(text) : null;
+  const match = isMoney(text) ? REPORTED.exec(text) : null;
   if (!match) throw new Error(`not a decimal amount of dollars: ${JSON.stringify(text)}`);
   const [, dollars = '0', fraction = ''] = match;
   return Number(dollars) * 1_000_000 + Number(fraction.padEnd(6, '0'));

@@ -3,7 +3,7 @@
  * (backoffLimit 0, restartPolicy Never), so a Pod that ended on its own is the Job's outcome: the
  * stage finishes when the Pod does, not a second later when the Job controller marks the Job.
  */
-import { MONEY_PATTERN } from '../api/grammar.js';
+import { isMoney } from '../api/grammar.js';
 import {
   ANNOTATION_AGENT_KEY,
   ANNOTATION_GRANT,
@@ -67,7 +67,6 @@ function podState(
 
 /** Longer than any grant the operator writes: anything longer was not written by it. */
 const MAX_GRANT_CHARS = 128;
-const MONEY = new RegExp(MONEY_PATTERN);
 
 /**
  * The grant a Job records (ANNOTATION_GRANT). Anyone who may edit the Job may edit it, so it is
@@ -85,7 +84,7 @@ function recordedGrant(text: string | undefined): JobObservation['grant'] {
   const { tokens, costUSD } = value as Record<string, unknown>;
   const grant = {
     ...(Number.isSafeInteger(tokens) && (tokens as number) >= 0 ? { tokens: tokens as number } : {}),
-    ...(typeof costUSD === 'string' && MONEY.test(costUSD) ? { costUSD } : {}),
+    ...(typeof costUSD === 'string' && isMoney(costUSD) ? { costUSD } : {}),
   };
   return Object.keys(grant).length ? grant : undefined;
 }

@@ -37,16 +37,18 @@ describe('which watch updates are worth a reconcile', () => {
     ).to.equal(true);
   });
 
+  /** A Job just created: active, no Pod yet. */
+  const created: JobObservation = {
+    name: 'rb-plan-e1-1',
+    stage: 'plan',
+    execution: 'e1',
+    generation: 1,
+    attempt: 1,
+    state: 'active',
+    podTerminated: false,
+  };
+
   it('a Job that appears: not the one its runbook’s status already runs, while it has no Pod', () => {
-    const created: JobObservation = {
-      name: 'rb-plan-e1-1',
-      stage: 'plan',
-      execution: 'e1',
-      generation: 1,
-      attempt: 1,
-      state: 'active',
-      podTerminated: false,
-    };
     const running = (stages: { name: string; phase: string; job?: string }[], execution = 'e1') =>
       ({ ...runbook(), status: { phase: 'Running', execution, stages } }) as unknown as AgentRunbookJson;
     const runsIt = running([{ name: 'plan', phase: 'Running', job: created.name }]);
@@ -69,15 +71,6 @@ describe('which watch updates are worth a reconcile', () => {
   });
 
   it('a Job that appears: not one the operator created and waits for, unless the status is of another run', () => {
-    const created: JobObservation = {
-      name: 'rb-plan-e1-1',
-      stage: 'plan',
-      execution: 'e1',
-      generation: 1,
-      attempt: 1,
-      state: 'active',
-      podTerminated: false,
-    };
     const pending = (execution?: string) =>
       ({
         ...runbook(),

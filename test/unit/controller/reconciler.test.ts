@@ -43,6 +43,16 @@ class FakeHttp {
     await this.request(req);
   }
 
+  /** Holds the answers to status updates until the returned function is called. */
+  holdStatus(): () => void {
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    this.hold = (req) => (req.path.endsWith('/status') ? answered : undefined);
+    return answer;
+  }
+
   /** The writes the reconciler made (not Events, which the recorder sends on its own time). */
   writes(): string[] {
     return this.requests
@@ -56,6 +66,17 @@ class FakeHttp {
       .map((r) => (r.body as { status: { phase?: string } }).status);
   }
 }
+
+/** Polls until the writes sent so far are `expected` (a reconcile waiting on a held answer). */
+const writesBecome = (http: FakeHttp, expected: string[]) =>
+  eventually(
+    () => {
+      expect(http.writes()).to.deep.equal(expected);
+      return Promise.resolve();
+    },
+    5_000,
+    5,
+  );
 
 const runbook = (): CachedRunbook => ({
   apiVersion: 'i2s.studio/v2',
@@ -118,21 +139,10 @@ async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) 
 describe('the Reconciler over fakes of the API (issue 26)', () => {
   it('writes a starting run’s status before its first Job: who holds a concurrency slot is read from the statuses', async () => {
     const h = await harness();
-    let answerStatus = () => {};
-    const statusAnswered = new Promise<void>((resolve) => {
-      answerStatus = resolve;
-    });
-    h.http.hold = (req) => (req.path.endsWith('/status') ? statusAnswered : undefined);
+    const answerStatus = h.http.holdStatus();
     try {
       const reconciled = h.reconciler.reconcile('ns/rb');
-      await eventually(
-        () => {
-          expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status']);
-          return Promise.resolve();
-        },
-        5_000,
-        5,
-      );
+      await writesBecome(h.http, ['PUT agentrunbooks/rb/status']);
       // Nothing else is sent while the status is unanswered.
       await new Promise((resolve) => setImmediate(resolve));
       expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status']);
@@ -147,22 +157,11 @@ describe('the Reconciler over fakes of the API (issue 26)', () => {
 
   it('sends the next stage’s Job of a run under way while the status that records it is still being written', async () => {
     const h = await harness(underWay());
-    let answerStatus = () => {};
-    const statusAnswered = new Promise<void>((resolve) => {
-      answerStatus = resolve;
-    });
-    h.http.hold = (req) => (req.path.endsWith('/status') ? statusAnswered : undefined);
+    const answerStatus = h.http.holdStatus();
     try {
       const reconciled = h.reconciler.reconcile('ns/rb');
       // The status is not answered until the Job has been sent: a reconcile that waited for it first never ends.
-      await eventually(
-        () => {
-          expect(h.http.writes()).to.deep.equal(['PUT agentrunbooks/rb/status', 'POST jobs']);
-          return Promise.resolve();
-        },
-        5_000,
-        5,
-      );
+      await writesBecome(h.http, ['PUT agentrunbooks/rb/status', 'POST jobs']);
       answerStatus();
       await reconciled;
       expect(h.http.statuses()[0]?.phase).to.equal('Running');
