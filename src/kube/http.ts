@@ -39,6 +39,16 @@ export const FIELD_MANAGER = 'agentrunbook-operator';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 
+/**
+ * What send() accepts: the API server answers a write with the whole object, which send() does
+ * not read; asked for its metadata only (`as=PartialObjectMetadata`, as for a list or a watch), it
+ * encodes and sends about half the bytes (a status update's answer 3.7 KB against 6.6). A server
+ * that cannot transform the answer sends it whole, the second type listed. Errors (a Status) come
+ * back as they are.
+ */
+export const UNREAD_ANSWER_ACCEPT =
+  'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
@@ -138,7 +148,8 @@ export class KubeHttp {
 
   /**
    * A request whose answer nobody reads (a status update, a Job or an Event created): the API
-   * server sends the whole object back, and it is not decoded or parsed. Fails as request() does.
+   * server is asked for the object's metadata only (UNREAD_ANSWER_ACCEPT), and that is not decoded
+   * or parsed either. Fails as request() does.
    */
   async send(req: KubeRequest): Promise<void> {
     await this.exchange(req, false);
@@ -153,7 +164,7 @@ export class KubeHttp {
     const options: RequestOptions & AgentOptions = {
       method: req.method,
       headers: {
-        Accept: 'application/json',
+        Accept: readAnswer ? 'application/json' : UNREAD_ANSWER_ACCEPT,
         ...(body === undefined
           ? {}
           : {

@@ -18,7 +18,7 @@ const atLeast = (level: string) => {
 
 /** JSON lines on stderr, as log collectors in a cluster expect; `text` for people at a terminal. */
 export function createLogger(level = 'info', format: 'json' | 'text' = 'json'): Logger {
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level,
     format: winston.format.combine(
       atLeast(level),
@@ -27,6 +27,20 @@ export function createLogger(level = 'info', format: 'json' | 'text' = 'json'): 
     ),
     transports: [new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) })],
   });
+  silenceBelow(logger, level);
+  return logger;
+}
+
+/**
+ * Makes each level below `level` a call that does nothing, on the logger and so on its children
+ * (they inherit from it): winston otherwise passes every line through its streams before any
+ * filter drops it, about 0.1 ms a line, and the reconciler writes debug lines on each reconcile.
+ */
+function silenceBelow(logger: Logger, level: string): void {
+  const most = LEVELS[level] ?? LEVELS.info ?? 2;
+  for (const [name, rank] of Object.entries(LEVELS)) {
+    if (rank > most) Object.defineProperty(logger, name, { value: () => logger, writable: true });
+  }
 }
 
 export function silentLogger(): Logger {

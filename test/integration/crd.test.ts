@@ -1,4 +1,6 @@
+import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
+import { request, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
@@ -9,6 +11,8 @@ import { repoRoot } from '../../hack/local-cluster/paths.js';
 import { examplesDir, exampleFiles } from '../support/runbooks.js';
 import { INVALID_CASES, buildInvalid } from '../support/invalid-runbooks.js';
 import { eventually } from '../support/eventually.js';
+import { GROUP, PLURAL, STORAGE_VERSION } from '../../src/api/group.js';
+import { UNREAD_ANSWER_ACCEPT } from '../../src/kube/http.js';
 
 const CRD_FILE = join(repoRoot, 'crds', 'agentrunbooks.i2s.studio.yaml');
 
@@ -150,6 +154,68 @@ describe('the AgentRunbook CRD on a real API server', function () {
       '41200',
       '1.84',
     ]);
+  });
+
+  it('answers a write asked for metadata only (as the operator asks when it does not read the answer) with the metadata, and stores the write', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(plane.adminKubeconfigPath);
+    /** A write with UNREAD_ANSWER_ACCEPT; resolves with the answer's status code and parsed body. */
+    const write = async (method: string, path: string, body: object) => {
+      const options: RequestOptions = {
+        method,
+        headers: { Accept: UNREAD_ANSWER_ACCEPT, 'Content-Type': 'application/json' },
+      };
+      await kc.applyToHTTPSOptions(options);
+      const url = new URL(`${kc.getCurrentCluster()?.server ?? ''}${path}`);
+      return new Promise<{ code: number; answer: Record<string, unknown> }>((resolve, reject) => {
+        const call = request(url, options, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            resolve({
+              code: res.statusCode ?? 0,
+              answer: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+            });
+          });
+        });
+        call.on('error', reject);
+        call.end(JSON.stringify(body));
+      });
+    };
+    const stored = JSON.parse(
+      (await k('get', 'arb', 'market-scan', '-n', namespace, '-o', 'json')).stdout,
+    ) as {
+      status?: Record<string, unknown>;
+    };
+    stored.status = { ...stored.status, progress: '2/3' };
+    const updated = await write(
+      'PUT',
+      `/apis/${GROUP}/${STORAGE_VERSION}/namespaces/${namespace}/${PLURAL}/market-scan/status`,
+      stored,
+    );
+    expect(updated.code, JSON.stringify(updated.answer)).to.equal(200);
+    expect(updated.answer.kind).to.equal('PartialObjectMetadata');
+    expect(updated.answer).to.not.have.any.keys('spec', 'status');
+    expect((updated.answer.metadata as { name?: string }).name).to.equal('market-scan');
+    const progress = await k(
+      'get',
+      'arb',
+      'market-scan',
+      '-n',
+      namespace,
+      '-o',
+      'jsonpath={.status.progress}',
+    );
+    expect(progress.stdout).to.equal('2/3');
+    const created = await write('POST', `/api/v1/namespaces/${namespace}/configmaps`, {
+      metadata: { name: 'metadata-only' },
+      data: { key: 'value' },
+    });
+    expect(created.code, JSON.stringify(created.answer)).to.equal(201);
+    expect(created.answer.kind).to.equal('PartialObjectMetadata');
+    expect(created.answer).to.not.have.property('data');
+    const data = await k('get', 'configmap', 'metadata-only', '-n', namespace, '-o', 'jsonpath={.data.key}');
+    expect(data.stdout).to.equal('value');
   });
 
   describe('refuses invalid runbooks, naming the field', () => {

@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { LOG_RETRY_MS, ReportLogs } from '../../../src/controller/report-logs.js';
 import type { JobObservation } from '../../../src/engine/model/types.js';
-import { KubeApiError, KubeHttp } from '../../../src/kube/http.js';
+import { KubeApiError, KubeHttp, UNREAD_ANSWER_ACCEPT } from '../../../src/kube/http.js';
 import { CertificateAuthority } from '../../../src/webhook/pki.js';
 
 describe('KubeHttp connections', () => {
@@ -13,6 +13,8 @@ describe('KubeHttp connections', () => {
   let http: KubeHttp;
   let serverCa: CertificateAuthority;
   let serverUrl: string;
+  /** The Accept header of each request, by path. */
+  const accepts = new Map<string, string | undefined>();
 
   before(async () => {
     const ca = await CertificateAuthority.create('test-ca');
@@ -24,6 +26,7 @@ describe('KubeHttp connections', () => {
       ipAddresses: ['127.0.0.1'],
     });
     server = createServer({ cert: tls.certificate, key: tls.privateKey }, (req, res) => {
+      accepts.set(req.url?.split('?')[0] ?? '', req.headers.accept);
       // A node that never answers, and one that starts a log and never ends it.
       if (req.url?.startsWith('/silent')) return;
       if (req.url?.startsWith('/api/v1/namespaces/n/pods/hanging/log')) {
@@ -84,6 +87,12 @@ describe('KubeHttp connections', () => {
     // The answer was drained: the kept-alive connection serves the next request.
     expect(await http.request({ method: 'GET', path: '/after' })).to.deep.equal({ path: '/after' });
     expect(handshakes).to.equal(before);
+    // The unread answer is asked for as metadata only; a read one whole.
+    expect(accepts.get('/apis/batch/v1/namespaces/n/jobs')).to.equal(UNREAD_ANSWER_ACCEPT);
+    expect(UNREAD_ANSWER_ACCEPT).to.match(
+      /^application\/json;as=PartialObjectMetadata;g=meta\.k8s\.io;v=v1,/,
+    );
+    expect(accepts.get('/after')).to.equal('application/json');
     let failure: unknown;
     try {
       await http.send({ method: 'POST', path: '/taken', body: {} });

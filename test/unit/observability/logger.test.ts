@@ -29,4 +29,32 @@ describe('the logger', () => {
     expect(encoded).to.equal(1);
     expect(written.join('')).to.include('"message":"above"').and.not.include('below');
   });
+
+  it('does not even pass a line below its level through its streams, nor does a child logger', () => {
+    const writes: string[] = [];
+    const spied = (level: string) => {
+      const log = createLogger(level);
+      const write = log.write.bind(log);
+      log.write = (info: { message: string }) => {
+        writes.push(`${level}: ${info.message}`);
+        return write(info);
+      };
+      return log;
+    };
+    const log = spied('info');
+    const child = log.child({ runbook: 'n/r' });
+    const verbose = spied('debug');
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = () => true;
+    try {
+      log.debug('root below');
+      child.debug('child below');
+      child.warn('child above');
+      log.error('root above');
+      verbose.debug('at its level');
+    } finally {
+      process.stderr.write = stderr;
+    }
+    expect(writes).to.deep.equal(['info: child above', 'info: root above', 'debug: at its level']);
+  });
 });
