@@ -26,8 +26,7 @@ import type {
   OutputStore,
 } from '../engine/model/types.js';
 import { isStatus, type KubeHttp } from '../kube/http.js';
-import { objectKey } from '../kube/informer.js';
-import type { CachedJob, CachedRunbook } from '../kube/types.js';
+import type { CachedRunbook } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { buildJob } from './job-builder.js';
 import { cancelChild, createChild } from './child-runbooks.js';
@@ -35,7 +34,7 @@ import { pruneStoredOutputs, storeOutputs } from './output-store.js';
 import { copiedOutputs, storeResult } from './result-store.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { JobCache } from './job-cache.js';
-import { JobExpectations } from './job-expectations.js';
+import type { JobExpectations } from './job-expectations.js';
 import type { EgressPolicies } from './network-policy.js';
 import type { NoticeSender } from './notice-sender.js';
 import type { Notifier } from './notifier.js';
@@ -55,9 +54,10 @@ export interface WriterDeps {
   statusWritten?: (runbook: CachedRunbook, before: StatusV2 | undefined, after: StatusV2) => void;
   /**
    * The Jobs created and not yet shown by the informer, shared with whatever tells the informer's
-   * Job events to it (the controller's watches); without it, the writer keeps its own.
+   * Job events to it (the controller's watches, which call `shown`). A Job deleted before the
+   * informer ever showed it is created again once its expectation lapses.
    */
-  expectations?: JobExpectations;
+  expectations: JobExpectations;
 }
 
 /** A write the API server refused as invalid: retrying the same write cannot succeed. */
@@ -83,21 +83,7 @@ async function refusedAs<T>(reason: Refused['reason'], what: string, write: () =
 }
 
 export class DecisionWriter {
-  /**
-   * Jobs created but not yet shown by the Job informer: a Job deleted before the informer ever
-   * showed it is created again once the expectation lapses.
-   */
-  private readonly expectations: JobExpectations;
-
-  constructor(private readonly deps: WriterDeps) {
-    if (deps.expectations) {
-      this.expectations = deps.expectations;
-    } else {
-      const expectations = new JobExpectations();
-      deps.cache.jobs.on({ add: (job: CachedJob) => expectations.shown(objectKey(job)) });
-      this.expectations = expectations;
-    }
-  }
+  constructor(private readonly deps: WriterDeps) {}
 
   /** The writes, in the order of the module comment, then Events and notifications. */
   async write(runbook: CachedRunbook, decision: Decision, now: Date, log: Logger): Promise<void> {
@@ -271,14 +257,14 @@ export class DecisionWriter {
     const namespace = runbook.metadata.namespace;
     const key = `${namespace}/${plan.name}`;
     const { jobs } = this.deps.cache;
-    if (jobs.get(key) || this.expectations.awaits(key, now.getTime())) return;
+    if (jobs.get(key) || this.deps.expectations.awaits(key, now.getTime())) return;
     // The agent's confinement and the run's claims exist before its Pod does.
     await this.deps.egressPolicies?.ensure(namespace, plan);
     await refusedAs('JobRejected', `a workspace claim for stage ${plan.stage}`, () =>
       ensureClaims(this.deps.http, runbook, plan),
     );
     // Expected before it is sent: its watch event may come before the answer does.
-    this.expectations.expect(key, now.getTime());
+    this.deps.expectations.expect(key, now.getTime());
     try {
       await refusedAs('JobRejected', `Job ${plan.name}`, () =>
         this.deps.http.send({
@@ -298,7 +284,7 @@ export class DecisionWriter {
     } catch (error) {
       // The Job exists already: a previous reconcile created it; wait for it unless it is shown.
       if (isStatus(error, 409) && !jobs.get(key)) return;
-      this.expectations.forget(key);
+      this.deps.expectations.forget(key);
       if (isStatus(error, 409)) return;
       throw error;
     }

@@ -9,7 +9,8 @@ import { Reconciler, type ReconcilerDeps } from '../../../src/controller/reconci
 import { JobCache } from '../../../src/controller/job-cache.js';
 import { EventRecorder } from '../../../src/controller/event-recorder.js';
 import { Notifier } from '../../../src/controller/notifier.js';
-import { Informer } from '../../../src/kube/informer.js';
+import { Informer, objectKey } from '../../../src/kube/informer.js';
+import { JobExpectations } from '../../../src/controller/job-expectations.js';
 import { sourceOf } from '../../support/informer-sources.js';
 import { eventually } from '../../support/eventually.js';
 import { KubeApiError, type KubeHttp, type KubeRequest } from '../../../src/kube/http.js';
@@ -119,6 +120,9 @@ async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) 
   // The park paths log their refusals as errors, which the tests provoke on purpose.
   log.silent = true;
   const kube = http as unknown as KubeHttp;
+  // As the controller's Job watch does.
+  const expectations = new JobExpectations();
+  informers.jobs.on({ add: (job) => expectations.shown(objectKey(job)) });
   const reconciler = new Reconciler({
     http: kube,
     runbooks: informers.runbooks,
@@ -128,6 +132,7 @@ async function harness(object = runbook(), extra: Partial<ReconcilerDeps> = {}) 
     notifier: new Notifier(() => CATALOG, log),
     log,
     now: () => new Date('2026-01-01T00:00:00Z'),
+    expectations,
     ...extra,
   });
   const stop = () => {
