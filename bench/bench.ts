@@ -50,6 +50,7 @@ import {
   figure,
   gained,
   histogramQuantile,
+  auditedTimes,
   percentile,
   requestsOf,
   samples,
@@ -57,7 +58,22 @@ import {
   table,
   total,
   type Figure,
+  type Answered,
 } from './figures.js';
+
+/** A reaction on the API server's clock, and its parts, in ms (see Bed.gaps). */
+interface ReactionParts {
+  onCluster: number[];
+  operator: number[];
+  apiServer: number[];
+  watch: number[];
+}
+
+/** What the audit log says of Job creates and Pod ends, by namespace/name. */
+interface Audited {
+  creates: Map<string, Answered>;
+  podsEnded: Map<string, Answered>;
+}
 import { FastNode } from './fast-node.js';
 import { summarize, type CpuProfile } from './profile-summary.js';
 import { reconcileCost } from './reconcile-cost.js';
@@ -101,6 +117,8 @@ const SEQUENTIAL_RUNS = flags.quick ? 3 : 10;
 const QUIET_MS = 1000;
 const JOB_CONTROLLER_REFILL_MS = 2000;
 const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_NAME}`;
+/** The fast node's user (the bed's admin): the audit log records its Pod status patches. */
+const FAST_NODE_USER = 'envtest-admin';
 
 const figures: Figure[] = [];
 
@@ -266,7 +284,21 @@ class Bed {
     const policy = join(dir, 'audit-policy.yaml');
     writeFileSync(
       policy,
-      `apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n    users: ["${OPERATOR_USER}"]\n  - level: None\n`,
+      [
+        'apiVersion: audit.k8s.io/v1',
+        'kind: Policy',
+        'omitStages: [RequestReceived]',
+        'rules:',
+        '  - level: Metadata',
+        `    users: ["${OPERATOR_USER}"]`,
+        // When each Pod ended, on the API server's clock (the reaction's start).
+        '  - level: Metadata',
+        `    users: ["${FAST_NODE_USER}"]`,
+        '    verbs: [patch]',
+        '    resources: [{ group: "", resources: [pods/status] }]',
+        '  - level: None',
+        '',
+      ].join('\n'),
     );
     const auditLog = join(dir, `audit-${label}.log`);
     writeFileSync(auditLog, '');
@@ -517,9 +549,24 @@ class Bed {
     return (performance.now() - started) / 1000;
   }
 
-  /** Reaction (dependency done -> next Job) and Pod-to-Pod gaps of the given runbooks, in ms. */
-  gaps(namespace: string, names: string[]): { reaction: number[]; podToPod: number[]; slowest: string } {
+  /**
+   * Reaction (dependency done -> next Job) and Pod-to-Pod gaps of the given runbooks, in ms, as
+   * the bench's watches saw them. With the audit log's times of the operator's Job creates and the
+   * fast node's Pod ends: the reaction on the API server's clock (the dependency's Pod Succeeded
+   * stored -> the next Job created, without the watches' delays), and in three parts: the
+   * dependency done as the bench saw it -> the next Job's create received by the API server (the
+   * event's way to the operator, its queue and reconcile), the create received -> answered (the
+   * API server), answered -> the Job seen by the bench (the watch).
+   */
+  gaps(
+    namespace: string,
+    names: string[],
+    audit: Audited = { creates: new Map(), podsEnded: new Map() },
+  ): { reaction: number[]; podToPod: number[]; slowest: string; parts: ReactionParts } {
     const timed: { ms: number; at: number; stage: number }[] = [];
+    const parts: ReactionParts = { onCluster: [], operator: [], apiServer: [], watch: [] };
+    // The timeline's clock is performance.now(); the audit log's, the wall clock.
+    const wall = (ms: number) => performance.timeOrigin + ms;
     let first = Infinity;
     const podToPod: number[] = [];
     for (const name of names) {
@@ -528,8 +575,17 @@ class Bed {
         const after = this.timeline.stage(namespace, name, stageNames[i] ?? '');
         const done = Math.min(before?.podDone ?? Infinity, before?.jobDone ?? Infinity);
         if (i === 1 && before?.jobAdded !== undefined) first = Math.min(first, before.jobAdded);
-        if (after?.jobAdded !== undefined && Number.isFinite(done))
+        const create = audit.creates.get(`${namespace}/${after?.job ?? ''}`);
+        const ended = audit.podsEnded.get(`${namespace}/${before?.pod ?? ''}`);
+        if (create && ended) parts.onCluster.push(create.answered - ended.answered);
+        if (after?.jobAdded !== undefined && Number.isFinite(done)) {
           timed.push({ ms: after.jobAdded - done, at: done, stage: i });
+          if (create) {
+            parts.operator.push(create.received - wall(done));
+            parts.apiServer.push(create.answered - create.received);
+            parts.watch.push(wall(after.jobAdded) - create.answered);
+          }
+        }
         if (after?.podAdded !== undefined && before?.podDone !== undefined)
           podToPod.push(after.podAdded - before.podDone);
       }
@@ -540,7 +596,16 @@ class Bed {
       .slice(0, 8)
       .map((t) => `${Math.round(t.ms)} ms at ${((t.at - first) / 1000).toFixed(1)} s (stage ${t.stage + 1})`)
       .join(', ');
-    return { reaction, podToPod, slowest };
+    return { reaction, podToPod, slowest, parts };
+  }
+
+  /** The audit log's times of the operator's Job creates and the fast node's Pod ends, from `from`. */
+  audited(from: number): Audited {
+    const lines = readFileSync(this.auditLog, 'utf8').slice(from);
+    return {
+      creates: auditedTimes(lines, OPERATOR_USER, 'create', 'jobs'),
+      podsEnded: auditedTimes(lines, FAST_NODE_USER, 'patch', 'pods/status'),
+    };
   }
 
   /** Ms from each runbook's create (answered) to its first Job's appearing, as watched. */
@@ -658,9 +723,24 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     const threadsAfter = cpuMsByThread(pid);
     const requests = operatorRequests(bed.auditLog, auditFrom);
     const { peak, rss } = memoryMb(pid);
-    const manyGaps = bed.gaps(many, names);
+    const manyGaps = bed.gaps(many, names, bed.audited(auditFrom));
     reactionFigures(`${label}: ${RUNBOOKS} runbooks`, manyGaps.reaction, true);
     console.log(`    slowest reactions, from the first Job: ${manyGaps.slowest}`);
+    const { onCluster, operator, apiServer, watch } = manyGaps.parts;
+    reactionFigures(`${label}: ${RUNBOOKS} runbooks, on the API server's clock`, onCluster, true);
+    for (const [part, samples] of [
+      ['dependency done -> next Job create received by the API server', operator],
+      ["the Job create in the API server (received -> answered, its audit log's times)", apiServer],
+      ['Job create answered -> seen by a watch', watch],
+    ] as const) {
+      for (const p of [50, 99]) {
+        record(
+          `${label}: ${RUNBOOKS} runbooks: reaction's part: ${part}, p${p}`,
+          percentile(samples, p),
+          'ms',
+        );
+      }
+    }
     // What a burst of new runbooks waits for its start (they are started a few at a time).
     const starts = bed.starts(many, names);
     for (const p of [50, 99]) {

@@ -71,6 +71,47 @@ export function requestsOf(auditLines: string, user: string): Requests {
   return requests;
 }
 
+/** When the API server received a request and when it had answered it, in ms since the epoch. */
+export interface Answered {
+  received: number;
+  answered: number;
+}
+
+/**
+ * Each object `user` made the request `verb resource` on that succeeded (a Job created, a Pod's
+ * status patched), by namespace/name, from audit log lines (the last if several): the cluster's
+ * own clock for when a Job was created or a Pod ended.
+ */
+export function auditedTimes(
+  auditLines: string,
+  user: string,
+  verb: string,
+  resource: string,
+): Map<string, Answered> {
+  const [plural, subresource] = resource.split('/');
+  const times = new Map<string, Answered>();
+  for (const line of auditLines.split('\n')) {
+    if (!line.includes(user) || !line.includes(`"${plural ?? ''}"`)) continue;
+    const entry = JSON.parse(line) as {
+      verb: string;
+      user: { username: string };
+      objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+      responseStatus?: { code?: number };
+      requestReceivedTimestamp?: string;
+      stageTimestamp?: string;
+    };
+    const { objectRef: ref, responseStatus } = entry;
+    if (entry.user.username !== user || entry.verb !== verb || !ref?.name) continue;
+    if (ref.resource !== plural || ref.subresource !== subresource) continue;
+    if ((responseStatus?.code ?? 0) < 200 || (responseStatus?.code ?? 0) >= 300) continue;
+    times.set(`${ref.namespace ?? ''}/${ref.name}`, {
+      received: Date.parse(entry.requestReceivedTimestamp ?? ''),
+      answered: Date.parse(entry.stageTimestamp ?? ''),
+    });
+  }
+  return times;
+}
+
 /** The requests per stage by verb and resource, most first, as one line. */
 export function breakdown(by: ReadonlyMap<string, number>, stages: number): string {
   return [...by.entries()]

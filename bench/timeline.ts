@@ -11,8 +11,12 @@ import { kubeSource } from '../src/kube/source.js';
 import type { AgentRunbookJson, JobJson, PodJson } from '../src/kube/types.js';
 
 export interface StageTimes {
+  /** The stage's first Job, by name. */
+  job?: string;
   jobAdded?: number;
   jobDone?: number;
+  /** The stage's first Pod, by name. */
+  pod?: string;
   podAdded?: number;
   podDone?: number;
 }
@@ -49,6 +53,7 @@ export class Timeline {
         }
         return;
       }
+      times.job ??= job.metadata.name;
       times.jobAdded ??= performance.now();
       if (done) times.jobDone ??= performance.now();
       this.notify();
@@ -56,6 +61,7 @@ export class Timeline {
     const onPod = (pod: PodJson) => {
       const times = this.times(pod);
       if (!times) return;
+      times.pod ??= pod.metadata.name;
       times.podAdded ??= performance.now();
       if (pod.status?.phase === 'Succeeded') times.podDone ??= performance.now();
       this.notify();

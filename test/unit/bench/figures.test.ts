@@ -5,6 +5,7 @@ import {
   figure,
   gained,
   histogramQuantile,
+  auditedTimes,
   percentile,
   requestsOf,
   samples,
@@ -55,6 +56,41 @@ describe('the bench’s figures', () => {
     expect(breakdown(requests.by, 2)).to.equal(
       'update agentrunbooks/status 1.00, create jobs 0.50, create controllerrevisions 0.50, list pods 0.50, get (non-resource) 0.50',
     );
+  });
+
+  it('reads when the API server received and answered the requests of one verb, resource and user that succeeded', () => {
+    const entry = (
+      user: string,
+      name: string,
+      code = 201,
+      verb = 'create',
+      resource = 'jobs',
+      subresource?: string,
+    ) =>
+      JSON.stringify({
+        verb,
+        user: { username: user },
+        objectRef: { resource, ...(subresource ? { subresource } : {}), namespace: 'n', name },
+        responseStatus: { code },
+        requestReceivedTimestamp: '2026-12-08T00:34:56.069500Z',
+        stageTimestamp: '2026-12-08T00:34:56.078345Z',
+      });
+    const log = [
+      entry(OPERATOR, 'rb-0-s2-1'),
+      entry(OPERATOR, 'rb-0-s2-taken', 409),
+      entry(OPERATOR, 'rb-0-s2-1', 200, 'get'),
+      entry(OPERATOR, 'rb-0', 201, 'create', 'events'),
+      entry('system:admin', 'job-0'),
+      entry('system:admin', 'pod-0', 200, 'patch', 'pods', 'status'),
+      entry('system:admin', 'pod-1', 200, 'patch', 'pods'),
+      '',
+    ].join('\n');
+    const creates = auditedTimes(log, OPERATOR, 'create', 'jobs');
+    expect([...creates.keys()]).to.deep.equal(['n/rb-0-s2-1']);
+    const create = creates.get('n/rb-0-s2-1');
+    expect(create?.received).to.equal(Date.UTC(2026, 11, 8, 0, 34, 56, 69));
+    expect((create?.answered ?? 0) - (create?.received ?? 0)).to.equal(9);
+    expect([...auditedTimes(log, 'system:admin', 'patch', 'pods/status').keys()]).to.deep.equal(['n/pod-0']);
   });
 
   it('reads a histogram’s quantiles and a counter’s total from what two scrapes differ by', () => {
