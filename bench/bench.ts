@@ -5,8 +5,9 @@
  * - the bed's Job-path ceiling: Jobs/s through kube-controller-manager with no operator;
  * - with the operator (built, run as its own process under its ServiceAccount): stage transitions/s,
  *   its reaction (dependency's Pod or Job done -> next Job created) at 1, 10 and 100 concurrent
- *   runbooks, dependency Pod Succeeded -> next Pod, CPU ms and API requests per stage (from the
- *   API server's audit log), peak RSS; the CPU per stage of each process of the bed (etcd, the
+ *   runbooks (at 100 also on the API server's clock, from its audit log, and in parts: the
+ *   operator's, the API server's, the watch's), dependency Pod Succeeded -> next Pod, CPU ms and
+ *   API requests per stage (from the API server's audit log), peak RSS; the CPU per stage of each process of the bed (etcd, the
  *   API server, kube-controller-manager, the bench) and how busy its cores were; then, through
  *   another such run, the watch floor (bench/watch-floor.ts), a process that only keeps the
  *   operator's informers: its CPU per stage and RSS after the run;

@@ -33,8 +33,9 @@ export function createLogger(level = 'info', format: 'json' | 'text' = 'json'): 
 
 /**
  * Makes each level below `level` a call that does nothing, on the logger and so on its children
- * (they inherit from it): winston otherwise passes every line through its streams before any
- * filter drops it, about 0.1 ms a line, and the reconciler writes debug lines on each reconcile.
+ * (they inherit from it): winston otherwise passes every line through its streams before a filter
+ * drops it (about 4 us of CPU a line against 0.3; a line written is about 17), and the reconciler
+ * writes debug lines on each reconcile.
  */
 function silenceBelow(logger: Logger, level: string): void {
   const most = LEVELS[level] ?? LEVELS.info ?? 2;
