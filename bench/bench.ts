@@ -7,10 +7,10 @@
  *   its reaction (dependency's Pod or Job done -> next Job created) at 1, 10 and 100 concurrent
  *   runbooks (at 100 also on the API server's clock, from its audit log, and in parts: the
  *   operator's, the API server's, the watch's), dependency Pod Succeeded -> next Pod, CPU ms and
- *   API requests per stage (from the API server's audit log), peak RSS; the CPU per stage of each process of the bed (etcd, the
- *   API server, kube-controller-manager, the bench) and how busy its cores were; then, through
- *   another such run, the watch floor (bench/watch-floor.ts), a process that only keeps the
- *   operator's informers: its CPU per stage and RSS after the run;
+ *   API requests per stage (from the API server's audit log), peak RSS; the CPU per stage of each
+ *   process of the bed (etcd, the API server, kube-controller-manager, the bench) and how busy its
+ *   cores were; then, through another such run, the watch floor (bench/watch-floor.ts), a process
+ *   that only keeps the operator's informers: its CPU per stage and RSS after the run;
  * - on the first bed, what a stage whose result comes from the cache costs the operator (CPU, API
  *   requests) against one that runs;
  * - on the first bed, one runbook fanning out over 100 items (forEach): items/s against the bed's
@@ -36,7 +36,7 @@ import { parseArgs } from 'node:util';
 import { GROUP, PLURAL, STORAGE_VERSION } from '../src/api/group.js';
 import { executionId } from '../src/engine/model/naming.js';
 import { KubeHttp } from '../src/kube/http.js';
-import { ControlPlane } from '../hack/local-cluster/control-plane.js';
+import { ADMIN_USER, ControlPlane } from '../hack/local-cluster/control-plane.js';
 import { installOperator } from '../hack/local-cluster/install-operator.js';
 import { ManagedProcess } from '../hack/local-cluster/managed-process.js';
 import { repoRoot } from '../hack/local-cluster/paths.js';
@@ -61,6 +61,10 @@ import {
   type Figure,
   type Answered,
 } from './figures.js';
+import { FastNode } from './fast-node.js';
+import { summarize, type CpuProfile } from './profile-summary.js';
+import { reconcileCost } from './reconcile-cost.js';
+import { Timeline } from './timeline.js';
 
 /** A reaction on the API server's clock, and its parts, in ms (see Bed.gaps). */
 interface ReactionParts {
@@ -75,10 +79,6 @@ interface Audited {
   creates: Map<string, Answered>;
   podsEnded: Map<string, Answered>;
 }
-import { FastNode } from './fast-node.js';
-import { summarize, type CpuProfile } from './profile-summary.js';
-import { reconcileCost } from './reconcile-cost.js';
-import { Timeline } from './timeline.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -119,7 +119,7 @@ const QUIET_MS = 1000;
 const JOB_CONTROLLER_REFILL_MS = 2000;
 const OPERATOR_USER = `system:serviceaccount:${OPERATOR_NAMESPACE}:${OPERATOR_NAME}`;
 /** The fast node's user (the bed's admin): the audit log records its Pod status patches. */
-const FAST_NODE_USER = 'envtest-admin';
+const FAST_NODE_USER = ADMIN_USER;
 
 const figures: Figure[] = [];
 
@@ -359,9 +359,10 @@ class Bed {
   }
 
   /**
-   * Resolves once the operator has sent no request for QUIET_MS (the audit log records only its
-   * own), so that a window does not end while its Event queue still sends what the window's runs
-   * recorded, which the next window would count.
+   * Resolves once the audit log has grown by nothing for QUIET_MS: it records the operator's
+   * requests and, besides, only the fast node's Pod ends, which stop with the runs. So a window
+   * does not end while the operator's Event queue still sends what the window's runs recorded,
+   * which the next window would count.
    */
   async operatorQuiet(): Promise<void> {
     const deadline = performance.now() + 60_000;

@@ -29,6 +29,9 @@ export const CONTROLLERS = [
   'ttl-after-finished-controller',
 ];
 
+/** The user of the control plane's admin kubeconfig (its client certificate's common name). */
+export const ADMIN_USER = 'envtest-admin';
+
 export interface ControlPlaneOptions {
   /** Use this port for kube-apiserver instead of a free one. */
   apiServerPort?: number;
@@ -173,7 +176,7 @@ export class ControlPlane {
       ipAddresses: [...new Set(['127.0.0.1', '10.0.0.1', host])],
     });
     const admin = await ca.issue({
-      commonName: 'envtest-admin',
+      commonName: ADMIN_USER,
       organizations: ['system:masters'],
       usage: 'client',
     });
@@ -186,7 +189,7 @@ export class ControlPlane {
     const saPub = file('service-account.pub', saKeys.publicKey);
     writeFileSync(
       this.adminKubeconfigPath,
-      kubeconfigYaml(this.server, ca.certificatePem, 'envtest-admin', certificateCredentials(admin)),
+      kubeconfigYaml(this.server, ca.certificatePem, ADMIN_USER, certificateCredentials(admin)),
       {
         mode: 0o600,
       },
