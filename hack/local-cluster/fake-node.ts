@@ -238,13 +238,15 @@ export class FakeNode {
         state: { running: { startedAt: now } },
       })),
     });
+    // The containers' logs exist before the Pod is seen Running, as a kubelet's do: a client that
+    // asks for the log of a Pod it saw Running (the console) must not find none.
+    for (const container of pod.spec?.containers ?? [])
+      this.logServer.started(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', container.name);
     await this.core.replaceNamespacedPodStatus({
       name: pod.metadata?.name ?? '',
       namespace: pod.metadata?.namespace ?? '',
       body: pod,
     });
-    for (const container of pod.spec?.containers ?? [])
-      this.logServer.started(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', container.name);
     this.runningNow.add(key(pod));
     this.maxRunning = Math.max(this.maxRunning, this.runningNow.size);
   }

@@ -4,6 +4,9 @@ import type { ControlPlane } from '../../hack/local-cluster/control-plane.js';
 import { sharedControlPlane } from '../support/shared-control-plane.js';
 import { FakeNode, type PodOutcome } from '../../hack/local-cluster/fake-node.js';
 import { kubectl } from '../../hack/local-cluster/tools.js';
+import { KubeHttp } from '../../src/kube/http.js';
+import type { PodJson } from '../../src/kube/types.js';
+import { eventually } from '../support/eventually.js';
 
 function job(name: string): V1Job {
   return {
@@ -106,6 +109,55 @@ describe('the fake node drives real Jobs through the Job controller', function (
     await node.finish(held ?? '', { phase: 'Succeeded', message: '{}' });
     const waited = await k('wait', '--for=condition=Complete', '--timeout=60s', '-n', namespace, 'job/held');
     expect(waited.code, waited.stderr).to.equal(0);
+  });
+
+  it("serves a Pod's log from the moment a watcher sees it Running, as a kubelet does", async () => {
+    outcomes.set('watched', 'hold');
+    const http = new KubeHttp(plane.adminConfig());
+    let pod = '';
+    let logAnswer: Promise<number> | undefined;
+    const watch = await http.watch(
+      `/api/v1/namespaces/${namespace}/pods`,
+      { labelSelector: 'app=watched' },
+      (event) => {
+        const seen = (event as { object?: PodJson }).object;
+        if (logAnswer || seen?.status?.phase !== 'Running') return;
+        pod = seen.metadata.name ?? '';
+        // What the console does: ask for the log of a Pod the moment it is seen Running.
+        logAnswer = http
+          .stream(`/api/v1/namespaces/${namespace}/pods/${pod}/log`, { container: 'agent' })
+          .then(
+            (response) => {
+              response.destroy();
+              return response.statusCode ?? 0;
+            },
+            (error: unknown) => (error as { statusCode?: number }).statusCode ?? -1,
+          );
+      },
+      () => undefined,
+    );
+    const answered = () =>
+      eventually(() => logAnswer ?? Promise.reject(new Error('the Pod is not Running yet')));
+    // The API server's answer to the node's Running status can reach the node after a watcher saw
+    // the Pod Running: the node's answer is held until the watcher's log request was answered.
+    const core = (node as unknown as { core: CoreV1Api }).core;
+    const replace = core.replaceNamespacedPodStatus.bind(core);
+    core.replaceNamespacedPodStatus = async (param) => {
+      const stored = await replace(param);
+      if (param.body.metadata?.labels?.app === 'watched' && param.body.status?.phase === 'Running')
+        await answered();
+      return stored;
+    };
+    try {
+      await runJob('watched');
+      expect(await answered(), `the log of ${pod}`).to.equal(200);
+      await node.waitFor(() => node.heldPods().includes(`${namespace}/${pod}`), 30_000, 'the held pod');
+      await node.finish(`${namespace}/${pod}`, { phase: 'Succeeded', message: '{}' });
+    } finally {
+      core.replaceNamespacedPodStatus = replace;
+      watch.abort();
+      http.close();
+    }
   });
 
   it('lets the garbage collector delete the Pods of a deleted Job', async () => {
