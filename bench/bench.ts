@@ -204,6 +204,14 @@ function watchFloorScript(): Promise<string> {
   return watchFloorBuilt;
 }
 
+/** The times of the operator's Job creates and the fast node's Pod ends in audit log lines. */
+function audited(auditLines: string): Audited {
+  return {
+    creates: auditedTimes(auditLines, OPERATOR_USER, 'create', 'jobs'),
+    podsEnded: auditedTimes(auditLines, FAST_NODE_USER, 'patch', 'pods/status'),
+  };
+}
+
 /** Requests the operator made, from the audit log after an offset; watches not counted. */
 function operatorRequests(auditLog: string, from: number) {
   return requestsOf(readFileSync(auditLog, 'utf8').slice(from), OPERATOR_USER);
@@ -601,15 +609,6 @@ class Bed {
     return { reaction, podToPod, slowest, parts };
   }
 
-  /** The audit log's times of the operator's Job creates and the fast node's Pod ends, from `from`. */
-  audited(from: number): Audited {
-    const lines = readFileSync(this.auditLog, 'utf8').slice(from);
-    return {
-      creates: auditedTimes(lines, OPERATOR_USER, 'create', 'jobs'),
-      podsEnded: auditedTimes(lines, FAST_NODE_USER, 'patch', 'pods/status'),
-    };
-  }
-
   /** Ms from each runbook's create (answered) to its first Job's appearing, as watched. */
   starts(namespace: string, names: string[]): number[] {
     return names.flatMap((name) => {
@@ -723,9 +722,10 @@ async function measureBed(label: string, controllerManagerArgs: string[], first:
     const cpu = (cpuMs(pid) - cpuBefore) / stages;
     const bedAfter = bed.cpuByProcess();
     const threadsAfter = cpuMsByThread(pid);
-    const requests = operatorRequests(bed.auditLog, auditFrom);
+    const auditLines = readFileSync(bed.auditLog, 'utf8').slice(auditFrom);
+    const requests = requestsOf(auditLines, OPERATOR_USER);
     const { peak, rss } = memoryMb(pid);
-    const manyGaps = bed.gaps(many, names, bed.audited(auditFrom));
+    const manyGaps = bed.gaps(many, names, audited(auditLines));
     reactionFigures(`${label}: ${RUNBOOKS} runbooks`, manyGaps.reaction, true);
     console.log(`    slowest reactions, from the first Job: ${manyGaps.slowest}`);
     const { onCluster, operator, apiServer, watch } = manyGaps.parts;

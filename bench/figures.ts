@@ -48,18 +48,30 @@ export interface Requests {
 
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
-/** The requests `user` made, from audit log lines (JSON, one per line); watches not counted. */
-export function requestsOf(auditLines: string, user: string): Requests {
-  const requests: Requests = { all: 0, writes: 0, conflicts: 0, by: new Map() };
+/** What the bench reads of an audit log entry. */
+interface AuditEntry {
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+  requestReceivedTimestamp?: string;
+  stageTimestamp?: string;
+}
+
+/** The entries of `user`'s requests in audit log lines (JSON, one per line). */
+function* entriesOf(auditLines: string, user: string): Generator<AuditEntry> {
   for (const line of auditLines.split('\n')) {
     if (!line.includes(user)) continue;
-    const entry = JSON.parse(line) as {
-      verb: string;
-      user: { username: string };
-      objectRef?: { resource?: string; subresource?: string };
-      responseStatus?: { code?: number };
-    };
-    if (entry.user.username !== user || entry.verb === 'watch') continue;
+    const entry = JSON.parse(line) as AuditEntry;
+    if (entry.user.username === user) yield entry;
+  }
+}
+
+/** The requests `user` made, from audit log lines; watches not counted. */
+export function requestsOf(auditLines: string, user: string): Requests {
+  const requests: Requests = { all: 0, writes: 0, conflicts: 0, by: new Map() };
+  for (const entry of entriesOf(auditLines, user)) {
+    if (entry.verb === 'watch') continue;
     requests.all += 1;
     if (entry.responseStatus?.code === 409 && ['update', 'patch'].includes(entry.verb))
       requests.conflicts += 1;
@@ -90,18 +102,9 @@ export function auditedTimes(
 ): Map<string, Answered> {
   const [plural, subresource] = resource.split('/');
   const times = new Map<string, Answered>();
-  for (const line of auditLines.split('\n')) {
-    if (!line.includes(user) || !line.includes(`"${plural ?? ''}"`)) continue;
-    const entry = JSON.parse(line) as {
-      verb: string;
-      user: { username: string };
-      objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
-      responseStatus?: { code?: number };
-      requestReceivedTimestamp?: string;
-      stageTimestamp?: string;
-    };
+  for (const entry of entriesOf(auditLines, user)) {
     const { objectRef: ref, responseStatus } = entry;
-    if (entry.user.username !== user || entry.verb !== verb || !ref?.name) continue;
+    if (entry.verb !== verb || !ref?.name) continue;
     if (ref.resource !== plural || ref.subresource !== subresource) continue;
     if ((responseStatus?.code ?? 0) < 200 || (responseStatus?.code ?? 0) >= 300) continue;
     times.set(`${ref.namespace ?? ''}/${ref.name}`, {

@@ -282,11 +282,12 @@ export class DecisionWriter {
         agent: plan.agent,
       });
     } catch (error) {
-      // The Job exists already: a previous reconcile created it; wait for it unless it is shown.
-      if (isStatus(error, 409) && !jobs.get(key)) return;
-      this.deps.expectations.forget(key);
-      if (isStatus(error, 409)) return;
-      throw error;
+      if (!isStatus(error, 409)) {
+        this.deps.expectations.forget(key);
+        throw error;
+      }
+      // The Job exists already: a previous reconcile created it. It stays expected until shown.
+      if (jobs.get(key)) this.deps.expectations.forget(key);
     }
   }
 }

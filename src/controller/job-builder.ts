@@ -217,6 +217,10 @@ export function buildJob(runbook: CachedRunbook, plan: JobPlan): JobJson {
     [ANNOTATION_PARAMETERS]: plan.files.parameters,
     [ANNOTATION_BUDGET]: plan.files.budget,
   };
+  const jobAnnotations = {
+    ...(plan.agentKey ? { [ANNOTATION_AGENT_KEY]: plan.agentKey } : {}),
+    ...(plan.grant ? { [ANNOTATION_GRANT]: JSON.stringify(plan.grant) } : {}),
+  };
   const scratch = scratchVolumes(plan);
   const workspaces = workspaceVolumes(plan);
   const security = securityContexts(template, workspaces.claims);
@@ -227,14 +231,7 @@ export function buildJob(runbook: CachedRunbook, plan: JobPlan): JobJson {
       name: plan.name,
       namespace: runbook.metadata.namespace,
       labels,
-      ...(plan.agentKey || plan.grant
-        ? {
-            annotations: {
-              ...(plan.agentKey ? { [ANNOTATION_AGENT_KEY]: plan.agentKey } : {}),
-              ...(plan.grant ? { [ANNOTATION_GRANT]: JSON.stringify(plan.grant) } : {}),
-            },
-          }
-        : {}),
+      ...(Object.keys(jobAnnotations).length ? { annotations: jobAnnotations } : {}),
       ownerReferences: [ownedBy(runbook)],
     },
     spec: {
