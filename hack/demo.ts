@@ -180,6 +180,7 @@ async function main(): Promise<void> {
   const cleanUp = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
+  let running: ManagedProcess | undefined;
   try {
     say('installing the CRD and the operator’s RBAC');
     const operatorKubeconfig = await installOperator(plane);
@@ -215,6 +216,7 @@ async function main(): Promise<void> {
       operatorLog,
     );
     cleanups.push(() => operator.stop());
+    running = operator;
 
     await run(admin, ['create', 'namespace', DEMO_NAMESPACE]);
     await run(admin, [
@@ -356,6 +358,11 @@ The operator's log: ${operatorLog}`);
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+  } catch (error) {
+    // A step that needed the operator (its webhooks, its runs) failed: what it printed last says
+    // why, and its log goes with the control plane's directory.
+    if (running) console.error(running.failure('was running when the demo failed').message);
+    throw error;
   } finally {
     say('stopping');
     await cleanUp();
