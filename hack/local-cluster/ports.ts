@@ -6,6 +6,12 @@ const LOWEST = 10_000;
 const ATTEMPTS = 50;
 
 /**
+ * Ports freePort gave out in this process: one is still free until its user binds it, so two
+ * calls before either binds (the demo's webhook and metrics ports) could otherwise get the same.
+ */
+const handedOut = new Set<number>();
+
+/**
  * A loopback TCP port that was free a moment ago, and that the kernel does not hand out for
  * outgoing connections: a port from listen(0) lies in the ephemeral range, where any client
  * socket opened before the binary binds it can take it ("address already in use").
@@ -14,6 +20,8 @@ export async function freePort(): Promise<number> {
   const below = ephemeralLow();
   for (let attempt = 0; attempt < ATTEMPTS && below > LOWEST; attempt++) {
     const port = LOWEST + Math.floor(Math.random() * (below - LOWEST));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
     if (await bindable(port)) return port;
   }
   return kernelChosenPort();

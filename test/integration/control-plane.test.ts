@@ -56,6 +56,11 @@ describe('the test control plane', function () {
       const server = await listen(port);
       server.close();
     }
+    // Never the same port twice, though each is still free until its user binds it: a thousand
+    // draws from the range would repeat one almost surely.
+    const drawn: number[] = [];
+    for (let index = 0; index < 1000; index += 1) drawn.push(await freePort());
+    expect(new Set(drawn).size).to.equal(drawn.length);
     expect(isAddressInUse(new Error('listen tcp 127.0.0.1:1: bind: address already in use'))).to.equal(true);
     expect(isAddressInUse(new Error('exited with code 1'))).to.equal(false);
   });
